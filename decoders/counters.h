@@ -1,0 +1,93 @@
+/* Counters kept by the decoders, by reason. One dw_counters per worker; never shared
+ * between threads, summed when reported. Malformed input is counted here, never logged
+ * per packet and never asserted on. */
+#ifndef DW_COUNTERS_H
+#define DW_COUNTERS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* X(NAME, "text printed at the end of an offline run"). Append inside a module's block. */
+#define DW_COUNTER_LIST(X)                                                       \
+    /* pipeline */                                                               \
+    X(PACKETS, "packets read")                                                   \
+    X(DNS_MESSAGES, "DNS messages decoded")                                      \
+    X(DNS_QUERIES, "DNS queries seen")                                           \
+    X(DNS_RESPONSES, "DNS responses seen")                                       \
+    X(NOT_DNS_PORT, "packets not on a DNS port")                                 \
+    /* link layer */                                                             \
+    X(LINK_UNSUPPORTED, "unsupported link type")                                 \
+    X(LINK_TRUNCATED, "link header truncated")                                   \
+    X(ETHERTYPE_OTHER, "non-IP ethertype")                                       \
+    X(VLAN_TOO_DEEP, "too many stacked VLAN tags")                               \
+    /* IP */                                                                     \
+    X(IP_TRUNCATED, "IP header truncated")                                       \
+    X(IP_BAD_VERSION, "IP version mismatch")                                     \
+    X(IP_BAD_HDRLEN, "IPv4 header length invalid")                               \
+    X(IP_BAD_TOTLEN, "IP total length invalid")                                  \
+    X(IP6_EXTHDR_TRUNCATED, "IPv6 extension header truncated")                   \
+    X(IP6_EXTHDR_TOO_MANY, "IPv6 extension header chain too long")               \
+    X(IP_PROTO_OTHER, "IP protocol not UDP or TCP")                              \
+    /* fragments */                                                              \
+    X(FRAG_SEEN, "IP fragments seen")                                            \
+    X(FRAG_REASSEMBLED, "IP datagrams reassembled")                              \
+    X(FRAG_OVERLAP, "IP fragments overlapping")                                  \
+    X(FRAG_DUPLICATE, "IP fragments duplicated")                                 \
+    X(FRAG_TIMEOUT, "IP datagrams expired incomplete")                           \
+    X(FRAG_TOO_MANY, "IP fragments over the per-datagram limit")                 \
+    X(FRAG_TABLE_FULL, "IP datagrams evicted, reassembly table full")            \
+    X(FRAG_MEM_FULL, "IP fragments dropped, reassembly memory full")             \
+    X(FRAG_BAD, "IP fragments invalid (length, offset, size)")                   \
+    /* UDP */                                                                    \
+    X(UDP_TRUNCATED, "UDP header truncated")                                     \
+    X(UDP_BAD_LEN, "UDP length invalid")                                         \
+    X(UDP_SHORT_CAPTURE, "UDP payload cut by snaplen")                           \
+    /* TCP */                                                                    \
+    X(TCP_TRUNCATED, "TCP header truncated")                                     \
+    X(TCP_BAD_HDRLEN, "TCP header length invalid")                               \
+    X(TCP_GAP, "TCP gaps (message dropped, resynced)")                           \
+    X(TCP_FLOW_EVICTED, "TCP flows evicted, table full")                         \
+    X(TCP_FLOW_EXPIRED, "TCP flows expired")                                     \
+    X(TCP_MEM_FULL, "TCP segments dropped, memory full")                         \
+    X(TCP_MSG_TOO_SHORT, "TCP DNS messages shorter than a header")               \
+    X(TCP_OUT_OF_ORDER, "TCP segments out of order")                             \
+    X(TCP_MIDSTREAM, "TCP flows picked up mid-stream")                           \
+    /* DNS message */                                                            \
+    X(DNS_TRUNCATED_HEADER, "DNS header truncated")                              \
+    X(DNS_BAD_QUESTION, "DNS question malformed")                                \
+    X(DNS_BAD_NAME, "DNS name malformed")                                        \
+    X(DNS_NAME_LOOP, "DNS compression loop or too many jumps")                   \
+    X(DNS_LABEL_TOO_LONG, "DNS label over 63 bytes")                             \
+    X(DNS_NAME_TOO_LONG, "DNS name over 255 bytes")                              \
+    X(DNS_BAD_LABEL_TYPE, "DNS label type reserved")                             \
+    X(DNS_RR_TRUNCATED, "DNS record truncated")                                  \
+    X(DNS_RDLEN_OVERRUN, "DNS rdlength past the end")                            \
+    X(DNS_COUNT_OVERRUN, "DNS section counts beyond the data")                   \
+    X(DNS_TRAILING_BYTES, "DNS messages with trailing bytes")                    \
+    X(DNS_OPT_MISPLACED, "DNS OPT outside the additional section or repeated")   \
+    X(DNS_OPT_BAD, "DNS OPT malformed")                                          \
+    X(DNS_RDATA_BAD, "DNS record data malformed for its type")                   \
+    X(DNS_QDCOUNT_NOT_ONE, "DNS messages without exactly one question")
+
+enum dw_counter_id {
+#define DW_COUNTER_ENUM(name, text) DW_C_##name,
+    DW_COUNTER_LIST(DW_COUNTER_ENUM)
+#undef DW_COUNTER_ENUM
+    DW_C__COUNT
+};
+
+typedef struct dw_counters {
+    uint64_t v[DW_C__COUNT];
+} dw_counters;
+
+#define DW_COUNT(c, name) ((c)->v[DW_C_##name]++)
+
+/* Name and text of a counter; NULL for an id out of range. */
+const char *dw_counter_name(enum dw_counter_id id);
+const char *dw_counter_text(enum dw_counter_id id);
+/* dst += src, counter by counter. */
+void dw_counters_add(dw_counters *dst, const dw_counters *src);
+/* One line per non-zero counter: "dnswatch: <text>: <n>". */
+void dw_counters_print(const dw_counters *c, FILE *out);
+
+#endif

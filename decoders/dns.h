@@ -1,0 +1,151 @@
+/* The DNS message reader: zero-copy, bounds-checked, no allocation.
+ *
+ * dns_parse() walks header, question and the three record sections of a message in
+ * place and fills a caller-owned dns_msg with views (offsets into the message). The
+ * message bytes must outlive the dns_msg: every offset points into them.
+ *
+ * Names are never copied while parsing; they are validated (labels <= 63, names <= 255,
+ * compression pointers followed forwards and backwards with a bound on jumps, like the
+ * stub resolvers we protect) and later unpacked on demand with dns_name_unpack() or
+ * rendered with dns_name_text(). */
+#ifndef DW_DNS_H
+#define DW_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decoders/counters.h"
+
+#define DNS_HEADER_LEN 12
+#define DNS_NAME_MAX 255         /* wire length of a name, root label included */
+#define DNS_LABEL_MAX 63
+#define DNS_MAX_JUMPS 64         /* compression pointers followed per name */
+/* Presentation text of a name: every byte may become "\DDD" (4 chars) + dots + NUL. */
+#define DNS_NAME_TEXT_MAX (DNS_NAME_MAX * 4 + 2)
+/* The smallest record (root owner, 10 bytes of fixed fields) is 11 bytes, so a 65535-byte
+ * message holds at most 5957 records: this cap is never reached by a real message and
+ * no record is ever invisible to the sensor because of it. */
+#define DNS_MAX_RRS 5960
+#define DNS_MAX_EDE 8
+
+enum dns_section { DNS_SEC_ANSWER = 1, DNS_SEC_AUTHORITY = 2, DNS_SEC_ADDITIONAL = 3 };
+
+/* Header flag bits as in the second 16-bit word of the header. */
+#define DNS_F_QR 0x8000
+#define DNS_F_AA 0x0400
+#define DNS_F_TC 0x0200
+#define DNS_F_RD 0x0100
+#define DNS_F_RA 0x0080
+#define DNS_F_Z 0x0040
+#define DNS_F_AD 0x0020
+#define DNS_F_CD 0x0010
+#define DNS_OPCODE(flags) (((flags) >> 11) & 0xf)
+#define DNS_RCODE(flags) ((flags)&0xf)
+
+enum dns_type {
+    DNS_T_A = 1, DNS_T_NS = 2, DNS_T_CNAME = 5, DNS_T_SOA = 6, DNS_T_PTR = 12,
+    DNS_T_MX = 15, DNS_T_TXT = 16, DNS_T_AAAA = 28, DNS_T_SRV = 33, DNS_T_DNAME = 39,
+    DNS_T_OPT = 41, DNS_T_DS = 43, DNS_T_RRSIG = 46, DNS_T_NSEC = 47, DNS_T_DNSKEY = 48,
+    DNS_T_NSEC3 = 50, DNS_T_SVCB = 64, DNS_T_HTTPS = 65, DNS_T_ANY = 255
+};
+
+/* One resource record, in place. */
+typedef struct dns_rr {
+    uint16_t name_off; /* owner name offset in the message (may start with a pointer) */
+    uint16_t type;
+    uint16_t rclass;
+    uint32_t ttl;
+    uint16_t rdata_off; /* rdata offset in the message */
+    uint16_t rdlen;
+    uint8_t section;    /* enum dns_section */
+} dns_rr;
+
+/* Problems found in a message that still decoded in part (bit set). */
+enum dns_msg_problem {
+    DNS_P_TRUNCATED = 1u << 0,     /* a section ended early: counts beyond the data */
+    DNS_P_BAD_RR = 1u << 1,        /* a record was malformed; parsing stopped there */
+    DNS_P_TRAILING = 1u << 2,      /* bytes after the last record */
+    DNS_P_OPT_MISPLACED = 1u << 3, /* OPT outside additional, or more than one */
+    DNS_P_BAD_RDATA = 1u << 4,     /* a record's data is malformed for its type */
+};
+
+typedef struct dns_msg {
+    const uint8_t *buf; /* the message; borrowed, must outlive this struct */
+    uint16_t len;
+    uint16_t id;
+    uint16_t flags;     /* the raw flags word: DNS_F_*, DNS_OPCODE(), DNS_RCODE() */
+    uint16_t qdcount, ancount, nscount, arcount; /* as the header claims */
+
+    bool has_question;  /* the first question parsed */
+    uint16_t qname_off, qtype, qclass;
+
+    /* Records actually decoded, in message order; an/ns/ar count those per section. */
+    uint16_t n_rr, n_an, n_ns, n_ar;
+    dns_rr rr[DNS_MAX_RRS];
+
+    /* EDNS (from the first OPT record in the additional section). */
+    bool has_opt;
+    bool edns_do;
+    uint8_t edns_version;
+    uint16_t edns_udp_size;
+    uint16_t rcode;      /* full RCODE: header 4 bits + OPT extended 8 bits */
+    uint8_t n_ede;
+    uint16_t ede[DNS_MAX_EDE]; /* Extended DNS Error INFO-CODEs (RFC 8914) */
+
+    uint32_t problems;   /* enum dns_msg_problem bits */
+} dns_msg;
+
+/* Parses buf[0..len) into *m (which need not be initialised). Returns 0 when the header
+ * and the question were sound, even if a later section was not: what decoded before the
+ * damage is kept (m->n_rr records) and the damage is in m->problems and counted in *c.
+ * Returns -EINVAL when the message is unusable (header truncated, question malformed). */
+int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c);
+
+/* Unpacks the name at offset off into uncompressed wire form (length-prefixed labels,
+ * root label included) in out[DNS_NAME_MAX]. Follows pointers in either direction, at
+ * most DNS_MAX_JUMPS of them. Returns the wire length (>= 1), or a negative error:
+ * -EMSGSIZE name too long, -ELOOP too many jumps, -EINVAL bad label type or past the end.
+ * If end != NULL, *end is the offset just after the name as stored at off (after the
+ * first pointer if there is one). */
+int dns_name_unpack(const uint8_t *msg, size_t len, size_t off, uint8_t out[DNS_NAME_MAX],
+                    size_t *end);
+
+/* Presentation text of the name at off: labels joined by '.', no trailing dot, the root
+ * as "."; bytes outside [0-9A-Za-z_-] and '*' escaped the master-file way ("\." "\\"
+ * "\DDD"), so the text is printable ASCII and maps back to the exact wire name.
+ * lower: fold A-Z to a-z (for matching). Returns the text length, or a negative error as
+ * dns_name_unpack. out must hold DNS_NAME_TEXT_MAX bytes. */
+int dns_name_text(const uint8_t *msg, size_t len, size_t off, char out[DNS_NAME_TEXT_MAX],
+                  bool lower);
+
+/* Same for a name already in uncompressed wire form. */
+int dns_wirename_text(const uint8_t *wire, size_t wlen, char out[DNS_NAME_TEXT_MAX], bool lower);
+
+/* Presentation text of a record's data into out[outlen]. A, AAAA, CNAME, DNAME, NS, PTR,
+ * MX, TXT, SOA, SRV, SVCB/HTTPS are rendered here without allocating; any other type is
+ * rendered by ldns (dns_text.c). Returns the length written (always NUL-terminated), or
+ * a negative error when the data is malformed for its type (out then holds "\# N hex"
+ * generic form if it fits, per RFC 3597). */
+int dns_rdata_text(const dns_msg *m, const dns_rr *rr, char *out, size_t outlen);
+
+/* Address of an A or AAAA record: copies 4 or 16 bytes into out and returns 4 or 16;
+ * 0 for another type or a wrong rdlength. */
+int dns_rr_addr(const dns_msg *m, const dns_rr *rr, uint8_t out[16]);
+
+/* Address hints of an SVCB/HTTPS record (SvcParamKeys ipv4hint=4, ipv6hint=6). Calls
+ * fn(ctx, family, addr) for each (family 4 or 6); returns the number of hints, or -EINVAL
+ * if the record data is malformed. */
+int dns_svcb_hints(const dns_msg *m, const dns_rr *rr,
+                   void (*fn)(void *ctx, int family, const uint8_t *addr), void *ctx);
+
+/* Mnemonics: "A", "AAAA", ... or "TYPE1234" in buf (buf must hold 16 bytes). */
+const char *dns_type_name(uint16_t type, char buf[16]);
+const char *dns_class_name(uint16_t rclass, char buf[16]);
+const char *dns_rcode_name(uint16_t rcode, char buf[16]);
+const char *dns_opcode_name(uint8_t opcode, char buf[16]);
+
+/* Compares two uncompressed wire names, ASCII case-insensitively. */
+bool dns_wirename_eq(const uint8_t *a, const uint8_t *b);
+
+#endif

@@ -1,0 +1,73 @@
+/* Link layer, IP and transport headers: bytes of one captured frame to the facts a DNS
+ * decoder needs. Stateless; fragments and TCP streams are put together by defrag.h and
+ * tcpstream.h, and decode.h drives all of them. */
+#ifndef DW_PKT_H
+#define DW_PKT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decoders/counters.h"
+
+#define PKT_MAX_VLAN 4 /* tags recorded; deeper stacks are counted and dropped */
+
+/* pcap DLT_* numbers as pcap_datalink() returns them (values fixed by libpcap). */
+enum pkt_dlt {
+    PKT_DLT_NULL = 0, PKT_DLT_EN10MB = 1, PKT_DLT_RAW = 12, PKT_DLT_RAW_BSD = 14,
+    PKT_DLT_LOOP = 108, PKT_DLT_LINUX_SLL = 113, PKT_DLT_IPV4 = 228, PKT_DLT_IPV6 = 229,
+    PKT_DLT_LINUX_SLL2 = 276
+};
+
+/* What one frame (or one reassembled datagram) says. Pointers borrow the frame's bytes
+ * or the reassembler's buffer, valid until the next packet is fed. */
+typedef struct pkt_info {
+    uint64_t ts_us;             /* capture time, microseconds since the epoch */
+    uint16_t vlan[PKT_MAX_VLAN];/* outermost first */
+    uint8_t n_vlan;
+    uint8_t ip_version;         /* 4 or 6 */
+    uint8_t src[16], dst[16];   /* IPv4 in the first 4 bytes */
+    uint8_t proto;              /* 17 UDP, 6 TCP */
+    uint16_t sport, dport;
+    uint32_t tcp_seq;
+    uint8_t tcp_flags;          /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 */
+    bool reassembled;           /* came from IP fragments */
+    const uint8_t *payload;     /* UDP or TCP payload */
+    size_t payload_len;
+} pkt_info;
+
+#define PKT_TCP_FIN 0x01
+#define PKT_TCP_SYN 0x02
+#define PKT_TCP_RST 0x04
+
+/* An IP fragment, as found by pkt_parse(). */
+typedef struct pkt_frag {
+    bool is_fragment;
+    uint32_t id;                /* IPv4 16-bit id or IPv6 32-bit identification */
+    uint32_t offset;            /* bytes */
+    bool more;                  /* MF / M flag */
+    uint8_t next_proto;         /* the protocol the reassembled payload carries */
+    const uint8_t *data;        /* fragment payload */
+    size_t len;
+} pkt_frag;
+
+enum pkt_result {
+    PKT_OK = 0,       /* pi->payload is the UDP/TCP payload */
+    PKT_FRAGMENT = 1, /* an IP fragment: *frag describes it, pi has addresses */
+    PKT_SKIP = 2,     /* not for us (other protocol, malformed: counted in c) */
+};
+
+/* Parses a frame of link type dlt down to the UDP/TCP payload. The UDP length is
+ * trusted over the IP length but never beyond the captured bytes. */
+enum pkt_result pkt_parse(int dlt, const uint8_t *data, size_t caplen, pkt_info *pi,
+                          pkt_frag *frag, dw_counters *c);
+
+/* Parses the transport header at the start of a reassembled IP payload (proto 6/17)
+ * into pi (addresses already set). PKT_OK or PKT_SKIP. */
+enum pkt_result pkt_parse_l4(uint8_t proto, const uint8_t *data, size_t len, pkt_info *pi,
+                             dw_counters *c);
+
+/* Whether pkt_parse() understands this link type. */
+bool pkt_dlt_supported(int dlt);
+
+#endif

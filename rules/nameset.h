@@ -1,0 +1,38 @@
+/* Sets of DNS name patterns: exact names, "*.suffix" wildcards (any name strictly below
+ * the suffix, label-aligned) and "*" (every name), each carrying a uint32 value (a rule
+ * index). Lookup cost depends on the number of labels in the queried name, not on the
+ * number of patterns: a hash of exact names and a hash of wildcard suffixes, probed once
+ * per suffix of the name. Built once, then read-only (safe to share between threads). */
+#ifndef DW_NAMESET_H
+#define DW_NAMESET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct nameset nameset;
+
+nameset *nameset_new(void);
+void nameset_free(nameset *s); /* accepts NULL */
+
+/* Normalises pattern (case folded, one trailing dot dropped) and adds it with value.
+ * Returns 0, -EINVAL for a bad pattern (empty label, label > 63, name > 253 text bytes,
+ * a '*' anywhere but as the whole first label), -ENOMEM. The same pattern may be added
+ * with several values. */
+int nameset_add(nameset *s, const char *pattern, uint32_t value);
+
+/* Checks a pattern without adding it (same rules as nameset_add). On -EINVAL, *why is a
+ * static English reason. */
+int nameset_check_pattern(const char *pattern, const char **why);
+
+/* Calls fn(ctx, value) for every pattern that matches name: presentation text, already
+ * lower-case, no trailing dot ("." for the root). Returns the number of calls. */
+unsigned nameset_match(const nameset *s, const char *name, size_t len,
+                       void (*fn)(void *ctx, uint32_t value), void *ctx);
+
+/* True if any pattern matches name. */
+bool nameset_contains(const nameset *s, const char *name, size_t len);
+
+size_t nameset_size(const nameset *s);
+
+#endif

@@ -1,0 +1,115 @@
+#include "decoders/decode.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Packet-time interval between sweeps of expired fragments and TCP flows. */
+#define EXPIRE_EVERY_US 1000000u
+
+struct dw_decoder {
+    dw_decoder_config cfg;
+    dw_counters *c;
+    defrag *frag;
+    tcp_reasm *tcp;
+    uint64_t next_expire_us;
+};
+
+void dw_decoder_config_default(dw_decoder_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->ports[0] = 53;
+    cfg->n_ports = 1;
+    defrag_limits_default(&cfg->frag);
+    tcp_limits_default(&cfg->tcp);
+}
+
+dw_decoder *dw_decoder_new(const dw_decoder_config *cfg, dw_counters *c)
+{
+    dw_decoder *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->cfg = *cfg;
+    if (d->cfg.n_ports > DW_MAX_PORTS)
+        d->cfg.n_ports = DW_MAX_PORTS;
+    d->c = c;
+    d->frag = defrag_new(&cfg->frag);
+    d->tcp = tcp_reasm_new(&cfg->tcp);
+    if (!d->frag || !d->tcp) {
+        dw_decoder_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void dw_decoder_free(dw_decoder *d)
+{
+    if (!d)
+        return;
+    defrag_free(d->frag);
+    tcp_reasm_free(d->tcp);
+    free(d);
+}
+
+static bool dns_port(const dw_decoder *d, uint16_t port)
+{
+    for (unsigned i = 0; i < d->cfg.n_ports; i++)
+        if (d->cfg.ports[i] == port)
+            return true;
+    return false;
+}
+
+/* A UDP or TCP payload with its ports parsed: hand DNS on to the caller. */
+static void deliver_l4(dw_decoder *d, const pkt_info *pi, dw_dns_fn fn, void *ctx)
+{
+    if (!dns_port(d, pi->sport) && !dns_port(d, pi->dport)) {
+        DW_COUNT(d->c, NOT_DNS_PORT);
+        return;
+    }
+    if (pi->proto == 17) {
+        if (pi->payload_len > 0)
+            fn(ctx, pi, pi->payload, pi->payload_len);
+        return;
+    }
+    tcp_reasm_segment(d->tcp, pi, fn, ctx, d->c);
+}
+
+void dw_decoder_packet(dw_decoder *d, int dlt, uint64_t ts_us, const uint8_t *data,
+                       size_t caplen, dw_dns_fn fn, void *ctx)
+{
+    pkt_info pi;
+    pkt_frag frag;
+
+    DW_COUNT(d->c, PACKETS);
+    if (ts_us >= d->next_expire_us) {
+        defrag_expire(d->frag, ts_us, d->c);
+        tcp_reasm_expire(d->tcp, ts_us, d->c);
+        d->next_expire_us = ts_us + EXPIRE_EVERY_US;
+    }
+
+    enum pkt_result r = pkt_parse(dlt, data, caplen, &pi, &frag, d->c);
+    pi.ts_us = ts_us;
+    if (r == PKT_OK) {
+        deliver_l4(d, &pi, fn, ctx);
+        return;
+    }
+    if (r != PKT_FRAGMENT)
+        return;
+
+    defrag_key k;
+    memset(&k, 0, sizeof k);
+    k.ip_version = pi.ip_version;
+    memcpy(k.src, pi.src, sizeof k.src);
+    memcpy(k.dst, pi.dst, sizeof k.dst);
+    k.id = frag.id;
+    k.proto = frag.next_proto;
+
+    const uint8_t *whole;
+    size_t whole_len;
+    if (defrag_add(d->frag, &k, frag.offset, frag.more, frag.data, frag.len, ts_us, &whole,
+                   &whole_len, d->c) != 1)
+        return;
+    if (pkt_parse_l4(frag.next_proto, whole, whole_len, &pi, d->c) != PKT_OK)
+        return;
+    pi.reassembled = true;
+    deliver_l4(d, &pi, fn, ctx);
+}

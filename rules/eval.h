@@ -1,0 +1,88 @@
+/* The checks of DESIGN.md "Semantics": one DNS response in, zero or more findings out
+ * (one per rule that matched and found something wrong). One evaluator per worker
+ * thread; the ruleset and the ASN database are shared read-only and must outlive it. */
+#ifndef DW_EVAL_H
+#define DW_EVAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decoders/dns.h"
+#include "decoders/pkt.h"
+#include "rules/asn.h"
+#include "rules/ruleset.h"
+#include "rules/track.h"
+
+enum dw_violation {
+    DW_V_ASN_MISMATCH = 1u << 0,
+    DW_V_ASN_UNKNOWN = 1u << 1,
+    DW_V_PREFIX_MISMATCH = 1u << 2,
+    DW_V_CNAME_UNEXPECTED = 1u << 3,
+    DW_V_UNEXPECTED_RESOLVER = 1u << 4,
+    DW_V_REBINDING = 1u << 5,
+    DW_V_SINKHOLE = 1u << 6,
+    DW_V_DNSSEC_MISSING = 1u << 7,
+    DW_V_TTL_EXCEEDED = 1u << 8,
+};
+#define DW_V_COUNT 9
+
+/* "asn_mismatch"... for one bit; NULL otherwise. */
+const char *dw_violation_name(uint32_t bit);
+
+#define EVAL_MAX_CHAIN 16     /* CNAME/DNAME steps followed (loops end here) */
+#define EVAL_MAX_FINDINGS 64  /* rules reported per response; more are counted */
+#define EVAL_MAX_EVIDENCE 32  /* offending addresses/records kept per finding */
+
+/* One offending item: an address (with its ASN or special range), a CNAME target, or a
+ * record TTL. */
+typedef struct eval_evidence {
+    uint32_t violation;       /* one DW_V_* bit */
+    int family;               /* 4 or 6 for an address, 0 otherwise */
+    uint8_t addr[16];
+    uint32_t asn;             /* 0: none / not looked up */
+    const char *range;        /* special range, or why DNSSEC is missing (static); or NULL */
+    uint32_t ttl;             /* for ttl_exceeded */
+    uint16_t chain_index;     /* for cname_unexpected: the target's place in the chain */
+} eval_evidence;
+
+typedef struct eval_finding {
+    const dw_rule *rule;
+    uint32_t violations;      /* DW_V_* bits */
+    unsigned n_evidence;
+    eval_evidence evidence[EVAL_MAX_EVIDENCE];
+    char reason[512];         /* one line, naming the first violation found */
+} eval_finding;
+
+typedef struct eval_result {
+    /* The question name and the CNAME/DNAME chain from it, presentation text, lower case. */
+    unsigned n_chain;
+    char chain[EVAL_MAX_CHAIN + 1][DNS_NAME_TEXT_MAX];
+    unsigned n_addrs;         /* addresses at the end of the chain (A, AAAA, SVCB hints) */
+    bool watched;             /* at least one rule other than catch-all "*" matched */
+    unsigned n_findings;
+    unsigned findings_dropped;/* beyond EVAL_MAX_FINDINGS */
+    eval_finding findings[EVAL_MAX_FINDINGS];
+} eval_result;
+
+typedef struct evaluator evaluator;
+
+/* db may be NULL (ASN checks off). NULL on allocation failure. */
+evaluator *evaluator_new(const ruleset *rs, const asn_db *db, const track_limits *tl);
+void evaluator_free(evaluator *ev); /* accepts NULL */
+
+/* Replaces the ruleset (after a reload). The old one may be freed once no evaluation
+ * using it is running (the caller's worker is the only user). */
+int evaluator_set_ruleset(evaluator *ev, const ruleset *rs);
+
+/* Feeds a query, for tracking. */
+void evaluator_query(evaluator *ev, const pkt_info *pi, const dns_msg *m);
+
+/* Judges a response. now: wall time for exception expiry is fixed at load; this uses
+ * only packet data. Returns the number of findings (also out->n_findings). */
+unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
+                            eval_result *out);
+
+const asn_db *evaluator_asn_db(const evaluator *ev);
+
+#endif

@@ -1,0 +1,313 @@
+#include "sensor/event.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+/* Room for the presentation text of the largest record data: a 65535-byte TXT record
+ * whose every byte becomes "\DDD". */
+#define RDATA_TEXT_MAX (65535u * 4u + 64u)
+
+struct event_encoder {
+    event_meta meta;
+    json_buf j;
+    uint64_t id_hi;      /* random per encoder: ids are unique across workers and restarts */
+    uint64_t id_seq;
+    char *rdtext;
+};
+
+event_encoder *event_encoder_new(const event_meta *meta)
+{
+    event_encoder *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->meta = *meta;
+    json_init(&e->j);
+    e->rdtext = malloc(RDATA_TEXT_MAX);
+    if (!e->rdtext) {
+        free(e);
+        return NULL;
+    }
+    if (getrandom(&e->id_hi, sizeof e->id_hi, 0) != sizeof e->id_hi) {
+        /* No entropy source: fall back to time and address, still distinct per encoder. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        e->id_hi = (uint64_t)ts.tv_sec * 1000000007u ^ (uint64_t)ts.tv_nsec ^ (uintptr_t)e;
+    }
+    return e;
+}
+
+void event_encoder_free(event_encoder *e)
+{
+    if (!e)
+        return;
+    json_free(&e->j);
+    free(e->rdtext);
+    free(e);
+}
+
+void event_format_time(uint64_t ts_us, char out[32])
+{
+    time_t sec = (time_t)(ts_us / 1000000u);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ts_us % 1000000u));
+}
+
+void event_format_ip(int ip_version, const uint8_t *addr, char out[46])
+{
+    if (!inet_ntop(ip_version == 6 ? AF_INET6 : AF_INET, addr, out, 46))
+        snprintf(out, 46, "?");
+}
+
+static void write_name(event_encoder *e, const dns_msg *m, size_t off)
+{
+    char text[DNS_NAME_TEXT_MAX];
+    int n = dns_name_text(m->buf, m->len, off, text, false);
+    if (n < 0)
+        json_null(&e->j);
+    else
+        json_strn(&e->j, text, (size_t)n);
+}
+
+static const char *const flag_names[] = {"QR", "AA", "TC", "RD", "RA", "AD", "CD"};
+static const uint16_t flag_bits[] = {DNS_F_QR, DNS_F_AA, DNS_F_TC, DNS_F_RD,
+                                     DNS_F_RA, DNS_F_AD, DNS_F_CD};
+
+static void write_header_flags(json_buf *j, const dns_msg *m)
+{
+    json_key(j, "header_flags");
+    json_arr_begin(j);
+    for (size_t i = 0; i < sizeof flag_bits / sizeof flag_bits[0]; i++)
+        if (m->flags & flag_bits[i])
+            json_str(j, flag_names[i]);
+    if (m->has_opt && m->edns_do)
+        json_str(j, "DO");
+    json_arr_end(j);
+}
+
+static void write_answers(event_encoder *e, const dns_msg *m, const event_alert *alert)
+{
+    json_buf *j = &e->j;
+    char tbuf[16];
+
+    json_key(j, "answers");
+    json_arr_begin(j);
+    for (unsigned i = 0; i < m->n_rr; i++) {
+        const dns_rr *rr = &m->rr[i];
+        if (rr->section != DNS_SEC_ANSWER)
+            continue;
+        json_obj_begin(j);
+        json_key(j, "name");
+        write_name(e, m, rr->name_off);
+        json_kv_str(j, "type", dns_type_name(rr->type, tbuf));
+        json_kv_str(j, "class", dns_class_name(rr->rclass, tbuf));
+        json_kv_u64(j, "ttl", rr->ttl);
+        int n = dns_rdata_text(m, rr, e->rdtext, RDATA_TEXT_MAX);
+        json_key(j, "data");
+        if (n >= 0)
+            json_strn(j, e->rdtext, (size_t)n);
+        else
+            json_str(j, e->rdtext); /* the RFC 3597 generic form of malformed data */
+        if (alert && alert->write_answer)
+            alert->write_answer(alert->ctx, j, m, rr);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+
+    json_key(j, "resolved_ip");
+    json_arr_begin(j);
+    for (unsigned i = 0; i < m->n_rr; i++) {
+        const dns_rr *rr = &m->rr[i];
+        uint8_t a[16];
+        char ip[46];
+        if (rr->section != DNS_SEC_ANSWER)
+            continue;
+        int n = dns_rr_addr(m, rr, a);
+        if (n == 0)
+            continue;
+        event_format_ip(n == 16 ? 6 : 4, a, ip);
+        json_str(j, ip);
+    }
+    json_arr_end(j);
+}
+
+static void write_problems(json_buf *j, uint32_t problems)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {
+        {DNS_P_TRUNCATED, "truncated"},          {DNS_P_BAD_RR, "bad_record"},
+        {DNS_P_TRAILING, "trailing_bytes"},      {DNS_P_OPT_MISPLACED, "opt_misplaced"},
+        {DNS_P_BAD_RDATA, "bad_rdata"},
+    };
+    json_key(j, "malformed");
+    json_arr_begin(j);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (problems & names[i].bit)
+            json_str(j, names[i].name);
+    json_arr_end(j);
+}
+
+static void write_dnswatch(event_encoder *e, const dns_msg *m, const event_alert *alert)
+{
+    json_buf *j = &e->j;
+    bool any = alert || m->has_opt || m->problems;
+    if (!any)
+        return;
+    json_key(j, "dnswatch");
+    json_obj_begin(j);
+    if (alert && alert->write_dnswatch)
+        alert->write_dnswatch(alert->ctx, j);
+    if (m->has_opt) {
+        json_key(j, "edns");
+        json_obj_begin(j);
+        json_kv_u64(j, "version", m->edns_version);
+        json_kv_u64(j, "udp_size", m->edns_udp_size);
+        json_key(j, "do");
+        json_bool(j, m->edns_do);
+        if (m->n_ede) {
+            json_key(j, "ede");
+            json_arr_begin(j);
+            for (unsigned i = 0; i < m->n_ede; i++)
+                json_u64(j, m->ede[i]);
+            json_arr_end(j);
+        }
+        json_obj_end(j);
+    }
+    if (m->problems)
+        write_problems(j, m->problems);
+    json_obj_end(j);
+}
+
+const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
+                         const event_alert *alert, size_t *len)
+{
+    json_buf *j = &e->j;
+    char buf[64], tbuf[16];
+    bool response = (m->flags & DNS_F_QR) != 0;
+    /* The server is the side that answers: the source of a response. */
+    const uint8_t *server = response ? pi->src : pi->dst;
+    const uint8_t *client = response ? pi->dst : pi->src;
+    uint16_t sport = response ? pi->sport : pi->dport;
+    uint16_t cport = response ? pi->dport : pi->sport;
+
+    json_reset(j);
+    json_obj_begin(j);
+    event_format_time(pi->ts_us, buf);
+    json_kv_str(j, "@timestamp", buf);
+
+    json_key(j, "event");
+    json_obj_begin(j);
+    json_kv_str(j, "kind", alert ? "alert" : "event");
+    json_kv_str(j, "dataset", alert ? "dnswatch.alert" : "dnswatch.dns");
+    snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64, e->id_hi, ++e->id_seq);
+    json_kv_str(j, "id", buf);
+    if (alert) {
+        json_kv_u64(j, "severity", alert->severity);
+        json_kv_str(j, "reason", alert->reason);
+    }
+    json_obj_end(j);
+
+    if (alert) {
+        json_key(j, "rule");
+        json_obj_begin(j);
+        json_kv_str(j, "id", alert->rule_id);
+        json_kv_str(j, "name", alert->rule_name);
+        json_kv_str(j, "ruleset", alert->ruleset);
+        json_obj_end(j);
+    }
+    write_dnswatch(e, m, alert);
+
+    json_key(j, "observer");
+    json_obj_begin(j);
+    json_kv_str(j, "name", e->meta.observer_name);
+    json_kv_str(j, "type", "sensor");
+    if (e->meta.iface) {
+        json_key(j, "ingress");
+        json_obj_begin(j);
+        json_key(j, "interface");
+        json_obj_begin(j);
+        json_kv_str(j, "name", e->meta.iface);
+        json_obj_end(j);
+        json_obj_end(j);
+    }
+    json_obj_end(j);
+
+    json_key(j, "network");
+    json_obj_begin(j);
+    json_kv_str(j, "transport", pi->proto == 6 ? "tcp" : "udp");
+    json_kv_str(j, "type", pi->ip_version == 6 ? "ipv6" : "ipv4");
+    if (pi->n_vlan > 0) {
+        json_key(j, "vlan");
+        json_obj_begin(j);
+        json_kv_u64(j, "id", pi->vlan[0]);
+        json_obj_end(j);
+    }
+    if (pi->n_vlan > 1) {
+        json_key(j, "inner");
+        json_obj_begin(j);
+        json_key(j, "vlan");
+        json_obj_begin(j);
+        json_kv_u64(j, "id", pi->vlan[1]);
+        json_obj_end(j);
+        json_obj_end(j);
+    }
+    json_obj_end(j);
+
+    json_key(j, "client");
+    json_obj_begin(j);
+    event_format_ip(pi->ip_version, client, buf);
+    json_kv_str(j, "ip", buf);
+    json_kv_u64(j, "port", cport);
+    json_obj_end(j);
+    json_key(j, "server");
+    json_obj_begin(j);
+    event_format_ip(pi->ip_version, server, buf);
+    json_kv_str(j, "ip", buf);
+    json_kv_u64(j, "port", sport);
+    json_obj_end(j);
+
+    json_key(j, "dns");
+    json_obj_begin(j);
+    json_kv_u64(j, "id", m->id);
+    json_kv_str(j, "type", response ? "answer" : "query");
+    json_kv_str(j, "op_code", dns_opcode_name(DNS_OPCODE(m->flags), tbuf));
+    if (response)
+        json_kv_str(j, "response_code", dns_rcode_name(m->rcode, tbuf));
+    write_header_flags(j, m);
+    if (m->has_question) {
+        json_key(j, "question");
+        json_obj_begin(j);
+        json_key(j, "name");
+        write_name(e, m, m->qname_off);
+        json_kv_str(j, "type", dns_type_name(m->qtype, tbuf));
+        json_kv_str(j, "class", dns_class_name(m->qclass, tbuf));
+        json_obj_end(j);
+    }
+    if (response)
+        write_answers(e, m, alert);
+    json_obj_end(j);
+
+    if (alert && alert->n_tags) {
+        json_key(j, "tags");
+        json_arr_begin(j);
+        for (size_t i = 0; i < alert->n_tags; i++)
+            json_str(j, alert->tags[i]);
+        json_arr_end(j);
+    }
+    json_obj_end(j);
+    json_newline(j);
+    if (j->oom) {
+        *len = 0;
+        return NULL;
+    }
+    *len = j->len;
+    return j->p;
+}

@@ -1,0 +1,51 @@
+/* DNS responses to ECS-shaped JSON events (DESIGN.md "Events"). One encoder per worker
+ * thread: it owns the output buffer, reused for every event (no allocation in steady
+ * state), and the event id generator. */
+#ifndef DW_EVENT_H
+#define DW_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decoders/dns.h"
+#include "decoders/pkt.h"
+#include "sensor/json.h"
+
+typedef struct event_encoder event_encoder;
+
+typedef struct event_meta {
+    const char *observer_name; /* shown as observer.name; required */
+    const char *iface;         /* observer.ingress.interface.name; NULL when reading a file */
+} event_meta;
+
+/* Extra content of an alert; the encoder writes the shared fields around it. */
+typedef struct event_alert {
+    uint8_t severity;          /* ECS event.severity 0..100 */
+    const char *reason;        /* event.reason, one line for the analyst */
+    const char *rule_id, *rule_name, *ruleset;
+    const char *const *tags;
+    size_t n_tags;
+    /* Writes the members of the "dnswatch" object (violations, expected, cname_chain...). */
+    void (*write_dnswatch)(void *ctx, json_buf *j);
+    /* Writes extra members of answer i's object (its "as" for an address); may be NULL. */
+    void (*write_answer)(void *ctx, json_buf *j, const dns_msg *m, const dns_rr *rr);
+    void *ctx;
+} event_alert;
+
+/* meta's strings must outlive the encoder. NULL on allocation failure. */
+event_encoder *event_encoder_new(const event_meta *meta);
+void event_encoder_free(event_encoder *e); /* accepts NULL */
+
+/* Encodes one DNS message seen at pi as one JSON line (newline included). alert NULL:
+ * event.kind "event"; else event.kind "alert" with the alert's fields. The returned text
+ * is valid until the next call on this encoder. */
+const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
+                         const event_alert *alert, size_t *len);
+
+/* "2026-11-27T10:00:00.123456Z" into out[32]. */
+void event_format_time(uint64_t ts_us, char out[32]);
+
+/* Address text (inet_ntop) of a 4- or 16-byte address into out[46]. */
+void event_format_ip(int ip_version, const uint8_t *addr, char out[46]);
+
+#endif

@@ -1,0 +1,243 @@
+#include "sensor/json.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void json_init(json_buf *j)
+{
+    memset(j, 0, sizeof *j);
+    j->first[0] = true;
+}
+
+void json_free(json_buf *j)
+{
+    free(j->p);
+    json_init(j);
+}
+
+void json_reset(json_buf *j)
+{
+    j->len = 0;
+    j->oom = false;
+    j->depth = 0;
+    j->first[0] = true;
+    j->after_key = false;
+}
+
+static bool reserve(json_buf *j, size_t n)
+{
+    if (j->oom)
+        return false;
+    if (j->cap - j->len >= n)
+        return true;
+    size_t cap = j->cap ? j->cap : 1024;
+    while (cap - j->len < n)
+        cap *= 2;
+    char *p = realloc(j->p, cap);
+    if (!p) {
+        j->oom = true;
+        return false;
+    }
+    j->p = p;
+    j->cap = cap;
+    return true;
+}
+
+static void put(json_buf *j, const char *s, size_t n)
+{
+    if (reserve(j, n)) {
+        memcpy(j->p + j->len, s, n);
+        j->len += n;
+    }
+}
+
+static void putc1(json_buf *j, char c)
+{
+    if (reserve(j, 1))
+        j->p[j->len++] = c;
+}
+
+/* Writes the comma before a value or key where one is due. */
+static void sep(json_buf *j)
+{
+    if (j->after_key) {
+        j->after_key = false;
+        return;
+    }
+    if (!j->first[j->depth])
+        putc1(j, ',');
+    j->first[j->depth] = false;
+}
+
+static void open(json_buf *j, char c)
+{
+    sep(j);
+    putc1(j, c);
+    if (j->depth + 1 < JSON_MAX_DEPTH) {
+        j->depth++;
+        j->first[j->depth] = true;
+    } else {
+        j->oom = true; /* nesting beyond the limit is a bug in the caller, not input */
+    }
+}
+
+static void close_(json_buf *j, char c)
+{
+    putc1(j, c);
+    if (j->depth > 0)
+        j->depth--;
+}
+
+void json_obj_begin(json_buf *j) { open(j, '{'); }
+void json_obj_end(json_buf *j) { close_(j, '}'); }
+void json_arr_begin(json_buf *j) { open(j, '['); }
+void json_arr_end(json_buf *j) { close_(j, ']'); }
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid (overlongs, surrogates
+ * and code points above U+10FFFF are invalid). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+void json_strn(json_buf *j, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    sep(j);
+    putc1(j, '"');
+    size_t i = 0;
+    while (i < n) {
+        /* Copy the longest run that needs no escaping in one go. */
+        size_t run = i;
+        while (run < n && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
+            run++;
+        if (run > i) {
+            put(j, (const char *)s + i, run - i);
+            i = run;
+            continue;
+        }
+        unsigned char c = s[i];
+        if (c == '"') {
+            put(j, "\\\"", 2);
+            i++;
+        } else if (c == '\\') {
+            put(j, "\\\\", 2);
+            i++;
+        } else if (c < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+            switch (c) {
+            case '\n': put(j, "\\n", 2); break;
+            case '\r': put(j, "\\r", 2); break;
+            case '\t': put(j, "\\t", 2); break;
+            default: put(j, esc, 6); break;
+            }
+            i++;
+        } else {
+            size_t l = utf8_seq(s + i, n - i);
+            if (l == 0) {
+                put(j, "\\ufffd", 6);
+                i++;
+            } else {
+                put(j, (const char *)s + i, l);
+                i += l;
+            }
+        }
+    }
+    putc1(j, '"');
+}
+
+void json_str(json_buf *j, const char *s) { json_strn(j, s, strlen(s)); }
+
+void json_key(json_buf *j, const char *key)
+{
+    json_str(j, key);
+    putc1(j, ':');
+    j->after_key = true;
+}
+
+void json_u64(json_buf *j, uint64_t v)
+{
+    char b[24];
+    int n = snprintf(b, sizeof b, "%" PRIu64, v);
+    sep(j);
+    put(j, b, (size_t)n);
+}
+
+void json_i64(json_buf *j, int64_t v)
+{
+    char b[24];
+    int n = snprintf(b, sizeof b, "%" PRId64, v);
+    sep(j);
+    put(j, b, (size_t)n);
+}
+
+void json_bool(json_buf *j, bool v)
+{
+    sep(j);
+    if (v)
+        put(j, "true", 4);
+    else
+        put(j, "false", 5);
+}
+
+void json_null(json_buf *j)
+{
+    sep(j);
+    put(j, "null", 4);
+}
+
+void json_raw(json_buf *j, const char *s, size_t n)
+{
+    sep(j);
+    put(j, s, n);
+}
+
+void json_kv_str(json_buf *j, const char *key, const char *s)
+{
+    json_key(j, key);
+    json_str(j, s);
+}
+
+void json_kv_u64(json_buf *j, const char *key, uint64_t v)
+{
+    json_key(j, key);
+    json_u64(j, v);
+}
+
+void json_newline(json_buf *j)
+{
+    putc1(j, '\n');
+    j->depth = 0;
+    j->first[0] = true;
+    j->after_key = false;
+}

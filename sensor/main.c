@@ -1,0 +1,50 @@
+/* dnswatch: a passive DNS sensor for build networks. See DESIGN.md for the contract. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sensor/options.h"
+#include "sensor/run.h"
+
+static const char usage_text[] =
+    "Usage:\n"
+    "  dnswatch run   [-c CONFIG] (-i IFACE | -r FILE.pcap) [--rules PATH]... [--asn-db FILE.mmdb|none]\n"
+    "                 [--output stdout|redis] [--redis URL] [--workers N]\n"
+    "                 [--log alerts|watched|all] [--user NAME] [--name OBSERVER]\n"
+    "                 [--filter BPF] [--ports 53,5353]\n"
+    "  dnswatch --version | --help\n"
+    "\n"
+    "run reads DNS responses from a live interface (-i) or a capture file (-r) and writes one\n"
+    "JSON event per line: alerts only (--log alerts, the default), responses for watched names\n"
+    "(--log watched), or every response (--log all). At the end of a file it prints its\n"
+    "counters (packets, responses, malformed input by reason) on stderr.\n"
+    "\n"
+    "Exit status: 0 success, 1 bad input (rules, config, capture), 2 usage error.\n";
+
+static int usage(FILE *f, int status)
+{
+    fputs(usage_text, f);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage(stderr, 2);
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
+        return usage(stdout, 0);
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("dnswatch %s\n", DNSWATCH_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0) {
+        dw_options o;
+        options_default(&o);
+        int rc = options_parse_run(&o, argc - 1, argv + 1);
+        if (rc != 0)
+            return rc;
+        return run_main(&o);
+    }
+    fprintf(stderr, "dnswatch: unknown command '%s'\n\n", cmd);
+    return usage(stderr, 2);
+}

@@ -1,0 +1,136 @@
+#include "sensor/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void options_default(dw_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->log = DW_LOG_ALERTS;
+    o->output = DW_OUT_STDOUT;
+    dw_decoder_config_default(&o->decoder);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "dnswatch run: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'dnswatch --help'.\n");
+    return 2;
+}
+
+/* Strict unsigned parse: digits only, within [lo, hi]. */
+static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -EINVAL;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+static int parse_ports(dw_options *o, const char *arg)
+{
+    char buf[256];
+    if (strlen(arg) >= sizeof buf)
+        return -EINVAL;
+    strcpy(buf, arg);
+    o->decoder.n_ports = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        unsigned long v;
+        if (o->decoder.n_ports == DW_MAX_PORTS || parse_uint(tok, 1, 65535, &v) != 0)
+            return -EINVAL;
+        o->decoder.ports[o->decoder.n_ports++] = (uint16_t)v;
+    }
+    return o->decoder.n_ports ? 0 : -EINVAL;
+}
+
+enum { OPT_RULES = 256, OPT_ASN_DB, OPT_OUTPUT, OPT_REDIS, OPT_WORKERS, OPT_LOG, OPT_USER,
+       OPT_NAME, OPT_FILTER, OPT_PORTS };
+
+int options_parse_run(dw_options *o, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"interface", required_argument, NULL, 'i'},
+        {"read", required_argument, NULL, 'r'},
+        {"rules", required_argument, NULL, OPT_RULES},
+        {"asn-db", required_argument, NULL, OPT_ASN_DB},
+        {"output", required_argument, NULL, OPT_OUTPUT},
+        {"redis", required_argument, NULL, OPT_REDIS},
+        {"workers", required_argument, NULL, OPT_WORKERS},
+        {"log", required_argument, NULL, OPT_LOG},
+        {"user", required_argument, NULL, OPT_USER},
+        {"name", required_argument, NULL, OPT_NAME},
+        {"filter", required_argument, NULL, OPT_FILTER},
+        {"ports", required_argument, NULL, OPT_PORTS},
+        {NULL, 0, NULL, 0},
+    };
+    unsigned long v;
+    int c;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":c:i:r:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case 'i': o->iface = optarg; break;
+        case 'r': o->pcap_file = optarg; break;
+        case OPT_RULES:
+            if (o->n_rule_paths == DW_MAX_RULE_PATHS)
+                return usage_error("too many --rules (at most 64); pass a directory instead%s", "");
+            o->rule_paths[o->n_rule_paths++] = optarg;
+            break;
+        case OPT_ASN_DB: o->asn_db = optarg; break;
+        case OPT_OUTPUT:
+            if (strcmp(optarg, "stdout") == 0)
+                o->output = DW_OUT_STDOUT;
+            else if (strcmp(optarg, "redis") == 0)
+                o->output = DW_OUT_REDIS;
+            else
+                return usage_error("--output must be stdout or redis, not '%s'", optarg);
+            break;
+        case OPT_REDIS: o->redis_url = optarg; break;
+        case OPT_WORKERS:
+            if (parse_uint(optarg, 1, 64, &v) != 0)
+                return usage_error("--workers must be a number from 1 to 64, not '%s'", optarg);
+            o->workers = (unsigned)v;
+            break;
+        case OPT_LOG:
+            if (strcmp(optarg, "alerts") == 0)
+                o->log = DW_LOG_ALERTS;
+            else if (strcmp(optarg, "watched") == 0)
+                o->log = DW_LOG_WATCHED;
+            else if (strcmp(optarg, "all") == 0)
+                o->log = DW_LOG_ALL;
+            else
+                return usage_error("--log must be alerts, watched or all, not '%s'", optarg);
+            break;
+        case OPT_USER: o->user = optarg; break;
+        case OPT_NAME: o->observer_name = optarg; break;
+        case OPT_FILTER: o->bpf = optarg; break;
+        case OPT_PORTS:
+            if (parse_ports(o, optarg) != 0)
+                return usage_error("--ports takes up to 16 comma-separated ports 1-65535, not '%s'",
+                                   optarg);
+            break;
+        case ':':
+            return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default:
+            return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    if (!o->iface == !o->pcap_file)
+        return usage_error("give exactly one of -i IFACE or -r FILE.pcap%s", "");
+    return 0;
+}

@@ -1,0 +1,109 @@
+#include "sensor/suppress.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct entry {
+    uint64_t key;        /* 0: free */
+    uint64_t first_us, last_us;
+    uint32_t folded;
+    uint32_t violations;
+    char rule_id[128];
+    char reason[512];
+} entry;
+
+struct suppress {
+    entry *e;
+    unsigned n;
+    uint64_t window_us;
+};
+
+uint64_t suppress_hash(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    if (!h)
+        h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+suppress *suppress_new(unsigned max_entries, unsigned window_ms)
+{
+    suppress *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->n = max_entries ? max_entries : 1;
+    s->window_us = (uint64_t)window_ms * 1000u;
+    s->e = calloc(s->n, sizeof *s->e);
+    if (!s->e) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void suppress_free(suppress *s)
+{
+    if (!s)
+        return;
+    free(s->e);
+    free(s);
+}
+
+static void report(entry *x, suppress_fn fn, void *ctx)
+{
+    if (x->folded && fn) {
+        suppress_summary sum = {x->rule_id, x->reason, x->violations, x->folded, x->first_us,
+                                x->last_us};
+        fn(ctx, &sum);
+    }
+    x->key = 0;
+}
+
+void suppress_expire(suppress *s, uint64_t now_us, suppress_fn fn, void *ctx)
+{
+    for (unsigned i = 0; i < s->n; i++) {
+        entry *x = &s->e[i];
+        if (x->key && (now_us == UINT64_MAX || now_us - x->first_us >= s->window_us))
+            report(x, fn, ctx);
+    }
+}
+
+bool suppress_check(suppress *s, uint64_t key, uint64_t now_us, const char *rule_id,
+                    const char *reason, uint32_t violations, suppress_fn fn, void *ctx)
+{
+    if (s->window_us == 0)
+        return true;
+    key = key ? key : 1;
+    /* Linear probing over a short window keeps the work per alert bounded. */
+    entry *free_slot = NULL, *oldest = NULL;
+    unsigned start = (unsigned)(key % s->n);
+    for (unsigned i = 0; i < 8 && i < s->n; i++) {
+        entry *x = &s->e[(start + i) % s->n];
+        if (x->key && now_us - x->first_us >= s->window_us)
+            report(x, fn, ctx); /* closed: report its count and free the slot */
+        if (x->key == key) {
+            x->folded++;
+            x->last_us = now_us;
+            return false;
+        }
+        if (!x->key && !free_slot)
+            free_slot = x;
+        if (x->key && (!oldest || x->first_us < oldest->first_us))
+            oldest = x;
+    }
+    entry *slot = free_slot ? free_slot : oldest;
+    if (slot->key)
+        report(slot, fn, ctx); /* table full here: the oldest gives way */
+    slot->key = key;
+    slot->first_us = slot->last_us = now_us;
+    slot->folded = 0;
+    slot->violations = violations;
+    snprintf(slot->rule_id, sizeof slot->rule_id, "%s", rule_id);
+    snprintf(slot->reason, sizeof slot->reason, "%s", reason);
+    return true;
+}

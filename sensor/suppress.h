@@ -1,0 +1,42 @@
+/* Folding of identical alerts: the same rule, question, violations and answer set
+ * within a window become one alert with a count, so a hijack seen by 500 build agents
+ * is one SIEM ticket, not 500. The first alert of a window is written at once (no added
+ * latency); the identical ones after it are counted, and the count is reported when the
+ * window closes (a "summary" alert) or when the sensor stops. Fixed-size table, no
+ * allocation after suppress_new(); when full the oldest entry is reported and reused. */
+#ifndef DW_SUPPRESS_H
+#define DW_SUPPRESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct suppress suppress;
+
+/* What a closed window reports: the first alert's rule, reason and violations, and how
+ * many identical alerts were folded into it after it was written. Valid during the call. */
+typedef struct suppress_summary {
+    const char *rule_id;
+    const char *reason;
+    uint32_t violations;
+    uint32_t folded;
+    uint64_t first_us, last_us;
+} suppress_summary;
+
+typedef void (*suppress_fn)(void *ctx, const suppress_summary *s);
+
+/* window_ms 0: folding off (every alert is written). */
+suppress *suppress_new(unsigned max_entries, unsigned window_ms);
+void suppress_free(suppress *s); /* accepts NULL */
+
+/* True if this alert is to be written; false if it was folded into an earlier one.
+ * Closed windows met on the way are reported through fn. */
+bool suppress_check(suppress *s, uint64_t key, uint64_t now_us, const char *rule_id,
+                    const char *reason, uint32_t violations, suppress_fn fn, void *ctx);
+
+/* Reports windows that have closed by now_us (all of them if now_us is UINT64_MAX). */
+void suppress_expire(suppress *s, uint64_t now_us, suppress_fn fn, void *ctx);
+
+/* FNV-1a step, for building keys. */
+uint64_t suppress_hash(uint64_t h, const void *data, size_t len);
+
+#endif

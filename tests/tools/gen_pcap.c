@@ -79,6 +79,8 @@ static void put32(buf *b, uint32_t v)
 
 static void putmem(buf *b, const void *p, size_t n)
 {
+    if (n == 0) /* p may be NULL then (a TCP segment without payload) */
+        return;
     if (n > sizeof b->b - b->n)
         die("buffer overflow (scenario too large)");
     memcpy(b->b + b->n, p, n);

@@ -575,9 +575,9 @@ static void sc_cname_chain(gen *g)
     udp_send(g, &c, false, &g_r);
 }
 
-/* Three messages on one connection: the first response in three segments (the split falls
- * inside the length prefix's neighbourhood and inside the header), then two queries in one
- * segment answered by two responses in one segment. */
+/* Three messages on one connection: the first response in three segments (the first holds
+ * the 2-byte length and 5 header bytes, the second ends inside the question name), then two
+ * queries in one segment answered by two responses in one segment. */
 static void sc_tcp(gen *g)
 {
     conv c = mkconv("10.1.2.3", 53300, "10.10.0.53", 53, L_ETH);

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Throughput benchmark: dnswatch reading a capture against the floor (a bare pcap_next_ex
+# loop over the same file). Not part of ctest: timings need a quiet machine.
+#
+#   tests/bench/bench.sh [NPACKETS]          (default 1000000)
+#
+# Env:
+#   DW_BIN          build tree holding tests/gen_pcap, tests/pcap_bare_read, sensor/dnswatch;
+#                   unset: configure and build a Release tree in the temp dir
+#   DW_SRC          source tree (default: two levels above this script)
+#   DW_BENCH_ROUNDS rounds of each command, alternating (default 5; the median is reported)
+#   DW_BENCH_PCAP   use this capture instead of generating one
+#   DW_BENCH_RULES  passed as --rules   DW_BENCH_ASN_DB  passed as --asn-db
+#   DW_BENCH_ARGS   more dnswatch arguments (e.g. "--workers 2")
+#   DW_KEEP=1       keep the temp dir
+set -u
+
+npkts=${1:-1000000}
+rounds=${DW_BENCH_ROUNDS:-5}
+src=${DW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+
+if [ -z "${EPOCHREALTIME:-}" ]; then
+    echo "bench.sh needs bash >= 5 (EPOCHREALTIME)" >&2
+    exit 2
+fi
+
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dw-bench.XXXXXX") || exit 1
+if [ "${DW_KEEP:-0}" = 1 ]; then
+    echo "keeping $tmp"
+else
+    trap 'rm -rf "$tmp"' EXIT
+fi
+
+bin=${DW_BIN:-}
+if [ -z "$bin" ]; then
+    bin=$tmp/build
+    echo "building Release tree in $bin ..."
+    cmake -S "$src" -B "$bin" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$tmp/cmake.log" 2>&1 ||
+        { cat "$tmp/cmake.log"; exit 1; }
+    ninja -C "$bin" gen_pcap pcap_bare_read >"$tmp/ninja.log" 2>&1 ||
+        { cat "$tmp/ninja.log"; exit 1; }
+    ninja -C "$bin" dnswatch >>"$tmp/ninja.log" 2>&1 || echo "note: dnswatch did not build"
+fi
+gen=$bin/tests/gen_pcap
+bare=$bin/tests/pcap_bare_read
+dw=$bin/sensor/dnswatch
+for t in "$gen" "$bare"; do
+    [ -x "$t" ] || { echo "missing $t" >&2; exit 1; }
+done
+
+pcap=${DW_BENCH_PCAP:-}
+if [ -z "$pcap" ]; then
+    pcap=$tmp/bench.pcap
+    t0=$EPOCHREALTIME
+    "$gen" bench "$npkts" "$pcap" || exit 1
+    t1=$EPOCHREALTIME
+    printf 'generated %s packets in %.2f s\n' "$npkts" "$(calc "$t1 - $t0")"
+fi
+
+dw_args=(run -r "$pcap" --log alerts)
+[ -n "${DW_BENCH_RULES:-}" ] && dw_args+=(--rules "$DW_BENCH_RULES")
+[ -n "${DW_BENCH_ASN_DB:-}" ] && dw_args+=(--asn-db "$DW_BENCH_ASN_DB")
+# shellcheck disable=SC2206  # a word list on purpose
+[ -n "${DW_BENCH_ARGS:-}" ] && dw_args+=($DW_BENCH_ARGS)
+
+have_time=0
+[ -x /usr/bin/time ] && /usr/bin/time -f %M true >/dev/null 2>&1 && have_time=1
+
+# Runs one command, output to $tmp/out; sets WALL (s) and RSS (KB, peak).
+measure() {
+    local t0 t1 rc pid hwm
+    RSS=0
+    if [ "$have_time" = 1 ]; then
+        t0=$EPOCHREALTIME
+        /usr/bin/time -f %M -o "$tmp/rss" "$@" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        t1=$EPOCHREALTIME
+        RSS=$(tail -n 1 "$tmp/rss")
+    else
+        # No GNU time: sample VmHWM (peak RSS) from /proc until the process is gone.
+        t0=$EPOCHREALTIME
+        "$@" >"$tmp/out" 2>"$tmp/err" &
+        pid=$!
+        while kill -0 "$pid" 2>/dev/null; do
+            hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+            [ -n "$hwm" ] && RSS=$hwm
+            sleep 0.01
+        done
+        wait "$pid"
+        rc=$?
+        t1=$EPOCHREALTIME
+    fi
+    WALL=$(calc "$t1 - $t0")
+    if [ "$rc" != 0 ]; then
+        echo "command failed ($rc): $*" >&2
+        head -20 "$tmp/err" >&2
+        exit 1
+    fi
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+bare_t=() dw_t=() dw_rss=()
+run_dw=1
+if [ ! -x "$dw" ]; then
+    echo "note: $dw not built; measuring the floor only"
+    run_dw=0
+fi
+cat "$pcap" >/dev/null # warm the page cache: every round then reads from memory
+for ((i = 1; i <= rounds; i++)); do
+    measure "$bare" "$pcap"
+    bare_t+=("$WALL")
+    bare_rss=$RSS
+    read -r _ pkts _ < "$tmp/out"
+    if [ "$run_dw" = 1 ]; then
+        measure "$dw" "${dw_args[@]}"
+        dw_t+=("$WALL")
+        dw_rss+=("$RSS")
+        alerts=$(wc -l <"$tmp/out")
+    fi
+done
+
+bm=$(median "${bare_t[@]}")
+echo
+echo "capture:  $pcap ($pkts packets, $(du -m "$pcap" | cut -f1) MB)"
+echo "rounds:   $rounds of each, alternating; median wall time"
+printf '%-16s %8.3f s  %7.2f Mpkt/s  (runs: %s)  max RSS %s KB\n' pcap_bare_read "$bm" \
+    "$(calc "$pkts / $bm / 1000000")" "$(printf '%.3f ' "${bare_t[@]}")" "$bare_rss"
+if [ "$run_dw" = 1 ]; then
+    dm=$(median "${dw_t[@]}")
+    maxrss=$(printf '%s\n' "${dw_rss[@]}" | sort -n | tail -n 1)
+    printf '%-16s %8.3f s  %7.2f Mpkt/s  (runs: %s)  max RSS %s KB\n' dnswatch "$dm" \
+        "$(calc "$pkts / $dm / 1000000")" "$(printf '%.3f ' "${dw_t[@]}")" "$maxrss"
+    echo "dnswatch args:  ${dw_args[*]}   (output lines of the last run: $alerts)"
+    printf 'ratio dnswatch/bare: %.1fx\n' "$(calc "$dm / $bm")"
+else
+    exit 1
+fi

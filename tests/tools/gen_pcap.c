@@ -1,0 +1,1234 @@
+/* gen_pcap: writes the deterministic captures that the pcap tests and the benchmark read.
+ *
+ *   gen_pcap --list                  scenario names, one a line
+ *   gen_pcap SCENARIO OUT.pcap       one small scenario (see the table at the end)
+ *   gen_pcap bench N OUT.pcap [SEED] N packets of query/response pairs
+ *
+ * Every byte is built here by hand (no capture library other than libpcap's file writer),
+ * so a scenario can hold exactly the oddity it tests: forward compression pointers,
+ * fragments out of order, one DNS-over-TCP message over three segments, broken records.
+ * Output depends on nothing but the arguments: fixed addresses, ports, ids and timestamps
+ * starting at 2026-11-27T10:00:00Z, and a seeded PRNG for the benchmark. The expected
+ * events live in tests/pcap/<scenario>.expect; change both together. */
+#include <arpa/inet.h>
+#include <pcap/pcap.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T0_SEC 1795773600L /* 2026-11-27T10:00:00Z */
+#define SNAPLEN 262144
+
+#define ETH_IPV4 0x0800
+#define ETH_IPV6 0x86dd
+#define ETH_8021Q 0x8100
+#define ETH_8021AD 0x88a8
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_PSH 0x08
+#define TH_ACK 0x10
+
+enum { T_A = 1, T_NS = 2, T_CNAME = 5, T_SOA = 6, T_PTR = 12, T_TXT = 16, T_AAAA = 28,
+       T_OPT = 41, T_DS = 43, T_RRSIG = 46, T_HTTPS = 65 };
+
+#define F_QUERY 0x0100 /* RD */
+#define F_RESP 0x8180  /* QR RD RA, NOERROR */
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gen_pcap: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+/* ---- a growable-free byte buffer: large enough for any IP packet plus link header ---- */
+
+typedef struct buf {
+    size_t n;
+    uint8_t b[70000];
+} buf;
+
+static void put8(buf *b, unsigned v)
+{
+    if (b->n >= sizeof b->b)
+        die("buffer overflow (scenario too large)");
+    b->b[b->n++] = (uint8_t)v;
+}
+
+static void put16(buf *b, unsigned v)
+{
+    put8(b, v >> 8);
+    put8(b, v);
+}
+
+static void put32(buf *b, uint32_t v)
+{
+    put16(b, v >> 16);
+    put16(b, v & 0xffff);
+}
+
+static void putmem(buf *b, const void *p, size_t n)
+{
+    if (n == 0) /* p may be NULL then (a TCP segment without payload) */
+        return;
+    if (n > sizeof b->b - b->n)
+        die("buffer overflow (scenario too large)");
+    memcpy(b->b + b->n, p, n);
+    b->n += n;
+}
+
+static void set16(buf *b, size_t at, unsigned v)
+{
+    b->b[at] = (uint8_t)(v >> 8);
+    b->b[at + 1] = (uint8_t)v;
+}
+
+/* ---- DNS message building ---- */
+
+static void dn_label(buf *m, const void *p, size_t n)
+{
+    put8(m, (unsigned)n);
+    putmem(m, p, n);
+}
+
+/* Plain dotted name, no escapes; "" or "." is the root. */
+static void dn_name(buf *m, const char *name)
+{
+    while (*name && strcmp(name, ".") != 0) {
+        const char *dot = strchr(name, '.');
+        size_t n = dot ? (size_t)(dot - name) : strlen(name);
+        dn_label(m, name, n);
+        name += n + (dot ? 1 : 0);
+    }
+    put8(m, 0);
+}
+
+static void dn_ptr(buf *m, unsigned off) { put16(m, 0xc000 | off); }
+
+static void dns_hdr(buf *m, unsigned id, unsigned flags, unsigned qd, unsigned an, unsigned ns,
+                    unsigned ar)
+{
+    m->n = 0;
+    put16(m, id);
+    put16(m, flags);
+    put16(m, qd);
+    put16(m, an);
+    put16(m, ns);
+    put16(m, ar);
+}
+
+/* Type, class, TTL and a placeholder rdlength; returns where rdlength goes for rr_end(). */
+static size_t rr_begin(buf *m, unsigned type, unsigned cls, uint32_t ttl)
+{
+    put16(m, type);
+    put16(m, cls);
+    put32(m, ttl);
+    size_t at = m->n;
+    put16(m, 0);
+    return at;
+}
+
+static void rr_end(buf *m, size_t at) { set16(m, at, (unsigned)(m->n - at - 2)); }
+
+static void put_ip4(buf *m, const char *s)
+{
+    uint8_t a[4];
+    if (inet_pton(AF_INET, s, a) != 1)
+        die("bad IPv4 literal %s", s);
+    putmem(m, a, 4);
+}
+
+static void put_ip6(buf *m, const char *s)
+{
+    uint8_t a[16];
+    if (inet_pton(AF_INET6, s, a) != 1)
+        die("bad IPv6 literal %s", s);
+    putmem(m, a, 16);
+}
+
+static void rr_a(buf *m, unsigned owner_ptr, uint32_t ttl, const char *ip)
+{
+    dn_ptr(m, owner_ptr);
+    size_t at = rr_begin(m, T_A, 1, ttl);
+    put_ip4(m, ip);
+    rr_end(m, at);
+}
+
+static void rr_aaaa(buf *m, unsigned owner_ptr, uint32_t ttl, const char *ip)
+{
+    dn_ptr(m, owner_ptr);
+    size_t at = rr_begin(m, T_AAAA, 1, ttl);
+    put_ip6(m, ip);
+    rr_end(m, at);
+}
+
+/* OPT pseudo-record; ede < 0 means no Extended DNS Error option. */
+static void rr_opt(buf *m, unsigned udp, bool do_bit, int ede)
+{
+    put8(m, 0);
+    size_t at = rr_begin(m, T_OPT, udp, do_bit ? 0x8000 : 0);
+    if (ede >= 0) {
+        put16(m, 15); /* EDNS option code: Extended DNS Error */
+        put16(m, 2);
+        put16(m, (unsigned)ede);
+    }
+    rr_end(m, at);
+}
+
+/* Header and question; the question name is at offset 12. */
+static void dns_start(buf *m, unsigned id, unsigned flags, const char *qname, unsigned qtype,
+                      unsigned an, unsigned ns, unsigned ar)
+{
+    dns_hdr(m, id, flags, 1, an, ns, ar);
+    dn_name(m, qname);
+    put16(m, qtype);
+    put16(m, 1);
+}
+
+static void dns_query(buf *m, unsigned id, const char *qname, unsigned qtype, int edns_udp,
+                      bool do_bit)
+{
+    dns_start(m, id, F_QUERY, qname, qtype, 0, 0, edns_udp > 0 ? 1 : 0);
+    if (edns_udp > 0)
+        rr_opt(m, (unsigned)edns_udp, do_bit, -1);
+}
+
+/* ---- capture writing, link layers, IP, UDP, TCP ---- */
+
+enum link_kind { L_ETH, L_SLL, L_SLL2, L_RAW, L_NULL, L_LOOP };
+
+typedef struct link {
+    enum link_kind kind;
+    int nvlan;            /* Ethernet only: tags, outermost first */
+    uint16_t tpid[2];
+    uint16_t tci[2];
+} link_t;
+
+typedef struct ep {
+    int af;
+    uint8_t a[16];
+    uint16_t port;
+} ep;
+
+/* One conversation: client, server, how frames are wrapped, TCP sequence numbers. */
+typedef struct conv {
+    ep cli, srv;
+    link_t lk;
+    uint32_t seq[2]; /* next sequence number: [0] client, [1] server */
+} conv;
+
+typedef struct gen {
+    pcap_t *p;
+    pcap_dumper_t *d;
+    uint64_t now_us; /* offset from T0 of the next packet */
+    uint16_t ipid;
+    uint32_t fragid;
+    uint64_t npkts;
+} gen;
+
+static buf g_frame, g_ip, g_l4; /* scratch; one packet is in flight at a time */
+
+static ep mkep(const char *ip, uint16_t port)
+{
+    ep e;
+    memset(&e, 0, sizeof e);
+    e.port = port;
+    if (inet_pton(AF_INET, ip, e.a) == 1)
+        e.af = 4;
+    else if (inet_pton(AF_INET6, ip, e.a) == 1)
+        e.af = 6;
+    else
+        die("bad address %s", ip);
+    return e;
+}
+
+static conv mkconv(const char *cli, uint16_t cport, const char *srv, uint16_t sport,
+                   enum link_kind kind)
+{
+    conv c;
+    memset(&c, 0, sizeof c);
+    c.cli = mkep(cli, cport);
+    c.srv = mkep(srv, sport);
+    c.lk.kind = kind;
+    c.seq[0] = 0x10000000u;
+    c.seq[1] = 0x50000000u;
+    return c;
+}
+
+static void emit(gen *g, const uint8_t *frame, size_t len)
+{
+    struct pcap_pkthdr h;
+    memset(&h, 0, sizeof h);
+    h.ts.tv_sec = (time_t)(T0_SEC + (long)(g->now_us / 1000000u));
+    h.ts.tv_usec = (suseconds_t)(g->now_us % 1000000u);
+    h.caplen = h.len = (bpf_u_int32)len;
+    pcap_dump((u_char *)g->d, &h, frame);
+    g->npkts++;
+}
+
+static const uint8_t MAC_CLIENT[6] = {0x02, 0, 0, 0, 0, 0x03};
+static const uint8_t MAC_GW[6] = {0x02, 0, 0, 0, 0, 0x53};
+
+/* Wraps an IP packet in the conversation's link layer and writes it. */
+static void send_ip(gen *g, const link_t *lk, bool to_client, int af, const buf *ip)
+{
+    buf *f = &g_frame;
+    unsigned etype = af == 4 ? ETH_IPV4 : ETH_IPV6;
+    const uint8_t *src = to_client ? MAC_GW : MAC_CLIENT;
+    const uint8_t *dst = to_client ? MAC_CLIENT : MAC_GW;
+    f->n = 0;
+    switch (lk->kind) {
+    case L_ETH:
+        putmem(f, dst, 6);
+        putmem(f, src, 6);
+        for (int i = 0; i < lk->nvlan; i++) {
+            put16(f, lk->tpid[i]);
+            put16(f, lk->tci[i]);
+        }
+        put16(f, etype);
+        break;
+    case L_SLL:
+        put16(f, to_client ? 0 : 4); /* packet type: to us / outgoing */
+        put16(f, 1);                 /* ARPHRD_ETHER */
+        put16(f, 6);
+        putmem(f, src, 6);
+        put16(f, 0);
+        put16(f, etype);
+        break;
+    case L_SLL2:
+        put16(f, etype);
+        put16(f, 0);
+        put32(f, 2); /* interface index */
+        put16(f, 1); /* ARPHRD_ETHER */
+        put8(f, to_client ? 0 : 4);
+        put8(f, 6);
+        putmem(f, src, 6);
+        put16(f, 0);
+        break;
+    case L_RAW:
+        break;
+    case L_NULL: { /* host byte order of the capturing machine: little-endian here */
+        uint32_t fam = af == 4 ? 2 : 24;
+        put8(f, fam & 0xff);
+        put8(f, (fam >> 8) & 0xff);
+        put8(f, (fam >> 16) & 0xff);
+        put8(f, fam >> 24);
+        break;
+    }
+    case L_LOOP:
+        put32(f, af == 4 ? 2 : 24);
+        break;
+    }
+    putmem(f, ip->b, ip->n);
+    emit(g, f->b, f->n);
+}
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1)
+        sum += (uint32_t)(p[n - 1] << 8);
+    return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* Fills in the checksum of a UDP or TCP segment in l4 (at byte csum_at). */
+static void l4_checksum(buf *l4, size_t csum_at, const ep *s, const ep *d, unsigned proto)
+{
+    uint32_t sum = 0;
+    size_t alen = s->af == 4 ? 4 : 16;
+    sum = csum_add(sum, s->a, alen);
+    sum = csum_add(sum, d->a, alen);
+    sum += proto;
+    sum += (uint32_t)(l4->n & 0xffff) + (uint32_t)(l4->n >> 16);
+    set16(l4, csum_at, 0);
+    sum = csum_add(sum, l4->b, l4->n);
+    uint16_t c = csum_fold(sum);
+    if (proto == 17 && c == 0)
+        c = 0xffff;
+    set16(l4, csum_at, c);
+}
+
+static void udp_build(buf *l4, const ep *s, const ep *d, const uint8_t *pl, size_t n)
+{
+    l4->n = 0;
+    put16(l4, s->port);
+    put16(l4, d->port);
+    put16(l4, (unsigned)(8 + n));
+    put16(l4, 0);
+    putmem(l4, pl, n);
+    l4_checksum(l4, 6, s, d, 17);
+}
+
+static void tcp_build(buf *l4, const ep *s, const ep *d, uint32_t seq, uint32_t ack,
+                      unsigned flags, const uint8_t *pl, size_t n)
+{
+    l4->n = 0;
+    put16(l4, s->port);
+    put16(l4, d->port);
+    put32(l4, seq);
+    put32(l4, (flags & TH_ACK) ? ack : 0);
+    put8(l4, 5 << 4);
+    put8(l4, flags);
+    put16(l4, 65535);
+    put16(l4, 0);
+    put16(l4, 0);
+    putmem(l4, pl, n);
+    l4_checksum(l4, 16, s, d, 6);
+}
+
+/* IPv4 header; frag_off in bytes (multiple of 8), mf = more fragments. */
+static void ip4_hdr(buf *ip, const ep *s, const ep *d, unsigned proto, size_t paylen,
+                    unsigned id, size_t frag_off, bool mf)
+{
+    size_t at = ip->n;
+    put8(ip, 0x45);
+    put8(ip, 0);
+    put16(ip, (unsigned)(20 + paylen));
+    put16(ip, id);
+    put16(ip, (unsigned)(frag_off / 8) | (mf ? 0x2000 : 0) | (frag_off == 0 && !mf ? 0x4000 : 0));
+    put8(ip, 64);
+    put8(ip, proto);
+    put16(ip, 0);
+    putmem(ip, s->a, 4);
+    putmem(ip, d->a, 4);
+    set16(ip, at + 10, csum_fold(csum_add(0, ip->b + at, 20)));
+}
+
+static void ip6_hdr(buf *ip, const ep *s, const ep *d, unsigned next, size_t paylen)
+{
+    put32(ip, 0x60000000u);
+    put16(ip, (unsigned)paylen);
+    put8(ip, next);
+    put8(ip, 64);
+    putmem(ip, s->a, 16);
+    putmem(ip, d->a, 16);
+}
+
+static void send_l4(gen *g, const conv *c, bool from_cli, unsigned proto, const buf *l4)
+{
+    const ep *s = from_cli ? &c->cli : &c->srv;
+    const ep *d = from_cli ? &c->srv : &c->cli;
+    buf *ip = &g_ip;
+    ip->n = 0;
+    if (s->af == 4)
+        ip4_hdr(ip, s, d, proto, l4->n, g->ipid++, 0, false);
+    else
+        ip6_hdr(ip, s, d, proto, l4->n);
+    putmem(ip, l4->b, l4->n);
+    send_ip(g, &c->lk, !from_cli, s->af, ip);
+}
+
+static void udp_send(gen *g, const conv *c, bool from_cli, const buf *dns)
+{
+    udp_build(&g_l4, from_cli ? &c->cli : &c->srv, from_cli ? &c->srv : &c->cli, dns->b, dns->n);
+    send_l4(g, c, from_cli, 17, &g_l4);
+}
+
+/* Sends a UDP datagram as IP fragments of fragsz payload bytes (a multiple of 8), in the
+ * order given by order[0..nfrag) (fragment indices). */
+static void udp_send_frag(gen *g, const conv *c, bool from_cli, const buf *dns, size_t fragsz,
+                          const int *order, int nfrag)
+{
+    const ep *s = from_cli ? &c->cli : &c->srv;
+    const ep *d = from_cli ? &c->srv : &c->cli;
+    udp_build(&g_l4, s, d, dns->b, dns->n);
+    if ((g_l4.n + fragsz - 1) / fragsz != (size_t)nfrag)
+        die("fragment plan does not match the datagram size (%zu bytes)", g_l4.n);
+    unsigned id4 = g->ipid++;
+    uint32_t id6 = g->fragid++;
+    for (int i = 0; i < nfrag; i++) {
+        size_t off = (size_t)order[i] * fragsz;
+        size_t n = g_l4.n - off < fragsz ? g_l4.n - off : fragsz;
+        bool mf = off + n < g_l4.n;
+        buf *ip = &g_ip;
+        ip->n = 0;
+        if (s->af == 4) {
+            ip4_hdr(ip, s, d, 17, n, id4, off, mf);
+        } else {
+            ip6_hdr(ip, s, d, 44, 8 + n);
+            put8(ip, 17);
+            put8(ip, 0);
+            put16(ip, (unsigned)off | (mf ? 1 : 0));
+            put32(ip, id6);
+        }
+        putmem(ip, g_l4.b + off, n);
+        send_ip(g, &c->lk, !from_cli, s->af, ip);
+    }
+}
+
+static void tcp_send(gen *g, conv *c, bool from_cli, unsigned flags, const uint8_t *pl, size_t n)
+{
+    int me = from_cli ? 0 : 1;
+    tcp_build(&g_l4, from_cli ? &c->cli : &c->srv, from_cli ? &c->srv : &c->cli, c->seq[me],
+              c->seq[1 - me], flags, pl, n);
+    c->seq[me] += (uint32_t)n + ((flags & (TH_SYN | TH_FIN)) ? 1u : 0u);
+    send_l4(g, c, from_cli, 6, &g_l4);
+}
+
+/* A DNS message with its 2-byte length prefix, for DNS over TCP. */
+static void tcp_frame(buf *out, const buf *dns)
+{
+    put16(out, (unsigned)dns->n);
+    putmem(out, dns->b, dns->n);
+}
+
+/* ---- scenarios ---- */
+
+static buf g_q, g_r, g_tmp;
+
+/* Query pypi.org-style name, then a response with one A (or AAAA) record, 1.5 ms later. */
+static void exchange_addr(gen *g, const conv *c, unsigned id, const char *name, const char *addr,
+                          uint32_t ttl)
+{
+    bool v6 = strchr(addr, ':') != NULL;
+    unsigned type = v6 ? T_AAAA : T_A;
+    dns_query(&g_q, id, name, type, 0, false);
+    udp_send(g, c, true, &g_q);
+    g->now_us += 1500;
+    dns_start(&g_r, id, F_RESP, name, type, 1, 0, 0);
+    if (v6)
+        rr_aaaa(&g_r, 12, ttl, addr);
+    else
+        rr_a(&g_r, 12, ttl, addr);
+    udp_send(g, c, false, &g_r);
+    g->now_us += 10000;
+}
+
+static void sc_link(gen *g, enum link_kind kind)
+{
+    conv c = mkconv("10.1.2.3", 53211, "10.10.0.53", 53, kind);
+    exchange_addr(g, &c, 0x1a2b, "pypi.org", "151.101.0.223", 300);
+}
+
+static void sc_udp4_a(gen *g) { sc_link(g, L_ETH); }
+static void sc_sll(gen *g) { sc_link(g, L_SLL); }
+static void sc_sll2(gen *g) { sc_link(g, L_SLL2); }
+static void sc_null(gen *g) { sc_link(g, L_NULL); }
+static void sc_loop(gen *g) { sc_link(g, L_LOOP); }
+
+static void sc_udp6_aaaa(gen *g)
+{
+    conv c = mkconv("fd00::3", 53212, "fd00::53", 53, L_ETH);
+    exchange_addr(g, &c, 0x1a2c, "pypi.org", "2a04:4e40::223", 300);
+}
+
+/* Raw IP: the version nibble alone tells IPv4 from IPv6. */
+static void sc_raw(gen *g)
+{
+    conv c4 = mkconv("10.1.2.3", 53213, "10.10.0.53", 53, L_RAW);
+    conv c6 = mkconv("fd00::3", 53214, "fd00::53", 53, L_RAW);
+    exchange_addr(g, &c4, 0x2001, "pypi.org", "151.101.0.223", 300);
+    exchange_addr(g, &c6, 0x2002, "pypi.org", "2a04:4e40::223", 300);
+}
+
+static void sc_vlan(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53215, "10.10.0.53", 53, L_ETH);
+    c.lk.nvlan = 1;
+    c.lk.tpid[0] = ETH_8021Q;
+    c.lk.tci[0] = (5u << 13) | 10; /* priority bits set: the id is the low 12 bits only */
+    exchange_addr(g, &c, 0x1a2d, "pypi.org", "151.101.0.223", 300);
+}
+
+static void sc_qinq(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53216, "10.10.0.53", 53, L_ETH);
+    c.lk.nvlan = 2;
+    c.lk.tpid[0] = ETH_8021AD;
+    c.lk.tci[0] = 100;
+    c.lk.tpid[1] = ETH_8021Q;
+    c.lk.tci[1] = 20;
+    exchange_addr(g, &c, 0x1a2e, "pypi.org", "151.101.0.223", 300);
+}
+
+static void sc_cname_chain(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53217, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x3001, "files.pythonhosted.org", T_A, 0, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    dns_start(&g_r, 0x3001, F_RESP, "files.pythonhosted.org", T_A, 2, 0, 0);
+    dn_ptr(&g_r, 12);
+    size_t at = rr_begin(&g_r, T_CNAME, 1, 3600);
+    size_t target = g_r.n;
+    dn_name(&g_r, "dualstack.python.map.fastly.net");
+    rr_end(&g_r, at);
+    rr_a(&g_r, (unsigned)target, 60, "151.101.64.223");
+    udp_send(g, &c, false, &g_r);
+}
+
+/* Three messages on one connection: the first response in three segments (the first holds
+ * the 2-byte length and 5 header bytes, the second ends inside the question name), then two
+ * queries in one segment answered by two responses in one segment. */
+static void sc_tcp(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53300, "10.10.0.53", 53, L_ETH);
+    tcp_send(g, &c, true, TH_SYN, NULL, 0);
+    g->now_us += 200;
+    tcp_send(g, &c, false, TH_SYN | TH_ACK, NULL, 0);
+    g->now_us += 200;
+    tcp_send(g, &c, true, TH_ACK, NULL, 0);
+    g->now_us += 100;
+
+    g_tmp.n = 0;
+    dns_query(&g_q, 0x7001, "pypi.org", T_A, 0, false);
+    tcp_frame(&g_tmp, &g_q);
+    tcp_send(g, &c, true, TH_PSH | TH_ACK, g_tmp.b, g_tmp.n);
+    g->now_us += 1500;
+
+    dns_start(&g_r, 0x7001, F_RESP, "pypi.org", T_A, 2, 0, 0);
+    rr_a(&g_r, 12, 300, "151.101.0.223");
+    rr_a(&g_r, 12, 300, "151.101.64.223");
+    g_tmp.n = 0;
+    tcp_frame(&g_tmp, &g_r);
+    size_t cut1 = 7, cut2 = 27;
+    tcp_send(g, &c, false, TH_ACK, g_tmp.b, cut1);
+    g->now_us += 100;
+    tcp_send(g, &c, false, TH_ACK, g_tmp.b + cut1, cut2 - cut1);
+    g->now_us += 100;
+    tcp_send(g, &c, false, TH_PSH | TH_ACK, g_tmp.b + cut2, g_tmp.n - cut2);
+    g->now_us += 100;
+    tcp_send(g, &c, true, TH_ACK, NULL, 0);
+    g->now_us += 1000;
+
+    g_tmp.n = 0;
+    dns_query(&g_q, 0x7002, "registry.npmjs.org", T_A, 0, false);
+    tcp_frame(&g_tmp, &g_q);
+    dns_query(&g_q, 0x7003, "files.pythonhosted.org", T_AAAA, 0, false);
+    tcp_frame(&g_tmp, &g_q);
+    tcp_send(g, &c, true, TH_PSH | TH_ACK, g_tmp.b, g_tmp.n);
+    g->now_us += 1500;
+
+    g_tmp.n = 0;
+    dns_start(&g_r, 0x7002, F_RESP, "registry.npmjs.org", T_A, 1, 0, 0);
+    rr_a(&g_r, 12, 300, "104.16.0.35");
+    tcp_frame(&g_tmp, &g_r);
+    dns_start(&g_r, 0x7003, F_RESP, "files.pythonhosted.org", T_AAAA, 1, 0, 0);
+    rr_aaaa(&g_r, 12, 300, "2a04:4e42::223");
+    tcp_frame(&g_tmp, &g_r);
+    tcp_send(g, &c, false, TH_PSH | TH_ACK, g_tmp.b, g_tmp.n);
+    g->now_us += 100;
+    tcp_send(g, &c, true, TH_ACK, NULL, 0);
+    g->now_us += 500;
+
+    tcp_send(g, &c, true, TH_FIN | TH_ACK, NULL, 0);
+    g->now_us += 100;
+    tcp_send(g, &c, false, TH_FIN | TH_ACK, NULL, 0);
+    g->now_us += 100;
+    tcp_send(g, &c, true, TH_ACK, NULL, 0);
+}
+
+/* 185 A records + OPT: a 2997-byte message, 3005 bytes of UDP, three fragments. */
+static void frag_response(buf *r, unsigned id)
+{
+    dns_start(r, id, F_RESP, "pypi.org", T_A, 185, 0, 1);
+    char ip[32];
+    for (int i = 0; i < 185; i++) {
+        snprintf(ip, sizeof ip, "151.101.%d.223", i);
+        rr_a(r, 12, 300, ip);
+    }
+    rr_opt(r, 4096, false, -1);
+}
+
+static void sc_frag4(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53218, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x4001, "pypi.org", T_A, 4096, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    frag_response(&g_r, 0x4001);
+    static const int order[] = {1, 2, 0};
+    udp_send_frag(g, &c, false, &g_r, 1480, order, 3);
+}
+
+static void sc_frag6(gen *g)
+{
+    conv c = mkconv("fd00::3", 53219, "fd00::53", 53, L_ETH);
+    dns_query(&g_q, 0x4002, "pypi.org", T_A, 4096, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    frag_response(&g_r, 0x4002);
+    static const int order[] = {2, 0, 1};
+    udp_send_frag(g, &c, false, &g_r, 1448, order, 3);
+}
+
+static void sc_edns_dnssec(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53220, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x5001, "pythonhosted.org", T_DS, 1232, true);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    dns_start(&g_r, 0x5001, F_RESP | 0x0020 /* AD */, "pythonhosted.org", T_DS, 2, 0, 1);
+
+    dn_ptr(&g_r, 12);
+    size_t at = rr_begin(&g_r, T_DS, 1, 3600);
+    put16(&g_r, 2371);
+    put8(&g_r, 13);
+    put8(&g_r, 2);
+    for (unsigned i = 0; i < 32; i++)
+        put8(&g_r, 0xa0 + i);
+    rr_end(&g_r, at);
+
+    dn_ptr(&g_r, 12);
+    at = rr_begin(&g_r, T_RRSIG, 1, 3600);
+    put16(&g_r, T_DS);
+    put8(&g_r, 13);
+    put8(&g_r, 2);
+    put32(&g_r, 3600);
+    put32(&g_r, 1796947200u); /* 2026-12-11T00:00:00Z expiration */
+    put32(&g_r, 1795737600u); /* 2026-11-27T00:00:00Z inception */
+    put16(&g_r, 12345);
+    dn_name(&g_r, "org"); /* RFC 4034: the signer name is never compressed */
+    for (unsigned i = 0; i < 64; i++)
+        put8(&g_r, i * 3);
+    rr_end(&g_r, at);
+
+    rr_opt(&g_r, 1232, true, 18);
+    udp_send(g, &c, false, &g_r);
+}
+
+static void sc_svcb(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53221, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x5002, "pypi.org", T_HTTPS, 0, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    dns_start(&g_r, 0x5002, F_RESP, "pypi.org", T_HTTPS, 1, 0, 0);
+    dn_ptr(&g_r, 12);
+    size_t at = rr_begin(&g_r, T_HTTPS, 1, 300);
+    put16(&g_r, 1); /* SvcPriority */
+    put8(&g_r, 0);  /* TargetName "." */
+    put16(&g_r, 1); /* alpn */
+    put16(&g_r, 3);
+    dn_label(&g_r, "h2", 2);
+    put16(&g_r, 4); /* ipv4hint */
+    put16(&g_r, 4);
+    put_ip4(&g_r, "151.101.0.223");
+    put16(&g_r, 6); /* ipv6hint */
+    put16(&g_r, 16);
+    put_ip6(&g_r, "2a04:4e40::223");
+    rr_end(&g_r, at);
+    udp_send(g, &c, false, &g_r);
+}
+
+/* Labels holding bytes that must be escaped in presentation form and in JSON. */
+static void sc_weird_names(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53222, "10.10.0.53", 53, L_ETH);
+    /* question: label "a.b" then "example" -> a\.b.example */
+    g_q.n = 0;
+    dns_hdr(&g_q, 0x6001, F_QUERY, 1, 0, 0, 0);
+    dn_label(&g_q, "a.b", 3);
+    dn_name(&g_q, "example");
+    put16(&g_q, T_A);
+    put16(&g_q, 1);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+
+    dns_hdr(&g_r, 0x6001, F_RESP, 1, 3, 0, 0);
+    dn_label(&g_r, "a.b", 3);
+    dn_name(&g_r, "example");
+    put16(&g_r, T_A);
+    put16(&g_r, 1);
+    /* a\.b.example CNAME q\034uote.back\\slash.example */
+    dn_ptr(&g_r, 12);
+    size_t at = rr_begin(&g_r, T_CNAME, 1, 300);
+    size_t t1 = g_r.n;
+    dn_label(&g_r, "q\"uote", 6);
+    dn_label(&g_r, "back\\slash", 10);
+    dn_ptr(&g_r, 16); /* "example" of the question */
+    rr_end(&g_r, at);
+    /* ... CNAME ctl\001.\255\195.example */
+    dn_ptr(&g_r, (unsigned)t1);
+    at = rr_begin(&g_r, T_CNAME, 1, 300);
+    size_t t2 = g_r.n;
+    dn_label(&g_r, "ctl\x01", 4);
+    dn_label(&g_r, "\xff\xc3", 2);
+    dn_ptr(&g_r, 16);
+    rr_end(&g_r, at);
+    rr_a(&g_r, (unsigned)t2, 300, "151.101.0.223");
+    udp_send(g, &c, false, &g_r);
+}
+
+/* Broken responses, each on its own client port and id, with one sound response. */
+static void sc_malformed(gen *g)
+{
+    conv c;
+    /* 1: header truncated to 7 bytes: no event. */
+    c = mkconv("10.1.2.3", 54001, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x0101, "pypi.org", T_A, 0, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    dns_hdr(&g_r, 0x0101, F_RESP, 1, 1, 0, 0);
+    g_r.n = 7;
+    udp_send(g, &c, false, &g_r);
+    g->now_us += 10000;
+
+    /* 2: answer count 3, one sound answer then the end of the message. */
+    c = mkconv("10.1.2.3", 54002, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x0102, "pypi.org", T_A, 0, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    dns_start(&g_r, 0x0102, F_RESP, "pypi.org", T_A, 3, 0, 0);
+    rr_a(&g_r, 12, 300, "151.101.0.223");
+    udp_send(g, &c, false, &g_r);
+    g->now_us += 10000;
+
+    /* 3: a sound answer, then one whose owner name is a pointer to itself. */
+    c = mkconv("10.1.2.3", 54003, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x0103, "pypi.org", T_A, 0, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    dns_start(&g_r, 0x0103, F_RESP, "pypi.org", T_A, 2, 0, 0);
+    rr_a(&g_r, 12, 300, "151.101.64.223");
+    rr_a(&g_r, (unsigned)g_r.n, 300, "6.6.6.6");
+    udp_send(g, &c, false, &g_r);
+    g->now_us += 10000;
+
+    /* 4: a sound answer, then one whose rdlength runs past the end. */
+    c = mkconv("10.1.2.3", 54004, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x0104, "pypi.org", T_A, 0, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    dns_start(&g_r, 0x0104, F_RESP, "pypi.org", T_A, 2, 0, 0);
+    rr_a(&g_r, 12, 300, "151.101.128.223");
+    dn_ptr(&g_r, 12);
+    size_t at = rr_begin(&g_r, T_A, 1, 300);
+    put_ip4(&g_r, "6.6.6.6");
+    set16(&g_r, at, 200);
+    udp_send(g, &c, false, &g_r);
+    g->now_us += 10000;
+
+    /* 5: a 64-byte label in the question: the message is unusable, no event. */
+    c = mkconv("10.1.2.3", 54005, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x0105, "pypi.org", T_A, 0, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    dns_hdr(&g_r, 0x0105, F_RESP, 1, 1, 0, 0);
+    put8(&g_r, 64);
+    for (int i = 0; i < 64; i++)
+        put8(&g_r, 'x');
+    dn_name(&g_r, "pypi.org");
+    put16(&g_r, T_A);
+    put16(&g_r, 1);
+    rr_a(&g_r, 12, 300, "6.6.6.6");
+    udp_send(g, &c, false, &g_r);
+    g->now_us += 10000;
+
+    /* 6: a sound answer, then one whose owner has a 64-byte label. */
+    c = mkconv("10.1.2.3", 54006, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x0106, "pypi.org", T_A, 0, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    dns_start(&g_r, 0x0106, F_RESP, "pypi.org", T_A, 2, 0, 0);
+    rr_a(&g_r, 12, 300, "151.101.192.223");
+    put8(&g_r, 64);
+    for (int i = 0; i < 64; i++)
+        put8(&g_r, 'y');
+    dn_ptr(&g_r, 12);
+    at = rr_begin(&g_r, T_A, 1, 300);
+    put_ip4(&g_r, "6.6.6.6");
+    rr_end(&g_r, at);
+    udp_send(g, &c, false, &g_r);
+    g->now_us += 10000;
+
+    /* 7: the question name is a pointer to itself: unusable, no event. */
+    c = mkconv("10.1.2.3", 54007, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x0107, "pypi.org", T_A, 0, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    dns_hdr(&g_r, 0x0107, F_RESP, 1, 1, 0, 0);
+    dn_ptr(&g_r, 12);
+    put16(&g_r, T_A);
+    put16(&g_r, 1);
+    rr_a(&g_r, 12, 300, "6.6.6.6");
+    udp_send(g, &c, false, &g_r);
+    g->now_us += 10000;
+
+    /* 8: sound. */
+    c = mkconv("10.1.2.3", 54008, "10.10.0.53", 53, L_ETH);
+    exchange_addr(g, &c, 0x0108, "pypi.org", "151.101.0.223", 300);
+}
+
+/* Answer owner names stored as pointers FORWARD into the message. */
+static void sc_forward_ptr(gen *g)
+{
+    /* 1: owner of answer 1 -> owner of answer 2, spelled out in full. */
+    conv c = mkconv("10.1.2.3", 53223, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x6101, "pypi.org", T_A, 0, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    dns_start(&g_r, 0x6101, F_RESP, "pypi.org", T_A, 2, 0, 0);
+    size_t fwd = g_r.n;
+    dn_ptr(&g_r, 0);
+    size_t at = rr_begin(&g_r, T_A, 1, 300);
+    put_ip4(&g_r, "151.101.0.223");
+    rr_end(&g_r, at);
+    set16(&g_r, fwd, 0xc000 | (unsigned)g_r.n);
+    dn_name(&g_r, "pypi.org");
+    at = rr_begin(&g_r, T_A, 1, 300);
+    put_ip4(&g_r, "151.101.64.223");
+    rr_end(&g_r, at);
+    udp_send(g, &c, false, &g_r);
+    g->now_us += 10000;
+
+    /* 2: owner of the answer -> inside the rdata of a PTR record in the additional section. */
+    c = mkconv("10.1.2.3", 53224, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x6102, "pypi.org", T_A, 0, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    dns_start(&g_r, 0x6102, F_RESP, "pypi.org", T_A, 1, 0, 1);
+    fwd = g_r.n;
+    dn_ptr(&g_r, 0);
+    at = rr_begin(&g_r, T_A, 1, 300);
+    put_ip4(&g_r, "151.101.128.223");
+    rr_end(&g_r, at);
+    dn_name(&g_r, "223.0.101.151.in-addr.arpa");
+    at = rr_begin(&g_r, T_PTR, 1, 300);
+    set16(&g_r, fwd, 0xc000 | (unsigned)g_r.n);
+    dn_name(&g_r, "pypi.org");
+    rr_end(&g_r, at);
+    udp_send(g, &c, false, &g_r);
+}
+
+static void sc_nxdomain(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53225, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x6201, "nosuch.pypi.org", T_A, 0, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    dns_start(&g_r, 0x6201, F_RESP | 3, "nosuch.pypi.org", T_A, 0, 1, 0);
+    dn_ptr(&g_r, 12 + 7); /* "pypi.org" inside the question */
+    size_t at = rr_begin(&g_r, T_SOA, 1, 300);
+    dn_name(&g_r, "ns1.fastly.net");
+    dn_name(&g_r, "hostmaster.fastly.com");
+    put32(&g_r, 2026112701);
+    put32(&g_r, 3600);
+    put32(&g_r, 600);
+    put32(&g_r, 604800);
+    put32(&g_r, 300);
+    rr_end(&g_r, at);
+    udp_send(g, &c, false, &g_r);
+}
+
+static void sc_servfail(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53226, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x6202, "pypi.org", T_A, 1232, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    dns_start(&g_r, 0x6202, F_RESP | 2, "pypi.org", T_A, 0, 0, 1);
+    rr_opt(&g_r, 1232, false, 22); /* EDE 22: No Reachable Authority */
+    udp_send(g, &c, false, &g_r);
+}
+
+/* An exchange with a server on port 5353 (not DNS by default), then one on 53. */
+static void sc_port5353(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53227, "10.10.0.53", 5353, L_ETH);
+    exchange_addr(g, &c, 0x5353, "pypi.org", "151.101.0.223", 300);
+    c = mkconv("10.1.2.3", 53228, "10.10.0.53", 53, L_ETH);
+    exchange_addr(g, &c, 0x0053, "pypi.org", "151.101.64.223", 300);
+}
+
+/* ---- benchmark capture ---- */
+
+static const char *const BENCH_NAMES[] = {
+    "pypi.org", "files.pythonhosted.org", "upload.pypi.org", "test.pypi.org",
+    "test-files.pythonhosted.org", "registry.npmjs.org", "registry.yarnpkg.com",
+    "npm.pkg.github.com", "registry-1.docker.io", "auth.docker.io", "index.docker.io",
+    "production.cloudflare.docker.com", "hub.docker.com", "ghcr.io", "pkg-containers.githubusercontent.com",
+    "quay.io", "cdn.quay.io", "gcr.io", "us-docker.pkg.dev", "europe-docker.pkg.dev",
+    "mcr.microsoft.com", "public.ecr.aws", "registry.k8s.io", "k8s.gcr.io", "registry.gitlab.com",
+    "deb.debian.org", "security.debian.org", "ftp.debian.org", "cdn-fastly.deb.debian.org",
+    "archive.ubuntu.com", "security.ubuntu.com", "ports.ubuntu.com", "ppa.launchpadcontent.net",
+    "dl-cdn.alpinelinux.org", "mirrors.fedoraproject.org", "download.fedoraproject.org",
+    "mirror.centos.org", "vault.centos.org", "dl.rockylinux.org", "repo.almalinux.org",
+    "download.opensuse.org", "mirror.archlinux.org", "geo.mirror.pkgbuild.com",
+    "github.com", "api.github.com", "codeload.github.com", "objects.githubusercontent.com",
+    "raw.githubusercontent.com", "github-releases.githubusercontent.com", "uploads.github.com",
+    "gitlab.com", "bitbucket.org", "proxy.golang.org", "sum.golang.org", "index.golang.org",
+    "go.dev", "storage.googleapis.com", "crates.io", "static.crates.io", "index.crates.io",
+    "static.rust-lang.org", "sh.rustup.rs", "rubygems.org", "index.rubygems.org",
+    "api.rubygems.org", "repo.maven.apache.org", "repo1.maven.org", "central.sonatype.com",
+    "oss.sonatype.org", "s01.oss.sonatype.org", "plugins.gradle.org", "services.gradle.org",
+    "downloads.gradle.org", "jcenter.bintray.com", "maven.google.com", "dl.google.com",
+    "api.nuget.org", "www.nuget.org", "globalcdn.nuget.org", "packagist.org", "repo.packagist.org",
+    "hex.pm", "repo.hex.pm", "cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com",
+    "conda.anaconda.org", "repo.anaconda.com", "conda-forge.org", "pub.dev", "pub.dartlang.org",
+    "cocoapods.org", "cdn.cocoapods.org", "swiftpackageindex.com", "hackage.haskell.org",
+    "cran.r-project.org", "cloud.r-project.org", "cpan.metacpan.org", "fastapi.metacpan.org",
+    "opam.ocaml.org", "packages.erlang-solutions.com", "nodejs.org", "deb.nodesource.com",
+    "rpm.nodesource.com", "download.docker.com", "apt.releases.hashicorp.com",
+    "releases.hashicorp.com", "registry.terraform.io", "checkpoint-api.hashicorp.com",
+    "packages.microsoft.com", "aka.ms", "dotnetcli.azureedge.net", "builds.dotnet.microsoft.com",
+    "vscode.download.prss.microsoft.com", "marketplace.visualstudio.com", "open-vsx.org",
+    "apt.llvm.org", "download.java.net", "download.oracle.com", "cdn.azul.com",
+    "api.adoptium.net", "github.com.cdn.cloudflare.net", "pkg.jenkins.io", "updates.jenkins.io",
+    "get.jenkins.io", "artifactory.corp.example", "mirror.artifactory.corp.example",
+    "pypi.artifactory.corp.example", "npm.artifactory.corp.example", "docker.artifactory.corp.example",
+    "nexus.corp.example", "proxy.nexus.corp.example", "git.corp.example", "ci.corp.example",
+    "cache.corp.example", "sccache.corp.example", "bazel-cache.corp.example", "ntp.corp.example",
+    "ldap.corp.example", "vault.corp.example", "s3.amazonaws.com", "s3.us-east-1.amazonaws.com",
+    "s3.eu-west-1.amazonaws.com", "sts.amazonaws.com", "ecr.us-east-1.amazonaws.com",
+    "api.ecr.us-east-1.amazonaws.com", "d1.awsstatic.com", "d2glxqk2uabbnd.cloudfront.net",
+    "dkr.ecr.eu-west-1.amazonaws.com", "login.microsoftonline.com", "management.azure.com",
+    "blob.core.windows.net", "azurecr.io", "mcr.azureedge.net", "pkgs.dev.azure.com",
+    "dev.azure.com", "oauth2.googleapis.com", "www.googleapis.com", "artifactregistry.googleapis.com",
+    "pkg.go.dev", "golang.org", "gopkg.in", "gocenter.io", "sourceforge.net", "downloads.sourceforge.net",
+    "ftp.gnu.org", "ftpmirror.gnu.org", "mirrors.kernel.org", "cdn.kernel.org", "git.kernel.org",
+    "www.python.org", "bootstrap.pypa.io", "docs.python.org", "readthedocs.org",
+    "files.readthedocs.io", "huggingface.co", "cdn-lfs.huggingface.co", "download.pytorch.org",
+    "developer.download.nvidia.com", "nvcr.io", "ngc.nvidia.com", "registry.redhat.io",
+    "cdn.redhat.com", "subscription.rhsm.redhat.com", "registry.access.redhat.com",
+    "mirror.openshift.com", "charts.helm.sh", "get.helm.sh", "artifacthub.io", "kubernetes.io",
+    "dl.k8s.io", "cdn.dl.k8s.io", "packages.cloud.google.com", "apt.kubernetes.io",
+    "sentry.io", "o0.ingest.sentry.io", "api.snyk.io", "registry.bower.io", "jitpack.io",
+};
+#define N_BENCH_NAMES (sizeof BENCH_NAMES / sizeof BENCH_NAMES[0])
+
+static const char *const BENCH_CDN[] = {
+    "dualstack.python.map.fastly.net", "registry.npmjs.org.cdn.cloudflare.net",
+    "prod.dockerhub.map.fastly.net", "d2glxqk2uabbnd.cloudfront.net", "github.map.fastly.net",
+    "edge-star-mini-shv.akamaiedge.net", "e1234.dscb.akamaiedge.net", "azureedge.afd.azureedge.net",
+};
+#define N_BENCH_CDN (sizeof BENCH_CDN / sizeof BENCH_CDN[0])
+
+static uint64_t rng_state;
+
+/* splitmix64: tiny, fast and the same everywhere. */
+static uint64_t rng(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static unsigned rnd(unsigned n) { return (unsigned)(rng() % n); }
+
+static void put_a_raw(buf *m, unsigned owner_ptr, uint32_t ttl, const uint8_t *a, int len)
+{
+    dn_ptr(m, owner_ptr);
+    size_t at = rr_begin(m, len == 4 ? T_A : T_AAAA, 1, ttl);
+    putmem(m, a, (size_t)len);
+    rr_end(m, at);
+}
+
+static void bench(gen *g, uint64_t npkts, uint64_t seed)
+{
+    rng_state = seed;
+    static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    char name[300];
+    uint64_t sent = 0;
+    while (sent < npkts) {
+        unsigned idx = rnd(N_BENCH_NAMES);
+        if (rnd(10) < 3) {
+            char sub[9];
+            unsigned sl = 4 + rnd(5);
+            for (unsigned i = 0; i < sl; i++)
+                sub[i] = alnum[rnd(36)];
+            sub[sl] = 0;
+            snprintf(name, sizeof name, "%s.%s", sub, BENCH_NAMES[idx]);
+        } else {
+            snprintf(name, sizeof name, "%s", BENCH_NAMES[idx]);
+        }
+        bool v6 = rnd(10) == 0;
+        bool vlan = rnd(10) == 0;
+        unsigned kind = rnd(100); /* <60 A, <80 AAAA, <95 CNAME+A, else NXDOMAIN */
+        unsigned id = rnd(65536);
+
+        conv c;
+        memset(&c, 0, sizeof c);
+        c.lk.kind = L_ETH;
+        if (vlan) {
+            c.lk.nvlan = 1;
+            c.lk.tpid[0] = ETH_8021Q;
+            c.lk.tci[0] = (uint16_t)(10 + rnd(4));
+        }
+        uint32_t r = (uint32_t)rng();
+        c.cli.port = (uint16_t)(1024 + r % 64000);
+        c.srv.port = 53;
+        if (v6) {
+            c.cli.af = c.srv.af = 6;
+            c.cli.a[0] = c.srv.a[0] = 0xfd;
+            c.cli.a[13] = 1;
+            c.cli.a[14] = (uint8_t)(r >> 16);
+            c.cli.a[15] = (uint8_t)(r >> 24);
+            c.srv.a[15] = (r & 0x100000) ? 0x54 : 0x53;
+        } else {
+            c.cli.af = c.srv.af = 4;
+            static const uint8_t cli[4] = {10, 1, 0, 0}, srv[4] = {10, 10, 0, 53};
+            memcpy(c.cli.a, cli, 4);
+            memcpy(c.srv.a, srv, 4);
+            c.cli.a[2] = (uint8_t)(r >> 16);
+            c.cli.a[3] = (uint8_t)(r >> 24);
+            if (r & 0x100000)
+                c.srv.a[3] = 54;
+        }
+
+        unsigned qtype = kind >= 60 && kind < 80 ? T_AAAA : T_A;
+        dns_query(&g_q, id, name, qtype, 0, false);
+        udp_send(g, &c, true, &g_q);
+        g->now_us += 7;
+        if (++sent >= npkts)
+            break;
+
+        /* Addresses stable per name: a /16 chosen by the name index. */
+        uint8_t a4[4] = {(uint8_t)(100 + idx % 100), (uint8_t)(idx * 7), 0, 0};
+        uint8_t a6[16] = {0x2a, 0x04, 0x4e, 0x40, (uint8_t)idx, 0};
+        a4[2] = (uint8_t)rnd(4);
+        a4[3] = (uint8_t)(1 + rnd(250));
+        a6[15] = a4[3];
+        if (kind < 60) {
+            unsigned n = 1 + rnd(4);
+            dns_start(&g_r, id, F_RESP, name, T_A, n, 0, 0);
+            for (unsigned i = 0; i < n; i++, a4[3]++)
+                put_a_raw(&g_r, 12, 300, a4, 4);
+        } else if (kind < 80) {
+            unsigned n = 1 + rnd(2);
+            dns_start(&g_r, id, F_RESP, name, T_AAAA, n, 0, 0);
+            for (unsigned i = 0; i < n; i++, a6[15]++)
+                put_a_raw(&g_r, 12, 300, a6, 16);
+        } else if (kind < 95) {
+            dns_start(&g_r, id, F_RESP, name, T_A, 3, 0, 0);
+            dn_ptr(&g_r, 12);
+            size_t at = rr_begin(&g_r, T_CNAME, 1, 3600);
+            size_t target = g_r.n;
+            dn_name(&g_r, BENCH_CDN[idx % N_BENCH_CDN]);
+            rr_end(&g_r, at);
+            put_a_raw(&g_r, (unsigned)target, 60, a4, 4);
+            a4[3]++;
+            put_a_raw(&g_r, (unsigned)target, 60, a4, 4);
+        } else {
+            dns_start(&g_r, id, F_RESP | 3, name, T_A, 0, 0, 0);
+        }
+        udp_send(g, &c, false, &g_r);
+        g->now_us += 13;
+        sent++;
+    }
+}
+
+/* ---- driver ---- */
+
+typedef struct scenario {
+    const char *name;
+    int dlt;
+    void (*fn)(gen *);
+} scenario;
+
+static const scenario SCENARIOS[] = {
+    {"udp4_a", DLT_EN10MB, sc_udp4_a},
+    {"udp6_aaaa", DLT_EN10MB, sc_udp6_aaaa},
+    {"cname_chain", DLT_EN10MB, sc_cname_chain},
+    {"vlan", DLT_EN10MB, sc_vlan},
+    {"qinq", DLT_EN10MB, sc_qinq},
+    {"sll", DLT_LINUX_SLL, sc_sll},
+    {"sll2", DLT_LINUX_SLL2, sc_sll2},
+    {"raw", DLT_RAW, sc_raw},
+    {"null", DLT_NULL, sc_null},
+    {"loop", DLT_LOOP, sc_loop},
+    {"tcp", DLT_EN10MB, sc_tcp},
+    {"frag4", DLT_EN10MB, sc_frag4},
+    {"frag6", DLT_EN10MB, sc_frag6},
+    {"edns_dnssec", DLT_EN10MB, sc_edns_dnssec},
+    {"svcb", DLT_EN10MB, sc_svcb},
+    {"weird_names", DLT_EN10MB, sc_weird_names},
+    {"malformed", DLT_EN10MB, sc_malformed},
+    {"forward_ptr", DLT_EN10MB, sc_forward_ptr},
+    {"nxdomain", DLT_EN10MB, sc_nxdomain},
+    {"servfail", DLT_EN10MB, sc_servfail},
+    {"port5353", DLT_EN10MB, sc_port5353},
+};
+#define N_SCENARIOS (sizeof SCENARIOS / sizeof SCENARIOS[0])
+
+static void usage(void)
+{
+    fputs("usage: gen_pcap SCENARIO OUT.pcap\n"
+          "       gen_pcap bench NPACKETS OUT.pcap [SEED]\n"
+          "       gen_pcap --list\n",
+          stderr);
+    exit(2);
+}
+
+static int open_out(gen *g, int dlt, const char *path)
+{
+    memset(g, 0, sizeof *g);
+    g->ipid = 0x1000;
+    g->fragid = 0x00c0ffee;
+    g->p = pcap_open_dead(dlt, SNAPLEN);
+    if (!g->p)
+        die("pcap_open_dead failed");
+    g->d = pcap_dump_open(g->p, path);
+    if (!g->d)
+        die("%s: %s", path, pcap_geterr(g->p));
+    return 0;
+}
+
+static int close_out(gen *g)
+{
+    int rc = 0;
+    if (pcap_dump_flush(g->d) != 0)
+        rc = -1;
+    pcap_dump_close(g->d);
+    pcap_close(g->p);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    gen g;
+    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+        for (size_t i = 0; i < N_SCENARIOS; i++)
+            puts(SCENARIOS[i].name);
+        return 0;
+    }
+    if (argc >= 4 && argc <= 5 && strcmp(argv[1], "bench") == 0) {
+        char *end;
+        unsigned long long n = strtoull(argv[2], &end, 10);
+        if (*end || n == 0)
+            usage();
+        uint64_t seed = 20261127;
+        if (argc == 5) {
+            seed = strtoull(argv[4], &end, 0);
+            if (*end)
+                usage();
+        }
+        open_out(&g, DLT_EN10MB, argv[3]);
+        bench(&g, n, seed);
+        if (close_out(&g) != 0)
+            die("%s: write failed", argv[3]);
+        return 0;
+    }
+    if (argc != 3)
+        usage();
+    for (size_t i = 0; i < N_SCENARIOS; i++) {
+        if (strcmp(argv[1], SCENARIOS[i].name) == 0) {
+            open_out(&g, SCENARIOS[i].dlt, argv[2]);
+            SCENARIOS[i].fn(&g);
+            if (close_out(&g) != 0)
+                die("%s: write failed", argv[2]);
+            return 0;
+        }
+    }
+    fprintf(stderr, "gen_pcap: unknown scenario '%s' (try --list)\n", argv[1]);
+    return 2;
+}

@@ -249,7 +249,9 @@ static void key_of(const pkt_info *pi, uint8_t *src, uint8_t *dst)
 static uint32_t key_hash(const tcp_reasm *t, uint8_t ipv, const uint8_t *src,
                          const uint8_t *dst, uint16_t sport, uint16_t dport)
 {
-    uint64_t h = t->seed ^ ((uint64_t)ipv << 32 | (uint64_t)sport << 16 | dport);
+    /* Mixed before each word is folded in: XORing words first would let addresses and
+     * ports chosen to cancel out collide whatever the seed. */
+    uint64_t h = mix64(t->seed ^ ((uint64_t)ipv << 32 | (uint64_t)sport << 16 | dport));
     for (int i = 0; i < 16; i += 8) {
         uint64_t a, b;
         memcpy(&a, src + i, 8);

@@ -36,6 +36,12 @@ void tcp_reasm_segment(tcp_reasm *t, const pkt_info *pi, tcp_msg_fn fn, void *ct
 /* Drops directions idle longer than the timeout. */
 void tcp_reasm_expire(tcp_reasm *t, uint64_t now_us, dw_counters *c);
 
+/* Ends every direction as a FIN would: holes become gaps, complete messages held behind
+ * them are delivered (pi carries the direction's addresses, ports and last time, no
+ * payload), partial messages are dropped. For the end of an offline capture. */
+void tcp_reasm_flush(tcp_reasm *t, tcp_msg_fn fn, void *ctx, dw_counters *c);
+
+/* Buffer memory allocated, in use or pooled for reuse: never above max_total_bytes. */
 size_t tcp_reasm_bytes_held(const tcp_reasm *t);
 unsigned tcp_reasm_flows(const tcp_reasm *t);
 

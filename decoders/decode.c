@@ -113,3 +113,8 @@ void dw_decoder_packet(dw_decoder *d, int dlt, uint64_t ts_us, const uint8_t *da
     pi.reassembled = true;
     deliver_l4(d, &pi, fn, ctx);
 }
+
+void dw_decoder_flush(dw_decoder *d, dw_dns_fn fn, void *ctx)
+{
+    tcp_reasm_flush(d->tcp, fn, ctx, d->c);
+}

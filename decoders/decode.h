@@ -36,4 +36,8 @@ void dw_decoder_free(dw_decoder *d); /* accepts NULL */
 void dw_decoder_packet(dw_decoder *d, int dlt, uint64_t ts_us, const uint8_t *data,
                        size_t caplen, dw_dns_fn fn, void *ctx);
 
+/* End of input: delivers what the TCP streams still hold that is complete (messages
+ * waiting behind a hole), as a FIN would. */
+void dw_decoder_flush(dw_decoder *d, dw_dns_fn fn, void *ctx);
+
 #endif

@@ -179,6 +179,8 @@ int run_main(const dw_options *o)
             break; /* end of file */
     }
     active_pcap = NULL;
+    if (rc != PCAP_ERROR)
+        dw_decoder_flush(st.dec, on_dns, &st);
     if (fflush(st.out) != 0)
         st.write_failed = true;
     if (rc == PCAP_ERROR) {

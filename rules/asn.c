@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 struct asn_db {
     MMDB_s mmdb;
@@ -54,6 +55,21 @@ int asn_db_open(const char *path, asn_db **out, char *err, size_t errlen)
     int saved_errno = errno;
     if (status != MMDB_SUCCESS) {
         rc = mmdb_code(status, saved_errno);
+        /* mmap() of a directory or an empty file fails with a misleading errno. */
+        struct stat st;
+        if ((status == MMDB_FILE_OPEN_ERROR || status == MMDB_IO_ERROR) &&
+            stat(path, &st) == 0) {
+            if (S_ISDIR(st.st_mode)) {
+                rc = -EISDIR;
+                snprintf(msg, sizeof msg, "cannot open %s: %s", path, strerror(EISDIR));
+                goto out;
+            }
+            if (S_ISREG(st.st_mode) && st.st_size == 0) {
+                rc = -EINVAL;
+                snprintf(msg, sizeof msg, "%s: not a MaxMind DB (the file is empty)", path);
+                goto out;
+            }
+        }
         if ((status == MMDB_FILE_OPEN_ERROR || status == MMDB_IO_ERROR) && saved_errno)
             snprintf(msg, sizeof msg, "cannot open %s: %s", path, strerror(saved_errno));
         else if (status == MMDB_FILE_OPEN_ERROR || status == MMDB_IO_ERROR ||

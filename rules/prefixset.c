@@ -1,0 +1,337 @@
+/* Prefix sets: one path-compressed binary trie per family, every node in one growable
+ * array and linked by index. A node holds a whole prefix (the bits from the root down to
+ * it), so a chain of one-child nodes never exists and n prefixes need at most 2n nodes
+ * whatever their length: 100k random IPv6 prefixes take a few MB, not 128 nodes each. */
+#include "rules/prefixset.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PS_NONE UINT32_MAX
+
+typedef struct ps_node {
+    uint8_t key[16];    /* the prefix, bits beyond plen zero */
+    uint8_t plen;
+    uint8_t has_value;  /* glue nodes (branch points) carry none */
+    uint32_t value;
+    uint32_t child[2];  /* node index or PS_NONE, chosen by the bit at plen */
+} ps_node;
+
+struct prefixset {
+    ps_node *nodes;
+    uint32_t n, cap;
+    uint32_t root[2];   /* [0] IPv4, [1] IPv6 */
+    size_t count;       /* distinct prefixes */
+};
+
+static inline unsigned bit_at(const uint8_t *a, unsigned i)
+{
+    return (a[i >> 3] >> (7 - (i & 7))) & 1;
+}
+
+/* Copies the first plen bits of src into dst (16 bytes), zero beyond. */
+static void mask_copy(uint8_t dst[16], const uint8_t *src, unsigned nbytes, unsigned plen)
+{
+    memset(dst, 0, 16);
+    memcpy(dst, src, nbytes);
+    for (unsigned i = plen; i < nbytes * 8; i++)
+        dst[i >> 3] &= (uint8_t)~(0x80u >> (i & 7));
+}
+
+/* Length of the common leading bits of a and b, at most limit. */
+static unsigned common_bits(const uint8_t *a, const uint8_t *b, unsigned limit)
+{
+    unsigned i = 0;
+    while (i + 8 <= limit && a[i >> 3] == b[i >> 3])
+        i += 8;
+    while (i < limit && bit_at(a, i) == bit_at(b, i))
+        i++;
+    return i;
+}
+
+prefixset *prefixset_new(void)
+{
+    prefixset *s = calloc(1, sizeof *s);
+    if (s)
+        s->root[0] = s->root[1] = PS_NONE;
+    return s;
+}
+
+void prefixset_free(prefixset *s)
+{
+    if (!s)
+        return;
+    free(s->nodes);
+    free(s);
+}
+
+static uint32_t node_new(prefixset *s, const uint8_t key[16], unsigned plen)
+{
+    ps_node *n = &s->nodes[s->n];
+    memcpy(n->key, key, 16);
+    n->plen = (uint8_t)plen;
+    n->has_value = 0;
+    n->value = 0;
+    n->child[0] = n->child[1] = PS_NONE;
+    return s->n++;
+}
+
+/* Re-adding a prefix that is already present replaces its value. */
+int prefixset_add(prefixset *s, int family, const uint8_t addr[16], unsigned plen,
+                  uint32_t value)
+{
+    if (!s || !addr || (family != 4 && family != 6))
+        return -EINVAL;
+    unsigned maxbits = family == 4 ? 32 : 128;
+    if (plen > maxbits)
+        return -EINVAL;
+
+    /* An insert creates at most two nodes: reserve them first so that pointers into the
+     * array stay valid below. */
+    if (s->cap - s->n < 2) {
+        if (s->cap > UINT32_MAX / 2 - 2)
+            return -ENOMEM;
+        uint32_t ncap = s->cap ? s->cap * 2 : 64;
+        ps_node *nn = realloc(s->nodes, (size_t)ncap * sizeof *nn);
+        if (!nn)
+            return -ENOMEM;
+        s->nodes = nn;
+        s->cap = ncap;
+    }
+
+    uint8_t key[16];
+    mask_copy(key, addr, maxbits / 8, plen);
+    uint32_t *link = &s->root[family == 6];
+    uint32_t target;
+    for (;;) {
+        if (*link == PS_NONE) {
+            target = node_new(s, key, plen);
+            *link = target;
+            break;
+        }
+        ps_node *n = &s->nodes[*link];
+        unsigned limit = n->plen < plen ? n->plen : plen;
+        unsigned c = common_bits(key, n->key, limit);
+        if (c == n->plen && c == plen) {
+            target = *link;
+            if (n->has_value)
+                s->count--; /* counted again below */
+            break;
+        }
+        if (c == n->plen) {
+            link = &n->child[bit_at(key, c)];
+            continue;
+        }
+        /* The new prefix branches off above n (c < n->plen). */
+        uint32_t old = *link;
+        if (c == plen) {
+            target = node_new(s, key, plen);
+            s->nodes[target].child[bit_at(s->nodes[old].key, plen)] = old;
+            *link = target;
+            break;
+        }
+        uint8_t gkey[16];
+        mask_copy(gkey, key, 16, c);
+        uint32_t glue = node_new(s, gkey, c);
+        target = node_new(s, key, plen);
+        s->nodes[glue].child[bit_at(key, c)] = target;
+        s->nodes[glue].child[bit_at(s->nodes[old].key, c)] = old;
+        *link = glue;
+        break;
+    }
+    s->nodes[target].has_value = 1;
+    s->nodes[target].value = value;
+    s->count++;
+    return 0;
+}
+
+bool prefixset_lookup(const prefixset *s, int family, const uint8_t *addr, uint32_t *value,
+                      unsigned *plen)
+{
+    if (!s || !addr || (family != 4 && family != 6))
+        return false;
+    unsigned maxbits = family == 4 ? 32 : 128;
+    uint8_t a[16] = {0};
+    memcpy(a, addr, maxbits / 8);
+
+    const ps_node *best = NULL;
+    uint32_t i = s->root[family == 6];
+    while (i != PS_NONE) {
+        const ps_node *n = &s->nodes[i];
+        if (common_bits(a, n->key, n->plen) != n->plen)
+            break;
+        if (n->has_value)
+            best = n;
+        if (n->plen == maxbits)
+            break;
+        i = n->child[bit_at(a, n->plen)];
+    }
+    if (!best)
+        return false;
+    if (value)
+        *value = best->value;
+    if (plen)
+        *plen = best->plen;
+    return true;
+}
+
+size_t prefixset_size(const prefixset *s)
+{
+    return s ? s->count : 0;
+}
+
+void prefix_format(int family, const uint8_t addr[16], unsigned plen, char out[64])
+{
+    char text[INET6_ADDRSTRLEN] = "?";
+    if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, text, sizeof text))
+        snprintf(text, sizeof text, "?");
+    snprintf(out, 64, "%s/%u", text, plen);
+}
+
+/* Dotted quad, exactly four decimal octets. inet_pton would also refuse most of the
+ * oddities, but the rule author deserves to hear which one: "010.1.1.1" is 8.1.1.1 to
+ * inet_aton() and 10.1.1.1 to a human, so it is refused rather than guessed. */
+static const char *check_ipv4_text(const char *s, size_t len)
+{
+    unsigned parts = 0;
+    size_t i = 0;
+    while (i <= len) {
+        size_t start = i;
+        unsigned v = 0;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            v = v * 10 + (unsigned)(s[i] - '0');
+            if (i - start >= 3)
+                return "IPv4 octet with more than three digits";
+            i++;
+        }
+        if (i == start)
+            return i < len && s[i] != '.' ? "not an IPv4 address (unexpected character)"
+                                          : "not an IPv4 address (empty octet)";
+        if (i - start > 1 && s[start] == '0')
+            return "octal-looking IPv4 octet (leading zero)";
+        if (v > 255)
+            return "IPv4 octet above 255";
+        if (++parts > 4)
+            return "not an IPv4 address (more than four octets)";
+        if (i == len)
+            break;
+        if (s[i] != '.')
+            return "not an IPv4 address (unexpected character)";
+        i++;
+    }
+    if (parts != 4)
+        return "not an IPv4 address (fewer than four octets)";
+    return NULL;
+}
+
+/* addr is the address as written (host bits kept); masked, when asked for, is the
+ * canonical masked text whether or not host bits were set. */
+int prefix_parse(const char *text, int *family, uint8_t addr[16], unsigned *plen,
+                 bool *host_bits, char *masked, const char **why)
+{
+    const char *r = NULL;
+    char abuf[INET6_ADDRSTRLEN];
+    uint8_t a[16] = {0};
+    int fam;
+    unsigned maxbits, len;
+
+    if (!text || !*text) {
+        r = "empty prefix";
+        goto out;
+    }
+    for (const char *p = text; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == ' ' || (c >= '\t' && c <= '\r')) {
+            r = "whitespace in the prefix";
+            goto out;
+        }
+    }
+    const char *slash = strchr(text, '/');
+    size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+    if (slash && strchr(slash + 1, '/')) {
+        r = "more than one '/'";
+        goto out;
+    }
+    if (alen == 0) {
+        r = "missing address before '/'";
+        goto out;
+    }
+    if (alen >= sizeof abuf) {
+        r = "address too long";
+        goto out;
+    }
+    memcpy(abuf, text, alen);
+    abuf[alen] = '\0';
+
+    if (memchr(abuf, ':', alen)) {
+        fam = 6;
+        maxbits = 128;
+        if (memchr(abuf, '%', alen)) {
+            r = "zone index (%...) not allowed in a prefix";
+            goto out;
+        }
+        if (inet_pton(AF_INET6, abuf, a) != 1) {
+            r = "not a valid IPv6 address";
+            goto out;
+        }
+    } else {
+        fam = 4;
+        maxbits = 32;
+        r = check_ipv4_text(abuf, alen);
+        if (r)
+            goto out;
+        if (inet_pton(AF_INET, abuf, a) != 1) {
+            r = "not a valid IPv4 address";
+            goto out;
+        }
+    }
+
+    len = maxbits;
+    if (slash) {
+        const char *p = slash + 1;
+        size_t n = strlen(p);
+        if (n == 0) {
+            r = "missing prefix length after '/'";
+            goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (p[i] < '0' || p[i] > '9') {
+                r = "prefix length is not a decimal number";
+                goto out;
+            }
+        }
+        if (n > 1 && p[0] == '0') {
+            r = "prefix length with a leading zero";
+            goto out;
+        }
+        if (n > 3) {
+            r = fam == 4 ? "prefix length above 32" : "prefix length above 128";
+            goto out;
+        }
+        len = (unsigned)strtoul(p, NULL, 10);
+        if (len > maxbits) {
+            r = fam == 4 ? "prefix length above 32" : "prefix length above 128";
+            goto out;
+        }
+    }
+
+    uint8_t m[16];
+    mask_copy(m, a, maxbits / 8, len);
+    *family = fam;
+    memcpy(addr, a, 16);
+    *plen = len;
+    if (host_bits)
+        *host_bits = memcmp(m, a, 16) != 0;
+    if (masked)
+        prefix_format(fam, m, len, masked);
+out:
+    if (r) {
+        if (why)
+            *why = r;
+        return -EINVAL;
+    }
+    return 0;
+}

@@ -129,6 +129,13 @@ int dns_wirename_text(const uint8_t *wire, size_t wlen, char out[DNS_NAME_TEXT_M
  * generic form if it fits, per RFC 3597). */
 int dns_rdata_text(const dns_msg *m, const dns_rr *rr, char *out, size_t outlen);
 
+/* Internal to the dns module, declared here for dns_text.c and the tests:
+ * dns_rdata_text_ldns renders any type through ldns (allocates; same contract as
+ * dns_rdata_text), dns_rdata_generic writes the RFC 3597 form "\# N hex" (cut to fit;
+ * -ENOSPC if cut). */
+int dns_rdata_text_ldns(const dns_msg *m, const dns_rr *rr, char *out, size_t outlen);
+int dns_rdata_generic(const dns_msg *m, const dns_rr *rr, char *out, size_t outlen);
+
 /* Address of an A or AAAA record: copies 4 or 16 bytes into out and returns 4 or 16;
  * 0 for another type or a wrong rdlength. */
 int dns_rr_addr(const dns_msg *m, const dns_rr *rr, uint8_t out[16]);

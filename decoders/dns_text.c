@@ -1,0 +1,85 @@
+/* Presentation text of record data that the fast reader does not render itself
+ * (DNSSEC records, CAA, NAPTR, LOC, ...): ldns builds the record from the message and
+ * prints its fields. This allocates, and is only used to render evidence for uncommon
+ * types, never on the per-packet path of the common ones. */
+#include "decoders/dns.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+/* Names are printed the way dns.c prints them (no trailing dot, same escapes), so one
+ * event never mixes two spellings of a name. */
+static bool append_rdf(ldns_buffer *b, const ldns_rdf *rdf)
+{
+    if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME) {
+        char text[DNS_NAME_TEXT_MAX];
+        if (dns_wirename_text(ldns_rdf_data(rdf), ldns_rdf_size(rdf), text, false) < 0)
+            return false;
+        return ldns_buffer_printf(b, "%s", text) >= 0;
+    }
+    return ldns_rdf2buffer_str(b, rdf) == LDNS_STATUS_OK;
+}
+
+int dns_rdata_text_ldns(const dns_msg *m, const dns_rr *rr, char *out, size_t outlen)
+{
+    ldns_rr *lrr = NULL;
+    ldns_buffer *b = NULL;
+    size_t pos = rr->name_off;
+    int rc = -EINVAL;
+
+    if (outlen == 0)
+        return -ENOSPC;
+    out[0] = '\0';
+    if ((size_t)rr->rdata_off + rr->rdlen > m->len)
+        return -EINVAL;
+    if (ldns_wire2rr(&lrr, m->buf, m->len, &pos,
+                     rr->section == DNS_SEC_ANSWER      ? LDNS_SECTION_ANSWER
+                     : rr->section == DNS_SEC_AUTHORITY ? LDNS_SECTION_AUTHORITY
+                                                        : LDNS_SECTION_ADDITIONAL) !=
+            LDNS_STATUS_OK ||
+        pos != (size_t)rr->rdata_off + rr->rdlen)
+        goto generic;
+    /* ldns reads fields while data lasts: a record cut short has too few of them. */
+    const ldns_rr_descriptor *d = ldns_rr_descript(rr->type);
+    if (d && ldns_rr_rd_count(lrr) < ldns_rr_descriptor_minimum(d))
+        goto generic;
+    b = ldns_buffer_new(256);
+    if (!b) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < ldns_rr_rd_count(lrr); i++) {
+        if (i > 0 && ldns_buffer_printf(b, " ") < 0)
+            goto generic;
+        if (!append_rdf(b, ldns_rr_rdf(lrr, i)))
+            goto generic;
+    }
+    if (!ldns_buffer_status_ok(b))
+        goto generic;
+    {
+        const char *s = (const char *)ldns_buffer_begin(b);
+        size_t n = ldns_buffer_position(b);
+        /* The text goes into JSON and logs as is: printable ASCII only. */
+        for (size_t i = 0; i < n; i++)
+            if (s[i] < 0x20 || s[i] > 0x7e)
+                goto generic;
+        if (n >= outlen) {
+            memcpy(out, s, outlen - 1);
+            out[outlen - 1] = '\0';
+            rc = -ENOSPC;
+        } else {
+            memcpy(out, s, n);
+            out[n] = '\0';
+            rc = (int)n;
+        }
+    }
+    goto out;
+generic:
+    rc = dns_rdata_generic(m, rr, out, outlen) == -ENOSPC ? -ENOSPC : -EINVAL;
+out:
+    ldns_buffer_free(b);
+    ldns_rr_free(lrr);
+    return rc;
+}

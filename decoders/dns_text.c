@@ -5,6 +5,7 @@
 #include "decoders/dns.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <ldns/ldns.h>
@@ -59,21 +60,26 @@ int dns_rdata_text_ldns(const dns_msg *m, const dns_rr *rr, char *out, size_t ou
     if (!ldns_buffer_status_ok(b))
         goto generic;
     {
-        const char *s = (const char *)ldns_buffer_begin(b);
-        size_t n = ldns_buffer_position(b);
-        /* The text goes into JSON and logs as is: printable ASCII only. */
-        for (size_t i = 0; i < n; i++)
+        /* The text goes into JSON and logs as is: printable ASCII only. ldns leaves tabs
+         * inside strings raw; they become \009 like every other control byte. */
+        const uint8_t *s = ldns_buffer_begin(b);
+        size_t n = ldns_buffer_position(b), o = 0;
+        rc = 0;
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            char esc[5];
+            size_t k = 1;
+            esc[0] = (char)s[i];
             if (s[i] < 0x20 || s[i] > 0x7e)
-                goto generic;
-        if (n >= outlen) {
-            memcpy(out, s, outlen - 1);
-            out[outlen - 1] = '\0';
-            rc = -ENOSPC;
-        } else {
-            memcpy(out, s, n);
-            out[n] = '\0';
-            rc = (int)n;
+                k = (size_t)snprintf(esc, sizeof esc, "\\%03u", s[i]);
+            if (o + k >= outlen)
+                rc = -ENOSPC;
+            else
+                for (size_t j = 0; j < k; j++)
+                    out[o++] = esc[j];
         }
+        out[o] = '\0';
+        if (rc == 0)
+            rc = (int)o;
     }
     goto out;
 generic:

@@ -67,12 +67,42 @@ static void name_count(dw_counters *c, enum name_err e)
     }
 }
 
+/* Names dns_parse has already validated, by start offset: most owner names are a pointer
+ * to the question or to a CNAME target, so one lookup replaces a walk. Only ever used
+ * to finish a walk that is certain to succeed, so results do not depend on it. */
+#define NAME_CACHE_SIZE 16
+typedef struct name_cache {
+    uint16_t off[NAME_CACHE_SIZE];
+    uint8_t wlen[NAME_CACHE_SIZE];  /* uncompressed wire length from off, <= 255 */
+    uint8_t jumps[NAME_CACHE_SIZE]; /* pointers followed from off, <= DNS_MAX_JUMPS */
+    unsigned n, next;
+} name_cache;
+
+static int cache_find(const name_cache *nc, size_t off)
+{
+    for (unsigned i = 0; i < nc->n; i++)
+        if (nc->off[i] == off)
+            return (int)i;
+    return -1;
+}
+
+static void cache_add(name_cache *nc, size_t off, size_t wlen, unsigned jumps)
+{
+    if (cache_find(nc, off) >= 0)
+        return;
+    unsigned i = nc->n < NAME_CACHE_SIZE ? nc->n++ : nc->next++ % NAME_CACHE_SIZE;
+    nc->off[i] = (uint16_t)off;
+    nc->wlen[i] = (uint8_t)wlen;
+    nc->jumps[i] = (uint8_t)jumps;
+}
+
 /* Walks the name at off in msg[0..len). Pointers may go forwards or backwards: loops
  * end on the jump count and the output length, as in the stub resolvers we protect.
  * out (may be NULL) receives the uncompressed wire name; *wlen its length; *end the
- * offset after the name as stored at off. */
-static enum name_err name_walk(const uint8_t *msg, size_t len, size_t off, uint8_t *out,
-                               size_t *wlen, size_t *end)
+ * offset after the name as stored at off. nc (may be NULL, only when out is NULL) holds
+ * names known to be valid, and learns this one. */
+static enum name_err name_walk_c(const uint8_t *msg, size_t len, size_t off, uint8_t *out,
+                                 size_t *wlen, size_t *end, name_cache *nc)
 {
     wire_ctx w = wire_init(msg, len);
     size_t n = 0, stop = 0;
@@ -93,7 +123,15 @@ static enum name_err name_walk(const uint8_t *msg, size_t len, size_t off, uint8
                 stop = w.pos;
             if (++jumps > DNS_MAX_JUMPS)
                 return NAME_LOOP;
-            wire_seek(&w, (size_t)(b & 0x3f) << 8 | lo);
+            size_t target = (size_t)(b & 0x3f) << 8 | lo;
+            int hit = nc ? cache_find(nc, target) : -1;
+            if (hit >= 0 && n + nc->wlen[hit] <= DNS_NAME_MAX &&
+                jumps + nc->jumps[hit] <= DNS_MAX_JUMPS) {
+                n += nc->wlen[hit] - 1u; /* the root label is added below */
+                jumps += nc->jumps[hit];
+                break;
+            }
+            wire_seek(&w, target);
             if (!wire_ok(&w))
                 return NAME_BAD_PTR;
             continue;
@@ -120,17 +158,26 @@ static enum name_err name_walk(const uint8_t *msg, size_t len, size_t off, uint8
         *wlen = n + 1;
     if (end)
         *end = jumps ? stop : w.pos;
+    if (nc)
+        cache_add(nc, off, n + 1, jumps);
     return NAME_OK;
+}
+
+static enum name_err name_walk(const uint8_t *msg, size_t len, size_t off, uint8_t *out,
+                               size_t *wlen, size_t *end)
+{
+    return name_walk_c(msg, len, off, out, wlen, end, NULL);
 }
 
 /* A name inside record data: its stored bytes must end within the record (pointers may
  * lead anywhere in the message). Moves r past it. */
-static enum name_err rdata_name(const dns_msg *m, wire_ctx *r, uint8_t *out, size_t *wlen)
+static enum name_err rdata_name_c(const dns_msg *m, wire_ctx *r, uint8_t *out, size_t *wlen,
+                                  name_cache *nc)
 {
     size_t end;
     if (!wire_ok(r))
         return NAME_TRUNCATED;
-    enum name_err e = name_walk(m->buf, m->len, r->pos, out, wlen, &end);
+    enum name_err e = name_walk_c(m->buf, m->len, r->pos, out, wlen, &end, nc);
     if (e != NAME_OK)
         return e;
     if (end > r->len) {
@@ -139,6 +186,11 @@ static enum name_err rdata_name(const dns_msg *m, wire_ctx *r, uint8_t *out, siz
     }
     wire_seek(r, end);
     return NAME_OK;
+}
+
+static enum name_err rdata_name(const dns_msg *m, wire_ctx *r, uint8_t *out, size_t *wlen)
+{
+    return rdata_name_c(m, r, out, wlen, NULL);
 }
 
 /* A cursor over exactly one record's data, positioned at its start (offsets stay those
@@ -155,7 +207,7 @@ static wire_ctx rdata_ctx(const dns_msg *m, const dns_rr *rr)
 }
 
 /* Checks the data of the types whose names and sizes the rules rely on. */
-static enum name_err check_rdata(const dns_msg *m, const dns_rr *rr, bool *bad)
+static enum name_err check_rdata(const dns_msg *m, const dns_rr *rr, bool *bad, name_cache *nc)
 {
     wire_ctx r = rdata_ctx(m, rr);
     enum name_err e = NAME_OK;
@@ -171,20 +223,20 @@ static enum name_err check_rdata(const dns_msg *m, const dns_rr *rr, bool *bad)
     case DNS_T_DNAME:
     case DNS_T_NS:
     case DNS_T_PTR:
-        e = rdata_name(m, &r, NULL, NULL);
+        e = rdata_name_c(m, &r, NULL, NULL, nc);
         break;
     case DNS_T_MX:
         wire_skip(&r, 2);
-        e = rdata_name(m, &r, NULL, NULL);
+        e = rdata_name_c(m, &r, NULL, NULL, nc);
         break;
     case DNS_T_SRV:
         wire_skip(&r, 6);
-        e = rdata_name(m, &r, NULL, NULL);
+        e = rdata_name_c(m, &r, NULL, NULL, nc);
         break;
     case DNS_T_SOA:
-        e = rdata_name(m, &r, NULL, NULL);
+        e = rdata_name_c(m, &r, NULL, NULL, nc);
         if (e == NAME_OK)
-            e = rdata_name(m, &r, NULL, NULL);
+            e = rdata_name_c(m, &r, NULL, NULL, nc);
         wire_skip(&r, 20);
         break;
     case DNS_T_TXT:
@@ -241,7 +293,9 @@ int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c)
     size_t over = len > 65535 ? len - 65535 : 0;
     wire_ctx w = wire_init(buf, len - over);
     uint16_t counts[3];
+    name_cache nc;
 
+    nc.n = nc.next = 0;
     m->buf = buf;
     m->len = (uint16_t)(len - over);
     m->id = wire_u16(&w);
@@ -268,7 +322,7 @@ int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c)
         CNT(c, DNS_QDCOUNT_NOT_ONE);
     for (unsigned i = 0; i < m->qdcount; i++) {
         size_t off = w.pos, end = 0;
-        enum name_err e = name_walk(buf, m->len, off, NULL, NULL, &end);
+        enum name_err e = name_walk_c(buf, m->len, off, NULL, NULL, &end, &nc);
         if (e == NAME_OK) {
             wire_seek(&w, end);
             uint16_t qtype = wire_u16(&w);
@@ -302,7 +356,7 @@ int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c)
                 goto done;
             }
             size_t off = w.pos, end = 0;
-            enum name_err e = name_walk(buf, m->len, off, NULL, NULL, &end);
+            enum name_err e = name_walk_c(buf, m->len, off, NULL, NULL, &end, &nc);
             if (e == NAME_TRUNCATED) {
                 m->problems |= DNS_P_TRUNCATED;
                 CNT(c, DNS_RR_TRUNCATED);
@@ -342,7 +396,7 @@ int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c)
                 m->n_ar++;
 
             bool bad = false;
-            e = check_rdata(m, rr, &bad);
+            e = check_rdata(m, rr, &bad, &nc);
             if (bad) {
                 m->problems |= DNS_P_BAD_RDATA;
                 CNT(c, DNS_RDATA_BAD);

@@ -270,6 +270,14 @@ static bool ldns_frames_like_us(const dns_msg *m)
     return true;
 }
 
+static bool has_tsig(const dns_msg *m)
+{
+    for (unsigned i = m->n_an + m->n_ns; i < m->n_rr; i++)
+        if (m->rr[i].type == 250)
+            return true;
+    return false;
+}
+
 static void compare(unsigned iter, const uint8_t *buf, size_t len, dns_msg *m)
 {
     ldns_pkt *p = NULL;
@@ -287,8 +295,10 @@ static void compare(unsigned iter, const uint8_t *buf, size_t len, dns_msg *m)
     n_ldns_ok++;
     /* Names longer than our jump bound are a deliberate difference; so is framing:
      * ldns reads the fields its type descriptor lists and goes on from there even when
-     * rdlength says the data is longer, where we (like resolvers) trust rdlength. */
-    if (c.v[DW_C_DNS_NAME_LOOP] > 0 || !ldns_frames_like_us(m)) {
+     * rdlength says the data is longer, where we (like resolvers) trust rdlength. And
+     * ldns lowers arcount inside its additional-section loop on meeting a TSIG, so it
+     * skips as many records at the end: messages with a TSIG are not compared. */
+    if (c.v[DW_C_DNS_NAME_LOOP] > 0 || !ldns_frames_like_us(m) || has_tsig(m)) {
         n_skipped++;
         ldns_pkt_free(p);
         return;
@@ -321,17 +331,15 @@ static void compare(unsigned iter, const uint8_t *buf, size_t len, dns_msg *m)
         CHECK(m->qclass == ldns_rr_get_class(lq), "qclass");
     }
 
-    /* ldns takes every OPT and TSIG out of the additional section. */
-    unsigned n_opt_tsig = 0, n_opt = 0;
-    for (unsigned i = m->n_an + m->n_ns; i < m->n_rr; i++) {
+    /* ldns takes every OPT out of the additional section. */
+    unsigned n_opt = 0;
+    for (unsigned i = m->n_an + m->n_ns; i < m->n_rr; i++)
         n_opt += m->rr[i].type == DNS_T_OPT;
-        n_opt_tsig += m->rr[i].type == DNS_T_OPT || m->rr[i].type == 250;
-    }
     const ldns_rr_list *secs[3] = {ldns_pkt_answer(p), ldns_pkt_authority(p),
                                    ldns_pkt_additional(p)};
     CHECK(m->n_an == ldns_rr_list_rr_count(secs[0]), "answer count");
     CHECK(m->n_ns == ldns_rr_list_rr_count(secs[1]), "authority count");
-    CHECK(m->n_ar - n_opt_tsig == ldns_rr_list_rr_count(secs[2]), "additional count");
+    CHECK(m->n_ar - n_opt == ldns_rr_list_rr_count(secs[2]), "additional count");
     CHECK(m->has_opt == (n_opt > 0) && m->has_opt == ldns_pkt_edns(p), "edns present");
     if (n_opt == 1) {
         CHECK(m->edns_udp_size == ldns_pkt_edns_udp_size(p), "edns udp size");
@@ -345,7 +353,7 @@ static void compare(unsigned iter, const uint8_t *buf, size_t len, dns_msg *m)
     for (unsigned i = 0; i < m->n_rr; i++) {
         const dns_rr *rr = &m->rr[i];
         unsigned s = rr->section - 1u;
-        if (s == 2 && (rr->type == DNS_T_OPT || rr->type == 250))
+        if (s == 2 && rr->type == DNS_T_OPT)
             continue;
         const ldns_rr *lr = ldns_rr_list_rr(secs[s], idx[s]++);
         CHECK(lr != NULL, "record missing in ldns");

@@ -61,14 +61,25 @@ int dns_rdata_text_ldns(const dns_msg *m, const dns_rr *rr, char *out, size_t ou
         goto generic;
     {
         /* The text goes into JSON and logs as is: printable ASCII only. ldns leaves tabs
-         * inside strings raw; they become \009 like every other control byte. */
+         * inside strings raw; they become \009 like every other control byte. Outside
+         * quoted strings, runs of spaces (ldns prints some empty fields and a space after
+         * each type of a bitmap) collapse to one and none trails. */
         const uint8_t *s = ldns_buffer_begin(b);
         size_t n = ldns_buffer_position(b), o = 0;
+        bool quoted = false, escaped = false;
         rc = 0;
         for (size_t i = 0; i < n && rc == 0; i++) {
             char esc[5];
             size_t k = 1;
             esc[0] = (char)s[i];
+            if (!quoted && s[i] == ' ' && (o == 0 || out[o - 1] == ' '))
+                continue;
+            if (escaped)
+                escaped = false;
+            else if (s[i] == '\\')
+                escaped = true;
+            else if (s[i] == '"')
+                quoted = !quoted;
             if (s[i] < 0x20 || s[i] > 0x7e)
                 k = (size_t)snprintf(esc, sizeof esc, "\\%03u", s[i]);
             if (o + k >= outlen)
@@ -77,6 +88,9 @@ int dns_rdata_text_ldns(const dns_msg *m, const dns_rr *rr, char *out, size_t ou
                 for (size_t j = 0; j < k; j++)
                     out[o++] = esc[j];
         }
+        if (rc == 0 && !quoted)
+            while (o > 0 && out[o - 1] == ' ')
+                o--;
         out[o] = '\0';
         if (rc == 0)
             rc = (int)o;

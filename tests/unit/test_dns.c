@@ -914,7 +914,7 @@ static void test_qdcount(void **state)
 static void test_ldns_fallback(void **state)
 {
     (void)state;
-    q_www(3, 0, 0);
+    q_www(4, 0, 0);
     mb_ptr(&B, 12);
     size_t at = mb_rr_fixed(&B, DNS_T_DS, 1, 1);
     mb_u16(&B, 12345);
@@ -931,6 +931,11 @@ static void test_ldns_fallback(void **state)
     mb_bytes(&B, "ca.example", 10);
     mb_rdlen_fix(&B, at);
     mb_ptr(&B, 12);
+    at = mb_rr_fixed(&B, DNS_T_NSEC, 1, 1);
+    mb_name(&B, "a.example.org");
+    mb_bytes(&B, "\x00\x06\x40\x01\x00\x00\x00\x03", 8);
+    mb_rdlen_fix(&B, at);
+    mb_ptr(&B, 12);
     at = mb_rr_fixed(&B, DNS_T_DS, 1, 1); /* too short for a DS */
     mb_u16(&B, 1);
     mb_rdlen_fix(&B, at);
@@ -938,9 +943,14 @@ static void test_ldns_fallback(void **state)
     assert_string_equal(rtext(0), "12345 13 2 000102030405060708090a0b0c0d0e0f"
                                   "101112131415161718191a1b1c1d1e1f");
     assert_string_equal(rtext(1), "0 issue \"ca.example\"");
+    /* ldns' trailing space after the type bitmap is gone. */
+    assert_string_equal(rtext(2), "a.example.org A MX RRSIG NSEC");
     char buf[64];
-    assert_int_equal(dns_rdata_text(M, &M->rr[2], buf, sizeof buf), -EINVAL);
+    assert_int_equal(dns_rdata_text(M, &M->rr[3], buf, sizeof buf), -EINVAL);
     assert_string_equal(buf, "\\# 2 0001");
+    /* Cut to fit by the ldns path too. */
+    assert_int_equal(dns_rdata_text(M, &M->rr[0], buf, 10), -ENOSPC);
+    assert_string_equal(buf, "12345 13 ");
     char tb[16];
     assert_string_equal(dns_type_name(M->rr[1].type, tb), "CAA");
 }
@@ -1006,6 +1016,25 @@ static void test_huge_and_many(void **state)
     assert_int_equal(counters_total(), 1); /* qdcount 0 */
 }
 
+static void test_oversized_buffer(void **state)
+{
+    (void)state;
+    /* More than 16-bit offsets can address: the excess is trailing, the rest decodes. */
+    size_t n = 70000;
+    uint8_t *big = calloc(1, n);
+    assert_non_null(big);
+    q_www(1, 0, 0);
+    rr_a(12, A1);
+    memcpy(big, B.b, B.n);
+    memset(&C, 0, sizeof C);
+    assert_int_equal(dns_parse(M, big, n, &C), 0);
+    assert_int_equal(M->len, 65535);
+    assert_int_equal(M->n_an, 1);
+    assert_true(M->problems & DNS_P_TRAILING);
+    assert_int_equal(CV(DNS_TRAILING_BYTES), 1);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1032,6 +1061,7 @@ int main(void)
         cmocka_unit_test(test_mnemonics),
         cmocka_unit_test(test_wirename_eq),
         cmocka_unit_test(test_huge_and_many),
+        cmocka_unit_test(test_oversized_buffer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -32,6 +32,7 @@ typedef struct dg {
     uint32_t len;  /* end of the datagram as known so far */
     uint32_t meat; /* payload bytes received */
     uint32_t nfrags, nruns;
+    uint32_t blk_hi; /* 1 + the highest block map entry in use */
     bool first_in, last_in;
     uint8_t proto;
     uint32_t blk[DG_NBLK]; /* block index per DEFRAG_BLOCK of payload, or NIL */
@@ -189,7 +190,7 @@ static void dg_release(defrag *d, uint32_t i)
         d->slot[g->newer]->older = g->older;
     else
         d->newest = g->older;
-    for (uint32_t b = 0; b < DG_NBLK; b++)
+    for (uint32_t b = 0; b < g->blk_hi; b++)
         if (g->blk[b] != NIL) {
             d->free_blk[d->nfree_blk++] = g->blk[b];
             g->blk[b] = NIL;
@@ -242,7 +243,7 @@ static uint32_t dg_create(defrag *d, const defrag_key *k, uint32_t h, uint64_t n
     dg *g = d->slot[i];
     g->key = *k;
     g->created_us = now_us;
-    g->len = g->meat = g->nfrags = g->nruns = 0;
+    g->len = g->meat = g->nfrags = g->nruns = g->blk_hi = 0;
     g->first_in = g->last_in = false;
     g->proto = k->proto;
     g->hnext = d->bucket[h];
@@ -287,6 +288,8 @@ static bool dg_store(defrag *d, dg *g, uint32_t off, const uint8_t *data, uint32
                 d->blk[d->nblk] = p;
                 g->blk[b] = d->nblk++;
             }
+            if (b >= g->blk_hi)
+                g->blk_hi = b + 1;
         }
         uint32_t n = DEFRAG_BLOCK - in < len ? DEFRAG_BLOCK - in : len;
         memcpy(d->blk[g->blk[b]] + in, data, n);
@@ -364,11 +367,13 @@ int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const 
     }
     bool v4 = k->ip_version == 4;
     uint32_t off = offset, end = offset + (uint32_t)len;
+    bool trimmed = false; /* counted FRAG_BAD already: one reason per fragment */
     if (more && (end & 7)) {
         DW_COUNT(c, FRAG_BAD);
         if (!v4) /* RFC 8200: parameter problem, the fragment is discarded */
             return -EINVAL;
         end &= ~7u; /* Linux keeps the 8-byte multiple of an IPv4 fragment */
+        trimmed = true;
     }
 
     defrag_key nk;
@@ -382,7 +387,8 @@ int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const 
     }
     if (i == NIL) {
         if (end == off) { /* would be created and discarded at once */
-            DW_COUNT(c, FRAG_BAD);
+            if (!trimmed)
+                DW_COUNT(c, FRAG_BAD);
             return -EINVAL;
         }
         i = dg_create(d, &nk, h, now_us, c);
@@ -468,7 +474,8 @@ int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const 
     return 1;
 
 bad:
-    DW_COUNT(c, FRAG_BAD);
+    if (!trimmed)
+        DW_COUNT(c, FRAG_BAD);
     dg_release(d, i);
     return -EINVAL;
 }

@@ -391,6 +391,12 @@ static void test_bad(void **st)
     assert_int_equal(len, 74);
     assert_memory_equal(out, PAY, 74);
 
+    /* Cut down to nothing: dropped, counted once. */
+    defrag_key k5 = key4(15);
+    assert_true(defrag_add(d, &k5, 0, 1, PAY, 5, 0, &out, &len, &c) < 0);
+    assert_int_equal(c.v[DW_C_FRAG_BAD], 6);
+    c.v[DW_C_FRAG_BAD]--;
+
     /* IPv6: dropped (RFC 8200). */
     defrag_key k6 = key6(14);
     assert_true(defrag_add(d, &k6, 0, 1, PAY, 67, 0, &out, &len, &c) < 0);

@@ -45,6 +45,7 @@
     /* TCP */                                                                    \
     X(TCP_TRUNCATED, "TCP header truncated")                                     \
     X(TCP_BAD_HDRLEN, "TCP header length invalid")                               \
+    X(TCP_SHORT_CAPTURE, "TCP payload cut by snaplen")                           \
     X(TCP_GAP, "TCP gaps (message dropped, resynced)")                           \
     X(TCP_FLOW_EVICTED, "TCP flows evicted, table full")                         \
     X(TCP_FLOW_EXPIRED, "TCP flows expired")                                     \

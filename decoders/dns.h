@@ -99,7 +99,11 @@ typedef struct dns_msg {
 /* Parses buf[0..len) into *m (which need not be initialised). Returns 0 when the header
  * and the question were sound, even if a later section was not: what decoded before the
  * damage is kept (m->n_rr records) and the damage is in m->problems and counted in *c.
- * Returns -EINVAL when the message is unusable (header truncated, question malformed). */
+ * Returns -EINVAL when the message is unusable (header truncated, first question
+ * malformed); *m is then unspecified. c may be NULL. Only the DNS message counters are
+ * touched (the pipeline's DNS_MESSAGES/QUERIES/RESPONSES are the caller's). A length
+ * byte 0b01xxxxxx (a 64..127-byte label) counts DNS_LABEL_TOO_LONG, 0b10xxxxxx counts
+ * DNS_BAD_LABEL_TYPE. Bytes past 65535 are ignored (DNS_P_TRAILING). */
 int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c);
 
 /* Unpacks the name at offset off into uncompressed wire form (length-prefixed labels,
@@ -113,7 +117,9 @@ int dns_name_unpack(const uint8_t *msg, size_t len, size_t off, uint8_t out[DNS_
 
 /* Presentation text of the name at off: labels joined by '.', no trailing dot, the root
  * as "."; bytes outside [0-9A-Za-z_-] and '*' escaped the master-file way ("\." "\\"
- * "\DDD"), so the text is printable ASCII and maps back to the exact wire name.
+ * for a dot or backslash inside a label, "\DDD" decimal for every other byte: '"',
+ * space, '/', control bytes, bytes >= 0x80), so the text is printable ASCII and maps
+ * back to the exact wire name.
  * lower: fold A-Z to a-z (for matching). Returns the text length, or a negative error as
  * dns_name_unpack. out must hold DNS_NAME_TEXT_MAX bytes. */
 int dns_name_text(const uint8_t *msg, size_t len, size_t off, char out[DNS_NAME_TEXT_MAX],
@@ -126,8 +132,22 @@ int dns_wirename_text(const uint8_t *wire, size_t wlen, char out[DNS_NAME_TEXT_M
  * MX, TXT, SOA, SRV, SVCB/HTTPS are rendered here without allocating; any other type is
  * rendered by ldns (dns_text.c). Returns the length written (always NUL-terminated), or
  * a negative error when the data is malformed for its type (out then holds "\# N hex"
- * generic form if it fits, per RFC 3597). */
+ * generic form if it fits, per RFC 3597), or -ENOSPC when the text was cut to fit.
+ * Forms: A dotted quad; AAAA as inet_ntop (RFC 5952); names as dns_name_text (no
+ * trailing dot); MX "10 mx.example.org"; SOA "mname rname serial refresh retry expire
+ * minimum"; SRV "prio weight port target"; TXT every string in double quotes with '"'
+ * and '\' backslash-escaped and bytes outside 0x20..0x7e as \DDD, separated by a space;
+ * SVCB/HTTPS "prio target key=value..." per RFC 9460 (mandatory, alpn, no-default-alpn,
+ * port, ipv4hint, ech as base64, ipv6hint, dohpath and keyN="..."). The ldns text is
+ * printable ASCII too (control bytes as \DDD), with names in the same form. */
 int dns_rdata_text(const dns_msg *m, const dns_rr *rr, char *out, size_t outlen);
+
+/* Internal to the dns module, declared here for dns_text.c and the tests:
+ * dns_rdata_text_ldns renders any type through ldns (allocates; same contract as
+ * dns_rdata_text), dns_rdata_generic writes the RFC 3597 form "\# N hex" (cut to fit;
+ * -ENOSPC if cut). */
+int dns_rdata_text_ldns(const dns_msg *m, const dns_rr *rr, char *out, size_t outlen);
+int dns_rdata_generic(const dns_msg *m, const dns_rr *rr, char *out, size_t outlen);
 
 /* Address of an A or AAAA record: copies 4 or 16 bytes into out and returns 4 or 16;
  * 0 for another type or a wrong rdlength. */

@@ -1,0 +1,183 @@
+/* Fuzz harness for the DNS message reader.
+ *
+ * Parses the input, renders every name and every record's data (fast path and ldns
+ * fallback, into a large and a tiny buffer), extracts addresses and SVCB hints, and
+ * checks the text invariants: NUL-terminated, printable ASCII, name text maps back to
+ * the exact wire name. Then, differentially: when ldns accepts the message (and frames
+ * each record where rdlength says), the fast reader must accept it too and agree on the
+ * section counts. Any disagreement aborts. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "decoders/dns.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_text(const char *s, int rc, size_t cap)
+{
+    size_t n = strnlen(s, cap);
+    if (n >= cap)
+        abort(); /* not terminated */
+    if (rc >= 0 && (size_t)rc != n)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] > 0x7e)
+            abort();
+}
+
+/* Inverse of the name presentation form. */
+static size_t text_to_wire(const char *s, uint8_t *out)
+{
+    size_t n = 0, lpos = 0;
+    if (strcmp(s, ".") == 0) {
+        out[0] = 0;
+        return 1;
+    }
+    out[n++] = 0;
+    for (; *s; s++) {
+        if (n >= DNS_NAME_MAX)
+            abort();
+        if (*s == '.') {
+            out[lpos] = (uint8_t)(n - lpos - 1);
+            lpos = n;
+            out[n++] = 0;
+            continue;
+        }
+        uint8_t b = (uint8_t)*s;
+        if (*s == '\\') {
+            if (s[1] >= '0' && s[1] <= '9') {
+                b = (uint8_t)((s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0'));
+                s += 3;
+            } else {
+                b = (uint8_t)s[1];
+                s++;
+            }
+        }
+        out[n++] = b;
+    }
+    out[lpos] = (uint8_t)(n - lpos - 1);
+    out[n++] = 0;
+    return n;
+}
+
+static void check_name(const dns_msg *m, size_t off)
+{
+    uint8_t wire[DNS_NAME_MAX], back[DNS_NAME_MAX + 1];
+    char text[DNS_NAME_TEXT_MAX];
+    int wl = dns_name_unpack(m->buf, m->len, off, wire, NULL);
+    int tl = dns_name_text(m->buf, m->len, off, text, false);
+    if ((wl < 0) != (tl < 0))
+        abort();
+    if (wl < 0)
+        return;
+    check_text(text, tl, sizeof text);
+    if (text_to_wire(text, back) != (size_t)wl || memcmp(back, wire, (size_t)wl) != 0)
+        abort();
+    if (!dns_wirename_eq(wire, back))
+        abort();
+    tl = dns_name_text(m->buf, m->len, off, text, true);
+    check_text(text, tl, sizeof text);
+}
+
+static void hint(void *ctx, int family, const uint8_t *addr)
+{
+    (void)addr;
+    if (family != 4 && family != 6)
+        abort();
+    ++*(int *)ctx;
+}
+
+static bool ldns_frames_like_us(const dns_msg *m)
+{
+    for (unsigned i = 0; i < m->n_rr; i++) {
+        const dns_rr *rr = &m->rr[i];
+        ldns_rr *lr = NULL;
+        size_t pos = rr->name_off;
+        ldns_status st = ldns_wire2rr(&lr, m->buf, m->len, &pos, LDNS_SECTION_ANSWER);
+        ldns_rr_free(lr);
+        if (st == LDNS_STATUS_OK && pos != (size_t)rr->rdata_off + rr->rdlen)
+            return false;
+    }
+    return true;
+}
+
+/* ldns is only asked about messages where it cannot diverge from us on purpose: no
+ * name past our jump bound, every record framed by rdlength, and no TSIG (ldns_wire2pkt
+ * lowers arcount inside its loop over the additional section when it meets a TSIG, so
+ * it skips as many records at the end, and it leaks all TSIGs but the last). */
+static void differential(const dns_msg *m, int rc, const dw_counters *c, const uint8_t *data,
+                         size_t size)
+{
+    ldns_pkt *p = NULL;
+    unsigned n_opt_tsig = 0, n_tsig = 0;
+
+    if (size > 65535 || c->v[DW_C_DNS_NAME_LOOP] > 0)
+        return;
+    if (rc == 0) {
+        if (!ldns_frames_like_us(m))
+            return;
+        for (unsigned i = m->n_an + m->n_ns; i < m->n_rr; i++) {
+            n_opt_tsig += m->rr[i].type == DNS_T_OPT || m->rr[i].type == 250;
+            n_tsig += m->rr[i].type == 250;
+        }
+        if (n_tsig > 0)
+            return;
+    }
+    if (ldns_wire2pkt(&p, data, size) != LDNS_STATUS_OK) {
+        ldns_pkt_free(p);
+        return;
+    }
+    if (rc != 0 || (m->problems & (DNS_P_TRUNCATED | DNS_P_BAD_RR)) ||
+        m->id != ldns_pkt_id(p) || m->qdcount != ldns_pkt_qdcount(p) ||
+        m->n_an != ldns_rr_list_rr_count(ldns_pkt_answer(p)) ||
+        m->n_ns != ldns_rr_list_rr_count(ldns_pkt_authority(p)) ||
+        m->n_ar - n_opt_tsig != ldns_rr_list_rr_count(ldns_pkt_additional(p)))
+        abort();
+    ldns_pkt_free(p);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static dns_msg *m;
+    static char big[65536 * 4];
+    char tiny[24];
+    dw_counters c;
+
+    if (!m && !(m = malloc(sizeof *m)))
+        return 0;
+    memset(&c, 0, sizeof c);
+    int rc = dns_parse(m, data, size, &c);
+    if (rc == 0) {
+        char tb[16];
+        if (m->has_question)
+            check_name(m, m->qname_off);
+        if (m->n_rr != m->n_an + m->n_ns + m->n_ar || m->n_ede > DNS_MAX_EDE)
+            abort();
+        dns_rcode_name(m->rcode, tb);
+        dns_opcode_name(DNS_OPCODE(m->flags), tb);
+        for (unsigned i = 0; i < m->n_rr; i++) {
+            const dns_rr *rr = &m->rr[i];
+            uint8_t addr[16];
+            int nh = 0;
+            if ((size_t)rr->rdata_off + rr->rdlen > m->len)
+                abort();
+            check_name(m, rr->name_off);
+            int r = dns_rdata_text(m, rr, big, sizeof big);
+            check_text(big, r, sizeof big);
+            r = dns_rdata_text(m, rr, tiny, sizeof tiny);
+            check_text(tiny, r, sizeof tiny);
+            dns_rr_addr(m, rr, addr);
+            r = dns_svcb_hints(m, rr, hint, &nh);
+            if (r >= 0 && r != nh)
+                abort();
+            dns_type_name(rr->type, tb);
+            dns_class_name(rr->rclass, tb);
+        }
+    }
+    differential(m, rc, &c, data, size);
+    return 0;
+}

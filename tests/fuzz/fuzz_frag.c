@@ -1,0 +1,105 @@
+/* pkt_parse + defrag over a script of frames, with tiny limits so eviction, memory
+ * pressure and timeouts happen within a few frames.
+ *
+ * Input: byte 0 picks the link type, byte 1 the limits; then records of
+ * [2-byte big-endian frame length][1 byte: time step in 50 ms units][frame bytes].
+ * Every delivered payload byte is read so ASan sees any overrun; the memory bound is
+ * checked after every fragment. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decoders/defrag.h"
+#include "decoders/pkt.h"
+#include "decoders/wire.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const int dlts[] = {PKT_DLT_EN10MB, PKT_DLT_NULL,      PKT_DLT_RAW,
+                           PKT_DLT_RAW_BSD, PKT_DLT_LOOP,     PKT_DLT_LINUX_SLL,
+                           PKT_DLT_IPV4,   PKT_DLT_IPV6,      PKT_DLT_LINUX_SLL2,
+                           147 /* unsupported */};
+
+static volatile uint8_t sink;
+
+static void consume(const uint8_t *p, size_t n)
+{
+    wire_ctx w = wire_init(p, n);
+    uint8_t x = 0;
+    while (wire_left(&w))
+        x ^= wire_u8(&w);
+    sink = x;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    wire_ctx w = wire_init(data, size);
+    uint8_t sel = wire_u8(&w), lim_sel = wire_u8(&w);
+    if (!wire_ok(&w))
+        return 0;
+    int dlt = dlts[sel % (sizeof dlts / sizeof dlts[0])];
+    defrag_limits lim = {
+        .max_datagrams = 1u + (lim_sel & 3),               /* 1..4 */
+        .max_fragments = 2u + ((lim_sel >> 2) & 7),         /* 2..9 */
+        .max_bytes = (size_t)DEFRAG_BLOCK * (1u + ((lim_sel >> 5) & 7) * 3), /* 1..22 blocks */
+        .timeout_ms = 1000,
+    };
+    defrag *d = defrag_new(&lim);
+    if (!d)
+        return 0;
+    dw_counters c;
+    memset(&c, 0, sizeof c);
+    uint64_t now = 1000000;
+    while (wire_left(&w) >= 3) {
+        size_t len = wire_u16(&w);
+        now += (uint64_t)wire_u8(&w) * 50000;
+        if (len > wire_left(&w))
+            len = wire_left(&w);
+        /* A copy of exactly the frame, so reading past it is caught. */
+        uint8_t *frame = malloc(len ? len : 1);
+        if (!frame)
+            break;
+        wire_bytes(&w, frame, len);
+
+        pkt_info pi;
+        pkt_frag fr;
+        pi.ts_us = now;
+        enum pkt_result r = pkt_parse(dlt, frame, len, &pi, &fr, &c);
+        if (r == PKT_OK) {
+            consume(pi.payload, pi.payload_len);
+        } else if (r == PKT_FRAGMENT) {
+            consume(fr.data, fr.len);
+            defrag_key k;
+            memset(&k, 0, sizeof k);
+            k.ip_version = pi.ip_version;
+            memcpy(k.src, pi.src, 16);
+            memcpy(k.dst, pi.dst, 16);
+            k.id = fr.id;
+            k.proto = fr.next_proto;
+            const uint8_t *out;
+            size_t outlen;
+            if (defrag_add(d, &k, fr.offset, fr.more, fr.data, fr.len, now, &out, &outlen,
+                           &c) == 1) {
+                if (outlen == 0 || outlen > 65535)
+                    abort();
+                consume(out, outlen);
+                pi.reassembled = true;
+                if (pkt_parse_l4(defrag_proto(d), out, outlen, &pi, &c) == PKT_OK) {
+                    if (pi.payload < out || pi.payload + pi.payload_len > out + outlen)
+                        abort();
+                    consume(pi.payload, pi.payload_len);
+                }
+            }
+            if (defrag_bytes_held(d) > lim.max_bytes)
+                abort();
+        }
+        free(frame);
+        if ((now / 1000000) % 2 == 0)
+            defrag_expire(d, now, &c);
+    }
+    defrag_expire(d, UINT64_MAX / 2, &c);
+    if (defrag_bytes_held(d) != 0)
+        abort();
+    defrag_free(d);
+    return 0;
+}

@@ -1,0 +1,481 @@
+/* defrag: orders, duplicates, overlaps (the Linux policy of defrag.h), bounds, timeouts,
+ * and the memory and table limits under a flood. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "decoders/defrag.h"
+
+#define SEC 1000000ull
+
+typedef struct fspec {
+    uint32_t off, len;
+    int more;
+} fspec;
+
+static uint8_t PAY[65536];
+
+static int group_setup(void **st)
+{
+    (void)st;
+    for (size_t i = 0; i < sizeof PAY; i++)
+        PAY[i] = (uint8_t)(i * 7 + (i >> 8));
+    return 0;
+}
+
+static defrag_key key4(uint32_t id)
+{
+    defrag_key k;
+    memset(&k, 0, sizeof k);
+    k.ip_version = 4;
+    memcpy(k.src, "\xc0\x00\x02\x01", 4);
+    memcpy(k.dst, "\x0a\x28\x00\x35", 4);
+    k.id = id;
+    k.proto = 17;
+    return k;
+}
+
+static defrag_key key6(uint32_t id)
+{
+    defrag_key k;
+    memset(&k, 0, sizeof k);
+    k.ip_version = 6;
+    k.src[0] = 0x20;
+    k.src[15] = 1;
+    k.dst[0] = 0xfd;
+    k.dst[15] = 0x53;
+    k.id = id;
+    k.proto = 17;
+    return k;
+}
+
+/* Splits total bytes into fragments of step bytes (a multiple of 8). */
+static size_t split(uint32_t total, uint32_t step, fspec *f)
+{
+    size_t n = 0;
+    for (uint32_t off = 0; off < total; off += step) {
+        f[n].off = off;
+        f[n].len = total - off < step ? total - off : step;
+        f[n].more = off + step < total;
+        n++;
+    }
+    return n;
+}
+
+static defrag *mk(unsigned dgs, unsigned frags, size_t bytes, unsigned timeout_ms)
+{
+    defrag_limits l = {dgs, frags, bytes, timeout_ms};
+    defrag *d = defrag_new(&l);
+    assert_non_null(d);
+    return d;
+}
+
+typedef struct res {
+    int completed;
+    const uint8_t *out;
+    size_t len;
+} res;
+
+/* Feeds fragments in the order given by idx (NULL: as listed); returns completions. */
+static res feed(defrag *d, const defrag_key *k, const fspec *f, const size_t *idx, size_t n,
+                const uint8_t *pay, uint64_t t, dw_counters *c)
+{
+    res r = {0, NULL, 0};
+    for (size_t i = 0; i < n; i++) {
+        const fspec *s = &f[idx ? idx[i] : i];
+        const uint8_t *out = NULL;
+        size_t len = 0;
+        int rc = defrag_add(d, k, s->off, s->more, pay + s->off, s->len, t, &out, &len, c);
+        if (rc == 1) {
+            r.completed++;
+            r.out = out;
+            r.len = len;
+        }
+    }
+    return r;
+}
+
+static void assert_payload(const res *r, uint32_t total)
+{
+    assert_int_equal(r->completed, 1);
+    assert_int_equal(r->len, total);
+    assert_memory_equal(r->out, PAY, total);
+}
+
+static void test_orders(void **st)
+{
+    (void)st;
+    fspec f[64];
+    size_t n = split(1000, 128, f), idx[64];
+    for (int order = 0; order < 12; order++) {
+        defrag *d = mk(0, 0, 0, 0);
+        dw_counters c = {0};
+        for (size_t i = 0; i < n; i++)
+            idx[i] = order == 0 ? i : order == 1 ? n - 1 - i : i;
+        if (order >= 2) { /* deterministic shuffles */
+            srand((unsigned)order);
+            for (size_t i = n - 1; i > 0; i--) {
+                size_t j = (size_t)rand() % (i + 1), t = idx[i];
+                idx[i] = idx[j];
+                idx[j] = t;
+            }
+        }
+        defrag_key k = key4(100 + (uint32_t)order);
+        res r = feed(d, &k, f, idx, n, PAY, 0, &c);
+        assert_payload(&r, 1000);
+        assert_int_equal(c.v[DW_C_FRAG_SEEN], n);
+        assert_int_equal(c.v[DW_C_FRAG_REASSEMBLED], 1);
+        assert_int_equal(c.v[DW_C_FRAG_DUPLICATE] + c.v[DW_C_FRAG_OVERLAP] + c.v[DW_C_FRAG_BAD], 0);
+        assert_int_equal(defrag_bytes_held(d), 0);
+        assert_int_equal(defrag_proto(d), 17);
+        defrag_free(d);
+    }
+}
+
+static void test_duplicate(void **st)
+{
+    (void)st;
+    defrag *d = mk(0, 0, 0, 0);
+    dw_counters c = {0};
+    fspec f[] = {{0, 256, 1}, {256, 256, 1}, {256, 256, 1}, {512, 100, 0}};
+    defrag_key k = key4(1);
+    res r = feed(d, &k, f, NULL, 4, PAY, 0, &c);
+    assert_payload(&r, 612);
+    assert_int_equal(c.v[DW_C_FRAG_DUPLICATE], 1);
+    assert_int_equal(c.v[DW_C_FRAG_OVERLAP], 0);
+
+    /* The same data again after completion starts a new datagram, never completed. */
+    r = feed(d, &k, f, NULL, 2, PAY, 0, &c);
+    assert_int_equal(r.completed, 0);
+    defrag_free(d);
+}
+
+static void test_overlap_contained(void **st)
+{
+    (void)st;
+    /* [0,256) and [256,512) arrive in order: one run. [64,320) lies inside it. */
+    uint8_t forged[65536];
+    memcpy(forged, PAY, sizeof forged);
+    memset(forged + 64, 'X', 256);
+    fspec a[] = {{0, 256, 1}, {256, 256, 1}};
+    fspec mid = {64, 256, 1}, last = {512, 88, 0};
+
+    for (int bad = 0; bad < 2; bad++) {
+        defrag *d = mk(0, 0, 0, 0);
+        dw_counters c = {0};
+        defrag_key k = key4(2);
+        res r = feed(d, &k, a, NULL, 2, PAY, 0, &c);
+        r = feed(d, &k, &mid, NULL, 1, bad ? forged : PAY, 0, &c);
+        assert_int_equal(r.completed, 0);
+        r = feed(d, &k, &last, NULL, 1, PAY, 0, &c);
+        /* First data wins, as in Linux; a conflict is counted as an overlap. */
+        assert_payload(&r, 600);
+        assert_int_equal(c.v[DW_C_FRAG_DUPLICATE], bad ? 0 : 1);
+        assert_int_equal(c.v[DW_C_FRAG_OVERLAP], bad ? 1 : 0);
+        defrag_free(d);
+    }
+}
+
+static void test_overlap_partial(void **st)
+{
+    (void)st;
+    /* A fragment reaching past the data held: the datagram is dropped, same bytes or not. */
+    for (int v6 = 0; v6 < 2; v6++) {
+        defrag *d = mk(0, 0, 0, 0);
+        dw_counters c = {0};
+        defrag_key k = v6 ? key6(3) : key4(3);
+        fspec f[] = {{0, 256, 1}, {128, 256, 1}, {256, 256, 1}, {512, 88, 0}};
+        res r = feed(d, &k, f, NULL, 4, PAY, 0, &c);
+        assert_int_equal(r.completed, 0);
+        assert_int_equal(c.v[DW_C_FRAG_OVERLAP], 1);
+        /* What came after the drop formed a new datagram without its first fragment. */
+        assert_int_equal(defrag_bytes_held(d) > 0, 1);
+        defrag_expire(d, 3600 * SEC, &c);
+        assert_int_equal(c.v[DW_C_FRAG_TIMEOUT], 1);
+        assert_int_equal(defrag_bytes_held(d), 0);
+        defrag_free(d);
+    }
+    /* Adjacent fragments received out of order are separate runs (as in Linux): one
+     * spanning both is an overlap, not a duplicate. */
+    defrag *d = mk(0, 0, 0, 0);
+    dw_counters c = {0};
+    defrag_key k = key4(4);
+    fspec g[] = {{256, 256, 1}, {0, 256, 1}, {128, 256, 1}, {512, 88, 0}};
+    res r = feed(d, &k, g, NULL, 4, PAY, 0, &c);
+    assert_int_equal(r.completed, 0);
+    assert_int_equal(c.v[DW_C_FRAG_OVERLAP], 1);
+    assert_int_equal(c.v[DW_C_FRAG_DUPLICATE], 0);
+    defrag_free(d);
+}
+
+static void test_missing(void **st)
+{
+    (void)st;
+    fspec f[64];
+    size_t n = split(2000, 256, f);
+    for (int which = 0; which < 3; which++) { /* first, middle, last */
+        defrag *d = mk(0, 0, 0, 1000);
+        dw_counters c = {0};
+        defrag_key k = key4(5);
+        size_t skip = which == 0 ? 0 : which == 1 ? n / 2 : n - 1;
+        for (size_t i = 0; i < n; i++)
+            if (i != skip)
+                assert_int_equal(feed(d, &k, &f[i], NULL, 1, PAY, i, &c).completed, 0);
+        assert_true(defrag_bytes_held(d) >= 2000 - 256);
+        defrag_expire(d, 999 * 1000, &c); /* not yet */
+        assert_int_equal(c.v[DW_C_FRAG_TIMEOUT], 0);
+        defrag_expire(d, 1001 * 1000, &c);
+        assert_int_equal(c.v[DW_C_FRAG_TIMEOUT], 1);
+        assert_int_equal(defrag_bytes_held(d), 0);
+        /* The missing piece alone, late, completes nothing. */
+        assert_int_equal(feed(d, &k, &f[skip], NULL, 1, PAY, 2 * SEC, &c).completed, 0);
+        defrag_free(d);
+    }
+}
+
+static void test_timeout_lazy(void **st)
+{
+    (void)st;
+    defrag *d = mk(0, 0, 0, 30000);
+    dw_counters c = {0};
+    fspec f[64];
+    size_t n = split(1500, 512, f);
+    defrag_key k = key6(6);
+    assert_int_equal(feed(d, &k, f, NULL, n - 1, PAY, 10 * SEC, &c).completed, 0);
+    /* Within the timeout it completes; past it the old parts are gone. */
+    res r = feed(d, &k, &f[n - 1], NULL, 1, PAY, 10 * SEC + 30 * SEC, &c);
+    assert_int_equal(r.completed, 0);
+    assert_int_equal(c.v[DW_C_FRAG_TIMEOUT], 1);
+
+    /* Time going backwards (unordered capture) does not expire anything. */
+    defrag_key k2 = key6(7);
+    assert_int_equal(feed(d, &k2, f, NULL, n - 1, PAY, 100 * SEC, &c).completed, 0);
+    r = feed(d, &k2, &f[n - 1], NULL, 1, PAY, 50 * SEC, &c);
+    assert_payload(&r, 1500);
+    defrag_free(d);
+}
+
+static void test_flood(void **st)
+{
+    (void)st;
+    const unsigned maxd = 256;
+    const size_t maxb = 256 * 1024;
+    defrag *d = mk(maxd, 8, maxb, 30000);
+    dw_counters c = {0};
+    /* 100k unfinished datagrams: tiny ones fill the table, then larger ones the memory. */
+    for (uint32_t i = 0; i < 100000; i++) {
+        defrag_key k = key4(i);
+        k.src[3] = (uint8_t)(i >> 16);
+        fspec f = {(i % 3) * 8192, i < 50000 ? 8 : 8 + (i % 4) * 1024, 1};
+        const uint8_t *out;
+        size_t len;
+        int rc = defrag_add(d, &k, f.off, f.more, PAY, f.len, i, &out, &len, &c);
+        assert_int_equal(rc, 0);
+        if (defrag_bytes_held(d) > maxb)
+            fail_msg("held %zu > %zu after %u", defrag_bytes_held(d), maxb, i);
+    }
+    uint64_t evicted = c.v[DW_C_FRAG_TABLE_FULL] + c.v[DW_C_FRAG_MEM_FULL];
+    assert_true(evicted >= 100000 - maxd);
+    assert_true(c.v[DW_C_FRAG_TABLE_FULL] > 0);
+    assert_true(c.v[DW_C_FRAG_MEM_FULL] > 0);
+    /* What is left in the table: expire everything and count it. */
+    dw_counters e = {0};
+    defrag_expire(d, 1000 * SEC, &e);
+    assert_true(e.v[DW_C_FRAG_TIMEOUT] <= maxd);
+    assert_int_equal(e.v[DW_C_FRAG_TIMEOUT], 100000 - evicted);
+    assert_int_equal(defrag_bytes_held(d), 0);
+
+    /* And it still works. */
+    fspec f[64];
+    size_t n = split(4000, 1024, f);
+    defrag_key k = key4(424242);
+    res r = feed(d, &k, f, NULL, n, PAY, 1001 * SEC, &c);
+    assert_payload(&r, 4000);
+    defrag_free(d);
+}
+
+static void test_mem_evicts_oldest(void **st)
+{
+    (void)st;
+    defrag *d = mk(16, 0, 4 * DEFRAG_BLOCK, 0);
+    dw_counters c = {0};
+    defrag_key a = key4(1), b = key4(2);
+    fspec f1 = {0, 3 * DEFRAG_BLOCK, 1};
+    assert_int_equal(feed(d, &a, &f1, NULL, 1, PAY, 0, &c).completed, 0);
+    assert_int_equal(defrag_bytes_held(d), 3 * DEFRAG_BLOCK);
+    fspec g[] = {{0, 2 * DEFRAG_BLOCK, 1}, {2 * DEFRAG_BLOCK, 16, 0}};
+    res r = feed(d, &b, g, NULL, 2, PAY, 1, &c);
+    assert_payload(&r, 2 * DEFRAG_BLOCK + 16);
+    assert_int_equal(c.v[DW_C_FRAG_MEM_FULL], 1); /* a was evicted */
+    assert_int_equal(defrag_bytes_held(d), 0);
+
+    /* One datagram larger than the whole budget: its fragment is refused. */
+    fspec big = {0, 5 * DEFRAG_BLOCK, 1};
+    assert_true(defrag_add(d, &a, 0, 1, PAY, big.len, 2, &r.out, &r.len, &c) < 0);
+    assert_int_equal(c.v[DW_C_FRAG_MEM_FULL], 2);
+    assert_true(defrag_bytes_held(d) <= 4 * DEFRAG_BLOCK);
+
+    /* A far, tiny fragment costs one block, not its offset. */
+    defrag_key z = key4(3);
+    assert_int_equal(defrag_add(d, &z, 60000, 1, PAY, 8, 3, &r.out, &r.len, &c), 0);
+    assert_int_equal(defrag_bytes_held(d), DEFRAG_BLOCK);
+    defrag_free(d);
+}
+
+static void test_too_many(void **st)
+{
+    (void)st;
+    defrag *d = mk(0, 4, 0, 0);
+    dw_counters c = {0};
+    fspec f[64];
+    size_t n = split(1000, 128, f);
+    defrag_key k = key4(9);
+    res r = feed(d, &k, f, NULL, n, PAY, 0, &c);
+    assert_int_equal(r.completed, 0);
+    assert_int_equal(c.v[DW_C_FRAG_TOO_MANY], 1);
+    /* Exactly the limit is fine. */
+    n = split(1000, 256, f);
+    k = key4(10);
+    r = feed(d, &k, f, NULL, n, PAY, 0, &c);
+    assert_payload(&r, 1000);
+    defrag_free(d);
+}
+
+static void test_bad(void **st)
+{
+    (void)st;
+    defrag *d = mk(0, 0, 0, 0);
+    dw_counters c = {0};
+    const uint8_t *out;
+    size_t len;
+    defrag_key k = key4(11);
+    /* Past 65535. */
+    assert_true(defrag_add(d, &k, 65520, 0, PAY, 15, 0, &out, &len, &c) == 0);
+    assert_true(defrag_add(d, &k, 65520, 0, PAY, 16, 0, &out, &len, &c) < 0);
+    assert_int_equal(c.v[DW_C_FRAG_BAD], 1);
+    defrag_free(d);
+
+    /* Zero length: nothing to keep, and an existing datagram is dropped (Linux). */
+    d = mk(0, 0, 0, 0);
+    memset(&c, 0, sizeof c);
+    assert_true(defrag_add(d, &k, 0, 1, PAY, 0, 0, &out, &len, &c) < 0);
+    assert_int_equal(defrag_bytes_held(d), 0);
+    assert_int_equal(defrag_add(d, &k, 0, 1, PAY, 64, 0, &out, &len, &c), 0);
+    assert_true(defrag_add(d, &k, 64, 1, PAY + 64, 0, 0, &out, &len, &c) < 0);
+    assert_int_equal(defrag_add(d, &k, 64, 0, PAY + 64, 8, 0, &out, &len, &c), 0);
+    assert_int_equal(c.v[DW_C_FRAG_BAD], 2);
+
+    /* Two last fragments with different ends. */
+    defrag_key k2 = key4(12);
+    assert_int_equal(defrag_add(d, &k2, 64, 0, PAY + 64, 16, 0, &out, &len, &c), 0);
+    assert_true(defrag_add(d, &k2, 128, 0, PAY + 128, 16, 0, &out, &len, &c) < 0);
+    assert_int_equal(c.v[DW_C_FRAG_BAD], 3);
+    assert_int_equal(defrag_add(d, &k2, 0, 1, PAY, 64, 0, &out, &len, &c), 0); /* new one */
+
+    /* Data past a known end. */
+    defrag_key k3 = key4(13);
+    assert_int_equal(defrag_add(d, &k3, 64, 0, PAY + 64, 16, 0, &out, &len, &c), 0);
+    assert_true(defrag_add(d, &k3, 80, 1, PAY + 80, 16, 0, &out, &len, &c) < 0);
+    assert_int_equal(c.v[DW_C_FRAG_BAD], 4);
+
+    /* IPv4 non-last fragment not a multiple of 8: cut down and kept, as Linux does. */
+    defrag_key k4 = key4(14);
+    assert_int_equal(defrag_add(d, &k4, 0, 1, PAY, 67, 0, &out, &len, &c), 0);
+    assert_int_equal(c.v[DW_C_FRAG_BAD], 5);
+    assert_int_equal(defrag_add(d, &k4, 64, 0, PAY + 64, 10, 0, &out, &len, &c), 1);
+    assert_int_equal(len, 74);
+    assert_memory_equal(out, PAY, 74);
+
+    /* Cut down to nothing: dropped, counted once. */
+    defrag_key k5 = key4(15);
+    assert_true(defrag_add(d, &k5, 0, 1, PAY, 5, 0, &out, &len, &c) < 0);
+    assert_int_equal(c.v[DW_C_FRAG_BAD], 6);
+    c.v[DW_C_FRAG_BAD]--;
+
+    /* IPv6: dropped (RFC 8200). */
+    defrag_key k6 = key6(14);
+    assert_true(defrag_add(d, &k6, 0, 1, PAY, 67, 0, &out, &len, &c) < 0);
+    assert_int_equal(c.v[DW_C_FRAG_BAD], 6);
+    assert_int_equal(defrag_add(d, &k6, 64, 0, PAY + 64, 10, 0, &out, &len, &c), 0);
+    defrag_free(d);
+}
+
+static void test_ipv6(void **st)
+{
+    (void)st;
+    defrag *d = mk(0, 0, 0, 0);
+    dw_counters c = {0};
+    fspec f[64];
+    size_t n = split(3000, 1232, f), idx[64];
+    for (size_t i = 0; i < n; i++)
+        idx[i] = n - 1 - i;
+    /* The protocol of a later fragment is ignored: the first one's counts (Linux). */
+    const uint8_t *out;
+    size_t len;
+    int done = 0;
+    for (size_t i = 0; i < n; i++) {
+        defrag_key k = key6(0xdeadbeef);
+        k.proto = idx[i] == 0 ? 17 : 6;
+        done += defrag_add(d, &k, f[idx[i]].off, f[idx[i]].more, PAY + f[idx[i]].off,
+                           f[idx[i]].len, 0, &out, &len, &c) == 1;
+    }
+    assert_int_equal(done, 1);
+    assert_int_equal(len, 3000);
+    assert_memory_equal(out, PAY, 3000);
+    assert_int_equal(defrag_proto(d), 17);
+
+    /* Keys: another source or id is another datagram; IPv4 keeps the protocol in it. */
+    defrag_key a = key6(1), b = key6(1);
+    b.src[15] = 2;
+    assert_int_equal(defrag_add(d, &a, 0, 1, PAY, 8, 0, &out, &len, &c), 0);
+    assert_int_equal(defrag_add(d, &b, 8, 0, PAY, 8, 0, &out, &len, &c), 0);
+    defrag_key p = key4(1), q = key4(1);
+    q.proto = 6;
+    assert_int_equal(defrag_add(d, &p, 0, 1, PAY, 8, 0, &out, &len, &c), 0);
+    assert_int_equal(defrag_add(d, &q, 8, 0, PAY, 8, 0, &out, &len, &c), 0);
+    /* Garbage in the unused address bytes of an IPv4 key does not split a datagram. */
+    defrag_key r = key4(1);
+    memset(r.src + 4, 0xaa, 12);
+    assert_int_equal(defrag_add(d, &r, 8, 0, PAY + 8, 8, 0, &out, &len, &c), 1);
+    assert_int_equal(defrag_proto(d), 17);
+    defrag_free(d);
+}
+
+static void test_steady_state_reuse(void **st)
+{
+    (void)st;
+    /* Many datagrams one after the other: the held memory returns to zero each time
+     * and the pool never needs more than one datagram's blocks. */
+    defrag *d = mk(4, 0, 16 * DEFRAG_BLOCK, 0);
+    dw_counters c = {0};
+    fspec f[64];
+    size_t n = split(4096, 1024, f);
+    for (uint32_t i = 0; i < 10000; i++) {
+        defrag_key k = key4(i);
+        res r = feed(d, &k, f, NULL, n, PAY, i, &c);
+        assert_int_equal(r.completed, 1);
+        assert_int_equal(defrag_bytes_held(d), 0);
+    }
+    assert_int_equal(c.v[DW_C_FRAG_REASSEMBLED], 10000);
+    assert_int_equal(c.v[DW_C_FRAG_MEM_FULL] + c.v[DW_C_FRAG_TABLE_FULL], 0);
+    defrag_free(d);
+    defrag_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_orders),          cmocka_unit_test(test_duplicate),
+        cmocka_unit_test(test_overlap_contained), cmocka_unit_test(test_overlap_partial),
+        cmocka_unit_test(test_missing),         cmocka_unit_test(test_timeout_lazy),
+        cmocka_unit_test(test_flood),           cmocka_unit_test(test_mem_evicts_oldest),
+        cmocka_unit_test(test_too_many),        cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_ipv6),            cmocka_unit_test(test_steady_state_reuse),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}

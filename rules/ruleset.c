@@ -140,6 +140,7 @@ struct lfile {
     unsigned char *data;
     size_t len;
     bool nodata;     /* unreadable, or a directory named only for its messages */
+    const char *kept; /* the path copied into the ruleset, once a rule needs it */
     struct vec docs; /* yaml_document_t */
 };
 
@@ -1060,7 +1061,10 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
     memset(&r, 0, sizeof r);
     r.severity = DW_SEV_MEDIUM;
     r.rebind_check = true;
-    r.file = VAT(L->files, struct lfile, L->cur_file)->path;
+    struct lfile *f = VAT(L->files, struct lfile, L->cur_file);
+    if (!f->kept)
+        f->kept = lstrdup(L, f->path);
+    r.file = f->kept;
     r.line = (unsigned)root->start_mark.line + 1;
 
     /* Know the id before the first message, whatever the key order. */

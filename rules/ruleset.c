@@ -1092,10 +1092,11 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
     }
     if (r.id) {
         for (size_t i = 0; i < L->ids.n; i++) {
-            struct id_ref *f = VAT(L->ids, struct id_ref, i);
-            if (!strcmp(f->id, r.id)) {
+            struct id_ref *first = VAT(L->ids, struct id_ref, i);
+            if (!strcmp(first->id, r.id)) {
                 diag(L, true, v[K_ID], "duplicate rule id \"%s\"; first defined at %s:%u:%u",
-                     r.id, VAT(L->files, struct lfile, f->file)->path, f->line, f->col);
+                     r.id, VAT(L->files, struct lfile, first->file)->path, first->line,
+                     first->col);
                 break;
             }
         }

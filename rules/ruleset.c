@@ -1,0 +1,1713 @@
+/* Rule files to an immutable ruleset, with the linter's diagnostics.
+ *
+ * Loading is all-or-nothing: every file is parsed (libyaml document API), named sets are
+ * collected from all files first, then every rule is checked and compiled into a ruleset
+ * under construction; any error throws the whole thing away. Diagnostics are buffered and
+ * handed out sorted by position, so `check-rules` reads top to bottom although sets and
+ * rules are handled in two passes. */
+#include "rules/ruleset.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ldns/sha2.h>
+#include <yaml.h>
+
+#define RS_MAX_FILE_BYTES (16u << 20)
+#define RS_MAX_DIAGS 1000
+/* Aliases let a document reference one node many times, and set references expand; the
+ * work done for one document is bounded so a small file cannot make loading explode. */
+#define RS_DOC_BUDGET 1000000u
+#define RS_MAX_ID 64
+
+static const uint8_t sev_score[] = {21, 47, 73, 99};
+static const char *const sev_names[] = {"low", "medium", "high", "critical"};
+static const char *const dnssec_names[] = {"unknown", "signed", "unsigned"};
+static const char *const sinkhole_names[] = {"sinkhole", "rebinding", "allow"};
+
+/* ---- small containers ---------------------------------------------------------------- */
+
+struct vec {
+    void *v;
+    size_t n, cap, esz;
+};
+#define VEC(type) ((struct vec){NULL, 0, 0, sizeof(type)})
+#define VAT(vec, type, i) (&((type *)(vec).v)[i])
+
+static void *vec_push(struct vec *v)
+{
+    if (v->n == v->cap) {
+        size_t ncap = v->cap ? v->cap * 2 : 8;
+        void *nv = realloc(v->v, ncap * v->esz);
+        if (!nv)
+            return NULL;
+        v->v = nv;
+        v->cap = ncap;
+    }
+    void *e = (char *)v->v + v->n * v->esz;
+    memset(e, 0, v->esz);
+    v->n++;
+    return e;
+}
+
+static void vec_free(struct vec *v)
+{
+    free(v->v);
+    v->v = NULL;
+    v->n = v->cap = 0;
+}
+
+struct chunk {
+    struct chunk *next;
+    size_t used, cap;
+    max_align_t data[];
+};
+
+struct ruleset {
+    dw_rule *rules;
+    size_t n;
+    nameset *names;
+    struct chunk *arena;     /* strings and arrays reachable from rules */
+    struct vec namesets;     /* nameset *: every set the rules point to */
+    struct vec prefixsets;   /* prefixset * */
+    char hash[7 + 2 * LDNS_SHA256_DIGEST_LENGTH + 1];
+};
+
+static void *arena_alloc(ruleset *rs, size_t size)
+{
+    size_t a = sizeof(max_align_t);
+    size = (size + a - 1) / a * a;
+    if (size == 0)
+        size = a;
+    if (!rs->arena || rs->arena->cap - rs->arena->used < size) {
+        size_t cap = size > 16384 ? size : 16384;
+        struct chunk *c = malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->next = rs->arena;
+        c->used = 0;
+        c->cap = cap;
+        rs->arena = c;
+    }
+    void *p = (char *)rs->arena->data + rs->arena->used;
+    rs->arena->used += size;
+    memset(p, 0, size);
+    return p;
+}
+
+void ruleset_free(ruleset *rs)
+{
+    if (!rs)
+        return;
+    for (size_t i = 0; i < rs->namesets.n; i++)
+        nameset_free(*VAT(rs->namesets, nameset *, i));
+    for (size_t i = 0; i < rs->prefixsets.n; i++)
+        prefixset_free(*VAT(rs->prefixsets, prefixset *, i));
+    vec_free(&rs->namesets);
+    vec_free(&rs->prefixsets);
+    nameset_free(rs->names);
+    while (rs->arena) {
+        struct chunk *c = rs->arena;
+        rs->arena = c->next;
+        free(c);
+    }
+    free(rs);
+}
+
+size_t ruleset_count(const ruleset *rs) { return rs->n; }
+const dw_rule *ruleset_rule(const ruleset *rs, size_t i) { return i < rs->n ? &rs->rules[i] : NULL; }
+const char *ruleset_hash(const ruleset *rs) { return rs->hash; }
+const nameset *ruleset_names(const ruleset *rs) { return rs->names; }
+
+/* ---- loader state -------------------------------------------------------------------- */
+
+struct pfx {
+    int family;
+    uint8_t addr[16];
+    unsigned plen;
+};
+
+struct lfile {
+    char *path;
+    unsigned char *data;
+    size_t len;
+    bool nodata;     /* unreadable, or a directory named only for its messages */
+    const char *kept; /* the path copied into the ruleset, once a rule needs it */
+    struct vec docs; /* yaml_document_t */
+};
+
+struct set_def {
+    const char *name; /* into a document, which lives as long as the loader */
+    bool is_asn;
+    struct vec asn;   /* uint32_t */
+    struct vec pfx;   /* struct pfx */
+    size_t file;
+    unsigned line, col;
+};
+
+struct name_ref {
+    const char *pat;
+    size_t rule, file, seq;
+    unsigned line, col;
+};
+
+struct id_ref {
+    const char *id;
+    size_t file;
+    unsigned line, col;
+};
+
+struct pending {
+    ruleset_diag d;
+    size_t file, seq;
+    char id[RS_MAX_ID + 8];
+};
+
+struct loader {
+    time_t now;
+    ruleset *rs;
+    struct vec files; /* struct lfile */
+    struct vec sets;  /* struct set_def */
+    struct vec rules; /* dw_rule */
+    struct vec ids;   /* struct id_ref, every rule seen (for duplicate ids) */
+    struct vec names; /* struct name_ref, every match name of every good rule */
+    struct vec diags; /* struct pending */
+    size_t dropped;
+    unsigned errors, warnings;
+    int io_err;
+    bool oom;
+    /* the document being read */
+    size_t cur_file;
+    yaml_document_t *doc;
+    const char *cur_id;
+    size_t budget;
+    bool over_budget;
+};
+
+static void *lpush(struct loader *L, struct vec *v)
+{
+    void *e = vec_push(v);
+    if (!e)
+        L->oom = true;
+    return e;
+}
+
+static void *lalloc(struct loader *L, size_t size)
+{
+    void *p = arena_alloc(L->rs, size);
+    if (!p)
+        L->oom = true;
+    return p;
+}
+
+static char *lstrdup(struct loader *L, const char *s)
+{
+    size_t n = strlen(s);
+    char *p = lalloc(L, n + 1);
+    if (p)
+        memcpy(p, s, n + 1);
+    return p;
+}
+
+/* ---- diagnostics --------------------------------------------------------------------- */
+
+__attribute__((format(printf, 7, 0))) static void vdiag_at(struct loader *L, bool err,
+                                                             size_t file, unsigned line,
+                                                             unsigned col, const char *id,
+                                                             const char *fmt, va_list ap)
+{
+    if (err)
+        L->errors++;
+    else
+        L->warnings++;
+    if (L->diags.n >= RS_MAX_DIAGS) {
+        L->dropped++;
+        return;
+    }
+    struct pending *p = lpush(L, &L->diags);
+    if (!p)
+        return;
+    p->file = file;
+    p->seq = L->diags.n;
+    p->d.line = line;
+    p->d.col = col;
+    p->d.is_error = err;
+    if (id)
+        snprintf(p->id, sizeof p->id, "%s", id);
+    p->d.rule_id = id ? p->id : NULL;
+    vsnprintf(p->d.msg, sizeof p->d.msg, fmt, ap);
+}
+
+__attribute__((format(printf, 7, 8))) static void diag_at(struct loader *L, bool err, size_t file,
+                                                            unsigned line, unsigned col,
+                                                            const char *id, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vdiag_at(L, err, file, line, col, id, fmt, ap);
+    va_end(ap);
+}
+
+/* At node n of the current document, about the current rule. */
+__attribute__((format(printf, 4, 5))) static void diag(struct loader *L, bool err,
+                                                         const yaml_node_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vdiag_at(L, err, L->cur_file, (unsigned)n->start_mark.line + 1,
+             (unsigned)n->start_mark.column + 1, L->cur_id, fmt, ap);
+    va_end(ap);
+}
+
+static int pending_cmp(const void *a, const void *b)
+{
+    const struct pending *x = a, *y = b;
+    if (x->file != y->file)
+        return x->file < y->file ? -1 : 1;
+    if (x->d.line != y->d.line)
+        return x->d.line < y->d.line ? -1 : 1;
+    if (x->d.col != y->d.col)
+        return x->d.col < y->d.col ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void flush_diags(struct loader *L, ruleset_diag_fn fn, void *ctx)
+{
+    struct pending *p = L->diags.v;
+    if (L->diags.n)
+        qsort(p, L->diags.n, sizeof *p, pending_cmp);
+    for (size_t i = 0; fn && i < L->diags.n; i++) {
+        p[i].d.file = p[i].file < L->files.n ? VAT(L->files, struct lfile, p[i].file)->path : "?";
+        p[i].d.rule_id = p[i].d.rule_id ? p[i].id : NULL;
+        fn(ctx, &p[i].d);
+    }
+    if (fn && L->dropped) {
+        ruleset_diag d = {.file = L->files.n ? VAT(L->files, struct lfile, 0)->path : "?",
+                          .is_error = L->errors > 0};
+        snprintf(d.msg, sizeof d.msg, "%zu more diagnostics not shown", L->dropped);
+        fn(ctx, &d);
+    }
+}
+
+void ruleset_diag_format(const ruleset_diag *d, char *buf, size_t len)
+{
+    char where[32] = "";
+    char id[RS_MAX_ID + 8] = "";
+    if (d->line)
+        snprintf(where, sizeof where, ":%u:%u", d->line, d->col);
+    if (d->rule_id)
+        snprintf(id, sizeof id, "[%.*s] ", RS_MAX_ID, d->rule_id);
+    snprintf(buf, len, "%s%s: %s: %s%s", d->file ? d->file : "?", where,
+             d->is_error ? "error" : "warning", id, d->msg);
+}
+
+/* ---- text helpers -------------------------------------------------------------------- */
+
+/* Optimal string alignment distance (a swap of neighbours counts as one edit), case
+ * folded; anything longer than 63 characters is never "close". */
+static unsigned edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    unsigned d[64][64];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (unsigned)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (unsigned)j;
+    for (size_t i = 1; i <= la; i++) {
+        for (size_t j = 1; j <= lb; j++) {
+            int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+            unsigned best = d[i - 1][j - 1] + (ca != cb);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    }
+    return d[la][lb];
+}
+
+/* The candidate closest to s within 2 edits, or NULL. */
+static const char *nearest(const char *s, const char *const *cands, size_t n)
+{
+    const char *best = NULL;
+    unsigned bd = 3;
+    for (size_t i = 0; i < n; i++) {
+        unsigned dd = edit_distance(s, cands[i]);
+        if (dd < bd) {
+            bd = dd;
+            best = cands[i];
+        }
+    }
+    return best;
+}
+
+static void join_names(char *out, size_t len, const char *const *names, size_t n)
+{
+    size_t o = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < n && o < len; i++) {
+        int w = snprintf(out + o, len - o, "%s%s", i ? ", " : "", names[i]);
+        if (w < 0)
+            break;
+        o += (size_t)w;
+    }
+}
+
+/* Second-level public suffixes common enough to be written by mistake. A wildcard on one
+ * of these, or on any single label (a TLD), matches names nobody controls. */
+static const char *const public_suffixes[] = {
+    "co.uk", "org.uk", "ac.uk", "gov.uk", "me.uk", "com.au", "net.au", "org.au", "co.nz",
+    "co.jp", "ne.jp", "or.jp", "com.br", "com.cn", "com.tw", "com.hk", "co.in", "co.kr",
+    "co.za", "com.mx", "com.ar", "com.tr", "co.il", "com.sg", "github.io", "gitlab.io",
+    "herokuapp.com", "appspot.com", "blogspot.com", "azurewebsites.net", "cloudfront.net",
+    "pages.dev", "workers.dev", "netlify.app", "vercel.app", "s3.amazonaws.com",
+};
+
+static bool is_public_suffix_wildcard(const char *pat)
+{
+    if (pat[0] != '*' || pat[1] != '.')
+        return false;
+    const char *suffix = pat + 2;
+    if (!strchr(suffix, '.'))
+        return true;
+    for (size_t i = 0; i < sizeof public_suffixes / sizeof *public_suffixes; i++)
+        if (!strcmp(suffix, public_suffixes[i]))
+            return true;
+    return false;
+}
+
+static bool valid_ident(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > RS_MAX_ID)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+            return false;
+    return true;
+}
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* "YYYY-MM-DD" -> the first second after that day, UTC. */
+static bool parse_date(const char *s, time_t *end)
+{
+    static const unsigned dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
+            return false;
+    unsigned y = (unsigned)atoi(s), m = (unsigned)atoi(s + 5), d = (unsigned)atoi(s + 8);
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > dim[m - 1] + (m == 2 && leap))
+        return false;
+    *end = (time_t)((days_from_civil(y, m, d) + 1) * 86400);
+    return true;
+}
+
+static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+    uint64_t v = 0;
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        if (!isdigit((unsigned char)*s))
+            return false;
+        v = v * 10 + (uint64_t)(*s - '0');
+        if (v > max)
+            return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* ---- YAML node helpers ---------------------------------------------------------------- */
+
+static yaml_node_t *node(struct loader *L, int i) { return yaml_document_get_node(L->doc, i); }
+
+static const char *sval(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
+
+static bool is_null(const yaml_node_t *n)
+{
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    const char *v = sval(n);
+    return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+           !strcmp(v, "NULL");
+}
+
+static const char *type_name(const yaml_node_t *n)
+{
+    if (is_null(n))
+        return "nothing";
+    switch (n->type) {
+    case YAML_SCALAR_NODE: return "text";
+    case YAML_SEQUENCE_NODE: return "a list";
+    case YAML_MAPPING_NODE: return "a mapping";
+    default: return "nothing";
+    }
+}
+
+static bool spend(struct loader *L, const yaml_node_t *n, size_t units)
+{
+    if (L->over_budget)
+        return false;
+    L->budget += units;
+    if (L->budget > RS_DOC_BUDGET) {
+        L->over_budget = true;
+        diag(L, true, n, "document too large: more than %u items once aliases and sets are "
+                         "expanded; split it", RS_DOC_BUDGET);
+        return false;
+    }
+    return true;
+}
+
+/* Text of a scalar, or NULL after reporting what was found instead. */
+static const char *want_text(struct loader *L, const yaml_node_t *n, const char *what)
+{
+    if (n->type != YAML_SCALAR_NODE || is_null(n)) {
+        diag(L, true, n, "\"%s\" must be text, found %s", what, type_name(n));
+        return NULL;
+    }
+    if (strlen(sval(n)) != n->data.scalar.length) {
+        diag(L, true, n, "\"%s\" contains a NUL character", what);
+        return NULL;
+    }
+    return sval(n);
+}
+
+/* True for a list; false, silently, for nothing (an empty list); false with an error for
+ * anything else. */
+static bool want_list(struct loader *L, const yaml_node_t *n, const char *what)
+{
+    if (n->type == YAML_SEQUENCE_NODE)
+        return true;
+    if (is_null(n))
+        return false;
+    if (n->type == YAML_SCALAR_NODE)
+        diag(L, true, n, "\"%s\" must be a list, found text; write [%.80s]", what, sval(n));
+    else
+        diag(L, true, n, "\"%s\" must be a list, found %s", what, type_name(n));
+    return false;
+}
+
+static bool want_map(struct loader *L, const yaml_node_t *n, const char *what)
+{
+    if (n->type == YAML_MAPPING_NODE)
+        return true;
+    if (is_null(n))
+        return false;
+    diag(L, true, n, "\"%s\" must be a mapping (key: value), found %s", what, type_name(n));
+    return false;
+}
+
+/* Where each key belongs, for "it belongs under ..." hints. */
+static const struct {
+    const char *key, *home;
+} key_home[] = {
+    {"id", "rule"},          {"title", "rule"},      {"severity", "rule"},
+    {"tags", "rule"},        {"match", "rule"},      {"cname", "rule"},
+    {"expect", "rule"},      {"dnssec", "rule"},     {"ttl", "rule"},
+    {"rebinding", "rule"},   {"exceptions", "rule"}, {"names", "match"},
+    {"except", "match"},     {"allowed_targets", "cname"}, {"asn", "expect"},
+    {"prefixes", "expect"},  {"resolvers", "expect"}, {"max", "ttl"},
+    {"check", "rebinding"},  {"allow", "rebinding"}, {"sinkhole", "rebinding"},
+    {"reason", "exception"}, {"expires", "exception"},
+};
+
+static void unknown_key(struct loader *L, const yaml_node_t *k, const char *where,
+                        const char *const *keys, size_t nk)
+{
+    const char *key = sval(k);
+    const char *near = nearest(key, keys, nk);
+    if (near) {
+        diag(L, true, k, "unknown key \"%s\" in %s; did you mean \"%s\"?", key, where, near);
+        return;
+    }
+    /* Right key, wrong level? Or a typo of a key of another level? */
+    const char *best = NULL, *home = NULL;
+    unsigned bd = 3;
+    for (size_t i = 0; i < sizeof key_home / sizeof *key_home; i++) {
+        if (!strcmp(key_home[i].home, where))
+            continue;
+        unsigned d = edit_distance(key, key_home[i].key);
+        if (d < bd) {
+            bd = d;
+            best = key_home[i].key;
+            home = key_home[i].home;
+        }
+    }
+    char at[48];
+    if (home && !strcmp(home, "rule"))
+        snprintf(at, sizeof at, "at the top level of the rule");
+    else if (home && !strcmp(home, "exception"))
+        snprintf(at, sizeof at, "in an item of \"exceptions\"");
+    else if (home)
+        snprintf(at, sizeof at, "under \"%s\"", home);
+    if (best && bd == 0) {
+        diag(L, true, k, "unknown key \"%s\" in %s; it belongs %s", key, where, at);
+    } else if (best) {
+        diag(L, true, k, "unknown key \"%s\" in %s; did you mean \"%s\" (%s)?", key, where, best,
+             at);
+    } else {
+        char list[256];
+        join_names(list, sizeof list, keys, nk);
+        diag(L, true, k, "unknown key \"%s\" in %s; valid keys: %s", key, where, list);
+    }
+}
+
+/* Fills vals[i] with the value of keys[i] (NULL if absent), reporting unknown, duplicate
+ * and non-text keys. */
+static void map_get(struct loader *L, const yaml_node_t *map, const char *where,
+                    const char *const *keys, size_t nk, yaml_node_t **vals)
+{
+    const yaml_node_t *kn[16] = {0};
+    for (size_t i = 0; i < nk; i++)
+        vals[i] = NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
+        if (!k || !v || !spend(L, k, 1))
+            continue;
+        if (k->type != YAML_SCALAR_NODE) {
+            diag(L, true, k, "a key in %s must be text, found %s", where, type_name(k));
+            continue;
+        }
+        size_t i = 0;
+        while (i < nk && strcmp(keys[i], sval(k)))
+            i++;
+        if (i == nk) {
+            unknown_key(L, k, where, keys, nk);
+        } else if (vals[i]) {
+            diag(L, true, k, "duplicate key \"%s\" in %s; the first is on line %u", keys[i],
+                 where, (unsigned)kn[i]->start_mark.line + 1);
+        } else {
+            vals[i] = v;
+            kn[i] = k;
+        }
+    }
+}
+
+/* ---- sets and typed lists ------------------------------------------------------------ */
+
+static struct set_def *find_set(struct loader *L, const char *name)
+{
+    for (size_t i = 0; i < L->sets.n; i++) {
+        struct set_def *s = VAT(L->sets, struct set_def, i);
+        if (!strcmp(s->name, name))
+            return s;
+    }
+    return NULL;
+}
+
+/* Resolves "set:NAME" of the wanted kind, reporting unknown names and wrong kinds. */
+static struct set_def *set_ref(struct loader *L, const yaml_node_t *n, const char *ref,
+                               bool want_asn, const char *what)
+{
+    const char *name = ref + 4;
+    struct set_def *s = find_set(L, name);
+    if (!s) {
+        const char *best = NULL;
+        unsigned bd = 3;
+        for (size_t i = 0; i < L->sets.n; i++) {
+            struct set_def *c = VAT(L->sets, struct set_def, i);
+            unsigned d = edit_distance(name, c->name);
+            if (d < bd || (d == bd && best && c->is_asn == want_asn)) {
+                bd = d;
+                best = c->name;
+            }
+        }
+        if (best)
+            diag(L, true, n, "unknown set \"%s\" in %s; did you mean \"set:%s\"?", name, what, best);
+        else
+            diag(L, true, n, "unknown set \"%s\" in %s; define it in a sets: document", name,
+                 what);
+        return NULL;
+    }
+    if (s->is_asn != want_asn) {
+        diag(L, true, n, "set \"%s\" holds %s, but %s needs %s", name,
+             s->is_asn ? "ASNs" : "prefixes", what, want_asn ? "ASNs" : "prefixes");
+        return NULL;
+    }
+    return s;
+}
+
+static bool parse_asn(struct loader *L, const yaml_node_t *n, const char *s, const char *what,
+                      uint32_t *out)
+{
+    if (parse_u32(s, UINT32_MAX, out) && *out != 0)
+        return true;
+    uint32_t v;
+    if ((s[0] == 'A' || s[0] == 'a') && (s[1] == 'S' || s[1] == 's') &&
+        parse_u32(s + 2, UINT32_MAX, &v) && v != 0)
+        diag(L, true, n, "bad ASN \"%s\" in %s; write the number alone: %" PRIu32, s, what, v);
+    else
+        diag(L, true, n, "bad ASN \"%.80s\" in %s; an ASN is an integer from 1 to 4294967295", s,
+             what);
+    return false;
+}
+
+/* List of ASNs (and, if allow_sets, asn set references) appended to out (uint32_t). */
+static void parse_asn_list(struct loader *L, const yaml_node_t *list, const char *what,
+                           bool allow_sets, struct vec *out)
+{
+    if (!want_list(L, list, what))
+        return;
+    for (yaml_node_item_t *it = list->data.sequence.items.start;
+         it < list->data.sequence.items.top; it++) {
+        yaml_node_t *n = node(L, *it);
+        if (!n || !spend(L, list, 1))
+            return;
+        const char *s = want_text(L, n, what);
+        if (!s)
+            continue;
+        if (!strncmp(s, "set:", 4)) {
+            if (!allow_sets) {
+                diag(L, true, n, "a set cannot refer to another set (\"%.80s\")", s);
+                continue;
+            }
+            struct set_def *set = set_ref(L, n, s, true, what);
+            if (!set || !spend(L, n, set->asn.n))
+                continue;
+            for (size_t i = 0; i < set->asn.n; i++) {
+                uint32_t *e = lpush(L, out);
+                if (e)
+                    *e = *VAT(set->asn, uint32_t, i);
+            }
+            continue;
+        }
+        uint32_t v;
+        if (parse_asn(L, n, s, what, &v)) {
+            uint32_t *e = lpush(L, out);
+            if (e)
+                *e = v;
+        }
+    }
+}
+
+static void parse_prefix_list(struct loader *L, const yaml_node_t *list, const char *what,
+                              bool allow_sets, struct vec *out)
+{
+    if (!want_list(L, list, what))
+        return;
+    for (yaml_node_item_t *it = list->data.sequence.items.start;
+         it < list->data.sequence.items.top; it++) {
+        yaml_node_t *n = node(L, *it);
+        if (!n || !spend(L, list, 1))
+            return;
+        const char *s = want_text(L, n, what);
+        if (!s)
+            continue;
+        if (!strncmp(s, "set:", 4)) {
+            if (!allow_sets) {
+                diag(L, true, n, "a set cannot refer to another set (\"%.80s\")", s);
+                continue;
+            }
+            struct set_def *set = set_ref(L, n, s, false, what);
+            if (!set || !spend(L, n, set->pfx.n))
+                continue;
+            for (size_t i = 0; i < set->pfx.n; i++) {
+                struct pfx *e = lpush(L, out);
+                if (e)
+                    *e = *VAT(set->pfx, struct pfx, i);
+            }
+            continue;
+        }
+        struct pfx p;
+        bool host_bits = false;
+        char masked[64] = "";
+        const char *why = "not a prefix";
+        memset(&p, 0, sizeof p);
+        if (prefix_parse(s, &p.family, p.addr, &p.plen, &host_bits, masked, &why) != 0) {
+            diag(L, true, n, "bad prefix \"%.80s\" in %s: %s", s, what, why);
+            continue;
+        }
+        /* The stored form is the masked one, whatever the parser leaves in host bits. */
+        for (unsigned b = p.plen; b < (p.family == 4 ? 32u : 128u); b++)
+            p.addr[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
+        if (host_bits) {
+            prefix_format(p.family, p.addr, p.plen, masked);
+            diag(L, false, n, "prefix \"%.80s\" in %s has host bits set; using %s (write that)",
+                 s, what, masked);
+        }
+        struct pfx *e = lpush(L, out);
+        if (e)
+            *e = p;
+    }
+}
+
+/* Name patterns, normalised and de-duplicated; texts are arena strings, nodes parallel. */
+static void parse_name_list(struct loader *L, const yaml_node_t *list, const char *what,
+                            struct vec *texts, struct vec *nodes)
+{
+    if (!want_list(L, list, what))
+        return;
+    for (yaml_node_item_t *it = list->data.sequence.items.start;
+         it < list->data.sequence.items.top; it++) {
+        yaml_node_t *n = node(L, *it);
+        if (!n || !spend(L, list, 1))
+            return;
+        const char *s = want_text(L, n, what);
+        if (!s)
+            continue;
+        if (!strncmp(s, "set:", 4)) {
+            diag(L, true, n, "\"%.80s\" in %s: sets hold ASNs or prefixes, not names", s, what);
+            continue;
+        }
+        const char *why = "bad name";
+        if (nameset_check_pattern(s, &why) != 0) {
+            diag(L, true, n, "bad name pattern \"%.80s\" in %s: %s", s, what, why);
+            continue;
+        }
+        char *norm = lstrdup(L, s);
+        if (!norm)
+            return;
+        for (char *c = norm; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        size_t len = strlen(norm);
+        if (len > 1 && norm[len - 1] == '.')
+            norm[len - 1] = 0;
+        bool dup = false;
+        for (size_t i = 0; i < texts->n && !dup; i++)
+            dup = !strcmp(*VAT(*texts, char *, i), norm);
+        if (dup) {
+            diag(L, false, n, "\"%s\" is listed twice in %s", norm, what);
+            continue;
+        }
+        if (is_public_suffix_wildcard(norm))
+            diag(L, false, n, "wildcard \"%s\" in %s covers a whole public suffix: names anyone "
+                              "can register match it; name the domain, e.g. \"*.example%s\"",
+                 norm, what, norm + 1);
+        char **t = lpush(L, texts);
+        const yaml_node_t **nn = lpush(L, nodes);
+        if (t && nn) {
+            *t = norm;
+            *nn = n;
+        }
+    }
+}
+
+/* ---- compiling lists into the ruleset ------------------------------------------------ */
+
+static dw_strlist strlist_from(struct loader *L, const struct vec *texts)
+{
+    dw_strlist l = {NULL, 0};
+    if (!texts->n)
+        return l;
+    const char **v = lalloc(L, texts->n * sizeof *v);
+    if (!v)
+        return l;
+    memcpy(v, texts->v, texts->n * sizeof *v);
+    l.v = v;
+    l.n = texts->n;
+    return l;
+}
+
+static nameset *own_nameset(struct loader *L, const struct vec *texts)
+{
+    nameset *s = nameset_new();
+    nameset **slot = s ? lpush(L, &L->rs->namesets) : NULL;
+    if (!slot) {
+        nameset_free(s);
+        L->oom = true;
+        return NULL;
+    }
+    *slot = s;
+    for (size_t i = 0; i < texts->n; i++)
+        if (nameset_add(s, *VAT(*texts, char *, i), 0) == -ENOMEM)
+            L->oom = true;
+    return s;
+}
+
+/* Builds a prefixset and its texts from struct pfx items; NULL when there are none. */
+static const prefixset *own_prefixset(struct loader *L, const struct vec *pfx, dw_strlist *text)
+{
+    text->v = NULL;
+    text->n = 0;
+    if (!pfx->n)
+        return NULL;
+    prefixset *s = prefixset_new();
+    prefixset **slot = s ? lpush(L, &L->rs->prefixsets) : NULL;
+    const char **v = lalloc(L, pfx->n * sizeof *v);
+    if (!slot || !v) {
+        if (!slot)
+            prefixset_free(s);
+        L->oom = true;
+        return NULL;
+    }
+    *slot = s;
+    for (size_t i = 0; i < pfx->n; i++) {
+        const struct pfx *p = VAT(*pfx, struct pfx, i);
+        char buf[64];
+        prefix_format(p->family, p->addr, p->plen, buf);
+        v[i] = lstrdup(L, buf);
+        if (!v[i] || prefixset_add(s, p->family, p->addr, p->plen, (uint32_t)i) == -ENOMEM)
+            L->oom = true;
+    }
+    text->v = v;
+    text->n = pfx->n;
+    return s;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- the sets document ---------------------------------------------------------------- */
+
+static void parse_sets_doc(struct loader *L, const yaml_node_t *root)
+{
+    const yaml_node_t *sets = NULL;
+    L->cur_id = NULL;
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = node(L, p->key);
+        if (!k || k->type != YAML_SCALAR_NODE)
+            continue;
+        if (strcmp(sval(k), "sets") != 0)
+            diag(L, true, k, "unknown key \"%.80s\" in a sets document: it holds only \"sets\"; "
+                             "put each rule in its own document after ---", sval(k));
+        else if (sets)
+            diag(L, true, k, "duplicate key \"sets\" in a sets document");
+        else
+            sets = node(L, p->value);
+    }
+    if (!sets || !want_map(L, sets, "sets"))
+        return;
+    for (yaml_node_pair_t *p = sets->data.mapping.pairs.start; p < sets->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = node(L, p->key), *body = node(L, p->value);
+        if (!k || !body || !spend(L, k, 1))
+            continue;
+        const char *name = want_text(L, k, "set name");
+        if (!name)
+            continue;
+        if (!valid_ident(name)) {
+            diag(L, true, k, "bad set name \"%.80s\": use letters, digits, '.', '_' and '-' "
+                             "(at most %d)", name, RS_MAX_ID);
+            continue;
+        }
+        struct set_def *first = find_set(L, name);
+        if (first) {
+            diag(L, true, k, "duplicate set \"%s\"; first defined at %s:%u:%u", name,
+                 VAT(L->files, struct lfile, first->file)->path, first->line, first->col);
+            continue;
+        }
+        struct set_def *s = lpush(L, &L->sets);
+        if (!s)
+            return;
+        s->name = name;
+        s->file = L->cur_file;
+        s->line = (unsigned)k->start_mark.line + 1;
+        s->col = (unsigned)k->start_mark.column + 1;
+        s->asn = VEC(uint32_t);
+        s->pfx = VEC(struct pfx);
+        static const char *const bkeys[] = {"asn", "prefixes"};
+        yaml_node_t *bv[2];
+        char what[96];
+        if (!want_map(L, body, name)) {
+            if (is_null(body))
+                diag(L, true, k, "set \"%s\" is empty; give it {asn: [...]} or {prefixes: [...]}",
+                     name);
+            continue;
+        }
+        map_get(L, body, "set", bkeys, 2, bv);
+        if (bv[0] && bv[1]) {
+            diag(L, true, k, "set \"%s\" holds either asn or prefixes, not both; split it", name);
+            continue;
+        }
+        if (!bv[0] && !bv[1]) {
+            diag(L, true, k, "set \"%s\" is empty; give it {asn: [...]} or {prefixes: [...]}", name);
+            continue;
+        }
+        s->is_asn = bv[0] != NULL;
+        snprintf(what, sizeof what, "set \"%s\"", name);
+        if (s->is_asn)
+            parse_asn_list(L, bv[0], what, false, &s->asn);
+        else
+            parse_prefix_list(L, bv[1], what, false, &s->pfx);
+    }
+}
+
+/* ---- rules ---------------------------------------------------------------------------- */
+
+enum {
+    K_ID, K_TITLE, K_SEVERITY, K_TAGS, K_MATCH, K_CNAME, K_EXPECT, K_DNSSEC, K_TTL,
+    K_REBINDING, K_EXCEPTIONS, K_NKEYS
+};
+static const char *const rule_keys[K_NKEYS] = {
+    "id", "title", "severity", "tags", "match", "cname", "expect", "dnssec", "ttl",
+    "rebinding", "exceptions",
+};
+
+static int pick(struct loader *L, const yaml_node_t *n, const char *what,
+                const char *const *names, size_t nn)
+{
+    const char *s = want_text(L, n, what);
+    if (!s)
+        return -1;
+    for (size_t i = 0; i < nn; i++)
+        if (!strcasecmp(s, names[i]))
+            return (int)i;
+    char list[128];
+    join_names(list, sizeof list, names, nn);
+    const char *near = nearest(s, names, nn);
+    if (near)
+        diag(L, true, n, "bad %s \"%.80s\"; did you mean \"%s\"? (valid: %s)", what, s, near, list);
+    else
+        diag(L, true, n, "bad %s \"%.80s\"; valid: %s", what, s, list);
+    return -1;
+}
+
+static void parse_exceptions(struct loader *L, const yaml_node_t *list, struct vec *out)
+{
+    if (!want_list(L, list, "exceptions"))
+        return;
+    static const char *const keys[] = {"prefixes", "names", "reason", "expires"};
+    for (yaml_node_item_t *it = list->data.sequence.items.start;
+         it < list->data.sequence.items.top; it++) {
+        yaml_node_t *n = node(L, *it);
+        if (!n || !spend(L, list, 1))
+            return;
+        if (n->type != YAML_MAPPING_NODE) {
+            diag(L, true, n, "an item of \"exceptions\" must be a mapping ({prefixes: [...], "
+                             "reason: ..., expires: YYYY-MM-DD}), found %s", type_name(n));
+            continue;
+        }
+        yaml_node_t *v[4];
+        map_get(L, n, "exception", keys, 4, v);
+        unsigned errs = L->errors;
+        dw_exception e;
+        memset(&e, 0, sizeof e);
+        e.line = (unsigned)n->start_mark.line + 1;
+        struct vec pfx = VEC(struct pfx), names = VEC(char *), nodes = VEC(yaml_node_t *);
+        if (v[0])
+            parse_prefix_list(L, v[0], "exception prefixes", true, &pfx);
+        if (v[1])
+            parse_name_list(L, v[1], "exception names", &names, &nodes);
+        if (!v[0] && !v[1])
+            diag(L, true, n, "exception excuses nothing; give it prefixes: [...] and/or "
+                             "names: [...]");
+        if (!v[2])
+            diag(L, true, n, "exception has no \"reason\"; say why it is allowed (e.g. the "
+                             "change ticket)");
+        else if ((e.reason = want_text(L, v[2], "reason")) && !*e.reason)
+            diag(L, true, v[2], "exception \"reason\" is empty");
+        const char *exp = NULL;
+        if (!v[3])
+            diag(L, true, n, "exception has no \"expires\"; add expires: YYYY-MM-DD");
+        else if ((exp = want_text(L, v[3], "expires")) && !parse_date(exp, &e.expires)) {
+            diag(L, true, v[3], "bad date \"%.80s\" in expires; write YYYY-MM-DD (a real day)",
+                 exp);
+            exp = NULL;
+        }
+        if (L->errors == errs && exp) {
+            snprintf(e.expires_text, sizeof e.expires_text, "%s", exp);
+            if (L->now >= e.expires) {
+                diag(L, false, v[3], "exception expired on %s and is ignored (reason: %.80s); "
+                                     "remove it or extend \"expires\"", exp, e.reason);
+            } else {
+                e.reason = lstrdup(L, e.reason);
+                e.prefixes = own_prefixset(L, &pfx, &e.prefixes_text);
+                e.names = names.n ? own_nameset(L, &names) : NULL;
+                dw_exception *slot = lpush(L, out);
+                if (slot)
+                    *slot = e;
+            }
+        }
+        vec_free(&pfx);
+        vec_free(&names);
+        vec_free(&nodes);
+    }
+}
+
+static void parse_rule(struct loader *L, const yaml_node_t *root)
+{
+    yaml_node_t *v[K_NKEYS];
+    dw_rule r;
+    struct vec names = VEC(char *), name_nodes = VEC(yaml_node_t *);
+    struct vec except = VEC(char *), except_nodes = VEC(yaml_node_t *);
+    struct vec cname = VEC(char *), cname_nodes = VEC(yaml_node_t *);
+    struct vec tags = VEC(char *), asn = VEC(uint32_t);
+    struct vec pfx = VEC(struct pfx), resolvers = VEC(struct pfx), allow = VEC(struct pfx);
+    struct vec exceptions = VEC(dw_exception);
+    unsigned errs = L->errors;
+
+    memset(&r, 0, sizeof r);
+    r.severity = DW_SEV_MEDIUM;
+    r.rebind_check = true;
+    struct lfile *f = VAT(L->files, struct lfile, L->cur_file);
+    if (!f->kept)
+        f->kept = lstrdup(L, f->path);
+    r.file = f->kept;
+    r.line = (unsigned)root->start_mark.line + 1;
+
+    /* Know the id before the first message, whatever the key order. */
+    L->cur_id = NULL;
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = node(L, p->key), *val = node(L, p->value);
+        if (k && val && k->type == YAML_SCALAR_NODE && !strcmp(sval(k), "id") &&
+            val->type == YAML_SCALAR_NODE && valid_ident(sval(val))) {
+            L->cur_id = sval(val);
+            break;
+        }
+    }
+
+    map_get(L, root, "rule", rule_keys, K_NKEYS, v);
+
+    if (!v[K_ID]) {
+        diag(L, true, root, "rule has no \"id\"; add id: <short-name>");
+    } else if ((r.id = want_text(L, v[K_ID], "id"))) {
+        if (!valid_ident(r.id)) {
+            diag(L, true, v[K_ID], "bad rule id \"%.80s\": use letters, digits, '.', '_' and '-' "
+                                   "(at most %d)", r.id, RS_MAX_ID);
+            r.id = NULL;
+        }
+    }
+    if (r.id) {
+        for (size_t i = 0; i < L->ids.n; i++) {
+            struct id_ref *first = VAT(L->ids, struct id_ref, i);
+            if (!strcmp(first->id, r.id)) {
+                diag(L, true, v[K_ID], "duplicate rule id \"%s\"; first defined at %s:%u:%u",
+                     r.id, VAT(L->files, struct lfile, first->file)->path, first->line,
+                     first->col);
+                break;
+            }
+        }
+        struct id_ref *ref = lpush(L, &L->ids);
+        if (ref) {
+            ref->id = r.id;
+            ref->file = L->cur_file;
+            ref->line = (unsigned)v[K_ID]->start_mark.line + 1;
+            ref->col = (unsigned)v[K_ID]->start_mark.column + 1;
+        }
+    }
+
+    if (v[K_TITLE])
+        r.title = want_text(L, v[K_TITLE], "title");
+    if (v[K_SEVERITY]) {
+        int s = pick(L, v[K_SEVERITY], "severity", sev_names, 4);
+        if (s >= 0)
+            r.severity = (enum dw_severity)s;
+    }
+    if (v[K_TAGS] && want_list(L, v[K_TAGS], "tags")) {
+        const yaml_node_t *l = v[K_TAGS];
+        for (yaml_node_item_t *it = l->data.sequence.items.start; it < l->data.sequence.items.top;
+             it++) {
+            yaml_node_t *n = node(L, *it);
+            if (!n || !spend(L, l, 1))
+                break;
+            const char *t = want_text(L, n, "tags");
+            char **slot = t ? lpush(L, &tags) : NULL;
+            if (slot)
+                *slot = (char *)t;
+        }
+    }
+
+    if (!v[K_MATCH]) {
+        diag(L, true, root, "rule has no \"match\"; add match: {names: [...]}");
+    } else if (want_map(L, v[K_MATCH], "match") || is_null(v[K_MATCH])) {
+        static const char *const mkeys[] = {"names", "except"};
+        yaml_node_t *mv[2] = {NULL, NULL};
+        if (v[K_MATCH]->type == YAML_MAPPING_NODE)
+            map_get(L, v[K_MATCH], "match", mkeys, 2, mv);
+        if (!mv[0])
+            diag(L, true, v[K_MATCH], "\"match\" has no \"names\"; add names: [...]");
+        else {
+            unsigned e0 = L->errors;
+            parse_name_list(L, mv[0], "match.names", &names, &name_nodes);
+            if (!names.n && L->errors == e0)
+                diag(L, true, mv[0], "\"match.names\" is empty: the rule would never apply");
+        }
+        if (mv[1])
+            parse_name_list(L, mv[1], "match.except", &except, &except_nodes);
+    }
+
+    if (v[K_CNAME] && want_map(L, v[K_CNAME], "cname")) {
+        static const char *const ckeys[] = {"allowed_targets"};
+        yaml_node_t *cv[1];
+        map_get(L, v[K_CNAME], "cname", ckeys, 1, cv);
+        if (cv[0]) {
+            parse_name_list(L, cv[0], "cname.allowed_targets", &cname, &cname_nodes);
+            r.cname_allowed = own_nameset(L, &cname);
+            r.cname_allowed_text = strlist_from(L, &cname);
+        }
+    }
+
+    if (v[K_EXPECT] && want_map(L, v[K_EXPECT], "expect")) {
+        static const char *const ekeys[] = {"asn", "prefixes", "resolvers"};
+        yaml_node_t *ev[3];
+        map_get(L, v[K_EXPECT], "expect", ekeys, 3, ev);
+        if (ev[0])
+            parse_asn_list(L, ev[0], "expect.asn", true, &asn);
+        if (ev[1])
+            parse_prefix_list(L, ev[1], "expect.prefixes", true, &pfx);
+        if (ev[2])
+            parse_prefix_list(L, ev[2], "expect.resolvers", true, &resolvers);
+    }
+
+    if (v[K_DNSSEC] && want_map(L, v[K_DNSSEC], "dnssec")) {
+        static const char *const dkeys[] = {"expect"};
+        yaml_node_t *dv[1];
+        map_get(L, v[K_DNSSEC], "dnssec", dkeys, 1, dv);
+        int d = dv[0] ? pick(L, dv[0], "dnssec.expect", dnssec_names, 3) : -1;
+        if (d >= 0)
+            r.dnssec = (enum dw_dnssec_expect)d;
+    }
+
+    if (v[K_TTL] && want_map(L, v[K_TTL], "ttl")) {
+        static const char *const tkeys[] = {"max"};
+        yaml_node_t *tv[1];
+        map_get(L, v[K_TTL], "ttl", tkeys, 1, tv);
+        const char *s = tv[0] ? want_text(L, tv[0], "ttl.max") : NULL;
+        if (s && (!parse_u32(s, INT32_MAX, &r.ttl_max) || r.ttl_max == 0)) {
+            diag(L, true, tv[0], "bad ttl.max \"%.80s\"; write a number of seconds from 1 to "
+                                 "2147483647", s);
+            r.ttl_max = 0;
+        }
+    }
+
+    if (v[K_REBINDING] && want_map(L, v[K_REBINDING], "rebinding")) {
+        static const char *const rkeys[] = {"check", "allow", "sinkhole"};
+        static const char *const bools[] = {"false", "true"};
+        yaml_node_t *rv[3];
+        map_get(L, v[K_REBINDING], "rebinding", rkeys, 3, rv);
+        int c = rv[0] ? pick(L, rv[0], "rebinding.check", bools, 2) : -1;
+        if (c >= 0)
+            r.rebind_check = c == 1;
+        if (rv[1])
+            parse_prefix_list(L, rv[1], "rebinding.allow", true, &allow);
+        int s = rv[2] ? pick(L, rv[2], "rebinding.sinkhole", sinkhole_names, 3) : -1;
+        if (s >= 0)
+            r.sinkhole = (enum dw_sinkhole_mode)s;
+    }
+
+    if (v[K_EXCEPTIONS])
+        parse_exceptions(L, v[K_EXCEPTIONS], &exceptions);
+
+    if (L->errors == errs && !L->oom) {
+        if (!asn.n && !pfx.n && !resolvers.n && !r.cname_allowed && r.dnssec == DW_DNSSEC_UNKNOWN &&
+            !r.ttl_max && !r.rebind_check)
+            diag(L, false, root, "rule checks nothing; give it expect, cname, dnssec or ttl, or "
+                                 "drop rebinding.check: false");
+        r.id = lstrdup(L, r.id);
+        r.title = lstrdup(L, r.title ? r.title : r.id);
+        r.score = sev_score[r.severity];
+        for (size_t i = 0; i < tags.n; i++)
+            *VAT(tags, char *, i) = lstrdup(L, *VAT(tags, char *, i));
+        r.tags = strlist_from(L, &tags);
+        r.names = strlist_from(L, &names);
+        if (except.n) {
+            r.except = own_nameset(L, &except);
+            r.except_text = strlist_from(L, &except);
+        }
+        if (asn.n) {
+            qsort(asn.v, asn.n, sizeof(uint32_t), u32_cmp);
+            size_t u = 0;
+            uint32_t *a = asn.v;
+            for (size_t i = 0; i < asn.n; i++)
+                if (u == 0 || a[u - 1] != a[i])
+                    a[u++] = a[i];
+            uint32_t *copy = lalloc(L, u * sizeof *copy);
+            if (copy) {
+                memcpy(copy, a, u * sizeof *copy);
+                r.asn = copy;
+                r.n_asn = u;
+            }
+        }
+        r.prefixes = own_prefixset(L, &pfx, &r.prefixes_text);
+        r.resolvers = own_prefixset(L, &resolvers, &r.resolvers_text);
+        r.rebind_allow = own_prefixset(L, &allow, &r.rebind_allow_text);
+        if (exceptions.n) {
+            dw_exception *ex = lalloc(L, exceptions.n * sizeof *ex);
+            if (ex) {
+                memcpy(ex, exceptions.v, exceptions.n * sizeof *ex);
+                r.exceptions = ex;
+                r.n_exceptions = exceptions.n;
+            }
+        }
+        size_t idx = L->rules.n;
+        dw_rule *slot = lpush(L, &L->rules);
+        if (slot)
+            *slot = r;
+        for (size_t i = 0; i < names.n; i++) {
+            const yaml_node_t *n = *VAT(name_nodes, yaml_node_t *, i);
+            struct name_ref *ref = lpush(L, &L->names);
+            if (!ref)
+                break;
+            ref->pat = *VAT(names, char *, i);
+            ref->rule = idx;
+            ref->file = L->cur_file;
+            ref->seq = L->names.n;
+            ref->line = (unsigned)n->start_mark.line + 1;
+            ref->col = (unsigned)n->start_mark.column + 1;
+        }
+    }
+
+    vec_free(&names);
+    vec_free(&name_nodes);
+    vec_free(&except);
+    vec_free(&except_nodes);
+    vec_free(&cname);
+    vec_free(&cname_nodes);
+    vec_free(&tags);
+    vec_free(&asn);
+    vec_free(&pfx);
+    vec_free(&resolvers);
+    vec_free(&allow);
+    vec_free(&exceptions);
+}
+
+static int name_ref_cmp(const void *a, const void *b)
+{
+    const struct name_ref *x = a, *y = b;
+    int c = strcmp(x->pat, y->pat);
+    if (c)
+        return c;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Two rules on the same exact name or identical wildcard both apply, which is legal but
+ * usually a copy-paste slip, so it is a warning naming the other rule. */
+static void check_overlaps(struct loader *L)
+{
+    if (L->names.n < 2)
+        return;
+    struct name_ref *v = L->names.v;
+    qsort(v, L->names.n, sizeof *v, name_ref_cmp);
+    for (size_t i = 0; i < L->names.n;) {
+        size_t j = i + 1;
+        for (; j < L->names.n && !strcmp(v[i].pat, v[j].pat); j++) {
+            const dw_rule *first = VAT(L->rules, dw_rule, v[i].rule);
+            const dw_rule *me = VAT(L->rules, dw_rule, v[j].rule);
+            diag_at(L, false, v[j].file, v[j].line, v[j].col, me->id,
+                    "\"%s\" is also matched by rule \"%s\" (%s:%u:%u); both rules apply to it",
+                    v[j].pat, first->id, VAT(L->files, struct lfile, v[i].file)->path,
+                    v[i].line, v[i].col);
+        }
+        i = j;
+    }
+}
+
+/* ---- files --------------------------------------------------------------------------- */
+
+static struct lfile *add_file(struct loader *L, const char *path)
+{
+    struct lfile *f = lpush(L, &L->files);
+    if (!f)
+        return NULL;
+    f->docs = VEC(yaml_document_t);
+    f->path = strdup(path);
+    if (!f->path) {
+        L->oom = true;
+        L->files.n--;
+        return NULL;
+    }
+    return f;
+}
+
+static void io_error(struct loader *L, size_t file, int err, const char *what)
+{
+    VAT(L->files, struct lfile, file)->nodata = true;
+    if (!L->io_err)
+        L->io_err = -err;
+    diag_at(L, true, file, 0, 0, NULL, "%s: %s", what, strerror(err));
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool has_yaml_ext(const char *name)
+{
+    size_t n = strlen(name);
+    return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml"));
+}
+
+static void collect_dir(struct loader *L, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        int e = errno;
+        if (add_file(L, dir))
+            io_error(L, L->files.n - 1, e, "cannot open directory");
+        return;
+    }
+    struct vec names = VEC(char *);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || !has_yaml_ext(de->d_name))
+            continue;
+        size_t dl = strlen(dir);
+        char *full = malloc(dl + strlen(de->d_name) + 2);
+        char **slot = full ? lpush(L, &names) : NULL;
+        if (!slot) {
+            free(full);
+            L->oom = true;
+            break;
+        }
+        sprintf(full, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", de->d_name);
+        struct stat st;
+        if (stat(full, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(full);
+            names.n--;
+            continue;
+        }
+        *slot = full;
+    }
+    closedir(d);
+    if (!names.n && add_file(L, dir)) {
+        VAT(L->files, struct lfile, L->files.n - 1)->nodata = true;
+        diag_at(L, false, L->files.n - 1, 0, 0, NULL, "no *.yaml or *.yml files in this directory");
+    }
+    if (names.n)
+        qsort(names.v, names.n, sizeof(char *), str_cmp);
+    for (size_t i = 0; i < names.n; i++) {
+        if (!L->oom)
+            add_file(L, *VAT(names, char *, i));
+        free(*VAT(names, char *, i));
+    }
+    vec_free(&names);
+}
+
+static void read_file(struct loader *L, size_t fi)
+{
+    struct lfile *f = VAT(L->files, struct lfile, fi);
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        io_error(L, fi, errno, "cannot open");
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode)) {
+        io_error(L, fi, EINVAL, "not a regular file");
+        close(fd);
+        return;
+    }
+    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096, len = 0;
+    unsigned char *buf = NULL;
+    for (;;) {
+        if (len >= RS_MAX_FILE_BYTES) {
+            diag_at(L, true, fi, 0, 0, NULL, "file larger than %u bytes; split it",
+                    RS_MAX_FILE_BYTES);
+            f->nodata = true;
+            if (!L->io_err)
+                L->io_err = -EFBIG;
+            free(buf);
+            close(fd);
+            return;
+        }
+        if (!buf || len == cap) {
+            if (buf)
+                cap *= 2;
+            if (cap > RS_MAX_FILE_BYTES + 1)
+                cap = RS_MAX_FILE_BYTES + 1;
+            unsigned char *nb = realloc(buf, cap);
+            if (!nb) {
+                L->oom = true;
+                free(buf);
+                close(fd);
+                return;
+            }
+            buf = nb;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            io_error(L, fi, errno, "cannot read");
+            free(buf);
+            close(fd);
+            return;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    f->data = buf;
+    f->len = len;
+}
+
+static void line_col_of(const unsigned char *data, size_t len, size_t off, unsigned *line,
+                        unsigned *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off && i < len; i++) {
+        if (data[i] == '\n') {
+            ++*line;
+            *col = 1;
+        } else if ((data[i] & 0xc0) != 0x80) {
+            ++*col;
+        }
+    }
+}
+
+static void parse_file(struct loader *L, size_t fi)
+{
+    struct lfile *f = VAT(L->files, struct lfile, fi);
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) {
+        L->oom = true;
+        return;
+    }
+    yaml_parser_set_input_string(&p, f->data ? f->data : (const unsigned char *)"", f->len);
+    for (;;) {
+        yaml_document_t doc;
+        if (!yaml_parser_load(&p, &doc)) {
+            if (p.error == YAML_MEMORY_ERROR) {
+                L->oom = true;
+                break;
+            }
+            unsigned line = (unsigned)p.problem_mark.line + 1, col = (unsigned)p.problem_mark.column + 1;
+            if (p.error == YAML_READER_ERROR)
+                line_col_of(f->data, f->len, p.problem_offset, &line, &col);
+            if (p.context)
+                diag_at(L, true, fi, line, col, NULL, "YAML syntax error: %s (%s at line %u)",
+                        p.problem ? p.problem : "unknown problem", p.context,
+                        (unsigned)p.context_mark.line + 1);
+            else
+                diag_at(L, true, fi, line, col, NULL, "YAML syntax error: %s",
+                        p.problem ? p.problem : "unknown problem");
+            break;
+        }
+        if (!yaml_document_get_root_node(&doc)) {
+            yaml_document_delete(&doc);
+            break;
+        }
+        yaml_document_t *slot = lpush(L, &f->docs);
+        if (!slot) {
+            yaml_document_delete(&doc);
+            break;
+        }
+        *slot = doc;
+    }
+    yaml_parser_delete(&p);
+}
+
+/* Sets documents have "sets" as a key of their top mapping. */
+static bool is_sets_doc(yaml_document_t *doc, const yaml_node_t *root)
+{
+    if (root->type != YAML_MAPPING_NODE)
+        return false;
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(doc, p->key);
+        if (k && k->type == YAML_SCALAR_NODE && !strcmp(sval(k), "sets"))
+            return true;
+    }
+    return false;
+}
+
+static void each_doc(struct loader *L, bool sets_pass)
+{
+    for (size_t fi = 0; fi < L->files.n && !L->oom; fi++) {
+        struct lfile *f = VAT(L->files, struct lfile, fi);
+        for (size_t di = 0; di < f->docs.n && !L->oom; di++) {
+            L->cur_file = fi;
+            L->doc = VAT(f->docs, yaml_document_t, di);
+            L->cur_id = NULL;
+            L->budget = 0;
+            L->over_budget = false;
+            yaml_node_t *root = yaml_document_get_root_node(L->doc);
+            if (!root || is_null(root))
+                continue;
+            bool sets = is_sets_doc(L->doc, root);
+            if (sets && sets_pass)
+                parse_sets_doc(L, root);
+            else if (!sets && !sets_pass) {
+                if (root->type == YAML_MAPPING_NODE)
+                    parse_rule(L, root);
+                else
+                    diag(L, true, root, "a document must be a mapping: a rule (id:, match:, ...) "
+                                        "or sets:, found %s", type_name(root));
+            }
+        }
+    }
+}
+
+static void compute_hash(struct loader *L)
+{
+    ldns_sha256_CTX ctx;
+    uint8_t digest[LDNS_SHA256_DIGEST_LENGTH];
+    ldns_sha256_init(&ctx);
+    for (size_t i = 0; i < L->files.n; i++) {
+        const struct lfile *f = VAT(L->files, struct lfile, i);
+        char len[32];
+        if (f->nodata)
+            continue;
+        int n = snprintf(len, sizeof len, "%zu\n", f->len);
+        ldns_sha256_update(&ctx, (const uint8_t *)len, (size_t)n);
+        if (f->len)
+            ldns_sha256_update(&ctx, f->data, f->len);
+    }
+    ldns_sha256_final(digest, &ctx);
+    char *o = L->rs->hash;
+    memcpy(o, "sha256:", 7);
+    for (size_t i = 0; i < sizeof digest; i++)
+        snprintf(o + 7 + 2 * i, 3, "%02x", digest[i]);
+}
+
+static void loader_done(struct loader *L)
+{
+    for (size_t i = 0; i < L->files.n; i++) {
+        struct lfile *f = VAT(L->files, struct lfile, i);
+        for (size_t d = 0; d < f->docs.n; d++)
+            yaml_document_delete(VAT(f->docs, yaml_document_t, d));
+        vec_free(&f->docs);
+        free(f->data);
+        free(f->path);
+    }
+    for (size_t i = 0; i < L->sets.n; i++) {
+        vec_free(&VAT(L->sets, struct set_def, i)->asn);
+        vec_free(&VAT(L->sets, struct set_def, i)->pfx);
+    }
+    vec_free(&L->files);
+    vec_free(&L->sets);
+    vec_free(&L->rules);
+    vec_free(&L->ids);
+    vec_free(&L->names);
+    vec_free(&L->diags);
+    ruleset_free(L->rs);
+}
+
+int ruleset_load(const char *const *paths, size_t n, time_t now, ruleset_diag_fn fn, void *ctx,
+                 ruleset **out)
+{
+    struct loader L;
+    int rc = 0;
+    memset(&L, 0, sizeof L);
+    L.now = now;
+    L.files = VEC(struct lfile);
+    L.sets = VEC(struct set_def);
+    L.rules = VEC(dw_rule);
+    L.ids = VEC(struct id_ref);
+    L.names = VEC(struct name_ref);
+    L.diags = VEC(struct pending);
+    L.rs = calloc(1, sizeof *L.rs);
+    if (!L.rs) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    L.rs->namesets = VEC(nameset *);
+    L.rs->prefixsets = VEC(prefixset *);
+
+    for (size_t i = 0; i < n && !L.oom; i++) {
+        struct stat st;
+        if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
+            collect_dir(&L, paths[i]);
+        else
+            add_file(&L, paths[i]);
+    }
+    for (size_t i = 0; i < L.files.n && !L.oom; i++)
+        if (!VAT(L.files, struct lfile, i)->nodata)
+            read_file(&L, i);
+    for (size_t i = 0; i < L.files.n && !L.oom; i++)
+        if (!VAT(L.files, struct lfile, i)->nodata)
+            parse_file(&L, i);
+    each_doc(&L, true);
+    each_doc(&L, false);
+    if (!L.oom)
+        check_overlaps(&L);
+
+    if (L.oom) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if (L.io_err || L.errors) {
+        rc = L.io_err ? L.io_err : -EINVAL;
+        goto out;
+    }
+    ruleset *rs = L.rs;
+    rs->names = nameset_new();
+    rs->n = L.rules.n;
+    rs->rules = lalloc(&L, (L.rules.n ? L.rules.n : 1) * sizeof(dw_rule));
+    if (!rs->names || !rs->rules) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if (L.rules.n)
+        memcpy(rs->rules, L.rules.v, L.rules.n * sizeof(dw_rule));
+    for (size_t i = 0; i < rs->n; i++)
+        for (size_t j = 0; j < rs->rules[i].names.n; j++)
+            if (nameset_add(rs->names, rs->rules[i].names.v[j], (uint32_t)i) != 0)
+                L.oom = true;
+    if (L.oom) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    compute_hash(&L);
+    *out = rs;
+    L.rs = NULL;
+out:
+    flush_diags(&L, fn, ctx);
+    loader_done(&L);
+    return rc;
+}
+
+/* ---- check-rules --------------------------------------------------------------------- */
+
+struct check_ctx {
+    FILE *out;
+    unsigned errors, warnings;
+};
+
+static void check_print(void *ctx, const ruleset_diag *d)
+{
+    struct check_ctx *c = ctx;
+    char line[1024];
+    ruleset_diag_format(d, line, sizeof line);
+    fprintf(c->out, "%s\n", line);
+    if (d->is_error)
+        c->errors++;
+    else
+        c->warnings++;
+}
+
+int ruleset_check(const char *const *paths, size_t n, time_t now, FILE *out, FILE *summary)
+{
+    struct check_ctx c = {out, 0, 0};
+    ruleset *rs = NULL;
+    int rc = ruleset_load(paths, n, now, check_print, &c, &rs);
+    if (summary) {
+        if (rc == 0)
+            fprintf(summary, "%zu rules, %u errors, %u warnings, ruleset %s\n", ruleset_count(rs),
+                    c.errors, c.warnings, ruleset_hash(rs));
+        else if (rc == -ENOMEM)
+            fprintf(summary, "out of memory while loading the rules\n");
+        else
+            fprintf(summary, "rules not loaded: %u errors, %u warnings\n", c.errors, c.warnings);
+    }
+    ruleset_free(rs);
+    return rc == 0 ? 0 : 1;
+}

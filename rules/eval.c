@@ -367,7 +367,7 @@ static size_t fmt_expected(const dw_rule *rule, const evaluator *ev, char *out, 
     return n < len ? n : len - 1;
 }
 
-static void write_reason(const evaluator *ev, const dns_msg *m, const pkt_info *pi,
+static void write_reason(const evaluator *ev, const pkt_info *pi,
                          const eval_result *r, eval_finding *f)
 {
     const dw_rule *rule = f->rule;
@@ -485,7 +485,7 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, const pkt_info *pi, c
             e->range = why;
     }
     if (f->violations)
-        write_reason(ev, m, pi, r, f);
+        write_reason(ev, pi, r, f);
 }
 
 unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,

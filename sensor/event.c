@@ -50,13 +50,16 @@ void event_encoder_free(event_encoder *e)
     free(e);
 }
 
-void event_format_time(uint64_t ts_us, char out[32])
+void event_format_time(uint64_t ts_us, char out[40])
 {
     time_t sec = (time_t)(ts_us / 1000000u);
     struct tm tm;
     gmtime_r(&sec, &tm);
-    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ts_us % 1000000u));
+    /* The year is clamped so the text always fits its 27 bytes. */
+    int year = tm.tm_year + 1900;
+    snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", year < 0 ? 0 : year > 9999 ? 9999 : year,
+             (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
+             tm.tm_sec % 100, (unsigned)(ts_us % 1000000u));
 }
 
 void event_format_ip(int ip_version, const uint8_t *addr, char out[46])

@@ -42,8 +42,8 @@ void event_encoder_free(event_encoder *e); /* accepts NULL */
 const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
                          const event_alert *alert, size_t *len);
 
-/* "2026-11-27T10:00:00.123456Z" into out[32]. */
-void event_format_time(uint64_t ts_us, char out[32]);
+/* "2026-11-27T10:00:00.123456Z" into out[40]. */
+void event_format_time(uint64_t ts_us, char out[40]);
 
 /* Address text (inet_ntop) of a 4- or 16-byte address into out[46]. */
 void event_format_ip(int ip_version, const uint8_t *addr, char out[46]);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,13 @@ void options_default(dw_options *o)
     dw_decoder_config_default(&o->decoder);
 }
 
-static int usage_error(const char *fmt, const char *arg)
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
+    va_list ap;
     fprintf(stderr, "dnswatch run: ");
-    fprintf(stderr, fmt, arg);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fprintf(stderr, "\nTry 'dnswatch --help'.\n");
     return 2;
 }
@@ -86,7 +90,7 @@ int options_parse_run(dw_options *o, int argc, char **argv)
         case 'r': o->pcap_file = optarg; break;
         case OPT_RULES:
             if (o->n_rule_paths == DW_MAX_RULE_PATHS)
-                return usage_error("too many --rules (at most 64); pass a directory instead%s", "");
+                return usage_error("too many --rules (at most 64); pass a directory instead");
             o->rule_paths[o->n_rule_paths++] = optarg;
             break;
         case OPT_ASN_DB: o->asn_db = optarg; break;
@@ -131,6 +135,6 @@ int options_parse_run(dw_options *o, int argc, char **argv)
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
     if (!o->iface == !o->pcap_file)
-        return usage_error("give exactly one of -i IFACE or -r FILE.pcap%s", "");
+        return usage_error("give exactly one of -i IFACE or -r FILE.pcap");
     return 0;
 }

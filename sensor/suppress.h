@@ -8,6 +8,7 @@
 #define DW_SUPPRESS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct suppress suppress;

@@ -25,7 +25,7 @@
 #define RS_MAX_DIAGS 1000
 /* Aliases let a document reference one node many times, and set references expand; the
  * work done for one document is bounded so a small file cannot make loading explode. */
-#define RS_DOC_BUDGET 1000000u
+#define RS_DOC_BUDGET 200000u
 #define RS_MAX_ID 64
 
 static const uint8_t sev_score[] = {21, 47, 73, 99};
@@ -347,7 +347,7 @@ static const char *nearest(const char *s, const char *const *cands, size_t n)
     unsigned bd = 3;
     for (size_t i = 0; i < n; i++) {
         unsigned dd = edit_distance(s, cands[i]);
-        if (dd < bd) {
+        if (dd < bd && dd < strlen(s)) { /* "x" is not a typo of "id" */
             bd = dd;
             best = cands[i];
         }
@@ -554,7 +554,7 @@ static void unknown_key(struct loader *L, const yaml_node_t *k, const char *wher
         if (!strcmp(key_home[i].home, where))
             continue;
         unsigned d = edit_distance(key, key_home[i].key);
-        if (d < bd) {
+        if (d < bd && (d == 0 || d < strlen(key))) {
             bd = d;
             best = key_home[i].key;
             home = key_home[i].home;

@@ -416,6 +416,31 @@ static void t_io(void **state)
     rmdir(dir);
 }
 
+static void t_alias_bomb(void **state)
+{
+    (void)state;
+    /* 120 references to an exception holding 2000 prefixes: bounded, one error. */
+    size_t cap = 200000, o = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    o += (size_t)snprintf(text + o, cap - o, "id: b\nmatch: {names: [b.x]}\nexceptions:\n"
+                                             "  - &e {reason: r, expires: 2099-01-01, prefixes: [");
+    for (int i = 0; i < 2000; i++)
+        o += (size_t)snprintf(text + o, cap - o, "%s10.%d.%d.0/24", i ? "," : "", i / 256, i % 256);
+    o += (size_t)snprintf(text + o, cap - o, "]}\n");
+    for (int i = 0; i < 120; i++)
+        o += (size_t)snprintf(text + o, cap - o, "  - *e\n");
+    struct run r;
+    load1(&r, "bomb.yaml", text);
+    free(text);
+    expect_diag(&r, 0, "bomb.yaml", 4, 51, true, "b", "document too large: more than 200000 items");
+    expect_count(&r, 1, -EINVAL);
+
+    load1(&r, "short.yaml", "id: s\nmatch: {names: [a.b]}\nx: 1\n");
+    expect_diag(&r, 0, "short.yaml", 3, 1, true, "s", "unknown key \"x\" in rule; valid keys: id, ");
+    expect_count(&r, 1, -EINVAL);
+}
+
 /* ---- warnings ---- */
 
 static void t_host_bits(void **state)
@@ -570,7 +595,8 @@ int main(void)
         cmocka_unit_test(t_bad_severity),     cmocka_unit_test(t_exception_incomplete),
         cmocka_unit_test(t_bad_date),         cmocka_unit_test(t_wrong_type),
         cmocka_unit_test(t_duplicate_set),    cmocka_unit_test(t_other_errors),
-        cmocka_unit_test(t_io),               cmocka_unit_test(t_host_bits),
+        cmocka_unit_test(t_io),               cmocka_unit_test(t_alias_bomb),
+        cmocka_unit_test(t_host_bits),
         cmocka_unit_test(t_public_suffix),    cmocka_unit_test(t_expired_exception),
         cmocka_unit_test(t_overlap),          cmocka_unit_test(t_checks_nothing),
         cmocka_unit_test(t_format),

@@ -64,7 +64,7 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
-    run_state *st = (run_state *)user;
+    run_state *st = (run_state *)(void *)user; /* our own pointer, handed back by libpcap */
     uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
     dw_decoder_packet(st->dec, st->dlt, ts, bytes, h->caplen, on_dns, st);
 }

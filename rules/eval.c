@@ -263,10 +263,26 @@ static int cmp_u32(const void *a, const void *b)
  * EVAL_MAX_EVIDENCE items (the violation still counts). */
 static eval_evidence *evidence(eval_finding *f, uint32_t v, int family, const uint8_t *a)
 {
+    bool seen = (f->violations & v) != 0;
     f->violations |= v;
-    if (f->n_evidence >= EVAL_MAX_EVIDENCE)
+    eval_evidence *e;
+    if (f->n_evidence < EVAL_MAX_EVIDENCE) {
+        e = &f->evidence[f->n_evidence++];
+    } else if (!seen) {
+        /* Full: every violation keeps at least one item, so the last slot of a kind that
+         * has several gives way. */
+        e = NULL;
+        for (unsigned i = EVAL_MAX_EVIDENCE; i-- > 0 && !e;)
+            for (unsigned k = 0; k < i; k++)
+                if (f->evidence[k].violation == f->evidence[i].violation) {
+                    e = &f->evidence[i];
+                    break;
+                }
+        if (!e)
+            return NULL;
+    } else {
         return NULL;
-    eval_evidence *e = &f->evidence[f->n_evidence++];
+    }
     memset(e, 0, sizeof *e);
     e->violation = v;
     e->family = family;
@@ -375,11 +391,20 @@ static void write_reason(const evaluator *ev, const pkt_info *pi,
     char ip[46], exp[256];
     size_t len = sizeof f->reason;
     int n = 0;
-    const eval_evidence *e = f->n_evidence ? &f->evidence[0] : NULL;
-    uint32_t first = e ? e->violation : f->violations & (~f->violations + 1);
+    /* The reason names the gravest violation: the lowest DW_V_* bit (answers outside
+     * their expected networks first). */
+    uint32_t first = f->violations & (~f->violations + 1);
+    const eval_evidence *e = NULL;
+    for (unsigned i = 0; i < f->n_evidence && !e; i++)
+        if (f->evidence[i].violation == first)
+            e = &f->evidence[i];
 
+    strcpy(ip, "?");
     if (e && e->family)
         fmt_ip(e->family, e->addr, ip);
+    else if (first & (DW_V_ASN_MISMATCH | DW_V_ASN_UNKNOWN | DW_V_PREFIX_MISMATCH |
+                      DW_V_REBINDING | DW_V_SINKHOLE))
+        first = 0; /* its evidence did not fit: say it without an address */
     switch (first) {
     case DW_V_ASN_MISMATCH: {
         asn_info ai = {0, NULL, 0};
@@ -401,8 +426,10 @@ static void write_reason(const evaluator *ev, const pkt_info *pi,
         n = snprintf(f->reason, len, "%s answered %s, outside the expected %s", q, ip, exp);
         break;
     case DW_V_CNAME_UNEXPECTED:
+        /* (copied: gcc cannot tell the chain and the reason apart, both live in r) */
+        snprintf(exp, sizeof exp, "%s", r->chain[e ? e->chain_index : 0]);
         n = snprintf(f->reason, len, "%s is a CNAME chain through %s, not an allowed target", q,
-                     r->chain[e ? e->chain_index : 0]);
+                     exp);
         break;
     case DW_V_UNEXPECTED_RESOLVER:
         fmt_ip(pi->ip_version, pi->src, ip);
@@ -425,7 +452,8 @@ static void write_reason(const evaluator *ev, const pkt_info *pi,
                      e ? e->ttl : 0, rule->ttl_max);
         break;
     default:
-        n = snprintf(f->reason, len, "%s violates rule %s", q, rule->id);
+        n = snprintf(f->reason, len, "%s violates rule %s: %s", q, rule->id,
+                     dw_violation_name(f->violations & (~f->violations + 1)));
         break;
     }
     unsigned more = (unsigned)__builtin_popcount(f->violations) - 1;

@@ -27,6 +27,7 @@ typedef struct dw_options {
     const char *user;
     const char *observer_name;    /* --name; default: the host name */
     const char *bpf;              /* --filter */
+    unsigned fold_seconds;        /* --fold: identical alerts folded within (default 60) */
     dw_decoder_config decoder;
 } dw_options;
 

@@ -44,9 +44,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "run") == 0) {
         dw_options o;
         options_default(&o);
-        int rc = options_parse_run(&o, argc - 1, argv + 1);
-        if (rc != 0)
-            return rc;
+        if (options_parse_run(&o, argc - 1, argv + 1) != 0)
+            return usage(stderr, 2);
         return run_main(&o);
     }
     if (strcmp(cmd, "check-rules") == 0) {

@@ -23,7 +23,7 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'dnswatch --help'.\n");
+    fprintf(stderr, "\n\n");
     return 2;
 }
 

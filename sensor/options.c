@@ -104,7 +104,7 @@ int options_parse_run(dw_options *o, int argc, char **argv)
             else
                 return usage_error("--output must be stdout or redis, not '%s'", optarg);
             break;
-        case OPT_REDIS: o->redis_url = optarg; break;
+        case OPT_REDIS: o->redis.url = optarg; break;
         case OPT_WORKERS:
             if (parse_uint(optarg, 1, 64, &v) != 0)
                 return usage_error("--workers must be a number from 1 to 64, not '%s'", optarg);

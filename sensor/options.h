@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "decoders/decode.h"
+#include "sensor/publish.h"
 
 #define DW_MAX_RULE_PATHS 64
 
@@ -21,7 +22,7 @@ typedef struct dw_options {
     size_t n_rule_paths;
     const char *asn_db;           /* --asn-db FILE | "none" */
     enum dw_output output;
-    const char *redis_url;
+    publish_config redis;         /* --redis URL sets redis.url */
     unsigned workers;             /* 0 = default */
     enum dw_log log;
     const char *user;

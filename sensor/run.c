@@ -43,6 +43,8 @@ static void on_hup(int sig)
 {
     (void)sig;
     reload_requested = 1;
+    if (active_pcap)
+        pcap_breakloop(active_pcap);
 }
 
 static void install_signals(void)
@@ -253,8 +255,9 @@ static pcap_t *open_capture(const dw_options *o, char *err)
         return NULL;
     pcap_set_snaplen(p, 65535);
     pcap_set_promisc(p, 1);
+    /* Not immediate mode: the 100 ms buffer timeout also wakes the capture loop on a quiet
+     * link, so output is flushed and reloads are seen within that time. */
     pcap_set_timeout(p, 100);
-    pcap_set_immediate_mode(p, 1);
     pcap_set_buffer_size(p, 64 << 20);
     int rc = pcap_activate(p);
     if (rc < 0) {
@@ -417,11 +420,15 @@ int run_main(const dw_options *o)
 
     install_signals();
     active_pcap = pl->p;
+    fprintf(stderr, "dnswatch: %s on %s, %u worker%s\n", pl->live ? "capturing" : "reading",
+            pl->src, pl->n_workers, pl->n_workers == 1 ? "" : "s");
     int rc = 0;
     uint64_t next_flush = mono_us() + FLUSH_EVERY_US;
     while (!stop_requested) {
         rc = pcap_dispatch(pl->p, 256, on_packet, (u_char *)pl);
-        if (rc == PCAP_ERROR_BREAK || rc == PCAP_ERROR)
+        if (rc == PCAP_ERROR)
+            break;
+        if (rc == PCAP_ERROR_BREAK && !reload_requested)
             break;
         if (rc == 0 && !pl->live)
             break; /* end of file */

@@ -113,7 +113,10 @@ void asn_db_close(asn_db *db)
 /* Looks up one field of the record; 1 with *d filled, 0 when absent, negative on error. */
 static int get_field(MMDB_entry_s *entry, const char *key, MMDB_entry_data_s *d)
 {
-    int status = MMDB_get_value(entry, d, key, NULL);
+    /* MMDB_aget_value with a caller-built path: MMDB_get_value's varargs form allocates
+     * the path array on every call, once per answer looked up. */
+    const char *const path[] = {key, NULL};
+    int status = MMDB_aget_value(entry, d, path);
     if (status == MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR)
         return 0;
     if (status != MMDB_SUCCESS)

@@ -31,6 +31,9 @@ struct evaluator {
     uint8_t chain_wire[EVAL_MAX_CHAIN + 1][DNS_NAME_MAX];
     eval_addr *addrs;
     unsigned n_addrs;
+    /* The chain went on past EVAL_MAX_CHAIN: every answer address is judged, since the
+     * ones the victim uses are owned by a name we did not follow. */
+    bool chain_cut;
     eval_trace_fn trace_fn; /* NULL: no tracing (the sensor) */
     void *trace_ctx;
 };
@@ -163,38 +166,49 @@ static int chain_index(const evaluator *ev, const eval_result *r, const uint8_t 
     return -1;
 }
 
+/* The name the chain goes on to from cur (a CNAME owned by cur, or a DNAME above it):
+ * true and next set, or false at the end of the chain. */
+static bool chain_step(const dns_msg *m, const uint8_t *cur, uint8_t next[DNS_NAME_MAX])
+{
+    uint8_t owner[DNS_NAME_MAX], target[DNS_NAME_MAX];
+    for (unsigned i = 0; i < m->n_rr; i++) {
+        const dns_rr *rr = &m->rr[i];
+        if (rr->section != DNS_SEC_ANSWER ||
+            (rr->type != DNS_T_CNAME && rr->type != DNS_T_DNAME))
+            continue;
+        if (dns_name_unpack(m->buf, m->len, rr->name_off, owner, NULL) < 0 ||
+            dns_name_unpack(m->buf, m->len, rr->rdata_off, target, NULL) < 0)
+            continue;
+        if (rr->type == DNS_T_CNAME && dns_wirename_eq(owner, cur)) {
+            memcpy(next, target, DNS_NAME_MAX);
+            return true;
+        }
+        if (rr->type == DNS_T_DNAME && dname_substitute(cur, owner, target, next) == 1)
+            return true;
+    }
+    return false;
+}
+
 /* Follows CNAME and DNAME records of the answer section from the question name. */
 static void build_chain(evaluator *ev, const dns_msg *m, eval_result *r)
 {
+    uint8_t next[DNS_NAME_MAX];
     r->n_chain = 0;
+    ev->chain_cut = false;
     if (!m->has_question ||
         dns_name_unpack(m->buf, m->len, m->qname_off, ev->chain_wire[0], NULL) < 0)
         return;
     r->n_chain = 1;
     while (r->n_chain <= EVAL_MAX_CHAIN) {
-        const uint8_t *cur = ev->chain_wire[r->n_chain - 1];
-        uint8_t owner[DNS_NAME_MAX], target[DNS_NAME_MAX], next[DNS_NAME_MAX];
-        bool found = false;
-        for (unsigned i = 0; i < m->n_rr && !found; i++) {
-            const dns_rr *rr = &m->rr[i];
-            if (rr->section != DNS_SEC_ANSWER ||
-                (rr->type != DNS_T_CNAME && rr->type != DNS_T_DNAME))
-                continue;
-            if (dns_name_unpack(m->buf, m->len, rr->name_off, owner, NULL) < 0 ||
-                dns_name_unpack(m->buf, m->len, rr->rdata_off, target, NULL) < 0)
-                continue;
-            if (rr->type == DNS_T_CNAME && dns_wirename_eq(owner, cur)) {
-                memcpy(next, target, sizeof next);
-                found = true;
-            } else if (rr->type == DNS_T_DNAME && dname_substitute(cur, owner, target, next) == 1) {
-                found = true;
-            }
-        }
-        if (!found || chain_index(ev, r, next) >= 0) /* the end, or a loop */
+        if (!chain_step(m, ev->chain_wire[r->n_chain - 1], next) ||
+            chain_index(ev, r, next) >= 0) /* the end, or a loop */
             break;
         memcpy(ev->chain_wire[r->n_chain], next, sizeof next);
         r->n_chain++;
     }
+    if (r->n_chain == EVAL_MAX_CHAIN + 1)
+        ev->chain_cut = chain_step(m, ev->chain_wire[EVAL_MAX_CHAIN], next) &&
+                        chain_index(ev, r, next) < 0;
     for (unsigned i = 0; i < r->n_chain; i++)
         if (dns_wirename_text(ev->chain_wire[i], DNS_NAME_MAX, r->chain[i], true) < 0)
             strcpy(r->chain[i], "?");
@@ -235,7 +249,7 @@ static void collect_addrs(evaluator *ev, const dns_msg *m, eval_result *r)
         if (rr->type != DNS_T_A && rr->type != DNS_T_AAAA && rr->type != DNS_T_SVCB &&
             rr->type != DNS_T_HTTPS)
             continue;
-        if (!owned_by_chain(ev, r, m, rr))
+        if (ev->chain_cut ? rr->section != DNS_SEC_ANSWER : !owned_by_chain(ev, r, m, rr))
             continue;
         if (rr->type == DNS_T_SVCB || rr->type == DNS_T_HTTPS) {
             dns_svcb_hints(m, rr, on_hint, ev);
@@ -577,6 +591,10 @@ static void trace_config(const evaluator *ev, const dw_rule *rule, const dns_msg
               dns_rcode_name(m->rcode, rc));
     else if (ev->n_addrs == 0)
         trace(ev, rule, "addresses", -1, "no address in the answer");
+    else if (ev->chain_cut)
+        trace(ev, rule, "addresses", 1, "%u address%s: the chain goes on past %d steps, so "
+              "every address of the answer section is judged", ev->n_addrs,
+              ev->n_addrs == 1 ? "" : "es", EVAL_MAX_CHAIN);
     else
         trace(ev, rule, "addresses", 1, "%u address%s owned by the chain of %s", ev->n_addrs,
               ev->n_addrs == 1 ? "" : "es", r->n_chain ? r->chain[0] : "?");

@@ -669,13 +669,18 @@ static void print_response(explain_state *st, const pkt_info *pi, const dns_msg 
         printf("%s %s", i ? " ->" : "", r->chain[i]);
     putchar('\n');
 
-    /* The addresses the evaluator judges: answer records owned by a chain name. */
+    /* The addresses the evaluator judges: answer records owned by a chain name (all of
+     * them when the chain reached its limit: the evaluator says which in its trace). */
     unsigned n_addr = 0;
+    bool at_limit = r->n_chain == EVAL_MAX_CHAIN + 1;
+    if (at_limit)
+        printf("chain: stopped after %d steps\n", EVAL_MAX_CHAIN);
     for (unsigned i = 0; i < m->n_rr; i++) {
         const dns_rr *rr = &m->rr[i];
         uint8_t a[16];
         if (rr->section != DNS_SEC_ANSWER ||
-            dns_name_text(m->buf, m->len, rr->name_off, qn, true) < 0 || !in_chain(r, qn))
+            dns_name_text(m->buf, m->len, rr->name_off, qn, true) < 0 ||
+            (!at_limit && !in_chain(r, qn)))
             continue;
         if (rr->type == DNS_T_A || rr->type == DNS_T_AAAA) {
             int n = dns_rr_addr(m, rr, a);

@@ -413,7 +413,7 @@ static void trace_asn(const evaluator *ev, const dw_rule *rule, const char *ip, 
 static void check_addr(const evaluator *ev, const dw_rule *rule, const eval_addr *x,
                        eval_finding *f)
 {
-    char ip[46] = "";
+    char ip[46];
     if (ev->trace_fn)
         fmt_ip(x->family, x->a, ip);
     if (rule->rebind_check) {
@@ -727,6 +727,7 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     out->n_findings = 0;
     out->findings_dropped = 0;
     out->watched = false;
+    out->n_addrs = 0; /* counted only when a rule applies; never the previous response's */
     track_match tm = track_response(ev->tr, pi, m);
 
     build_chain(ev, m, out);

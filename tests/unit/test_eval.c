@@ -505,6 +505,18 @@ static void t_chain_name_matches(void **state)
     r = judge(ev);
     assert_int_equal(r->n_findings, 0);
     assert_int_equal(r->n_addrs, 0);
+
+    /* A response no rule applies to leaves no count behind from the one before. */
+    resp_begin("innocent.example.org");
+    rr_name("innocent.example.org", DNS_T_CNAME, "cdn.evil.example");
+    rr_addr("cdn.evil.example", "45.33.20.5");
+    assert_int_equal(judge(ev)->n_addrs, 1);
+    resp_begin("unrelated.example.org");
+    rr_addr("unrelated.example.org", "45.33.20.5");
+    r = judge(ev);
+    assert_int_equal(r->n_findings, 0);
+    assert_false(r->watched);
+    assert_int_equal(r->n_addrs, 0);
     evaluator_free(ev);
     ruleset_free(rs);
 }

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,11 @@ struct evaluator {
     unsigned n_addrs;
     bool in_chain[DNS_MAX_RRS]; /* answer record i is owned by a chain name */
     bool need_track;            /* some rule needs the query (dnssec: signed) */
+    /* The chain went on past EVAL_MAX_CHAIN: every answer address is judged, since the
+     * ones the victim uses are owned by a name we did not follow. */
+    bool chain_cut;
+    eval_trace_fn trace_fn; /* NULL: no tracing (the sensor) */
+    void *trace_ctx;
 };
 
 static const char *const violation_names[DW_V_COUNT] = {
@@ -102,6 +108,26 @@ int evaluator_set_ruleset(evaluator *ev, const ruleset *rs) { return size_for(ev
 
 const asn_db *evaluator_asn_db(const evaluator *ev) { return ev->db; }
 
+void evaluator_set_trace(evaluator *ev, eval_trace_fn fn, void *ctx)
+{
+    ev->trace_fn = fn;
+    ev->trace_ctx = ctx;
+}
+
+/* Callers test ev->trace_fn first, so the sensor never formats a detail line. */
+__attribute__((format(printf, 5, 6))) static void trace(const evaluator *ev,
+                                                        const dw_rule *rule,
+                                                        const char *check, int verdict,
+                                                        const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    ev->trace_fn(ev->trace_ctx, rule, check, verdict, detail);
+}
+
 void evaluator_query(evaluator *ev, const pkt_info *pi, const dns_msg *m)
 {
     /* Only the DO bit of queries is used today: remembering queries costs a table
@@ -150,38 +176,49 @@ static int chain_index(const evaluator *ev, const eval_result *r, const uint8_t 
     return -1;
 }
 
+/* The name the chain goes on to from cur (a CNAME owned by cur, or a DNAME above it):
+ * true and next set, or false at the end of the chain. */
+static bool chain_step(const dns_msg *m, const uint8_t *cur, uint8_t next[DNS_NAME_MAX])
+{
+    uint8_t owner[DNS_NAME_MAX], target[DNS_NAME_MAX];
+    for (unsigned i = 0; i < m->n_rr; i++) {
+        const dns_rr *rr = &m->rr[i];
+        if (rr->section != DNS_SEC_ANSWER ||
+            (rr->type != DNS_T_CNAME && rr->type != DNS_T_DNAME))
+            continue;
+        if (dns_name_unpack(m->buf, m->len, rr->name_off, owner, NULL) < 0 ||
+            dns_name_unpack(m->buf, m->len, rr->rdata_off, target, NULL) < 0)
+            continue;
+        if (rr->type == DNS_T_CNAME && dns_wirename_eq(owner, cur)) {
+            memcpy(next, target, DNS_NAME_MAX);
+            return true;
+        }
+        if (rr->type == DNS_T_DNAME && dname_substitute(cur, owner, target, next) == 1)
+            return true;
+    }
+    return false;
+}
+
 /* Follows CNAME and DNAME records of the answer section from the question name. */
 static void build_chain(evaluator *ev, const dns_msg *m, eval_result *r)
 {
+    uint8_t next[DNS_NAME_MAX];
     r->n_chain = 0;
+    ev->chain_cut = false;
     if (!m->has_question ||
         dns_name_unpack(m->buf, m->len, m->qname_off, ev->chain_wire[0], NULL) < 0)
         return;
     r->n_chain = 1;
     while (r->n_chain <= EVAL_MAX_CHAIN) {
-        const uint8_t *cur = ev->chain_wire[r->n_chain - 1];
-        uint8_t owner[DNS_NAME_MAX], target[DNS_NAME_MAX], next[DNS_NAME_MAX];
-        bool found = false;
-        for (unsigned i = 0; i < m->n_rr && !found; i++) {
-            const dns_rr *rr = &m->rr[i];
-            if (rr->section != DNS_SEC_ANSWER ||
-                (rr->type != DNS_T_CNAME && rr->type != DNS_T_DNAME))
-                continue;
-            if (dns_name_unpack(m->buf, m->len, rr->name_off, owner, NULL) < 0 ||
-                dns_name_unpack(m->buf, m->len, rr->rdata_off, target, NULL) < 0)
-                continue;
-            if (rr->type == DNS_T_CNAME && dns_wirename_eq(owner, cur)) {
-                memcpy(next, target, sizeof next);
-                found = true;
-            } else if (rr->type == DNS_T_DNAME && dname_substitute(cur, owner, target, next) == 1) {
-                found = true;
-            }
-        }
-        if (!found || chain_index(ev, r, next) >= 0) /* the end, or a loop */
+        if (!chain_step(m, ev->chain_wire[r->n_chain - 1], next) ||
+            chain_index(ev, r, next) >= 0) /* the end, or a loop */
             break;
         memcpy(ev->chain_wire[r->n_chain], next, sizeof next);
         r->n_chain++;
     }
+    if (r->n_chain == EVAL_MAX_CHAIN + 1)
+        ev->chain_cut = chain_step(m, ev->chain_wire[EVAL_MAX_CHAIN], next) &&
+                        chain_index(ev, r, next) < 0;
     for (unsigned i = 0; i < r->n_chain; i++)
         if (dns_wirename_text(ev->chain_wire[i], DNS_NAME_MAX, r->chain[i], true) < 0)
             strcpy(r->chain[i], "?");
@@ -242,7 +279,7 @@ static void collect_addrs(evaluator *ev, const dns_msg *m, eval_result *r)
         if (rr->type != DNS_T_A && rr->type != DNS_T_AAAA && rr->type != DNS_T_SVCB &&
             rr->type != DNS_T_HTTPS)
             continue;
-        if (!owned_by_chain(ev, m, rr))
+        if (ev->chain_cut ? rr->section != DNS_SEC_ANSWER : !owned_by_chain(ev, m, rr))
             continue;
         if (rr->type == DNS_T_SVCB || rr->type == DNS_T_HTTPS) {
             dns_svcb_hints(m, rr, on_hint, ev);
@@ -289,6 +326,22 @@ static int cmp_u32(const void *a, const void *b)
 
 /* ---- the checks --------------------------------------------------------------------- */
 
+static void fmt_ip(int family, const uint8_t *a, char out[46])
+{
+    if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, out, 46))
+        strcpy(out, "?");
+}
+
+/* "a, b, c" (cut to fit), for trace details. */
+static const char *join(const dw_strlist *l, char *out, size_t len)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < l->n && n < len; i++)
+        n += (size_t)snprintf(out + n, len - n, "%s%s", i ? ", " : "", l->v[i]);
+    return out;
+}
+
 /* Records a violation; returns its evidence slot, or NULL once the finding holds
  * EVAL_MAX_EVIDENCE items (the violation still counts). */
 static eval_evidence *evidence(eval_finding *f, uint32_t v, int family, const uint8_t *a)
@@ -321,19 +374,21 @@ static eval_evidence *evidence(eval_finding *f, uint32_t v, int family, const ui
     return e;
 }
 
-static bool excused(const dw_rule *rule, const eval_result *r, const eval_addr *x)
+/* The live exception that excuses this address, or NULL. */
+static const dw_exception *excused(const dw_rule *rule, const eval_result *r,
+                                   const eval_addr *x)
 {
     for (size_t i = 0; i < rule->n_exceptions; i++) {
         const dw_exception *ex = &rule->exceptions[i];
         if (ex->prefixes && !prefixset_lookup(ex->prefixes, x->family, x->a, NULL, NULL))
             continue;
         if (!ex->names)
-            return true;
+            return ex;
         for (unsigned c = 0; c < r->n_chain; c++)
             if (nameset_contains(ex->names, r->chain[c], strlen(r->chain[c])))
-                return true;
+                return ex;
     }
-    return false;
+    return NULL;
 }
 
 static bool asn_expected(const dw_rule *rule, uint32_t asn)
@@ -344,9 +399,53 @@ static bool asn_expected(const dw_rule *rule, uint32_t asn)
     return false;
 }
 
+static void trace_rebinding(const evaluator *ev, const dw_rule *rule, const char *ip,
+                            const special_result *sr, bool allowed, uint32_t v)
+{
+    char via[80] = "";
+    if (sr->via) {
+        char v4[46];
+        fmt_ip(sr->family, sr->judged, v4);
+        snprintf(via, sizeof via, " (%s %s)", sr->via, v4);
+    }
+    if (sr->kind == SPECIAL_NONE)
+        trace(ev, rule, "rebinding", 1, "%s%s is not in a special-purpose range", ip, via);
+    else if (sr->kind == SPECIAL_SINKHOLE)
+        trace(ev, rule, "rebinding", v ? 0 : 1, "%s%s is a sinkhole address, %s", ip, via,
+              allowed                                   ? "allowed by rebinding.allow"
+              : v == DW_V_SINKHOLE                      ? "reported as sinkhole"
+              : v == DW_V_REBINDING                     ? "reported as rebinding (rebinding.sinkhole)"
+                                                        : "allowed (rebinding.sinkhole: allow)");
+    else if (allowed)
+        trace(ev, rule, "rebinding", 1, "%s%s is in special-purpose range %s, allowed by rebinding.allow",
+              ip, via, sr->range);
+    else
+        trace(ev, rule, "rebinding", 0, "%s%s is in special-purpose range %s", ip, via, sr->range);
+}
+
+static void trace_asn(const evaluator *ev, const dw_rule *rule, const char *ip, int rc,
+                      const asn_info *ai, bool ok)
+{
+    char exp[256];
+    size_t n = 0;
+    exp[0] = '\0';
+    for (size_t i = 0; i < rule->n_asn && n < sizeof exp; i++)
+        n += (size_t)snprintf(exp + n, sizeof exp - n, "%sAS%u", i ? ", " : "", rule->asn[i]);
+    if (rc != 1)
+        trace(ev, rule, "expect.asn", 0, "%s is in no AS of the ASN database, expected %s", ip,
+              exp);
+    else
+        trace(ev, rule, "expect.asn", ok, "%s is AS%u (%.*s), %s %s", ip, ai->number,
+              ai->org ? (int)(ai->org_len > 80 ? 80 : ai->org_len) : 1, ai->org ? ai->org : "?",
+              ok ? "one of" : "expected", exp);
+}
+
 static void check_addr(const evaluator *ev, const dw_rule *rule, const eval_addr *x,
                        eval_finding *f)
 {
+    char ip[46];
+    if (ev->trace_fn)
+        fmt_ip(x->family, x->a, ip);
     if (rule->rebind_check) {
         special_result sr = special_classify(x->family, x->a);
         bool allowed = rule->rebind_allow &&
@@ -362,26 +461,49 @@ static void check_addr(const evaluator *ev, const dw_rule *rule, const eval_addr
         eval_evidence *e = v ? evidence(f, v, x->family, x->a) : NULL;
         if (e)
             e->range = sr.range;
+        if (ev->trace_fn)
+            trace_rebinding(ev, rule, ip, &sr, allowed, v);
     }
 
     bool want_asn = rule->n_asn > 0 && ev->db;
     bool want_pfx = rule->prefixes && prefixset_size(rule->prefixes) > 0;
     if (!want_asn && !want_pfx)
         return;
-    if (want_pfx && prefixset_lookup(rule->prefixes, x->family, x->a, NULL, NULL))
+    uint32_t pv = 0;
+    if (want_pfx && prefixset_lookup(rule->prefixes, x->family, x->a, &pv, NULL)) {
+        if (ev->trace_fn) {
+            trace(ev, rule, "expect.prefixes", 1, "%s is in %s", ip,
+                  pv < rule->prefixes_text.n ? rule->prefixes_text.v[pv] : "?");
+            if (want_asn)
+                trace(ev, rule, "expect.asn", -1, "%s already passes by expect.prefixes", ip);
+        }
         return;
+    }
     if (want_asn) {
         asn_info ai;
         int rc = asn_lookup(ev->db, x->family, x->a, &ai);
-        if (rc == 1 && asn_expected(rule, ai.number))
+        bool ok = rc == 1 && asn_expected(rule, ai.number);
+        if (ev->trace_fn) {
+            trace_asn(ev, rule, ip, rc, &ai, ok);
+            if (ok && want_pfx)
+                trace(ev, rule, "expect.prefixes", -1,
+                      "%s is outside the expected prefixes, but passes by expect.asn", ip);
+        }
+        if (ok)
             return;
         eval_evidence *e =
             evidence(f, rc == 1 ? DW_V_ASN_MISMATCH : DW_V_ASN_UNKNOWN, x->family, x->a);
         if (e && rc == 1)
             e->asn = ai.number;
     }
-    if (want_pfx)
+    if (want_pfx) {
         evidence(f, DW_V_PREFIX_MISMATCH, x->family, x->a);
+        if (ev->trace_fn) {
+            char list[256];
+            trace(ev, rule, "expect.prefixes", 0, "%s is outside %s", ip,
+                  join(&rule->prefixes_text, list, sizeof list));
+        }
+    }
 }
 
 static bool has_rrsig(const evaluator *ev, const dns_msg *m)
@@ -393,12 +515,6 @@ static bool has_rrsig(const evaluator *ev, const dns_msg *m)
 }
 
 /* ---- reasons ------------------------------------------------------------------------ */
-
-static void fmt_ip(int family, const uint8_t *a, char out[46])
-{
-    if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, out, 46))
-        strcpy(out, "?");
-}
 
 static size_t fmt_expected(const dw_rule *rule, const evaluator *ev, char *out, size_t len)
 {
@@ -494,42 +610,116 @@ static void write_reason(const evaluator *ev, const pkt_info *pi,
 
 /* ---- one response ------------------------------------------------------------------- */
 
+/* The trace lines of the checks a rule does not configure, and of the address checks
+ * when there is nothing to judge. */
+static void trace_config(const evaluator *ev, const dw_rule *rule, const dns_msg *m,
+                         const eval_result *r)
+{
+    char rc[16];
+    if (m->rcode != 0)
+        trace(ev, rule, "addresses", -1, "response code %s: addresses are not judged",
+              dns_rcode_name(m->rcode, rc));
+    else if (ev->n_addrs == 0)
+        trace(ev, rule, "addresses", -1, "no address in the answer");
+    else if (ev->chain_cut)
+        trace(ev, rule, "addresses", 1, "%u address%s: the chain goes on past %d steps, so "
+              "every address of the answer section is judged", ev->n_addrs,
+              ev->n_addrs == 1 ? "" : "es", EVAL_MAX_CHAIN);
+    else
+        trace(ev, rule, "addresses", 1, "%u address%s owned by the chain of %s", ev->n_addrs,
+              ev->n_addrs == 1 ? "" : "es", r->n_chain ? r->chain[0] : "?");
+    if (!rule->rebind_check)
+        trace(ev, rule, "rebinding", -1, "rebinding.check is false");
+    if (rule->n_asn == 0)
+        trace(ev, rule, "expect.asn", -1, "no expect.asn");
+    else if (!ev->db)
+        trace(ev, rule, "expect.asn", -1, "no ASN database: ASN checks are off");
+    if (!rule->prefixes || prefixset_size(rule->prefixes) == 0)
+        trace(ev, rule, "expect.prefixes", -1, "no expect.prefixes");
+}
+
 static void judge_rule(evaluator *ev, const dw_rule *rule, const pkt_info *pi, const dns_msg *m,
                        const eval_result *r, bool query_do, eval_finding *f)
 {
     bool noerror = m->rcode == 0;
+    char text[256], ip[46];
 
     memset(f, 0, offsetof(eval_finding, evidence));
     f->rule = rule;
 
-    if (rule->resolvers &&
-        !prefixset_lookup(rule->resolvers, pi->ip_version, pi->src, NULL, NULL))
-        evidence(f, DW_V_UNEXPECTED_RESOLVER, pi->ip_version, pi->src);
+    if (rule->resolvers) {
+        bool ok = prefixset_lookup(rule->resolvers, pi->ip_version, pi->src, NULL, NULL);
+        if (!ok)
+            evidence(f, DW_V_UNEXPECTED_RESOLVER, pi->ip_version, pi->src);
+        if (ev->trace_fn) {
+            fmt_ip(pi->ip_version, pi->src, ip);
+            trace(ev, rule, "resolver", ok, "answered by %s, %s %s", ip,
+                  ok ? "one of" : "not one of", join(&rule->resolvers_text, text, sizeof text));
+        }
+    } else if (ev->trace_fn) {
+        trace(ev, rule, "resolver", -1, "no expect.resolvers");
+    }
 
-    if (rule->cname_allowed)
-        for (unsigned i = 1; i < r->n_chain; i++)
+    if (rule->cname_allowed) {
+        unsigned bad = 0;
+        for (unsigned i = 1; i < r->n_chain && !bad; i++)
             if (!nameset_contains(rule->cname_allowed, r->chain[i], strlen(r->chain[i]))) {
                 eval_evidence *e = evidence(f, DW_V_CNAME_UNEXPECTED, 0, NULL);
                 if (e)
                     e->chain_index = (uint16_t)i;
-                break;
+                bad = i;
             }
+        if (ev->trace_fn) {
+            join(&rule->cname_allowed_text, text, sizeof text);
+            if (bad)
+                trace(ev, rule, "cname", 0, "%s is not an allowed target (%s)", r->chain[bad],
+                      rule->cname_allowed_text.n ? text : "none allowed");
+            else if (r->n_chain > 1)
+                trace(ev, rule, "cname", 1, "every chain target is allowed (%s)", text);
+            else
+                trace(ev, rule, "cname", 1, "no CNAME or DNAME in the answer");
+        }
+    } else if (ev->trace_fn) {
+        trace(ev, rule, "cname", -1, "no allowed_targets");
+    }
 
-    if (rule->ttl_max)
-        for (unsigned i = 0; i < m->n_rr; i++) {
+    if (rule->ttl_max) {
+        uint32_t worst = 0;
+        bool bad = false;
+        for (unsigned i = 0; i < m->n_rr && !bad; i++) {
             const dns_rr *rr = &m->rr[i];
-            if (rr->ttl > rule->ttl_max && owned_by_chain(ev, m, rr)) {
+            /* (the sensor unpacks owners only for records over the limit) */
+            if ((rr->ttl <= rule->ttl_max && !ev->trace_fn) || !owned_by_chain(ev, m, rr))
+                continue;
+            if (rr->ttl > worst)
+                worst = rr->ttl;
+            if (rr->ttl > rule->ttl_max) {
                 eval_evidence *e = evidence(f, DW_V_TTL_EXCEEDED, 0, NULL);
                 if (e)
                     e->ttl = rr->ttl;
-                break;
+                bad = true;
             }
         }
+        if (ev->trace_fn)
+            trace(ev, rule, "ttl", !bad, "%s TTL %u, maximum %u", bad ? "a record has" : "highest",
+                  worst, rule->ttl_max);
+    } else if (ev->trace_fn) {
+        trace(ev, rule, "ttl", -1, "no ttl.max");
+    }
 
+    if (ev->trace_fn)
+        trace_config(ev, rule, m, r);
     if (noerror)
-        for (unsigned i = 0; i < ev->n_addrs; i++)
-            if (!excused(rule, r, &ev->addrs[i]))
+        for (unsigned i = 0; i < ev->n_addrs; i++) {
+            const dw_exception *ex = excused(rule, r, &ev->addrs[i]);
+            if (!ex) {
                 check_addr(ev, rule, &ev->addrs[i], f);
+            } else if (ev->trace_fn) {
+                fmt_ip(ev->addrs[i].family, ev->addrs[i].a, ip);
+                trace(ev, rule, "exception", -1, "%s excused (line %u): %s, until %s", ip,
+                      ex->line, ex->reason, ex->expires_text);
+            }
+        }
 
     if (rule->dnssec == DW_DNSSEC_SIGNED && noerror) {
         bool from_validator = rule->resolvers && !(f->violations & DW_V_UNEXPECTED_RESOLVER);
@@ -541,6 +731,21 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, const pkt_info *pi, c
         eval_evidence *e = why ? evidence(f, DW_V_DNSSEC_MISSING, 0, NULL) : NULL;
         if (e)
             e->range = why;
+        if (ev->trace_fn) {
+            if (why)
+                trace(ev, rule, "dnssec", 0, "%s", why);
+            else if (from_validator || query_do)
+                trace(ev, rule, "dnssec", 1, "%s%s%s", from_validator ? "AD set by a listed resolver" : "",
+                      from_validator && query_do ? "; " : "",
+                      query_do ? "RRSIG present for a DO query" : "");
+            else
+                trace(ev, rule, "dnssec", -1, "cannot tell: no expect.resolvers to trust AD from, "
+                                              "and no query with DO seen");
+        }
+    } else if (ev->trace_fn) {
+        trace(ev, rule, "dnssec", -1, rule->dnssec == DW_DNSSEC_SIGNED
+                                          ? "the response is not NOERROR"
+                                          : "dnssec.expect is not signed");
     }
     if (f->violations)
         write_reason(ev, pi, r, f);
@@ -552,6 +757,7 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     out->n_findings = 0;
     out->findings_dropped = 0;
     out->watched = false;
+    out->n_addrs = 0; /* counted only when a rule applies; never the previous response's */
     track_match tm = {false, false, 0, 0};
     if (ev->need_track)
         tm = track_response(ev->tr, pi, m);

@@ -87,4 +87,15 @@ const asn_db *evaluator_asn_db(const evaluator *ev);
 /* Replaces the ASN database (after a reload; NULL: ASN checks off). */
 void evaluator_set_asn_db(evaluator *ev, const asn_db *db);
 
+/* Optional trace of every check, for `dnswatch explain` (rules/explain.h). fn is called
+ * from evaluator_response() for each candidate rule, in rule order, once per check
+ * ("resolver", "cname", "ttl", "addresses", "dnssec") and once per address for the
+ * address checks ("exception", "rebinding", "expect.asn", "expect.prefixes").
+ * verdict: 1 pass, 0 fail, -1 skip (not configured or not applicable). detail is one
+ * line, valid during the call. fn NULL (the default) turns tracing off: the hot path then
+ * pays one branch per check and formats nothing. */
+typedef void (*eval_trace_fn)(void *ctx, const dw_rule *rule, const char *check, int verdict,
+                              const char *detail);
+void evaluator_set_trace(evaluator *ev, eval_trace_fn fn, void *ctx);
+
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rules/explain.h"
 #include "rules/ruleset.h"
 
 #include "sensor/options.h"
@@ -15,6 +16,8 @@ static const char usage_text[] =
     "                 [--log alerts|watched|all] [--user NAME] [--name OBSERVER]\n"
     "                 [--filter BPF] [--ports 53,5353]\n"
     "  dnswatch check-rules PATH...\n"
+    "  dnswatch explain --rules PATH... [--asn-db FILE.mmdb|none] [--resolver IP] [--do] [--ad]\n"
+    "                   (\"NAME TYPE DATA [TTL]\"... | -r FILE.pcap)\n"
     "  dnswatch --version | --help\n"
     "\n"
     "run reads DNS responses from a live interface (-i) or a capture file (-r) and writes one\n"
@@ -56,6 +59,8 @@ int main(int argc, char **argv)
         return ruleset_check((const char *const *)argv + 2, (size_t)argc - 2, time(NULL), stdout,
                              stderr);
     }
+    if (strcmp(cmd, "explain") == 0)
+        return explain_main(argc - 1, argv + 1);
     fprintf(stderr, "dnswatch: unknown command '%s'\n\n", cmd);
     return usage(stderr, 2);
 }

@@ -1,0 +1,932 @@
+#include "rules/explain.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "decoders/decode.h"
+#include "decoders/dns.h"
+#include "rules/asn.h"
+#include "rules/eval.h"
+#include "rules/ruleset.h"
+#include "rules/special.h"
+
+#define MAX_RULE_PATHS 64
+#define MAX_RECORDS 256
+
+static const char usage_text[] =
+    "Usage: dnswatch explain --rules PATH... [--asn-db FILE.mmdb|none] [--resolver IP]\n"
+    "                        [--do] [--ad] [--rcode NAME] [--qname NAME] [--qtype TYPE]\n"
+    "                        [--now YYYY-MM-DD] (\"NAME TYPE DATA [TTL]\"... | -r FILE.pcap)\n"
+    "\n"
+    "Shows what the rules make of one DNS response, check by check. Each record is\n"
+    "\"NAME TYPE DATA [TTL]\" (TTL 300 by default), TYPE one of A, AAAA, CNAME, DNAME,\n"
+    "HTTPS, SVCB (DATA: ipv4hint=IP,IP ipv6hint=IP,...) or RRSIG (DATA: the covered type).\n"
+    "The question is the first record's owner, type AAAA if that record is AAAA, else A.\n"
+    "--resolver: the answering server (default 10.0.0.53); --do: the query asked for DNSSEC\n"
+    "records; --ad: the response has AD set. -r explains every response of a capture.\n"
+    "\n"
+    "Exit status: 0 no alert, 1 an alert would be raised, 2 usage or input error.\n";
+
+/* ---- options ------------------------------------------------------------------------ */
+
+typedef struct explain_opts {
+    const char *rule_paths[MAX_RULE_PATHS];
+    size_t n_rule_paths;
+    const char *asn_db;
+    const char *pcap_file;
+    const char *qname;
+    uint16_t qtype;
+    int server_family;
+    uint8_t server[16];
+    bool query_do, ad;
+    uint16_t rcode;
+    time_t now;
+    const char *records[MAX_RECORDS];
+    size_t n_records;
+} explain_opts;
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("dnswatch explain: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n\n", stderr);
+    fputs(usage_text, stderr);
+    return 2;
+}
+
+static int type_from_text(const char *s, uint16_t *out)
+{
+    static const struct {
+        const char *name;
+        uint16_t type;
+    } types[] = {{"A", DNS_T_A},         {"AAAA", DNS_T_AAAA},   {"CNAME", DNS_T_CNAME},
+                 {"DNAME", DNS_T_DNAME}, {"HTTPS", DNS_T_HTTPS}, {"SVCB", DNS_T_SVCB},
+                 {"RRSIG", DNS_T_RRSIG}, {"TXT", DNS_T_TXT},     {"MX", DNS_T_MX},
+                 {"NS", DNS_T_NS},       {"ANY", DNS_T_ANY}};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcasecmp(s, types[i].name) == 0) {
+            *out = types[i].type;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+static int rcode_from_text(const char *s, uint16_t *out)
+{
+    static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                        "NOTIMP",  "REFUSED"};
+    for (uint16_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(s, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+/* "YYYY-MM-DD" to the first second of that day, UTC. */
+static int date_from_text(const char *s, time_t *out)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(s, "%Y-%m-%d", &tm);
+    if (!end || *end)
+        return -EINVAL;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return -EINVAL;
+    *out = t;
+    return 0;
+}
+
+static int parse_args(explain_opts *o, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    o->server_family = 4;
+    inet_pton(AF_INET, "10.0.0.53", o->server);
+    o->now = time(NULL);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = strcmp(a, "--rules") == 0 || strcmp(a, "--asn-db") == 0 ||
+                         strcmp(a, "--resolver") == 0 || strcmp(a, "-r") == 0 ||
+                         strcmp(a, "--rcode") == 0 || strcmp(a, "--qname") == 0 ||
+                         strcmp(a, "--qtype") == 0 || strcmp(a, "--now") == 0;
+        if (has_value && i + 1 >= argc)
+            return usage_error("%s needs a value", a);
+        const char *v = has_value ? argv[++i] : NULL;
+        if (strcmp(a, "--rules") == 0) {
+            if (o->n_rule_paths == MAX_RULE_PATHS)
+                return usage_error("at most %d --rules paths", MAX_RULE_PATHS);
+            o->rule_paths[o->n_rule_paths++] = v;
+        } else if (strcmp(a, "--asn-db") == 0) {
+            o->asn_db = v;
+        } else if (strcmp(a, "-r") == 0) {
+            o->pcap_file = v;
+        } else if (strcmp(a, "--resolver") == 0) {
+            if (inet_pton(AF_INET, v, o->server) == 1)
+                o->server_family = 4;
+            else if (inet_pton(AF_INET6, v, o->server) == 1)
+                o->server_family = 6;
+            else
+                return usage_error("--resolver '%s' is not an IPv4 or IPv6 address", v);
+        } else if (strcmp(a, "--rcode") == 0) {
+            if (rcode_from_text(v, &o->rcode) != 0)
+                return usage_error("--rcode '%s': use NOERROR, FORMERR, SERVFAIL, NXDOMAIN, "
+                                   "NOTIMP or REFUSED", v);
+        } else if (strcmp(a, "--qname") == 0) {
+            o->qname = v;
+        } else if (strcmp(a, "--qtype") == 0) {
+            if (type_from_text(v, &o->qtype) != 0)
+                return usage_error("--qtype '%s': use A, AAAA, HTTPS, SVCB, CNAME, ...", v);
+        } else if (strcmp(a, "--now") == 0) {
+            if (date_from_text(v, &o->now) != 0)
+                return usage_error("--now '%s' is not a date (YYYY-MM-DD)", v);
+        } else if (strcmp(a, "--do") == 0) {
+            o->query_do = true;
+        } else if (strcmp(a, "--ad") == 0) {
+            o->ad = true;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return usage_error("unknown option '%s'", a);
+        } else {
+            if (o->n_records == MAX_RECORDS)
+                return usage_error("at most %d records", MAX_RECORDS);
+            o->records[o->n_records++] = a;
+        }
+    }
+    if (o->n_rule_paths == 0)
+        return usage_error("give at least one --rules PATH");
+    if (o->pcap_file && (o->n_records || o->qname || o->qtype || o->query_do || o->ad ||
+                         o->rcode))
+        return usage_error("-r FILE.pcap explains the responses it holds: records, --qname, "
+                           "--qtype, --do, --ad and --rcode do not apply");
+    if (!o->pcap_file && o->n_records == 0 && !o->qname)
+        return usage_error("give at least one record (\"NAME TYPE DATA [TTL]\"), --qname, "
+                           "or -r FILE.pcap");
+    return 1; /* go on */
+}
+
+/* ---- the message writer ------------------------------------------------------------- */
+
+typedef struct wbuf {
+    uint8_t b[65535];
+    size_t n;
+    bool overflow;
+} wbuf;
+
+static void w_u8(wbuf *w, unsigned v)
+{
+    if (w->n >= sizeof w->b) {
+        w->overflow = true;
+        return;
+    }
+    w->b[w->n++] = (uint8_t)v;
+}
+static void w_u16(wbuf *w, unsigned v)
+{
+    w_u8(w, (v >> 8) & 0xff);
+    w_u8(w, v & 0xff);
+}
+static void w_u32(wbuf *w, uint32_t v)
+{
+    w_u16(w, v >> 16);
+    w_u16(w, v & 0xffff);
+}
+static void w_bytes(wbuf *w, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        w_u8(w, p[i]);
+}
+
+/* A plain host name (letters, digits, '-', '_', '*'; one trailing dot allowed) to wire
+ * form. Returns the wire length, or 0 with *why set. */
+static size_t name_to_wire(const char *text, uint8_t out[DNS_NAME_MAX], const char **why)
+{
+    size_t n = 0, len = strlen(text);
+    if (len == 0) {
+        *why = "empty name";
+        return 0;
+    }
+    if (strcmp(text, ".") == 0) {
+        out[0] = 0;
+        return 1;
+    }
+    if (text[len - 1] == '.')
+        len--;
+    size_t start = 0;
+    while (start <= len) {
+        size_t end = start;
+        while (end < len && text[end] != '.')
+            end++;
+        size_t l = end - start;
+        if (l == 0) {
+            *why = "empty label (two dots, or a leading dot)";
+            return 0;
+        }
+        if (l > DNS_LABEL_MAX) {
+            *why = "label longer than 63 characters";
+            return 0;
+        }
+        if (n + 1 + l + 1 > DNS_NAME_MAX) {
+            *why = "name longer than 255 bytes";
+            return 0;
+        }
+        out[n++] = (uint8_t)l;
+        for (size_t i = start; i < end; i++) {
+            char c = text[i];
+            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '*';
+            if (!ok) {
+                *why = "only letters, digits, '-', '_' and '*' are allowed in a label";
+                return 0;
+            }
+            out[n++] = (uint8_t)c;
+        }
+        start = end + 1;
+    }
+    out[n++] = 0;
+    return n;
+}
+
+typedef struct record {
+    uint8_t owner[DNS_NAME_MAX];
+    size_t owner_len;
+    uint16_t type;
+    uint32_t ttl;
+    uint8_t rdata[1024];
+    size_t rdlen;
+} record;
+
+static int bad_record(const char *text, const char *why)
+{
+    fprintf(stderr, "dnswatch explain: record \"%s\": %s\n", text, why);
+    return -EINVAL;
+}
+
+static int parse_ttl(const char *s, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (s[0] < '0' || s[0] > '9' || *end || errno || v > UINT32_MAX)
+        return -EINVAL;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* "ipv4hint=1.2.3.4,5.6.7.8" or "ipv6hint=...": one SvcParam, appended to rd. */
+static int svcb_param(const char *tok, uint8_t *rd, size_t *rdlen, size_t cap, int *last_key,
+                      const char **why)
+{
+    int family;
+    if (strncasecmp(tok, "ipv4hint=", 9) == 0)
+        family = 4;
+    else if (strncasecmp(tok, "ipv6hint=", 9) == 0)
+        family = 6;
+    else {
+        *why = "SVCB/HTTPS data: only ipv4hint=IP,... and ipv6hint=IP,... are understood";
+        return -EINVAL;
+    }
+    int key = family == 4 ? 4 : 6;
+    if (key <= *last_key) {
+        *why = "SVCB/HTTPS data: give ipv4hint before ipv6hint, each once";
+        return -EINVAL;
+    }
+    *last_key = key;
+    size_t alen = family == 4 ? 4 : 16;
+    size_t at = *rdlen;
+    if (at + 4 > cap)
+        goto too_long;
+    rd[at] = 0;
+    rd[at + 1] = (uint8_t)key;
+    size_t n = at + 4;
+    const char *p = tok + 9;
+    while (*p) {
+        char one[64];
+        size_t l = strcspn(p, ",");
+        if (l == 0 || l >= sizeof one) {
+            *why = "SVCB/HTTPS data: empty or overlong address in a hint list";
+            return -EINVAL;
+        }
+        memcpy(one, p, l);
+        one[l] = '\0';
+        if (n + alen > cap)
+            goto too_long;
+        if (inet_pton(family == 4 ? AF_INET : AF_INET6, one, rd + n) != 1) {
+            *why = family == 4 ? "SVCB/HTTPS data: bad address in ipv4hint"
+                               : "SVCB/HTTPS data: bad address in ipv6hint";
+            return -EINVAL;
+        }
+        n += alen;
+        p += l;
+        if (*p == ',')
+            p++;
+    }
+    if (n == at + 4) {
+        *why = "SVCB/HTTPS data: a hint needs at least one address";
+        return -EINVAL;
+    }
+    rd[at + 2] = (uint8_t)((n - at - 4) >> 8);
+    rd[at + 3] = (uint8_t)(n - at - 4);
+    *rdlen = n;
+    return 0;
+too_long:
+    *why = "SVCB/HTTPS data: too many hints";
+    return -EINVAL;
+}
+
+static int parse_record(const char *text, record *r)
+{
+    char buf[2048];
+    char *tok[64];
+    size_t nt = 0;
+    const char *why = NULL;
+    if (strlen(text) >= sizeof buf)
+        return bad_record(text, "too long");
+    strcpy(buf, text);
+    for (char *save = NULL, *t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+        if (nt == sizeof tok / sizeof tok[0])
+            return bad_record(text, "too many fields");
+        tok[nt++] = t;
+    }
+    if (nt < 3)
+        return bad_record(text, "expected \"NAME TYPE DATA [TTL]\"");
+    memset(r, 0, sizeof *r);
+    r->ttl = 300;
+    r->owner_len = name_to_wire(tok[0], r->owner, &why);
+    if (!r->owner_len)
+        return bad_record(text, why);
+    if (type_from_text(tok[1], &r->type) != 0 ||
+        (r->type != DNS_T_A && r->type != DNS_T_AAAA && r->type != DNS_T_CNAME &&
+         r->type != DNS_T_DNAME && r->type != DNS_T_HTTPS && r->type != DNS_T_SVCB &&
+         r->type != DNS_T_RRSIG))
+        return bad_record(text, "TYPE must be A, AAAA, CNAME, DNAME, HTTPS, SVCB or RRSIG");
+
+    size_t ndata = nt - 2; /* tokens after TYPE; a last numeric one is the TTL */
+    if (ndata >= 2 && parse_ttl(tok[nt - 1], &r->ttl) == 0)
+        ndata--;
+    else if (ndata >= 2 && r->type != DNS_T_HTTPS && r->type != DNS_T_SVCB)
+        return bad_record(text, "TTL must be a number from 0 to 4294967295");
+    char **data = tok + 2;
+
+    if (r->type != DNS_T_HTTPS && r->type != DNS_T_SVCB && ndata != 1)
+        return bad_record(text, "expected \"NAME TYPE DATA [TTL]\"");
+    switch (r->type) {
+    case DNS_T_A:
+        if (inet_pton(AF_INET, data[0], r->rdata) != 1)
+            return bad_record(text, "A data must be an IPv4 address");
+        r->rdlen = 4;
+        break;
+    case DNS_T_AAAA:
+        if (inet_pton(AF_INET6, data[0], r->rdata) != 1)
+            return bad_record(text, "AAAA data must be an IPv6 address");
+        r->rdlen = 16;
+        break;
+    case DNS_T_CNAME:
+    case DNS_T_DNAME:
+        r->rdlen = name_to_wire(data[0], r->rdata, &why);
+        if (!r->rdlen)
+            return bad_record(text, why);
+        break;
+    case DNS_T_RRSIG: {
+        /* A stand-in signature: only its presence matters to the rules. */
+        uint16_t covered;
+        if (type_from_text(data[0], &covered) != 0)
+            return bad_record(text, "RRSIG data must be the covered type (A, AAAA, ...)");
+        uint8_t *p = r->rdata;
+        unsigned labels = 0;
+        for (size_t i = 0; r->owner[i]; i += r->owner[i] + 1u)
+            labels++;
+        const uint8_t fixed[18] = {(uint8_t)(covered >> 8), (uint8_t)covered, 13,
+                                   (uint8_t)labels, 0, 0, 1, 44, /* original TTL 300 */
+                                   0xff, 0xff, 0xff, 0xff,       /* expiration */
+                                   0, 0, 0, 0,                   /* inception */
+                                   0x12, 0x34};                  /* key tag */
+        memcpy(p, fixed, sizeof fixed);
+        memcpy(p + sizeof fixed, r->owner, r->owner_len);
+        r->rdlen = sizeof fixed + r->owner_len + 64; /* a zero ECDSA P-256 signature */
+        break;
+    }
+    default: { /* SVCB, HTTPS: priority 1, target ".", then the hints */
+        int last_key = 0;
+        r->rdata[0] = 0;
+        r->rdata[1] = 1;
+        r->rdata[2] = 0;
+        r->rdlen = 3;
+        for (size_t i = 0; i < ndata; i++)
+            if (svcb_param(data[i], r->rdata, &r->rdlen, sizeof r->rdata, &last_key, &why) != 0)
+                return bad_record(text, why);
+        break;
+    }
+    }
+    return 0;
+}
+
+static void w_opt(wbuf *w, bool dnssec_ok)
+{
+    w_u8(w, 0);
+    w_u16(w, DNS_T_OPT);
+    w_u16(w, 1232);
+    w_u32(w, dnssec_ok ? 0x8000u : 0);
+    w_u16(w, 0);
+}
+
+/* The query (QR clear) and the response, same id and question. */
+static int build_messages(const explain_opts *o, wbuf *query, wbuf *resp)
+{
+    static record recs[MAX_RECORDS];
+    uint8_t qname[DNS_NAME_MAX];
+    size_t qlen = 0;
+    uint16_t qtype = DNS_T_A;
+    const char *why = NULL;
+
+    for (size_t i = 0; i < o->n_records; i++)
+        if (parse_record(o->records[i], &recs[i]) != 0)
+            return -EINVAL;
+    if (o->qname) {
+        qlen = name_to_wire(o->qname, qname, &why);
+        if (!qlen) {
+            fprintf(stderr, "dnswatch explain: --qname \"%s\": %s\n", o->qname, why);
+            return -EINVAL;
+        }
+    } else {
+        qlen = recs[0].owner_len;
+        memcpy(qname, recs[0].owner, qlen);
+        if (recs[0].type == DNS_T_AAAA)
+            qtype = DNS_T_AAAA;
+    }
+    if (o->qtype)
+        qtype = o->qtype;
+
+    const uint16_t id = 0x4242;
+    query->n = 0;
+    w_u16(query, id);
+    w_u16(query, DNS_F_RD);
+    w_u16(query, 1);
+    w_u16(query, 0);
+    w_u16(query, 0);
+    w_u16(query, 1);
+    w_bytes(query, qname, qlen);
+    w_u16(query, qtype);
+    w_u16(query, 1);
+    w_opt(query, o->query_do);
+
+    resp->n = 0;
+    w_u16(resp, id);
+    w_u16(resp, DNS_F_QR | DNS_F_RD | DNS_F_RA | (o->ad ? DNS_F_AD : 0) | (o->rcode & 0xf));
+    w_u16(resp, 1);
+    w_u16(resp, (unsigned)o->n_records);
+    w_u16(resp, 0);
+    w_u16(resp, 1);
+    w_bytes(resp, qname, qlen);
+    w_u16(resp, qtype);
+    w_u16(resp, 1);
+    for (size_t i = 0; i < o->n_records; i++) {
+        const record *r = &recs[i];
+        w_bytes(resp, r->owner, r->owner_len);
+        w_u16(resp, r->type);
+        w_u16(resp, 1);
+        w_u32(resp, r->ttl);
+        w_u16(resp, (unsigned)r->rdlen);
+        w_bytes(resp, r->rdata, r->rdlen);
+    }
+    w_opt(resp, o->query_do);
+    if (query->overflow || resp->overflow) {
+        fprintf(stderr, "dnswatch explain: the records do not fit in one DNS message\n");
+        return -EMSGSIZE;
+    }
+    return 0;
+}
+
+/* ---- explaining one response -------------------------------------------------------- */
+
+typedef struct trace_line {
+    const dw_rule *rule;
+    const char *check; /* static, from eval.c */
+    int verdict;
+    char detail[512];
+} trace_line;
+
+typedef struct explain_state {
+    evaluator *ev;
+    const asn_db *db;
+    dns_msg *msg;
+    eval_result *res;
+    trace_line *lines;
+    size_t n_lines, cap_lines;
+    bool oom;
+    unsigned n_responses, n_alerting;
+    dw_counters counters;
+} explain_state;
+
+static void on_trace(void *ctx, const dw_rule *rule, const char *check, int verdict,
+                     const char *detail)
+{
+    explain_state *st = ctx;
+    if (st->n_lines == st->cap_lines) {
+        size_t cap = st->cap_lines ? st->cap_lines * 2 : 64;
+        trace_line *l = realloc(st->lines, cap * sizeof *l);
+        if (!l) {
+            st->oom = true;
+            return;
+        }
+        st->lines = l;
+        st->cap_lines = cap;
+    }
+    trace_line *t = &st->lines[st->n_lines++];
+    t->rule = rule;
+    t->check = check;
+    t->verdict = verdict;
+    snprintf(t->detail, sizeof t->detail, "%s", detail);
+}
+
+static void fmt_ip(int family, const uint8_t *a, char out[46])
+{
+    if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, out, 46))
+        strcpy(out, "?");
+}
+
+/* Does pattern (normalised, as in rule->names) cover name (lower case, no trailing dot)? */
+static bool pattern_covers(const char *pattern, const char *name)
+{
+    if (strcmp(pattern, "*") == 0)
+        return true;
+    if (strncmp(pattern, "*.", 2) == 0) {
+        size_t pl = strlen(pattern + 1), nl = strlen(name); /* ".suffix" */
+        return nl > pl && strcmp(name + nl - pl, pattern + 1) == 0;
+    }
+    return strcmp(pattern, name) == 0;
+}
+
+/* The first chain name through which the rule applies (the evaluator found one). */
+static const char *matched_name(const dw_rule *rule, const eval_result *r, const char **pattern)
+{
+    for (unsigned c = 0; c < r->n_chain; c++) {
+        const char *name = r->chain[c];
+        if (rule->except && nameset_contains(rule->except, name, strlen(name)))
+            continue;
+        for (size_t i = 0; i < rule->names.n; i++)
+            if (pattern_covers(rule->names.v[i], name)) {
+                *pattern = rule->names.v[i];
+                return name;
+            }
+    }
+    *pattern = "?";
+    return "?";
+}
+
+static void print_addr(const explain_state *st, int family, const uint8_t *a)
+{
+    char ip[46], v4[46];
+    fmt_ip(family, a, ip);
+    printf("address: %s", ip);
+    asn_info ai;
+    if (!st->db)
+        printf(", ASN database off");
+    else if (asn_lookup(st->db, family, a, &ai) == 1)
+        printf(", AS%u (%.*s)", ai.number, ai.org ? (int)ai.org_len : 1, ai.org ? ai.org : "?");
+    else
+        printf(", in no AS of the ASN database");
+    special_result sr = special_classify(family, a);
+    if (sr.via) {
+        fmt_ip(sr.family, sr.judged, v4);
+        printf(", %s %s", sr.via, v4);
+    }
+    if (sr.kind == SPECIAL_SINKHOLE)
+        printf(", sinkhole address");
+    else if (sr.kind == SPECIAL_REBIND)
+        printf(", special-purpose range %s", sr.range);
+    putchar('\n');
+}
+
+static void on_hint(void *ctx, int family, const uint8_t *addr)
+{
+    print_addr(ctx, family, addr);
+}
+
+static bool in_chain(const eval_result *r, const char *name)
+{
+    for (unsigned i = 0; i < r->n_chain; i++)
+        if (strcmp(r->chain[i], name) == 0)
+            return true;
+    return false;
+}
+
+static void print_response(explain_state *st, const pkt_info *pi, const dns_msg *m)
+{
+    const eval_result *r = st->res;
+    char srv[46], cli[46], qn[DNS_NAME_TEXT_MAX], tb[16], rb[16], data[1024];
+
+    fmt_ip(pi->ip_version, pi->src, srv);
+    fmt_ip(pi->ip_version, pi->dst, cli);
+    if (!m->has_question || dns_name_text(m->buf, m->len, m->qname_off, qn, false) < 0)
+        strcpy(qn, "(no question)");
+    printf("response: %s %s from %s to %s, %s, flags", qn,
+           m->has_question ? dns_type_name(m->qtype, tb) : "-", srv, cli,
+           dns_rcode_name(m->rcode, rb));
+    static const struct {
+        uint16_t bit;
+        const char *name;
+    } flags[] = {{DNS_F_QR, "QR"}, {DNS_F_AA, "AA"}, {DNS_F_TC, "TC"}, {DNS_F_RD, "RD"},
+                 {DNS_F_RA, "RA"}, {DNS_F_AD, "AD"}, {DNS_F_CD, "CD"}};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (m->flags & flags[i].bit)
+            printf(" %s", flags[i].name);
+    if (m->has_opt)
+        printf(", EDNS%s", m->edns_do ? " DO" : "");
+    putchar('\n');
+
+    for (unsigned i = 0; i < m->n_rr; i++) {
+        const dns_rr *rr = &m->rr[i];
+        if (rr->type == DNS_T_OPT)
+            continue;
+        if (dns_name_text(m->buf, m->len, rr->name_off, qn, false) < 0)
+            strcpy(qn, "?");
+        dns_rdata_text(m, rr, data, sizeof data);
+        printf("%s: %s %s %s ttl %u\n",
+               rr->section == DNS_SEC_ANSWER      ? "answer"
+               : rr->section == DNS_SEC_AUTHORITY ? "authority"
+                                                  : "additional",
+               qn, dns_type_name(rr->type, tb), data, rr->ttl);
+    }
+
+    printf("chain:");
+    for (unsigned i = 0; i < r->n_chain; i++)
+        printf("%s %s", i ? " ->" : "", r->chain[i]);
+    putchar('\n');
+
+    /* The addresses the evaluator judges: answer records owned by a chain name (all of
+     * them when the chain reached its limit: the evaluator says which in its trace). */
+    unsigned n_addr = 0;
+    bool at_limit = r->n_chain == EVAL_MAX_CHAIN + 1;
+    if (at_limit)
+        printf("chain: stopped after %d steps\n", EVAL_MAX_CHAIN);
+    for (unsigned i = 0; i < m->n_rr; i++) {
+        const dns_rr *rr = &m->rr[i];
+        uint8_t a[16];
+        if (rr->section != DNS_SEC_ANSWER ||
+            dns_name_text(m->buf, m->len, rr->name_off, qn, true) < 0 ||
+            (!at_limit && !in_chain(r, qn)))
+            continue;
+        if (rr->type == DNS_T_A || rr->type == DNS_T_AAAA) {
+            int n = dns_rr_addr(m, rr, a);
+            if (n) {
+                print_addr(st, n == 16 ? 6 : 4, a);
+                n_addr++;
+            }
+        } else if (rr->type == DNS_T_SVCB || rr->type == DNS_T_HTTPS) {
+            int n = dns_svcb_hints(m, rr, on_hint, st);
+            if (n > 0)
+                n_addr += (unsigned)n;
+        }
+    }
+    if (!n_addr)
+        printf("address: none\n");
+}
+
+static const eval_finding *finding_of(const eval_result *r, const dw_rule *rule)
+{
+    for (unsigned i = 0; i < r->n_findings; i++)
+        if (r->findings[i].rule == rule)
+            return &r->findings[i];
+    return NULL;
+}
+
+static void print_rules(explain_state *st)
+{
+    const eval_result *r = st->res;
+    size_t i = 0;
+    if (st->n_lines == 0) {
+        printf("no rule matched");
+        for (unsigned c = 0; c < r->n_chain; c++)
+            printf("%s %s", c ? "," : "", r->chain[c]);
+        putchar('\n');
+    }
+    while (i < st->n_lines) {
+        const dw_rule *rule = st->lines[i].rule;
+        const char *pattern;
+        const char *name = matched_name(rule, r, &pattern);
+        printf("rule %s (%s:%u) matched %s", rule->id, rule->file, rule->line, name);
+        if (strcmp(pattern, name) != 0)
+            printf(" (pattern %s)", pattern);
+        putchar('\n');
+        for (; i < st->n_lines && st->lines[i].rule == rule; i++) {
+            const trace_line *t = &st->lines[i];
+            printf("  %s: %s %s\n", t->check,
+                   t->verdict > 0 ? "PASS" : t->verdict == 0 ? "FAIL" : "SKIP", t->detail);
+        }
+        const eval_finding *f = finding_of(r, rule);
+        if (!f) {
+            printf("  verdict: no alert\n");
+            continue;
+        }
+        printf("  verdict: alert [");
+        bool first = true;
+        for (unsigned b = 0; b < DW_V_COUNT; b++)
+            if (f->violations & (1u << b)) {
+                printf("%s%s", first ? "" : ", ", dw_violation_name(1u << b));
+                first = false;
+            }
+        printf("]\n  reason: %s\n", f->reason);
+    }
+    if (r->findings_dropped)
+        printf("(%u more rules with findings beyond the per-response limit)\n",
+               r->findings_dropped);
+}
+
+/* Explains one response. Queries are fed to the evaluator for tracking. */
+static void explain_one(explain_state *st, const pkt_info *pi, const uint8_t *buf, size_t len)
+{
+    dns_msg *m = st->msg;
+    if (dns_parse(m, buf, len, &st->counters) != 0)
+        return;
+    if (!(m->flags & DNS_F_QR)) {
+        evaluator_query(st->ev, pi, m);
+        return;
+    }
+    st->n_lines = 0;
+    evaluator_response(st->ev, pi, m, st->res);
+    if (st->n_responses++)
+        putchar('\n');
+    print_response(st, pi, m);
+    print_rules(st);
+    if (st->res->n_findings)
+        st->n_alerting++;
+}
+
+/* ---- the command -------------------------------------------------------------------- */
+
+static void on_diag(void *ctx, const ruleset_diag *d)
+{
+    char line[1024];
+    (void)ctx;
+    ruleset_diag_format(d, line, sizeof line);
+    fprintf(stderr, "%s\n", line);
+}
+
+static void on_pcap_dns(void *ctx, const pkt_info *pi, const uint8_t *msg, size_t len)
+{
+    explain_one(ctx, pi, msg, len);
+}
+
+typedef struct pcap_ctx {
+    dw_decoder *dec;
+    explain_state *st;
+    int dlt;
+} pcap_ctx;
+
+static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+    pcap_ctx *pc = (pcap_ctx *)(void *)user; /* our own pointer, handed back by libpcap */
+    uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+    dw_decoder_packet(pc->dec, pc->dlt, ts, bytes, h->caplen, on_pcap_dns, pc->st);
+}
+
+static int explain_pcap(explain_state *st, const char *path)
+{
+    char err[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_open_offline(path, err);
+    if (!p) {
+        fprintf(stderr, "dnswatch explain: cannot read %s: %s\n", path, err);
+        return -EINVAL;
+    }
+    int rc = -EINVAL;
+    dw_decoder_config cfg;
+    dw_decoder_config_default(&cfg);
+    pcap_ctx pc = {dw_decoder_new(&cfg, &st->counters), st, pcap_datalink(p)};
+    if (!pc.dec) {
+        fprintf(stderr, "dnswatch explain: out of memory\n");
+        goto out;
+    }
+    if (!pkt_dlt_supported(pc.dlt)) {
+        fprintf(stderr, "dnswatch explain: %s: link type %d is not supported\n", path, pc.dlt);
+        goto out;
+    }
+    if (pcap_loop(p, -1, on_packet, (u_char *)&pc) == PCAP_ERROR) {
+        fprintf(stderr, "dnswatch explain: %s: %s\n", path, pcap_geterr(p));
+        goto out;
+    }
+    dw_decoder_flush(pc.dec, on_pcap_dns, st);
+    rc = 0;
+out:
+    dw_decoder_free(pc.dec);
+    pcap_close(p);
+    return rc;
+}
+
+static int explain_records(explain_state *st, const explain_opts *o)
+{
+    static wbuf query, resp;
+    if (build_messages(o, &query, &resp) != 0)
+        return -EINVAL;
+    pkt_info pi;
+    memset(&pi, 0, sizeof pi);
+    pi.ip_version = (uint8_t)o->server_family;
+    pi.proto = 17;
+    /* The query, client to server: it carries the DO bit the evaluator tracks. */
+    pi.ts_us = 1000000;
+    inet_pton(o->server_family == 4 ? AF_INET : AF_INET6,
+              o->server_family == 4 ? "10.0.0.1" : "fd00::1", pi.src);
+    memcpy(pi.dst, o->server, 16);
+    pi.sport = 53001;
+    pi.dport = 53;
+    pi.payload = query.b;
+    pi.payload_len = query.n;
+    explain_one(st, &pi, query.b, query.n);
+    /* The response, server to client. */
+    pkt_info rpi = pi;
+    rpi.ts_us = 1001000;
+    memcpy(rpi.src, pi.dst, 16);
+    memcpy(rpi.dst, pi.src, 16);
+    rpi.sport = 53;
+    rpi.dport = 53001;
+    rpi.payload = resp.b;
+    rpi.payload_len = resp.n;
+    explain_one(st, &rpi, resp.b, resp.n);
+    if (st->n_responses == 0) {
+        fprintf(stderr, "dnswatch explain: the response built from the records did not parse\n");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int explain_main(int argc, char **argv)
+{
+    explain_opts o;
+    int status = parse_args(&o, argc, argv);
+    if (status != 1)
+        return status;
+    status = 2;
+
+    ruleset *rs = NULL;
+    asn_db *db = NULL;
+    explain_state st;
+    memset(&st, 0, sizeof st);
+
+    if (ruleset_load(o.rule_paths, o.n_rule_paths, o.now, on_diag, NULL, &rs) != 0) {
+        fprintf(stderr, "dnswatch explain: rules not loaded (fix the errors above)\n");
+        goto out;
+    }
+    bool wants_asn = false;
+    for (size_t i = 0; i < ruleset_count(rs); i++)
+        if (ruleset_rule(rs, i)->n_asn)
+            wants_asn = true;
+    if (o.asn_db && strcmp(o.asn_db, "none") != 0) {
+        char err[512];
+        if (asn_db_open(o.asn_db, &db, err, sizeof err) != 0) {
+            fprintf(stderr, "dnswatch explain: %s (or pass --asn-db none)\n", err);
+            goto out;
+        }
+    } else if (!o.asn_db && wants_asn) {
+        fprintf(stderr, "dnswatch explain: the rules expect ASNs: pass --asn-db FILE.mmdb, or "
+                        "--asn-db none to explain without ASN checks\n");
+        goto out;
+    }
+
+    track_limits tl = {0, 0};
+    st.db = db;
+    st.ev = evaluator_new(rs, db, &tl);
+    st.msg = malloc(sizeof *st.msg);
+    st.res = malloc(sizeof *st.res);
+    if (!st.ev || !st.msg || !st.res) {
+        fprintf(stderr, "dnswatch explain: out of memory\n");
+        goto out;
+    }
+    evaluator_set_trace(st.ev, on_trace, &st);
+
+    if ((o.pcap_file ? explain_pcap(&st, o.pcap_file) : explain_records(&st, &o)) != 0)
+        goto out;
+    if (st.oom) {
+        fprintf(stderr, "dnswatch explain: out of memory\n");
+        goto out;
+    }
+    if (o.pcap_file)
+        printf("\n%u responses, %u would raise an alert\n", st.n_responses, st.n_alerting);
+    status = st.n_alerting ? 1 : 0;
+out:
+    if (fflush(stdout) != 0 && status != 2) {
+        fprintf(stderr, "dnswatch explain: writing the output failed\n");
+        status = 2;
+    }
+    evaluator_free(st.ev);
+    free(st.msg);
+    free(st.res);
+    free(st.lines);
+    asn_db_close(db);
+    ruleset_free(rs);
+    return status;
+}

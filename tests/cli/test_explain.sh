@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# dnswatch explain end to end: records from the command line and a generated capture,
+# against the DESIGN.md example rules and a few of our own, with a test ASN database.
+# Exit codes: 0 no alert, 1 an alert would be raised, 2 usage or input error.
+set -u
+dw="$DW_BIN/sensor/dnswatch"
+gen="$DW_BIN/tests/gen_pcap"
+if ! /usr/bin/perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null; then
+    echo "explain: MaxMind::DB::Writer not installed, skipping"
+    exit 77
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+pass=0
+db="$tmp/asn.mmdb"
+/usr/bin/perl "$DW_SRC/tests/tools/make_test_mmdb.pl" "$db" "$DW_SRC/tests/data/asn-sample.txt" ||
+    { echo "FAIL: cannot build the test ASN database"; exit 1; }
+design="$DW_SRC/tests/data/rules/design-example.yaml"
+
+cat >"$tmp/own.yaml" <<'EOF'
+id: signed
+match: {names: [signed.example]}
+dnssec: {expect: signed}
+expect: {resolvers: [10.10.0.53]}
+---
+id: do
+match: {names: [do.example]}
+dnssec: {expect: signed}
+---
+id: reg
+match: {names: ["*.reg.example"]}
+expect: {prefixes: [151.101.0.0/16]}
+exceptions:
+  - {prefixes: [146.75.0.0/16], reason: "CHG-4411 renumbering", expires: 2027-03-31}
+EOF
+
+# ex STATUS ARGS...: runs explain, keeps stdout in $tmp/out and stderr in $tmp/err.
+ex() {
+    local want=$1
+    shift
+    "$dw" explain "$@" >"$tmp/out" 2>"$tmp/err"
+    local got=$?
+    last="explain $*"
+    if [ "$got" -ne "$want" ]; then
+        echo "FAIL: dnswatch $last -> exit $got (want $want)"
+        sed 's/^/    out: /' "$tmp/out"
+        sed 's/^/    err: /' "$tmp/err"
+        fail=$((fail + 1))
+    else
+        pass=$((pass + 1))
+    fi
+}
+# has FILE LINE...: each LINE occurs in FILE as a whole line, leading spaces ignored.
+has() {
+    local f=$1
+    shift
+    for want in "$@"; do
+        if sed 's/^ *//' "$f" | grep -qxF -- "$want"; then
+            pass=$((pass + 1))
+        else
+            echo "FAIL: dnswatch $last: no line \"$want\" in:"
+            sed 's/^/    /' "$f"
+            fail=$((fail + 1))
+        fi
+    done
+}
+lacks() {
+    if grep -qF -- "$2" "$1"; then
+        echo "FAIL: dnswatch $last: unexpected \"$2\""
+        fail=$((fail + 1))
+    else
+        pass=$((pass + 1))
+    fi
+}
+
+# The DESIGN.md example: pypi.org answered by Linode instead of Fastly.
+ex 1 --rules "$design" --asn-db "$db" "pypi.org A 45.33.20.5"
+has "$tmp/out" \
+    "chain: pypi.org" \
+    "address: 45.33.20.5, AS63949 (Linode, LLC)" \
+    "rule pypi ($design:6) matched pypi.org" \
+    "expect.asn: FAIL 45.33.20.5 is AS63949 (Linode, LLC), expected AS54113" \
+    "rebinding: PASS 45.33.20.5 is not in a special-purpose range" \
+    "cname: PASS no CNAME or DNAME in the answer" \
+    "verdict: alert [asn_mismatch]" \
+    "reason: pypi.org answered 45.33.20.5 (AS63949 Linode, LLC), expected AS54113" \
+    "rule rebinding ($design:31) matched pypi.org (pattern *)" \
+    "verdict: no alert"
+lacks "$tmp/out" "rule artifactory"
+
+# Fastly: every rule passes.
+ex 0 --rules "$design" --asn-db "$db" "pypi.org A 151.101.0.223" "pypi.org AAAA 2a04:4e40::223 60"
+has "$tmp/out" "expect.asn: PASS 151.101.0.223 is AS54113 (Fastly, Inc.), one of AS54113" \
+    "expect.asn: PASS 2a04:4e40::223 is AS54113 (Fastly, Inc.), one of AS54113" \
+    "answer: pypi.org AAAA 2a04:4e40::223 ttl 60"
+lacks "$tmp/out" "verdict: alert"
+
+# A hijacked CNAME into a private address; the rule applies through the question.
+ex 1 --rules "$design" --asn-db "$db" \
+    "files.pythonhosted.org CNAME evil.example.net" "evil.example.net A 10.1.2.3 90000"
+has "$tmp/out" \
+    "chain: files.pythonhosted.org -> evil.example.net" \
+    "address: 10.1.2.3, in no AS of the ASN database, special-purpose range 10.0.0.0/8" \
+    "cname: FAIL evil.example.net is not an allowed target (*.fastly.net)" \
+    "ttl: FAIL a record has TTL 90000, maximum 86400" \
+    "rebinding: FAIL 10.1.2.3 is in special-purpose range 10.0.0.0/8" \
+    "verdict: alert [asn_unknown, cname_unexpected, rebinding, ttl_exceeded]" \
+    "verdict: alert [rebinding]"
+
+# SVCB/HTTPS hints, a sinkhole and NAT64.
+ex 1 --rules "$design" --asn-db none \
+    "www.example.org HTTPS ipv4hint=151.101.1.1,0.0.0.0 ipv6hint=64:ff9b::a00:1"
+has "$tmp/out" \
+    "address: 0.0.0.0, ASN database off, sinkhole address" \
+    "rebinding: FAIL 0.0.0.0 is a sinkhole address, reported as sinkhole" \
+    "rebinding: FAIL 64:ff9b::a00:1 (NAT64 10.0.0.1) is in special-purpose range 10.0.0.0/8" \
+    "verdict: alert [rebinding, sinkhole]"
+
+# Without an ASN database the ASN check is skipped and says why.
+ex 0 --rules "$design" --asn-db none "pypi.org A 45.33.20.5"
+has "$tmp/out" "expect.asn: SKIP no ASN database: ASN checks are off"
+
+# The artifactory rule: private answers allowed, the resolver is checked.
+ex 1 --rules "$design" "build.artifactory.corp.example A 10.40.1.1" --asn-db none
+has "$tmp/out" \
+    "rule artifactory ($design:22) matched build.artifactory.corp.example (pattern *.artifactory.corp.example)" \
+    "resolver: FAIL answered by 10.0.0.53, not one of 10.10.0.53/32, 10.10.0.54/32" \
+    "rebinding: PASS 10.40.1.1 is in special-purpose range 10.0.0.0/8, allowed by rebinding.allow" \
+    "expect.prefixes: PASS 10.40.1.1 is in 10.40.0.0/16" \
+    "verdict: alert [unexpected_resolver]"
+lacks "$tmp/out" "rule rebinding"
+ex 0 --rules "$design" --asn-db none --resolver 10.10.0.54 "build.artifactory.corp.example A 10.40.1.1"
+
+# No rule for the name.
+ex 0 --rules "$tmp/own.yaml" "www.example.com A 1.2.3.4"
+has "$tmp/out" "no rule matched www.example.com"
+ex 0 --rules "$tmp/own.yaml" "www.example.com CNAME x.example.net" "x.example.net A 1.2.3.4"
+has "$tmp/out" "no rule matched www.example.com, x.example.net"
+
+# DNSSEC: AD from the listed resolver, RRSIG for a DO query.
+ex 1 --rules "$tmp/own.yaml" --resolver 10.10.0.53 "signed.example A 1.2.3.4"
+has "$tmp/out" "dnssec: FAIL the validating resolver did not set AD" "verdict: alert [dnssec_missing]"
+ex 0 --rules "$tmp/own.yaml" --resolver 10.10.0.53 --ad "signed.example A 1.2.3.4"
+has "$tmp/out" "dnssec: PASS AD set by a listed resolver"
+ex 1 --rules "$tmp/own.yaml" --do "do.example A 1.2.3.4"
+has "$tmp/out" "dnssec: FAIL the answer carries no RRSIG although the query set DO"
+ex 0 --rules "$tmp/own.yaml" --do "do.example A 1.2.3.4" "do.example RRSIG A"
+has "$tmp/out" "dnssec: PASS RRSIG present for a DO query"
+ex 0 --rules "$tmp/own.yaml" "do.example A 1.2.3.4"
+has "$tmp/out" "dnssec: SKIP cannot tell: no expect.resolvers to trust AD from, and no query with DO seen"
+
+# Exceptions, judged at a given date.
+ex 0 --rules "$tmp/own.yaml" --now 2027-03-31 "a.reg.example A 146.75.1.1"
+has "$tmp/out" "exception: SKIP 146.75.1.1 excused (line 14): CHG-4411 renumbering, until 2027-03-31"
+ex 1 --rules "$tmp/own.yaml" --now 2027-04-01 "a.reg.example A 146.75.1.1"
+has "$tmp/out" "expect.prefixes: FAIL 146.75.1.1 is outside 151.101.0.0/16" "verdict: alert [prefix_mismatch]"
+
+# NXDOMAIN: addresses are not judged.
+ex 0 --rules "$tmp/own.yaml" --rcode NXDOMAIN --qname gone.reg.example
+has "$tmp/out" "addresses: SKIP response code NXDOMAIN: addresses are not judged" "address: none"
+
+# A capture: every response explained.
+if [ -x "$gen" ]; then
+    "$gen" cname_chain "$tmp/c.pcap" >/dev/null
+    ex 0 --rules "$design" --asn-db "$db" -r "$tmp/c.pcap"
+    has "$tmp/out" "cname: PASS every chain target is allowed (*.fastly.net)" \
+        "1 responses, 0 would raise an alert"
+    printf 'id: strict\nmatch: {names: [files.pythonhosted.org]}\ncname: {allowed_targets: []}\n' \
+        >"$tmp/strict.yaml"
+    ex 1 --rules "$tmp/strict.yaml" -r "$tmp/c.pcap"
+    has "$tmp/out" "cname: FAIL dualstack.python.map.fastly.net is not an allowed target (none allowed)" \
+        "1 responses, 1 would raise an alert"
+fi
+
+# Usage and input errors: exit 2 and a message that names the problem.
+err() {
+    local re=$1
+    shift
+    ex 2 "$@"
+    if grep -Eq -- "$re" "$tmp/err"; then
+        pass=$((pass + 1))
+    else
+        echo "FAIL: dnswatch $last: stderr lacks /$re/:"
+        sed 's/^/    /' "$tmp/err"
+        fail=$((fail + 1))
+    fi
+}
+err 'give at least one --rules' "pypi.org A 1.2.3.4"
+err 'at least one record' --rules "$design" --asn-db none
+err "unknown option '--bogus'" --rules "$design" --bogus "pypi.org A 1.2.3.4"
+err 'A data must be an IPv4 address' --rules "$design" --asn-db none "pypi.org A 999.1.1.1"
+err 'AAAA data must be an IPv6 address' --rules "$design" --asn-db none "pypi.org AAAA 1.2.3.4"
+err 'TYPE must be' --rules "$design" --asn-db none "pypi.org MX mail.example"
+err 'empty label' --rules "$design" --asn-db none "bad..name A 1.2.3.4"
+err 'only letters' --rules "$design" --asn-db none "bad/name A 1.2.3.4"
+err 'label longer than 63' --rules "$design" --asn-db none \
+    "$(printf 'a%.0s' $(seq 64)).example A 1.2.3.4"
+err 'expected "NAME TYPE DATA' --rules "$design" --asn-db none "pypi.org A"
+err 'TTL must be a number' --rules "$design" --asn-db none "pypi.org A 1.2.3.4 soon"
+err 'ipv4hint' --rules "$design" --asn-db none "x.example HTTPS alpn=h2"
+err 'not an IPv4 or IPv6 address' --rules "$design" --resolver nowhere "pypi.org A 1.2.3.4"
+err 'pass --asn-db' --rules "$design" "pypi.org A 1.2.3.4"
+err 'do not apply' --rules "$design" -r "$tmp/c.pcap" "pypi.org A 1.2.3.4"
+err "cannot read $tmp/missing.pcap" --rules "$design" --asn-db none -r "$tmp/missing.pcap"
+printf 'id: broken\nmatch: {names: [x.example]}\nexpcet: {}\n' >"$tmp/broken.yaml"
+err 'did you mean "expect"' --rules "$tmp/broken.yaml" "x.example A 1.2.3.4"
+# The usage line is in the top-level help.
+"$dw" --help | grep -q 'dnswatch explain --rules' && pass=$((pass + 1)) ||
+    { echo "FAIL: explain missing from --help"; fail=$((fail + 1)); }
+
+echo "explain: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

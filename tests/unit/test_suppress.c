@@ -1,0 +1,200 @@
+/* suppress: identical alerts fold within the window, the count comes back as a summary
+ * when the window closes, when the table is full, or at exit; window 0 folds nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sensor/suppress.h"
+
+#define SEC 1000000ull
+
+typedef struct got {
+    unsigned n;
+    char rule[8][32];
+    char reason[8][64];
+    uint32_t folded[8];
+    uint32_t violations[8];
+    uint8_t severity[8];
+    uint64_t first[8], last[8];
+} got;
+
+static void on_summary(void *ctx, const suppress_summary *s)
+{
+    got *g = ctx;
+    assert_true(g->n < 8);
+    snprintf(g->rule[g->n], sizeof g->rule[0], "%s", s->rule_id);
+    snprintf(g->reason[g->n], sizeof g->reason[0], "%s", s->reason);
+    g->folded[g->n] = s->folded;
+    g->violations[g->n] = s->violations;
+    g->severity[g->n] = s->severity;
+    g->first[g->n] = s->first_us;
+    g->last[g->n] = s->last_us;
+    g->n++;
+}
+
+static bool check(suppress *s, uint64_t key, uint64_t now, const char *rule, got *g)
+{
+    return suppress_check(s, key, now, rule, "reason text", 73, 5, on_summary, g);
+}
+
+static void t_fold_in_window(void **state)
+{
+    (void)state;
+    got g = {0};
+    suppress *s = suppress_new(64, 60000); /* 60 s */
+    assert_non_null(s);
+    assert_true(check(s, 42, 100 * SEC, "pypi", &g));
+    for (int i = 1; i <= 9; i++)
+        assert_false(check(s, 42, 100 * SEC + (uint64_t)i * SEC, "pypi", &g));
+    /* Another key is its own alert. */
+    assert_true(check(s, 43, 105 * SEC, "npm", &g));
+    assert_false(check(s, 43, 106 * SEC, "npm", &g));
+    assert_int_equal(g.n, 0);
+    /* Nothing closed yet. */
+    suppress_expire(s, 159 * SEC, on_summary, &g);
+    assert_int_equal(g.n, 0);
+    suppress_free(s);
+}
+
+static void t_after_window(void **state)
+{
+    (void)state;
+    got g = {0};
+    suppress *s = suppress_new(64, 10000); /* 10 s */
+    assert_true(check(s, 7, 100 * SEC, "pypi", &g));
+    assert_false(check(s, 7, 101 * SEC, "pypi", &g));
+    assert_false(check(s, 7, 109 * SEC, "pypi", &g));
+    /* At the end of the window the same alert is written again, and the closed window's
+     * count is reported on the way. */
+    assert_true(check(s, 7, 110 * SEC, "pypi", &g));
+    assert_int_equal(g.n, 1);
+    assert_string_equal(g.rule[0], "pypi");
+    assert_string_equal(g.reason[0], "reason text");
+    assert_int_equal(g.folded[0], 2);
+    assert_int_equal(g.violations[0], 5);
+    assert_int_equal(g.severity[0], 73);
+    assert_int_equal(g.first[0], 100 * SEC);
+    assert_int_equal(g.last[0], 109 * SEC);
+    /* A new window has started: folding again, from zero. */
+    assert_false(check(s, 7, 111 * SEC, "pypi", &g));
+    suppress_expire(s, 120 * SEC, on_summary, &g);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.folded[1], 1);
+    assert_int_equal(g.first[1], 110 * SEC);
+    /* Reported once only. */
+    suppress_expire(s, UINT64_MAX, on_summary, &g);
+    assert_int_equal(g.n, 2);
+    suppress_free(s);
+}
+
+static void t_no_fold_no_summary(void **state)
+{
+    (void)state;
+    got g = {0};
+    suppress *s = suppress_new(64, 10000);
+    assert_true(check(s, 9, 100 * SEC, "a", &g));
+    /* A window with nothing folded closes silently. */
+    suppress_expire(s, 200 * SEC, on_summary, &g);
+    assert_int_equal(g.n, 0);
+    assert_true(check(s, 9, 201 * SEC, "a", &g));
+    suppress_free(s);
+}
+
+static void t_table_full(void **state)
+{
+    (void)state;
+    got g = {0};
+    suppress *s = suppress_new(2, 60000);
+    assert_true(check(s, 1, 100 * SEC, "first", &g));
+    assert_false(check(s, 1, 101 * SEC, "first", &g));
+    assert_false(check(s, 1, 102 * SEC, "first", &g));
+    assert_true(check(s, 2, 103 * SEC, "second", &g));
+    assert_false(check(s, 2, 104 * SEC, "second", &g));
+    assert_int_equal(g.n, 0);
+    /* A third key: the oldest entry gives way and its count is reported. */
+    assert_true(check(s, 3, 105 * SEC, "third", &g));
+    assert_int_equal(g.n, 1);
+    assert_string_equal(g.rule[0], "first");
+    assert_int_equal(g.folded[0], 2);
+    /* The evicted key is a new alert again; "second" is evicted then. */
+    assert_true(check(s, 1, 106 * SEC, "first", &g));
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.rule[1], "second");
+    assert_int_equal(g.folded[1], 1);
+    /* "third" had nothing folded: when it is evicted, nothing to report. */
+    assert_true(check(s, 4, 107 * SEC, "fourth", &g));
+    assert_int_equal(g.n, 2);
+    suppress_free(s);
+}
+
+static void t_window_zero(void **state)
+{
+    (void)state;
+    got g = {0};
+    suppress *s = suppress_new(16, 0);
+    for (int i = 0; i < 5; i++)
+        assert_true(check(s, 42, 100 * SEC, "pypi", &g));
+    suppress_expire(s, UINT64_MAX, on_summary, &g);
+    assert_int_equal(g.n, 0);
+    suppress_free(s);
+}
+
+static void t_expire_all(void **state)
+{
+    (void)state;
+    got g = {0};
+    suppress *s = suppress_new(64, 3600000); /* an hour */
+    const char *rules[3] = {"r0", "r1", "r2"};
+    for (unsigned k = 0; k < 3; k++) {
+        assert_true(check(s, 100 + k, 100 * SEC, rules[k], &g));
+        for (unsigned i = 0; i <= k; i++)
+            assert_false(check(s, 100 + k, 101 * SEC, rules[k], &g));
+    }
+    suppress_expire(s, 102 * SEC, on_summary, &g);
+    assert_int_equal(g.n, 0);
+    /* At exit everything pending is reported, windows closed or not. */
+    suppress_expire(s, UINT64_MAX, on_summary, &g);
+    assert_int_equal(g.n, 3);
+    uint32_t total = 0;
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(g.folded[i], (uint32_t)(g.rule[i][1] - '0') + 1);
+        total += g.folded[i];
+    }
+    assert_int_equal(total, 6);
+    suppress_expire(s, UINT64_MAX, on_summary, &g);
+    assert_int_equal(g.n, 3);
+    suppress_free(s);
+    suppress_free(NULL);
+}
+
+static void t_key_zero_and_hash(void **state)
+{
+    (void)state;
+    got g = {0};
+    suppress *s = suppress_new(8, 60000);
+    /* Key 0 is a valid key (it must not look like a free slot). */
+    assert_true(check(s, 0, 100 * SEC, "z", &g));
+    assert_false(check(s, 0, 101 * SEC, "z", &g));
+    suppress_free(s);
+    uint64_t a = suppress_hash(0, "pypi", 4), b = suppress_hash(0, "npm", 3);
+    assert_true(a != b);
+    assert_true(suppress_hash(a, "x", 1) == suppress_hash(suppress_hash(0, "pypi", 4), "x", 1));
+    assert_true(suppress_hash(0, "pypix", 5) == suppress_hash(a, "x", 1));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_fold_in_window), cmocka_unit_test(t_after_window),
+        cmocka_unit_test(t_no_fold_no_summary), cmocka_unit_test(t_table_full),
+        cmocka_unit_test(t_window_zero),    cmocka_unit_test(t_expire_all),
+        cmocka_unit_test(t_key_zero_and_hash),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

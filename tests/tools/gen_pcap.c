@@ -1550,8 +1550,6 @@ static void sc_demo(gen *g)
     c = mkconv("10.1.3.104", 42004, "203.0.113.53", 53, L_ETH);
     r_rr e[] = {{NULL, T_A, 60, "54.227.20.253"}};
     r_exchange(g, &c, 0xd104, "registry-1.docker.io", T_A, 0, 0, false, e, R_N(e));
-
-    r_ordinary(g, 0xd200);
 }
 
 /* ---- driver ---- */

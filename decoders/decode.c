@@ -108,9 +108,10 @@ void dw_decoder_packet(dw_decoder *d, int dlt, uint64_t ts_us, const uint8_t *da
     if (defrag_add(d->frag, &k, frag.offset, frag.more, frag.data, frag.len, ts_us, &whole,
                    &whole_len, d->c) != 1)
         return;
-    if (pkt_parse_l4(frag.next_proto, whole, whole_len, &pi, d->c) != PKT_OK)
-        return;
+    /* The protocol is the one the fragment at offset 0 carried (IPv6 keys ignore it). */
     pi.reassembled = true;
+    if (pkt_parse_l4(defrag_proto(d->frag), whole, whole_len, &pi, d->c) != PKT_OK)
+        return;
     deliver_l4(d, &pi, fn, ctx);
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decoders/wire.h"
 #include "rules/special.h"
 
 /* Every A/AAAA record (<= DNS_MAX_RRS) plus every SVCB/HTTPS hint a 64 KiB message can
@@ -30,6 +31,8 @@ struct evaluator {
     uint8_t chain_wire[EVAL_MAX_CHAIN + 1][DNS_NAME_MAX];
     eval_addr *addrs;
     unsigned n_addrs;
+    bool in_chain[DNS_MAX_RRS]; /* answer record i is owned by a chain name */
+    bool need_track;            /* some rule needs the query (dnssec: signed) */
 };
 
 static const char *const violation_names[DW_V_COUNT] = {
@@ -62,6 +65,10 @@ static int size_for(evaluator *ev, const ruleset *rs)
     ev->n_rules = n;
     ev->gen = 0;
     ev->rs = rs;
+    ev->need_track = false;
+    for (size_t i = 0; i < n; i++)
+        if (ruleset_rule(rs, i)->dnssec == DW_DNSSEC_SIGNED)
+            ev->need_track = true;
     return 0;
 }
 
@@ -97,7 +104,10 @@ const asn_db *evaluator_asn_db(const evaluator *ev) { return ev->db; }
 
 void evaluator_query(evaluator *ev, const pkt_info *pi, const dns_msg *m)
 {
-    track_query(ev->tr, pi, m);
+    /* Only the DO bit of queries is used today: remembering queries costs a table
+     * probe per query, so it is skipped when no rule asks for DNSSEC. */
+    if (ev->need_track)
+        track_query(ev->tr, pi, m);
 }
 
 /* ---- the chain ---------------------------------------------------------------------- */
@@ -192,15 +202,35 @@ static void on_hint(void *ctx, int family, const uint8_t *addr)
     add_addr(ctx, family, addr);
 }
 
-/* Records of the answer section owned by a name of the chain: the victim uses these. */
-static bool owned_by_chain(evaluator *ev, const eval_result *r, const dns_msg *m,
-                           const dns_rr *rr)
+/* Marks, once per response, which answer records are owned by a name of the chain (the
+ * records the victim uses): later checks look the mark up instead of unpacking again. */
+static void mark_owners(evaluator *ev, const eval_result *r, const dns_msg *m)
 {
     uint8_t owner[DNS_NAME_MAX];
-    if (rr->section != DNS_SEC_ANSWER ||
-        dns_name_unpack(m->buf, m->len, rr->name_off, owner, NULL) < 0)
-        return false;
-    return chain_index(ev, r, owner) >= 0;
+    for (unsigned i = 0; i < m->n_rr; i++) {
+        const dns_rr *rr = &m->rr[i];
+        if (rr->section != DNS_SEC_ANSWER) {
+            ev->in_chain[i] = false;
+            continue;
+        }
+        /* Most answers name their owner by a pointer to the question name: that is the
+         * first name of the chain, no unpacking needed. */
+        wire_ctx w = wire_init(m->buf, m->len);
+        wire_seek(&w, rr->name_off);
+        uint16_t ptr = wire_u16(&w);
+        if (wire_ok(&w) && (ptr & 0xc000) == 0xc000 && (ptr & 0x3fff) == m->qname_off &&
+            r->n_chain > 0) {
+            ev->in_chain[i] = true;
+            continue;
+        }
+        ev->in_chain[i] = dns_name_unpack(m->buf, m->len, rr->name_off, owner, NULL) > 0 &&
+                          chain_index(ev, r, owner) >= 0;
+    }
+}
+
+static bool owned_by_chain(const evaluator *ev, const dns_msg *m, const dns_rr *rr)
+{
+    return ev->in_chain[rr - m->rr];
 }
 
 static void collect_addrs(evaluator *ev, const dns_msg *m, eval_result *r)
@@ -212,7 +242,7 @@ static void collect_addrs(evaluator *ev, const dns_msg *m, eval_result *r)
         if (rr->type != DNS_T_A && rr->type != DNS_T_AAAA && rr->type != DNS_T_SVCB &&
             rr->type != DNS_T_HTTPS)
             continue;
-        if (!owned_by_chain(ev, r, m, rr))
+        if (!owned_by_chain(ev, m, rr))
             continue;
         if (rr->type == DNS_T_SVCB || rr->type == DNS_T_HTTPS) {
             dns_svcb_hints(m, rr, on_hint, ev);
@@ -263,10 +293,26 @@ static int cmp_u32(const void *a, const void *b)
  * EVAL_MAX_EVIDENCE items (the violation still counts). */
 static eval_evidence *evidence(eval_finding *f, uint32_t v, int family, const uint8_t *a)
 {
+    bool seen = (f->violations & v) != 0;
     f->violations |= v;
-    if (f->n_evidence >= EVAL_MAX_EVIDENCE)
+    eval_evidence *e;
+    if (f->n_evidence < EVAL_MAX_EVIDENCE) {
+        e = &f->evidence[f->n_evidence++];
+    } else if (!seen) {
+        /* Full: every violation keeps at least one item, so the last slot of a kind that
+         * has several gives way. */
+        e = NULL;
+        for (unsigned i = EVAL_MAX_EVIDENCE; i-- > 0 && !e;)
+            for (unsigned k = 0; k < i; k++)
+                if (f->evidence[k].violation == f->evidence[i].violation) {
+                    e = &f->evidence[i];
+                    break;
+                }
+        if (!e)
+            return NULL;
+    } else {
         return NULL;
-    eval_evidence *e = &f->evidence[f->n_evidence++];
+    }
     memset(e, 0, sizeof *e);
     e->violation = v;
     e->family = family;
@@ -338,10 +384,10 @@ static void check_addr(const evaluator *ev, const dw_rule *rule, const eval_addr
         evidence(f, DW_V_PREFIX_MISMATCH, x->family, x->a);
 }
 
-static bool has_rrsig(evaluator *ev, const dns_msg *m, const eval_result *r)
+static bool has_rrsig(const evaluator *ev, const dns_msg *m)
 {
     for (unsigned i = 0; i < m->n_rr; i++)
-        if (m->rr[i].type == DNS_T_RRSIG && owned_by_chain(ev, r, m, &m->rr[i]))
+        if (m->rr[i].type == DNS_T_RRSIG && owned_by_chain(ev, m, &m->rr[i]))
             return true;
     return false;
 }
@@ -375,11 +421,20 @@ static void write_reason(const evaluator *ev, const pkt_info *pi,
     char ip[46], exp[256];
     size_t len = sizeof f->reason;
     int n = 0;
-    const eval_evidence *e = f->n_evidence ? &f->evidence[0] : NULL;
-    uint32_t first = e ? e->violation : f->violations & (~f->violations + 1);
+    /* The reason names the gravest violation: the lowest DW_V_* bit (answers outside
+     * their expected networks first). */
+    uint32_t first = f->violations & (~f->violations + 1);
+    const eval_evidence *e = NULL;
+    for (unsigned i = 0; i < f->n_evidence && !e; i++)
+        if (f->evidence[i].violation == first)
+            e = &f->evidence[i];
 
+    strcpy(ip, "?");
     if (e && e->family)
         fmt_ip(e->family, e->addr, ip);
+    else if (first & (DW_V_ASN_MISMATCH | DW_V_ASN_UNKNOWN | DW_V_PREFIX_MISMATCH |
+                      DW_V_REBINDING | DW_V_SINKHOLE))
+        first = 0; /* its evidence did not fit: say it without an address */
     switch (first) {
     case DW_V_ASN_MISMATCH: {
         asn_info ai = {0, NULL, 0};
@@ -401,8 +456,10 @@ static void write_reason(const evaluator *ev, const pkt_info *pi,
         n = snprintf(f->reason, len, "%s answered %s, outside the expected %s", q, ip, exp);
         break;
     case DW_V_CNAME_UNEXPECTED:
+        /* (copied: gcc cannot tell the chain and the reason apart, both live in r) */
+        snprintf(exp, sizeof exp, "%s", r->chain[e ? e->chain_index : 0]);
         n = snprintf(f->reason, len, "%s is a CNAME chain through %s, not an allowed target", q,
-                     r->chain[e ? e->chain_index : 0]);
+                     exp);
         break;
     case DW_V_UNEXPECTED_RESOLVER:
         fmt_ip(pi->ip_version, pi->src, ip);
@@ -425,7 +482,8 @@ static void write_reason(const evaluator *ev, const pkt_info *pi,
                      e ? e->ttl : 0, rule->ttl_max);
         break;
     default:
-        n = snprintf(f->reason, len, "%s violates rule %s", q, rule->id);
+        n = snprintf(f->reason, len, "%s violates rule %s: %s", q, rule->id,
+                     dw_violation_name(f->violations & (~f->violations + 1)));
         break;
     }
     unsigned more = (unsigned)__builtin_popcount(f->violations) - 1;
@@ -460,7 +518,7 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, const pkt_info *pi, c
     if (rule->ttl_max)
         for (unsigned i = 0; i < m->n_rr; i++) {
             const dns_rr *rr = &m->rr[i];
-            if (rr->ttl > rule->ttl_max && owned_by_chain(ev, r, m, rr)) {
+            if (rr->ttl > rule->ttl_max && owned_by_chain(ev, m, rr)) {
                 eval_evidence *e = evidence(f, DW_V_TTL_EXCEEDED, 0, NULL);
                 if (e)
                     e->ttl = rr->ttl;
@@ -478,7 +536,7 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, const pkt_info *pi, c
         const char *why = NULL;
         if (from_validator && !(m->flags & DNS_F_AD))
             why = "the validating resolver did not set AD";
-        else if (query_do && !has_rrsig(ev, m, r))
+        else if (query_do && !has_rrsig(ev, m))
             why = "the answer carries no RRSIG although the query set DO";
         eval_evidence *e = why ? evidence(f, DW_V_DNSSEC_MISSING, 0, NULL) : NULL;
         if (e)
@@ -494,7 +552,9 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     out->n_findings = 0;
     out->findings_dropped = 0;
     out->watched = false;
-    track_match tm = track_response(ev->tr, pi, m);
+    track_match tm = {false, false, 0, 0};
+    if (ev->need_track)
+        tm = track_response(ev->tr, pi, m);
 
     build_chain(ev, m, out);
     if (out->n_chain == 0 || !ev->rs)
@@ -515,6 +575,7 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     /* Rule order as in the files, whatever order the names matched in. */
     qsort(ev->cand, ev->n_cand, sizeof *ev->cand, cmp_u32);
 
+    mark_owners(ev, out, m);
     collect_addrs(ev, m, out);
     for (size_t i = 0; i < ev->n_cand; i++) {
         const dw_rule *rule = ruleset_rule(ev->rs, ev->cand[i]);

@@ -314,3 +314,58 @@ const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
     *len = j->len;
     return j->p;
 }
+
+const char *event_encode_summary(event_encoder *e, uint64_t first_us, uint64_t last_us,
+                                 const char *rule_id, const char *reason, uint8_t severity,
+                                 const char *const *violations, size_t n, uint32_t folded,
+                                 size_t *len)
+{
+    json_buf *j = &e->j;
+    char buf[512];
+
+    json_reset(j);
+    json_obj_begin(j);
+    event_format_time(last_us, buf);
+    json_kv_str(j, "@timestamp", buf);
+    json_key(j, "event");
+    json_obj_begin(j);
+    json_kv_str(j, "kind", "alert");
+    json_kv_str(j, "dataset", "dnswatch.alert");
+    snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64, e->id_hi, ++e->id_seq);
+    json_kv_str(j, "id", buf);
+    json_kv_u64(j, "severity", severity);
+    snprintf(buf, sizeof buf, "%u more identical alert%s folded: %s", folded,
+             folded == 1 ? "" : "s", reason);
+    json_kv_str(j, "reason", buf);
+    json_obj_end(j);
+    json_key(j, "rule");
+    json_obj_begin(j);
+    json_kv_str(j, "id", rule_id);
+    json_obj_end(j);
+    json_key(j, "dnswatch");
+    json_obj_begin(j);
+    json_key(j, "violations");
+    json_arr_begin(j);
+    for (size_t i = 0; i < n; i++)
+        json_str(j, violations[i]);
+    json_arr_end(j);
+    json_kv_u64(j, "folded", folded);
+    event_format_time(first_us, buf);
+    json_kv_str(j, "first_seen", buf);
+    event_format_time(last_us, buf);
+    json_kv_str(j, "last_seen", buf);
+    json_obj_end(j);
+    json_key(j, "observer");
+    json_obj_begin(j);
+    json_kv_str(j, "name", e->meta.observer_name);
+    json_kv_str(j, "type", "sensor");
+    json_obj_end(j);
+    json_obj_end(j);
+    json_newline(j);
+    if (j->oom) {
+        *len = 0;
+        return NULL;
+    }
+    *len = j->len;
+    return j->p;
+}

@@ -42,6 +42,13 @@ void event_encoder_free(event_encoder *e); /* accepts NULL */
 const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
                          const event_alert *alert, size_t *len);
 
+/* A folded-alerts summary (see suppress.h): one alert line saying how many identical
+ * alerts were folded into the one written first. violations: the names, n of them. */
+const char *event_encode_summary(event_encoder *e, uint64_t first_us, uint64_t last_us,
+                                 const char *rule_id, const char *reason, uint8_t severity,
+                                 const char *const *violations, size_t n, uint32_t folded,
+                                 size_t *len);
+
 /* "2026-11-27T10:00:00.123456Z" into out[40]. */
 void event_format_time(uint64_t ts_us, char out[40]);
 

@@ -1,6 +1,9 @@
 /* dnswatch: a passive DNS sensor for build networks. See DESIGN.md for the contract. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#include "rules/ruleset.h"
 
 #include "sensor/options.h"
 #include "sensor/run.h"
@@ -11,6 +14,7 @@ static const char usage_text[] =
     "                 [--output stdout|redis] [--redis URL] [--workers N]\n"
     "                 [--log alerts|watched|all] [--user NAME] [--name OBSERVER]\n"
     "                 [--filter BPF] [--ports 53,5353]\n"
+    "  dnswatch check-rules PATH...\n"
     "  dnswatch --version | --help\n"
     "\n"
     "run reads DNS responses from a live interface (-i) or a capture file (-r) and writes one\n"
@@ -40,10 +44,17 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "run") == 0) {
         dw_options o;
         options_default(&o);
-        int rc = options_parse_run(&o, argc - 1, argv + 1);
-        if (rc != 0)
-            return rc;
+        if (options_parse_run(&o, argc - 1, argv + 1) != 0)
+            return usage(stderr, 2);
         return run_main(&o);
+    }
+    if (strcmp(cmd, "check-rules") == 0) {
+        if (argc < 3) {
+            fprintf(stderr, "dnswatch check-rules: give at least one rule file or directory\n");
+            return usage(stderr, 2);
+        }
+        return ruleset_check((const char *const *)argv + 2, (size_t)argc - 2, time(NULL), stdout,
+                             stderr);
     }
     fprintf(stderr, "dnswatch: unknown command '%s'\n\n", cmd);
     return usage(stderr, 2);

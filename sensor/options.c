@@ -12,6 +12,7 @@ void options_default(dw_options *o)
     memset(o, 0, sizeof *o);
     o->log = DW_LOG_ALERTS;
     o->output = DW_OUT_STDOUT;
+    o->fold_seconds = 60;
     dw_decoder_config_default(&o->decoder);
 }
 
@@ -22,7 +23,7 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'dnswatch --help'.\n");
+    fprintf(stderr, "\n\n");
     return 2;
 }
 
@@ -58,7 +59,7 @@ static int parse_ports(dw_options *o, const char *arg)
 }
 
 enum { OPT_RULES = 256, OPT_ASN_DB, OPT_OUTPUT, OPT_REDIS, OPT_WORKERS, OPT_LOG, OPT_USER,
-       OPT_NAME, OPT_FILTER, OPT_PORTS };
+       OPT_NAME, OPT_FILTER, OPT_PORTS, OPT_FOLD };
 
 int options_parse_run(dw_options *o, int argc, char **argv)
 {
@@ -76,6 +77,7 @@ int options_parse_run(dw_options *o, int argc, char **argv)
         {"name", required_argument, NULL, OPT_NAME},
         {"filter", required_argument, NULL, OPT_FILTER},
         {"ports", required_argument, NULL, OPT_PORTS},
+        {"fold", required_argument, NULL, OPT_FOLD},
         {NULL, 0, NULL, 0},
     };
     unsigned long v;
@@ -102,7 +104,7 @@ int options_parse_run(dw_options *o, int argc, char **argv)
             else
                 return usage_error("--output must be stdout or redis, not '%s'", optarg);
             break;
-        case OPT_REDIS: o->redis_url = optarg; break;
+        case OPT_REDIS: o->redis.url = optarg; break;
         case OPT_WORKERS:
             if (parse_uint(optarg, 1, 64, &v) != 0)
                 return usage_error("--workers must be a number from 1 to 64, not '%s'", optarg);
@@ -125,6 +127,11 @@ int options_parse_run(dw_options *o, int argc, char **argv)
             if (parse_ports(o, optarg) != 0)
                 return usage_error("--ports takes up to 16 comma-separated ports 1-65535, not '%s'",
                                    optarg);
+            break;
+        case OPT_FOLD:
+            if (parse_uint(optarg, 0, 86400, &v) != 0)
+                return usage_error("--fold takes seconds from 0 (off) to 86400, not '%s'", optarg);
+            o->fold_seconds = (unsigned)v;
             break;
         case ':':
             return usage_error("option '%s' needs a value", argv[optind - 1]);

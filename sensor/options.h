@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "decoders/decode.h"
+#include "sensor/publish.h"
 
 #define DW_MAX_RULE_PATHS 64
 
@@ -21,12 +22,13 @@ typedef struct dw_options {
     size_t n_rule_paths;
     const char *asn_db;           /* --asn-db FILE | "none" */
     enum dw_output output;
-    const char *redis_url;
+    publish_config redis;         /* --redis URL sets redis.url */
     unsigned workers;             /* 0 = default */
     enum dw_log log;
     const char *user;
     const char *observer_name;    /* --name; default: the host name */
     const char *bpf;              /* --filter */
+    unsigned fold_seconds;        /* --fold: identical alerts folded within (default 60) */
     dw_decoder_config decoder;
 } dw_options;
 

@@ -6,10 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "decoders/decode.h"
 #include "decoders/dns.h"
+#include "rules/asn.h"
+#include "rules/eval.h"
+#include "rules/ruleset.h"
+#include "sensor/alert.h"
 #include "sensor/event.h"
 
 /* Default capture filter: DNS on port 53 over UDP and TCP, VLAN-tagged frames included
@@ -36,9 +41,23 @@ typedef struct run_state {
     dw_decoder *dec;
     event_encoder *enc;
     dns_msg *msg;
+    ruleset *rules;       /* NULL: no rules loaded */
+    asn_db *asn;          /* NULL: ASN checks off */
+    evaluator *eval;
+    eval_result *result;
+    alerter *alerts;
+    uint64_t n_alerts;
+    uint64_t next_fold_check_us;
     FILE *out;
     bool write_failed;
 } run_state;
+
+static void emit(void *ctx, const char *line, size_t len)
+{
+    run_state *st = ctx;
+    if (fwrite(line, 1, len, st->out) != len)
+        st->write_failed = true;
+}
 
 /* One DNS message from the decoder. */
 static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t len)
@@ -51,15 +70,27 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
     DW_COUNT(&st->counters, DNS_MESSAGES);
     if (!(m->flags & DNS_F_QR)) {
         DW_COUNT(&st->counters, DNS_QUERIES);
+        if (st->eval)
+            evaluator_query(st->eval, pi, m);
         return;
     }
     DW_COUNT(&st->counters, DNS_RESPONSES);
-    if (st->o->log != DW_LOG_ALL)
-        return;
-    size_t n;
-    const char *text = event_encode(st->enc, pi, m, NULL, &n);
-    if (text && fwrite(text, 1, n, st->out) != n)
-        st->write_failed = true;
+
+    eval_result *r = st->result;
+    bool watched = false;
+    if (st->eval) {
+        evaluator_response(st->eval, pi, m, r);
+        watched = r->watched;
+    }
+    if (st->o->log == DW_LOG_ALL || (st->o->log == DW_LOG_WATCHED && watched)) {
+        size_t n;
+        const char *text = event_encode(st->enc, pi, m, NULL, &n);
+        if (text)
+            emit(st, text, n);
+    }
+    if (st->eval && r->n_findings)
+        st->n_alerts += alerter_emit(st->alerts, st->enc, ruleset_hash(st->rules), pi, m, r,
+                                     emit, st);
 }
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
@@ -67,6 +98,10 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
     run_state *st = (run_state *)(void *)user; /* our own pointer, handed back by libpcap */
     uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
     dw_decoder_packet(st->dec, st->dlt, ts, bytes, h->caplen, on_dns, st);
+    if (st->alerts && ts >= st->next_fold_check_us) {
+        alerter_expire(st->alerts, st->enc, ts, emit, st);
+        st->next_fold_check_us = ts + 1000000u;
+    }
 }
 
 static pcap_t *open_capture(const dw_options *o, char *err)
@@ -113,6 +148,55 @@ static int set_filter(pcap_t *p, const char *src, const char *expr)
     return 0;
 }
 
+static void print_diag(void *ctx, const ruleset_diag *d)
+{
+    char line[1024];
+    (void)ctx;
+    ruleset_diag_format(d, line, sizeof line);
+    fprintf(stderr, "%s\n", line);
+}
+
+/* Loads the rules and the ASN database. The ASN database is required when a rule
+ * expects ASNs, unless the user said --asn-db none: ASN checks are never off silently. */
+static int load_rules(run_state *st, const dw_options *o)
+{
+    if (o->n_rule_paths == 0) {
+        if (o->asn_db && strcmp(o->asn_db, "none") != 0)
+            fprintf(stderr, "dnswatch: --asn-db given without --rules: no rule will use it\n");
+        return 0;
+    }
+    int rc = ruleset_load(o->rule_paths, o->n_rule_paths, time(NULL), print_diag, NULL, &st->rules);
+    if (rc != 0) {
+        fprintf(stderr, "dnswatch: rules not loaded (fix the errors above; "
+                        "'dnswatch check-rules' lists them without running)\n");
+        return -1;
+    }
+    bool wants_asn = false;
+    for (size_t i = 0; i < ruleset_count(st->rules); i++)
+        if (ruleset_rule(st->rules, i)->n_asn)
+            wants_asn = true;
+    if (o->asn_db && strcmp(o->asn_db, "none") == 0) {
+        if (wants_asn)
+            fprintf(stderr, "dnswatch: --asn-db none: ASN checks are off; prefix, CNAME, "
+                            "resolver and rebinding checks still run\n");
+    } else if (o->asn_db) {
+        char err[512];
+        if (asn_db_open(o->asn_db, &st->asn, err, sizeof err) != 0) {
+            fprintf(stderr, "dnswatch: %s (or pass --asn-db none to run without ASN checks)\n",
+                    err);
+            return -1;
+        }
+    } else if (wants_asn) {
+        fprintf(stderr, "dnswatch: the rules expect ASNs but no ASN database was given: pass "
+                        "--asn-db FILE.mmdb (GeoLite2-ASN layout), or --asn-db none to run "
+                        "without ASN checks\n");
+        return -1;
+    }
+    fprintf(stderr, "dnswatch: %zu rules loaded, ruleset %s%s\n", ruleset_count(st->rules),
+            ruleset_hash(st->rules), st->asn ? "" : ", ASN checks off");
+    return 0;
+}
+
 static void observer_default(char *buf, size_t len)
 {
     if (gethostname(buf, len) != 0 || !buf[0])
@@ -133,6 +217,13 @@ int run_main(const dw_options *o)
     st.o = o;
     st.out = stdout;
 
+    if (o->output == DW_OUT_REDIS) {
+        fprintf(stderr, "dnswatch: --output redis is not available in this build yet; "
+                        "use --output stdout and pipe the JSON lines\n");
+        goto out;
+    }
+    if (load_rules(&st, o) != 0)
+        goto out;
     p = open_capture(o, err);
     if (!p) {
         fprintf(stderr, "dnswatch: cannot %s %s: %s\n", o->pcap_file ? "read" : "capture on",
@@ -155,6 +246,16 @@ int run_main(const dw_options *o)
     st.dec = dw_decoder_new(&o->decoder, &st.counters);
     st.enc = event_encoder_new(&meta);
     st.msg = malloc(sizeof *st.msg);
+    if (st.rules) {
+        track_limits tl = {0, 0};
+        st.eval = evaluator_new(st.rules, st.asn, &tl);
+        st.result = malloc(sizeof *st.result);
+        st.alerts = alerter_new(st.asn, o->fold_seconds * 1000u, 4096);
+        if (!st.eval || !st.result || !st.alerts) {
+            fprintf(stderr, "dnswatch: out of memory\n");
+            goto out;
+        }
+    }
     if (!st.dec || !st.enc || !st.msg) {
         fprintf(stderr, "dnswatch: out of memory\n");
         goto out;
@@ -181,6 +282,8 @@ int run_main(const dw_options *o)
     active_pcap = NULL;
     if (rc != PCAP_ERROR)
         dw_decoder_flush(st.dec, on_dns, &st);
+    if (st.alerts)
+        alerter_expire(st.alerts, st.enc, UINT64_MAX, emit, &st);
     if (fflush(st.out) != 0)
         st.write_failed = true;
     if (rc == PCAP_ERROR) {
@@ -191,6 +294,8 @@ int run_main(const dw_options *o)
         status = 0;
     }
     dw_counters_print(&st.counters, stderr);
+    if (st.rules)
+        fprintf(stderr, "dnswatch: alerts written: %llu\n", (unsigned long long)st.n_alerts);
 
 out:
     if (p)
@@ -198,5 +303,10 @@ out:
     dw_decoder_free(st.dec);
     event_encoder_free(st.enc);
     free(st.msg);
+    alerter_free(st.alerts);
+    evaluator_free(st.eval);
+    free(st.result);
+    ruleset_free(st.rules);
+    asn_db_close(st.asn);
     return status;
 }

@@ -9,6 +9,7 @@ typedef struct entry {
     uint64_t first_us, last_us;
     uint32_t folded;
     uint32_t violations;
+    uint8_t severity;
     char rule_id[128];
     char reason[512];
 } entry;
@@ -57,8 +58,8 @@ void suppress_free(suppress *s)
 static void report(entry *x, suppress_fn fn, void *ctx)
 {
     if (x->folded && fn) {
-        suppress_summary sum = {x->rule_id, x->reason, x->violations, x->folded, x->first_us,
-                                x->last_us};
+        suppress_summary sum = {x->rule_id,  x->reason,   x->severity, x->violations,
+                                x->folded,   x->first_us, x->last_us};
         fn(ctx, &sum);
     }
     x->key = 0;
@@ -74,7 +75,8 @@ void suppress_expire(suppress *s, uint64_t now_us, suppress_fn fn, void *ctx)
 }
 
 bool suppress_check(suppress *s, uint64_t key, uint64_t now_us, const char *rule_id,
-                    const char *reason, uint32_t violations, suppress_fn fn, void *ctx)
+                    const char *reason, uint8_t severity, uint32_t violations, suppress_fn fn,
+                    void *ctx)
 {
     if (s->window_us == 0)
         return true;
@@ -103,6 +105,7 @@ bool suppress_check(suppress *s, uint64_t key, uint64_t now_us, const char *rule
     slot->first_us = slot->last_us = now_us;
     slot->folded = 0;
     slot->violations = violations;
+    slot->severity = severity;
     snprintf(slot->rule_id, sizeof slot->rule_id, "%s", rule_id);
     snprintf(slot->reason, sizeof slot->reason, "%s", reason);
     return true;

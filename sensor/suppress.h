@@ -18,6 +18,7 @@ typedef struct suppress suppress;
 typedef struct suppress_summary {
     const char *rule_id;
     const char *reason;
+    uint8_t severity;
     uint32_t violations;
     uint32_t folded;
     uint64_t first_us, last_us;
@@ -32,7 +33,8 @@ void suppress_free(suppress *s); /* accepts NULL */
 /* True if this alert is to be written; false if it was folded into an earlier one.
  * Closed windows met on the way are reported through fn. */
 bool suppress_check(suppress *s, uint64_t key, uint64_t now_us, const char *rule_id,
-                    const char *reason, uint32_t violations, suppress_fn fn, void *ctx);
+                    const char *reason, uint8_t severity, uint32_t violations, suppress_fn fn,
+                    void *ctx);
 
 /* Reports windows that have closed by now_us (all of them if now_us is UINT64_MAX). */
 void suppress_expire(suppress *s, uint64_t now_us, suppress_fn fn, void *ctx);

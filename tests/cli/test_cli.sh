@@ -8,13 +8,13 @@ trap 'rm -rf "$tmp"' EXIT
 fail=0
 pass=0
 
-# expect STATUS STDERR_REGEX -- ARGS...
+# expect STATUS REGEX -- ARGS...   (REGEX searched in stderr and stdout)
 expect() {
     local want=$1 re=$2
     shift 3
     "$dw" "$@" >"$tmp/out" 2>"$tmp/err"
     local got=$?
-    if [ "$got" -ne "$want" ] || ! grep -Eq -- "$re" "$tmp/err"; then
+    if [ "$got" -ne "$want" ] || ! cat "$tmp/err" "$tmp/out" | grep -Eq -- "$re"; then
         echo "FAIL: dnswatch $* -> exit $got (want $want), stderr:"
         sed 's/^/    /' "$tmp/err"
         echo "    (wanted stderr matching: $re)"
@@ -27,6 +27,7 @@ expect() {
 expect 2 'Usage:' -- 
 expect 2 'unknown command' -- frobnicate
 expect 2 'exactly one of -i' -- run
+expect 2 'Usage:' -- run --log x
 expect 2 'exactly one of -i' -- run -r a.pcap -i eth0
 expect 2 'unknown option' -- run -r a.pcap --bogus
 expect 2 "needs a value" -- run -r
@@ -49,6 +50,28 @@ expect 1 "$tmp/user0.pcap: link type 147 .* not supported" -- run -r "$tmp/user0
     { echo "FAIL: --version"; fail=$((fail + 1)); }
 "$dw" --help >"$tmp/out" && grep -q 'dnswatch run' "$tmp/out" && pass=$((pass + 1)) ||
     { echo "FAIL: --help"; fail=$((fail + 1)); }
+
+# Rules and the ASN database: a bad rule file or a missing database stops the start.
+"$DW_BIN/tests/gen_pcap" udp4_a "$tmp/a.pcap" >/dev/null
+printf 'id: pypi\nmatch: {names: [pypi.org]}\nexpcet: {asn: [54113]}\n' >"$tmp/bad.yaml"
+printf 'id: pypi\nmatch: {names: [pypi.org]}\nexpect: {asn: [54113]}\n' >"$tmp/asn.yaml"
+printf 'id: pypi\nmatch: {names: [pypi.org]}\nexpect: {prefixes: [10.0.0.0/8]}\n' >"$tmp/pfx.yaml"
+expect 1 "bad.yaml:3:1: error: \[pypi\] unknown key \"expcet\".*did you mean \"expect\"" -- run -r "$tmp/a.pcap" --rules "$tmp/bad.yaml"
+expect 1 "no ASN database was given" -- run -r "$tmp/a.pcap" --rules "$tmp/asn.yaml"
+expect 1 "cannot open $tmp/missing.mmdb" -- run -r "$tmp/a.pcap" --rules "$tmp/asn.yaml" --asn-db "$tmp/missing.mmdb"
+expect 1 "$tmp/text.pcap" -- run -r "$tmp/a.pcap" --rules "$tmp/asn.yaml" --asn-db "$tmp/text.pcap"
+expect 0 "ASN checks are off" -- run -r "$tmp/a.pcap" --rules "$tmp/asn.yaml" --asn-db none
+expect 0 "1 rules loaded" -- run -r "$tmp/a.pcap" --rules "$tmp/pfx.yaml"
+# pypi.org answered 151.101.0.223, outside 10/8: one alert on stdout.
+"$dw" run -r "$tmp/a.pcap" --rules "$tmp/pfx.yaml" >"$tmp/out" 2>/dev/null
+if grep -q '"violations":\["prefix_mismatch"\]' "$tmp/out" && [ "$(wc -l <"$tmp/out")" -eq 1 ]; then
+    pass=$((pass + 1))
+else
+    echo "FAIL: expected one prefix_mismatch alert, got:"; cat "$tmp/out"; fail=$((fail + 1))
+fi
+expect 1 "unknown key" -- check-rules "$tmp/bad.yaml"
+expect 0 "1 rules, 0 errors" -- check-rules "$tmp/asn.yaml"
+expect 2 "Usage:" -- check-rules
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

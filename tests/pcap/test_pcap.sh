@@ -18,7 +18,7 @@ DW_SHARED=${DW_SHARED:-$DW_SRC/../shared}
 here=$DW_SRC/tests/pcap
 gen=$DW_BIN/tests/gen_pcap
 dw=$DW_BIN/sensor/dnswatch
-CORPUS_FILES="dns.pcap vlan11.pcap frags.pcap dns6.pcap sll2.pcap edns.pcap dnsotcp-many1pkt.pcap"
+CORPUS_FILES="dns.pcap vlan11.pcap frags.pcap dns6.pcap sll2.pcap edns.pcap dnsotcp-many1pkt.pcap dnso1tcp.pcap dnsotcp-manyopkts.pcap 1qtcpnosyn.pcap 1qtcppadd.pcap dnspad.pcap ether_padd.pcap"
 
 if ! command -v python3 >/dev/null 2>&1; then
     echo "SKIP: python3 not found (the expectation checker needs it)"
@@ -139,6 +139,26 @@ if [ $# -eq 0 ]; then
     else
         echo "note: $DW_SHARED/corpus absent, corpus checks skipped"
     fi
+fi
+
+# 5. Every third-party capture, malformed and fuzzed ones included: dnswatch must read it
+#    to the end (exit 0), print only valid JSON, and never crash (the sanitizer build runs
+#    this too).
+if [ $# -eq 0 ] && [ -d "$DW_SHARED/corpus" ]; then
+    n=0
+    while IFS= read -r f; do
+        n=$((n + 1))
+        if ! "$dw" run -r "$f" --log all >"$tmp/any.jsonl" 2>"$tmp/any.err"; then
+            fail "dnswatch run -r $f --log all exited $?: $(head -3 "$tmp/any.err")"
+        elif ! python3 -c '
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    json.loads(line)
+' "$tmp/any.jsonl"; then
+            fail "invalid JSON from $f"
+        fi
+    done < <(find "$DW_SHARED/corpus" -name '*.pcap' | sort)
+    echo "ok: all $n third-party captures read without error"
 fi
 
 if [ "$failures" != 0 ]; then

@@ -1,0 +1,229 @@
+#include "sensor/alert.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/prefixset.h"
+#include "sensor/suppress.h"
+
+struct alerter {
+    const asn_db *db;
+    suppress *fold;
+};
+
+alerter *alerter_new(const asn_db *db, unsigned fold_window_ms, unsigned fold_entries)
+{
+    alerter *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->db = db;
+    a->fold = suppress_new(fold_entries ? fold_entries : 4096, fold_window_ms);
+    if (!a->fold) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void alerter_free(alerter *a)
+{
+    if (!a)
+        return;
+    suppress_free(a->fold);
+    free(a);
+}
+
+typedef struct alert_ctx {
+    const alerter *a;
+    const eval_result *r;
+    const eval_finding *f;
+} alert_ctx;
+
+static void write_strlist(json_buf *j, const char *key, const dw_strlist *l)
+{
+    if (l->n == 0)
+        return;
+    json_key(j, key);
+    json_arr_begin(j);
+    for (size_t i = 0; i < l->n; i++)
+        json_str(j, l->v[i]);
+    json_arr_end(j);
+}
+
+static void write_as(json_buf *j, const asn_db *db, int family, const uint8_t *addr)
+{
+    asn_info ai;
+    if (!db || asn_lookup(db, family, addr, &ai) != 1)
+        return;
+    json_key(j, "as");
+    json_obj_begin(j);
+    json_kv_u64(j, "number", ai.number);
+    if (ai.org) {
+        json_key(j, "organization");
+        json_obj_begin(j);
+        json_key(j, "name");
+        json_strn(j, ai.org, ai.org_len);
+        json_obj_end(j);
+    }
+    json_obj_end(j);
+}
+
+static void write_violations(json_buf *j, uint32_t v)
+{
+    json_key(j, "violations");
+    json_arr_begin(j);
+    for (unsigned i = 0; i < DW_V_COUNT; i++)
+        if (v & (1u << i))
+            json_str(j, dw_violation_name(1u << i));
+    json_arr_end(j);
+}
+
+static void write_dnswatch(void *ctx, json_buf *j)
+{
+    const alert_ctx *c = ctx;
+    const eval_finding *f = c->f;
+    const dw_rule *rule = f->rule;
+    static const char *const sev[] = {"low", "medium", "high", "critical"};
+    char ip[46];
+
+    write_violations(j, f->violations);
+    json_kv_str(j, "severity", sev[rule->severity & 3]);
+    json_key(j, "expected");
+    json_obj_begin(j);
+    if (rule->n_asn) {
+        json_key(j, "asn");
+        json_arr_begin(j);
+        for (size_t i = 0; i < rule->n_asn; i++)
+            json_u64(j, rule->asn[i]);
+        json_arr_end(j);
+    }
+    write_strlist(j, "prefixes", &rule->prefixes_text);
+    write_strlist(j, "resolvers", &rule->resolvers_text);
+    if (rule->cname_allowed) {
+        json_key(j, "cname_targets");
+        json_arr_begin(j);
+        for (size_t i = 0; i < rule->cname_allowed_text.n; i++)
+            json_str(j, rule->cname_allowed_text.v[i]);
+        json_arr_end(j);
+    }
+    if (rule->ttl_max)
+        json_kv_u64(j, "ttl_max", rule->ttl_max);
+    json_obj_end(j);
+
+    json_key(j, "cname_chain");
+    json_arr_begin(j);
+    for (unsigned i = 0; i < c->r->n_chain; i++)
+        json_str(j, c->r->chain[i]);
+    json_arr_end(j);
+
+    json_key(j, "findings");
+    json_arr_begin(j);
+    for (unsigned i = 0; i < f->n_evidence; i++) {
+        const eval_evidence *e = &f->evidence[i];
+        json_obj_begin(j);
+        json_kv_str(j, "violation", dw_violation_name(e->violation));
+        if (e->family) {
+            event_format_ip(e->family, e->addr, ip);
+            json_kv_str(j, "ip", ip);
+            write_as(j, c->a->db, e->family, e->addr);
+        }
+        if (e->violation == DW_V_CNAME_UNEXPECTED)
+            json_kv_str(j, "name", c->r->chain[e->chain_index]);
+        if (e->violation == DW_V_TTL_EXCEEDED)
+            json_kv_u64(j, "ttl", e->ttl);
+        if (e->range)
+            json_kv_str(j, e->violation == DW_V_DNSSEC_MISSING ? "detail" : "range", e->range);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+}
+
+static void write_answer(void *ctx, json_buf *j, const dns_msg *m, const dns_rr *rr)
+{
+    const alert_ctx *c = ctx;
+    uint8_t a[16];
+    int n = dns_rr_addr(m, rr, a);
+    if (n)
+        write_as(j, c->a->db, n == 16 ? 6 : 4, a);
+}
+
+/* Identity of an alert for folding: rule, question, violations and the answer set
+ * (order-independent: the per-answer hashes are summed). */
+static uint64_t fold_key(const eval_finding *f, const eval_result *r, const dns_msg *m)
+{
+    uint64_t h = suppress_hash(0, f->rule->id, strlen(f->rule->id) + 1);
+    if (r->n_chain)
+        h = suppress_hash(h, r->chain[0], strlen(r->chain[0]) + 1);
+    h = suppress_hash(h, &f->violations, sizeof f->violations);
+    uint64_t answers = 0;
+    for (unsigned i = 0; i < m->n_rr; i++) {
+        const dns_rr *rr = &m->rr[i];
+        if (rr->section == DNS_SEC_ANSWER && rr->rdata_off + rr->rdlen <= m->len)
+            answers += suppress_hash(suppress_hash(0, &rr->type, sizeof rr->type),
+                                     m->buf + rr->rdata_off, rr->rdlen);
+    }
+    return suppress_hash(h, &answers, sizeof answers);
+}
+
+typedef struct summary_ctx {
+    event_encoder *enc;
+    alert_emit_fn fn;
+    void *ctx;
+} summary_ctx;
+
+static void on_summary(void *ctx, const suppress_summary *s)
+{
+    const summary_ctx *sc = ctx;
+    const char *names[DW_V_COUNT];
+    size_t n = 0, len;
+    for (unsigned i = 0; i < DW_V_COUNT; i++)
+        if (s->violations & (1u << i))
+            names[n++] = dw_violation_name(1u << i);
+    const char *line = event_encode_summary(sc->enc, s->first_us, s->last_us, s->rule_id,
+                                            s->reason, s->severity, names, n, s->folded, &len);
+    if (line)
+        sc->fn(sc->ctx, line, len);
+}
+
+unsigned alerter_emit(alerter *a, event_encoder *enc, const char *ruleset_hash,
+                      const pkt_info *pi, const dns_msg *m, const eval_result *r,
+                      alert_emit_fn fn, void *ctx)
+{
+    unsigned written = 0;
+    summary_ctx sc = {enc, fn, ctx};
+    for (unsigned i = 0; i < r->n_findings; i++) {
+        const eval_finding *f = &r->findings[i];
+        const dw_rule *rule = f->rule;
+        if (!suppress_check(a->fold, fold_key(f, r, m), pi->ts_us, rule->id, f->reason,
+                            rule->score, f->violations, on_summary, &sc))
+            continue;
+        alert_ctx c = {a, r, f};
+        event_alert ea = {
+            .severity = rule->score,
+            .reason = f->reason,
+            .rule_id = rule->id,
+            .rule_name = rule->title,
+            .ruleset = ruleset_hash,
+            .tags = rule->tags.v,
+            .n_tags = rule->tags.n,
+            .write_dnswatch = write_dnswatch,
+            .write_answer = write_answer,
+            .ctx = &c,
+        };
+        size_t len;
+        const char *line = event_encode(enc, pi, m, &ea, &len);
+        if (line) {
+            fn(ctx, line, len);
+            written++;
+        }
+    }
+    return written;
+}
+
+void alerter_expire(alerter *a, event_encoder *enc, uint64_t now_us, alert_emit_fn fn,
+                    void *ctx)
+{
+    summary_ctx sc = {enc, fn, ctx};
+    suppress_expire(a->fold, now_us, on_summary, &sc);
+}

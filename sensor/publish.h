@@ -1,0 +1,59 @@
+/* The Redis publisher (DESIGN.md "Redis"): events go to Redis from a thread of their own
+ * fed by a bounded queue, in pipelined batches; while Redis is unreachable they go to a
+ * bounded on-disk spool and are replayed in order, before newer events, when it returns.
+ * Only a full spool drops events, and those are counted. */
+#ifndef DW_PUBLISH_H
+#define DW_PUBLISH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct publisher publisher;
+
+enum publish_mode { PUB_STREAM = 0, PUB_LIST = 1, PUB_CHANNEL = 2 };
+
+typedef struct publish_config {
+    const char *url;            /* redis://[user@]host[:port][/db] or unix:///path[?db=N];
+                                 * default redis://127.0.0.1:6379 */
+    enum publish_mode mode;     /* default stream */
+    const char *key;            /* stream/list key or channel; default "dnswatch:events" */
+    unsigned long maxlen;       /* stream: XADD MAXLEN ~ N (default 1000000; 0 = no trim) */
+    bool list_rpush;            /* list: RPUSH instead of LPUSH */
+    const char *password_file;  /* else $DNSWATCH_REDIS_PASSWORD; never argv */
+    const char *spool_dir;      /* default /var/lib/dnswatch/spool */
+    uint64_t spool_max_bytes;   /* default 256 MiB */
+    unsigned batch_max;         /* events per pipelined batch (default 256) */
+    unsigned queue_max;         /* events waiting in memory (default 65536) */
+} publish_config;
+
+typedef struct publish_stats {
+    uint64_t published;         /* acknowledged by Redis */
+    uint64_t spooled;           /* written to the spool */
+    uint64_t replayed;          /* sent from the spool after an outage */
+    uint64_t dropped;           /* lost: spool full */
+    bool connected;
+    double last_batch_ms;       /* latency of the last batch */
+} publish_stats;
+
+void publish_config_default(publish_config *c);
+
+/* Connects (and authenticates) once before returning, so a wrong password or a bad URL
+ * fails at start: returns a negative code and one line in err naming the cause
+ * ("authentication failed", ...). Redis being unreachable at start is not an error: the
+ * publisher spools and keeps retrying (err then holds a warning, return 1). 0 on success. */
+int publisher_new(const publish_config *c, publisher **out, char *err, size_t errlen);
+
+/* Hands one event (a JSON line, with or without its newline) to the publisher; copies it.
+ * Thread-safe, never waits for Redis: when the queue is full the event goes straight to
+ * the spool, and only a full spool drops it (counted). */
+void publisher_submit(publisher *p, const char *line, size_t len);
+
+void publisher_stats(publisher *p, publish_stats *out);
+
+/* Stops: delivers what is queued to Redis, or to the spool if Redis does not take it
+ * within timeout_ms; then frees. Returns the number of events left in the spool (0: all
+ * in Redis). Accepts NULL. */
+uint64_t publisher_close(publisher *p, unsigned timeout_ms);
+
+#endif

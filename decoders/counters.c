@@ -24,6 +24,12 @@ const char *dw_counter_text(enum dw_counter_id id)
     return (unsigned)id < DW_C__COUNT ? counter_texts[id] : NULL;
 }
 
+void dw_counters_snapshot(dw_counters *dst, const dw_counters *src)
+{
+    for (unsigned i = 0; i < DW_C__COUNT; i++)
+        dst->v[i] = __atomic_load_n(&src->v[i], __ATOMIC_RELAXED);
+}
+
 void dw_counters_add(dw_counters *dst, const dw_counters *src)
 {
     for (unsigned i = 0; i < DW_C__COUNT; i++)

@@ -81,11 +81,17 @@ typedef struct dw_counters {
     uint64_t v[DW_C__COUNT];
 } dw_counters;
 
-#define DW_COUNT(c, name) ((c)->v[DW_C_##name]++)
+/* Each dw_counters has one writer (its worker); other threads (metrics) read it with
+ * dw_counters_snapshot(). A relaxed atomic store of the incremented value is a plain
+ * increment on the writer's side, yet a torn or raced read is impossible. */
+#define DW_COUNT(c, name)                                                                  \
+    __atomic_store_n(&(c)->v[DW_C_##name], (c)->v[DW_C_##name] + 1, __ATOMIC_RELAXED)
 
 /* Name and text of a counter; NULL for an id out of range. */
 const char *dw_counter_name(enum dw_counter_id id);
 const char *dw_counter_text(enum dw_counter_id id);
+/* dst = src, read with relaxed atomic loads: safe while src's writer runs. */
+void dw_counters_snapshot(dw_counters *dst, const dw_counters *src);
 /* dst += src, counter by counter. */
 void dw_counters_add(dw_counters *dst, const dw_counters *src);
 /* One line per non-zero counter: "dnswatch: <text>: <n>". */

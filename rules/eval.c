@@ -592,3 +592,5 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     }
     return out->n_findings;
 }
+
+void evaluator_set_asn_db(evaluator *ev, const asn_db *db) { ev->db = db; }

@@ -84,5 +84,7 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
                             eval_result *out);
 
 const asn_db *evaluator_asn_db(const evaluator *ev);
+/* Replaces the ASN database (after a reload; NULL: ASN checks off). */
+void evaluator_set_asn_db(evaluator *ev, const asn_db *db);
 
 #endif

@@ -34,6 +34,8 @@ void alerter_free(alerter *a)
     free(a);
 }
 
+void alerter_set_asn_db(alerter *a, const asn_db *db) { a->db = db; }
+
 typedef struct alert_ctx {
     const alerter *a;
     const eval_result *r;

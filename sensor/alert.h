@@ -17,6 +17,8 @@ typedef void (*alert_emit_fn)(void *ctx, const char *line, size_t len);
 /* db may be NULL. fold_window_ms 0: no folding. NULL on allocation failure. */
 alerter *alerter_new(const asn_db *db, unsigned fold_window_ms, unsigned fold_entries);
 void alerter_free(alerter *a); /* accepts NULL */
+/* Replaces the ASN database used for evidence (after a reload). */
+void alerter_set_asn_db(alerter *a, const asn_db *db);
 
 /* Writes one alert per finding of r (unless folded). Returns the number written. */
 unsigned alerter_emit(alerter *a, event_encoder *enc, const char *ruleset_hash,

@@ -369,3 +369,49 @@ const char *event_encode_summary(event_encoder *e, uint64_t first_us, uint64_t l
     *len = j->len;
     return j->p;
 }
+
+const char *event_encode_health(event_encoder *e, uint64_t ts_us, const char *action,
+                                const char *outcome, const char *reason,
+                                const char *const *details, size_t n, size_t *len)
+{
+    json_buf *j = &e->j;
+    char buf[64];
+
+    json_reset(j);
+    json_obj_begin(j);
+    event_format_time(ts_us, buf);
+    json_kv_str(j, "@timestamp", buf);
+    json_key(j, "event");
+    json_obj_begin(j);
+    json_kv_str(j, "kind", "event");
+    json_kv_str(j, "dataset", "dnswatch.health");
+    snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64, e->id_hi, ++e->id_seq);
+    json_kv_str(j, "id", buf);
+    json_kv_str(j, "action", action);
+    json_kv_str(j, "outcome", outcome);
+    json_kv_str(j, "reason", reason);
+    json_obj_end(j);
+    if (n) {
+        json_key(j, "dnswatch");
+        json_obj_begin(j);
+        json_key(j, "details");
+        json_arr_begin(j);
+        for (size_t i = 0; i < n; i++)
+            json_str(j, details[i]);
+        json_arr_end(j);
+        json_obj_end(j);
+    }
+    json_key(j, "observer");
+    json_obj_begin(j);
+    json_kv_str(j, "name", e->meta.observer_name);
+    json_kv_str(j, "type", "sensor");
+    json_obj_end(j);
+    json_obj_end(j);
+    json_newline(j);
+    if (j->oom) {
+        *len = 0;
+        return NULL;
+    }
+    *len = j->len;
+    return j->p;
+}

@@ -49,6 +49,13 @@ const char *event_encode_summary(event_encoder *e, uint64_t first_us, uint64_t l
                                  const char *const *violations, size_t n, uint32_t folded,
                                  size_t *len);
 
+/* A health event (event.kind "event", dataset "dnswatch.health"): action e.g.
+ * "rules-reload", outcome "success" or "failure", reason one line, details (may be NULL,
+ * n of them) the lines behind it (rule errors). */
+const char *event_encode_health(event_encoder *e, uint64_t ts_us, const char *action,
+                                const char *outcome, const char *reason,
+                                const char *const *details, size_t n, size_t *len);
+
 /* "2026-11-27T10:00:00.123456Z" into out[40]. */
 void event_format_time(uint64_t ts_us, char out[40]);
 

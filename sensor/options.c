@@ -59,7 +59,7 @@ static int parse_ports(dw_options *o, const char *arg)
 }
 
 enum { OPT_RULES = 256, OPT_ASN_DB, OPT_OUTPUT, OPT_REDIS, OPT_WORKERS, OPT_LOG, OPT_USER,
-       OPT_NAME, OPT_FILTER, OPT_PORTS, OPT_FOLD };
+       OPT_NAME, OPT_FILTER, OPT_PORTS, OPT_FOLD, OPT_ALLOW_ROOT };
 
 int options_parse_run(dw_options *o, int argc, char **argv)
 {
@@ -78,6 +78,7 @@ int options_parse_run(dw_options *o, int argc, char **argv)
         {"filter", required_argument, NULL, OPT_FILTER},
         {"ports", required_argument, NULL, OPT_PORTS},
         {"fold", required_argument, NULL, OPT_FOLD},
+        {"allow-root", no_argument, NULL, OPT_ALLOW_ROOT},
         {NULL, 0, NULL, 0},
     };
     unsigned long v;
@@ -121,6 +122,7 @@ int options_parse_run(dw_options *o, int argc, char **argv)
                 return usage_error("--log must be alerts, watched or all, not '%s'", optarg);
             break;
         case OPT_USER: o->user = optarg; break;
+        case OPT_ALLOW_ROOT: o->allow_root = true; break;
         case OPT_NAME: o->observer_name = optarg; break;
         case OPT_FILTER: o->bpf = optarg; break;
         case OPT_PORTS:

@@ -25,7 +25,8 @@ typedef struct dw_options {
     publish_config redis;         /* --redis URL sets redis.url */
     unsigned workers;             /* 0 = default */
     enum dw_log log;
-    const char *user;
+    const char *user;             /* --user: drop to it once the capture is open */
+    bool allow_root;              /* --allow-root: keep running privileged (live capture) */
     const char *observer_name;    /* --name; default: the host name */
     const char *bpf;              /* --filter */
     unsigned fold_seconds;        /* --fold: identical alerts folded within (default 60) */

@@ -1,126 +1,261 @@
+/* `dnswatch run`: the pipeline of DESIGN.md. The main thread captures (libpcap, live or
+ * from a file), hashes each frame's address pair to pick a worker, and pushes the frame
+ * into that worker's ring; workers decode, judge and write events. The main thread also
+ * handles signals (stop, reload), privileges and the counters. */
 #include "sensor/run.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "decoders/decode.h"
-#include "decoders/dns.h"
-#include "rules/asn.h"
-#include "rules/eval.h"
-#include "rules/ruleset.h"
-#include "sensor/alert.h"
+#include "decoders/pkt.h"
 #include "sensor/event.h"
+#include "sensor/privdrop.h"
+#include "sensor/sources.h"
+#include "sensor/worker.h"
 
-/* Default capture filter: DNS on port 53 over UDP and TCP, VLAN-tagged frames included
- * (after "vlan" the filter applies to the tagged payload). */
-#define DNS_OR_FRAG "(port 53 or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44))"
-/* "vlan" shifts the offsets of everything after it, so the untagged test comes first. */
-#define DEFAULT_BPF DNS_OR_FRAG " or (vlan and " DNS_OR_FRAG ")"
+#define MAX_WORKERS 64
+#define RING_BYTES (32u << 20)   /* per worker: ~30 000 typical DNS frames of burst */
+#define FLUSH_EVERY_US 200000u   /* live: events leave within this of their packet */
 
-static volatile sig_atomic_t stop_requested;
-static pcap_t *active_pcap; /* only for the signal handler's pcap_breakloop() */
+/* ---- signals: the handlers only set flags (and break the capture loop) ---------------- */
+
+static volatile sig_atomic_t stop_requested, reload_requested;
+static pcap_t *volatile active_pcap;
 
 static void on_stop(int sig)
 {
-    (void)sig;
+    if (stop_requested)
+        _exit(128 + sig); /* a second signal: exit at once */
     stop_requested = 1;
     if (active_pcap)
         pcap_breakloop(active_pcap);
 }
 
-typedef struct run_state {
-    const dw_options *o;
-    int dlt;
-    dw_counters counters;
-    dw_decoder *dec;
-    event_encoder *enc;
-    dns_msg *msg;
-    ruleset *rules;       /* NULL: no rules loaded */
-    asn_db *asn;          /* NULL: ASN checks off */
-    evaluator *eval;
-    eval_result *result;
-    alerter *alerts;
-    uint64_t n_alerts;
-    uint64_t next_fold_check_us;
-    FILE *out;
-    bool write_failed;
-} run_state;
-
-static void emit(void *ctx, const char *line, size_t len)
+static void on_hup(int sig)
 {
-    run_state *st = ctx;
-    if (fwrite(line, 1, len, st->out) != len)
-        st->write_failed = true;
+    (void)sig;
+    reload_requested = 1;
 }
 
-/* One DNS message from the decoder. */
-static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t len)
+static void install_signals(void)
 {
-    run_state *st = ctx;
-    dns_msg *m = st->msg;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL); /* a closed stdout is a write error, not a death */
+}
 
-    if (dns_parse(m, data, len, &st->counters) != 0)
-        return;
-    DW_COUNT(&st->counters, DNS_MESSAGES);
-    if (!(m->flags & DNS_F_QR)) {
-        DW_COUNT(&st->counters, DNS_QUERIES);
-        if (st->eval)
-            evaluator_query(st->eval, pi, m);
-        return;
-    }
-    DW_COUNT(&st->counters, DNS_RESPONSES);
+/* ---- the output sink ------------------------------------------------------------------ */
 
-    eval_result *r = st->result;
-    bool watched = false;
-    if (st->eval) {
-        evaluator_response(st->eval, pi, m, r);
-        watched = r->watched;
+struct dw_sink {
+    pthread_mutex_t mu;
+    FILE *f;
+    bool failed;
+    int err;
+};
+
+void sink_write(dw_sink *s, const char *line, size_t len)
+{
+    pthread_mutex_lock(&s->mu);
+    if (!s->failed && fwrite(line, 1, len, s->f) != len) {
+        s->failed = true;
+        s->err = errno;
     }
-    if (st->o->log == DW_LOG_ALL || (st->o->log == DW_LOG_WATCHED && watched)) {
-        size_t n;
-        const char *text = event_encode(st->enc, pi, m, NULL, &n);
-        if (text)
-            emit(st, text, n);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void sink_flush(dw_sink *s)
+{
+    pthread_mutex_lock(&s->mu);
+    if (!s->failed && fflush(s->f) != 0) {
+        s->failed = true;
+        s->err = errno;
     }
-    if (st->eval && r->n_findings)
-        st->n_alerts += alerter_emit(st->alerts, st->enc, ruleset_hash(st->rules), pi, m, r,
-                                     emit, st);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- the pipeline state --------------------------------------------------------------- */
+
+typedef struct pipeline {
+    const dw_options *o;
+    const char *src;           /* file or interface name, for messages */
+    pcap_t *p;
+    int dlt;
+    bool live;
+    unsigned n_workers;
+    worker *w[MAX_WORKERS];
+    dw_counters scratch;       /* pkt_parse's counts in the capture thread (the workers count) */
+    uint64_t received, ring_drops;
+    dw_sink sink;
+    dw_sources *current;       /* read by workers atomically */
+    dw_sources *retired;       /* replaced, freed once every worker has moved on */
+    event_encoder *health;     /* health events from the main thread */
+    char observer[256];
+} pipeline;
+
+static uint64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Symmetric in source and destination, so a query and its response meet in one worker.
+ * Ports are left out on purpose: IP fragments after the first carry none, and all
+ * fragments of a datagram must reach the worker that reassembles it. */
+static unsigned pick_worker(pipeline *pl, const uint8_t *data, uint32_t len)
+{
+    if (pl->n_workers == 1)
+        return 0;
+    pkt_info pi;
+    pkt_frag frag;
+    enum pkt_result r = pkt_parse(pl->dlt, data, len, &pi, &frag, &pl->scratch);
+    if (r == PKT_SKIP)
+        return 0; /* worker 0 parses it again and counts why it is skipped */
+    size_t alen = pi.ip_version == 6 ? 16 : 4;
+    uint64_t hs = 0xcbf29ce484222325ull, hd = hs;
+    for (size_t i = 0; i < alen; i++) {
+        hs = (hs ^ pi.src[i]) * 0x100000001b3ull;
+        hd = (hd ^ pi.dst[i]) * 0x100000001b3ull;
+    }
+    uint64_t h = hs + hd;
+    h ^= h >> 29;
+    return (unsigned)(h % pl->n_workers);
 }
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
-    run_state *st = (run_state *)(void *)user; /* our own pointer, handed back by libpcap */
+    pipeline *pl = (pipeline *)(void *)user; /* our own pointer, handed back by libpcap */
     uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
-    dw_decoder_packet(st->dec, st->dlt, ts, bytes, h->caplen, on_dns, st);
-    if (st->alerts && ts >= st->next_fold_check_us) {
-        alerter_expire(st->alerts, st->enc, ts, emit, st);
-        st->next_fold_check_us = ts + 1000000u;
+    ring *r = worker_ring(pl->w[pick_worker(pl, bytes, h->caplen)]);
+
+    pl->received++;
+    if (ring_push(r, ts, bytes, h->caplen))
+        return;
+    if (pl->live) {
+        pl->ring_drops++; /* live capture never waits: a full ring is a counted drop */
+        return;
+    }
+    /* A file waits for nobody: wait for room, so an offline run sees every frame. */
+    while (!ring_push(r, ts, bytes, h->caplen)) {
+        if (h->caplen > RING_BYTES / 4) {
+            pl->ring_drops++;
+            return;
+        }
+        struct timespec nap = {0, 50000};
+        nanosleep(&nap, NULL);
     }
 }
 
+static void msg_stderr(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "dnswatch: %s\n", line);
+}
+
+/* Reload: collects the diagnostics for the health event and prints them. */
+typedef struct reload_log {
+    char lines[16][384];
+    size_t n, total;
+} reload_log;
+
+static void msg_collect(void *ctx, const char *line)
+{
+    reload_log *rl = ctx;
+    fprintf(stderr, "dnswatch: reload: %s\n", line);
+    if (rl->n < 16)
+        snprintf(rl->lines[rl->n++], sizeof rl->lines[0], "%s", line);
+    rl->total++;
+}
+
+static void health(pipeline *pl, const char *action, const char *outcome, const char *reason,
+                   const reload_log *rl)
+{
+    const char *details[16];
+    size_t n = rl ? rl->n : 0, len;
+    for (size_t i = 0; i < n; i++)
+        details[i] = rl->lines[i];
+    const char *line =
+        event_encode_health(pl->health, wall_us(), action, outcome, reason, details, n, &len);
+    if (line)
+        sink_write(&pl->sink, line, len);
+    sink_flush(&pl->sink);
+}
+
+/* SIGHUP: build the new sources aside; swap them in whole, or keep the old ones. */
+static void reload(pipeline *pl)
+{
+    if (pl->retired)
+        return; /* the previous swap is still being taken up: retry on the next turn */
+    reload_requested = 0;
+    reload_log rl;
+    memset(&rl, 0, sizeof rl);
+    dw_sources *next = NULL;
+    if (sources_load(pl->o, pl->current->gen + 1, msg_collect, &rl, &next) != 0) {
+        char reason[256];
+        snprintf(reason, sizeof reason,
+                 "rules reload failed (%zu messages); still running on ruleset %s", rl.total,
+                 pl->current->rules ? ruleset_hash(pl->current->rules) : "(none)");
+        fprintf(stderr, "dnswatch: %s\n", reason);
+        health(pl, "rules-reload", "failure", reason, &rl);
+        return;
+    }
+    pl->retired = pl->current;
+    __atomic_store_n(&pl->current, next, __ATOMIC_RELEASE);
+    char reason[256];
+    snprintf(reason, sizeof reason, "rules reloaded: %zu rules, ruleset %s",
+             next->rules ? ruleset_count(next->rules) : 0,
+             next->rules ? ruleset_hash(next->rules) : "(none)");
+    fprintf(stderr, "dnswatch: %s\n", reason);
+    health(pl, "rules-reload", "success", reason, NULL);
+}
+
+static void free_retired(pipeline *pl)
+{
+    if (!pl->retired)
+        return;
+    for (unsigned i = 0; i < pl->n_workers; i++)
+        if (worker_sources_gen(pl->w[i]) != pl->current->gen)
+            return;
+    sources_free(pl->retired);
+    pl->retired = NULL;
+}
+
+/* ---- capture set-up -------------------------------------------------------------------- */
+
 static pcap_t *open_capture(const dw_options *o, char *err)
 {
-    pcap_t *p;
-    if (o->pcap_file) {
-        p = pcap_open_offline(o->pcap_file, err);
-        if (!p)
-            return NULL;
-        return p;
-    }
-    p = pcap_create(o->iface, err);
+    if (o->pcap_file)
+        return pcap_open_offline(o->pcap_file, err);
+    pcap_t *p = pcap_create(o->iface, err);
     if (!p)
         return NULL;
     pcap_set_snaplen(p, 65535);
     pcap_set_promisc(p, 1);
     pcap_set_timeout(p, 100);
     pcap_set_immediate_mode(p, 1);
-    pcap_set_buffer_size(p, 32 << 20);
+    pcap_set_buffer_size(p, 64 << 20);
     int rc = pcap_activate(p);
     if (rc < 0) {
         snprintf(err, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(p));
@@ -130,6 +265,22 @@ static pcap_t *open_capture(const dw_options *o, char *err)
         return NULL;
     }
     return p;
+}
+
+/* The default filter: the DNS ports over UDP and TCP, and IP fragments (later fragments
+ * carry no port), with and without VLAN tags. "vlan" shifts the offsets of everything
+ * after it in a filter, so the untagged test comes first. */
+static void default_filter(const dw_options *o, char *out, size_t len)
+{
+    char ports[256] = "";
+    size_t n = 0;
+    for (unsigned i = 0; i < o->decoder.n_ports && n < sizeof ports; i++)
+        n += (size_t)snprintf(ports + n, sizeof ports - n, "%sport %u", i ? " or " : "",
+                              o->decoder.ports[i]);
+    char inner[512];
+    snprintf(inner, sizeof inner,
+             "(%s or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44))", ports);
+    snprintf(out, len, "%s or (vlan and %s) or (vlan and vlan and %s)", inner, inner, inner);
 }
 
 static int set_filter(pcap_t *p, const char *src, const char *expr)
@@ -148,165 +299,165 @@ static int set_filter(pcap_t *p, const char *src, const char *expr)
     return 0;
 }
 
-static void print_diag(void *ctx, const ruleset_diag *d)
+static unsigned default_workers(void)
 {
-    char line[1024];
-    (void)ctx;
-    ruleset_diag_format(d, line, sizeof line);
-    fprintf(stderr, "%s\n", line);
+    long n = sysconf(_SC_NPROCESSORS_ONLN) - 1; /* one core is the capture thread's */
+    return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
 }
 
-/* Loads the rules and the ASN database. The ASN database is required when a rule
- * expects ASNs, unless the user said --asn-db none: ASN checks are never off silently. */
-static int load_rules(run_state *st, const dw_options *o)
-{
-    if (o->n_rule_paths == 0) {
-        if (o->asn_db && strcmp(o->asn_db, "none") != 0)
-            fprintf(stderr, "dnswatch: --asn-db given without --rules: no rule will use it\n");
-        return 0;
-    }
-    int rc = ruleset_load(o->rule_paths, o->n_rule_paths, time(NULL), print_diag, NULL, &st->rules);
-    if (rc != 0) {
-        fprintf(stderr, "dnswatch: rules not loaded (fix the errors above; "
-                        "'dnswatch check-rules' lists them without running)\n");
-        return -1;
-    }
-    bool wants_asn = false;
-    for (size_t i = 0; i < ruleset_count(st->rules); i++)
-        if (ruleset_rule(st->rules, i)->n_asn)
-            wants_asn = true;
-    if (o->asn_db && strcmp(o->asn_db, "none") == 0) {
-        if (wants_asn)
-            fprintf(stderr, "dnswatch: --asn-db none: ASN checks are off; prefix, CNAME, "
-                            "resolver and rebinding checks still run\n");
-    } else if (o->asn_db) {
-        char err[512];
-        if (asn_db_open(o->asn_db, &st->asn, err, sizeof err) != 0) {
-            fprintf(stderr, "dnswatch: %s (or pass --asn-db none to run without ASN checks)\n",
-                    err);
-            return -1;
-        }
-    } else if (wants_asn) {
-        fprintf(stderr, "dnswatch: the rules expect ASNs but no ASN database was given: pass "
-                        "--asn-db FILE.mmdb (GeoLite2-ASN layout), or --asn-db none to run "
-                        "without ASN checks\n");
-        return -1;
-    }
-    fprintf(stderr, "dnswatch: %zu rules loaded, ruleset %s%s\n", ruleset_count(st->rules),
-            ruleset_hash(st->rules), st->asn ? "" : ", ASN checks off");
-    return 0;
-}
+/* ---- run -------------------------------------------------------------------------------- */
 
-static void observer_default(char *buf, size_t len)
+static void report(pipeline *pl)
 {
-    if (gethostname(buf, len) != 0 || !buf[0])
-        snprintf(buf, len, "dnswatch");
-    buf[len - 1] = '\0';
+    dw_counters total, one;
+    uint64_t alerts = 0;
+    memset(&total, 0, sizeof total);
+    for (unsigned i = 0; i < pl->n_workers; i++) {
+        dw_counters_snapshot(&one, worker_counters(pl->w[i]));
+        dw_counters_add(&total, &one);
+        alerts += worker_alerts(pl->w[i]);
+    }
+    dw_counters_print(&total, stderr);
+    if (pl->ring_drops)
+        fprintf(stderr, "dnswatch: frames dropped, worker ring full: %llu\n",
+                (unsigned long long)pl->ring_drops);
+    if (pl->live) {
+        struct pcap_stat ps;
+        if (pcap_stats(pl->p, &ps) == 0)
+            fprintf(stderr, "dnswatch: kernel: received %u, dropped %u, interface dropped %u\n",
+                    ps.ps_recv, ps.ps_drop, ps.ps_ifdrop);
+    }
+    if (pl->current && pl->current->rules)
+        fprintf(stderr, "dnswatch: alerts written: %llu\n", (unsigned long long)alerts);
 }
 
 int run_main(const dw_options *o)
 {
+    static pipeline pipe_state;
+    pipeline *pl = &pipe_state;
     char err[PCAP_ERRBUF_SIZE] = "";
-    char host[256];
-    const char *src = o->pcap_file ? o->pcap_file : o->iface;
     int status = 1;
-    run_state st;
-    pcap_t *p = NULL;
 
-    memset(&st, 0, sizeof st);
-    st.o = o;
-    st.out = stdout;
+    memset(pl, 0, sizeof *pl);
+    pl->o = o;
+    pl->src = o->pcap_file ? o->pcap_file : o->iface;
+    pl->live = o->iface != NULL;
+    pl->sink.f = stdout;
+    pthread_mutex_init(&pl->sink.mu, NULL);
+    static char outbuf[1 << 20];
+    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 
     if (o->output == DW_OUT_REDIS) {
         fprintf(stderr, "dnswatch: --output redis is not available in this build yet; "
                         "use --output stdout and pipe the JSON lines\n");
         goto out;
     }
-    if (load_rules(&st, o) != 0)
+    if (sources_load(o, 1, msg_stderr, NULL, &pl->current) != 0)
         goto out;
-    p = open_capture(o, err);
-    if (!p) {
+
+    pl->p = open_capture(o, err);
+    if (!pl->p) {
         fprintf(stderr, "dnswatch: cannot %s %s: %s\n", o->pcap_file ? "read" : "capture on",
-                src, err);
+                pl->src, err);
         goto out;
     }
-    st.dlt = pcap_datalink(p);
-    if (!pkt_dlt_supported(st.dlt)) {
-        const char *name = pcap_datalink_val_to_name(st.dlt);
-        fprintf(stderr, "dnswatch: %s: link type %d (%s) is not supported\n", src, st.dlt,
+    pl->dlt = pcap_datalink(pl->p);
+    if (!pkt_dlt_supported(pl->dlt)) {
+        const char *name = pcap_datalink_val_to_name(pl->dlt);
+        fprintf(stderr, "dnswatch: %s: link type %d (%s) is not supported\n", pl->src, pl->dlt,
                 name ? name : "unknown");
         goto out;
     }
-    if (o->bpf ? set_filter(p, src, o->bpf) != 0
-               : (o->iface && set_filter(p, src, DEFAULT_BPF) != 0))
+    char filter[2048];
+    if (!o->bpf)
+        default_filter(o, filter, sizeof filter);
+    if ((o->bpf || pl->live) && set_filter(pl->p, pl->src, o->bpf ? o->bpf : filter) != 0)
         goto out;
 
-    observer_default(host, sizeof host);
-    event_meta meta = {o->observer_name ? o->observer_name : host, o->iface};
-    st.dec = dw_decoder_new(&o->decoder, &st.counters);
-    st.enc = event_encoder_new(&meta);
-    st.msg = malloc(sizeof *st.msg);
-    if (st.rules) {
-        track_limits tl = {0, 0};
-        st.eval = evaluator_new(st.rules, st.asn, &tl);
-        st.result = malloc(sizeof *st.result);
-        st.alerts = alerter_new(st.asn, o->fold_seconds * 1000u, 4096);
-        if (!st.eval || !st.result || !st.alerts) {
-            fprintf(stderr, "dnswatch: out of memory\n");
+    /* The capture is open: nothing from here on needs privileges. */
+    if (o->user) {
+        if (privdrop_to(o->user, err, sizeof err) != 0) {
+            fprintf(stderr, "dnswatch: %s\n", err);
             goto out;
         }
+    } else if (pl->live && privdrop_privileged() && !o->allow_root) {
+        fprintf(stderr, "dnswatch: refusing to keep capturing on %s with root privileges: pass "
+                        "--user NAME to drop to that user once the interface is open, or "
+                        "--allow-root\n", pl->src);
+        goto out;
     }
-    if (!st.dec || !st.enc || !st.msg) {
+
+    if (gethostname(pl->observer, sizeof pl->observer) != 0 || !pl->observer[0])
+        snprintf(pl->observer, sizeof pl->observer, "dnswatch");
+    pl->observer[sizeof pl->observer - 1] = '\0';
+    const char *observer = o->observer_name ? o->observer_name : pl->observer;
+    event_meta meta = {observer, o->iface};
+    pl->health = event_encoder_new(&meta);
+    if (!pl->health) {
         fprintf(stderr, "dnswatch: out of memory\n");
         goto out;
     }
-    static char outbuf[1 << 20];
-    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    active_pcap = p;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    pl->n_workers = o->workers ? o->workers : default_workers();
+    if (pl->n_workers > MAX_WORKERS)
+        pl->n_workers = MAX_WORKERS;
+    worker_config wc = {
+        .o = o, .dlt = pl->dlt, .live = pl->live, .iface = o->iface,
+        .observer_name = observer, .sink = &pl->sink, .sources = &pl->current,
+        .ring_bytes = RING_BYTES,
+    };
+    for (unsigned i = 0; i < pl->n_workers; i++) {
+        pl->w[i] = worker_start(&wc);
+        if (!pl->w[i]) {
+            fprintf(stderr, "dnswatch: cannot start worker %u: out of memory\n", i);
+            pl->n_workers = i;
+            goto stop;
+        }
+    }
 
+    install_signals();
+    active_pcap = pl->p;
     int rc = 0;
-    while (!stop_requested && !st.write_failed) {
-        rc = pcap_dispatch(p, 4096, on_packet, (u_char *)&st);
+    uint64_t next_flush = mono_us() + FLUSH_EVERY_US;
+    while (!stop_requested) {
+        rc = pcap_dispatch(pl->p, 256, on_packet, (u_char *)pl);
         if (rc == PCAP_ERROR_BREAK || rc == PCAP_ERROR)
             break;
-        if (rc == 0 && o->pcap_file)
+        if (rc == 0 && !pl->live)
             break; /* end of file */
+        if (reload_requested)
+            reload(pl);
+        free_retired(pl);
+        if (pl->live && mono_us() >= next_flush) {
+            sink_flush(&pl->sink);
+            next_flush = mono_us() + FLUSH_EVERY_US;
+        }
     }
     active_pcap = NULL;
-    if (rc != PCAP_ERROR)
-        dw_decoder_flush(st.dec, on_dns, &st);
-    if (st.alerts)
-        alerter_expire(st.alerts, st.enc, UINT64_MAX, emit, &st);
-    if (fflush(st.out) != 0)
-        st.write_failed = true;
-    if (rc == PCAP_ERROR) {
-        fprintf(stderr, "dnswatch: %s: %s\n", src, pcap_geterr(p));
-    } else if (st.write_failed) {
-        fprintf(stderr, "dnswatch: writing events failed: %s\n", strerror(errno));
-    } else {
+    if (rc == PCAP_ERROR)
+        fprintf(stderr, "dnswatch: %s: %s\n", pl->src, pcap_geterr(pl->p));
+    else
         status = 0;
+
+stop:
+    /* Stop capturing, drain the rings, flush. */
+    for (unsigned i = 0; i < pl->n_workers; i++)
+        worker_stop(pl->w[i]);
+    sink_flush(&pl->sink);
+    if (pl->sink.failed) {
+        fprintf(stderr, "dnswatch: writing events failed: %s\n", strerror(pl->sink.err));
+        status = 1;
     }
-    dw_counters_print(&st.counters, stderr);
-    if (st.rules)
-        fprintf(stderr, "dnswatch: alerts written: %llu\n", (unsigned long long)st.n_alerts);
+    report(pl);
 
 out:
-    if (p)
-        pcap_close(p);
-    dw_decoder_free(st.dec);
-    event_encoder_free(st.enc);
-    free(st.msg);
-    alerter_free(st.alerts);
-    evaluator_free(st.eval);
-    free(st.result);
-    ruleset_free(st.rules);
-    asn_db_close(st.asn);
+    for (unsigned i = 0; i < MAX_WORKERS; i++)
+        worker_free(pl->w[i]);
+    if (pl->p)
+        pcap_close(pl->p);
+    event_encoder_free(pl->health);
+    sources_free(pl->retired);
+    sources_free(pl->current);
+    pthread_mutex_destroy(&pl->sink.mu);
     return status;
 }

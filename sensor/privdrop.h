@@ -1,0 +1,17 @@
+/* Least privilege: once the capture is open, become an unprivileged user with its groups
+ * and no capability at all (tcpdump's -Z). */
+#ifndef DW_PRIVDROP_H
+#define DW_PRIVDROP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Switches to user (its primary and supplementary groups), clears every capability
+ * (effective, permitted, inheritable, ambient, and the bounding set where allowed) and
+ * sets no_new_privs. Returns 0, or a negative code with one line in err. */
+int privdrop_to(const char *user, char *err, size_t errlen);
+
+/* True if the process runs as root or holds any effective capability. */
+bool privdrop_privileged(void);
+
+#endif

@@ -1,0 +1,205 @@
+#include "sensor/worker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "decoders/decode.h"
+#include "decoders/dns.h"
+#include "rules/eval.h"
+#include "sensor/alert.h"
+#include "sensor/event.h"
+
+struct worker {
+    worker_config cfg;
+    pthread_t thread;
+    bool started;
+    ring *ring;
+    bool stop;                 /* set by worker_stop (atomic) */
+
+    dw_counters counters;      /* written by this thread only, relaxed atomics */
+    uint64_t n_alerts;
+    unsigned gen;              /* generation of the sources in use */
+
+    const dw_sources *src;
+    dw_decoder *dec;
+    event_encoder *enc;
+    dns_msg *msg;
+    evaluator *eval;
+    eval_result *result;
+    alerter *alerts;
+    uint64_t next_fold_check_us;
+};
+
+static void emit(void *ctx, const char *line, size_t len)
+{
+    worker *w = ctx;
+    sink_write(w->cfg.sink, line, len);
+}
+
+/* Takes up the pipeline's current sources if they changed (a reload). */
+static void refresh_sources(worker *w)
+{
+    const dw_sources *s = __atomic_load_n(w->cfg.sources, __ATOMIC_ACQUIRE);
+    if (s == w->src)
+        return;
+    if (!s->rules) {
+        evaluator_free(w->eval);
+        w->eval = NULL;
+    } else if (!w->eval) {
+        track_limits tl = {0, 0};
+        w->eval = evaluator_new(s->rules, s->asn, &tl);
+    } else if (evaluator_set_ruleset(w->eval, s->rules) != 0) {
+        evaluator_free(w->eval); /* out of memory: run without rules rather than wrong ones */
+        w->eval = NULL;
+    } else {
+        evaluator_set_asn_db(w->eval, s->asn);
+    }
+    alerter_set_asn_db(w->alerts, s->asn);
+    w->src = s;
+    __atomic_store_n(&w->gen, s->gen, __ATOMIC_RELEASE);
+}
+
+static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t len)
+{
+    worker *w = ctx;
+    dns_msg *m = w->msg;
+    const dw_options *o = w->cfg.o;
+
+    if (dns_parse(m, data, len, &w->counters) != 0)
+        return;
+    DW_COUNT(&w->counters, DNS_MESSAGES);
+    if (!(m->flags & DNS_F_QR)) {
+        DW_COUNT(&w->counters, DNS_QUERIES);
+        if (w->eval)
+            evaluator_query(w->eval, pi, m);
+        return;
+    }
+    DW_COUNT(&w->counters, DNS_RESPONSES);
+
+    eval_result *r = w->result;
+    bool watched = false;
+    if (w->eval) {
+        evaluator_response(w->eval, pi, m, r);
+        watched = r->watched;
+    }
+    if (o->log == DW_LOG_ALL || (o->log == DW_LOG_WATCHED && watched)) {
+        size_t n;
+        const char *text = event_encode(w->enc, pi, m, NULL, &n);
+        if (text)
+            emit(w, text, n);
+    }
+    if (w->eval && r->n_findings) {
+        unsigned n = alerter_emit(w->alerts, w->enc, ruleset_hash(w->src->rules), pi, m, r,
+                                  emit, w);
+        __atomic_store_n(&w->n_alerts, w->n_alerts + n, __ATOMIC_RELAXED);
+    }
+}
+
+static uint64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    unsigned idle = 0;
+    ring_frame f;
+
+    for (;;) {
+        if (ring_peek(w->ring, &f)) {
+            idle = 0;
+            refresh_sources(w);
+            dw_decoder_packet(w->dec, w->cfg.dlt, f.ts_us, f.data, f.len, on_dns, w);
+            if (f.ts_us >= w->next_fold_check_us) {
+                alerter_expire(w->alerts, w->enc, f.ts_us, emit, w);
+                w->next_fold_check_us = f.ts_us + 1000000u;
+            }
+            ring_release(w->ring);
+            continue;
+        }
+        if (__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE) && !ring_peek(w->ring, &f))
+            break;
+        /* Idle: spin a little, then sleep in short steps so a quiet link costs nothing and
+         * a new packet waits at most ~200 us. On a live link, time moves on without
+         * packets: close fold windows by the wall clock. */
+        if (++idle < 64)
+            continue;
+        refresh_sources(w);
+        if (w->cfg.live && idle % 4096 == 0) {
+            uint64_t now = wall_us();
+            if (now >= w->next_fold_check_us) {
+                alerter_expire(w->alerts, w->enc, now, emit, w);
+                w->next_fold_check_us = now + 1000000u;
+            }
+        }
+        struct timespec nap = {0, idle < 1024 ? 20000 : 200000};
+        nanosleep(&nap, NULL);
+    }
+    /* The end of the input: what TCP streams still hold, then the folded counts. */
+    dw_decoder_flush(w->dec, on_dns, w);
+    alerter_expire(w->alerts, w->enc, UINT64_MAX, emit, w);
+    return NULL;
+}
+
+worker *worker_start(const worker_config *cfg)
+{
+    worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->cfg = *cfg;
+    event_meta meta = {cfg->observer_name, cfg->iface};
+    w->ring = ring_new(cfg->ring_bytes);
+    w->dec = dw_decoder_new(&cfg->o->decoder, &w->counters);
+    w->enc = event_encoder_new(&meta);
+    w->msg = malloc(sizeof *w->msg);
+    w->result = malloc(sizeof *w->result);
+    w->alerts = alerter_new(NULL, cfg->o->fold_seconds * 1000u, 4096);
+    if (!w->ring || !w->dec || !w->enc || !w->msg || !w->result || !w->alerts)
+        goto fail;
+    refresh_sources(w);
+    if (w->src->rules && !w->eval)
+        goto fail;
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+        goto fail;
+    w->started = true;
+    return w;
+fail:
+    worker_free(w);
+    return NULL;
+}
+
+ring *worker_ring(worker *w) { return w->ring; }
+
+void worker_stop(worker *w)
+{
+    if (!w || !w->started)
+        return;
+    __atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
+    pthread_join(w->thread, NULL);
+    w->started = false;
+}
+
+void worker_free(worker *w)
+{
+    if (!w)
+        return;
+    worker_stop(w);
+    ring_free(w->ring);
+    dw_decoder_free(w->dec);
+    event_encoder_free(w->enc);
+    free(w->msg);
+    free(w->result);
+    alerter_free(w->alerts);
+    evaluator_free(w->eval);
+    free(w);
+}
+
+unsigned worker_sources_gen(const worker *w) { return __atomic_load_n(&w->gen, __ATOMIC_ACQUIRE); }
+const dw_counters *worker_counters(const worker *w) { return &w->counters; }
+uint64_t worker_alerts(const worker *w) { return __atomic_load_n(&w->n_alerts, __ATOMIC_RELAXED); }

@@ -1,0 +1,51 @@
+/* A worker thread: frames from its ring to events. It owns everything it touches per
+ * packet (decoder with its fragment and TCP tables, DNS message, evaluator with its query
+ * table, alert folding, event encoder), so workers share nothing but the read-only
+ * sources and the output sink. */
+#ifndef DW_WORKER_H
+#define DW_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decoders/counters.h"
+#include "sensor/options.h"
+#include "sensor/ring.h"
+#include "sensor/sources.h"
+
+/* Where events go: stdout (under a lock, whole lines) or the Redis publisher. */
+typedef struct dw_sink dw_sink;
+void sink_write(dw_sink *s, const char *line, size_t len);
+
+typedef struct worker worker;
+
+typedef struct worker_config {
+    const dw_options *o;
+    int dlt;
+    bool live;                    /* expire folds and flush by wall clock when idle */
+    const char *iface;            /* observer.ingress.interface.name */
+    const char *observer_name;
+    dw_sink *sink;
+    dw_sources *const *sources;   /* the pipeline's current sources, read atomically */
+    size_t ring_bytes;
+} worker_config;
+
+/* Starts the thread. NULL on failure. */
+worker *worker_start(const worker_config *cfg);
+
+/* The capture side of the ring (single producer). */
+ring *worker_ring(worker *w);
+
+/* Asks the worker to finish what its ring holds, flush, and stop; joins it. */
+void worker_stop(worker *w);
+void worker_free(worker *w); /* after worker_stop; accepts NULL */
+
+/* Generation of the sources the worker uses now (for freeing old ones after reload). */
+unsigned worker_sources_gen(const worker *w);
+
+/* Counters: readable from any thread (relaxed atomics). */
+const dw_counters *worker_counters(const worker *w);
+uint64_t worker_alerts(const worker *w);
+
+#endif

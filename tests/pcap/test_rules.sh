@@ -196,9 +196,12 @@ if [ $# -eq 0 ]; then
             >"$tmp/log-all-events.expect"
         printf 'select: event.kind=alert\ncount: 1\nevent 0: rule.id=t-asn\n' \
             >"$tmp/log-all-alerts.expect"
-        $check --name log-all-events "$tmp/log-all-events.expect" "$RUN_OUT" &&
-            $check --name log-all-alerts "$tmp/log-all-alerts.expect" "$RUN_OUT" &&
-            echo "ok: --log all" || fail "--log all: events or alerts missing"
+        if $check --name log-all-events "$tmp/log-all-events.expect" "$RUN_OUT" &&
+            $check --name log-all-alerts "$tmp/log-all-alerts.expect" "$RUN_OUT"; then
+            echo "ok: --log all"
+        else
+            fail "--log all: events or alerts missing"
+        fi
     fi
     # Without --rules nothing is judged: in --log alerts mode nothing is printed.
     if run_dw no-rules "$tmp/r_rebinding.pcap" - --asn-db "$db"; then
@@ -218,8 +221,11 @@ if [ $# -eq 0 ]; then
     fi
     if run_dw asn-none-rebind "$tmp/r_rebinding.pcap" tests/rules/violations.yaml \
         --asn-db none; then
-        $check --name asn-none-rebind "$tmp/none1.expect" "$RUN_OUT" &&
-            echo "ok: --asn-db none" || fail "--asn-db none: rebinding check lost"
+        if $check --name asn-none-rebind "$tmp/none1.expect" "$RUN_OUT"; then
+            echo "ok: --asn-db none"
+        else
+            fail "--asn-db none: rebinding check lost"
+        fi
     fi
 
     # 6. The rule files lint clean (warnings allowed), once check-rules exists.

@@ -59,6 +59,7 @@ chain_ok              r_chain_ok              tests/rules/violations.yaml
 dname                 r_dname                 tests/rules/violations.yaml
 dname_ok              r_dname_ok              tests/rules/violations.yaml
 cname_alias           r_cname_alias           tests/rules/violations.yaml
+dns64                 r_dns64                 tests/rules/violations.yaml
 benign                r_benign                deploy/rules
 demo                  demo                    deploy/rules
 "

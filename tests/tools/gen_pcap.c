@@ -1402,8 +1402,9 @@ static void sc_r_rebind_allow(gen *g)
     r_exchange(g, &c, 0xa133, "nexus.corp.example", T_A, 0, 0, false, d, R_N(d));
 }
 
-/* match.except: private answers for excepted names (no alert), and for a name that only
- * looks like one (evilcorp.example is not below corp.example: alert). */
+/* match.except: private answers for excepted names (no alert), for a name that only looks
+ * like one (evilcorp.example is not below corp.example: alert), and for a public name
+ * CNAMEd into an excepted one (alert). */
 static void sc_r_match_except(gen *g)
 {
     conv c = r_conv(16, 40141);
@@ -1415,6 +1416,11 @@ static void sc_r_match_except(gen *g)
     c = r_conv(16, 40143);
     r_rr d[] = {{NULL, T_A, 60, "192.168.5.6"}};
     r_exchange(g, &c, 0xa143, "printer.evilcorp.example", T_A, 0, 0, false, d, R_N(d));
+    /* A public name CNAMEd into an excepted one: the question still matches, so it counts. */
+    c = r_conv(16, 40144);
+    r_rr e[] = {{NULL, T_CNAME, 60, "printer.corp.example"},
+                {"printer.corp.example", T_A, 60, "192.168.5.5"}};
+    r_exchange(g, &c, 0xa144, "cdn.attacker.example", T_A, 0, 0, false, e, R_N(e));
 }
 
 /* CNAME chain: the question matches no rule, but its CNAME target files.pythonhosted.org
@@ -1552,6 +1558,15 @@ static void sc_demo(gen *g)
     r_exchange(g, &c, 0xd104, "registry-1.docker.io", T_A, 0, 0, false, e, R_N(e));
 }
 
+/* DNS64: the resolver synthesises pypi.org's AAAA from its Fastly A record inside the
+ * NAT64 prefix 64:ff9b::/96, as IPv6-only build networks do for every name. */
+static void sc_r_dns64(gen *g)
+{
+    conv c = r_conv6(40181);
+    r_rr a[] = {{NULL, T_AAAA, 300, "64:ff9b::9765:df"}};
+    r_exchange(g, &c, 0xa181, "pypi.org", T_AAAA, 0, 0, false, a, R_N(a));
+}
+
 /* ---- driver ---- */
 
 typedef struct scenario {
@@ -1619,6 +1634,7 @@ static const scenario RULE_SCENARIOS[] = {
     {"r_dname", DLT_EN10MB, sc_r_dname},
     {"r_dname_ok", DLT_EN10MB, sc_r_dname_ok},
     {"r_cname_alias", DLT_EN10MB, sc_r_cname_alias},
+    {"r_dns64", DLT_EN10MB, sc_r_dns64},
     {"r_benign", DLT_EN10MB, sc_r_benign},
     {"demo", DLT_EN10MB, sc_demo},
 };

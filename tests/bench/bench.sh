@@ -12,6 +12,10 @@
 #   DW_BENCH_PCAP   use this capture instead of generating one
 #   DW_BENCH_RULES  passed as --rules   DW_BENCH_ASN_DB  passed as --asn-db
 #   DW_BENCH_ARGS   more dnswatch arguments (e.g. "--workers 2")
+#   DW_BENCH_PACKS  1 (default): also run, in the same rounds, dnswatch with the shipped pack
+#                   deploy/rules and a test ASN database built from tests/data/asn-sample.txt,
+#                   and with a big generated pack (tests/bench/make_big_rules.py: 10,000
+#                   names over 1000 rules, 100,000 prefixes); 0: skip them
 #   DW_KEEP=1       keep the temp dir
 set -u
 
@@ -65,6 +69,33 @@ dw_args=(run -r "$pcap" --log alerts)
 # shellcheck disable=SC2206  # a word list on purpose
 [ -n "${DW_BENCH_ARGS:-}" ] && dw_args+=($DW_BENCH_ARGS)
 
+# Rule packs (needs python3 for the big pack, perl's MaxMind::DB::Writer for the database).
+packs=${DW_BENCH_PACKS:-1}
+if [ "$packs" = 1 ] && [ -x "$dw" ]; then
+    if ! command -v python3 >/dev/null 2>&1 ||
+        ! perl -MMaxMind::DB::Writer::Tree -e 1 2>/dev/null; then
+        echo "note: python3 or perl MaxMind::DB::Writer missing; rule packs not measured"
+        packs=0
+    elif ! perl "$src/tests/tools/make_test_mmdb.pl" "$tmp/asn.mmdb" \
+        "$src/tests/data/asn-sample.txt" >"$tmp/mmdb.log" 2>&1 ||
+        ! python3 "$src/tests/bench/make_big_rules.py" "$tmp/big-rules" >"$tmp/big.log" 2>&1; then
+        cat "$tmp/mmdb.log" "$tmp/big.log" 2>/dev/null
+        exit 1
+    fi
+    "$gen" udp4_a "$tmp/tiny.pcap" || exit 1
+else
+    packs=0
+fi
+def_args=(run -r "$pcap" --log alerts --rules "$src/deploy/rules" --asn-db "$tmp/asn.mmdb")
+big_args=(run -r "$pcap" --log alerts --rules "$tmp/big-rules")
+load_args=(run -r "$tmp/tiny.pcap" --log alerts --rules "$tmp/big-rules")
+if [ -n "${DW_BENCH_ARGS:-}" ]; then
+    # shellcheck disable=SC2206  # a word list on purpose
+    def_args+=($DW_BENCH_ARGS)
+    # shellcheck disable=SC2206
+    big_args+=($DW_BENCH_ARGS)
+fi
+
 have_time=0
 [ -x /usr/bin/time ] && /usr/bin/time -f %M true >/dev/null 2>&1 && have_time=1
 
@@ -102,7 +133,7 @@ measure() {
 
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
-bare_t=() dw_t=() dw_rss=()
+bare_t=() dw_t=() dw_rss=() def_t=() def_rss=() big_t=() big_rss=() load_t=()
 run_dw=1
 if [ ! -x "$dw" ]; then
     echo "note: $dw not built; measuring the floor only"
@@ -119,6 +150,18 @@ for ((i = 1; i <= rounds; i++)); do
         dw_t+=("$WALL")
         dw_rss+=("$RSS")
         alerts=$(wc -l <"$tmp/out")
+    fi
+    if [ "$packs" = 1 ]; then
+        measure "$dw" "${def_args[@]}"
+        def_t+=("$WALL")
+        def_rss+=("$RSS")
+        def_alerts=$(wc -l <"$tmp/out")
+        measure "$dw" "${big_args[@]}"
+        big_t+=("$WALL")
+        big_rss+=("$RSS")
+        big_alerts=$(wc -l <"$tmp/out")
+        measure "$dw" "${load_args[@]}"
+        load_t+=("$WALL")
     fi
 done
 
@@ -137,4 +180,23 @@ if [ "$run_dw" = 1 ]; then
     printf 'ratio dnswatch/bare: %.1fx\n' "$(calc "$dm / $bm")"
 else
     exit 1
+fi
+if [ "$packs" = 1 ]; then
+    fm=$(median "${def_t[@]}")
+    gm=$(median "${big_t[@]}")
+    lm=$(median "${load_t[@]}")
+    echo
+    printf '%-16s %8.3f s  %7.2f Mpkt/s  (runs: %s)  max RSS %s KB  alerts %s\n' \
+        "default pack" "$fm" "$(calc "$pkts / $fm / 1000000")" "$(printf '%.3f ' "${def_t[@]}")" \
+        "$(printf '%s\n' "${def_rss[@]}" | sort -n | tail -n 1)" "$def_alerts"
+    printf '%-16s %8.3f s  %7.2f Mpkt/s  (runs: %s)  max RSS %s KB  alerts %s\n' \
+        "big pack" "$gm" "$(calc "$pkts / $gm / 1000000")" "$(printf '%.3f ' "${big_t[@]}")" \
+        "$(printf '%s\n' "${big_rss[@]}" | sort -n | tail -n 1)" "$big_alerts"
+    echo "default pack:   deploy/rules + test ASN db ($(grep -c '^id:' "$src"/deploy/rules/*.yaml |
+        awk -F: '{n += $2} END {print n}') rules)"
+    echo "big pack:       $(tail -n 1 "$tmp/big.log")"
+    printf 'big pack load (run on a 2-packet capture): %.3f s\n' "$lm"
+    printf 'ratio default/bare: %.1fx   big/bare: %.1fx   big/default: %.2fx\n' \
+        "$(calc "$fm / $bm")" "$(calc "$gm / $bm")" "$(calc "$gm / $fm")"
+    printf 'ratio big/default, load time taken out: %.2fx\n' "$(calc "($gm - $lm) / $fm")"
 fi

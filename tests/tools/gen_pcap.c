@@ -1,6 +1,7 @@
 /* gen_pcap: writes the deterministic captures that the pcap tests and the benchmark read.
  *
  *   gen_pcap --list                  scenario names, one a line
+ *   gen_pcap --list-rules            rule scenario names (tests/pcap/test_rules.sh)
  *   gen_pcap SCENARIO OUT.pcap       one small scenario (see the table at the end)
  *   gen_pcap bench N OUT.pcap [SEED] N packets of query/response pairs
  *
@@ -1127,6 +1128,445 @@ static void bench(gen *g, uint64_t npkts, uint64_t seed)
     }
 }
 
+/* ---- rule scenarios (tests/pcap/test_rules.sh, deploy/demo) ----
+ *
+ * Captures for the rule evaluator: each r_X raises one kind of finding under the test
+ * rules of tests/rules/, and r_X_ok is its benign twin (same names, sound answers). They
+ * are listed by --list-rules, not --list: their expectations are alerts under a ruleset
+ * (tests/rules/<case>.expect), not the events test_pcap.sh checks. */
+
+#define R_T_DNAME 39
+#define R_F_AD 0x0020
+
+/* One answer record. owner NULL: the question name (compressed). data: an address for A
+ * and AAAA, a name for CNAME, DNAME and PTR, the ipv4hint/ipv6hint address for HTTPS, the
+ * signer name for RRSIG (a fake signature over type A). */
+typedef struct r_rr {
+    const char *owner;
+    unsigned type;
+    uint32_t ttl;
+    const char *data;
+} r_rr;
+
+static void r_put_rr(buf *m, const r_rr *x)
+{
+    if (x->owner)
+        dn_name(m, x->owner);
+    else
+        dn_ptr(m, 12);
+    size_t at = rr_begin(m, x->type, 1, x->ttl);
+    switch (x->type) {
+    case T_A:
+        put_ip4(m, x->data);
+        break;
+    case T_AAAA:
+        put_ip6(m, x->data);
+        break;
+    case T_CNAME:
+    case T_PTR:
+    case R_T_DNAME:
+        dn_name(m, x->data);
+        break;
+    case T_HTTPS: {
+        bool v6 = strchr(x->data, ':') != NULL;
+        put16(m, 1); /* SvcPriority: service form */
+        put8(m, 0);  /* TargetName "." = the owner */
+        put16(m, 1); /* alpn h2 */
+        put16(m, 3);
+        dn_label(m, "h2", 2);
+        put16(m, v6 ? 6 : 4);
+        put16(m, v6 ? 16 : 4);
+        if (v6)
+            put_ip6(m, x->data);
+        else
+            put_ip4(m, x->data);
+        break;
+    }
+    case T_RRSIG:
+        put16(m, T_A);
+        put8(m, 13);
+        put8(m, 2);
+        put32(m, x->ttl);
+        put32(m, 1796947200u); /* 2026-12-11T00:00:00Z */
+        put32(m, 1795737600u); /* 2026-11-27T00:00:00Z */
+        put16(m, 4242);
+        dn_name(m, x->data);
+        for (unsigned i = 0; i < 64; i++)
+            put8(m, 0x40 + i);
+        break;
+    default:
+        die("r_put_rr: type %u not supported", x->type);
+    }
+    rr_end(m, at);
+}
+
+/* A query (with EDNS when edns > 0, DO as asked) and its response, 1.5 ms later, carrying
+ * the answers an[0..n) (and an OPT echoing DO when the query had EDNS). rflags: extra
+ * response flags (AD) or an RCODE. */
+static void r_exchange(gen *g, const conv *c, unsigned id, const char *qname, unsigned qtype,
+                       unsigned rflags, int edns, bool do_bit, const r_rr *an, unsigned n)
+{
+    dns_query(&g_q, id, qname, qtype, edns, do_bit);
+    udp_send(g, c, true, &g_q);
+    g->now_us += 1500;
+    dns_start(&g_r, id, F_RESP | rflags, qname, qtype, n, 0, edns > 0 ? 1 : 0);
+    for (unsigned i = 0; i < n; i++)
+        r_put_rr(&g_r, &an[i]);
+    if (edns > 0)
+        rr_opt(&g_r, (unsigned)edns, do_bit, -1);
+    udp_send(g, c, false, &g_r);
+    g->now_us += 10000;
+}
+
+#define R_N(a) ((unsigned)(sizeof(a) / sizeof((a)[0])))
+
+/* A client of the build farm (10.1.2.<host>) asking our resolver 10.10.0.53. */
+static conv r_conv(unsigned host, uint16_t port)
+{
+    char cli[32];
+    snprintf(cli, sizeof cli, "10.1.2.%u", host);
+    return mkconv(cli, port, "10.10.0.53", 53, L_ETH);
+}
+
+static conv r_conv6(uint16_t port) { return mkconv("fd00::3", port, "fd00::53", 53, L_ETH); }
+
+/* asn_mismatch: pypi.org answered from Linode (AS63949) instead of Fastly. */
+static void r_asn_mismatch_x(gen *g, bool bad)
+{
+    conv c = r_conv(3, 40001);
+    r_rr a[] = {{NULL, T_A, 300, bad ? "45.33.20.5" : "151.101.0.223"},
+                {NULL, T_A, 300, "151.101.64.223"}};
+    r_exchange(g, &c, 0xa001, "pypi.org", T_A, 0, 0, false, a, R_N(a));
+    c = r_conv6(40002);
+    r_rr b[] = {{NULL, T_AAAA, 300, "2a04:4e40::223"}};
+    r_exchange(g, &c, 0xa002, "pypi.org", T_AAAA, 0, 0, false, b, R_N(b));
+}
+static void sc_r_asn_mismatch(gen *g) { r_asn_mismatch_x(g, true); }
+static void sc_r_asn_mismatch_ok(gen *g) { r_asn_mismatch_x(g, false); }
+
+/* asn_unknown: files.pythonhosted.org answered 9.9.9.9, in no AS of the test database. */
+static void r_asn_unknown_x(gen *g, bool bad)
+{
+    conv c = r_conv(4, 40011);
+    r_rr a[] = {{NULL, T_A, 300, bad ? "9.9.9.9" : "146.75.36.223"}};
+    r_exchange(g, &c, 0xa011, "files.pythonhosted.org", T_A, 0, 0, false, a, R_N(a));
+}
+static void sc_r_asn_unknown(gen *g) { r_asn_unknown_x(g, true); }
+static void sc_r_asn_unknown_ok(gen *g) { r_asn_unknown_x(g, false); }
+
+/* prefix_mismatch: the internal Artifactory answered a public (AWS) address. */
+static void r_prefix_mismatch_x(gen *g, bool bad)
+{
+    conv c = r_conv(5, 40021);
+    r_rr a[] = {{NULL, T_A, 60, bad ? "52.1.2.3" : "10.40.7.20"}};
+    r_exchange(g, &c, 0xa021, "artifactory.corp.example", T_A, 0, 0, false, a, R_N(a));
+    c = r_conv6(40022);
+    r_rr b[] = {{NULL, T_AAAA, 60, "fd12:3456:789a::20"}};
+    r_exchange(g, &c, 0xa022, "artifactory.corp.example", T_AAAA, 0, 0, false, b, R_N(b));
+}
+static void sc_r_prefix_mismatch(gen *g) { r_prefix_mismatch_x(g, true); }
+static void sc_r_prefix_mismatch_ok(gen *g) { r_prefix_mismatch_x(g, false); }
+
+/* cname_unexpected: registry.npmjs.org through a CNAME outside *.cdn.cloudflare.net (the
+ * final address is Cloudflare's, so the CNAME is the only finding). */
+static void r_cname_unexpected_x(gen *g, bool bad)
+{
+    const char *t = bad ? "registry.npmjs.org.edge-cache.example" : "registry.npmjs.org.cdn.cloudflare.net";
+    conv c = r_conv(6, 40031);
+    r_rr a[] = {{NULL, T_CNAME, 300, t}, {t, T_A, 300, "104.16.1.35"}, {t, T_A, 300, "104.16.2.35"}};
+    r_exchange(g, &c, 0xa031, "registry.npmjs.org", T_A, 0, 0, false, a, R_N(a));
+}
+static void sc_r_cname_unexpected(gen *g) { r_cname_unexpected_x(g, true); }
+static void sc_r_cname_unexpected_ok(gen *g) { r_cname_unexpected_x(g, false); }
+
+/* unexpected_resolver: registry-1.docker.io answered by 10.66.6.6, not our resolvers. */
+static void r_resolver_x(gen *g, bool bad)
+{
+    conv c = mkconv("10.1.2.7", 40041, bad ? "10.66.6.6" : "10.10.0.54", 53, L_ETH);
+    r_rr a[] = {{NULL, T_A, 60, "52.4.5.6"}};
+    r_exchange(g, &c, 0xa041, "registry-1.docker.io", T_A, 0, 0, false, a, R_N(a));
+}
+static void sc_r_resolver(gen *g) { r_resolver_x(g, true); }
+static void sc_r_resolver_ok(gen *g) { r_resolver_x(g, false); }
+
+/* rebinding: a public name answered 192.168.1.10 (plus a public address beside it). */
+static void r_rebinding_x(gen *g, bool bad)
+{
+    conv c = r_conv(8, 40051);
+    r_rr a[] = {{NULL, T_A, 5, "93.184.215.14"}, {NULL, T_A, 5, bad ? "192.168.1.10" : "93.184.215.15"}};
+    r_exchange(g, &c, 0xa051, "dashboard.attacker.example", T_A, 0, 0, false, a, R_N(a));
+}
+static void sc_r_rebinding(gen *g) { r_rebinding_x(g, true); }
+static void sc_r_rebinding_ok(gen *g) { r_rebinding_x(g, false); }
+
+/* rebinding disguised as IPv6: IPv4-mapped, NAT64 /96, NAT64 /48 (RFC 6052: the IPv4
+ * bytes around the u octet), 6to4; each judged by the IPv4 address inside. The twin
+ * wraps public addresses the same ways. */
+static void r_rebind_disguise_x(gen *g, bool bad)
+{
+    static const char *const bad6[] = {"::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe",
+                                       "64:ff9b:1:7f00:0:100::", "2002:c0a8:10a::1"};
+    static const char *const ok6[] = {"::ffff:93.184.215.14", "64:ff9b::5db8:d70e",
+                                      "64:ff9b:1:5db8:d7:e00::", "2002:5db8:d70e::1"};
+    static const char *const names[] = {"mapped.attacker.example", "nat64.attacker.example",
+                                        "nat64-local.attacker.example", "sixtofour.attacker.example"};
+    for (unsigned i = 0; i < 4; i++) {
+        conv c = r_conv6((uint16_t)(40061 + i));
+        r_rr a[] = {{NULL, T_AAAA, 5, bad ? bad6[i] : ok6[i]}};
+        r_exchange(g, &c, 0xa061 + i, names[i], T_AAAA, 0, 0, false, a, R_N(a));
+    }
+}
+static void sc_r_rebind_disguise(gen *g) { r_rebind_disguise_x(g, true); }
+static void sc_r_rebind_disguise_ok(gen *g) { r_rebind_disguise_x(g, false); }
+
+/* rebinding through an HTTPS record's ipv4hint (no A record at all). */
+static void r_rebind_svcb_x(gen *g, bool bad)
+{
+    conv c = r_conv(9, 40071);
+    r_rr a[] = {{NULL, T_HTTPS, 300, bad ? "10.1.1.1" : "93.184.215.14"}};
+    r_exchange(g, &c, 0xa071, "svc.attacker.example", T_HTTPS, 0, 0, false, a, R_N(a));
+}
+static void sc_r_rebind_svcb(gen *g) { r_rebind_svcb_x(g, true); }
+static void sc_r_rebind_svcb_ok(gen *g) { r_rebind_svcb_x(g, false); }
+
+/* sinkhole: a blocklisting resolver answers 0.0.0.0 (A) and :: (AAAA). */
+static void r_sinkhole_x(gen *g, bool bad)
+{
+    conv c = r_conv(10, 40081);
+    r_rr a[] = {{NULL, T_A, 60, bad ? "0.0.0.0" : "93.184.215.20"}};
+    r_exchange(g, &c, 0xa081, "ads.tracker.example", T_A, 0, 0, false, a, R_N(a));
+    c = r_conv6(40082);
+    r_rr b[] = {{NULL, T_AAAA, 60, bad ? "::" : "2606:2800:21f:cb07:6820:80da:af6b:8b2c"}};
+    r_exchange(g, &c, 0xa082, "ads.tracker.example", T_AAAA, 0, 0, false, b, R_N(b));
+}
+static void sc_r_sinkhole(gen *g) { r_sinkhole_x(g, true); }
+static void sc_r_sinkhole_ok(gen *g) { r_sinkhole_x(g, false); }
+
+/* dnssec_missing, first cause: our validating resolver answered a signed zone without AD. */
+static void r_dnssec_ad_x(gen *g, bool bad)
+{
+    conv c = r_conv(11, 40091);
+    r_rr a[] = {{NULL, T_CNAME, 300, "debian.map.fastly.net"},
+                {"debian.map.fastly.net", T_A, 60, "151.101.2.132"}};
+    r_exchange(g, &c, 0xa091, "deb.debian.org", T_A, bad ? 0 : R_F_AD, 0, false, a, R_N(a));
+}
+static void sc_r_dnssec_ad(gen *g) { r_dnssec_ad_x(g, true); }
+static void sc_r_dnssec_ad_ok(gen *g) { r_dnssec_ad_x(g, false); }
+
+/* dnssec_missing, second cause: the query set DO and the answer carries no RRSIG. The
+ * twin has the RRSIG, plus an unsigned answer to a query without DO (nothing to judge). */
+static void r_dnssec_do_x(gen *g, bool bad)
+{
+    conv c = r_conv(12, 40101);
+    r_rr signed_a[] = {{NULL, T_A, 300, "142.250.1.141"}, {NULL, T_RRSIG, 300, "golang.org"}};
+    r_exchange(g, &c, 0xa101, "sum.golang.org", T_A, 0, 1232, true, signed_a, bad ? 1 : 2);
+    if (!bad) {
+        c = r_conv(12, 40102);
+        r_exchange(g, &c, 0xa102, "sum.golang.org", T_A, 0, 1232, false, signed_a, 1);
+    }
+}
+static void sc_r_dnssec_do(gen *g) { r_dnssec_do_x(g, true); }
+static void sc_r_dnssec_do_ok(gen *g) { r_dnssec_do_x(g, false); }
+
+/* ttl_exceeded: a week-long TTL, what a cache poisoner uses to make a forgery stick. */
+static void r_ttl_x(gen *g, bool bad)
+{
+    conv c = r_conv(13, 40111);
+    r_rr a[] = {{NULL, T_A, bad ? 604800 : 300, "142.250.1.141"}};
+    r_exchange(g, &c, 0xa111, "proxy.golang.org", T_A, 0, 0, false, a, R_N(a));
+}
+static void sc_r_ttl(gen *g) { r_ttl_x(g, true); }
+static void sc_r_ttl_ok(gen *g) { r_ttl_x(g, false); }
+
+/* crates.io answered from AWS 52.10.1.1 and 2600:1f18::1 (AWS, not in the test DB): run
+ * under a rule whose exception covers them (live, or expired). */
+static void sc_r_exception(gen *g)
+{
+    conv c = r_conv(14, 40121);
+    r_rr a[] = {{NULL, T_A, 60, "52.10.1.1"}};
+    r_exchange(g, &c, 0xa121, "crates.io", T_A, 0, 0, false, a, R_N(a));
+}
+
+/* rebinding.allow: nexus.corp.example on the build DC (allowed) and, on its own port and
+ * id, on another private range (not allowed). */
+static void sc_r_rebind_allow(gen *g)
+{
+    conv c = r_conv(15, 40131);
+    r_rr a[] = {{NULL, T_A, 60, "10.40.3.3"}};
+    r_exchange(g, &c, 0xa131, "nexus.corp.example", T_A, 0, 0, false, a, R_N(a));
+    c = r_conv6(40132);
+    r_rr b[] = {{NULL, T_AAAA, 60, "fd12:3456:789a::33"}};
+    r_exchange(g, &c, 0xa132, "nexus.corp.example", T_AAAA, 0, 0, false, b, R_N(b));
+    c = r_conv(15, 40133);
+    r_rr d[] = {{NULL, T_A, 60, "172.20.0.9"}};
+    r_exchange(g, &c, 0xa133, "nexus.corp.example", T_A, 0, 0, false, d, R_N(d));
+}
+
+/* match.except: private answers for excepted names (no alert), for a name that only looks
+ * like one (evilcorp.example is not below corp.example: alert), and for a public name
+ * CNAMEd into an excepted one (alert). */
+static void sc_r_match_except(gen *g)
+{
+    conv c = r_conv(16, 40141);
+    r_rr a[] = {{NULL, T_A, 60, "192.168.5.5"}};
+    r_exchange(g, &c, 0xa141, "printer.corp.example", T_A, 0, 0, false, a, R_N(a));
+    c = r_conv(16, 40142);
+    r_rr b[] = {{NULL, T_A, 0, "127.0.0.1"}};
+    r_exchange(g, &c, 0xa142, "localhost", T_A, 0, 0, false, b, R_N(b));
+    c = r_conv(16, 40143);
+    r_rr d[] = {{NULL, T_A, 60, "192.168.5.6"}};
+    r_exchange(g, &c, 0xa143, "printer.evilcorp.example", T_A, 0, 0, false, d, R_N(d));
+    /* A public name CNAMEd into an excepted one: the question still matches, so it counts. */
+    c = r_conv(16, 40144);
+    r_rr e[] = {{NULL, T_CNAME, 60, "printer.corp.example"},
+                {"printer.corp.example", T_A, 60, "192.168.5.5"}};
+    r_exchange(g, &c, 0xa144, "cdn.attacker.example", T_A, 0, 0, false, e, R_N(e));
+}
+
+/* CNAME chain: the question matches no rule, but its CNAME target files.pythonhosted.org
+ * does, so that rule judges the address at the end of the chain. */
+static void r_chain_x(gen *g, bool bad)
+{
+    conv c = r_conv(17, 40151);
+    r_rr a[] = {{NULL, T_CNAME, 300, "files.pythonhosted.org"},
+                {"files.pythonhosted.org", T_CNAME, 300, "dualstack.python.map.fastly.net"},
+                {"dualstack.python.map.fastly.net", T_A, 60, bad ? "45.33.20.9" : "151.101.64.223"}};
+    r_exchange(g, &c, 0xa151, "pkgs.mirror.example", T_A, 0, 0, false, a, R_N(a));
+}
+static void sc_r_chain(gen *g) { r_chain_x(g, true); }
+static void sc_r_chain_ok(gen *g) { r_chain_x(g, false); }
+
+/* DNAME: pythonhosted-mirror.example DNAME pythonhosted.org, so files.pythonhosted-mirror.
+ * example becomes files.pythonhosted.org (no synthesised CNAME: the chain comes from the
+ * DNAME alone). */
+static void r_dname_x(gen *g, bool bad)
+{
+    conv c = r_conv(18, 40161);
+    r_rr a[] = {{"pythonhosted-mirror.example", R_T_DNAME, 300, "pythonhosted.org"},
+                {"files.pythonhosted.org", T_A, 60, bad ? "45.33.20.10" : "151.101.128.223"}};
+    r_exchange(g, &c, 0xa161, "files.pythonhosted-mirror.example", T_A, 0, 0, false, a, R_N(a));
+}
+static void sc_r_dname(gen *g) { r_dname_x(g, true); }
+static void sc_r_dname_ok(gen *g) { r_dname_x(g, false); }
+
+/* An internal alias in front of the registry: npm.corp.example CNAME registry.npmjs.org
+ * CNAME registry.npmjs.org.cdn.cloudflare.net, all sound. */
+static void sc_r_cname_alias(gen *g)
+{
+    conv c = r_conv(19, 40171);
+    r_rr a[] = {{NULL, T_CNAME, 300, "registry.npmjs.org"},
+                {"registry.npmjs.org", T_CNAME, 300, "registry.npmjs.org.cdn.cloudflare.net"},
+                {"registry.npmjs.org.cdn.cloudflare.net", T_A, 300, "104.16.3.35"}};
+    r_exchange(g, &c, 0xa171, "npm.corp.example", T_A, 0, 0, false, a, R_N(a));
+}
+
+/* Ordinary build-farm traffic: registries answering from their own networks (as
+ * tests/data/asn-sample.txt has them), internal names on private ranges, reverse lookups,
+ * unrelated public names, an NXDOMAIN. Clients 10.1.3.<n> and fd00::<n>, ids from id0. */
+static void r_ordinary(gen *g, unsigned id0)
+{
+    static const struct {
+        const char *q;
+        unsigned qtype;
+        r_rr an[4];
+    } ex[] = {
+        {"pypi.org", T_A, {{NULL, T_A, 300, "151.101.0.223"}, {NULL, T_A, 300, "151.101.64.223"}}},
+        {"pypi.org", T_AAAA, {{NULL, T_AAAA, 300, "2a04:4e40::223"}}},
+        {"files.pythonhosted.org", T_A,
+         {{NULL, T_CNAME, 3600, "dualstack.python.map.fastly.net"},
+          {"dualstack.python.map.fastly.net", T_A, 60, "151.101.128.223"}}},
+        {"files.pythonhosted.org", T_AAAA,
+         {{NULL, T_CNAME, 3600, "dualstack.python.map.fastly.net"},
+          {"dualstack.python.map.fastly.net", T_AAAA, 60, "2a04:4e42:200::223"}}},
+        {"registry.npmjs.org", T_A, {{NULL, T_A, 300, "104.16.1.34"}, {NULL, T_A, 300, "104.16.2.34"}}},
+        {"registry.npmjs.org", T_AAAA, {{NULL, T_AAAA, 300, "2606:4700::6810:122"}}},
+        {"registry-1.docker.io", T_A, {{NULL, T_A, 60, "54.227.20.253"}, {NULL, T_A, 60, "3.216.34.172"}}},
+        {"auth.docker.io", T_A, {{NULL, T_A, 60, "52.1.184.176"}}},
+        {"production.cloudflare.docker.com", T_A, {{NULL, T_A, 300, "104.18.121.25"}}},
+        {"deb.debian.org", T_A,
+         {{NULL, T_CNAME, 300, "debian.map.fastly.net"}, {"debian.map.fastly.net", T_A, 30, "151.101.2.132"}}},
+        {"github.com", T_A, {{NULL, T_A, 60, "140.82.121.3"}}},
+        {"api.github.com", T_A, {{NULL, T_A, 60, "140.82.121.6"}}},
+        {"codeload.github.com", T_A, {{NULL, T_A, 60, "140.82.121.9"}}},
+        {"objects.githubusercontent.com", T_A,
+         {{NULL, T_A, 300, "185.199.108.133"}, {NULL, T_A, 300, "185.199.111.133"}}},
+        {"crates.io", T_A, {{NULL, T_A, 60, "18.160.10.81"}}},
+        {"static.crates.io", T_A,
+         {{NULL, T_CNAME, 300, "d19xqa3lc3clo8.cloudfront.net"},
+          {"d19xqa3lc3clo8.cloudfront.net", T_A, 60, "18.161.97.20"}}},
+        {"index.crates.io", T_A, {{NULL, T_A, 60, "151.101.66.137"}}},
+        {"rubygems.org", T_A, {{NULL, T_A, 60, "151.101.1.227"}, {NULL, T_A, 60, "151.101.65.227"}}},
+        {"proxy.golang.org", T_A, {{NULL, T_A, 300, "142.250.185.81"}}},
+        {"proxy.golang.org", T_AAAA, {{NULL, T_AAAA, 300, "2a00:1450:4001:82b::2011"}}},
+        {"sum.golang.org", T_A, {{NULL, T_A, 300, "142.251.36.17"}}},
+        {"repo.maven.apache.org", T_A, {{NULL, T_A, 300, "146.75.116.215"}}},
+        {"repo1.maven.org", T_A, {{NULL, T_A, 300, "146.75.116.209"}}},
+        {"artifactory.corp.example", T_A, {{NULL, T_A, 60, "10.40.1.10"}}},
+        {"git.corp.example", T_AAAA, {{NULL, T_AAAA, 60, "fd12:3456:789a::2"}}},
+        {"nas.local", T_A, {{NULL, T_A, 60, "192.168.1.20"}}},
+        {"printer.office.home.arpa", T_A, {{NULL, T_A, 60, "192.168.1.50"}}},
+        {"vault.internal", T_A, {{NULL, T_A, 60, "10.0.0.5"}}},
+        {"localhost", T_A, {{NULL, T_A, 0, "127.0.0.1"}}},
+        {"10.1.40.10.in-addr.arpa", T_PTR, {{NULL, T_PTR, 300, "artifactory.corp.example"}}},
+        {"www.example.com", T_A, {{NULL, T_A, 300, "93.184.215.14"}}},
+        {"www.wikipedia.org", T_A,
+         {{NULL, T_CNAME, 3600, "dyna.wikimedia.org"}, {"dyna.wikimedia.org", T_A, 600, "185.15.59.224"}}},
+        {"nosuch.pypi.org", T_A, {{NULL, 0, 0, NULL}}}, /* NXDOMAIN, no answer */
+    };
+    for (unsigned i = 0; i < R_N(ex); i++) {
+        char cli[32];
+        bool v6 = ex[i].qtype == T_AAAA;
+        if (v6)
+            snprintf(cli, sizeof cli, "fd00::%x", 0x100 + i);
+        else
+            snprintf(cli, sizeof cli, "10.1.3.%u", 10 + i);
+        conv c = mkconv(cli, (uint16_t)(41000 + i), v6 ? "fd00::53" : "10.10.0.53", 53, L_ETH);
+        unsigned n = 0;
+        while (n < 4 && ex[i].an[n].type)
+            n++;
+        r_exchange(g, &c, id0 + i, ex[i].q, ex[i].qtype, n ? 0 : 3, 0, false, ex[i].an, n);
+    }
+}
+
+static void sc_r_benign(gen *g) { r_ordinary(g, 0xb000); }
+
+/* deploy/demo/demo.pcap: ordinary traffic with four attacks among it (see its README). */
+static void sc_demo(gen *g)
+{
+    r_ordinary(g, 0xd000);
+
+    /* 1. pypi.org hijacked to a Linode host (AS63949). */
+    conv c = mkconv("10.1.3.101", 42001, "10.10.0.53", 53, L_ETH);
+    r_rr a[] = {{NULL, T_A, 300, "45.33.20.5"}};
+    r_exchange(g, &c, 0xd101, "pypi.org", T_A, 0, 0, false, a, R_N(a));
+
+    /* 2. registry.npmjs.org through a CNAME to an attacker's host. */
+    c = mkconv("10.1.3.102", 42002, "10.10.0.53", 53, L_ETH);
+    r_rr b[] = {{NULL, T_CNAME, 300, "npm-mirror.attacker.example"},
+                {"npm-mirror.attacker.example", T_A, 300, "45.33.20.7"}};
+    r_exchange(g, &c, 0xd102, "registry.npmjs.org", T_A, 0, 0, false, b, R_N(b));
+
+    /* 3. DNS rebinding: a public name answers a private address of the build network. */
+    c = mkconv("10.1.3.103", 42003, "10.10.0.53", 53, L_ETH);
+    r_rr d[] = {{NULL, T_A, 1, "192.168.1.10"}};
+    r_exchange(g, &c, 0xd103, "status.build-telemetry.example", T_A, 0, 0, false, d, R_N(d));
+
+    /* 4. Docker Hub answered by a server that is not one of our resolvers (an off-path
+     * forgery or a hard-coded public resolver); the address itself is sound. */
+    c = mkconv("10.1.3.104", 42004, "203.0.113.53", 53, L_ETH);
+    r_rr e[] = {{NULL, T_A, 60, "54.227.20.253"}};
+    r_exchange(g, &c, 0xd104, "registry-1.docker.io", T_A, 0, 0, false, e, R_N(e));
+}
+
+/* DNS64: the resolver synthesises pypi.org's AAAA from its Fastly A record inside the
+ * NAT64 prefix 64:ff9b::/96, as IPv6-only build networks do for every name. */
+static void sc_r_dns64(gen *g)
+{
+    conv c = r_conv6(40181);
+    r_rr a[] = {{NULL, T_AAAA, 300, "64:ff9b::9765:df"}};
+    r_exchange(g, &c, 0xa181, "pypi.org", T_AAAA, 0, 0, false, a, R_N(a));
+}
+
 /* ---- driver ---- */
 
 typedef struct scenario {
@@ -1160,11 +1600,51 @@ static const scenario SCENARIOS[] = {
 };
 #define N_SCENARIOS (sizeof SCENARIOS / sizeof SCENARIOS[0])
 
+/* Rule scenarios: listed by --list-rules (tests/pcap/test_rules.sh). */
+static const scenario RULE_SCENARIOS[] = {
+    {"r_asn_mismatch", DLT_EN10MB, sc_r_asn_mismatch},
+    {"r_asn_mismatch_ok", DLT_EN10MB, sc_r_asn_mismatch_ok},
+    {"r_asn_unknown", DLT_EN10MB, sc_r_asn_unknown},
+    {"r_asn_unknown_ok", DLT_EN10MB, sc_r_asn_unknown_ok},
+    {"r_prefix_mismatch", DLT_EN10MB, sc_r_prefix_mismatch},
+    {"r_prefix_mismatch_ok", DLT_EN10MB, sc_r_prefix_mismatch_ok},
+    {"r_cname_unexpected", DLT_EN10MB, sc_r_cname_unexpected},
+    {"r_cname_unexpected_ok", DLT_EN10MB, sc_r_cname_unexpected_ok},
+    {"r_resolver", DLT_EN10MB, sc_r_resolver},
+    {"r_resolver_ok", DLT_EN10MB, sc_r_resolver_ok},
+    {"r_rebinding", DLT_EN10MB, sc_r_rebinding},
+    {"r_rebinding_ok", DLT_EN10MB, sc_r_rebinding_ok},
+    {"r_rebind_disguise", DLT_EN10MB, sc_r_rebind_disguise},
+    {"r_rebind_disguise_ok", DLT_EN10MB, sc_r_rebind_disguise_ok},
+    {"r_rebind_svcb", DLT_EN10MB, sc_r_rebind_svcb},
+    {"r_rebind_svcb_ok", DLT_EN10MB, sc_r_rebind_svcb_ok},
+    {"r_sinkhole", DLT_EN10MB, sc_r_sinkhole},
+    {"r_sinkhole_ok", DLT_EN10MB, sc_r_sinkhole_ok},
+    {"r_dnssec_ad", DLT_EN10MB, sc_r_dnssec_ad},
+    {"r_dnssec_ad_ok", DLT_EN10MB, sc_r_dnssec_ad_ok},
+    {"r_dnssec_do", DLT_EN10MB, sc_r_dnssec_do},
+    {"r_dnssec_do_ok", DLT_EN10MB, sc_r_dnssec_do_ok},
+    {"r_ttl", DLT_EN10MB, sc_r_ttl},
+    {"r_ttl_ok", DLT_EN10MB, sc_r_ttl_ok},
+    {"r_exception", DLT_EN10MB, sc_r_exception},
+    {"r_rebind_allow", DLT_EN10MB, sc_r_rebind_allow},
+    {"r_match_except", DLT_EN10MB, sc_r_match_except},
+    {"r_chain", DLT_EN10MB, sc_r_chain},
+    {"r_chain_ok", DLT_EN10MB, sc_r_chain_ok},
+    {"r_dname", DLT_EN10MB, sc_r_dname},
+    {"r_dname_ok", DLT_EN10MB, sc_r_dname_ok},
+    {"r_cname_alias", DLT_EN10MB, sc_r_cname_alias},
+    {"r_dns64", DLT_EN10MB, sc_r_dns64},
+    {"r_benign", DLT_EN10MB, sc_r_benign},
+    {"demo", DLT_EN10MB, sc_demo},
+};
+#define N_RULE_SCENARIOS (sizeof RULE_SCENARIOS / sizeof RULE_SCENARIOS[0])
+
 static void usage(void)
 {
     fputs("usage: gen_pcap SCENARIO OUT.pcap\n"
           "       gen_pcap bench NPACKETS OUT.pcap [SEED]\n"
-          "       gen_pcap --list\n",
+          "       gen_pcap --list | --list-rules\n",
           stderr);
     exit(2);
 }
@@ -1201,6 +1681,11 @@ int main(int argc, char **argv)
             puts(SCENARIOS[i].name);
         return 0;
     }
+    if (argc == 2 && strcmp(argv[1], "--list-rules") == 0) {
+        for (size_t i = 0; i < N_RULE_SCENARIOS; i++)
+            puts(RULE_SCENARIOS[i].name);
+        return 0;
+    }
     if (argc >= 4 && argc <= 5 && strcmp(argv[1], "bench") == 0) {
         char *end;
         unsigned long long n = strtoull(argv[2], &end, 10);
@@ -1224,6 +1709,15 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], SCENARIOS[i].name) == 0) {
             open_out(&g, SCENARIOS[i].dlt, argv[2]);
             SCENARIOS[i].fn(&g);
+            if (close_out(&g) != 0)
+                die("%s: write failed", argv[2]);
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < N_RULE_SCENARIOS; i++) {
+        if (strcmp(argv[1], RULE_SCENARIOS[i].name) == 0) {
+            open_out(&g, RULE_SCENARIOS[i].dlt, argv[2]);
+            RULE_SCENARIOS[i].fn(&g);
             if (close_out(&g) != 0)
                 die("%s: write failed", argv[2]);
             return 0;

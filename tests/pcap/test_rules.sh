@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# Rule tests: the rule scenarios of gen_pcap (`gen_pcap --list-rules`) run through
+# `dnswatch run -r X.pcap --rules RULES --asn-db TEST.mmdb`, and the alerts checked against
+# tests/rules/<case>.expect (check_expect.py, `select: event.kind=alert`). Every violation
+# has a capture that raises it and a benign twin that raises nothing; the twins are also
+# run on the bad capture, where they must fail (so a silent sensor cannot pass). The shipped
+# pack deploy/rules is checked on ordinary traffic (no alert) and on deploy/demo/demo.pcap
+# (which must be what `gen_pcap demo` writes).
+#
+# The ASN database is built from tests/data/asn-sample.txt with make_test_mmdb.pl.
+# Run by ctest with DW_SRC, DW_BIN set; by hand:
+#   DW_SRC=. DW_BIN=/tmp/build bash tests/pcap/test_rules.sh [CASE...]
+# Env: DW_KEEP=1 keeps the temp dir; DW_PCAP_ARGS adds arguments to every dnswatch run;
+# DW_DNSWATCH overrides the binary.
+# Exit: 0 pass, 1 fail, 77 skip (no python3, no MaxMind::DB::Writer, or a sensor without
+# --rules).
+set -u
+
+: "${DW_SRC:?DW_SRC must point at the source tree}"
+: "${DW_BIN:?DW_BIN must point at the build tree}"
+
+rules=$DW_SRC/tests/rules
+gen=$DW_BIN/tests/gen_pcap
+dw=${DW_DNSWATCH:-$DW_BIN/sensor/dnswatch}
+demo_pcap=$DW_SRC/deploy/demo/demo.pcap
+
+# case  scenario  rule paths (relative to DW_SRC, comma-separated)
+CASES="
+asn_mismatch          r_asn_mismatch          tests/rules/violations.yaml
+asn_mismatch_ok       r_asn_mismatch_ok       tests/rules/violations.yaml
+asn_unknown           r_asn_unknown           tests/rules/violations.yaml
+asn_unknown_ok        r_asn_unknown_ok        tests/rules/violations.yaml
+prefix_mismatch       r_prefix_mismatch       tests/rules/violations.yaml
+prefix_mismatch_ok    r_prefix_mismatch_ok    tests/rules/violations.yaml
+cname_unexpected      r_cname_unexpected      tests/rules/violations.yaml
+cname_unexpected_ok   r_cname_unexpected_ok   tests/rules/violations.yaml
+resolver              r_resolver              tests/rules/violations.yaml
+resolver_ok           r_resolver_ok           tests/rules/violations.yaml
+rebinding             r_rebinding             tests/rules/violations.yaml
+rebinding_ok          r_rebinding_ok          tests/rules/violations.yaml
+rebind_disguise       r_rebind_disguise       tests/rules/violations.yaml
+rebind_disguise_ok    r_rebind_disguise_ok    tests/rules/violations.yaml
+rebind_svcb           r_rebind_svcb           tests/rules/violations.yaml
+rebind_svcb_ok        r_rebind_svcb_ok        tests/rules/violations.yaml
+sinkhole              r_sinkhole              tests/rules/violations.yaml
+sinkhole_ok           r_sinkhole_ok           tests/rules/violations.yaml
+dnssec_ad             r_dnssec_ad             tests/rules/violations.yaml
+dnssec_ad_ok          r_dnssec_ad_ok          tests/rules/violations.yaml
+dnssec_do             r_dnssec_do             tests/rules/violations.yaml
+dnssec_do_ok          r_dnssec_do_ok          tests/rules/violations.yaml
+ttl                   r_ttl                   tests/rules/violations.yaml
+ttl_ok                r_ttl_ok                tests/rules/violations.yaml
+exception_live        r_exception             tests/rules/exception_live.yaml
+exception_expired     r_exception             tests/rules/exception_expired.yaml
+rebind_allow          r_rebind_allow          tests/rules/violations.yaml
+match_except          r_match_except          tests/rules/violations.yaml
+chain                 r_chain                 tests/rules/violations.yaml
+chain_ok              r_chain_ok              tests/rules/violations.yaml
+dname                 r_dname                 tests/rules/violations.yaml
+dname_ok              r_dname_ok              tests/rules/violations.yaml
+cname_alias           r_cname_alias           tests/rules/violations.yaml
+dns64                 r_dns64                 tests/rules/violations.yaml
+benign                r_benign                deploy/rules
+demo                  demo                    deploy/rules
+"
+
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "SKIP: python3 not found (the expectation checker needs it)"
+    exit 77
+fi
+py=$(python3 -c 'import sys; print(sys.executable)') || exit 1
+check="$py $DW_SRC/tests/pcap/check_expect.py"
+if ! perl -MMaxMind::DB::Writer::Tree -e 1 2>/dev/null; then
+    echo "SKIP: perl MaxMind::DB::Writer missing (apt-get install libmaxmind-db-writer-perl)"
+    exit 77
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dw-rules.XXXXXX") || exit 1
+if [ "${DW_KEEP:-0}" = 1 ]; then
+    echo "keeping $tmp"
+else
+    trap 'rm -rf "$tmp"' EXIT
+fi
+
+failures=0
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+# 1. The table, the scenarios and the .expect files agree; captures are deterministic;
+# the committed demo capture is the generated one.
+[ -x "$gen" ] || { echo "FAIL: $gen not built"; exit 1; }
+scenarios=$("$gen" --list-rules) || { echo "FAIL: gen_pcap --list-rules"; exit 1; }
+table_cases=$(awk 'NF {print $1}' <<<"$CASES")
+table_scen=$(awk 'NF {print $2}' <<<"$CASES" | sort -u)
+for s in $scenarios; do
+    grep -qx "$s" <<<"$table_scen" || fail "rule scenario $s is in no case of $0"
+done
+for s in $table_scen; do
+    grep -qx "$s" <<<"$scenarios" || fail "case scenario $s is not a gen_pcap rule scenario"
+done
+for c in $table_cases; do
+    [ -f "$rules/$c.expect" ] || fail "case $c has no $rules/$c.expect"
+done
+for e in "$rules"/*.expect; do
+    grep -qx "$(basename "$e" .expect)" <<<"$table_cases" || fail "$e belongs to no case"
+done
+for s in $scenarios; do
+    if ! "$gen" "$s" "$tmp/$s.pcap" || ! "$gen" "$s" "$tmp/$s.again.pcap"; then
+        fail "gen_pcap $s"
+        continue
+    fi
+    cmp -s "$tmp/$s.pcap" "$tmp/$s.again.pcap" || fail "gen_pcap $s is not deterministic"
+done
+if [ ! -f "$demo_pcap" ]; then
+    fail "$demo_pcap missing (gen_pcap demo deploy/demo/demo.pcap)"
+elif ! cmp -s "$demo_pcap" "$tmp/demo.pcap"; then
+    fail "$demo_pcap differs from 'gen_pcap demo': regenerate it and commit"
+fi
+
+# 2. The test ASN database.
+db=$tmp/asn.mmdb
+if ! perl "$DW_SRC/tests/tools/make_test_mmdb.pl" "$db" "$DW_SRC/tests/data/asn-sample.txt" \
+    >"$tmp/mmdb.log" 2>&1; then
+    fail "make_test_mmdb.pl"
+    sed 's/^/    /' "$tmp/mmdb.log"
+    exit 1
+fi
+
+# 3. The sensor must exist; until `run --rules` is wired, the rest cannot run.
+[ -x "$dw" ] || { fail "$dw not built"; exit 1; }
+"$dw" run -r "$tmp/r_rebinding.pcap" --rules "$rules/violations.yaml" --asn-db "$db" \
+    >"$tmp/probe.out" 2>"$tmp/probe.err"
+probe=$?
+if [ "$probe" = 2 ]; then
+    [ "$failures" = 0 ] || exit 1
+    echo "SKIP: dnswatch run does not take --rules/--asn-db yet:"
+    sed 's/^/    /' "$tmp/probe.err" | head -3
+    exit 77
+fi
+
+# Runs dnswatch; RUN_OUT gets stdout. Args: NAME PCAP RULEPATHS(comma-separated|-) EXTRA...
+run_dw() {
+    local name=$1 pcap=$2 rl=$3 rc
+    shift 3
+    local args=(run -r "$pcap")
+    if [ "$rl" != - ]; then
+        local IFS=,
+        for r in $rl; do args+=(--rules "$DW_SRC/$r"); done
+        unset IFS
+    fi
+    # shellcheck disable=SC2206  # DW_PCAP_ARGS is a word list on purpose
+    args+=("$@" ${DW_PCAP_ARGS:-})
+    RUN_OUT=$tmp/$name.jsonl
+    timeout 120 "$dw" "${args[@]}" >"$RUN_OUT" 2>"$tmp/$name.stderr"
+    rc=$?
+    if [ "$rc" != 0 ]; then
+        fail "$name: dnswatch ${args[*]} exited $rc"
+        sed 's/^/    stderr: /' "$tmp/$name.stderr" | head -20
+        return 1
+    fi
+    return 0
+}
+
+pcap_of() { # SCENARIO
+    if [ "$1" = demo ]; then echo "$demo_pcap"; else echo "$tmp/$1.pcap"; fi
+}
+
+# 4. The cases.
+want=" $* "
+while read -r c s rl; do
+    [ -n "$c" ] || continue
+    [ $# -eq 0 ] || [[ "$want" == *" $c "* ]] || continue
+    run_dw "$c" "$(pcap_of "$s")" "$rl" --asn-db "$db" || continue
+    if $check --name "$c" "$rules/$c.expect" "$RUN_OUT"; then
+        echo "ok: $c"
+    else
+        fail "$c: alerts do not match $rules/$c.expect"
+    fi
+    # A benign twin's expectation must reject the capture it is the twin of.
+    if [[ "$c" == *_ok ]]; then
+        bad=${s%_ok}
+        if run_dw "$c.on-bad" "$(pcap_of "$bad")" "$rl" --asn-db "$db"; then
+            if $check --name "$c-on-$bad" "$rules/$c.expect" "$RUN_OUT" >/dev/null 2>&1; then
+                fail "$c.expect also passes on $bad: the twin proves nothing"
+            fi
+        fi
+    fi
+done <<<"$CASES"
+
+if [ $# -eq 0 ]; then
+    # 5. Modes. --log all: each response is also an event line, alerts come beside it.
+    if run_dw log-all "$tmp/r_asn_mismatch.pcap" tests/rules/violations.yaml --asn-db "$db" \
+        --log all; then
+        printf 'count: 2\nevent 0: dns.question.name=pypi.org dns.question.type=A\n' \
+            >"$tmp/log-all-events.expect"
+        printf 'select: event.kind=alert\ncount: 1\nevent 0: rule.id=t-asn\n' \
+            >"$tmp/log-all-alerts.expect"
+        if $check --name log-all-events "$tmp/log-all-events.expect" "$RUN_OUT" &&
+            $check --name log-all-alerts "$tmp/log-all-alerts.expect" "$RUN_OUT"; then
+            echo "ok: --log all"
+        else
+            fail "--log all: events or alerts missing"
+        fi
+    fi
+    # Without --rules nothing is judged: in --log alerts mode nothing is printed.
+    if run_dw no-rules "$tmp/r_rebinding.pcap" - --asn-db "$db"; then
+        if [ -s "$RUN_OUT" ]; then
+            fail "no --rules: expected no output, got $(wc -l <"$RUN_OUT") line(s)"
+        else
+            echo "ok: no --rules, no output"
+        fi
+    fi
+    # --asn-db none: ASN checks are off, the rest still runs.
+    printf 'select: event.kind=alert\ncount: 0\n' >"$tmp/none0.expect"
+    printf 'select: event.kind=alert\ncount: 1\nevent 0: rule.id=t-rebind\n' >"$tmp/none1.expect"
+    if run_dw asn-none-asn "$tmp/r_asn_mismatch.pcap" tests/rules/violations.yaml \
+        --asn-db none; then
+        $check --name asn-none-asn "$tmp/none0.expect" "$RUN_OUT" ||
+            fail "--asn-db none: ASN findings without a database"
+    fi
+    if run_dw asn-none-rebind "$tmp/r_rebinding.pcap" tests/rules/violations.yaml \
+        --asn-db none; then
+        if $check --name asn-none-rebind "$tmp/none1.expect" "$RUN_OUT"; then
+            echo "ok: --asn-db none"
+        else
+            fail "--asn-db none: rebinding check lost"
+        fi
+    fi
+
+    # 6. The rule files lint clean (warnings allowed), once check-rules exists.
+    for p in deploy/rules tests/rules/violations.yaml tests/rules/exception_live.yaml \
+        tests/rules/exception_expired.yaml; do
+        "$dw" check-rules "$DW_SRC/$p" >"$tmp/check.out" 2>&1
+        rc=$?
+        if [ "$rc" = 2 ]; then
+            echo "note: dnswatch check-rules not available, lint skipped"
+            break
+        fi
+        if [ "$rc" != 0 ] || grep -q ': error:' "$tmp/check.out"; then
+            fail "check-rules $p exited $rc"
+            sed 's/^/    /' "$tmp/check.out" | head -20
+        else
+            echo "ok: check-rules $p"
+        fi
+    done
+fi
+
+if [ "$failures" != 0 ]; then
+    echo "$failures failure(s)"
+    exit 1
+fi
+echo "all rule tests passed"
+exit 0

@@ -26,6 +26,7 @@ struct evaluator {
     /* Candidate rules of the current response: stamp[i] == gen marks rule i. */
     uint32_t *stamp;
     uint32_t *cand;
+    uint8_t *first;   /* per rule: the first chain name it matched (this response) */
     size_t n_rules, n_cand;
     uint32_t gen;
     /* The chain in wire form, for owner comparisons. */
@@ -59,15 +60,19 @@ static int size_for(evaluator *ev, const ruleset *rs)
     size_t n = ruleset_count(rs);
     uint32_t *stamp = calloc(n ? n : 1, sizeof *stamp);
     uint32_t *cand = calloc(n ? n : 1, sizeof *cand);
-    if (!stamp || !cand) {
+    uint8_t *first = calloc(n ? n : 1, sizeof *first);
+    if (!stamp || !cand || !first) {
         free(stamp);
         free(cand);
+        free(first);
         return -ENOMEM;
     }
     free(ev->stamp);
     free(ev->cand);
+    free(ev->first);
     ev->stamp = stamp;
     ev->cand = cand;
+    ev->first = first;
     ev->n_rules = n;
     ev->gen = 0;
     ev->rs = rs;
@@ -101,6 +106,7 @@ void evaluator_free(evaluator *ev)
     free(ev->addrs);
     free(ev->stamp);
     free(ev->cand);
+    free(ev->first);
     free(ev);
 }
 
@@ -298,6 +304,7 @@ typedef struct cand_ctx {
     evaluator *ev;
     const char *name;
     size_t len;
+    unsigned index; /* of name in the chain */
 } cand_ctx;
 
 static void on_candidate(void *ctx, uint32_t idx)
@@ -310,6 +317,7 @@ static void on_candidate(void *ctx, uint32_t idx)
     if (rule->except && nameset_contains(rule->except, c->name, c->len))
         return;
     ev->stamp[idx] = ev->gen;
+    ev->first[idx] = (uint8_t)c->index; /* names are matched in chain order */
     ev->cand[ev->n_cand++] = idx;
 }
 
@@ -440,18 +448,31 @@ static void trace_asn(const evaluator *ev, const dw_rule *rule, const char *ip, 
               ok ? "one of" : "expected", exp);
 }
 
+/* Whether an address meets the rule's expectations (in an expected prefix, or in an
+ * expected AS). Without tracing or evidence: used for the unwrapped form of disguised
+ * IPv4 addresses. */
+static bool expect_passes(const evaluator *ev, const dw_rule *rule, int family,
+                          const uint8_t *addr)
+{
+    if (rule->prefixes && prefixset_lookup(rule->prefixes, family, addr, NULL, NULL))
+        return true;
+    asn_info ai;
+    return rule->n_asn && ev->db && asn_lookup(ev->db, family, addr, &ai) == 1 &&
+           asn_expected(rule, ai.number);
+}
+
 static void check_addr(const evaluator *ev, const dw_rule *rule, const eval_addr *x,
                        eval_finding *f)
 {
     char ip[46];
     if (ev->trace_fn)
         fmt_ip(x->family, x->a, ip);
+    special_result sr = special_classify(x->family, x->a);
+    uint32_t v = 0;
     if (rule->rebind_check) {
-        special_result sr = special_classify(x->family, x->a);
         bool allowed = rule->rebind_allow &&
                        (prefixset_lookup(rule->rebind_allow, x->family, x->a, NULL, NULL) ||
                         prefixset_lookup(rule->rebind_allow, sr.family, sr.judged, NULL, NULL));
-        uint32_t v = 0;
         if (sr.kind == SPECIAL_REBIND && !allowed)
             v = DW_V_REBINDING;
         else if (sr.kind == SPECIAL_SINKHOLE && !allowed)
@@ -469,6 +490,14 @@ static void check_addr(const evaluator *ev, const dw_rule *rule, const eval_addr
     bool want_pfx = rule->prefixes && prefixset_size(rule->prefixes) > 0;
     if (!want_asn && !want_pfx)
         return;
+    /* An IPv4 address inside IPv6 (DNS64's NAT64 answers, IPv4-mapped, 6to4) reaches the
+     * IPv4 host: it passes if either form is expected. */
+    if (sr.via && expect_passes(ev, rule, sr.family, sr.judged)) {
+        if (ev->trace_fn)
+            trace(ev, rule, "expect", 1, "%s passes as the IPv4 address inside it (%s)", ip,
+                  sr.via);
+        return;
+    }
     uint32_t pv = 0;
     if (want_pfx && prefixset_lookup(rule->prefixes, x->family, x->a, &pv, NULL)) {
         if (ev->trace_fn) {
@@ -491,8 +520,11 @@ static void check_addr(const evaluator *ev, const dw_rule *rule, const eval_addr
         }
         if (ok)
             return;
-        eval_evidence *e =
-            evidence(f, rc == 1 ? DW_V_ASN_MISMATCH : DW_V_ASN_UNKNOWN, x->family, x->a);
+        /* A special-purpose address is in no AS by nature: its rebinding or sinkhole
+         * finding already says what is wrong, asn_unknown would only repeat it. */
+        eval_evidence *e = rc == 1 ? evidence(f, DW_V_ASN_MISMATCH, x->family, x->a)
+                           : v     ? NULL
+                                   : evidence(f, DW_V_ASN_UNKNOWN, x->family, x->a);
         if (e && rc == 1)
             e->asn = ai.number;
     }
@@ -638,8 +670,8 @@ static void trace_config(const evaluator *ev, const dw_rule *rule, const dns_msg
         trace(ev, rule, "expect.prefixes", -1, "no expect.prefixes");
 }
 
-static void judge_rule(evaluator *ev, const dw_rule *rule, const pkt_info *pi, const dns_msg *m,
-                       const eval_result *r, bool query_do, eval_finding *f)
+static void judge_rule(evaluator *ev, const dw_rule *rule, unsigned first, const pkt_info *pi,
+                       const dns_msg *m, const eval_result *r, bool query_do, eval_finding *f)
 {
     bool noerror = m->rcode == 0;
     char text[256], ip[46];
@@ -661,8 +693,11 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, const pkt_info *pi, c
     }
 
     if (rule->cname_allowed) {
+        /* The targets after the name the rule matched: a name of ours that CNAMEs to
+         * the registry (npm.corp.example -> registry.npmjs.org) is not the registry's
+         * CNAME. */
         unsigned bad = 0;
-        for (unsigned i = 1; i < r->n_chain && !bad; i++)
+        for (unsigned i = first + 1; i < r->n_chain && !bad; i++)
             if (!nameset_contains(rule->cname_allowed, r->chain[i], strlen(r->chain[i]))) {
                 eval_evidence *e = evidence(f, DW_V_CNAME_UNEXPECTED, 0, NULL);
                 if (e)
@@ -773,7 +808,7 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     ev->n_cand = 0;
     const nameset *names = ruleset_names(ev->rs);
     for (unsigned i = 0; i < out->n_chain; i++) {
-        cand_ctx c = {ev, out->chain[i], strlen(out->chain[i])};
+        cand_ctx c = {ev, out->chain[i], strlen(out->chain[i]), i};
         nameset_match(names, c.name, c.len, on_candidate, &c);
     }
     if (ev->n_cand == 0)
@@ -792,7 +827,7 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
             continue;
         }
         eval_finding *f = &out->findings[out->n_findings];
-        judge_rule(ev, rule, pi, m, out, tm.found && tm.query_do, f);
+        judge_rule(ev, rule, ev->first[ev->cand[i]], pi, m, out, tm.found && tm.query_do, f);
         if (f->violations)
             out->n_findings++;
     }

@@ -105,7 +105,7 @@ has "$tmp/out" \
     "cname: FAIL evil.example.net is not an allowed target (*.fastly.net)" \
     "ttl: FAIL a record has TTL 90000, maximum 86400" \
     "rebinding: FAIL 10.1.2.3 is in special-purpose range 10.0.0.0/8" \
-    "verdict: alert [asn_unknown, cname_unexpected, rebinding, ttl_exceeded]" \
+    "verdict: alert [cname_unexpected, rebinding, ttl_exceeded]" \
     "verdict: alert [rebinding]"
 
 # SVCB/HTTPS hints, a sinkhole and NAT64.

@@ -351,6 +351,20 @@ static void t_asn_mismatch(void **state)
     rr_addr("PYPI.org", "45.33.20.5");
     must_find(judge(ev), "pypi", DW_V_ASN_MISMATCH);
 
+    /* DNS64: the IPv4 inside a NAT64 answer is judged too: Fastly passes, Linode not. */
+    resp_begin("pypi.org");
+    rr_addr("pypi.org", "64:ff9b::151.101.0.223");
+    assert_int_equal(judge(ev)->n_findings, 0);
+    resp_begin("pypi.org");
+    rr_addr("pypi.org", "64:ff9b::45.33.20.5");
+    must_find(judge(ev), "pypi", DW_V_ASN_UNKNOWN);
+
+    /* A private answer is a rebinding finding, not also "in no AS". */
+    resp_begin("pypi.org");
+    rr_addr("pypi.org", "192.168.1.1");
+    const eval_finding *pf = must_find(judge(ev), "pypi", DW_V_REBINDING);
+    assert_int_equal(pf->violations, DW_V_REBINDING);
+
     evaluator_free(ev);
     ruleset_free(rs);
 }

@@ -377,11 +377,21 @@ static const char *const public_suffixes[] = {
     "pages.dev", "workers.dev", "netlify.app", "vercel.app", "s3.amazonaws.com",
 };
 
+/* Special-use names (RFC 6761, RFC 8375, ICANN's .internal): nobody can register below
+ * them, so a wildcard on them is how local names are meant to be written. */
+static const char *const special_use[] = {
+    "local", "localhost", "internal", "test", "invalid", "example", "onion", "alt",
+    "home.arpa", "in-addr.arpa", "ip6.arpa",
+};
+
 static bool is_public_suffix_wildcard(const char *pat)
 {
     if (pat[0] != '*' || pat[1] != '.')
         return false;
     const char *suffix = pat + 2;
+    for (size_t i = 0; i < sizeof special_use / sizeof *special_use; i++)
+        if (!strcmp(suffix, special_use[i]))
+            return false;
     if (!strchr(suffix, '.'))
         return true;
     for (size_t i = 0; i < sizeof public_suffixes / sizeof *public_suffixes; i++)

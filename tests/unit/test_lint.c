@@ -472,6 +472,11 @@ static void t_public_suffix(void **state)
     expect_diag(&r, 2, "psl.yaml", 3, 27, false, "w",
                 "wildcard \"*.net\" in cname.allowed_targets covers a whole public suffix");
     expect_count(&r, 3, 0);
+    /* Special-use names cannot be registered: wildcards on them draw no warning. */
+    load1(&r, "local.yaml",
+          "id: l\nmatch: {names: [\"*\"], except: [\"*.local\", \"*.internal\", \"*.home.arpa\", "
+          "\"*.localhost\", \"*.in-addr.arpa\"]}\n");
+    expect_count(&r, 0, 0);
 }
 
 static void t_expired_exception(void **state)

@@ -52,19 +52,48 @@ void event_encoder_free(event_encoder *e)
 
 void event_format_time(uint64_t ts_us, char out[40])
 {
-    time_t sec = (time_t)(ts_us / 1000000u);
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    /* The year is clamped so the text always fits its 27 bytes. */
-    int year = tm.tm_year + 1900;
-    snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", year < 0 ? 0 : year > 9999 ? 9999 : year,
-             (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-             tm.tm_sec % 100, (unsigned)(ts_us % 1000000u));
+    /* gmtime and printf once per second of packet time per thread, not per event. */
+    static __thread uint64_t cached_sec = UINT64_MAX;
+    static __thread char cached[32];
+    uint64_t sec = ts_us / 1000000u;
+    if (sec != cached_sec) {
+        time_t t = (time_t)sec;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        /* The year is clamped so the text always fits. */
+        int year = tm.tm_year + 1900;
+        snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d.",
+                 year < 0 ? 0 : year > 9999 ? 9999 : year, (tm.tm_mon + 1) % 100,
+                 tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100);
+        cached_sec = sec;
+    }
+    memcpy(out, cached, 20);
+    unsigned us = (unsigned)(ts_us % 1000000u);
+    for (int i = 25; i >= 20; i--, us /= 10)
+        out[i] = (char)('0' + us % 10);
+    out[26] = 'Z';
+    out[27] = '\0';
 }
 
 void event_format_ip(int ip_version, const uint8_t *addr, char out[46])
 {
-    if (!inet_ntop(ip_version == 6 ? AF_INET6 : AF_INET, addr, out, 46))
+    if (ip_version != 6) {
+        /* Dotted quad by hand: glibc's inet_ntop goes through sprintf. */
+        char *p = out;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = addr[i];
+            if (i)
+                *p++ = '.';
+            if (v >= 100)
+                *p++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *p++ = (char)('0' + v / 10 % 10);
+            *p++ = (char)('0' + v % 10);
+        }
+        *p = '\0';
+        return;
+    }
+    if (!inet_ntop(AF_INET6, addr, out, 46))
         snprintf(out, 46, "?");
 }
 

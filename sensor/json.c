@@ -188,9 +188,13 @@ void json_key(json_buf *j, const char *key)
 void json_u64(json_buf *j, uint64_t v)
 {
     char b[24];
-    int n = snprintf(b, sizeof b, "%" PRIu64, v);
+    size_t i = sizeof b;
+    do {
+        b[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
     sep(j);
-    put(j, b, (size_t)n);
+    put(j, b + i, sizeof b - i);
 }
 
 void json_i64(json_buf *j, int64_t v)

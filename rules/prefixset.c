@@ -148,6 +148,23 @@ int prefixset_add(prefixset *s, int family, const uint8_t addr[16], unsigned ple
     return 0;
 }
 
+/* Whether a and k agree on bits [from, plen): the bits above from were checked at the
+ * parent node already, so each node compares only its own stretch. */
+static bool agree_from(const uint8_t *a, const uint8_t *k, unsigned from, unsigned plen)
+{
+    unsigned i = from;
+    for (; i < plen && (i & 7); i++)
+        if (bit_at(a, i) != bit_at(k, i))
+            return false;
+    for (; i + 8 <= plen; i += 8)
+        if (a[i >> 3] != k[i >> 3])
+            return false;
+    for (; i < plen; i++)
+        if (bit_at(a, i) != bit_at(k, i))
+            return false;
+    return true;
+}
+
 bool prefixset_lookup(const prefixset *s, int family, const uint8_t *addr, uint32_t *value,
                       unsigned *plen)
 {
@@ -159,10 +176,12 @@ bool prefixset_lookup(const prefixset *s, int family, const uint8_t *addr, uint3
 
     const ps_node *best = NULL;
     uint32_t i = s->root[family == 6];
+    unsigned checked = 0;
     while (i != PS_NONE) {
         const ps_node *n = &s->nodes[i];
-        if (common_bits(a, n->key, n->plen) != n->plen)
+        if (!agree_from(a, n->key, checked, n->plen))
             break;
+        checked = n->plen;
         if (n->has_value)
             best = n;
         if (n->plen == maxbits)

@@ -180,6 +180,7 @@ struct loader {
     struct vec ids;   /* struct id_ref, every rule seen (for duplicate ids) */
     struct vec names; /* struct name_ref, every match name of every good rule */
     struct vec diags; /* struct pending */
+    struct vec pcache; /* struct pcache_ent: compiled prefix lists, shared when identical */
     size_t dropped;
     unsigned errors, warnings;
     int io_err;
@@ -852,13 +853,76 @@ static nameset *own_nameset(struct loader *L, const struct vec *texts)
     return s;
 }
 
-/* Builds a prefixset and its texts from struct pfx items; NULL when there are none. */
+/* A compiled prefix list, kept while loading so that rules naming the same set (or the
+ * same list) share one trie: 1000 rules on a 1000-prefix set are 1000 prefixes in memory,
+ * not a million. */
+static const prefixset *build_prefixset(struct loader *L, const struct vec *pfx,
+                                        dw_strlist *text);
+
+struct pcache_ent {
+    uint64_t hash;
+    const struct pfx *items; /* arena copy of the list */
+    size_t n;
+    const prefixset *set;
+    dw_strlist text;
+};
+
+static uint64_t pfx_hash(const struct vec *pfx)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < pfx->n; i++) {
+        const struct pfx *p = VAT(*pfx, struct pfx, i);
+        uint64_t x = (uint64_t)p->family << 8 | p->plen;
+        for (int b = 0; b < 16; b++)
+            x = x * 0x100000001b3ull ^ p->addr[b];
+        h = (h ^ x) * 0x100000001b3ull;
+    }
+    return h;
+}
+
+static bool pfx_equal(const struct pfx *a, const struct vec *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const struct pfx *q = VAT(*b, struct pfx, i);
+        if (a[i].family != q->family || a[i].plen != q->plen ||
+            memcmp(a[i].addr, q->addr, sizeof q->addr) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Builds a prefixset and its texts from struct pfx items; NULL when there are none. An
+ * identical list compiled before is shared (the ruleset is immutable once built). */
 static const prefixset *own_prefixset(struct loader *L, const struct vec *pfx, dw_strlist *text)
 {
     text->v = NULL;
     text->n = 0;
     if (!pfx->n)
         return NULL;
+    uint64_t h = pfx_hash(pfx);
+    for (size_t i = 0; i < L->pcache.n; i++) {
+        const struct pcache_ent *c = VAT(L->pcache, struct pcache_ent, i);
+        if (c->hash == h && c->n == pfx->n && pfx_equal(c->items, pfx)) {
+            *text = c->text;
+            return c->set;
+        }
+    }
+    const prefixset *made = build_prefixset(L, pfx, text);
+    struct pfx *copy = made ? lalloc(L, pfx->n * sizeof *copy) : NULL;
+    struct pcache_ent *c = copy ? lpush(L, &L->pcache) : NULL;
+    if (c) {
+        memcpy(copy, pfx->v, pfx->n * sizeof *copy);
+        c->hash = h;
+        c->items = copy;
+        c->n = pfx->n;
+        c->set = made;
+        c->text = *text;
+    }
+    return made;
+}
+
+static const prefixset *build_prefixset(struct loader *L, const struct vec *pfx, dw_strlist *text)
+{
     prefixset *s = prefixset_new();
     prefixset **slot = s ? lpush(L, &L->rs->prefixsets) : NULL;
     const char **v = lalloc(L, pfx->n * sizeof *v);
@@ -1608,6 +1672,7 @@ static void loader_done(struct loader *L)
     vec_free(&L->ids);
     vec_free(&L->names);
     vec_free(&L->diags);
+    vec_free(&L->pcache);
     ruleset_free(L->rs);
 }
 
@@ -1624,6 +1689,7 @@ int ruleset_load(const char *const *paths, size_t n, time_t now, ruleset_diag_fn
     L.ids = VEC(struct id_ref);
     L.names = VEC(struct name_ref);
     L.diags = VEC(struct pending);
+    L.pcache = VEC(struct pcache_ent);
     L.rs = calloc(1, sizeof *L.rs);
     if (!L.rs) {
         rc = -ENOMEM;

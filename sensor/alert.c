@@ -1,6 +1,7 @@
 #include "sensor/alert.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,15 +43,24 @@ typedef struct alert_ctx {
     const eval_finding *f;
 } alert_ctx;
 
+/* Expectations listed in an alert: at most this many items each, then a count, so a rule
+ * expecting 100 000 prefixes does not make every alert a megabyte. */
+#define EXPECTED_LIST_MAX 32
+
 static void write_strlist(json_buf *j, const char *key, const dw_strlist *l)
 {
     if (l->n == 0)
         return;
     json_key(j, key);
     json_arr_begin(j);
-    for (size_t i = 0; i < l->n; i++)
+    for (size_t i = 0; i < l->n && i < EXPECTED_LIST_MAX; i++)
         json_str(j, l->v[i]);
     json_arr_end(j);
+    if (l->n > EXPECTED_LIST_MAX) {
+        char total[64];
+        snprintf(total, sizeof total, "%s_total", key);
+        json_kv_u64(j, total, l->n);
+    }
 }
 
 static void write_as(json_buf *j, const asn_db *db, int family, const uint8_t *addr)
@@ -103,11 +113,13 @@ static void write_dnswatch(void *ctx, json_buf *j)
     write_strlist(j, "prefixes", &rule->prefixes_text);
     write_strlist(j, "resolvers", &rule->resolvers_text);
     if (rule->cname_allowed) {
-        json_key(j, "cname_targets");
-        json_arr_begin(j);
-        for (size_t i = 0; i < rule->cname_allowed_text.n; i++)
-            json_str(j, rule->cname_allowed_text.v[i]);
-        json_arr_end(j);
+        if (rule->cname_allowed_text.n) {
+            write_strlist(j, "cname_targets", &rule->cname_allowed_text);
+        } else { /* allowed_targets: [] - none allowed */
+            json_key(j, "cname_targets");
+            json_arr_begin(j);
+            json_arr_end(j);
+        }
     }
     if (rule->ttl_max)
         json_kv_u64(j, "ttl_max", rule->ttl_max);

@@ -23,7 +23,6 @@
 
 #include "rules/suggest.h"
 
-
 #define RS_MAX_FILE_BYTES (16u << 20)
 #define RS_MAX_DIAGS 1000
 /* Aliases let a document reference one node many times, and set references expand; the

@@ -343,7 +343,7 @@ static bool get_uint(struct cfg *C, const yaml_node_t *n, const char *what, uint
     if (!s)
         return false;
     uint64_t v = 0;
-    bool ok = *s && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    bool ok = *s;
     for (const char *p = s; ok && *p; p++) {
         if (!isdigit((unsigned char)*p) || v > (UINT64_MAX - 9) / 10)
             ok = false;
@@ -622,7 +622,7 @@ static void parse_capture(struct cfg *C, const yaml_node_t *map)
             diag(C, false, v[C_SNAPLEN], "\"capture.snaplen\" %u cuts large DNS responses "
                  "(counted as udp_short_capture); 65535 keeps them whole", c->snaplen);
     }
-    if (v[C_BUFFER_MB] && get_uint(C, v[C_BUFFER_MB], "capture.buffer_mb", 1, 4096, &u))
+    if (v[C_BUFFER_MB] && get_uint(C, v[C_BUFFER_MB], "capture.buffer_mb", 1, 2047, &u))
         c->buffer_mb = (unsigned)u;
     if (v[C_PROMISC])
         get_bool(C, v[C_PROMISC], "capture.promisc", &c->promisc);

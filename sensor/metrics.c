@@ -277,6 +277,7 @@ struct conn {
     size_t len;               /* request bytes read */
     char *resp;               /* NULL while reading the request */
     size_t resp_len, resp_off;
+    bool draining;            /* response sent: reading what the client still sends */
     uint64_t deadline_ms;     /* read or write must be done by then */
     char req[METRICS_MAX_REQUEST];
 };
@@ -308,6 +309,7 @@ static void conn_close(struct conn *c)
     free(c->resp);
     c->fd = -1;
     c->resp = NULL;
+    c->draining = false;
     c->len = c->resp_len = c->resp_off = 0;
 }
 
@@ -445,7 +447,20 @@ static void conn_write(struct conn *c)
         return;
     }
     c->resp_off += (size_t)w;
-    if (c->resp_off == c->resp_len)
+    if (c->resp_off < c->resp_len)
+        return;
+    /* Closing with unread input would send a reset, and the client could lose the response
+     * (a 431 to a request still being sent): end our side, read theirs to its end. */
+    shutdown(c->fd, SHUT_WR);
+    c->draining = true;
+    c->deadline_ms = now_ms() + 1000;
+}
+
+static void conn_drain(struct conn *c)
+{
+    char scrap[4096];
+    ssize_t r = recv(c->fd, scrap, sizeof scrap, MSG_DONTWAIT);
+    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
         conn_close(c);
 }
 
@@ -491,7 +506,8 @@ static void *server_main(void *arg)
             if (c->deadline_ms < next)
                 next = c->deadline_ms;
             idx[n] = i;
-            pfd[n++] = (struct pollfd){.fd = c->fd, .events = c->resp ? POLLOUT : POLLIN};
+            pfd[n++] = (struct pollfd){
+                .fd = c->fd, .events = c->resp && !c->draining ? POLLOUT : POLLIN};
         }
         size_t lpos = n;
         if (free_slot)
@@ -508,7 +524,9 @@ static void *server_main(void *arg)
             struct conn *c = &m->conns[idx[k]];
             if (!pfd[k].revents)
                 continue;
-            if (c->resp)
+            if (c->draining)
+                conn_drain(c);
+            else if (c->resp)
                 conn_write(c);
             else
                 conn_read(m, c);

@@ -88,8 +88,8 @@ static void parse_expo(const char *text, struct expo *e)
             for (int i = 0; i < e->n_families; i++)
                 assert_string_not_equal(e->families[i], name);
             assert_true(e->n_families < MAX_SAMPLES);
-            snprintf(cur, sizeof cur, "%s", name);
-            snprintf(e->families[e->n_families], 128, "%s", name);
+            snprintf(cur, sizeof cur, "%.127s", name);
+            snprintf(e->families[e->n_families], 128, "%.127s", name);
             have_help = true;
             /* HELP text: only \\ and \n escapes. */
             for (const char *h = sp + 1; *h; h++)
@@ -107,7 +107,7 @@ static void parse_expo(const char *text, struct expo *e)
             assert_true(!strcmp(type, "counter") || !strcmp(type, "gauge"));
             if (!strcmp(type, "counter"))
                 assert_true(strlen(name) > 6 && !strcmp(name + strlen(name) - 6, "_total"));
-            snprintf(e->types[e->n_families++], 16, "%s", type);
+            snprintf(e->types[e->n_families++], 16, "%.15s", type);
             have_help = false;
             continue;
         }
@@ -180,8 +180,10 @@ static double value_of(const struct expo *e, const char *name, const char *label
                        const char *value)
 {
     const struct sample *s = find(e, name, label, value);
-    if (!s)
+    if (!s) {
         fail_msg("no sample %s{%s=\"%s\"}", name, label ? label : "", value ? value : "");
+        return -1;
+    }
     return s->value;
 }
 

@@ -21,6 +21,8 @@
 #include <ldns/sha2.h>
 #include <yaml.h>
 
+#include "rules/suggest.h"
+
 #define RS_MAX_FILE_BYTES (16u << 20)
 #define RS_MAX_DIAGS 1000
 /* Aliases let a document reference one node many times, and set references expand; the
@@ -312,62 +314,6 @@ void ruleset_diag_format(const ruleset_diag *d, char *buf, size_t len)
 
 /* ---- text helpers -------------------------------------------------------------------- */
 
-/* Optimal string alignment distance (a swap of neighbours counts as one edit), case
- * folded; anything longer than 63 characters is never "close". */
-static unsigned edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63)
-        return 99;
-    unsigned d[64][64];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = (unsigned)i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = (unsigned)j;
-    for (size_t i = 1; i <= la; i++) {
-        for (size_t j = 1; j <= lb; j++) {
-            int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
-            unsigned best = d[i - 1][j - 1] + (ca != cb);
-            if (d[i - 1][j] + 1 < best)
-                best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best)
-                best = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
-                tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
-        }
-    }
-    return d[la][lb];
-}
-
-/* The candidate closest to s within 2 edits, or NULL. */
-static const char *nearest(const char *s, const char *const *cands, size_t n)
-{
-    const char *best = NULL;
-    unsigned bd = 3;
-    for (size_t i = 0; i < n; i++) {
-        unsigned dd = edit_distance(s, cands[i]);
-        if (dd < bd && dd < strlen(s)) { /* "x" is not a typo of "id" */
-            bd = dd;
-            best = cands[i];
-        }
-    }
-    return best;
-}
-
-static void join_names(char *out, size_t len, const char *const *names, size_t n)
-{
-    size_t o = 0;
-    out[0] = 0;
-    for (size_t i = 0; i < n && o < len; i++) {
-        int w = snprintf(out + o, len - o, "%s%s", i ? ", " : "", names[i]);
-        if (w < 0)
-            break;
-        o += (size_t)w;
-    }
-}
-
 /* Second-level public suffixes common enough to be written by mistake. A wildcard on one
  * of these, or on any single label (a TLD), matches names nobody controls. */
 static const char *const public_suffixes[] = {
@@ -553,7 +499,7 @@ static void unknown_key(struct loader *L, const yaml_node_t *k, const char *wher
                         const char *const *keys, size_t nk)
 {
     const char *key = sval(k);
-    const char *near = nearest(key, keys, nk);
+    const char *near = suggest_nearest(key, keys, nk);
     if (near) {
         diag(L, true, k, "unknown key \"%s\" in %s; did you mean \"%s\"?", key, where, near);
         return;
@@ -564,7 +510,7 @@ static void unknown_key(struct loader *L, const yaml_node_t *k, const char *wher
     for (size_t i = 0; i < sizeof key_home / sizeof *key_home; i++) {
         if (!strcmp(key_home[i].home, where))
             continue;
-        unsigned d = edit_distance(key, key_home[i].key);
+        unsigned d = suggest_distance(key, key_home[i].key);
         if (d < bd && (d == 0 || d < strlen(key))) {
             bd = d;
             best = key_home[i].key;
@@ -585,7 +531,7 @@ static void unknown_key(struct loader *L, const yaml_node_t *k, const char *wher
              at);
     } else {
         char list[256];
-        join_names(list, sizeof list, keys, nk);
+        suggest_join(list, sizeof list, keys, nk);
         diag(L, true, k, "unknown key \"%s\" in %s; valid keys: %s", key, where, list);
     }
 }
@@ -645,7 +591,7 @@ static struct set_def *set_ref(struct loader *L, const yaml_node_t *n, const cha
         unsigned bd = 3;
         for (size_t i = 0; i < L->sets.n; i++) {
             struct set_def *c = VAT(L->sets, struct set_def, i);
-            unsigned d = edit_distance(name, c->name);
+            unsigned d = suggest_distance(name, c->name);
             if (d < bd || (d == bd && best && c->is_asn == want_asn)) {
                 bd = d;
                 best = c->name;
@@ -1049,8 +995,8 @@ static int pick(struct loader *L, const yaml_node_t *n, const char *what,
         if (!strcasecmp(s, names[i]))
             return (int)i;
     char list[128];
-    join_names(list, sizeof list, names, nn);
-    const char *near = nearest(s, names, nn);
+    suggest_join(list, sizeof list, names, nn);
+    const char *near = suggest_nearest(s, names, nn);
     if (near)
         diag(L, true, n, "bad %s \"%.80s\"; did you mean \"%s\"? (valid: %s)", what, s, near, list);
     else

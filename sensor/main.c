@@ -6,6 +6,7 @@
 #include "rules/explain.h"
 #include "rules/ruleset.h"
 
+#include "sensor/config.h"
 #include "sensor/options.h"
 #include "sensor/run.h"
 
@@ -18,6 +19,7 @@ static const char usage_text[] =
     "  dnswatch check-rules PATH...\n"
     "  dnswatch explain --rules PATH... [--asn-db FILE.mmdb|none] [--resolver IP] [--do] [--ad]\n"
     "                   (\"NAME TYPE DATA [TTL]\"... | -r FILE.pcap)\n"
+    "  dnswatch check-config [CONFIG]      # default /etc/dnswatch/dnswatch.yaml\n"
     "  dnswatch --version | --help\n"
     "\n"
     "run reads DNS responses from a live interface (-i) or a capture file (-r) and writes one\n"
@@ -47,9 +49,13 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "run") == 0) {
         dw_options o;
         options_default(&o);
-        if (options_parse_run(&o, argc - 1, argv + 1) != 0)
-            return usage(stderr, 2);
-        return run_main(&o);
+        int rc = options_parse_run(&o, argc - 1, argv + 1);
+        if (rc == 0)
+            rc = run_main(&o);
+        else if (rc == 2)
+            usage(stderr, 2);
+        options_free(&o);
+        return rc;
     }
     if (strcmp(cmd, "check-rules") == 0) {
         if (argc < 3) {
@@ -61,6 +67,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "explain") == 0)
         return explain_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "check-config") == 0)
+        return config_check_main(argc - 1, argv + 1);
     fprintf(stderr, "dnswatch: unknown command '%s'\n\n", cmd);
     return usage(stderr, 2);
 }

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "sensor/config.h"
 
 void options_default(dw_options *o)
 {
@@ -14,6 +17,51 @@ void options_default(dw_options *o)
     o->output = DW_OUT_STDOUT;
     o->fold_seconds = 60;
     dw_decoder_config_default(&o->decoder);
+    o->capture.snaplen = 65535;
+    o->capture.buffer_mb = 64;
+    o->capture.promisc = true;
+    o->capture.timeout_ms = 100;
+    o->metrics.interval_s = 15;
+}
+
+void options_free(dw_options *o)
+{
+    config_mem_free(o->config_mem);
+    o->config_mem = NULL;
+}
+
+static void print_config_diag(void *ctx, const config_diag *d)
+{
+    char line[1024];
+    (void)ctx;
+    ruleset_diag_format(d, line, sizeof line);
+    fprintf(stderr, "%s\n", line);
+}
+
+/* The config file comes first so that every flag overrides it, wherever -c stands. */
+static int load_config(dw_options *o, int argc, char **argv, const struct option *longopts)
+{
+    const char *path = NULL;
+    int c;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":c:i:r:", longopts, NULL)) != -1)
+        if (c == 'c')
+            path = optarg;
+    if (path && strcmp(path, "none") == 0)
+        return 0;
+    if (!path && access(DW_CONFIG_DEFAULT, F_OK) != 0)
+        return 0;
+    if (!path)
+        path = DW_CONFIG_DEFAULT;
+    o->config = path;
+    int rc = config_load(path, o, print_config_diag, NULL);
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "dnswatch: %s: %s ('dnswatch check-config %s' lists the errors without "
+                    "running)\n", path, rc == -ENOMEM ? "out of memory" : "config not loaded",
+            path);
+    return 1;
 }
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -83,15 +131,22 @@ int options_parse_run(dw_options *o, int argc, char **argv)
     };
     unsigned long v;
     int c;
+    bool flag_rules = false; /* --rules replaces the config's list, not adds to it */
+    const char *flag_iface = NULL;
 
-    optind = 1;
+    if (load_config(o, argc, argv, longopts) != 0)
+        return 1;
+    optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:i:r:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'c': o->config = optarg; break;
-        case 'i': o->iface = optarg; break;
+        case 'c': break;
+        case 'i': o->iface = flag_iface = optarg; break;
         case 'r': o->pcap_file = optarg; break;
         case OPT_RULES:
+            if (!flag_rules)
+                o->n_rule_paths = 0;
+            flag_rules = true;
             if (o->n_rule_paths == DW_MAX_RULE_PATHS)
                 return usage_error("too many --rules (at most 64); pass a directory instead");
             o->rule_paths[o->n_rule_paths++] = optarg;
@@ -143,6 +198,8 @@ int options_parse_run(dw_options *o, int argc, char **argv)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
+    if (o->pcap_file && !flag_iface)
+        o->iface = NULL; /* reading a file: the config's interface does not apply */
     if (!o->iface == !o->pcap_file)
         return usage_error("give exactly one of -i IFACE or -r FILE.pcap");
     return 0;

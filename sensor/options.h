@@ -1,9 +1,10 @@
-/* What `dnswatch run` was asked to do, from the command line (and, later, the config
- * file). Strings point into argv or into memory the options own; options_free() frees
- * what they own. */
+/* What `dnswatch run` was asked to do, from the config file (sensor/config.h) and the
+ * command line, flags overriding the file. Strings point into argv or into memory the
+ * options own (config_mem, filled by config_load); options_free() frees what they own. */
 #ifndef DW_OPTIONS_H
 #define DW_OPTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "decoders/decode.h"
@@ -13,6 +14,21 @@
 
 enum dw_log { DW_LOG_ALERTS = 0, DW_LOG_WATCHED = 1, DW_LOG_ALL = 2 };
 enum dw_output { DW_OUT_STDOUT = 0, DW_OUT_REDIS = 1 };
+
+/* Live capture settings (config "capture:"; no flags). */
+typedef struct dw_capture_options {
+    unsigned snaplen;             /* default 65535 */
+    unsigned buffer_mb;           /* kernel capture buffer, default 64 */
+    bool promisc;                 /* default true */
+    unsigned timeout_ms;          /* libpcap read timeout, default 100 */
+} dw_capture_options;
+
+/* Config "metrics:"; no flags. */
+typedef struct dw_metrics_options {
+    const char *listen;           /* "127.0.0.1:9153"; NULL or "" = no HTTP endpoint */
+    const char *textfile;         /* node_exporter textfile path; NULL = none */
+    unsigned interval_s;          /* textfile rewrite period, default 15 */
+} dw_metrics_options;
 
 typedef struct dw_options {
     const char *config;           /* -c */
@@ -30,13 +46,22 @@ typedef struct dw_options {
     const char *observer_name;    /* --name; default: the host name */
     const char *bpf;              /* --filter */
     unsigned fold_seconds;        /* --fold: identical alerts folded within (default 60) */
-    dw_decoder_config decoder;
+    dw_decoder_config decoder;    /* config limits.frag_* and limits.tcp_* land here */
+    /* Added with the config file; defaults in options_default(). */
+    unsigned track_queries;       /* limits.track_queries: 0 = the tracker's default */
+    dw_capture_options capture;
+    dw_metrics_options metrics;
+    struct config_mem *config_mem; /* strings copied from config files; options_free() */
 } dw_options;
 
 void options_default(dw_options *o);
+/* Frees what the options own (strings that came from a config file). */
+void options_free(dw_options *o);
 
-/* Parses `run` arguments (argv[0] is "run"). Returns 0, or 2 after printing a usage
- * error to stderr. */
+/* Parses `run` arguments (argv[0] is "run"). The config file (-c FILE, or
+ * /etc/dnswatch/dnswatch.yaml when it exists and -c is not given; -c none: no file) is
+ * loaded first, then the flags override it. Returns 0; 2 after printing a usage error to
+ * stderr; 1 after printing every error of the config file to stderr. */
 int options_parse_run(dw_options *o, int argc, char **argv);
 
 #endif

@@ -253,12 +253,12 @@ static pcap_t *open_capture(const dw_options *o, char *err)
     pcap_t *p = pcap_create(o->iface, err);
     if (!p)
         return NULL;
-    pcap_set_snaplen(p, 65535);
-    pcap_set_promisc(p, 1);
+    pcap_set_snaplen(p, (int)o->capture.snaplen);
+    pcap_set_promisc(p, o->capture.promisc);
     /* Not immediate mode: the 100 ms buffer timeout also wakes the capture loop on a quiet
      * link, so output is flushed and reloads are seen within that time. */
-    pcap_set_timeout(p, 100);
-    pcap_set_buffer_size(p, 64 << 20);
+    pcap_set_timeout(p, (int)o->capture.timeout_ms);
+    pcap_set_buffer_size(p, (int)(o->capture.buffer_mb << 20));
     int rc = pcap_activate(p);
     if (rc < 0) {
         snprintf(err, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(p));

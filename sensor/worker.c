@@ -49,7 +49,7 @@ static void refresh_sources(worker *w)
         evaluator_free(w->eval);
         w->eval = NULL;
     } else if (!w->eval) {
-        track_limits tl = {0, 0};
+        track_limits tl = {w->cfg.o->track_queries, 0}; /* 0: the default */
         w->eval = evaluator_new(s->rules, s->asn, &tl);
     } else if (evaluator_set_ruleset(w->eval, s->rules) != 0) {
         evaluator_free(w->eval); /* out of memory: run without rules rather than wrong ones */

@@ -1,0 +1,88 @@
+/* Metrics in the Prometheus text exposition format (version 0.0.4): rendered from a
+ * snapshot the caller fills, served over HTTP by a thread of its own, or written to a
+ * node_exporter textfile. docs/deploy.md lists the metric names.
+ *
+ * Decoder counters (decoders/counters.h): the pipeline and informational ones (packets
+ * read, DNS messages, queries, responses, fragments seen and reassembled, ...) are one
+ * counter family each, dnswatch_<lowercase name>_total, HELP = the counter's text. Every
+ * other counter is a reason of malformed or dropped input and is one series of
+ * dnswatch_decode_errors_total{reason="<lowercase name>"}, so that one expression sums
+ * them (a counter added to DW_COUNTER_LIST later lands there by default). */
+#ifndef DW_METRICS_H
+#define DW_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "decoders/counters.h"
+#include "sensor/publish.h"
+
+#define METRICS_MAX_WORKERS 64
+#define METRICS_MAX_REQUEST 8192     /* request line and headers, bytes */
+#define METRICS_READ_TIMEOUT_MS 3000 /* a client has this long to send its request */
+
+/* One reading of everything exported. Plain values, copied by the fill function: the
+ * renderer never looks at live state. The have_* flags leave out what does not apply
+ * (no capture statistics when reading a file, no Redis series with --output stdout). */
+typedef struct metrics_snapshot {
+    dw_counters counters;         /* summed over the workers */
+
+    bool have_capture;            /* pcap_stats() of the live capture */
+    uint64_t capture_received, capture_kernel_dropped, capture_interface_dropped;
+
+    unsigned n_workers;           /* ring_dropped[0 .. n_workers-1] are valid */
+    uint64_t ring_dropped[METRICS_MAX_WORKERS]; /* packets lost to a full worker ring */
+
+    uint64_t response_events;     /* events written for --log watched|all */
+    uint64_t alerts;              /* alert events written */
+
+    bool have_publish;
+    publish_stats publish;
+
+    char ruleset_hash[80];        /* "" = no rules loaded */
+    uint64_t rules_loaded;
+    uint64_t reloads, reload_failures;
+
+    double start_time;            /* Unix time of the start, seconds */
+} metrics_snapshot;
+
+/* Writes the whole exposition (every family with its HELP and TYPE lines). Returns 0 or
+ * -EIO if out reported an error. */
+int metrics_render(FILE *out, const metrics_snapshot *s);
+
+/* Writes the exposition to path for node_exporter's textfile collector: to a temporary
+ * file in the same directory, then rename(), so a reader never sees half a file. Mode
+ * 0644. Returns 0 or a negative errno code. */
+int metrics_write_textfile(const char *path, const metrics_snapshot *s);
+
+/* Parses "HOST:PORT", "[V6]:PORT" or ":PORT" (host omitted = 127.0.0.1: loopback unless
+ * asked otherwise). HOST is a numeric address or "localhost"; PORT 0-65535 (0: the kernel
+ * picks one). Returns 0, or -EINVAL with the reason in err. */
+int metrics_parse_listen(const char *listen, struct sockaddr_storage *addr, socklen_t *alen,
+                         char *err, size_t errlen);
+
+/* Called on the server thread for each scrape: fill *s (zeroed before the call). Must not
+ * block on the capture or the workers: read their counters, do not lock them. */
+typedef void (*metrics_fill_fn)(void *ctx, metrics_snapshot *s);
+
+typedef struct metrics_server metrics_server;
+
+/* Binds listen (see metrics_parse_listen) and starts the server thread: GET /metrics
+ * (a query string is ignored) answers 200 with the exposition, any other path 404, any
+ * other method 405; a request over METRICS_MAX_REQUEST bytes 431; a client silent for
+ * METRICS_READ_TIMEOUT_MS is dropped. One response per connection. Returns 0, or a
+ * negative errno code with one line in err. */
+int metrics_server_start(const char *listen, metrics_fill_fn fill, void *ctx,
+                         metrics_server **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* The port actually bound (useful after port 0). */
+unsigned metrics_server_port(const metrics_server *m);
+
+/* Stops the thread, closes every connection, frees. Accepts NULL. */
+void metrics_server_stop(metrics_server *m);
+
+#endif

@@ -17,6 +17,7 @@
 
 #include "decoders/pkt.h"
 #include "sensor/event.h"
+#include "sensor/metrics.h"
 #include "sensor/privdrop.h"
 #include "sensor/sources.h"
 #include "sensor/worker.h"
@@ -101,13 +102,87 @@ typedef struct pipeline {
     unsigned n_workers;
     worker *w[MAX_WORKERS];
     dw_counters scratch;       /* pkt_parse's counts in the capture thread (the workers count) */
-    uint64_t received, ring_drops;
+    uint64_t received;
+    uint64_t ring_drops[MAX_WORKERS]; /* written by the capture thread, relaxed atomics */
     dw_sink sink;
     dw_sources *current;       /* read by workers atomically */
     dw_sources *retired;       /* replaced, freed once every worker has moved on */
     event_encoder *health;     /* health events from the main thread */
     char observer[256];
+    /* For metrics, read from the metrics thread: capture statistics (refreshed by the
+     * capture thread, pcap_stats is not for two threads) and the rules in force (copied
+     * under a lock at each reload, since old sources are freed). */
+    uint64_t cap_recv, cap_drop, cap_ifdrop;
+    uint64_t reloads, reload_failures;
+    pthread_mutex_t info_mu;
+    char info_hash[80];
+    uint64_t info_rules;
+    double start_time;
+    metrics_server *metrics;
+    uint64_t next_stats_us, next_textfile_us;
 } pipeline;
+
+static void count_drop(pipeline *pl, unsigned w)
+{
+    __atomic_store_n(&pl->ring_drops[w], pl->ring_drops[w] + 1, __ATOMIC_RELAXED);
+}
+
+static void set_rules_info(pipeline *pl)
+{
+    pthread_mutex_lock(&pl->info_mu);
+    const ruleset *rs = pl->current ? pl->current->rules : NULL;
+    snprintf(pl->info_hash, sizeof pl->info_hash, "%s", rs ? ruleset_hash(rs) : "");
+    pl->info_rules = rs ? ruleset_count(rs) : 0;
+    pthread_mutex_unlock(&pl->info_mu);
+}
+
+/* The metrics thread's view: counters only, read with relaxed atomics, no lock on the
+ * capture or the workers. */
+static void fill_metrics(void *ctx, metrics_snapshot *s)
+{
+    pipeline *pl = ctx;
+    dw_counters one;
+    s->n_workers = pl->n_workers;
+    for (unsigned i = 0; i < pl->n_workers; i++) {
+        dw_counters_snapshot(&one, worker_counters(pl->w[i]));
+        dw_counters_add(&s->counters, &one);
+        s->alerts += worker_alerts(pl->w[i]);
+        s->response_events += worker_events(pl->w[i]);
+        s->ring_dropped[i] = __atomic_load_n(&pl->ring_drops[i], __ATOMIC_RELAXED);
+    }
+    s->have_capture = pl->live;
+    s->capture_received = __atomic_load_n(&pl->cap_recv, __ATOMIC_RELAXED);
+    s->capture_kernel_dropped = __atomic_load_n(&pl->cap_drop, __ATOMIC_RELAXED);
+    s->capture_interface_dropped = __atomic_load_n(&pl->cap_ifdrop, __ATOMIC_RELAXED);
+    s->reloads = __atomic_load_n(&pl->reloads, __ATOMIC_RELAXED);
+    s->reload_failures = __atomic_load_n(&pl->reload_failures, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&pl->info_mu);
+    snprintf(s->ruleset_hash, sizeof s->ruleset_hash, "%s", pl->info_hash);
+    s->rules_loaded = pl->info_rules;
+    pthread_mutex_unlock(&pl->info_mu);
+    s->start_time = pl->start_time;
+}
+
+static void write_textfile(pipeline *pl)
+{
+    static metrics_snapshot snap; /* large; the capture thread is its only user */
+    memset(&snap, 0, sizeof snap);
+    fill_metrics(pl, &snap);
+    int rc = metrics_write_textfile(pl->o->metrics.textfile, &snap);
+    if (rc != 0)
+        fprintf(stderr, "dnswatch: metrics textfile %s: %s\n", pl->o->metrics.textfile,
+                strerror(-rc));
+}
+
+static void refresh_capture_stats(pipeline *pl)
+{
+    struct pcap_stat ps;
+    if (!pl->live || pcap_stats(pl->p, &ps) != 0)
+        return;
+    __atomic_store_n(&pl->cap_recv, ps.ps_recv, __ATOMIC_RELAXED);
+    __atomic_store_n(&pl->cap_drop, ps.ps_drop, __ATOMIC_RELAXED);
+    __atomic_store_n(&pl->cap_ifdrop, ps.ps_ifdrop, __ATOMIC_RELAXED);
+}
 
 static uint64_t wall_us(void)
 {
@@ -150,19 +225,20 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 {
     pipeline *pl = (pipeline *)(void *)user; /* our own pointer, handed back by libpcap */
     uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
-    ring *r = worker_ring(pl->w[pick_worker(pl, bytes, h->caplen)]);
+    unsigned wi = pick_worker(pl, bytes, h->caplen);
+    ring *r = worker_ring(pl->w[wi]);
 
     pl->received++;
     if (ring_push(r, ts, bytes, h->caplen))
         return;
     if (pl->live) {
-        pl->ring_drops++; /* live capture never waits: a full ring is a counted drop */
+        count_drop(pl, wi); /* live capture never waits: a full ring is a counted drop */
         return;
     }
     /* A file waits for nobody: wait for room, so an offline run sees every frame. */
     while (!ring_push(r, ts, bytes, h->caplen)) {
         if (h->caplen > RING_BYTES / 4) {
-            pl->ring_drops++;
+            count_drop(pl, wi);
             return;
         }
         struct timespec nap = {0, 50000};
@@ -220,11 +296,14 @@ static void reload(pipeline *pl)
                  "rules reload failed (%zu messages); still running on ruleset %s", rl.total,
                  pl->current->rules ? ruleset_hash(pl->current->rules) : "(none)");
         fprintf(stderr, "dnswatch: %s\n", reason);
+        __atomic_store_n(&pl->reload_failures, pl->reload_failures + 1, __ATOMIC_RELAXED);
         health(pl, "rules-reload", "failure", reason, &rl);
         return;
     }
     pl->retired = pl->current;
     __atomic_store_n(&pl->current, next, __ATOMIC_RELEASE);
+    __atomic_store_n(&pl->reloads, pl->reloads + 1, __ATOMIC_RELAXED);
+    set_rules_info(pl);
     char reason[256];
     snprintf(reason, sizeof reason, "rules reloaded: %zu rules, ruleset %s",
              next->rules ? ruleset_count(next->rules) : 0,
@@ -321,9 +400,12 @@ static void report(pipeline *pl)
         alerts += worker_alerts(pl->w[i]);
     }
     dw_counters_print(&total, stderr);
-    if (pl->ring_drops)
+    uint64_t drops = 0;
+    for (unsigned i = 0; i < pl->n_workers; i++)
+        drops += pl->ring_drops[i];
+    if (drops)
         fprintf(stderr, "dnswatch: frames dropped, worker ring full: %llu\n",
-                (unsigned long long)pl->ring_drops);
+                (unsigned long long)drops);
     if (pl->live) {
         struct pcap_stat ps;
         if (pcap_stats(pl->p, &ps) == 0)
@@ -347,6 +429,8 @@ int run_main(const dw_options *o)
     pl->live = o->iface != NULL;
     pl->sink.f = stdout;
     pthread_mutex_init(&pl->sink.mu, NULL);
+    pthread_mutex_init(&pl->info_mu, NULL);
+    pl->start_time = (double)wall_us() / 1e6;
     static char outbuf[1 << 20];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 
@@ -357,6 +441,7 @@ int run_main(const dw_options *o)
     }
     if (sources_load(o, 1, msg_stderr, NULL, &pl->current) != 0)
         goto out;
+    set_rules_info(pl);
 
     pl->p = open_capture(o, err);
     if (!pl->p) {
@@ -418,6 +503,15 @@ int run_main(const dw_options *o)
         }
     }
 
+    if (o->metrics.listen && *o->metrics.listen) {
+        if (metrics_server_start(o->metrics.listen, fill_metrics, pl, &pl->metrics, err,
+                                 sizeof err) != 0) {
+            fprintf(stderr, "dnswatch: metrics: %s\n", err);
+            goto stop;
+        }
+        fprintf(stderr, "dnswatch: metrics on http://%s/metrics\n", o->metrics.listen);
+    }
+
     install_signals();
     active_pcap = pl->p;
     fprintf(stderr, "dnswatch: %s on %s, %u worker%s\n", pl->live ? "capturing" : "reading",
@@ -435,9 +529,18 @@ int run_main(const dw_options *o)
         if (reload_requested)
             reload(pl);
         free_retired(pl);
-        if (pl->live && mono_us() >= next_flush) {
+        uint64_t now = mono_us();
+        if (pl->live && now >= next_flush) {
             sink_flush(&pl->sink);
-            next_flush = mono_us() + FLUSH_EVERY_US;
+            next_flush = now + FLUSH_EVERY_US;
+        }
+        if (now >= pl->next_stats_us) {
+            refresh_capture_stats(pl);
+            pl->next_stats_us = now + 1000000u;
+        }
+        if (o->metrics.textfile && now >= pl->next_textfile_us) {
+            write_textfile(pl);
+            pl->next_textfile_us = now + (uint64_t)(o->metrics.interval_s ? o->metrics.interval_s : 15) * 1000000u;
         }
     }
     active_pcap = NULL;
@@ -447,6 +550,8 @@ int run_main(const dw_options *o)
         status = 0;
 
 stop:
+    metrics_server_stop(pl->metrics);
+    pl->metrics = NULL;
     /* Stop capturing, drain the rings, flush. */
     for (unsigned i = 0; i < pl->n_workers; i++)
         worker_stop(pl->w[i]);
@@ -455,6 +560,9 @@ stop:
         fprintf(stderr, "dnswatch: writing events failed: %s\n", strerror(pl->sink.err));
         status = 1;
     }
+    refresh_capture_stats(pl);
+    if (o->metrics.textfile)
+        write_textfile(pl);
     report(pl);
 
 out:
@@ -466,5 +574,6 @@ out:
     sources_free(pl->retired);
     sources_free(pl->current);
     pthread_mutex_destroy(&pl->sink.mu);
+    pthread_mutex_destroy(&pl->info_mu);
     return status;
 }

@@ -21,6 +21,7 @@ struct worker {
 
     dw_counters counters;      /* written by this thread only, relaxed atomics */
     uint64_t n_alerts;
+    uint64_t n_events;         /* response events written (--log watched|all) */
     unsigned gen;              /* generation of the sources in use */
 
     const dw_sources *src;
@@ -88,8 +89,10 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
     if (o->log == DW_LOG_ALL || (o->log == DW_LOG_WATCHED && watched)) {
         size_t n;
         const char *text = event_encode(w->enc, pi, m, NULL, &n);
-        if (text)
+        if (text) {
             emit(w, text, n);
+            __atomic_store_n(&w->n_events, w->n_events + 1, __ATOMIC_RELAXED);
+        }
     }
     if (w->eval && r->n_findings) {
         unsigned n = alerter_emit(w->alerts, w->enc, ruleset_hash(w->src->rules), pi, m, r,
@@ -203,3 +206,4 @@ void worker_free(worker *w)
 unsigned worker_sources_gen(const worker *w) { return __atomic_load_n(&w->gen, __ATOMIC_ACQUIRE); }
 const dw_counters *worker_counters(const worker *w) { return &w->counters; }
 uint64_t worker_alerts(const worker *w) { return __atomic_load_n(&w->n_alerts, __ATOMIC_RELAXED); }
+uint64_t worker_events(const worker *w) { return __atomic_load_n(&w->n_events, __ATOMIC_RELAXED); }

@@ -47,5 +47,6 @@ unsigned worker_sources_gen(const worker *w);
 /* Counters: readable from any thread (relaxed atomics). */
 const dw_counters *worker_counters(const worker *w);
 uint64_t worker_alerts(const worker *w);
+uint64_t worker_events(const worker *w);
 
 #endif

@@ -65,8 +65,17 @@ for line in sys.stdin:
 "$dw" run -r "$tmp/b.pcap" "${args[@]}" 2>/dev/null | norm >"$tmp/offline-b.txt"
 [ -s "$tmp/offline-a.txt" ] && [ -s "$tmp/offline-b.txt" ] && ok || bad "offline runs gave no alerts"
 
+# Metrics on the namespace's loopback (only settable in the config file).
+printf 'metrics:\n  listen: "127.0.0.1:19153"\n' >"$tmp/dnswatch.yaml"
+chmod a+r "$tmp/dnswatch.yaml"
+scrape() {
+    ip netns exec "$ns" python3 -c '
+import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:19153/metrics", timeout=5).read().decode())'
+}
+
 start_sensor() { # OUT ERR
-    ip netns exec "$ns" "$dw" run -i vb "${args[@]}" --user nobody >"$1" 2>"$2" &
+    ip netns exec "$ns" "$dw" run -c "$tmp/dnswatch.yaml" -i vb "${args[@]}" --user nobody >"$1" 2>"$2" &
     sensor=$!
     pids+=("$sensor")
     for _ in $(seq 100); do
@@ -91,6 +100,12 @@ capeff=$(awk '/^CapEff:/ {print $2}' "/proc/$sensor/status")
 [ "$capeff" = "0000000000000000" ] && ok || bad "sensor keeps capabilities: $capeff"
 replay "$tmp/a.pcap"
 sleep 1
+scrape >"$tmp/metrics.txt" 2>&1
+grep -q '^dnswatch_dns_responses_total 2000$' "$tmp/metrics.txt" && ok ||
+    bad "metrics: responses not 2000: $(grep -E 'responses_total|Error' "$tmp/metrics.txt" | head -3)"
+grep -q '^dnswatch_capture_kernel_dropped_total 0$' "$tmp/metrics.txt" && ok ||
+    bad "metrics: kernel drops: $(grep kernel_dropped "$tmp/metrics.txt")"
+grep -Eq '^dnswatch_alerts_total [1-9]' "$tmp/metrics.txt" && ok || bad "metrics: no alerts counted"
 stop_sensor
 rc=$?
 [ "$rc" -eq 0 ] && ok || bad "sensor exit status $rc after SIGTERM: $(tail -3 "$tmp/live.err")"

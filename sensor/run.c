@@ -16,6 +16,7 @@
 #include "rules/ruleset.h"
 #include "sensor/alert.h"
 #include "sensor/event.h"
+#include "sensor/publish.h"
 
 /* Default capture filter: DNS on port 53 over UDP and TCP, VLAN-tagged frames included
  * (after "vlan" the filter applies to the tagged payload). */
@@ -50,11 +51,16 @@ typedef struct run_state {
     uint64_t next_fold_check_us;
     FILE *out;
     bool write_failed;
+    publisher *pub;       /* --output redis */
 } run_state;
 
 static void emit(void *ctx, const char *line, size_t len)
 {
     run_state *st = ctx;
+    if (st->pub) {
+        publisher_submit(st->pub, line, len);
+        return;
+    }
     if (fwrite(line, 1, len, st->out) != len)
         st->write_failed = true;
 }
@@ -197,6 +203,38 @@ static int load_rules(run_state *st, const dw_options *o)
     return 0;
 }
 
+/* --output redis: a wrong password or a bad URL stops the start; Redis being away does
+ * not (the publisher spools and retries). */
+static int redis_start(run_state *st, const dw_options *o)
+{
+    char err[1024];
+    int rc = publisher_new(&o->redis, &st->pub, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "dnswatch: %s\n", err);
+        return -1;
+    }
+    if (rc > 0)
+        fprintf(stderr, "dnswatch: %s\n", err);
+    return 0;
+}
+
+/* Every event ends in Redis or in the spool before the run ends; says which. */
+static void redis_finish(run_state *st, const dw_options *o)
+{
+    publish_stats ps;
+    uint64_t left = publisher_close_stats(st->pub, 10000, &ps);
+    st->pub = NULL;
+    if (left)
+        fprintf(stderr, "dnswatch: %llu events left in the spool %s, replayed at next start\n",
+                (unsigned long long)left, o->redis.spool_dir);
+    else
+        fprintf(stderr, "dnswatch: all %llu events in Redis\n", (unsigned long long)ps.published);
+    fprintf(stderr, "dnswatch: redis: published %llu, spooled %llu, replayed %llu, dropped %llu%s\n",
+            (unsigned long long)ps.published, (unsigned long long)ps.spooled,
+            (unsigned long long)ps.replayed, (unsigned long long)ps.dropped,
+            ps.dropped ? " (spool full)" : "");
+}
+
 static void observer_default(char *buf, size_t len)
 {
     if (gethostname(buf, len) != 0 || !buf[0])
@@ -217,12 +255,9 @@ int run_main(const dw_options *o)
     st.o = o;
     st.out = stdout;
 
-    if (o->output == DW_OUT_REDIS) {
-        fprintf(stderr, "dnswatch: --output redis is not available in this build yet; "
-                        "use --output stdout and pipe the JSON lines\n");
-        goto out;
-    }
     if (load_rules(&st, o) != 0)
+        goto out;
+    if (o->output == DW_OUT_REDIS && redis_start(&st, o) != 0)
         goto out;
     p = open_capture(o, err);
     if (!p) {
@@ -286,6 +321,8 @@ int run_main(const dw_options *o)
         alerter_expire(st.alerts, st.enc, UINT64_MAX, emit, &st);
     if (fflush(st.out) != 0)
         st.write_failed = true;
+    if (st.pub)
+        redis_finish(&st, o);
     if (rc == PCAP_ERROR) {
         fprintf(stderr, "dnswatch: %s: %s\n", src, pcap_geterr(p));
     } else if (st.write_failed) {
@@ -298,6 +335,8 @@ int run_main(const dw_options *o)
         fprintf(stderr, "dnswatch: alerts written: %llu\n", (unsigned long long)st.n_alerts);
 
 out:
+    if (st.pub)
+        redis_finish(&st, o);
     if (p)
         pcap_close(p);
     dw_decoder_free(st.dec);

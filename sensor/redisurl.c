@@ -122,7 +122,7 @@ static int parse_tcp(const char *url, const char *s, redis_url *u, char *err, si
     u->port = 6379;
     if (*s == ':') {
         const char *p = ++s;
-        while (*s >= '0' && *s <= '9')
+        while (*s && *s != '/')
             s++;
         if (parse_num(p, (size_t)(s - p), 65535, &u->port) != 0 || u->port == 0)
             return fail(err, errlen, "redis URL '%.200s': the port must be a number 1-65535",

@@ -17,7 +17,7 @@ static const char usage_text[] =
     "                 [--filter BPF] [--ports 53,5353]\n"
     "                 [--redis-mode stream|list|rpush|channel] [--redis-key KEY]\n"
     "                 [--redis-maxlen N] [--redis-password-file FILE]\n"
-    "                 [--spool-dir DIR] [--spool-max-bytes N]\n"
+    "                 [--spool-dir DIR] [--spool-max-bytes N] [--redis-wait MS]\n"
     "  dnswatch check-rules PATH...\n"
     "  dnswatch consume [--redis URL] [--key K] [--group G] [--consumer C] [--out FILE]\n"
     "                 [--from-start|--from-now] [--claim-idle MS] [--count N]\n"
@@ -31,7 +31,8 @@ static const char usage_text[] =
     "\n"
     "--output redis sends the events to Redis (--redis redis://[user@]host[:port][/db] or\n"
     "unix://[user@]/path[?db=N]); the password comes from --redis-password-file or\n"
-    "$DNSWATCH_REDIS_PASSWORD. While Redis is away events wait in the spool directory.\n"
+    "$DNSWATCH_REDIS_PASSWORD. While Redis is away events wait in the spool directory;\n"
+    "at the end a run waits --redis-wait ms (default 10000) for Redis to take them.\n"
     "consume reads the stream in a consumer group and writes one JSON event per line.\n"
     "\n"
     "Exit status: 0 success, 1 bad input (rules, config, capture), 2 usage error.\n";

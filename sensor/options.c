@@ -15,6 +15,7 @@ void options_default(dw_options *o)
     o->output = DW_OUT_STDOUT;
     o->fold_seconds = 60;
     publish_config_default(&o->redis);
+    o->redis_wait_ms = 10000;
     dw_decoder_config_default(&o->decoder);
 }
 
@@ -62,7 +63,7 @@ static int parse_ports(dw_options *o, const char *arg)
 
 enum { OPT_RULES = 256, OPT_ASN_DB, OPT_OUTPUT, OPT_REDIS, OPT_WORKERS, OPT_LOG, OPT_USER,
        OPT_NAME, OPT_FILTER, OPT_PORTS, OPT_FOLD, OPT_REDIS_MODE, OPT_REDIS_KEY,
-       OPT_REDIS_MAXLEN, OPT_REDIS_PWFILE, OPT_SPOOL_DIR, OPT_SPOOL_MAX };
+       OPT_REDIS_MAXLEN, OPT_REDIS_PWFILE, OPT_SPOOL_DIR, OPT_SPOOL_MAX, OPT_REDIS_WAIT };
 
 int options_parse_run(dw_options *o, int argc, char **argv)
 {
@@ -87,6 +88,7 @@ int options_parse_run(dw_options *o, int argc, char **argv)
         {"redis-password-file", required_argument, NULL, OPT_REDIS_PWFILE},
         {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
         {"spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX},
+        {"redis-wait", required_argument, NULL, OPT_REDIS_WAIT},
         {NULL, 0, NULL, 0},
     };
     unsigned long v;
@@ -177,6 +179,12 @@ int options_parse_run(dw_options *o, int argc, char **argv)
                 return usage_error("--spool-max-bytes takes a size in bytes of at least 4096, "
                                    "not '%s'", optarg);
             o->redis.spool_max_bytes = v;
+            break;
+        case OPT_REDIS_WAIT:
+            if (parse_uint(optarg, 0, 3600000, &v) != 0)
+                return usage_error("--redis-wait takes milliseconds from 0 to 3600000, not '%s'",
+                                   optarg);
+            o->redis_wait_ms = (unsigned)v;
             break;
         case ':':
             return usage_error("option '%s' needs a value", argv[optind - 1]);

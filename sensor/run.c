@@ -222,7 +222,7 @@ static int redis_start(run_state *st, const dw_options *o)
 static void redis_finish(run_state *st, const dw_options *o)
 {
     publish_stats ps;
-    uint64_t left = publisher_close_stats(st->pub, 10000, &ps);
+    uint64_t left = publisher_close_stats(st->pub, o->redis_wait_ms, &ps);
     st->pub = NULL;
     if (left)
         fprintf(stderr, "dnswatch: %llu events left in the spool %s, replayed at next start\n",

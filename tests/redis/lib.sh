@@ -54,10 +54,15 @@ redis_launch() {
     redis-server "$tmp/redis.conf" >"$tmp/redis.log" 2>&1 3>&- &
     redis_pid=$!
     for _ in $(seq 50); do
-        if rcli PING 2>/dev/null | grep -q PONG; then return 0; fi
-        kill -0 "$redis_pid" 2>/dev/null || return 1
+        # NOAUTH: up, and asking for the password the test configured.
+        # Asked on our own socket: another server may hold the random port.
+        if redis-cli -s "$sock" PING 2>/dev/null | grep -qE 'PONG|NOAUTH'; then return 0; fi
+        kill -0 "$redis_pid" 2>/dev/null || { redis_pid=; return 1; }
         sleep 0.1
     done
+    kill -9 "$redis_pid" 2>/dev/null
+    wait "$redis_pid" 2>/dev/null
+    redis_pid=
     return 1
 }
 

@@ -19,8 +19,14 @@ run=$!
 extra_pids="$extra_pids $run"
 exec 3>"$tmp/feed"
 head -c $third "$tmp/a.pcap" >&3
-for _ in $(seq 50); do [ "$(rcli XLEN dnswatch:events)" -gt 0 ] && break; sleep 0.1; done
-before=$(rcli XLEN dnswatch:events)
+# Wait until the first third is in Redis (the count stops moving).
+before=-1
+for _ in $(seq 50); do
+    sleep 0.2
+    now=$(rcli XLEN dnswatch:events)
+    [ "$now" -gt 0 ] && [ "$now" -eq "$before" ] && break
+    before=$now
+done
 redis_stop
 tail -c +$((third + 1)) "$tmp/a.pcap" | head -c $third >&3
 sleep 1 # the publisher finds Redis gone and spools

@@ -32,7 +32,7 @@ tail -c +$((third + 1)) "$tmp/a.pcap" | head -c $third >&3
 sleep 1 # the publisher finds Redis gone and spools
 spooled_files=$(ls "$tmp/spool" | grep -c '^seg-')
 redis_launch || { echo "redis did not come back"; exit 1; }
-[ "$(rcli XLEN dnswatch:events)" -eq "$before" ] && ok || bad "restarted Redis lost data ($before before)"
+[ "$(rcli XLEN dnswatch:events)" -ge "$before" ] && ok || bad "restarted Redis lost data ($before before)"
 tail -c +$((2 * third + 1)) "$tmp/a.pcap" >&3
 exec 3>&-
 wait $run

@@ -156,7 +156,7 @@ static char *last_segment(char *path, size_t len)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
-    char best[64] = "";
+    char best[256] = "";
     while ((de = readdir(d)))
         if (strncmp(de->d_name, "seg-", 4) == 0 && strcmp(de->d_name, best) > 0)
             snprintf(best, sizeof best, "%s", de->d_name);
@@ -168,7 +168,7 @@ static char *last_segment(char *path, size_t len)
 static void test_torn_tail(void **state)
 {
     (void)state;
-    char path[128];
+    char path[512];
     spool *s = open_ok(1u << 20);
     append_range(s, 0, 100);
     spool_free(s);
@@ -191,7 +191,7 @@ static void test_torn_tail(void **state)
 static void test_damage_in_the_middle(void **state)
 {
     (void)state;
-    char path[128];
+    char path[512];
     spool *s = open_ok(1u << 20);
     append_range(s, 0, 50);
     spool_free(s);

@@ -18,7 +18,7 @@ static double now(void)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: redis_pub_bench URL SPOOL_DIR N [KEY] [BATCH]\n");
+        fprintf(stderr, "usage: redis_pub_bench URL SPOOL_DIR N [KEY] [BATCH] [QUEUE]\n");
         return 2;
     }
     publish_config c;
@@ -30,6 +30,8 @@ int main(int argc, char **argv)
         c.key = argv[4];
     if (argc > 5)
         c.batch_max = (unsigned)strtoul(argv[5], NULL, 10);
+    if (argc > 6)
+        c.queue_max = (unsigned)strtoul(argv[6], NULL, 10);
     c.maxlen = 0;
 
     publisher *p;

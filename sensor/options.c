@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@ void options_default(dw_options *o)
     o->log = DW_LOG_ALERTS;
     o->output = DW_OUT_STDOUT;
     o->fold_seconds = 60;
+    publish_config_default(&o->redis);
+    o->redis_wait_ms = 10000;
     dw_decoder_config_default(&o->decoder);
     o->capture.snaplen = 65535;
     o->capture.buffer_mb = 64;
@@ -107,7 +110,8 @@ static int parse_ports(dw_options *o, const char *arg)
 }
 
 enum { OPT_RULES = 256, OPT_ASN_DB, OPT_OUTPUT, OPT_REDIS, OPT_WORKERS, OPT_LOG, OPT_USER,
-       OPT_NAME, OPT_FILTER, OPT_PORTS, OPT_FOLD, OPT_ALLOW_ROOT };
+       OPT_NAME, OPT_FILTER, OPT_PORTS, OPT_FOLD, OPT_ALLOW_ROOT, OPT_REDIS_MODE, OPT_REDIS_KEY,
+       OPT_REDIS_MAXLEN, OPT_REDIS_PWFILE, OPT_SPOOL_DIR, OPT_SPOOL_MAX, OPT_REDIS_WAIT };
 
 int options_parse_run(dw_options *o, int argc, char **argv)
 {
@@ -127,6 +131,13 @@ int options_parse_run(dw_options *o, int argc, char **argv)
         {"ports", required_argument, NULL, OPT_PORTS},
         {"fold", required_argument, NULL, OPT_FOLD},
         {"allow-root", no_argument, NULL, OPT_ALLOW_ROOT},
+        {"redis-mode", required_argument, NULL, OPT_REDIS_MODE},
+        {"redis-key", required_argument, NULL, OPT_REDIS_KEY},
+        {"redis-maxlen", required_argument, NULL, OPT_REDIS_MAXLEN},
+        {"redis-password-file", required_argument, NULL, OPT_REDIS_PWFILE},
+        {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
+        {"spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX},
+        {"redis-wait", required_argument, NULL, OPT_REDIS_WAIT},
         {NULL, 0, NULL, 0},
     };
     unsigned long v;
@@ -189,6 +200,48 @@ int options_parse_run(dw_options *o, int argc, char **argv)
             if (parse_uint(optarg, 0, 86400, &v) != 0)
                 return usage_error("--fold takes seconds from 0 (off) to 86400, not '%s'", optarg);
             o->fold_seconds = (unsigned)v;
+            break;
+        case OPT_REDIS_MODE:
+            /* list = LPUSH (newest first); rpush = a list in arrival order, what Logstash's
+             * and Vector's list inputs pop from the left. */
+            o->redis.list_rpush = false;
+            if (strcmp(optarg, "stream") == 0)
+                o->redis.mode = PUB_STREAM;
+            else if (strcmp(optarg, "list") == 0)
+                o->redis.mode = PUB_LIST;
+            else if (strcmp(optarg, "rpush") == 0) {
+                o->redis.mode = PUB_LIST;
+                o->redis.list_rpush = true;
+            } else if (strcmp(optarg, "channel") == 0)
+                o->redis.mode = PUB_CHANNEL;
+            else
+                return usage_error("--redis-mode must be stream, list, rpush or channel, not '%s'",
+                                   optarg);
+            break;
+        case OPT_REDIS_KEY:
+            if (!*optarg)
+                return usage_error("--redis-key must not be empty");
+            o->redis.key = optarg;
+            break;
+        case OPT_REDIS_MAXLEN:
+            if (parse_uint(optarg, 0, 4000000000ul, &v) != 0)
+                return usage_error("--redis-maxlen takes a number of entries (0 = no trimming), "
+                                   "not '%s'", optarg);
+            o->redis.maxlen = v;
+            break;
+        case OPT_REDIS_PWFILE: o->redis.password_file = optarg; break;
+        case OPT_SPOOL_DIR: o->redis.spool_dir = optarg; break;
+        case OPT_SPOOL_MAX:
+            if (parse_uint(optarg, 4096, ULONG_MAX, &v) != 0)
+                return usage_error("--spool-max-bytes takes a size in bytes of at least 4096, "
+                                   "not '%s'", optarg);
+            o->redis.spool_max_bytes = v;
+            break;
+        case OPT_REDIS_WAIT:
+            if (parse_uint(optarg, 0, 3600000, &v) != 0)
+                return usage_error("--redis-wait takes milliseconds from 0 to 3600000, not '%s'",
+                                   optarg);
+            o->redis_wait_ms = (unsigned)v;
             break;
         case ':':
             return usage_error("option '%s' needs a value", argv[optind - 1]);

@@ -39,6 +39,8 @@ typedef struct dw_options {
     const char *asn_db;           /* --asn-db FILE | "none" */
     enum dw_output output;
     publish_config redis;         /* --redis URL sets redis.url */
+    unsigned redis_wait_ms;       /* --redis-wait: the end of a run waits this long for Redis
+                                   * to take what is queued before leaving it in the spool */
     unsigned workers;             /* 0 = default */
     enum dw_log log;
     const char *user;             /* --user: drop to it once the capture is open */

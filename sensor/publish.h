@@ -56,4 +56,9 @@ void publisher_stats(publisher *p, publish_stats *out);
  * in Redis). Accepts NULL. */
 uint64_t publisher_close(publisher *p, unsigned timeout_ms);
 
+/* publisher_close that also hands back the final counters (when final is not NULL), for
+ * the summary a run prints at its end. timeout_ms counts from the last batch Redis took:
+ * a long replay is not cut short while Redis keeps up. */
+uint64_t publisher_close_stats(publisher *p, unsigned timeout_ms, publish_stats *final);
+
 #endif

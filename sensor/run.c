@@ -19,6 +19,7 @@
 #include "sensor/event.h"
 #include "sensor/metrics.h"
 #include "sensor/privdrop.h"
+#include "sensor/publish.h"
 #include "sensor/sources.h"
 #include "sensor/worker.h"
 
@@ -69,10 +70,15 @@ struct dw_sink {
     FILE *f;
     bool failed;
     int err;
+    publisher *pub; /* --output redis: thread-safe, never waits for Redis */
 };
 
 void sink_write(dw_sink *s, const char *line, size_t len)
 {
+    if (s->pub) {
+        publisher_submit(s->pub, line, len);
+        return;
+    }
     pthread_mutex_lock(&s->mu);
     if (!s->failed && fwrite(line, 1, len, s->f) != len) {
         s->failed = true;
@@ -83,6 +89,8 @@ void sink_write(dw_sink *s, const char *line, size_t len)
 
 static void sink_flush(dw_sink *s)
 {
+    if (s->pub)
+        return;
     pthread_mutex_lock(&s->mu);
     if (!s->failed && fflush(s->f) != 0) {
         s->failed = true;
@@ -161,6 +169,10 @@ static void fill_metrics(void *ctx, metrics_snapshot *s)
     s->rules_loaded = pl->info_rules;
     pthread_mutex_unlock(&pl->info_mu);
     s->start_time = pl->start_time;
+    if (pl->sink.pub) {
+        s->have_publish = true;
+        publisher_stats(pl->sink.pub, &s->publish);
+    }
 }
 
 static void write_textfile(pipeline *pl)
@@ -416,6 +428,39 @@ static void report(pipeline *pl)
         fprintf(stderr, "dnswatch: alerts written: %llu\n", (unsigned long long)alerts);
 }
 
+/* --output redis: a wrong password or a bad URL stops the start; Redis being away does
+ * not (the publisher spools and retries). */
+static int redis_start(pipeline *pl)
+{
+    char err[1024];
+    int rc = publisher_new(&pl->o->redis, &pl->sink.pub, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "dnswatch: %s\n", err);
+        return -1;
+    }
+    if (rc > 0)
+        fprintf(stderr, "dnswatch: %s\n", err);
+    return 0;
+}
+
+/* Every event ends in Redis or in the spool before the run ends; says which. */
+static void redis_finish(pipeline *pl)
+{
+    const dw_options *o = pl->o;
+    publish_stats ps;
+    uint64_t left = publisher_close_stats(pl->sink.pub, o->redis_wait_ms, &ps);
+    pl->sink.pub = NULL;
+    if (left)
+        fprintf(stderr, "dnswatch: %llu events left in the spool %s, replayed at next start\n",
+                (unsigned long long)left, o->redis.spool_dir);
+    else
+        fprintf(stderr, "dnswatch: all %llu events in Redis\n", (unsigned long long)ps.published);
+    fprintf(stderr, "dnswatch: redis: published %llu, spooled %llu, replayed %llu, dropped %llu%s\n",
+            (unsigned long long)ps.published, (unsigned long long)ps.spooled,
+            (unsigned long long)ps.replayed, (unsigned long long)ps.dropped,
+            ps.dropped ? " (spool full)" : "");
+}
+
 int run_main(const dw_options *o)
 {
     static pipeline pipe_state;
@@ -434,11 +479,6 @@ int run_main(const dw_options *o)
     static char outbuf[1 << 20];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 
-    if (o->output == DW_OUT_REDIS) {
-        fprintf(stderr, "dnswatch: --output redis is not available in this build yet; "
-                        "use --output stdout and pipe the JSON lines\n");
-        goto out;
-    }
     if (sources_load(o, 1, msg_stderr, NULL, &pl->current) != 0)
         goto out;
     set_rules_info(pl);
@@ -474,6 +514,9 @@ int run_main(const dw_options *o)
                         "--allow-root\n", pl->src);
         goto out;
     }
+
+    if (o->output == DW_OUT_REDIS && redis_start(pl) != 0)
+        goto out;
 
     if (gethostname(pl->observer, sizeof pl->observer) != 0 || !pl->observer[0])
         snprintf(pl->observer, sizeof pl->observer, "dnswatch");
@@ -564,10 +607,14 @@ stop:
     if (o->metrics.textfile)
         write_textfile(pl);
     report(pl);
+    if (pl->sink.pub)
+        redis_finish(pl);
 
 out:
     for (unsigned i = 0; i < MAX_WORKERS; i++)
         worker_free(pl->w[i]);
+    if (pl->sink.pub)
+        publisher_close(pl->sink.pub, o->redis_wait_ms);
     if (pl->p)
         pcap_close(pl->p);
     event_encoder_free(pl->health);

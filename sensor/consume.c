@@ -1,0 +1,438 @@
+#include "sensor/consume.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sensor/redisurl.h"
+
+#define ID_MAX 64
+#define TIMEOUT_MS 5000u
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+typedef struct consumer {
+    const char *url_s, *key, *group, *name, *out_path, *password_file;
+    bool from_now;
+    unsigned long claim_idle_ms; /* 0: never claim */
+    unsigned long count;
+    redis_url url;
+    char password[512];
+    char where[300];
+    redisContext *rc;
+    FILE *out;
+    bool out_is_file;
+    char (*ids)[ID_MAX];
+    size_t nids;
+    unsigned long long written, skipped;
+    bool skip_logged;
+} consumer;
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "dnswatch consume: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(usage: dnswatch consume [--redis URL] [--key K] [--group G] "
+                    "[--consumer C] [--out FILE] [--from-start|--from-now] [--claim-idle MS] "
+                    "[--count N] [--redis-password-file FILE])\n");
+    return 2;
+}
+
+static int parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+    char *end;
+    if (!s || !*s || *s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+static bool is_str(const redisReply *r)
+{
+    return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) && r->str;
+}
+
+static bool str_eq(const redisReply *r, const char *s)
+{
+    return is_str(r) && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
+}
+
+static void skip_entry(consumer *c, const char *why)
+{
+    c->skipped++;
+    if (!c->skip_logged) {
+        c->skip_logged = true;
+        fprintf(stderr, "dnswatch consume: skipping stream entries that are not dnswatch "
+                        "events (%s); they are acknowledged, not written\n", why);
+    }
+}
+
+/* Writes the entries of one reply (an array of [id, [field, value, ...]]) and collects
+ * their ids for XACK. Anything malformed is skipped and acknowledged: it would come back
+ * forever otherwise. Returns -1 when the reply itself is not a list of entries. */
+static int take_entries(consumer *c, const redisReply *entries, char *last, size_t *n)
+{
+    *n = 0;
+    if (!entries || entries->type != REDIS_REPLY_ARRAY)
+        return -1;
+    for (size_t i = 0; i < entries->elements; i++) {
+        const redisReply *e = entries->element[i];
+        if (!e || e->type == REDIS_REPLY_NIL)
+            continue; /* XAUTOCLAIM on 6.2: an entry deleted meanwhile */
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || !is_str(e->element[0]) ||
+            e->element[0]->len == 0 || e->element[0]->len >= ID_MAX)
+            return -1;
+        if (c->nids == c->count)
+            return -1; /* more than COUNT asked for */
+        const redisReply *id = e->element[0];
+        const redisReply *fv = e->element[1];
+        memcpy(c->ids[c->nids], id->str, id->len);
+        c->ids[c->nids][id->len] = '\0';
+        snprintf(last, ID_MAX, "%s", c->ids[c->nids]);
+        c->nids++;
+        (*n)++;
+        if (!fv || fv->type != REDIS_REPLY_ARRAY) {
+            if (!fv || fv->type != REDIS_REPLY_NIL)
+                skip_entry(c, "fields are not a list");
+            continue; /* nil: deleted from the stream while pending */
+        }
+        const redisReply *val = NULL;
+        for (size_t k = 0; k + 1 < fv->elements; k += 2)
+            if (str_eq(fv->element[k], "event") && is_str(fv->element[k + 1]))
+                val = fv->element[k + 1];
+        if (!val) {
+            skip_entry(c, "no 'event' field");
+            continue;
+        }
+        if (memchr(val->str, '\n', val->len) || memchr(val->str, '\r', val->len)) {
+            skip_entry(c, "a line break inside the event");
+            continue;
+        }
+        fwrite(val->str, 1, val->len, c->out);
+        putc('\n', c->out);
+        c->written++;
+    }
+    return 0;
+}
+
+/* Makes what was written durable, then acknowledges it. -1: output failed (fatal);
+ * -2: Redis failed (reconnect; the entries stay pending and come back). */
+static int commit(consumer *c)
+{
+    if (!c->nids)
+        return 0;
+    if (fflush(c->out) != 0 || ferror(c->out) ||
+        (c->out_is_file && fdatasync(fileno(c->out)) != 0)) {
+        fprintf(stderr, "dnswatch consume: writing %s failed: %s\n",
+                c->out_path ? c->out_path : "stdout", strerror(errno));
+        return -1;
+    }
+    const char **argv = malloc((c->nids + 3) * sizeof *argv);
+    if (!argv)
+        return -1;
+    argv[0] = "XACK";
+    argv[1] = c->key;
+    argv[2] = c->group;
+    for (size_t i = 0; i < c->nids; i++)
+        argv[i + 3] = c->ids[i];
+    redisReply *r = redisCommandArgv(c->rc, (int)c->nids + 3, argv, NULL);
+    free(argv);
+    c->nids = 0;
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -2;
+    if (rc)
+        fprintf(stderr, "dnswatch consume: XACK failed: %s\n",
+                r && r->type == REDIS_REPLY_ERROR ? r->str : c->rc->errstr);
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
+/* One XREADGROUP from start_id ("0": our pending entries after *last; ">": new ones).
+ * Returns the number of entries, -1 output error, -2 Redis error. */
+static int read_batch(consumer *c, bool pending, char *last, unsigned block_ms)
+{
+    char count[24], block[24];
+    snprintf(count, sizeof count, "%lu", c->count);
+    snprintf(block, sizeof block, "%u", block_ms);
+    const char *argv[11] = {"XREADGROUP", "GROUP", c->group, c->name, "COUNT", count};
+    int argc = 6;
+    if (!pending) {
+        argv[argc++] = "BLOCK";
+        argv[argc++] = block;
+    }
+    argv[argc++] = "STREAMS";
+    argv[argc++] = c->key;
+    argv[argc++] = pending ? last : ">";
+    redisReply *r = redisCommandArgv(c->rc, argc, argv, NULL);
+    if (!r) {
+        fprintf(stderr, "dnswatch consume: redis at %s: %s\n", c->where, c->rc->errstr);
+        return -2;
+    }
+    int rc = 0;
+    size_t n = 0;
+    if (r->type == REDIS_REPLY_NIL) {
+        rc = 0;
+    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+               r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2) {
+        if (take_entries(c, r->element[0]->element[1], last, &n) != 0)
+            rc = -3;
+    } else {
+        rc = -3;
+    }
+    if (rc == -3) {
+        fprintf(stderr, "dnswatch consume: XREADGROUP failed: %s\n",
+                r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        rc = -2;
+    }
+    freeReplyObject(r);
+    if (rc == 0)
+        rc = commit(c);
+    return rc ? rc : (int)n;
+}
+
+/* Takes over entries other consumers left idle longer than claim_idle_ms. */
+static int claim(consumer *c)
+{
+    char idle[24], count[24], cursor[ID_MAX] = "0-0", last[ID_MAX];
+    snprintf(idle, sizeof idle, "%lu", c->claim_idle_ms);
+    snprintf(count, sizeof count, "%lu", c->count);
+    do {
+        const char *argv[8] = {"XAUTOCLAIM", c->key, c->group, c->name,
+                               idle,         cursor, "COUNT", count};
+        redisReply *r = redisCommandArgv(c->rc, 8, argv, NULL);
+        if (!r) {
+            fprintf(stderr, "dnswatch consume: redis at %s: %s\n", c->where, c->rc->errstr);
+            return -2;
+        }
+        size_t n;
+        bool ok = r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && is_str(r->element[0]) &&
+                  r->element[0]->len < ID_MAX && take_entries(c, r->element[1], last, &n) == 0;
+        if (!ok) {
+            fprintf(stderr, "dnswatch consume: XAUTOCLAIM failed: %s%s\n",
+                    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply",
+                    r->type == REDIS_REPLY_ERROR ? " (claiming needs Redis >= 6.2; "
+                                                   "--claim-idle 0 turns it off)" : "");
+            freeReplyObject(r);
+            return -2;
+        }
+        memcpy(cursor, r->element[0]->str, r->element[0]->len);
+        cursor[r->element[0]->len] = '\0';
+        freeReplyObject(r);
+        int rc = commit(c);
+        if (rc)
+            return rc;
+    } while (strcmp(cursor, "0-0") != 0 && !stop_requested);
+    return 0;
+}
+
+static int create_group(consumer *c)
+{
+    const char *argv[6] = {"XGROUP", "CREATE", c->key, c->group, c->from_now ? "$" : "0",
+                           "MKSTREAM"};
+    redisReply *r = redisCommandArgv(c->rc, 6, argv, NULL);
+    int rc = 0;
+    if (!r) {
+        fprintf(stderr, "dnswatch consume: redis at %s: %s\n", c->where, c->rc->errstr);
+        return -2;
+    }
+    if (r->type == REDIS_REPLY_ERROR && r->str && strncmp(r->str, "BUSYGROUP", 9) == 0) {
+        rc = 0; /* exists: where it starts was decided when it was made */
+    } else if (r->type != REDIS_REPLY_STATUS) {
+        fprintf(stderr, "dnswatch consume: cannot create group %s on %s: %s\n", c->group, c->key,
+                r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        rc = -1;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Own pending entries first (a restart resumes them), then claims, then new entries. */
+static int session(consumer *c)
+{
+    char last[ID_MAX] = "0";
+    int rc = create_group(c);
+    if (rc)
+        return rc;
+    while (!stop_requested && (rc = read_batch(c, true, last, 0)) > 0)
+        ;
+    if (rc < 0)
+        return rc;
+    uint64_t next_claim = 0;
+    while (!stop_requested) {
+        if (c->claim_idle_ms && now_ms() >= next_claim) {
+            rc = claim(c);
+            if (rc)
+                return rc;
+            next_claim = now_ms() + (c->claim_idle_ms < 1000 ? 1000 : c->claim_idle_ms / 2);
+        }
+        rc = read_batch(c, false, last, 1000);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int consume_main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"redis", required_argument, NULL, 'R'},
+        {"key", required_argument, NULL, 'k'},
+        {"group", required_argument, NULL, 'g'},
+        {"consumer", required_argument, NULL, 'C'},
+        {"out", required_argument, NULL, 'o'},
+        {"from-start", no_argument, NULL, 's'},
+        {"from-now", no_argument, NULL, 'n'},
+        {"claim-idle", required_argument, NULL, 'I'},
+        {"count", required_argument, NULL, 'N'},
+        {"redis-password-file", required_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0},
+    };
+    consumer c;
+    char host[256], err[1024];
+    int opt, status = 1;
+
+    memset(&c, 0, sizeof c);
+    c.key = "dnswatch:events";
+    c.group = "dnswatch";
+    c.claim_idle_ms = 60000;
+    c.count = 256;
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'R': c.url_s = optarg; break;
+        case 'k': c.key = optarg; break;
+        case 'g': c.group = optarg; break;
+        case 'C': c.name = optarg; break;
+        case 'o': c.out_path = optarg; break;
+        case 's': c.from_now = false; break;
+        case 'n': c.from_now = true; break;
+        case 'P': c.password_file = optarg; break;
+        case 'I':
+            if (parse_ulong(optarg, 0, 86400000ul, &c.claim_idle_ms) != 0)
+                return usage_error("--claim-idle takes milliseconds (0 = never claim), not '%s'",
+                                   optarg);
+            break;
+        case 'N':
+            if (parse_ulong(optarg, 1, 10000, &c.count) != 0)
+                return usage_error("--count takes 1 to 10000 entries per read, not '%s'", optarg);
+            break;
+        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    if (!*c.key || !*c.group || (c.name && !*c.name))
+        return usage_error("--key, --group and --consumer must not be empty");
+    if (!c.name) {
+        if (gethostname(host, sizeof host) != 0 || !host[0])
+            snprintf(host, sizeof host, "dnswatch");
+        host[sizeof host - 1] = '\0';
+        c.name = host;
+    }
+    if (redisurl_parse(c.url_s, &c.url, err, sizeof err) != 0)
+        return usage_error("%s", err);
+    redisurl_describe(&c.url, c.where, sizeof c.where);
+    c.ids = malloc(c.count * sizeof *c.ids);
+    if (!c.ids) {
+        fprintf(stderr, "dnswatch consume: out of memory\n");
+        return 1;
+    }
+    if (redisurl_password(c.password_file, c.password, sizeof c.password, err, sizeof err) != 0) {
+        fprintf(stderr, "dnswatch consume: %s\n", err);
+        goto out;
+    }
+    bool auth_failed;
+    c.rc = redisurl_connect(&c.url, c.password, TIMEOUT_MS, &auth_failed, err, sizeof err);
+    if (!c.rc) {
+        fprintf(stderr, "dnswatch consume: %s\n", err);
+        goto out;
+    }
+    if (c.out_path) {
+        c.out = fopen(c.out_path, "a");
+        if (!c.out) {
+            fprintf(stderr, "dnswatch consume: cannot open %s: %s\n", c.out_path, strerror(errno));
+            goto out;
+        }
+        struct stat st;
+        c.out_is_file = fstat(fileno(c.out), &st) == 0 && S_ISREG(st.st_mode);
+    } else {
+        c.out = stdout;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    unsigned backoff = 100;
+    for (;;) {
+        int rc = session(&c);
+        if (rc == 0 || rc == -1) {
+            status = rc == 0 ? 0 : 1;
+            break;
+        }
+        /* Redis went away: what was not acknowledged stays pending and comes back. */
+        while (!stop_requested) {
+            redisFree(c.rc);
+            c.rc = NULL;
+            c.nids = 0;
+            struct timespec ts = {(time_t)(backoff / 1000), (long)(backoff % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+            backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+            c.rc = redisurl_connect(&c.url, c.password, TIMEOUT_MS, &auth_failed, err, sizeof err);
+            if (c.rc)
+                break;
+        }
+        if (!c.rc) {
+            status = 0;
+            break;
+        }
+        backoff = 100;
+    }
+    fprintf(stderr, "dnswatch consume: %llu events written%s", c.written,
+            c.skipped ? "" : "\n");
+    if (c.skipped)
+        fprintf(stderr, ", %llu entries skipped\n", c.skipped);
+
+out:
+    if (c.rc)
+        redisFree(c.rc);
+    if (c.out && c.out != stdout && fclose(c.out) != 0 && status == 0)
+        status = 1;
+    memset(c.password, 0, sizeof c.password);
+    free(c.ids);
+    return status;
+}

@@ -1,0 +1,543 @@
+#include "sensor/publish.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sensor/redisurl.h"
+#include "sensor/spool.h"
+
+#define BACKOFF_MIN_MS 100u
+#define BACKOFF_MAX_MS 2000u
+#define CMD_TIMEOUT_MS 5000u
+#define DROP_WARN_NS (10ull * 1000000000ull)
+
+/* One queued event; the buffer is kept and reused, so a warm queue does not allocate. */
+typedef struct slot {
+    char *buf;
+    uint32_t len, cap;
+} slot;
+
+/* The events waiting form one FIFO: the spool (older) followed by the in-memory queue
+ * (newer). The thread sends from its head and removes only what Redis acknowledged, so a
+ * batch that fails stays where it was, in order, and an overflowing queue moves into the
+ * spool behind what is already there. */
+struct publisher {
+    publish_config cfg;
+    char *url_s, *key, *spool_dir;
+    redis_url url;
+    char password[512];
+    char where[300];
+
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool waiting;  /* the thread sleeps on cv */
+    bool stopping;
+    uint64_t deadline_ns; /* while stopping: give up when Redis has taken nothing since */
+    unsigned close_timeout_ms;
+
+    slot *q;
+    size_t qcap, qhead, qlen;
+    spool *sp;
+
+    publish_stats st;
+    uint64_t drop_warned, drop_warn_ns;
+    bool spool_error_logged;
+
+    /* Publisher thread only. */
+    redisContext *rc;
+    bool outage_logged;
+    unsigned backoff_ms;
+    uint64_t next_try_ns;
+    unsigned seed;
+    char *bbuf;
+    size_t bcap;
+    size_t *boff, *blen;
+    spool_rec *recs;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void publish_config_default(publish_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->url = REDISURL_DEFAULT;
+    c->mode = PUB_STREAM;
+    c->key = "dnswatch:events";
+    c->maxlen = 1000000;
+    c->spool_dir = "/var/lib/dnswatch/spool";
+    c->spool_max_bytes = 256ull << 20;
+    c->batch_max = 256;
+    c->queue_max = 65536;
+}
+
+/* Appends one event to the spool; a full spool drops it (counted). Caller holds mu. */
+static void spool_one(publisher *p, const char *line, size_t len)
+{
+    int rc = spool_append(p->sp, line, len);
+    if (rc == 0) {
+        p->st.spooled++;
+        return;
+    }
+    p->st.dropped++;
+    if (rc != -ENOSPC && !p->spool_error_logged) {
+        p->spool_error_logged = true;
+        fprintf(stderr, "dnswatch: redis spool %s: cannot write: %s; events are dropped\n",
+                p->spool_dir, strerror(-rc));
+    }
+}
+
+/* Moves the whole queue behind the spool, keeping the order. Caller holds mu. */
+static void queue_to_spool(publisher *p)
+{
+    while (p->qlen) {
+        slot *s = &p->q[p->qhead];
+        spool_one(p, s->buf, s->len);
+        p->qhead = (p->qhead + 1) % p->qcap;
+        p->qlen--;
+    }
+    if (spool_flush(p->sp) != 0 && !p->spool_error_logged) {
+        p->spool_error_logged = true;
+        fprintf(stderr, "dnswatch: redis spool %s: cannot write\n", p->spool_dir);
+    }
+}
+
+void publisher_submit(publisher *p, const char *line, size_t len)
+{
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    pthread_mutex_lock(&p->mu);
+    if (p->qlen == p->qcap) {
+        queue_to_spool(p);
+        spool_one(p, line, len);
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    slot *s = &p->q[(p->qhead + p->qlen) % p->qcap];
+    if (len > s->cap) {
+        size_t cap = 512;
+        while (cap < len)
+            cap *= 2;
+        char *nb = len <= UINT32_MAX ? realloc(s->buf, cap) : NULL;
+        if (!nb) {
+            queue_to_spool(p);
+            spool_one(p, line, len);
+            pthread_mutex_unlock(&p->mu);
+            return;
+        }
+        s->buf = nb;
+        s->cap = (uint32_t)cap;
+    }
+    memcpy(s->buf, line, len);
+    s->len = (uint32_t)len;
+    p->qlen++;
+    if (p->waiting && (p->qlen == 1 || p->qlen % p->cfg.batch_max == 0))
+        pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void publisher_stats(publisher *p, publish_stats *out)
+{
+    pthread_mutex_lock(&p->mu);
+    *out = p->st;
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Removes the k oldest events of the FIFO (acknowledged by Redis). Caller holds mu. */
+static void fifo_remove(publisher *p, size_t k)
+{
+    uint64_t in_spool = spool_count(p->sp);
+    size_t from_spool = in_spool < k ? (size_t)in_spool : k;
+    if (from_spool)
+        spool_consume(p->sp, from_spool);
+    k -= from_spool;
+    if (k > p->qlen)
+        k = p->qlen;
+    p->qhead = (p->qhead + k) % p->qcap;
+    p->qlen -= k;
+}
+
+static int batch_reserve(publisher *p, size_t need)
+{
+    if (need <= p->bcap)
+        return 0;
+    size_t cap = p->bcap ? p->bcap : 1 << 16;
+    while (cap < need)
+        cap *= 2;
+    char *nb = realloc(p->bbuf, cap);
+    if (!nb)
+        return -ENOMEM;
+    p->bbuf = nb;
+    p->bcap = cap;
+    return 0;
+}
+
+/* Copies up to batch_max events from the head of the FIFO. Caller holds mu. Returns how
+ * many; *from_spool says where they came from. */
+static size_t batch_take(publisher *p, bool *from_spool)
+{
+    size_t n = 0, used = 0;
+    *from_spool = spool_count(p->sp) > 0;
+    if (*from_spool) {
+        size_t k = spool_peek(p->sp, p->recs, p->cfg.batch_max);
+        for (size_t i = 0; i < k; i++) {
+            if (batch_reserve(p, used + p->recs[i].len) != 0)
+                break;
+            memcpy(p->bbuf + used, p->recs[i].data, p->recs[i].len);
+            p->boff[n] = used;
+            p->blen[n++] = p->recs[i].len;
+            used += p->recs[i].len;
+        }
+        return n;
+    }
+    for (size_t i = 0; i < p->qlen && n < p->cfg.batch_max; i++) {
+        const slot *s = &p->q[(p->qhead + i) % p->qcap];
+        if (batch_reserve(p, used + s->len) != 0)
+            break;
+        memcpy(p->bbuf + used, s->buf, s->len);
+        p->boff[n] = used;
+        p->blen[n++] = s->len;
+        used += s->len;
+    }
+    return n;
+}
+
+static bool reply_ok(const publisher *p, const redisReply *r)
+{
+    if (p->cfg.mode == PUB_STREAM)
+        return r->type == REDIS_REPLY_STRING && r->len > 0;
+    return r->type == REDIS_REPLY_INTEGER; /* LPUSH/RPUSH length, PUBLISH receivers */
+}
+
+/* Sends the batch pipelined. Returns how many leading events Redis acknowledged; on a
+ * failure err holds the reason and the connection must be dropped. */
+static size_t batch_send(publisher *p, size_t n, char *err, size_t errlen)
+{
+    char maxlen[24];
+    const char *argv[8];
+    size_t lens[8];
+    int argc = 0;
+
+    snprintf(maxlen, sizeof maxlen, "%lu", p->cfg.maxlen);
+    switch (p->cfg.mode) {
+    case PUB_STREAM:
+        argv[argc++] = "XADD";
+        argv[argc++] = p->key;
+        if (p->cfg.maxlen) {
+            argv[argc++] = "MAXLEN";
+            argv[argc++] = "~";
+            argv[argc++] = maxlen;
+        }
+        argv[argc++] = "*";
+        argv[argc++] = "event";
+        break;
+    case PUB_LIST:
+        argv[argc++] = p->cfg.list_rpush ? "RPUSH" : "LPUSH";
+        argv[argc++] = p->key;
+        break;
+    case PUB_CHANNEL:
+        argv[argc++] = "PUBLISH";
+        argv[argc++] = p->key;
+        break;
+    }
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    for (size_t i = 0; i < n; i++) {
+        argv[argc] = p->bbuf + p->boff[i];
+        lens[argc] = p->blen[i];
+        if (redisAppendCommandArgv(p->rc, argc + 1, argv, lens) != REDIS_OK) {
+            snprintf(err, errlen, "cannot queue a command: %s", p->rc->errstr);
+            return 0;
+        }
+    }
+    size_t ok = 0;
+    bool failed = false;
+    for (size_t i = 0; i < n; i++) {
+        void *v = NULL;
+        if (redisGetReply(p->rc, &v) != REDIS_OK || !v) {
+            snprintf(err, errlen, "%s", p->rc->errstr[0] ? p->rc->errstr : "connection lost");
+            return ok;
+        }
+        redisReply *r = v;
+        if (!failed && reply_ok(p, r)) {
+            ok++;
+        } else if (!failed) {
+            /* The rest of the replies are read to keep the pipeline in step, but nothing
+             * after a refused event counts: the batch is retried from there, in order. */
+            failed = true;
+            snprintf(err, errlen, "redis refused an event: %.200s",
+                     r->type == REDIS_REPLY_ERROR && r->str ? r->str : "unexpected reply type");
+        }
+        freeReplyObject(r);
+    }
+    return ok;
+}
+
+static void drop_warning(publisher *p, uint64_t now)
+{
+    if (p->st.dropped > p->drop_warned && (p->drop_warn_ns == 0 || now - p->drop_warn_ns >= DROP_WARN_NS)) {
+        fprintf(stderr,
+                "dnswatch: redis spool %s is full (%llu bytes): %llu events dropped so far\n",
+                p->spool_dir, (unsigned long long)p->cfg.spool_max_bytes,
+                (unsigned long long)p->st.dropped);
+        p->drop_warned = p->st.dropped;
+        p->drop_warn_ns = now;
+    }
+}
+
+static void schedule_retry(publisher *p, uint64_t now)
+{
+    unsigned b = p->backoff_ms;
+    unsigned delay = b / 2 + (unsigned)rand_r(&p->seed) % (b / 2 + 1); /* jitter: 50-100% */
+    p->next_try_ns = now + (uint64_t)delay * 1000000u;
+    p->backoff_ms = b * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b * 2;
+}
+
+static void sleep_locked(publisher *p, uint64_t until_ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    uint64_t wait = until_ns > now ? until_ns - now : 0;
+    ts.tv_sec += (time_t)(wait / 1000000000ull);
+    ts.tv_nsec += (long)(wait % 1000000000ull);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    p->waiting = true;
+    pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+    p->waiting = false;
+}
+
+static void *publisher_thread(void *arg)
+{
+    publisher *p = arg;
+    char err[512];
+
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        uint64_t now = now_ns();
+        drop_warning(p, now);
+        bool empty = p->qlen == 0 && spool_count(p->sp) == 0;
+        if (p->stopping && (empty || now >= p->deadline_ns))
+            break;
+        if (!p->rc) {
+            p->st.connected = false;
+            queue_to_spool(p); /* free the memory queue while Redis is away */
+            if (now < p->next_try_ns) {
+                sleep_locked(p, p->stopping && p->deadline_ns < p->next_try_ns ? p->deadline_ns
+                                                                               : p->next_try_ns);
+                continue;
+            }
+            pthread_mutex_unlock(&p->mu);
+            bool auth_failed;
+            redisContext *c = redisurl_connect(&p->url, p->password, CMD_TIMEOUT_MS,
+                                               &auth_failed, err, sizeof err);
+            pthread_mutex_lock(&p->mu);
+            if (!c) {
+                if (!p->outage_logged) {
+                    p->outage_logged = true;
+                    fprintf(stderr, "dnswatch: %s; spooling to %s and retrying\n", err,
+                            p->spool_dir);
+                }
+                schedule_retry(p, now_ns());
+                continue;
+            }
+            p->rc = c;
+            p->st.connected = true;
+            p->backoff_ms = BACKOFF_MIN_MS;
+            continue;
+        }
+        if (empty) {
+            sleep_locked(p, now + 500000000ull);
+            continue;
+        }
+        bool from_spool;
+        size_t n = batch_take(p, &from_spool);
+        pthread_mutex_unlock(&p->mu);
+
+        uint64_t t0 = now_ns();
+        err[0] = '\0';
+        size_t ok = n ? batch_send(p, n, err, sizeof err) : 0;
+        uint64_t t1 = now_ns();
+
+        pthread_mutex_lock(&p->mu);
+        fifo_remove(p, ok);
+        p->st.published += ok;
+        if (from_spool)
+            p->st.replayed += ok;
+        p->st.last_batch_ms = (double)(t1 - t0) / 1e6;
+        if (ok && p->stopping)
+            p->deadline_ns = t1 + (uint64_t)p->close_timeout_ms * 1000000u;
+        if (ok == n && n) {
+            if (p->outage_logged) {
+                p->outage_logged = false;
+                fprintf(stderr, "dnswatch: redis at %s is taking events again\n", p->where);
+            }
+            continue;
+        }
+        if (!err[0])
+            snprintf(err, sizeof err, "cannot read the spool");
+        if (!p->outage_logged) {
+            p->outage_logged = true;
+            fprintf(stderr, "dnswatch: redis at %s: %s; spooling to %s and retrying\n", p->where,
+                    err, p->spool_dir);
+        }
+        redisFree(p->rc);
+        p->rc = NULL;
+        p->st.connected = false;
+        schedule_retry(p, t1);
+    }
+    queue_to_spool(p);
+    drop_warning(p, UINT64_MAX / 2);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void publisher_free(publisher *p)
+{
+    if (!p)
+        return;
+    if (p->rc)
+        redisFree(p->rc);
+    spool_free(p->sp);
+    for (size_t i = 0; p->q && i < p->qcap; i++)
+        free(p->q[i].buf);
+    free(p->q);
+    free(p->bbuf);
+    free(p->boff);
+    free(p->blen);
+    free(p->recs);
+    free(p->url_s);
+    free(p->key);
+    free(p->spool_dir);
+    memset(p->password, 0, sizeof p->password);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+}
+
+int publisher_new(const publish_config *c, publisher **out, char *err, size_t errlen)
+{
+    publisher *p = calloc(1, sizeof *p);
+    int rc = -ENOMEM;
+    bool auth_failed = false;
+
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cv, &ca);
+    pthread_condattr_destroy(&ca);
+
+    p->cfg = *c;
+    if (!p->cfg.batch_max)
+        p->cfg.batch_max = 256;
+    if (!p->cfg.queue_max)
+        p->cfg.queue_max = 65536;
+    p->url_s = strdup(c->url ? c->url : REDISURL_DEFAULT);
+    p->key = strdup(c->key ? c->key : "dnswatch:events");
+    p->spool_dir = strdup(c->spool_dir ? c->spool_dir : "/var/lib/dnswatch/spool");
+    p->qcap = p->cfg.queue_max;
+    p->q = calloc(p->qcap, sizeof *p->q);
+    p->boff = calloc(p->cfg.batch_max, sizeof *p->boff);
+    p->blen = calloc(p->cfg.batch_max, sizeof *p->blen);
+    p->recs = calloc(p->cfg.batch_max, sizeof *p->recs);
+    if (!p->url_s || !p->key || !p->spool_dir || !p->q || !p->boff || !p->blen || !p->recs) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    p->cfg.url = p->url_s;
+    p->cfg.key = p->key;
+    p->cfg.spool_dir = p->spool_dir;
+    if (!p->key[0]) {
+        rc = -EINVAL;
+        snprintf(err, errlen, "the redis key must not be empty");
+        goto fail;
+    }
+    rc = redisurl_parse(p->url_s, &p->url, err, errlen);
+    if (rc)
+        goto fail;
+    redisurl_describe(&p->url, p->where, sizeof p->where);
+    rc = redisurl_password(c->password_file, p->password, sizeof p->password, err, errlen);
+    if (rc)
+        goto fail;
+    rc = spool_open(p->spool_dir, p->cfg.spool_max_bytes, &p->sp, err, errlen);
+    if (rc)
+        goto fail;
+    p->backoff_ms = BACKOFF_MIN_MS;
+    p->seed = (unsigned)now_ns() ^ (unsigned)getpid();
+    p->rc = redisurl_connect(&p->url, p->password, CMD_TIMEOUT_MS, &auth_failed, err, errlen);
+    if (!p->rc && auth_failed) {
+        rc = -EACCES;
+        goto fail;
+    }
+    p->st.connected = p->rc != NULL;
+    if (!p->rc) {
+        p->outage_logged = true; /* the caller prints err as the warning */
+        schedule_retry(p, now_ns());
+    }
+    rc = pthread_create(&p->thread, NULL, publisher_thread, p);
+    if (rc) {
+        snprintf(err, errlen, "cannot start the publisher thread: %s", strerror(rc));
+        rc = -rc;
+        goto fail;
+    }
+    p->thread_started = true;
+    *out = p;
+    if (!p->st.connected) {
+        size_t l = strlen(err);
+        snprintf(err + l, errlen > l ? errlen - l : 0, "; spooling to %s and retrying",
+                 p->spool_dir);
+        return 1;
+    }
+    return 0;
+
+fail:
+    publisher_free(p);
+    return rc;
+}
+
+uint64_t publisher_close(publisher *p, unsigned timeout_ms)
+{
+    return publisher_close_stats(p, timeout_ms, NULL);
+}
+
+uint64_t publisher_close_stats(publisher *p, unsigned timeout_ms, publish_stats *final)
+{
+    if (!p) {
+        if (final)
+            memset(final, 0, sizeof *final);
+        return 0;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    p->close_timeout_ms = timeout_ms;
+    p->deadline_ns = now_ns() + (uint64_t)timeout_ms * 1000000u;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    if (p->thread_started)
+        pthread_join(p->thread, NULL);
+    spool_flush(p->sp);
+    uint64_t left = spool_count(p->sp);
+    if (final)
+        *final = p->st;
+    publisher_free(p);
+    return left;
+}

@@ -1,0 +1,146 @@
+/* The Redis URL parser: accepted forms, and every refusal names its cause. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sensor/redisurl.h"
+
+static void good(const char *s, bool is_unix, const char *host_or_path, unsigned port,
+                 const char *user, unsigned db)
+{
+    redis_url u;
+    char err[256] = "";
+    int rc = redisurl_parse(s, &u, err, sizeof err);
+    if (rc != 0)
+        fail_msg("%s: %s", s, err);
+    assert_int_equal(u.is_unix, is_unix);
+    assert_string_equal(is_unix ? u.path : u.host, host_or_path);
+    if (!is_unix)
+        assert_int_equal(u.port, port);
+    assert_string_equal(u.user, user);
+    assert_int_equal(u.db, db);
+}
+
+static void bad(const char *s, const char *want)
+{
+    redis_url u;
+    memset(&u, 0x5a, sizeof u);
+    redis_url before = u;
+    char err[512] = "";
+    int rc = redisurl_parse(s, &u, err, sizeof err);
+    if (rc == 0)
+        fail_msg("accepted '%s'", s);
+    if (!strstr(err, want))
+        fail_msg("'%s': message '%s' lacks '%s'", s, err, want);
+    assert_memory_equal(&u, &before, sizeof u); /* untouched on failure */
+}
+
+static void test_good(void **state)
+{
+    (void)state;
+    good(NULL, false, "127.0.0.1", 6379, "", 0);
+    good("redis://localhost", false, "localhost", 6379, "", 0);
+    good("redis://10.0.0.1:6380", false, "10.0.0.1", 6380, "", 0);
+    good("redis://10.0.0.1:6380/3", false, "10.0.0.1", 6380, "", 3);
+    good("redis://host/", false, "host", 6379, "", 0);
+    good("redis://dnswatch@redis.example.net:7000/15", false, "redis.example.net", 7000,
+         "dnswatch", 15);
+    good("redis://[::1]:6390/2", false, "::1", 6390, "", 2);
+    good("redis://[fe80::1]", false, "fe80::1", 6379, "", 0);
+    good("unix:///run/redis/redis.sock", true, "/run/redis/redis.sock", 0, "", 0);
+    good("unix:///tmp/r.sock?db=4", true, "/tmp/r.sock", 0, "", 4);
+    good("unix://sensor@/tmp/r.sock", true, "/tmp/r.sock", 0, "sensor", 0);
+    good("redis://h:65535/65535", false, "h", 65535, "", 65535);
+}
+
+static void test_bad(void **state)
+{
+    (void)state;
+    bad("", "unknown scheme");
+    bad("http://host", "unknown scheme");
+    bad("REDIS://host", "unknown scheme");
+    bad("rediss://host", "TLS");
+    bad("redis://user:secret@host", "password does not belong in the URL");
+    bad("redis://:secret@host", "password does not belong");
+    bad("redis://@host", "empty user name");
+    bad("redis://", "no host");
+    bad("redis://:6379", "no host");
+    bad("redis://host:0", "port must be a number 1-65535");
+    bad("redis://host:65536", "port must be");
+    bad("redis://host:", "port must be");
+    bad("redis://host:63x", "port must be");
+    bad("redis://host:-1", "port must be");
+    bad("redis://host/99999", "database must be a number");
+    bad("redis://host/1/2", "unexpected '/2'");
+    bad("redis://host/x", "unexpected 'x'");
+    bad("redis://host?db=1", "unexpected '?db=1'");
+    bad("redis://ho st", "unexpected ' st'");
+    bad("redis://[::1", "missing ']'");
+    bad("redis://[::g]", "not allowed in a bracketed IPv6");
+    bad("redis://[]", "no host");
+    bad("unix://relative.sock", "absolute path");
+    bad("unix://", "absolute path");
+    bad("unix:///", "no socket path");
+    bad("unix:///tmp/s?db=x", "only query is ?db=N");
+    bad("unix:///tmp/s?x=1", "only query is ?db=N");
+    bad("unix://u:p@/tmp/s", "password does not belong");
+    char longpath[300] = "unix:///";
+    memset(longpath + 8, 'a', 200);
+    longpath[208] = '\0';
+    bad(longpath, "socket path longer than");
+    char longuser[300] = "redis://";
+    memset(longuser + 8, 'u', 200);
+    strcpy(longuser + 208, "@h");
+    bad(longuser, "user name longer than");
+    bad("redis://us\x01r@h", "not allowed in a user name");
+}
+
+static void test_password(void **state)
+{
+    (void)state;
+    char buf[64], err[256];
+    char path[] = "/tmp/dw-pw-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "s3cret\r\nsecond line\n", 20), 20);
+    close(fd);
+
+    unsetenv(REDISURL_PASSWORD_ENV);
+    assert_int_equal(redisurl_password(path, buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "s3cret");
+    setenv(REDISURL_PASSWORD_ENV, "fromenv", 1);
+    assert_int_equal(redisurl_password(path, buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "s3cret"); /* the file wins */
+    assert_int_equal(redisurl_password(NULL, buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "fromenv");
+    unsetenv(REDISURL_PASSWORD_ENV);
+    assert_int_equal(redisurl_password(NULL, buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "");
+
+    fd = open(path, O_WRONLY | O_TRUNC);
+    close(fd);
+    assert_true(redisurl_password(path, buf, sizeof buf, err, sizeof err) < 0);
+    assert_non_null(strstr(err, "is empty"));
+    unlink(path);
+    assert_true(redisurl_password(path, buf, sizeof buf, err, sizeof err) < 0);
+    assert_non_null(strstr(err, "cannot read the redis password file"));
+    assert_null(strstr(err, "s3cret"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good),
+        cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_password),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

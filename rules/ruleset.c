@@ -22,6 +22,7 @@
 #include <yaml.h>
 
 #include "rules/suggest.h"
+#include "rules/yamlnode.h"
 
 #define RS_MAX_FILE_BYTES (16u << 20)
 #define RS_MAX_DIAGS 1000
@@ -405,28 +406,7 @@ static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
 
 static yaml_node_t *node(struct loader *L, int i) { return yaml_document_get_node(L->doc, i); }
 
-static const char *sval(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
 
-static bool is_null(const yaml_node_t *n)
-{
-    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return false;
-    const char *v = sval(n);
-    return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
-           !strcmp(v, "NULL");
-}
-
-static const char *type_name(const yaml_node_t *n)
-{
-    if (is_null(n))
-        return "nothing";
-    switch (n->type) {
-    case YAML_SCALAR_NODE: return "text";
-    case YAML_SEQUENCE_NODE: return "a list";
-    case YAML_MAPPING_NODE: return "a mapping";
-    default: return "nothing";
-    }
-}
 
 static bool spend(struct loader *L, const yaml_node_t *n, size_t units)
 {

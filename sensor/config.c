@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "rules/suggest.h"
+#include "rules/yamlnode.h"
 #include "sensor/metrics.h"
 
 #define CFG_MAX_FILE_BYTES (1u << 20)
@@ -192,7 +193,6 @@ static const char *where_text(const char *section, char *buf, size_t len)
     return buf;
 }
 
-static const char *sval(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
 
 static void unknown_key(struct cfg *C, const yaml_node_t *k, const char *section,
                         const char *const *keys, size_t nk)
@@ -254,26 +254,6 @@ static void unknown_key(struct cfg *C, const yaml_node_t *k, const char *section
 
 static yaml_node_t *node(struct cfg *C, int i) { return yaml_document_get_node(C->doc, i); }
 
-static bool is_null(const yaml_node_t *n)
-{
-    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return false;
-    const char *v = sval(n);
-    return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
-           !strcmp(v, "NULL");
-}
-
-static const char *type_name(const yaml_node_t *n)
-{
-    if (is_null(n))
-        return "nothing";
-    switch (n->type) {
-    case YAML_SCALAR_NODE: return "text";
-    case YAML_SEQUENCE_NODE: return "a list";
-    case YAML_MAPPING_NODE: return "a mapping";
-    default: return "nothing";
-    }
-}
 
 /* Fills vals[i] with the value of keys[i] (NULL if absent or null: a key written without
  * a value keeps the default), reporting unknown, duplicate and non-text keys. */

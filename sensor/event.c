@@ -218,6 +218,57 @@ static void write_dnswatch(event_encoder *e, const dns_msg *m, const event_alert
     json_obj_end(j);
 }
 
+/* Opens an event: the object, @timestamp, and the "event" object with kind, dataset and a
+ * fresh id, left open for the caller's other event.* fields. */
+static void begin_event(event_encoder *e, uint64_t ts_us, const char *kind, const char *dataset)
+{
+    json_buf *j = &e->j;
+    char buf[40];
+    json_reset(j);
+    json_obj_begin(j);
+    event_format_time(ts_us, buf);
+    json_kv_str(j, "@timestamp", buf);
+    json_key(j, "event");
+    json_obj_begin(j);
+    json_kv_str(j, "kind", kind);
+    json_kv_str(j, "dataset", dataset);
+    snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64, e->id_hi, ++e->id_seq);
+    json_kv_str(j, "id", buf);
+}
+
+static void write_observer(event_encoder *e)
+{
+    json_buf *j = &e->j;
+    json_key(j, "observer");
+    json_obj_begin(j);
+    json_kv_str(j, "name", e->meta.observer_name);
+    json_kv_str(j, "type", "sensor");
+    if (e->meta.iface) {
+        json_key(j, "ingress");
+        json_obj_begin(j);
+        json_key(j, "interface");
+        json_obj_begin(j);
+        json_kv_str(j, "name", e->meta.iface);
+        json_obj_end(j);
+        json_obj_end(j);
+    }
+    json_obj_end(j);
+}
+
+/* Closes the event and returns its line (NULL if memory ran out). */
+static const char *end_event(event_encoder *e, size_t *len)
+{
+    json_buf *j = &e->j;
+    json_obj_end(j);
+    json_newline(j);
+    if (j->oom) {
+        *len = 0;
+        return NULL;
+    }
+    *len = j->len;
+    return j->p;
+}
+
 const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
                          const event_alert *alert, size_t *len)
 {
@@ -230,17 +281,7 @@ const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
     uint16_t sport = response ? pi->sport : pi->dport;
     uint16_t cport = response ? pi->dport : pi->sport;
 
-    json_reset(j);
-    json_obj_begin(j);
-    event_format_time(pi->ts_us, buf);
-    json_kv_str(j, "@timestamp", buf);
-
-    json_key(j, "event");
-    json_obj_begin(j);
-    json_kv_str(j, "kind", alert ? "alert" : "event");
-    json_kv_str(j, "dataset", alert ? "dnswatch.alert" : "dnswatch.dns");
-    snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64, e->id_hi, ++e->id_seq);
-    json_kv_str(j, "id", buf);
+    begin_event(e, pi->ts_us, alert ? "alert" : "event", alert ? "dnswatch.alert" : "dnswatch.dns");
     if (alert) {
         json_kv_u64(j, "severity", alert->severity);
         json_kv_str(j, "reason", alert->reason);
@@ -256,21 +297,7 @@ const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
         json_obj_end(j);
     }
     write_dnswatch(e, m, alert);
-
-    json_key(j, "observer");
-    json_obj_begin(j);
-    json_kv_str(j, "name", e->meta.observer_name);
-    json_kv_str(j, "type", "sensor");
-    if (e->meta.iface) {
-        json_key(j, "ingress");
-        json_obj_begin(j);
-        json_key(j, "interface");
-        json_obj_begin(j);
-        json_kv_str(j, "name", e->meta.iface);
-        json_obj_end(j);
-        json_obj_end(j);
-    }
-    json_obj_end(j);
+    write_observer(e);
 
     json_key(j, "network");
     json_obj_begin(j);
@@ -334,14 +361,7 @@ const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
             json_str(j, alert->tags[i]);
         json_arr_end(j);
     }
-    json_obj_end(j);
-    json_newline(j);
-    if (j->oom) {
-        *len = 0;
-        return NULL;
-    }
-    *len = j->len;
-    return j->p;
+    return end_event(e, len);
 }
 
 const char *event_encode_summary(event_encoder *e, uint64_t first_us, uint64_t last_us,
@@ -352,16 +372,7 @@ const char *event_encode_summary(event_encoder *e, uint64_t first_us, uint64_t l
     json_buf *j = &e->j;
     char buf[512];
 
-    json_reset(j);
-    json_obj_begin(j);
-    event_format_time(last_us, buf);
-    json_kv_str(j, "@timestamp", buf);
-    json_key(j, "event");
-    json_obj_begin(j);
-    json_kv_str(j, "kind", "alert");
-    json_kv_str(j, "dataset", "dnswatch.alert");
-    snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64, e->id_hi, ++e->id_seq);
-    json_kv_str(j, "id", buf);
+    begin_event(e, last_us, "alert", "dnswatch.alert");
     json_kv_u64(j, "severity", severity);
     snprintf(buf, sizeof buf, "%u more identical alert%s folded: %s", folded,
              folded == 1 ? "" : "s", reason);
@@ -384,19 +395,8 @@ const char *event_encode_summary(event_encoder *e, uint64_t first_us, uint64_t l
     event_format_time(last_us, buf);
     json_kv_str(j, "last_seen", buf);
     json_obj_end(j);
-    json_key(j, "observer");
-    json_obj_begin(j);
-    json_kv_str(j, "name", e->meta.observer_name);
-    json_kv_str(j, "type", "sensor");
-    json_obj_end(j);
-    json_obj_end(j);
-    json_newline(j);
-    if (j->oom) {
-        *len = 0;
-        return NULL;
-    }
-    *len = j->len;
-    return j->p;
+    write_observer(e);
+    return end_event(e, len);
 }
 
 const char *event_encode_health(event_encoder *e, uint64_t ts_us, const char *action,
@@ -404,18 +404,7 @@ const char *event_encode_health(event_encoder *e, uint64_t ts_us, const char *ac
                                 const char *const *details, size_t n, size_t *len)
 {
     json_buf *j = &e->j;
-    char buf[64];
-
-    json_reset(j);
-    json_obj_begin(j);
-    event_format_time(ts_us, buf);
-    json_kv_str(j, "@timestamp", buf);
-    json_key(j, "event");
-    json_obj_begin(j);
-    json_kv_str(j, "kind", "event");
-    json_kv_str(j, "dataset", "dnswatch.health");
-    snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64, e->id_hi, ++e->id_seq);
-    json_kv_str(j, "id", buf);
+    begin_event(e, ts_us, "event", "dnswatch.health");
     json_kv_str(j, "action", action);
     json_kv_str(j, "outcome", outcome);
     json_kv_str(j, "reason", reason);
@@ -430,17 +419,6 @@ const char *event_encode_health(event_encoder *e, uint64_t ts_us, const char *ac
         json_arr_end(j);
         json_obj_end(j);
     }
-    json_key(j, "observer");
-    json_obj_begin(j);
-    json_kv_str(j, "name", e->meta.observer_name);
-    json_kv_str(j, "type", "sensor");
-    json_obj_end(j);
-    json_obj_end(j);
-    json_newline(j);
-    if (j->oom) {
-        *len = 0;
-        return NULL;
-    }
-    *len = j->len;
-    return j->p;
+    write_observer(e);
+    return end_event(e, len);
 }

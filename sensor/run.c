@@ -81,8 +81,8 @@ void sink_write(dw_sink *s, const char *line, size_t len)
     }
     pthread_mutex_lock(&s->mu);
     if (!s->failed && fwrite(line, 1, len, s->f) != len) {
-        s->failed = true;
         s->err = errno;
+        __atomic_store_n(&s->failed, true, __ATOMIC_RELAXED); /* read by the capture loop */
     }
     pthread_mutex_unlock(&s->mu);
 }
@@ -93,8 +93,8 @@ static void sink_flush(dw_sink *s)
         return;
     pthread_mutex_lock(&s->mu);
     if (!s->failed && fflush(s->f) != 0) {
-        s->failed = true;
         s->err = errno;
+        __atomic_store_n(&s->failed, true, __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&s->mu);
 }
@@ -561,7 +561,9 @@ int run_main(const dw_options *o)
             pl->src, pl->n_workers, pl->n_workers == 1 ? "" : "s");
     int rc = 0;
     uint64_t next_flush = mono_us() + FLUSH_EVERY_US;
-    while (!stop_requested) {
+    /* A broken output (stdout closed, disk full) ends the run: capturing on with nowhere
+     * to put the events would lose them without a word. */
+    while (!stop_requested && !__atomic_load_n(&pl->sink.failed, __ATOMIC_RELAXED)) {
         rc = pcap_dispatch(pl->p, 256, on_packet, (u_char *)pl);
         if (rc == PCAP_ERROR)
             break;

@@ -73,5 +73,13 @@ expect 1 "unknown key" -- check-rules "$tmp/bad.yaml"
 expect 0 "1 rules, 0 errors" -- check-rules "$tmp/asn.yaml"
 expect 2 "Usage:" -- check-rules
 
+# A closed stdout is a write error that ends the run with status 1, not a hang or a crash.
+"$DW_BIN/tests/gen_pcap" bench 20000 "$tmp/many.pcap" >/dev/null
+"$dw" run -r "$tmp/many.pcap" --log all 2>"$tmp/err" | head -1 >/dev/null
+rc=${PIPESTATUS[0]}
+if [ "$rc" -eq 1 ] && grep -q "writing events failed" "$tmp/err"; then pass=$((pass + 1)); else
+    echo "FAIL: closed stdout: exit $rc, $(head -2 "$tmp/err")"; fail=$((fail + 1))
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

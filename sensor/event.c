@@ -422,3 +422,14 @@ const char *event_encode_health(event_encoder *e, uint64_t ts_us, const char *ac
     write_observer(e);
     return end_event(e, len);
 }
+
+const char *event_encode_custom(event_encoder *e, uint64_t ts_us, const char *kind,
+                                const char *dataset, void (*fn)(void *ctx, json_buf *j),
+                                void *ctx, size_t *len)
+{
+    begin_event(e, ts_us, kind, dataset);
+    json_obj_end(&e->j);
+    fn(ctx, &e->j);
+    write_observer(e);
+    return end_event(e, len);
+}

@@ -56,6 +56,12 @@ const char *event_encode_health(event_encoder *e, uint64_t ts_us, const char *ac
                                 const char *outcome, const char *reason,
                                 const char *const *details, size_t n, size_t *len);
 
+/* An event of the sensor's own (event.kind e.g. "metric"): @timestamp, event {kind,
+ * dataset, id}, then what fn writes as further top-level members, then observer. */
+const char *event_encode_custom(event_encoder *e, uint64_t ts_us, const char *kind,
+                                const char *dataset, void (*fn)(void *ctx, json_buf *j),
+                                void *ctx, size_t *len);
+
 /* "2026-11-27T10:00:00.123456Z" into out[40]. */
 void event_format_time(uint64_t ts_us, char out[40]);
 

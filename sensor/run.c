@@ -127,8 +127,22 @@ typedef struct pipeline {
     uint64_t info_rules;
     double start_time;
     metrics_server *metrics;
-    uint64_t next_stats_us, next_textfile_us;
+    uint64_t next_stats_us, next_textfile_us, next_metric_event_us;
 } pipeline;
+
+static uint64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static void count_drop(pipeline *pl, unsigned w)
 {
@@ -186,6 +200,66 @@ static void write_textfile(pipeline *pl)
                 strerror(-rc));
 }
 
+/* The periodic metric event (event.kind "metric"): the counters of the metrics endpoint,
+ * for a SIEM that reads only the event stream. */
+static void write_metric_members(void *ctx, json_buf *j)
+{
+    const metrics_snapshot *s = ctx;
+    json_key(j, "dnswatch");
+    json_obj_begin(j);
+    json_key(j, "counters");
+    json_obj_begin(j);
+    for (unsigned i = 0; i < DW_C__COUNT; i++)
+        if (s->counters.v[i]) {
+            char name[64];
+            const char *n = dw_counter_name((enum dw_counter_id)i);
+            size_t k = 0;
+            for (; n[k] && k < sizeof name - 1; k++)
+                name[k] = (char)(n[k] >= 'A' && n[k] <= 'Z' ? n[k] + 32 : n[k]);
+            name[k] = '\0';
+            json_kv_u64(j, name, s->counters.v[i]);
+        }
+    json_obj_end(j);
+    uint64_t drops = 0;
+    for (unsigned i = 0; i < s->n_workers; i++)
+        drops += s->ring_dropped[i];
+    json_kv_u64(j, "ring_dropped", drops);
+    json_kv_u64(j, "alerts", s->alerts);
+    if (s->have_capture) {
+        json_key(j, "capture");
+        json_obj_begin(j);
+        json_kv_u64(j, "received", s->capture_received);
+        json_kv_u64(j, "kernel_dropped", s->capture_kernel_dropped);
+        json_kv_u64(j, "interface_dropped", s->capture_interface_dropped);
+        json_obj_end(j);
+    }
+    if (s->have_publish) {
+        json_key(j, "redis");
+        json_obj_begin(j);
+        json_kv_u64(j, "published", s->publish.published);
+        json_kv_u64(j, "spooled", s->publish.spooled);
+        json_kv_u64(j, "replayed", s->publish.replayed);
+        json_kv_u64(j, "dropped", s->publish.dropped);
+        json_key(j, "connected");
+        json_bool(j, s->publish.connected);
+        json_obj_end(j);
+    }
+    json_kv_str(j, "ruleset", s->ruleset_hash);
+    json_obj_end(j);
+}
+
+static void emit_metric_event(pipeline *pl)
+{
+    static metrics_snapshot snap; /* the capture thread is its only user */
+    size_t len;
+    memset(&snap, 0, sizeof snap);
+    fill_metrics(pl, &snap);
+    const char *line = event_encode_custom(pl->health, wall_us(), "metric", "dnswatch.metrics",
+                                           write_metric_members, &snap, &len);
+    if (line)
+        sink_write(&pl->sink, line, len);
+}
+
 static void refresh_capture_stats(pipeline *pl)
 {
     struct pcap_stat ps;
@@ -194,20 +268,6 @@ static void refresh_capture_stats(pipeline *pl)
     __atomic_store_n(&pl->cap_recv, ps.ps_recv, __ATOMIC_RELAXED);
     __atomic_store_n(&pl->cap_drop, ps.ps_drop, __ATOMIC_RELAXED);
     __atomic_store_n(&pl->cap_ifdrop, ps.ps_ifdrop, __ATOMIC_RELAXED);
-}
-
-static uint64_t wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static uint64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* Symmetric in source and destination, so a query and its response meet in one worker.
@@ -582,6 +642,12 @@ int run_main(const dw_options *o)
         if (now >= pl->next_stats_us) {
             refresh_capture_stats(pl);
             pl->next_stats_us = now + 1000000u;
+        }
+        if (pl->live && now >= pl->next_metric_event_us) {
+            if (pl->next_metric_event_us)
+                emit_metric_event(pl); /* not at start: nothing counted yet */
+            pl->next_metric_event_us =
+                now + (uint64_t)(o->metrics.interval_s ? o->metrics.interval_s : 15) * 1000000u;
         }
         if (o->metrics.textfile && now >= pl->next_textfile_us) {
             write_textfile(pl);

@@ -66,7 +66,7 @@ for line in sys.stdin:
 [ -s "$tmp/offline-a.txt" ] && [ -s "$tmp/offline-b.txt" ] && ok || bad "offline runs gave no alerts"
 
 # Metrics on the namespace's loopback (only settable in the config file).
-printf 'metrics:\n  listen: "127.0.0.1:19153"\n' >"$tmp/dnswatch.yaml"
+printf 'metrics:\n  listen: "127.0.0.1:19153"\n  interval_s: 1\n' >"$tmp/dnswatch.yaml"
 chmod a+r "$tmp/dnswatch.yaml"
 scrape() {
     ip netns exec "$ns" python3 -c '
@@ -109,6 +109,8 @@ grep -Eq '^dnswatch_alerts_total [1-9]' "$tmp/metrics.txt" && ok || bad "metrics
 stop_sensor
 rc=$?
 [ "$rc" -eq 0 ] && ok || bad "sensor exit status $rc after SIGTERM: $(tail -3 "$tmp/live.err")"
+grep -q '"kind":"metric","dataset":"dnswatch.metrics".*"dns_responses":' "$tmp/live.jsonl" && ok ||
+    bad "no periodic metric event in the output"
 norm <"$tmp/live.jsonl" >"$tmp/live-a.txt"
 if cmp -s "$tmp/offline-a.txt" "$tmp/live-a.txt"; then ok; else
     bad "live alerts differ from offline ($(wc -l <"$tmp/offline-a.txt") offline, $(wc -l <"$tmp/live-a.txt") live)"

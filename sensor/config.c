@@ -665,12 +665,9 @@ static void parse_metrics(struct cfg *C, const yaml_node_t *map)
                                               "files ending in .prom");
         }
     }
-    if (v[M_INTERVAL] && get_uint(C, v[M_INTERVAL], "metrics.interval_s", 1, 3600, &u)) {
+    /* Also the period of the metric events a live capture writes to its output. */
+    if (v[M_INTERVAL] && get_uint(C, v[M_INTERVAL], "metrics.interval_s", 1, 3600, &u))
         m->interval_s = (unsigned)u;
-        if (!v[M_TEXTFILE] && !m->textfile)
-            diag(C, false, v[M_INTERVAL], "\"metrics.interval_s\" has no effect without "
-                                          "metrics.textfile");
-    }
 }
 
 static void parse_top(struct cfg *C, const yaml_node_t *root)

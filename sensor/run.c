@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -623,13 +624,26 @@ int run_main(const dw_options *o)
     uint64_t next_flush = mono_us() + FLUSH_EVERY_US;
     /* A broken output (stdout closed, disk full) ends the run: capturing on with nowhere
      * to put the events would lose them without a word. */
+    /* Live: wait for packets with poll() and our own timeout, then read without blocking.
+     * libpcap's own wait (TPACKET_V3) can sleep until the next packet on a quiet link,
+     * which would hold back output flushes, metric events and reloads. */
+    int fd = -1;
+    if (pl->live && pcap_setnonblock(pl->p, 1, err) == 0)
+        fd = pcap_get_selectable_fd(pl->p);
     while (!stop_requested && !__atomic_load_n(&pl->sink.failed, __ATOMIC_RELAXED)) {
+        if (fd >= 0) {
+            struct pollfd pfd = {fd, POLLIN, 0};
+            poll(&pfd, 1, 100); /* EINTR (a signal) is fine: the flags are checked below */
+        }
         rc = pcap_dispatch(pl->p, 256, on_packet, (u_char *)pl);
         if (rc == PCAP_ERROR)
             break;
-        if (rc == PCAP_ERROR_BREAK && !reload_requested)
-            break;
-        if (rc == 0 && !pl->live)
+        /* A break is a signal's doing (stop or reload): the loop condition and the
+         * reload flag say which. Never end on it alone: libpcap may report a break
+         * once more after a reload was already handled. */
+        if (rc == PCAP_ERROR_BREAK)
+            rc = 0;
+        if (rc == 0 && !pl->live && !reload_requested && !stop_requested)
             break; /* end of file */
         if (reload_requested)
             reload(pl);

@@ -99,7 +99,11 @@ uid=$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$sensor/status")
 capeff=$(awk '/^CapEff:/ {print $2}' "/proc/$sensor/status")
 [ "$capeff" = "0000000000000000" ] && ok || bad "sensor keeps capabilities: $capeff"
 replay "$tmp/a.pcap"
-sleep 1
+sleep 1.5
+# Alerts leave within a second of their packet, on a link gone quiet, before any stop.
+early=$(norm <"$tmp/live.jsonl" | wc -l)
+[ "$early" -eq "$(wc -l <"$tmp/offline-a.txt")" ] && ok ||
+    bad "1.5 s after the last packet only $early of $(wc -l <"$tmp/offline-a.txt") alerts were out"
 scrape >"$tmp/metrics.txt" 2>&1
 grep -q '^dnswatch_dns_responses_total 2000$' "$tmp/metrics.txt" && ok ||
     bad "metrics: responses not 2000: $(grep -E 'responses_total|Error' "$tmp/metrics.txt" | head -3)"
@@ -137,7 +141,7 @@ stop_sensor
 grep -q '"outcome":"success"' "$tmp/hup.jsonl" && ok || { bad "no success health event after a good reload"; cat "$tmp/hup.err"; }
 norm <"$tmp/hup.jsonl" >"$tmp/live-b.txt"
 if cmp -s "$tmp/offline-b.txt" "$tmp/live-b.txt"; then ok; else
-    bad "alerts after a failed reload differ from offline (old rules not kept?)"
+    bad "alerts after a failed reload differ from offline (old rules not kept?)"; cat "$tmp/hup.err"
     diff "$tmp/offline-b.txt" "$tmp/live-b.txt" | head -5
 fi
 

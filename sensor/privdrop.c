@@ -72,3 +72,18 @@ int privdrop_to(const char *user, char *err, size_t errlen)
     }
     return 0;
 }
+
+int privdrop_caps(char *err, size_t errlen)
+{
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    if (caps_clear() != 0) {
+        snprintf(err, errlen, "cannot clear capabilities: %s", strerror(errno));
+        return -errno;
+    }
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    if (privdrop_privileged()) {
+        snprintf(err, errlen, "capabilities still held after dropping them");
+        return -EPERM;
+    }
+    return 0;
+}

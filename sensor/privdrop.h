@@ -11,6 +11,11 @@
  * sets no_new_privs. Returns 0, or a negative code with one line in err. */
 int privdrop_to(const char *user, char *err, size_t errlen);
 
+/* For a process that is not root but was given capabilities (systemd's
+ * AmbientCapabilities): clears them all and sets no_new_privs. Returns 0, or a negative
+ * code with one line in err. */
+int privdrop_caps(char *err, size_t errlen);
+
 /* True if the process runs as root or holds any effective capability. */
 bool privdrop_privileged(void);
 

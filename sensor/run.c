@@ -569,6 +569,13 @@ int run_main(const dw_options *o)
             fprintf(stderr, "dnswatch: %s\n", err);
             goto out;
         }
+    } else if (pl->live && geteuid() != 0 && getuid() != 0 && privdrop_privileged()) {
+        /* An unprivileged user given capabilities for the capture (the systemd unit):
+         * keep the user, drop the capabilities. */
+        if (privdrop_caps(err, sizeof err) != 0) {
+            fprintf(stderr, "dnswatch: %s\n", err);
+            goto out;
+        }
     } else if (pl->live && privdrop_privileged() && !o->allow_root) {
         fprintf(stderr, "dnswatch: refusing to keep capturing on %s with root privileges: pass "
                         "--user NAME to drop to that user once the interface is open, or "

@@ -17,6 +17,7 @@
 typedef struct eval_addr {
     int family;
     uint8_t a[16];
+    special_result sr; /* classified once per response, judged by every rule */
 } eval_addr;
 
 struct evaluator {
@@ -238,6 +239,7 @@ static void add_addr(evaluator *ev, int family, const uint8_t *a)
     x->family = family;
     memset(x->a, 0, sizeof x->a);
     memcpy(x->a, a, family == 6 ? 16 : 4);
+    x->sr = special_classify(family, x->a);
 }
 
 static void on_hint(void *ctx, int family, const uint8_t *addr)
@@ -467,7 +469,7 @@ static void check_addr(const evaluator *ev, const dw_rule *rule, const eval_addr
     char ip[46];
     if (ev->trace_fn)
         fmt_ip(x->family, x->a, ip);
-    special_result sr = special_classify(x->family, x->a);
+    const special_result sr = x->sr;
     uint32_t v = 0;
     if (rule->rebind_check) {
         bool allowed = rule->rebind_allow &&

@@ -454,9 +454,12 @@ static int set_filter(pcap_t *p, const char *src, const char *expr)
     return 0;
 }
 
-static unsigned default_workers(void)
+/* Live: one core is the capture thread's, the others the workers'. Reading a file, the
+ * capture thread mostly waits for room in the rings, so every core gets a worker
+ * (measured on 2 cores with the shipped rules: 0.58 s with one worker, 0.42 s with two). */
+static unsigned default_workers(bool live)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN) - 1; /* one core is the capture thread's */
+    long n = sysconf(_SC_NPROCESSORS_ONLN) - (live ? 1 : 0);
     return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
 }
 
@@ -597,7 +600,7 @@ int run_main(const dw_options *o)
         goto out;
     }
 
-    pl->n_workers = o->workers ? o->workers : default_workers();
+    pl->n_workers = o->workers ? o->workers : default_workers(pl->live);
     if (pl->n_workers > MAX_WORKERS)
         pl->n_workers = MAX_WORKERS;
     worker_config wc = {

@@ -1,5 +1,7 @@
 # Sourced by tests/redis/test_*.sh: a throwaway redis-server on a free loopback port and a
 # unix socket in a temp dir (hiredis' test.sh style), killed on exit. Exit 77 = skipped.
+# The runs here use --workers 1: the tests compare event order with a stdout run, and
+# the order across workers is not defined (within one worker, and one flow, it is).
 set -u
 dw="$DW_BIN/sensor/dnswatch"
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||

@@ -12,7 +12,7 @@ printf 'Sens0r-pw\n' >"$tmp/sensor-pw"
 printf 'wrong-pw\n' >"$tmp/wrong"
 chmod 600 "$tmp"/pw "$tmp"/sensor-pw "$tmp"/wrong
 
-run() { "$dw" run -r "$tmp/a.pcap" --log all --output redis --spool-dir "$tmp/spool" "$@" 2>"$tmp/err"; }
+run() { "$dw" run --workers 1 -r "$tmp/a.pcap" --log all --output redis --spool-dir "$tmp/spool" "$@" 2>"$tmp/err"; }
 events() { rcli XLEN dnswatch:events; }
 
 unset DNSWATCH_REDIS_PASSWORD

@@ -8,7 +8,7 @@ redis_start
 url="redis://127.0.0.1:$port"
 n=3000
 gen $n "$tmp/a.pcap"
-"$dw" run -r "$tmp/a.pcap" --log all --output redis --redis "$url" --spool-dir "$tmp/spool" 2>/dev/null
+"$dw" run --workers 1 -r "$tmp/a.pcap" --log all --output redis --redis "$url" --spool-dir "$tmp/spool" 2>/dev/null
 [ "$(rcli XLEN dnswatch:events)" -eq $n ] && ok || bad "publisher wrote $(rcli XLEN dnswatch:events) entries"
 
 pending_of() { rcli --raw XPENDING dnswatch:events dnswatch - + 100000 "$1" | awk 'NR % 4 == 1' | grep -c .; }
@@ -46,12 +46,12 @@ cat "$tmp/A.out" "$tmp/B.out" | grep -oE '"id":"[0-9a-f]{32}"' | sort >"$tmp/ids
 [ "$(rcli --raw XPENDING dnswatch:events dnswatch | head -1)" -eq 0 ] && ok || bad "entries still pending"
 [ "$(pending_of A2)" -eq 0 ] && [ -s "$tmp/B.out" ] && ok || bad "B did not claim A2's entries"
 # The output is the events themselves, one per line, as the publisher sent them.
-"$dw" run -r "$tmp/a.pcap" --log all 2>/dev/null | sed -E 's/"id":"[0-9a-f]{32}"/"id":""/' | sort >"$tmp/want"
+"$dw" run --workers 1 -r "$tmp/a.pcap" --log all 2>/dev/null | sed -E 's/"id":"[0-9a-f]{32}"/"id":""/' | sort >"$tmp/want"
 cat "$tmp/A.out" "$tmp/B.out" | sed -E 's/"id":"[0-9a-f]{32}"/"id":""/' | sort | cmp -s - "$tmp/want" && ok ||
     bad "consumed lines differ from the events"
 
 # A restart resumes: new events go to the same group from where it stopped.
-"$dw" run -r "$tmp/a.pcap" --log all --output redis --redis "$url" --spool-dir "$tmp/spool" 2>/dev/null
+"$dw" run --workers 1 -r "$tmp/a.pcap" --log all --output redis --redis "$url" --spool-dir "$tmp/spool" 2>/dev/null
 "$dw" consume --redis "$url" --consumer A --out "$tmp/A2.out" 2>/dev/null &
 a=$!
 extra_pids="$extra_pids $a"

@@ -7,7 +7,7 @@
 redis_start
 n=3000
 gen $n "$tmp/a.pcap"
-"$dw" run -r "$tmp/a.pcap" --log all >"$tmp/stdout.json" 2>/dev/null
+"$dw" run --workers 1 -r "$tmp/a.pcap" --log all >"$tmp/stdout.json" 2>/dev/null
 blank() { sed -E 's/"id":"[0-9a-f]{32}"/"id":""/'; }
 blank <"$tmp/stdout.json" >"$tmp/want"
 [ "$(wc -l <"$tmp/want")" -eq $n ] && ok || bad "stdout run gave $(wc -l <"$tmp/want") events, not $n"
@@ -23,7 +23,7 @@ same() {
         blank <"$2" | diff - "$tmp/want" | head -5
     fi
 }
-run() { "$dw" run -r "$tmp/a.pcap" --log all --output redis --spool-dir "$tmp/spool" "$@" 2>"$tmp/err"; }
+run() { "$dw" run --workers 1 -r "$tmp/a.pcap" --log all --output redis --spool-dir "$tmp/spool" "$@" 2>"$tmp/err"; }
 
 # stream over TCP
 run --redis "redis://127.0.0.1:$port" || bad "stream run failed: $(cat "$tmp/err")"
@@ -68,7 +68,7 @@ grep -q "WRONGTYPE" "$tmp/err" && ok || bad "WRONGTYPE not reported: $(cat "$tmp
 grep -q "$n events left in the spool $tmp/spool" "$tmp/err" && ok || bad "spool count not reported: $(cat "$tmp/err")"
 rcli DEL dw:wrong >/dev/null
 gen 1 "$tmp/one.pcap"
-"$dw" run -r "$tmp/one.pcap" --log all --output redis --spool-dir "$tmp/spool" \
+"$dw" run --workers 1 -r "$tmp/one.pcap" --log all --output redis --spool-dir "$tmp/spool" \
     --redis "redis://127.0.0.1:$port" --redis-key dw:wrong 2>"$tmp/err"
 grep -q "replayed $n," "$tmp/err" && ok || bad "replay not counted: $(cat "$tmp/err")"
 rcli --raw XRANGE dw:wrong - + | awk 'NR % 3 == 0' | head -$n >"$tmp/got"
@@ -77,6 +77,6 @@ same wrongtype-replay "$tmp/got"
 [ -z "$(ls "$tmp/spool" | grep seg-)" ] && ok || bad "spool segments left after replay"
 
 # A bad URL fails at start, exit 1, one clear line.
-"$dw" run -r "$tmp/a.pcap" --output redis --redis "redis://u:pw@h" --spool-dir "$tmp/spool" 2>"$tmp/err"
+"$dw" run --workers 1 -r "$tmp/a.pcap" --output redis --redis "redis://u:pw@h" --spool-dir "$tmp/spool" 2>"$tmp/err"
 [ $? -eq 1 ] && grep -q "password does not belong in the URL" "$tmp/err" && ok || bad "bad URL: $(cat "$tmp/err")"
 finish

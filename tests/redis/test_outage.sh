@@ -8,12 +8,12 @@
 redis_start
 n=20000
 gen $n "$tmp/a.pcap"
-"$dw" run -r "$tmp/a.pcap" --log all 2>/dev/null | sed -E 's/"id":"[0-9a-f]{32}"/"id":""/' >"$tmp/want"
+"$dw" run --workers 1 -r "$tmp/a.pcap" --log all 2>/dev/null | sed -E 's/"id":"[0-9a-f]{32}"/"id":""/' >"$tmp/want"
 size=$(stat -c %s "$tmp/a.pcap")
 third=$((size / 3))
 
 mkfifo "$tmp/feed"
-"$dw" run -r "$tmp/feed" --log all --output redis --redis "redis://127.0.0.1:$port" \
+"$dw" run --workers 1 -r "$tmp/feed" --log all --output redis --redis "redis://127.0.0.1:$port" \
     --spool-dir "$tmp/spool" --redis-wait 20000 2>"$tmp/err" &
 run=$!
 extra_pids="$extra_pids $run"
@@ -64,7 +64,7 @@ rcli DEL dnswatch:events >/dev/null
 redis_stop
 m=2000
 gen $m "$tmp/b.pcap"
-"$dw" run -r "$tmp/b.pcap" --log all --output redis --redis "redis://127.0.0.1:$port" \
+"$dw" run --workers 1 -r "$tmp/b.pcap" --log all --output redis --redis "redis://127.0.0.1:$port" \
     --spool-dir "$tmp/spool2" --spool-max-bytes 40000 --redis-wait 200 2>"$tmp/err"
 [ $? -eq 0 ] && ok || bad "run with Redis away: exit $?"
 grep -q "is full (40000 bytes): [0-9]* events dropped so far" "$tmp/err" && ok || bad "no drop warning: $(cat "$tmp/err")"
@@ -75,7 +75,7 @@ left=$(sed -nE 's/.*: ([0-9]+) events left in the spool.*/\1/p' "$tmp/err")
     bad "dropped '$dropped' + left '$left' != $m: $(cat "$tmp/err")"
 redis_launch
 gen 1 "$tmp/one.pcap"
-"$dw" run -r "$tmp/one.pcap" --log all --output redis --redis "redis://127.0.0.1:$port" \
+"$dw" run --workers 1 -r "$tmp/one.pcap" --log all --output redis --redis "redis://127.0.0.1:$port" \
     --spool-dir "$tmp/spool2" --spool-max-bytes 40000 2>"$tmp/err"
 arrived=$(($(rcli XLEN dnswatch:events) - 1))
 [ "$arrived" -eq "$left" ] && [ $((arrived + dropped)) -eq $m ] && ok ||

@@ -624,10 +624,10 @@ static void tb_ipv4(tbuf *t, wire_ctx *r)
 static void tb_ipv6(tbuf *t, wire_ctx *r)
 {
     uint8_t a[16];
-    char s[INET6_ADDRSTRLEN];
+    char s[DNS_IPV6_TEXT_MAX];
     wire_bytes(r, a, 16);
-    if (inet_ntop(AF_INET6, a, s, sizeof s))
-        tb_puts(t, s);
+    dns_format_ipv6(a, s);
+    tb_puts(t, s);
 }
 
 static void tb_base64(tbuf *t, wire_ctx *r, size_t n)
@@ -1054,4 +1054,70 @@ const char *dns_opcode_name(uint8_t opcode, char buf[16])
         return names[opcode];
     snprintf(buf, 16, "OPCODE%u", opcode);
     return buf;
+}
+
+/* RFC 5952 text, as inet_ntop writes it (same output, checked by test_dns), without
+ * glibc's sprintf: AAAA answers are a hot path of event output. */
+void dns_format_ipv6(const uint8_t a[16], char out[DNS_IPV6_TEXT_MAX])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned w[8];
+    for (int i = 0; i < 8; i++)
+        w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+    /* The longest run of two or more zero words, the first of equal ones, becomes "::". */
+    int best = -1, best_len = 0;
+    for (int i = 0; i < 8;) {
+        if (w[i] != 0) {
+            i++;
+            continue;
+        }
+        int j = i;
+        while (j < 8 && w[j] == 0)
+            j++;
+        if (j - i > best_len && j - i >= 2) {
+            best = i;
+            best_len = j - i;
+        }
+        i = j;
+    }
+    char *p = out;
+    /* IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d, not ::1 or ::) keep
+     * the dotted tail, as inet_ntop does. */
+    bool v4tail = best == 0 && ((best_len == 5 && w[5] == 0xffff) ||
+                                (best_len == 6 && (w[6] != 0 || w[7] > 1)));
+    int end = v4tail ? 6 : 8;
+    for (int i = 0; i < end; i++) {
+        if (i == best) {
+            *p++ = ':';
+            if (i == 0)
+                *p++ = ':';
+            i += best_len - 1;
+            continue;
+        }
+        bool started = false;
+        for (int sh = 12; sh >= 0; sh -= 4) {
+            unsigned d = (w[i] >> sh) & 0xf;
+            if (d || started || sh == 0) {
+                *p++ = hex[d];
+                started = true;
+            }
+        }
+        if (i < 7)
+            *p++ = ':';
+    }
+    if (v4tail) {
+        if (best_len == 6 && p[-1] != ':')
+            *p++ = ':';
+        for (int i = 12; i < 16; i++) {
+            unsigned v = a[i];
+            if (v >= 100)
+                *p++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *p++ = (char)('0' + v / 10 % 10);
+            *p++ = (char)('0' + v % 10);
+            if (i < 15)
+                *p++ = '.';
+        }
+    }
+    *p = '\0';
 }

@@ -159,6 +159,10 @@ int dns_rr_addr(const dns_msg *m, const dns_rr *rr, uint8_t out[16]);
 int dns_svcb_hints(const dns_msg *m, const dns_rr *rr,
                    void (*fn)(void *ctx, int family, const uint8_t *addr), void *ctx);
 
+#define DNS_IPV6_TEXT_MAX 46
+/* An IPv6 address as RFC 5952 text, identical to inet_ntop's. */
+void dns_format_ipv6(const uint8_t a[16], char out[DNS_IPV6_TEXT_MAX]);
+
 /* Mnemonics: "A", "AAAA", ... or "TYPE1234" in buf (buf must hold 16 bytes). */
 const char *dns_type_name(uint16_t type, char buf[16]);
 const char *dns_class_name(uint16_t rclass, char buf[16]);

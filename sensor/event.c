@@ -93,8 +93,7 @@ void event_format_ip(int ip_version, const uint8_t *addr, char out[46])
         *p = '\0';
         return;
     }
-    if (!inet_ntop(AF_INET6, addr, out, 46))
-        snprintf(out, 46, "?");
+    dns_format_ipv6(addr, out);
 }
 
 static void write_name(event_encoder *e, const dns_msg *m, size_t off)

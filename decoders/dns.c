@@ -459,16 +459,18 @@ int dns_wirename_text(const uint8_t *wire, size_t wlen, char out[DNS_NAME_TEXT_M
             return -EINVAL;
         if (l == 0)
             break;
-        if (l > DNS_LABEL_MAX)
+        if (l > DNS_LABEL_MAX || wire_left(&w) < l)
             return -EINVAL;
+        /* The label's bytes are in range (checked just above): a run of plain bytes is
+         * copied in a tight loop, the hot case of every chain name of every response. */
+        const uint8_t *lab = wire_ptr(&w);
+        wire_skip(&w, l);
         if (n > 0)
             out[n++] = '.';
         for (unsigned i = 0; i < l; i++) {
-            uint8_t b = wire_u8(&w);
-            if (!wire_ok(&w))
-                return -EINVAL;
+            uint8_t b = lab[i];
             if (name_plain(b)) {
-                out[n++] = (char)(lower && b >= 'A' && b <= 'Z' ? b + 32 : b);
+                out[n++] = (char)(lower && (unsigned)(b - 'A') < 26u ? b + 32 : b);
             } else if (b == '.' || b == '\\') {
                 out[n++] = '\\';
                 out[n++] = (char)b;

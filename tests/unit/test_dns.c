@@ -725,7 +725,8 @@ static void test_name_text_escapes(void **state)
     assert_int_equal(text_to_wire(t, back), (int)sizeof wire);
     assert_memory_equal(back, wire, sizeof wire);
 
-    assert_int_equal(dns_wirename_text(wire, sizeof wire, t, true), (int)strlen(t));
+    int wn = dns_wirename_text(wire, sizeof wire, t, true);
+    assert_int_equal(wn, (int)strlen(t));
     assert_string_equal(t, "a\\.b\\\\\\034z\\032.\\001\\127\\195\\169\\047*.org");
 
     static const uint8_t root[] = {0};
@@ -744,7 +745,8 @@ static void test_name_text_escapes(void **state)
     assert_int_equal(parse(), 0);
     assert_string_equal(ntext(owner), "a\\.b\\\\\\034Z\\032.\\001\\127\\195\\169\\047*.OrG");
     assert_string_equal(rtext(0), "a\\.b\\\\\\034Z\\032.\\001\\127\\195\\169\\047*.OrG");
-    assert_int_equal(dns_name_text(B.b, B.n, owner, t, true), (int)strlen(t));
+    int tn = dns_name_text(B.b, B.n, owner, t, true); /* (then strlen: order matters) */
+    assert_int_equal(tn, (int)strlen(t));
     assert_string_equal(t, "a\\.b\\\\\\034z\\032.\\001\\127\\195\\169\\047*.org");
 
     /* Worst case fits: 4-char escapes throughout a 255-byte name. */

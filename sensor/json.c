@@ -142,6 +142,19 @@ static const unsigned char plain[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Non-zero if any byte of x is below 0x20, at or above 0x80, '"' or '\\'. The classic
+ * "has a zero byte" test, applied to x and to x xor each special byte. */
+static inline uint64_t swar_special(uint64_t x)
+{
+    uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+    uint64_t ctl = (x - ONES * 0x20) & ~x;
+    uint64_t zq = (q - ONES) & ~q, zb = (b - ONES) & ~b;
+    return (x | ctl | zq | zb) & HIGHS;
+}
+
 void json_strn(json_buf *j, const char *str, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -152,6 +165,15 @@ void json_strn(json_buf *j, const char *str, size_t n)
     while (i < n) {
         /* Copy the longest run that needs no escaping in one go. */
         size_t run = i;
+        /* Eight bytes at a time while none of them needs attention (a control byte, a
+         * byte >= 0x80, '"' or '\\'), then byte by byte. */
+        while (run + 8 <= n) {
+            uint64_t x;
+            memcpy(&x, s + run, 8);
+            if (swar_special(x))
+                break;
+            run += 8;
+        }
         while (run < n && plain[s[run]])
             run++;
         if (run > i) {
@@ -193,8 +215,12 @@ void json_str(json_buf *j, const char *s) { json_strn(j, s, strlen(s)); }
 
 void json_key(json_buf *j, const char *key)
 {
-    json_str(j, key);
-    putc1(j, ':');
+    /* Keys are names from this program, never packet bytes (json.h): written without
+     * the escaping scan, which was a tenth of the work of an alert. */
+    sep(j);
+    putc1(j, '"');
+    put(j, key, strlen(key));
+    put(j, "\":", 2);
     j->after_key = true;
 }
 

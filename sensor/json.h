@@ -29,7 +29,8 @@ void json_obj_begin(json_buf *j);
 void json_obj_end(json_buf *j);
 void json_arr_begin(json_buf *j);
 void json_arr_end(json_buf *j);
-/* Object key; the next call writes its value. */
+/* Object key; the next call writes its value. The key is written as it is: it must be a
+ * name from this program (ASCII, no quote, backslash or control byte), never input. */
 void json_key(json_buf *j, const char *key);
 
 void json_str(json_buf *j, const char *s);

@@ -131,6 +131,29 @@ static void test_every_ascii_byte_round_trips(void **state)
     json_free(&j);
 }
 
+/* The writer scans eight bytes at a time: a special byte at every offset of a long run
+ * must still be escaped, and everything must round-trip. */
+static void test_special_at_every_offset(void **state)
+{
+    (void)state;
+    static const unsigned char specials[] = {0x01, 0x1f, '"', '\\', 0x7f, 0x20, 0x00};
+    json_buf j;
+    json_init(&j);
+    for (size_t k = 0; k < sizeof specials; k++) {
+        for (size_t pos = 0; pos < 40; pos++) {
+            unsigned char in[40], out[80];
+            memset(in, 'a', sizeof in);
+            in[pos] = specials[k];
+            json_reset(&j);
+            json_strn(&j, (const char *)in, sizeof in);
+            int n = decode_json_string(j.p, j.len, out);
+            assert_int_equal(n, (int)sizeof in);
+            assert_memory_equal(in, out, sizeof in);
+        }
+    }
+    json_free(&j);
+}
+
 static void test_grows(void **state)
 {
     (void)state;
@@ -151,6 +174,7 @@ int main(void)
         cmocka_unit_test(test_structure),
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_every_ascii_byte_round_trips),
+        cmocka_unit_test(test_special_at_every_offset),
         cmocka_unit_test(test_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

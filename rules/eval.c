@@ -837,3 +837,5 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
 }
 
 void evaluator_set_asn_db(evaluator *ev, const asn_db *db) { ev->db = db; }
+
+bool evaluator_wants_queries(const evaluator *ev) { return ev->need_track; }

@@ -75,6 +75,9 @@ void evaluator_free(evaluator *ev); /* accepts NULL */
  * using it is running (the caller's worker is the only user). */
 int evaluator_set_ruleset(evaluator *ev, const ruleset *rs);
 
+/* Whether queries matter to the rules (query tracking, today only for dnssec: signed). */
+bool evaluator_wants_queries(const evaluator *ev);
+
 /* Feeds a query, for tracking. */
 void evaluator_query(evaluator *ev, const pkt_info *pi, const dns_msg *m);
 

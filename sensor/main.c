@@ -16,7 +16,7 @@ static const char usage_text[] =
     "  dnswatch run   [-c CONFIG] (-i IFACE | -r FILE.pcap) [--rules PATH]... [--asn-db FILE.mmdb|none]\n"
     "                 [--output stdout|redis] [--redis URL] [--workers N]\n"
     "                 [--log alerts|watched|all] [--user NAME] [--name OBSERVER]\n"
-    "                 [--filter BPF] [--ports 53,5353]\n"
+    "                 [--filter BPF] [--ports 53,5353] [--fold SECONDS] [--allow-root]\n"
     "                 [--redis-mode stream|list|rpush|channel] [--redis-key KEY]\n"
     "                 [--redis-maxlen N] [--redis-password-file FILE]\n"
     "                 [--spool-dir DIR] [--spool-max-bytes N] [--redis-wait MS]\n"

@@ -35,6 +35,8 @@ struct evaluator {
     eval_addr *addrs;
     unsigned n_addrs;
     bool in_chain[DNS_MAX_RRS]; /* answer record i is owned by a chain name */
+    /* Each chain name prepared once for every name set it is looked up in. */
+    nameset_query q[EVAL_MAX_CHAIN + 1];
     bool need_track;            /* some rule needs the query (dnssec: signed) */
     /* The chain went on past EVAL_MAX_CHAIN: every answer address is judged, since the
      * ones the victim uses are owned by a name we did not follow. */
@@ -304,9 +306,7 @@ static void collect_addrs(evaluator *ev, const dns_msg *m, eval_result *r)
 
 typedef struct cand_ctx {
     evaluator *ev;
-    const char *name;
-    size_t len;
-    unsigned index; /* of name in the chain */
+    unsigned index; /* of the name in the chain (ev->q[index]) */
 } cand_ctx;
 
 static void on_candidate(void *ctx, uint32_t idx)
@@ -316,7 +316,7 @@ static void on_candidate(void *ctx, uint32_t idx)
     if (idx >= ev->n_rules || ev->stamp[idx] == ev->gen)
         return;
     const dw_rule *rule = ruleset_rule(ev->rs, idx);
-    if (rule->except && nameset_contains(rule->except, c->name, c->len))
+    if (rule->except && nameset_contains_query(rule->except, &ev->q[c->index]))
         return;
     ev->stamp[idx] = ev->gen;
     ev->first[idx] = (uint8_t)c->index; /* names are matched in chain order */
@@ -385,7 +385,7 @@ static eval_evidence *evidence(eval_finding *f, uint32_t v, int family, const ui
 }
 
 /* The live exception that excuses this address, or NULL. */
-static const dw_exception *excused(const dw_rule *rule, const eval_result *r,
+static const dw_exception *excused(const evaluator *ev, const dw_rule *rule, const eval_result *r,
                                    const eval_addr *x)
 {
     for (size_t i = 0; i < rule->n_exceptions; i++) {
@@ -395,7 +395,7 @@ static const dw_exception *excused(const dw_rule *rule, const eval_result *r,
         if (!ex->names)
             return ex;
         for (unsigned c = 0; c < r->n_chain; c++)
-            if (nameset_contains(ex->names, r->chain[c], strlen(r->chain[c])))
+            if (nameset_contains_query(ex->names, &ev->q[c]))
                 return ex;
     }
     return NULL;
@@ -700,7 +700,7 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, unsigned first, const
          * CNAME. */
         unsigned bad = 0;
         for (unsigned i = first + 1; i < r->n_chain && !bad; i++)
-            if (!nameset_contains(rule->cname_allowed, r->chain[i], strlen(r->chain[i]))) {
+            if (!nameset_contains_query(rule->cname_allowed, &ev->q[i])) {
                 eval_evidence *e = evidence(f, DW_V_CNAME_UNEXPECTED, 0, NULL);
                 if (e)
                     e->chain_index = (uint16_t)i;
@@ -748,7 +748,7 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, unsigned first, const
         trace_config(ev, rule, m, r);
     if (noerror)
         for (unsigned i = 0; i < ev->n_addrs; i++) {
-            const dw_exception *ex = excused(rule, r, &ev->addrs[i]);
+            const dw_exception *ex = excused(ev, rule, r, &ev->addrs[i]);
             if (!ex) {
                 check_addr(ev, rule, &ev->addrs[i], f);
             } else if (ev->trace_fn) {
@@ -810,8 +810,9 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     ev->n_cand = 0;
     const nameset *names = ruleset_names(ev->rs);
     for (unsigned i = 0; i < out->n_chain; i++) {
-        cand_ctx c = {ev, out->chain[i], strlen(out->chain[i]), i};
-        nameset_match(names, c.name, c.len, on_candidate, &c);
+        cand_ctx c = {ev, i};
+        nameset_query_init(&ev->q[i], out->chain[i], strlen(out->chain[i]));
+        nameset_match_query(names, &ev->q[i], on_candidate, &c);
     }
     if (ev->n_cand == 0)
         return 0;

@@ -13,8 +13,8 @@
 #define NS_NAME_MAX 253   /* text bytes of a name without its trailing dot */
 #define NS_LABEL_MAX 63
 /* A wildcard suffix is at most NS_NAME_MAX - 2 bytes, hence at most 126 labels: suffixes
- * of a queried name beyond that can never match, so this many are enough to remember. */
-#define NS_SUFFIX_MAX 128
+ * of a queried name beyond that can never match, so NAMESET_SUFFIX_MAX (128) are enough
+ * to remember. */
 
 #define FNV_OFFSET 2166136261u
 #define FNV_PRIME 16777619u
@@ -307,11 +307,6 @@ int nameset_add(nameset *s, const char *pattern, uint32_t value)
     return table_add(s, &s->exact, buf, len, value);
 }
 
-typedef struct ns_suffix {
-    size_t off;
-    uint32_t hash;
-} ns_suffix;
-
 /* name[i] is a '.' that an even number of backslashes precedes. */
 static bool separator(const char *name, size_t i)
 {
@@ -323,46 +318,54 @@ static bool separator(const char *name, size_t i)
     return bs % 2 == 0;
 }
 
-/* The walk behind nameset_match and nameset_contains: fn == NULL stops at the first hit.
- * The name is the DNS reader's text, where a '.' inside a label is escaped ("\."): a dot
- * is a separator when an even number of backslashes precedes it. Calls go from the most
- * specific pattern to the least: exact name, longest wildcard suffix first, then "*". */
-static unsigned walk(const nameset *s, const char *name, size_t len,
-                     void (*fn)(void *ctx, uint32_t value), void *ctx)
+void nameset_query_init(nameset_query *q, const char *name, size_t len)
 {
-    ns_suffix suf[NS_SUFFIX_MAX];
-    unsigned nsuf = 0, calls = 0;
     uint32_t h = FNV_OFFSET;
-
-    if (!s || !name)
-        return 0;
+    bool want_wild = true;
+    q->name = name;
+    q->nsuf = 0;
+    if (!name)
+        len = 0;
     if (len > 1 && separator(name, len - 1))
         len--; /* tolerate a trailing dot although the contract says there is none */
-    bool want_wild = s->wild.n > 0;
+    q->len = len;
     for (size_t i = len; i-- > 0;) {
         unsigned char c = (unsigned char)name[i];
         if (c == '.' && want_wild && i > 0 && i + 1 < len) {
-            if (len - i - 1 > NS_NAME_MAX - 2 || nsuf == NS_SUFFIX_MAX) {
+            if (len - i - 1 > NS_NAME_MAX - 2 || q->nsuf == NAMESET_SUFFIX_MAX) {
                 want_wild = false; /* longer suffixes cannot be a stored key */
             } else if (separator(name, i)) {
-                suf[nsuf++] = (ns_suffix){i + 1, h};
+                q->suf[q->nsuf].off = (uint32_t)(i + 1);
+                q->suf[q->nsuf++].hash = h;
             }
         }
         h = hash_step(h, fold(c));
     }
+    q->hash = h;
+}
 
+/* The walk behind nameset_match and nameset_contains: fn == NULL stops at the first hit.
+ * The name is the DNS reader's text, where a '.' inside a label is escaped ("\."): a dot
+ * is a separator when an even number of backslashes precedes it. Calls go from the most
+ * specific pattern to the least: exact name, longest wildcard suffix first, then "*". */
+static unsigned walk(const nameset *s, const nameset_query *q,
+                     void (*fn)(void *ctx, uint32_t value), void *ctx)
+{
+    unsigned calls = 0;
+    if (!s || !q->name)
+        return 0;
     const ns_entry *e = NULL;
-    if (len > 0 && len <= NS_NAME_MAX)
-        e = table_find(&s->exact, s->keys, name, len, h, true);
+    if (q->len > 0 && q->len <= NS_NAME_MAX)
+        e = table_find(&s->exact, s->keys, q->name, q->len, q->hash, true);
     if (e) {
         if (!fn)
             return 1;
         for (uint32_t v = 0; v < e->nvals; v++, calls++)
             fn(ctx, e->vals[v]);
     }
-    while (nsuf > 0) {
-        const ns_suffix *x = &suf[--nsuf];
-        e = table_find(&s->wild, s->keys, name + x->off, len - x->off, x->hash, true);
+    for (unsigned k = q->nsuf; k > 0 && s->wild.n > 0;) {
+        const nameset_query_suffix *x = &q->suf[--k];
+        e = table_find(&s->wild, s->keys, q->name + x->off, q->len - x->off, x->hash, true);
         if (!e)
             continue;
         if (!fn)
@@ -377,17 +380,32 @@ static unsigned walk(const nameset *s, const char *name, size_t len,
     return calls;
 }
 
+unsigned nameset_match_query(const nameset *s, const nameset_query *q,
+                             void (*fn)(void *ctx, uint32_t value), void *ctx)
+{
+    return fn ? walk(s, q, fn, ctx) : 0;
+}
+
+bool nameset_contains_query(const nameset *s, const nameset_query *q)
+{
+    return walk(s, q, NULL, NULL) > 0;
+}
+
 unsigned nameset_match(const nameset *s, const char *name, size_t len,
                        void (*fn)(void *ctx, uint32_t value), void *ctx)
 {
+    nameset_query q;
     if (!fn)
         return 0;
-    return walk(s, name, len, fn, ctx);
+    nameset_query_init(&q, name, len);
+    return walk(s, &q, fn, ctx);
 }
 
 bool nameset_contains(const nameset *s, const char *name, size_t len)
 {
-    return walk(s, name, len, NULL, NULL) > 0;
+    nameset_query q;
+    nameset_query_init(&q, name, len);
+    return walk(s, &q, NULL, NULL) > 0;
 }
 
 /* Distinct patterns, not (pattern, value) pairs. */

@@ -35,4 +35,25 @@ bool nameset_contains(const nameset *s, const char *name, size_t len);
 
 size_t nameset_size(const nameset *s);
 
+/* A queried name prepared once (the hash of the name and of every label-aligned suffix)
+ * for lookups in several sets: the rule engine asks the same chain name of the ruleset's
+ * names, of a rule's except list, its CNAME targets and its exceptions. The name must
+ * stay valid while the query is used. */
+#define NAMESET_SUFFIX_MAX 128
+typedef struct nameset_query_suffix {
+    uint32_t off, hash;
+} nameset_query_suffix;
+typedef struct nameset_query {
+    const char *name;
+    size_t len;
+    uint32_t hash;
+    unsigned nsuf;
+    nameset_query_suffix suf[NAMESET_SUFFIX_MAX];
+} nameset_query;
+
+void nameset_query_init(nameset_query *q, const char *name, size_t len);
+unsigned nameset_match_query(const nameset *s, const nameset_query *q,
+                             void (*fn)(void *ctx, uint32_t value), void *ctx);
+bool nameset_contains_query(const nameset *s, const nameset_query *q);
+
 #endif

@@ -228,9 +228,16 @@ static void build_chain(evaluator *ev, const dns_msg *m, eval_result *r)
     if (r->n_chain == EVAL_MAX_CHAIN + 1)
         ev->chain_cut = chain_step(m, ev->chain_wire[EVAL_MAX_CHAIN], next) &&
                         chain_index(ev, r, next) < 0;
-    for (unsigned i = 0; i < r->n_chain; i++)
+    /* Each name's text, and its query for the name sets, in one pass over the usual
+     * name; a name with bytes the reader escapes takes the reader's text. */
+    for (unsigned i = 0; i < r->n_chain; i++) {
+        if (nameset_query_wire(&ev->q[i], ev->chain_wire[i], DNS_NAME_MAX, r->chain[i],
+                               sizeof r->chain[i]) == 0)
+            continue;
         if (dns_wirename_text(ev->chain_wire[i], DNS_NAME_MAX, r->chain[i], true) < 0)
             strcpy(r->chain[i], "?");
+        nameset_query_init(&ev->q[i], r->chain[i], strlen(r->chain[i]));
+    }
 }
 
 static void add_addr(evaluator *ev, int family, const uint8_t *a)
@@ -811,13 +818,13 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     const nameset *names = ruleset_names(ev->rs);
     for (unsigned i = 0; i < out->n_chain; i++) {
         cand_ctx c = {ev, i};
-        nameset_query_init(&ev->q[i], out->chain[i], strlen(out->chain[i]));
         nameset_match_query(names, &ev->q[i], on_candidate, &c);
     }
     if (ev->n_cand == 0)
         return 0;
     /* Rule order as in the files, whatever order the names matched in. */
-    qsort(ev->cand, ev->n_cand, sizeof *ev->cand, cmp_u32);
+    if (ev->n_cand > 1)
+        qsort(ev->cand, ev->n_cand, sizeof *ev->cand, cmp_u32);
 
     mark_owners(ev, out, m);
     collect_addrs(ev, m, out);

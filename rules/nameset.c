@@ -12,6 +12,7 @@
 
 #define NS_NAME_MAX 253   /* text bytes of a name without its trailing dot */
 #define NS_LABEL_MAX 63
+#define NS_WIRE_MAX 255  /* wire bytes of a name, root label included */
 /* A wildcard suffix is at most NS_NAME_MAX - 2 bytes, hence at most 126 labels: suffixes
  * of a queried name beyond that can never match, so NAMESET_SUFFIX_MAX (128) are enough
  * to remember. */
@@ -342,6 +343,76 @@ void nameset_query_init(nameset_query *q, const char *name, size_t len)
         h = hash_step(h, fold(c));
     }
     q->hash = h;
+}
+
+/* Letters, digits, '-' and '_': the bytes a pattern may hold, which the DNS reader writes
+ * as they are. Upper-case letters map to lower case; 0 marks every other byte. */
+static const unsigned char plain_lower[256] = {
+    ['-'] = '-', ['_'] = '_',
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
+    ['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
+    ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e', ['f'] = 'f', ['g'] = 'g',
+    ['h'] = 'h', ['i'] = 'i', ['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n',
+    ['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't', ['u'] = 'u',
+    ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y', ['z'] = 'z',
+    ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f', ['G'] = 'g',
+    ['H'] = 'h', ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n',
+    ['O'] = 'o', ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't', ['U'] = 'u',
+    ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y', ['Z'] = 'z',
+};
+
+int nameset_query_wire(nameset_query *q, const uint8_t *wire, size_t wlen, char *text,
+                       size_t cap)
+{
+    size_t n = 0, i = 0;
+    if (!wire || !text || cap < 2)
+        return -EINVAL;
+    if (wlen > NS_WIRE_MAX)
+        wlen = NS_WIRE_MAX; /* a name is 255 wire bytes at most, its root label included */
+    /* Left to right: the lower-case text; every '.' written is a label separator. */
+    for (;;) {
+        if (i >= wlen)
+            return -EINVAL;
+        size_t l = wire[i++];
+        if (l == 0)
+            break;
+        if (l > NS_LABEL_MAX || l > wlen - i || n + (n > 0) + l + 1 > cap)
+            return -EINVAL;
+        if (n > 0)
+            text[n++] = '.';
+        for (size_t k = 0; k < l; k++) {
+            unsigned char c = plain_lower[wire[i + k]];
+            if (c == 0)
+                return -EINVAL;
+            text[n++] = (char)c;
+        }
+        i += l;
+    }
+    if (n == 0)
+        text[n++] = '.'; /* the root */
+    text[n] = '\0';
+
+    /* Right to left: the same hash and suffixes as nameset_query_init, without its checks
+     * for escaped dots and upper case (there are none). */
+    uint32_t h = FNV_OFFSET;
+    bool want_wild = true;
+    q->name = text;
+    q->len = n;
+    q->nsuf = 0;
+    for (size_t j = n; j-- > 0;) {
+        unsigned char c = (unsigned char)text[j];
+        if (c == '.' && want_wild && j > 0) {
+            if (n - j - 1 > NS_NAME_MAX - 2 || q->nsuf == NAMESET_SUFFIX_MAX) {
+                want_wild = false;
+            } else {
+                q->suf[q->nsuf].off = (uint32_t)(j + 1);
+                q->suf[q->nsuf++].hash = h;
+            }
+        }
+        h = hash_step(h, c);
+    }
+    q->hash = h;
+    return 0;
 }
 
 /* The walk behind nameset_match and nameset_contains: fn == NULL stops at the first hit.

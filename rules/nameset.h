@@ -52,6 +52,15 @@ typedef struct nameset_query {
 } nameset_query;
 
 void nameset_query_init(nameset_query *q, const char *name, size_t len);
+
+/* The hot path of the rule engine: prepares q from an uncompressed wire name (wlen bytes
+ * available) and writes the name's lower-case presentation text, NUL-terminated, into
+ * text (cap bytes; q points into it). The text is what the DNS reader writes for the name
+ * (dns_wirename_text with lower case) when every byte of it is a letter, digit, '-' or '_';
+ * for any other byte (one the reader would escape) or a malformed name it returns -EINVAL
+ * and the caller takes the general path: the reader's text, then nameset_query_init. */
+int nameset_query_wire(nameset_query *q, const uint8_t *wire, size_t wlen, char *text,
+                       size_t cap);
 unsigned nameset_match_query(const nameset *s, const nameset_query *q,
                              void (*fn)(void *ctx, uint32_t value), void *ctx);
 bool nameset_contains_query(const nameset *s, const nameset_query *q);

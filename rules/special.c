@@ -2,6 +2,7 @@
  * with the more specific ranges first is simpler than a trie and just as fast. */
 #include "rules/special.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 typedef struct sp_range {
@@ -60,9 +61,29 @@ static int in_range(const uint8_t *a, const sp_range *r)
     return (a[full] & mask) == r->net[full];
 }
 
+/* First bytes an address of some range (or the sinkhole) can start with: most answers
+ * are public addresses, and one table load rules them out. */
+static const bool v4_first[256] = {
+    [0] = true, [10] = true, [100] = true, [127] = true, [169] = true, [172] = true,
+    [192] = true, [198] = true, [203] = true,
+    /* 224.0.0.0/4 and 240.0.0.0/4 */
+    [224] = true, [225] = true, [226] = true, [227] = true, [228] = true, [229] = true,
+    [230] = true, [231] = true, [232] = true, [233] = true, [234] = true, [235] = true,
+    [236] = true, [237] = true, [238] = true, [239] = true, [240] = true, [241] = true,
+    [242] = true, [243] = true, [244] = true, [245] = true, [246] = true, [247] = true,
+    [248] = true, [249] = true, [250] = true, [251] = true, [252] = true, [253] = true,
+    [254] = true, [255] = true,
+};
+static const bool v6_first[256] = {
+    [0x00] = true, [0x01] = true, [0x20] = true, [0xfc] = true, [0xfd] = true, [0xfe] = true,
+    [0xff] = true,
+};
+
 static void judge(special_result *res, const sp_range *tab, size_t n, size_t alen)
 {
     static const uint8_t zero[16];
+    if (!(alen == 4 ? v4_first : v6_first)[res->judged[0]])
+        return;
     if (memcmp(res->judged, zero, alen) == 0) {
         res->kind = SPECIAL_SINKHOLE;
         res->range = alen == 4 ? "0.0.0.0/32" : "::/128";

@@ -2,6 +2,7 @@
  * several values per pattern, and 10,000 patterns checked against a brute-force matcher
  * (with the lookup rate for 10 and 10k patterns printed, not asserted). */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "decoders/dns.h"
 #include "rules/nameset.h"
 
 typedef struct hits {
@@ -356,6 +358,94 @@ static void test_many_patterns(void **state)
     nameset_free(s);
 }
 
+/* nameset_query_wire against the general path (the reader's text, then nameset_query_init)
+ * on random wire names: mixed case, every kind of byte the reader escapes, labels up to 63
+ * bytes, names up to the 255-byte limit, truncated and over-long ones. Where the fast path
+ * answers, text and query must equal the general path's; it may decline only a name with
+ * a byte outside letters, digits, '-' and '_', or a malformed one. */
+static void test_query_wire_matches_text_path(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "abcxyzABCXYZ019-_";
+    static const uint8_t odd[] = {'.', '\\', '*', ' ', 0, 0x7f, 0x80, 0xff, '"', '/'};
+    unsigned seed = 12345, fast = 0, declined = 0;
+    for (int round = 0; round < 20000; round++) {
+        uint8_t wire[DNS_NAME_MAX + 8];
+        size_t n = 0, wlen;
+        bool has_odd = false, malformed = false;
+        unsigned labels = (seed = seed * 1103515245u + 12345u) >> 16 & 7;
+        if (labels == 7)
+            labels = 60 + (seed >> 8) % 70; /* near and past the 255-byte limit */
+        for (unsigned l = 0; l < labels && n < DNS_NAME_MAX + 1; l++) {
+            unsigned len = 1 + ((seed = seed * 1103515245u + 12345u) >> 16) % 12;
+            if ((seed >> 4) % 50 == 0)
+                len = 63;
+            if (n + 1 + len > DNS_NAME_MAX - 1) {
+                malformed = (seed >> 5) % 4 == 0; /* sometimes: a name too long */
+                if (!malformed)
+                    break;
+            }
+            if (n + 1 + len + 1 > sizeof wire)
+                break;
+            wire[n++] = (uint8_t)len;
+            for (unsigned k = 0; k < len; k++) {
+                seed = seed * 1103515245u + 12345u;
+                if ((seed >> 16) % 40 == 0) {
+                    wire[n++] = odd[(seed >> 8) % sizeof odd];
+                    has_odd = true;
+                } else {
+                    wire[n++] = (uint8_t)alphabet[(seed >> 8) % (sizeof alphabet - 1)];
+                }
+            }
+        }
+        wire[n++] = 0;
+        wlen = n;
+        if ((seed >> 3) % 30 == 0 && wlen > 1) {
+            wlen = (seed >> 7) % wlen; /* cut short: no root label within reach */
+            malformed = true;
+        }
+
+        char text[DNS_NAME_TEXT_MAX], ref[DNS_NAME_TEXT_MAX];
+        nameset_query q, r;
+        int rc = nameset_query_wire(&q, wire, wlen, text, sizeof text);
+        if (rc != 0) {
+            assert_int_equal(rc, -EINVAL);
+            if (!has_odd && !malformed)
+                fail_msg("round %d: a plain, well-formed name was declined", round);
+            declined++;
+            continue;
+        }
+        fast++;
+        assert_true(dns_wirename_text(wire, wlen, ref, true) > 0);
+        assert_string_equal(text, ref);
+        nameset_query_init(&r, ref, strlen(ref));
+        assert_ptr_equal(q.name, text);
+        assert_int_equal(q.len, r.len);
+        assert_int_equal(q.hash, r.hash);
+        assert_int_equal(q.nsuf, r.nsuf);
+        for (unsigned k = 0; k < q.nsuf; k++) {
+            assert_int_equal(q.suf[k].off, r.suf[k].off);
+            assert_int_equal(q.suf[k].hash, r.suf[k].hash);
+        }
+    }
+    /* Both paths were exercised, or the test proves nothing. */
+    assert_true(fast > 1000);
+    assert_true(declined > 1000);
+
+    /* The root, and a text buffer too small for the name. */
+    uint8_t root[1] = {0}, name[] = {3, 'F', 'o', 'o', 3, 'o', 'r', 'g', 0};
+    char text[16];
+    nameset_query q;
+    assert_int_equal(nameset_query_wire(&q, root, 1, text, sizeof text), 0);
+    assert_string_equal(text, ".");
+    assert_int_equal(nameset_query_wire(&q, name, sizeof name, text, sizeof text), 0);
+    assert_string_equal(text, "foo.org");
+    assert_int_equal(q.nsuf, 1);
+    assert_int_equal(nameset_query_wire(&q, name, sizeof name, text, 7), -EINVAL);
+    assert_int_equal(nameset_query_wire(&q, name, sizeof name, text, 8), 0);
+    assert_int_equal(nameset_query_wire(&q, name, 0, text, sizeof text), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_bad_patterns),
         cmocka_unit_test(test_null_safety),
         cmocka_unit_test(test_many_patterns),
+        cmocka_unit_test(test_query_wire_matches_text_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

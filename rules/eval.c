@@ -341,6 +341,23 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* A response has a few candidate rules (a watched name, its wildcard, the catch-all):
+ * insertion sort, unless a name is watched by many rules. */
+static void sort_candidates(uint32_t *v, size_t n)
+{
+    if (n > 16) {
+        qsort(v, n, sizeof *v, cmp_u32);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
 /* ---- the checks --------------------------------------------------------------------- */
 
 static void fmt_ip(int family, const uint8_t *a, char out[46])
@@ -823,8 +840,7 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     if (ev->n_cand == 0)
         return 0;
     /* Rule order as in the files, whatever order the names matched in. */
-    if (ev->n_cand > 1)
-        qsort(ev->cand, ev->n_cand, sizeof *ev->cand, cmp_u32);
+    sort_candidates(ev->cand, ev->n_cand);
 
     mark_owners(ev, out, m);
     collect_addrs(ev, m, out);

@@ -364,7 +364,9 @@ static const unsigned char plain_lower[256] = {
 int nameset_query_wire(nameset_query *q, const uint8_t *wire, size_t wlen, char *text,
                        size_t cap)
 {
-    size_t n = 0, i = 0;
+    /* Where each label starts in text; a 255-byte name has at most 127 labels. */
+    uint8_t start[NS_WIRE_MAX / 2 + 1];
+    size_t n = 0, i = 0, nl = 0;
     if (!wire || !text || cap < 2)
         return -EINVAL;
     if (wlen > NS_WIRE_MAX)
@@ -380,6 +382,7 @@ int nameset_query_wire(nameset_query *q, const uint8_t *wire, size_t wlen, char 
             return -EINVAL;
         if (n > 0)
             text[n++] = '.';
+        start[nl++] = (uint8_t)n; /* n < 255: the wire bound above */
         for (size_t k = 0; k < l; k++) {
             unsigned char c = plain_lower[wire[i + k]];
             if (c == 0)
@@ -388,28 +391,38 @@ int nameset_query_wire(nameset_query *q, const uint8_t *wire, size_t wlen, char 
         }
         i += l;
     }
-    if (n == 0)
-        text[n++] = '.'; /* the root */
+    q->name = text;
+    q->nsuf = 0;
+    if (n == 0) {
+        text[0] = '.'; /* the root */
+        text[1] = '\0';
+        q->len = 1;
+        q->hash = hash_reverse(text, 1);
+        return 0;
+    }
     text[n] = '\0';
+    q->len = n;
 
-    /* Right to left: the same hash and suffixes as nameset_query_init, without its checks
-     * for escaped dots and upper case (there are none). */
+    /* Right to left, label by label: the hash nameset_query_init computes over the text,
+     * with each proper suffix's hash taken at its label boundary. */
     uint32_t h = FNV_OFFSET;
     bool want_wild = true;
-    q->name = text;
-    q->len = n;
-    q->nsuf = 0;
-    for (size_t j = n; j-- > 0;) {
-        unsigned char c = (unsigned char)text[j];
-        if (c == '.' && want_wild && j > 0) {
-            if (n - j - 1 > NS_NAME_MAX - 2 || q->nsuf == NAMESET_SUFFIX_MAX) {
-                want_wild = false;
+    size_t end = n;
+    for (size_t k = nl; k-- > 0;) {
+        for (size_t j = end; j-- > start[k];)
+            h = hash_step(h, (unsigned char)text[j]);
+        if (k == 0)
+            break;
+        if (want_wild) {
+            if (n - start[k] > NS_NAME_MAX - 2 || q->nsuf == NAMESET_SUFFIX_MAX) {
+                want_wild = false; /* longer suffixes cannot be a stored key */
             } else {
-                q->suf[q->nsuf].off = (uint32_t)(j + 1);
+                q->suf[q->nsuf].off = start[k];
                 q->suf[q->nsuf++].hash = h;
             }
         }
-        h = hash_step(h, c);
+        h = hash_step(h, '.');
+        end = start[k] - 1u;
     }
     q->hash = h;
     return 0;

@@ -1,6 +1,7 @@
 #include "sensor/json.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +27,16 @@ void json_reset(json_buf *j)
     j->after_key = false;
 }
 
-static bool reserve(json_buf *j, size_t n)
+/* The slow side of reserve(): out of line, so the check every write makes stays a
+ * compare and a branch. */
+static __attribute__((noinline)) bool grow(json_buf *j, size_t n)
 {
     if (j->oom)
         return false;
-    if (j->cap - j->len >= n)
-        return true;
+    if (n > SIZE_MAX / 4 - j->len) { /* a length no caller can mean: never wrap the sizes */
+        j->oom = true;
+        return false;
+    }
     size_t cap = j->cap ? j->cap : 1024;
     while (cap - j->len < n)
         cap *= 2;
@@ -45,7 +50,15 @@ static bool reserve(json_buf *j, size_t n)
     return true;
 }
 
-static void put(json_buf *j, const char *s, size_t n)
+/* Room for n more bytes at j->p + j->len; false once memory has run out. */
+static inline bool reserve(json_buf *j, size_t n)
+{
+    if (!j->oom && j->cap - j->len >= n)
+        return true;
+    return grow(j, n);
+}
+
+static inline void put(json_buf *j, const char *s, size_t n)
 {
     if (reserve(j, n)) {
         memcpy(j->p + j->len, s, n);
@@ -53,14 +66,14 @@ static void put(json_buf *j, const char *s, size_t n)
     }
 }
 
-static void putc1(json_buf *j, char c)
+static inline void putc1(json_buf *j, char c)
 {
     if (reserve(j, 1))
         j->p[j->len++] = c;
 }
 
 /* Writes the comma before a value or key where one is due. */
-static void sep(json_buf *j)
+static inline void sep(json_buf *j)
 {
     if (j->after_key) {
         j->after_key = false;
@@ -155,13 +168,12 @@ static inline uint64_t swar_special(uint64_t x)
     return (x | ctl | zq | zb) & HIGHS;
 }
 
-void json_strn(json_buf *j, const char *str, size_t n)
+/* Escapes s[i..n) into the buffer, opening quote already written: the general path,
+ * for strings that hold a byte needing attention at or after i. Every decision depends
+ * only on the bytes from i on, so it may take over from the fast path at any point. */
+static void strn_slow(json_buf *j, const unsigned char *s, size_t i, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = (const unsigned char *)str;
-    sep(j);
-    putc1(j, '"');
-    size_t i = 0;
     while (i < n) {
         /* Copy the longest run that needs no escaping in one go. */
         size_t run = i;
@@ -211,17 +223,73 @@ void json_strn(json_buf *j, const char *str, size_t n)
     putc1(j, '"');
 }
 
+void json_strn(json_buf *j, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    sep(j);
+    /* Nearly every string needs no escaping: room for it as it is and its quotes, then
+     * one pass that checks and copies eight bytes at a time (the last eight overlapping
+     * when n is not a multiple). At the first chunk that needs attention the general
+     * path takes over from that chunk. */
+    if (!reserve(j, n + 2))
+        return;
+    char *o = j->p + j->len + 1;
+    j->p[j->len] = '"';
+    size_t i = 0;
+    uint64_t x;
+    if (n >= 8) {
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&x, s + i, 8);
+            if (swar_special(x))
+                goto slow;
+            memcpy(o + i, &x, 8);
+        }
+        if (i < n) {
+            memcpy(&x, s + n - 8, 8);
+            if (swar_special(x))
+                goto slow;
+            memcpy(o + n - 8, &x, 8);
+        }
+    } else if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        if (swar_special((uint64_t)hi << 32 | lo))
+            goto slow;
+        memcpy(o, &lo, 4);
+        memcpy(o + n - 4, &hi, 4);
+    } else {
+        for (; i < n; i++) {
+            if (!plain[s[i]])
+                goto slow;
+            o[i] = (char)s[i];
+        }
+    }
+    o[n] = '"';
+    j->len += n + 2;
+    return;
+slow:
+    j->len += 1 + i;
+    strn_slow(j, s, i, n);
+}
+
 void json_str(json_buf *j, const char *s) { json_strn(j, s, strlen(s)); }
 
 void json_key(json_buf *j, const char *key)
 {
     /* Keys are names from this program, never packet bytes (json.h): written without
      * the escaping scan, which was a tenth of the work of an alert. */
+    size_t n = strlen(key);
     sep(j);
-    putc1(j, '"');
-    put(j, key, strlen(key));
-    put(j, "\":", 2);
     j->after_key = true;
+    if (!reserve(j, n + 3))
+        return;
+    char *o = j->p + j->len;
+    o[0] = '"';
+    memcpy(o + 1, key, n);
+    o[n + 1] = '"';
+    o[n + 2] = ':';
+    j->len += n + 3;
 }
 
 void json_u64(json_buf *j, uint64_t v)

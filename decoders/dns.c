@@ -1079,6 +1079,26 @@ const char *dns_opcode_name(uint8_t opcode, char buf[16])
     return buf;
 }
 
+void dns_format_ip(int family, const uint8_t *a, char out[DNS_IPV6_TEXT_MAX])
+{
+    if (family == 6) {
+        dns_format_ipv6(a, out);
+        return;
+    }
+    char *p = out;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = a[i];
+        if (i)
+            *p++ = '.';
+        if (v >= 100)
+            *p++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+    }
+    *p = '\0';
+}
+
 /* RFC 5952 text, as inet_ntop writes it (same output, checked by test_dns), without
  * glibc's sprintf: AAAA answers are a hot path of event output. */
 void dns_format_ipv6(const uint8_t a[16], char out[DNS_IPV6_TEXT_MAX])

@@ -37,11 +37,43 @@ void alerter_free(alerter *a)
 
 void alerter_set_asn_db(alerter *a, const asn_db *db) { a->db = db; }
 
+/* ASN lookups of one response: the same addresses appear in the findings and in the
+ * answers of every alert the response raises, and a lookup costs ~500 instructions. */
+#define AS_MEMO_MAX 16
+typedef struct as_memo {
+    unsigned n, next;
+    struct {
+        int family;
+        int rc;
+        uint8_t addr[16];
+        asn_info ai;
+    } e[AS_MEMO_MAX];
+} as_memo;
+
 typedef struct alert_ctx {
     const alerter *a;
     const eval_result *r;
     const eval_finding *f;
+    as_memo *memo;
 } alert_ctx;
+
+static int memo_lookup(as_memo *mo, const asn_db *db, int family, const uint8_t *addr,
+                       asn_info *ai)
+{
+    size_t alen = family == 6 ? 16 : 4;
+    for (unsigned i = 0; i < mo->n; i++)
+        if (mo->e[i].family == family && memcmp(mo->e[i].addr, addr, alen) == 0) {
+            *ai = mo->e[i].ai;
+            return mo->e[i].rc;
+        }
+    int rc = asn_lookup(db, family, addr, ai);
+    unsigned i = mo->n < AS_MEMO_MAX ? mo->n++ : mo->next++ % AS_MEMO_MAX;
+    mo->e[i].family = family;
+    mo->e[i].rc = rc;
+    memcpy(mo->e[i].addr, addr, alen);
+    mo->e[i].ai = *ai;
+    return rc;
+}
 
 /* Expectations listed in an alert: at most this many items each, then a count, so a rule
  * expecting 100 000 prefixes does not make every alert a megabyte. */
@@ -63,10 +95,10 @@ static void write_strlist(json_buf *j, const char *key, const dw_strlist *l)
     }
 }
 
-static void write_as(json_buf *j, const asn_db *db, int family, const uint8_t *addr)
+static void write_as(json_buf *j, const alert_ctx *c, int family, const uint8_t *addr)
 {
-    asn_info ai;
-    if (!db || asn_lookup(db, family, addr, &ai) != 1)
+    asn_info ai = {0, NULL, 0};
+    if (!c->a->db || memo_lookup(c->memo, c->a->db, family, addr, &ai) != 1)
         return;
     json_key(j, "as");
     json_obj_begin(j);
@@ -140,7 +172,7 @@ static void write_dnswatch(void *ctx, json_buf *j)
         if (e->family) {
             event_format_ip(e->family, e->addr, ip);
             json_kv_str(j, "ip", ip);
-            write_as(j, c->a->db, e->family, e->addr);
+            write_as(j, c, e->family, e->addr);
         }
         if (e->violation == DW_V_CNAME_UNEXPECTED)
             json_kv_str(j, "name", c->r->chain[e->chain_index]);
@@ -159,7 +191,7 @@ static void write_answer(void *ctx, json_buf *j, const dns_msg *m, const dns_rr 
     uint8_t a[16];
     int n = dns_rr_addr(m, rr, a);
     if (n)
-        write_as(j, c->a->db, n == 16 ? 6 : 4, a);
+        write_as(j, c, n == 16 ? 6 : 4, a);
 }
 
 /* Identity of an alert for folding: rule, question, violations and the answer set
@@ -206,13 +238,15 @@ unsigned alerter_emit(alerter *a, event_encoder *enc, const char *ruleset_hash,
 {
     unsigned written = 0;
     summary_ctx sc = {enc, fn, ctx};
+    as_memo memo;
+    memo.n = memo.next = 0;
     for (unsigned i = 0; i < r->n_findings; i++) {
         const eval_finding *f = &r->findings[i];
         const dw_rule *rule = f->rule;
         if (!suppress_check(a->fold, fold_key(f, r, m), pi->ts_us, rule->id, f->reason,
                             rule->score, f->violations, on_summary, &sc))
             continue;
-        alert_ctx c = {a, r, f};
+        alert_ctx c = {a, r, f, &memo};
         event_alert ea = {
             .severity = rule->score,
             .reason = f->reason,

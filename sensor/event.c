@@ -83,23 +83,8 @@ void event_format_time(uint64_t ts_us, char out[40])
 
 void event_format_ip(int ip_version, const uint8_t *addr, char out[46])
 {
-    if (ip_version != 6) {
-        /* Dotted quad by hand: glibc's inet_ntop goes through sprintf. */
-        char *p = out;
-        for (int i = 0; i < 4; i++) {
-            unsigned v = addr[i];
-            if (i)
-                *p++ = '.';
-            if (v >= 100)
-                *p++ = (char)('0' + v / 100);
-            if (v >= 10)
-                *p++ = (char)('0' + v / 10 % 10);
-            *p++ = (char)('0' + v % 10);
-        }
-        *p = '\0';
-        return;
-    }
-    dns_format_ipv6(addr, out);
+    /* By hand (decoders): glibc's inet_ntop goes through sprintf. */
+    dns_format_ip(ip_version, addr, out);
 }
 
 static void write_name(event_encoder *e, const dns_msg *m, size_t off)
@@ -179,12 +164,22 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
         json_kv_str(j, "type", dns_type_name(rr->type, tbuf));
         json_kv_str(j, "class", dns_class_name(rr->rclass, tbuf));
         json_kv_u64(j, "ttl", rr->ttl);
-        int n = dns_rdata_text(m, rr, e->rdtext, RDATA_TEXT_MAX);
-        json_key(j, "data");
-        if (n >= 0)
-            json_strn(j, e->rdtext, (size_t)n);
-        else
-            json_str(j, e->rdtext); /* the RFC 3597 generic form of malformed data */
+        /* A well-formed A or AAAA record's data text is its address text (dns.h): the
+         * same bytes as dns_rdata_text, without its generic machinery. */
+        uint8_t a[16];
+        char ip[46];
+        int alen = dns_rr_addr(m, rr, a);
+        if (alen) {
+            event_format_ip(alen == 16 ? 6 : 4, a, ip);
+            json_kv_str(j, "data", ip);
+        } else {
+            int n = dns_rdata_text(m, rr, e->rdtext, RDATA_TEXT_MAX);
+            json_key(j, "data");
+            if (n >= 0)
+                json_strn(j, e->rdtext, (size_t)n);
+            else
+                json_str(j, e->rdtext); /* the RFC 3597 generic form of malformed data */
+        }
         if (alert && alert->write_answer)
             alert->write_answer(alert->ctx, j, m, rr);
         json_obj_end(j);

@@ -316,14 +316,24 @@ void json_str(json_buf *j, const char *s) { json_strn(j, s, strlen(s)); }
 
 void json_u64(json_buf *j, uint64_t v)
 {
-    /* Digits last first into b, then one fixed-size copy of 24 bytes (b is big enough
-     * to read that far from any start) of which only the digits count. */
+    static const char pairs[] = "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
+                                "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+    /* Digits last first into b, two at a time, then one fixed-size copy of 24 bytes (b is
+     * big enough to read that far from any start) of which only the digits count. */
     char b[48] = {0}; /* (all defined: the copy reads past the digits) */
     size_t i = 24;
-    do {
-        b[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        i -= 2;
+        memcpy(b + i, pairs + 2 * r, 2);
+    }
+    if (v >= 10) {
+        i -= 2;
+        memcpy(b + i, pairs + 2 * v, 2);
+    } else {
+        b[--i] = (char)('0' + v);
+    }
     sep(j);
     if (!reserve(j, 24))
         return;

@@ -334,6 +334,58 @@ static void test_strn_at_growth_edge(void **state)
         }
 }
 
+/* Numbers are written two digits at a time: every length, and both sides of every
+ * power of ten, against printf. */
+static void test_u64_digits(void **state)
+{
+    (void)state;
+    json_buf j;
+    json_init(&j);
+    uint64_t p = 1;
+    for (int k = 0; k < 20; k++) {
+        uint64_t vals[] = {p - 1, p, p + 1, p * 5, p * 9 + (p - 1)};
+        for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+            char want[32];
+            json_reset(&j);
+            json_u64(&j, vals[i]);
+            snprintf(want, sizeof want, "%llu", (unsigned long long)vals[i]);
+            assert_int_equal(j.len, strlen(want));
+            assert_memory_equal(j.p, want, j.len);
+        }
+        if (k < 19)
+            p *= 10;
+    }
+    json_reset(&j);
+    json_u64(&j, UINT64_MAX);
+    assert_memory_equal(j.p, "18446744073709551615", 20);
+    assert_int_equal(j.len, 20);
+    json_free(&j);
+}
+
+/* Keys of every length 0..40 (copied as constants or not), with and without a comma. */
+static void test_keys(void **state)
+{
+    (void)state;
+    json_buf j;
+    json_init(&j);
+    char key[48], want[128];
+    for (size_t n = 0; n <= 40; n++) {
+        for (size_t i = 0; i < n; i++)
+            key[i] = (char)('a' + (i * 7) % 26);
+        key[n] = '\0';
+        json_reset(&j);
+        json_obj_begin(&j);
+        json_kv_str(&j, key, "v");
+        json_key(&j, key);
+        json_u64(&j, 5);
+        json_obj_end(&j);
+        snprintf(want, sizeof want, "{\"%s\":\"v\",\"%s\":5}", key, key);
+        assert_int_equal(j.len, strlen(want));
+        assert_memory_equal(j.p, want, j.len);
+    }
+    json_free(&j);
+}
+
 static void test_grows(void **state)
 {
     (void)state;
@@ -356,6 +408,8 @@ int main(void)
         cmocka_unit_test(test_every_ascii_byte_round_trips),
         cmocka_unit_test(test_special_at_every_offset),
         cmocka_unit_test(test_grows),
+        cmocka_unit_test(test_u64_digits),
+        cmocka_unit_test(test_keys),
         cmocka_unit_test(test_fast_path_matches_reference),
         cmocka_unit_test(test_random_matches_reference),
         cmocka_unit_test(test_strn_at_growth_edge),

@@ -162,6 +162,9 @@ int dns_svcb_hints(const dns_msg *m, const dns_rr *rr,
 #define DNS_IPV6_TEXT_MAX 46
 /* An IPv6 address as RFC 5952 text, identical to inet_ntop's. */
 void dns_format_ipv6(const uint8_t a[16], char out[DNS_IPV6_TEXT_MAX]);
+/* Address text as inet_ntop writes it, without sprintf: family 6 a 16-byte IPv6 address,
+ * any other a 4-byte IPv4 address (dotted quad). */
+void dns_format_ip(int family, const uint8_t *a, char out[DNS_IPV6_TEXT_MAX]);
 
 /* Mnemonics: "A", "AAAA", ... or "TYPE1234" in buf (buf must hold 16 bytes). */
 const char *dns_type_name(uint16_t type, char buf[16]);

@@ -362,8 +362,7 @@ static void sort_candidates(uint32_t *v, size_t n)
 
 static void fmt_ip(int family, const uint8_t *a, char out[46])
 {
-    if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, out, 46))
-        strcpy(out, "?");
+    dns_format_ip(family, a, out); /* inet_ntop's text, without its sprintf */
 }
 
 /* "a, b, c" (cut to fit), for trace details. */
@@ -574,17 +573,53 @@ static bool has_rrsig(const evaluator *ev, const dns_msg *m)
 
 /* ---- reasons ------------------------------------------------------------------------ */
 
+/* Reason text is built once per finding: by hand rather than with snprintf, which was
+ * most of its cost. The builder keeps snprintf's contract: the text is cut to fit and
+ * always terminated, n counts the whole length (n >= cap: it was cut). */
+typedef struct reason_buf {
+    char *p;
+    size_t cap, n;
+} reason_buf;
+
+static void rb_mem(reason_buf *b, const char *s, size_t len)
+{
+    if (b->n < b->cap) {
+        size_t room = b->cap - 1 - b->n, k = len < room ? len : room;
+        memcpy(b->p + b->n, s, k);
+        b->p[b->n + k] = '\0';
+    }
+    b->n += len;
+}
+
+static void rb_str(reason_buf *b, const char *s) { rb_mem(b, s, strlen(s)); }
+
+static void rb_u32(reason_buf *b, uint32_t v)
+{
+    char d[10];
+    size_t i = sizeof d;
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    rb_mem(b, d + i, sizeof d - i);
+}
+
 static size_t fmt_expected(const dw_rule *rule, const evaluator *ev, char *out, size_t len)
 {
-    size_t n = 0;
+    reason_buf b = {out, len, 0};
     out[0] = '\0';
-    for (size_t i = 0; i < rule->n_asn && n < len; i++)
-        n += (size_t)snprintf(out + n, len - n, "%sAS%u", i ? ", " : "", rule->asn[i]);
-    for (size_t i = 0; i < rule->prefixes_text.n && n < len; i++)
-        n += (size_t)snprintf(out + n, len - n, "%s%s", n ? ", " : "", rule->prefixes_text.v[i]);
-    if (rule->n_asn && !ev->db && n < len)
-        n += (size_t)snprintf(out + n, len - n, " (ASN checks off: no database)");
-    return n < len ? n : len - 1;
+    for (size_t i = 0; i < rule->n_asn && b.n < len; i++) {
+        rb_str(&b, i ? ", AS" : "AS");
+        rb_u32(&b, rule->asn[i]);
+    }
+    for (size_t i = 0; i < rule->prefixes_text.n && b.n < len; i++) {
+        if (b.n)
+            rb_mem(&b, ", ", 2);
+        rb_str(&b, rule->prefixes_text.v[i]);
+    }
+    if (rule->n_asn && !ev->db && b.n < len)
+        rb_str(&b, " (ASN checks off: no database)");
+    return b.n < len ? b.n : len - 1;
 }
 
 static void write_reason(const evaluator *ev, const pkt_info *pi,
@@ -593,8 +628,7 @@ static void write_reason(const evaluator *ev, const pkt_info *pi,
     const dw_rule *rule = f->rule;
     const char *q = r->n_chain ? r->chain[0] : "(no question)";
     char ip[46], exp[256];
-    size_t len = sizeof f->reason;
-    int n = 0;
+    reason_buf b = {f->reason, sizeof f->reason, 0};
     /* The reason names the gravest violation: the lowest DW_V_* bit (answers outside
      * their expected networks first). */
     uint32_t first = f->violations & (~f->violations + 1);
@@ -609,61 +643,90 @@ static void write_reason(const evaluator *ev, const pkt_info *pi,
     else if (first & (DW_V_ASN_MISMATCH | DW_V_ASN_UNKNOWN | DW_V_PREFIX_MISMATCH |
                       DW_V_REBINDING | DW_V_SINKHOLE))
         first = 0; /* its evidence did not fit: say it without an address */
+    f->reason[0] = '\0';
+    rb_str(&b, q);
     switch (first) {
     case DW_V_ASN_MISMATCH: {
         asn_info ai = {0, NULL, 0};
         fmt_expected(rule, ev, exp, sizeof exp);
-        if (ev->db && asn_lookup(ev->db, e->family, e->addr, &ai) == 1 && ai.org)
-            n = snprintf(f->reason, len, "%s answered %s (AS%u %.*s), expected %s", q, ip,
-                         e->asn, (int)(ai.org_len > 80 ? 80 : ai.org_len), ai.org, exp);
-        else
-            n = snprintf(f->reason, len, "%s answered %s (AS%u), expected %s", q, ip, e->asn, exp);
+        rb_str(&b, " answered ");
+        rb_str(&b, ip);
+        rb_str(&b, " (AS");
+        rb_u32(&b, e->asn);
+        if (ev->db && asn_lookup(ev->db, e->family, e->addr, &ai) == 1 && ai.org) {
+            /* as "%.*s": at most 80 bytes, and not past a NUL */
+            rb_mem(&b, " ", 1);
+            rb_mem(&b, ai.org, strnlen(ai.org, ai.org_len > 80 ? 80 : ai.org_len));
+        }
+        rb_str(&b, "), expected ");
+        rb_str(&b, exp);
         break;
     }
     case DW_V_ASN_UNKNOWN:
         fmt_expected(rule, ev, exp, sizeof exp);
-        n = snprintf(f->reason, len, "%s answered %s, in no AS of the ASN database, expected %s",
-                     q, ip, exp);
+        rb_str(&b, " answered ");
+        rb_str(&b, ip);
+        rb_str(&b, ", in no AS of the ASN database, expected ");
+        rb_str(&b, exp);
         break;
     case DW_V_PREFIX_MISMATCH:
         fmt_expected(rule, ev, exp, sizeof exp);
-        n = snprintf(f->reason, len, "%s answered %s, outside the expected %s", q, ip, exp);
+        rb_str(&b, " answered ");
+        rb_str(&b, ip);
+        rb_str(&b, ", outside the expected ");
+        rb_str(&b, exp);
         break;
-    case DW_V_CNAME_UNEXPECTED:
-        /* (copied: gcc cannot tell the chain and the reason apart, both live in r) */
-        snprintf(exp, sizeof exp, "%s", r->chain[e ? e->chain_index : 0]);
-        n = snprintf(f->reason, len, "%s is a CNAME chain through %s, not an allowed target", q,
-                     exp);
-        break;
-    case DW_V_UNEXPECTED_RESOLVER:
-        fmt_ip(pi->ip_version, pi->src, ip);
-        n = snprintf(f->reason, len, "%s was answered by %s, not one of the expected resolvers",
-                     q, ip);
-        break;
-    case DW_V_REBINDING:
-        n = snprintf(f->reason, len, "%s answered %s, in special-purpose range %s%s", q, ip,
-                     e && e->range ? e->range : "?", " (DNS rebinding)");
-        break;
-    case DW_V_SINKHOLE:
-        n = snprintf(f->reason, len, "%s answered %s, a sinkhole address", q, ip);
-        break;
-    case DW_V_DNSSEC_MISSING:
-        n = snprintf(f->reason, len, "%s should be DNSSEC-signed, but %s", q,
-                     e && e->range ? e->range : "the answer is not signed");
-        break;
-    case DW_V_TTL_EXCEEDED:
-        n = snprintf(f->reason, len, "%s answered with TTL %u, above the maximum %u", q,
-                     e ? e->ttl : 0, rule->ttl_max);
-        break;
-    default:
-        n = snprintf(f->reason, len, "%s violates rule %s: %s", q, rule->id,
-                     dw_violation_name(f->violations & (~f->violations + 1)));
+    case DW_V_CNAME_UNEXPECTED: {
+        /* the chain name cut to 255 bytes, as the copy through exp[256] always did */
+        const char *via = r->chain[e ? e->chain_index : 0];
+        rb_str(&b, " is a CNAME chain through ");
+        rb_mem(&b, via, strnlen(via, sizeof exp - 1));
+        rb_str(&b, ", not an allowed target");
         break;
     }
+    case DW_V_UNEXPECTED_RESOLVER:
+        fmt_ip(pi->ip_version, pi->src, ip);
+        rb_str(&b, " was answered by ");
+        rb_str(&b, ip);
+        rb_str(&b, ", not one of the expected resolvers");
+        break;
+    case DW_V_REBINDING:
+        rb_str(&b, " answered ");
+        rb_str(&b, ip);
+        rb_str(&b, ", in special-purpose range ");
+        rb_str(&b, e && e->range ? e->range : "?");
+        rb_str(&b, " (DNS rebinding)");
+        break;
+    case DW_V_SINKHOLE:
+        rb_str(&b, " answered ");
+        rb_str(&b, ip);
+        rb_str(&b, ", a sinkhole address");
+        break;
+    case DW_V_DNSSEC_MISSING:
+        rb_str(&b, " should be DNSSEC-signed, but ");
+        rb_str(&b, e && e->range ? e->range : "the answer is not signed");
+        break;
+    case DW_V_TTL_EXCEEDED:
+        rb_str(&b, " answered with TTL ");
+        rb_u32(&b, e ? e->ttl : 0);
+        rb_str(&b, ", above the maximum ");
+        rb_u32(&b, rule->ttl_max);
+        break;
+    default: {
+        const char *name = dw_violation_name(f->violations & (~f->violations + 1));
+        rb_str(&b, " violates rule ");
+        rb_str(&b, rule->id);
+        rb_str(&b, ": ");
+        rb_str(&b, name ? name : "(null)");
+        break;
+    }
+    }
     unsigned more = (unsigned)__builtin_popcount(f->violations) - 1;
-    if (more && n > 0 && (size_t)n < len)
-        snprintf(f->reason + n, len - (size_t)n, " (+%u more violation%s)", more,
-                 more > 1 ? "s" : "");
+    if (more && b.n > 0 && b.n < b.cap) {
+        rb_str(&b, " (+");
+        rb_u32(&b, more);
+        rb_str(&b, more > 1 ? " more violations)" : " more violation)");
+    }
 }
 
 /* ---- one response ------------------------------------------------------------------- */

@@ -1,6 +1,7 @@
 #include "sensor/json.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +27,14 @@ void json_reset(json_buf *j)
     j->after_key = false;
 }
 
-static bool reserve(json_buf *j, size_t n)
+bool json_grow(json_buf *j, size_t n)
 {
     if (j->oom)
         return false;
-    if (j->cap - j->len >= n)
-        return true;
+    if (n > SIZE_MAX / 4 - j->len) { /* a length no caller can mean: never wrap the sizes */
+        j->oom = true;
+        return false;
+    }
     size_t cap = j->cap ? j->cap : 1024;
     while (cap - j->len < n)
         cap *= 2;
@@ -45,7 +48,9 @@ static bool reserve(json_buf *j, size_t n)
     return true;
 }
 
-static void put(json_buf *j, const char *s, size_t n)
+static inline bool reserve(json_buf *j, size_t n) { return json_room(j, n); }
+
+static inline void put(json_buf *j, const char *s, size_t n)
 {
     if (reserve(j, n)) {
         memcpy(j->p + j->len, s, n);
@@ -53,14 +58,14 @@ static void put(json_buf *j, const char *s, size_t n)
     }
 }
 
-static void putc1(json_buf *j, char c)
+static inline void putc1(json_buf *j, char c)
 {
     if (reserve(j, 1))
         j->p[j->len++] = c;
 }
 
 /* Writes the comma before a value or key where one is due. */
-static void sep(json_buf *j)
+static inline void sep(json_buf *j)
 {
     if (j->after_key) {
         j->after_key = false;
@@ -155,13 +160,12 @@ static inline uint64_t swar_special(uint64_t x)
     return (x | ctl | zq | zb) & HIGHS;
 }
 
-void json_strn(json_buf *j, const char *str, size_t n)
+/* Escapes s[i..n) into the buffer, opening quote already written: the general path,
+ * for strings that hold a byte needing attention at or after i. Every decision depends
+ * only on the bytes from i on, so it may take over from the fast path at any point. */
+static void strn_slow(json_buf *j, const unsigned char *s, size_t i, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = (const unsigned char *)str;
-    sep(j);
-    putc1(j, '"');
-    size_t i = 0;
     while (i < n) {
         /* Copy the longest run that needs no escaping in one go. */
         size_t run = i;
@@ -211,29 +215,130 @@ void json_strn(json_buf *j, const char *str, size_t n)
     putc1(j, '"');
 }
 
-void json_str(json_buf *j, const char *s) { json_strn(j, s, strlen(s)); }
+#if defined(__SSE2__)
+#include <emmintrin.h>
 
-void json_key(json_buf *j, const char *key)
+/* The same test sixteen bytes at a time: a signed compare with 0x20 catches the control
+ * bytes and every byte from 0x80 up. Non-zero if any byte needs attention. */
+static inline unsigned sse_special(__m128i x)
 {
-    /* Keys are names from this program, never packet bytes (json.h): written without
-     * the escaping scan, which was a tenth of the work of an alert. */
-    sep(j);
-    putc1(j, '"');
-    put(j, key, strlen(key));
-    put(j, "\":", 2);
-    j->after_key = true;
+    __m128i low = _mm_cmplt_epi8(x, _mm_set1_epi8(0x20));
+    __m128i q = _mm_cmpeq_epi8(x, _mm_set1_epi8('"'));
+    __m128i b = _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(low, _mm_or_si128(q, b)));
 }
+#endif
+
+/* Copies s[0..n) to o while no byte needs escaping, a chunk at a time, the last chunk
+ * overlapping the one before when n is not a multiple (16-byte chunks with SSE2, then
+ * 8+8, 4+4 overlapping, a table for 0..3 bytes). Returns n if every byte was plain, else
+ * an i < n such that s[0..i) are plain and copied: the general path takes over from i.
+ * Only bytes inside s[0..n) are read; o has room for n bytes. */
+static inline size_t copy_plain(char *o, const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    if (n >= 16) {
+        __m128i x;
+        for (; i + 16 <= n; i += 16) {
+            x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            if (sse_special(x))
+                return i;
+            _mm_storeu_si128((__m128i *)(void *)(o + i), x);
+        }
+        if (i < n) {
+            x = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
+            if (sse_special(x))
+                return i;
+            _mm_storeu_si128((__m128i *)(void *)(o + n - 16), x);
+        }
+        return n;
+    }
+#endif
+    if (n >= 8) {
+        uint64_t x;
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&x, s + i, 8);
+            if (swar_special(x))
+                return i;
+            memcpy(o + i, &x, 8);
+        }
+        if (i < n) {
+            memcpy(&x, s + n - 8, 8);
+            if (swar_special(x))
+                return i;
+            memcpy(o + n - 8, &x, 8);
+        }
+    } else if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        if (swar_special((uint64_t)hi << 32 | lo))
+            return 0;
+        memcpy(o, &lo, 4);
+        memcpy(o + n - 4, &hi, 4);
+    } else {
+        for (; i < n; i++) {
+            if (!plain[s[i]])
+                return i;
+            o[i] = (char)s[i];
+        }
+    }
+    return n;
+}
+
+/* The quoted string at the end of the buffer, room for n + 2 bytes already reserved. */
+static inline void strn_reserved(json_buf *j, const unsigned char *s, size_t n)
+{
+    char *o = j->p + j->len;
+    o[0] = '"';
+    size_t i = copy_plain(o + 1, s, n);
+    if (i == n) {
+        o[n + 1] = '"';
+        j->len += n + 2;
+        return;
+    }
+    j->len += 1 + i;
+    strn_slow(j, s, i, n);
+}
+
+void json_strn(json_buf *j, const char *str, size_t n)
+{
+    sep(j);
+    /* Nearly every string needs no escaping: room for it as it is and its quotes, one
+     * pass that checks and copies, and the general path from the first chunk that needs
+     * attention. */
+    if (reserve(j, n + 2))
+        strn_reserved(j, (const unsigned char *)str, n);
+}
+
+void json_str(json_buf *j, const char *s) { json_strn(j, s, strlen(s)); }
 
 void json_u64(json_buf *j, uint64_t v)
 {
-    char b[24];
-    size_t i = sizeof b;
-    do {
-        b[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    static const char pairs[] = "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
+                                "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+    /* Digits last first into b, two at a time, then one fixed-size copy of 24 bytes (b is
+     * big enough to read that far from any start) of which only the digits count. */
+    char b[48] = {0}; /* (all defined: the copy reads past the digits) */
+    size_t i = 24;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        i -= 2;
+        memcpy(b + i, pairs + 2 * r, 2);
+    }
+    if (v >= 10) {
+        i -= 2;
+        memcpy(b + i, pairs + 2 * v, 2);
+    } else {
+        b[--i] = (char)('0' + v);
+    }
     sep(j);
-    put(j, b + i, sizeof b - i);
+    if (!reserve(j, 24))
+        return;
+    memcpy(j->p + j->len, b + i, 24);
+    j->len += 24 - i;
 }
 
 void json_i64(json_buf *j, int64_t v)
@@ -263,18 +368,6 @@ void json_raw(json_buf *j, const char *s, size_t n)
 {
     sep(j);
     put(j, s, n);
-}
-
-void json_kv_str(json_buf *j, const char *key, const char *s)
-{
-    json_key(j, key);
-    json_str(j, s);
-}
-
-void json_kv_u64(json_buf *j, const char *key, uint64_t v)
-{
-    json_key(j, key);
-    json_u64(j, v);
 }
 
 void json_newline(json_buf *j)

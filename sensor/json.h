@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define JSON_MAX_DEPTH 32
 
@@ -29,9 +30,41 @@ void json_obj_begin(json_buf *j);
 void json_obj_end(json_buf *j);
 void json_arr_begin(json_buf *j);
 void json_arr_end(json_buf *j);
+/* The slow side of the inline writers below (not for other callers): grows the buffer
+ * to hold n more bytes; false once memory has run out (then j->oom is set, sticky). */
+bool json_grow(json_buf *j, size_t n);
+
+/* Room for n more bytes at j->p + j->len. */
+static inline bool json_room(json_buf *j, size_t n)
+{
+    return (!j->oom && j->cap - j->len >= n) || json_grow(j, n);
+}
+
 /* Object key; the next call writes its value. The key is written as it is: it must be a
- * name from this program (ASCII, no quote, backslash or control byte), never input. */
-void json_key(json_buf *j, const char *key);
+ * name from this program (ASCII, no quote, backslash or control byte), never input.
+ * Inline, so that a literal key's length is counted and its bytes copied as constants by
+ * the compiler: keys are a third of the calls of an alert. */
+static inline void json_keyn(json_buf *j, const char *key, size_t n)
+{
+    /* The comma rule of every value (json.c sep()), with the comma in the same room. */
+    bool comma = !j->after_key && !j->first[j->depth];
+    if (!j->after_key)
+        j->first[j->depth] = false;
+    j->after_key = true;
+    if (!json_room(j, n + 4))
+        return;
+    char *o = j->p + j->len;
+    if (comma)
+        *o++ = ',';
+    *o++ = '"';
+    memcpy(o, key, n);
+    o += n;
+    *o++ = '"';
+    *o++ = ':';
+    j->len = (size_t)(o - j->p);
+}
+
+static inline void json_key(json_buf *j, const char *key) { json_keyn(j, key, strlen(key)); }
 
 void json_str(json_buf *j, const char *s);
 void json_strn(json_buf *j, const char *s, size_t n);
@@ -43,8 +76,17 @@ void json_null(json_buf *j);
 void json_raw(json_buf *j, const char *s, size_t n);
 
 /* Convenience: key + value. */
-void json_kv_str(json_buf *j, const char *key, const char *s);
-void json_kv_u64(json_buf *j, const char *key, uint64_t v);
+static inline void json_kv_str(json_buf *j, const char *key, const char *s)
+{
+    json_keyn(j, key, strlen(key));
+    json_strn(j, s, strlen(s));
+}
+
+static inline void json_kv_u64(json_buf *j, const char *key, uint64_t v)
+{
+    json_keyn(j, key, strlen(key));
+    json_u64(j, v);
+}
 
 /* Appends a newline (outside any value) for JSON lines output. */
 void json_newline(json_buf *j);

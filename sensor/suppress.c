@@ -1,6 +1,5 @@
 #include "sensor/suppress.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +73,14 @@ void suppress_expire(suppress *s, uint64_t now_us, suppress_fn fn, void *ctx)
     }
 }
 
+/* snprintf(dst, size, "%s", src) without printf's machinery: cut to fit, terminated. */
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 bool suppress_check(suppress *s, uint64_t key, uint64_t now_us, const char *rule_id,
                     const char *reason, uint8_t severity, uint32_t violations, suppress_fn fn,
                     void *ctx)
@@ -106,7 +113,7 @@ bool suppress_check(suppress *s, uint64_t key, uint64_t now_us, const char *rule
     slot->folded = 0;
     slot->violations = violations;
     slot->severity = severity;
-    snprintf(slot->rule_id, sizeof slot->rule_id, "%s", rule_id);
-    snprintf(slot->reason, sizeof slot->reason, "%s", reason);
+    copy_cut(slot->rule_id, sizeof slot->rule_id, rule_id);
+    copy_cut(slot->reason, sizeof slot->reason, reason);
     return true;
 }

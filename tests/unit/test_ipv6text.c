@@ -67,8 +67,42 @@ static void test_matches_inet_ntop(void **st)
     }
 }
 
+/* dns_format_ip: IPv4 as inet_ntop's dotted quad (every octet value in every place,
+ * and random addresses), IPv6 as dns_format_ipv6. */
+static void check4(const uint8_t a[4])
+{
+    char want[INET_ADDRSTRLEN], got[DNS_IPV6_TEXT_MAX];
+    assert_non_null(inet_ntop(AF_INET, a, want, sizeof want));
+    memset(got, 'x', sizeof got);
+    dns_format_ip(4, a, got);
+    if (strcmp(want, got) != 0)
+        fail_msg("inet_ntop says %s, dns_format_ip says %s", want, got);
+}
+
+static void test_ipv4_matches_inet_ntop(void **st)
+{
+    (void)st;
+    uint8_t a[4];
+    for (int pos = 0; pos < 4; pos++)
+        for (int v = 0; v < 256; v++) {
+            memset(a, pos % 2 ? 9 : 200, sizeof a);
+            a[pos] = (uint8_t)v;
+            check4(a);
+        }
+    for (int n = 0; n < 100000; n++) {
+        uint32_t r = (uint32_t)next();
+        memcpy(a, &r, 4);
+        check4(a);
+    }
+    uint8_t six[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+    char got[DNS_IPV6_TEXT_MAX];
+    dns_format_ip(6, six, got);
+    assert_string_equal(got, "2001:db8::1");
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_matches_inet_ntop)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_matches_inet_ntop),
+                                       cmocka_unit_test(test_ipv4_matches_inet_ntop)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,6 +38,14 @@ static void on_summary(void *ctx, const suppress_summary *s)
     g->n++;
 }
 
+static void copy_summary(void *ctx, const suppress_summary *s)
+{
+    char **out = ctx;
+    assert_true(strlen(s->rule_id) < 200 && strlen(s->reason) < 600);
+    strcpy(out[0], s->rule_id);
+    strcpy(out[1], s->reason);
+}
+
 static bool check(suppress *s, uint64_t key, uint64_t now, const char *rule, got *g)
 {
     return suppress_check(s, key, now, rule, "reason text", 73, 5, on_summary, g);
@@ -188,13 +196,43 @@ static void t_key_zero_and_hash(void **state)
     assert_true(suppress_hash(0, "pypix", 5) == suppress_hash(a, "x", 1));
 }
 
+/* The summary keeps the rule id and the reason as given, cut to 127 and 511 bytes (the
+ * entry's fields) when longer, always terminated. */
+static void t_long_text_cut(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {0, 1, 126, 127, 128, 300, 510, 511, 512, 900};
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        char rule[1000], reason[1000];
+        for (size_t i = 0; i < lens[k]; i++) {
+            rule[i] = (char)('a' + i % 26);
+            reason[i] = (char)('A' + i % 26);
+        }
+        rule[lens[k]] = reason[lens[k]] = '\0';
+        size_t rl = lens[k] < 127 ? lens[k] : 127, xl = lens[k] < 511 ? lens[k] : 511;
+        char seen_rule[200], seen_reason[600];
+        seen_rule[0] = seen_reason[0] = '\x01';
+        suppress *s = suppress_new(4, 1000);
+        assert_non_null(s);
+        assert_true(suppress_check(s, 7, 1 * SEC, rule, reason, 1, 1, NULL, NULL));
+        assert_false(suppress_check(s, 7, 1 * SEC, "other", "other", 1, 1, NULL, NULL));
+        char *out[2] = {seen_rule, seen_reason};
+        suppress_expire(s, UINT64_MAX, copy_summary, out);
+        assert_int_equal(strlen(seen_rule), rl);
+        assert_int_equal(strlen(seen_reason), xl);
+        assert_memory_equal(seen_rule, rule, rl);
+        assert_memory_equal(seen_reason, reason, xl);
+        suppress_free(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_fold_in_window), cmocka_unit_test(t_after_window),
         cmocka_unit_test(t_no_fold_no_summary), cmocka_unit_test(t_table_full),
         cmocka_unit_test(t_window_zero),    cmocka_unit_test(t_expire_all),
-        cmocka_unit_test(t_key_zero_and_hash),
+        cmocka_unit_test(t_key_zero_and_hash), cmocka_unit_test(t_long_text_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

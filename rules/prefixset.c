@@ -32,13 +32,15 @@ static inline unsigned bit_at(const uint8_t *a, unsigned i)
     return (a[i >> 3] >> (7 - (i & 7))) & 1;
 }
 
-/* Copies the first plen bits of src into dst (16 bytes), zero beyond. */
+/* Copies the first plen bits of src into dst (16 bytes), zero beyond. Byte-wise: a rule
+ * pack of 100,000 prefixes inserts each one through here. */
 static void mask_copy(uint8_t dst[16], const uint8_t *src, unsigned nbytes, unsigned plen)
 {
     memset(dst, 0, 16);
-    memcpy(dst, src, nbytes);
-    for (unsigned i = plen; i < nbytes * 8; i++)
-        dst[i >> 3] &= (uint8_t)~(0x80u >> (i & 7));
+    unsigned full = plen / 8 < nbytes ? plen / 8 : nbytes;
+    memcpy(dst, src, full);
+    if (full < nbytes && (plen & 7))
+        dst[full] = (uint8_t)(src[full] & (0xFF00u >> (plen & 7)));
 }
 
 /* Length of the common leading bits of a and b, at most limit. */
@@ -47,8 +49,11 @@ static unsigned common_bits(const uint8_t *a, const uint8_t *b, unsigned limit)
     unsigned i = 0;
     while (i + 8 <= limit && a[i >> 3] == b[i >> 3])
         i += 8;
-    while (i < limit && bit_at(a, i) == bit_at(b, i))
-        i++;
+    if (i < limit) {
+        unsigned x = (unsigned)(a[i >> 3] ^ b[i >> 3]); /* non-zero unless limit cuts it */
+        unsigned same = x ? (unsigned)__builtin_clz(x) - (sizeof(unsigned) * 8 - 8) : 8;
+        i = i + same < limit ? i + same : limit;
+    }
     return i;
 }
 
@@ -202,18 +207,94 @@ size_t prefixset_size(const prefixset *s)
     return s ? s->count : 0;
 }
 
+static char *put_dec(char *o, unsigned v)
+{
+    char d[10];
+    int n = 0;
+    do {
+        d[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *o++ = d[--n];
+    return o;
+}
+
+static char *put_ipv4(char *o, const uint8_t *a)
+{
+    for (int i = 0; i < 4; i++) {
+        if (i)
+            *o++ = '.';
+        o = put_dec(o, a[i]);
+    }
+    return o;
+}
+
+/* The text inet_ntop() gives (glibc's form: the first longest run of two or more zero
+ * groups is "::", lower-case hex, "::a.b.c.d" and "::ffff:a.b.c.d" for the IPv4-compatible
+ * and -mapped forms), written directly: a big rule pack formats every prefix once, and
+ * inet_ntop plus snprintf cost some 3000 instructions each. tests/unit/test_prefixset.c
+ * holds the two to the same output. */
+static char *put_ipv6(char *o, const uint8_t *a)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned w[8];
+    for (int i = 0; i < 8; i++)
+        w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+    int best = -1, best_len = 0;
+    for (int i = 0; i < 8;) {
+        if (w[i]) {
+            i++;
+            continue;
+        }
+        int j = i;
+        while (j < 8 && !w[j])
+            j++;
+        if (j - i > best_len) {
+            best = i;
+            best_len = j - i;
+        }
+        i = j;
+    }
+    if (best_len < 2)
+        best = -1;
+    for (int i = 0; i < 8; i++) {
+        if (best >= 0 && i >= best && i < best + best_len) {
+            if (i == best)
+                *o++ = ':';
+            continue;
+        }
+        if (i)
+            *o++ = ':';
+        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+            return put_ipv4(o, a + 12);
+        int started = 0;
+        for (int sh = 12; sh >= 0; sh -= 4) {
+            unsigned d = (w[i] >> sh) & 15;
+            if (d || started || sh == 0) {
+                *o++ = hex[d];
+                started = 1;
+            }
+        }
+    }
+    if (best >= 0 && best + best_len == 8)
+        *o++ = ':';
+    return o;
+}
+
 void prefix_format(int family, const uint8_t addr[16], unsigned plen, char out[64])
 {
-    char text[INET6_ADDRSTRLEN] = "?";
-    if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, text, sizeof text))
-        snprintf(text, sizeof text, "?");
-    snprintf(out, 64, "%s/%u", text, plen);
+    char *o = out;
+    o = family == 4 ? put_ipv4(o, addr) : put_ipv6(o, addr);
+    *o++ = '/';
+    o = put_dec(o, plen);
+    *o = '\0';
 }
 
 /* Dotted quad, exactly four decimal octets. inet_pton would also refuse most of the
  * oddities, but the rule author deserves to hear which one: "010.1.1.1" is 8.1.1.1 to
  * inet_aton() and 10.1.1.1 to a human, so it is refused rather than guessed. */
-static const char *check_ipv4_text(const char *s, size_t len)
+static const char *check_ipv4_text(const char *s, size_t len, uint8_t out[4])
 {
     unsigned parts = 0;
     size_t i = 0;
@@ -235,6 +316,7 @@ static const char *check_ipv4_text(const char *s, size_t len)
             return "IPv4 octet above 255";
         if (++parts > 4)
             return "not an IPv4 address (more than four octets)";
+        out[parts - 1] = (uint8_t)v;
         if (i == len)
             break;
         if (s[i] != '.')
@@ -299,13 +381,11 @@ int prefix_parse(const char *text, int *family, uint8_t addr[16], unsigned *plen
     } else {
         fam = 4;
         maxbits = 32;
-        r = check_ipv4_text(abuf, alen);
+        /* Four plain decimal octets, each at most 255, are exactly what inet_pton takes:
+         * the check has the value already. */
+        r = check_ipv4_text(abuf, alen, a);
         if (r)
             goto out;
-        if (inet_pton(AF_INET, abuf, a) != 1) {
-            r = "not a valid IPv4 address";
-            goto out;
-        }
     }
 
     len = maxbits;

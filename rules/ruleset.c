@@ -678,7 +678,8 @@ static void parse_prefix_list(struct loader *L, const yaml_node_t *list, const c
         char masked[64] = "";
         const char *why = "not a prefix";
         memset(&p, 0, sizeof p);
-        if (prefix_parse(s, &p.family, p.addr, &p.plen, &host_bits, masked, &why) != 0) {
+        /* No masked text from the parser: it is needed only for the warning below. */
+        if (prefix_parse(s, &p.family, p.addr, &p.plen, &host_bits, NULL, &why) != 0) {
             diag(L, true, n, "bad prefix \"%.80s\" in %s: %s", s, what, why);
             continue;
         }

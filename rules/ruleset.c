@@ -152,6 +152,10 @@ struct set_def {
     bool is_asn;
     struct vec asn;   /* uint32_t */
     struct vec pfx;   /* struct pfx */
+    /* pfx compiled, once a list that is exactly this set needed it: 1000 rules each
+     * expecting "set:x" share it without copying or hashing the set 1000 times. */
+    const prefixset *compiled;
+    dw_strlist compiled_text;
     size_t file;
     unsigned line, col;
 };
@@ -645,11 +649,17 @@ static void parse_asn_list(struct loader *L, const yaml_node_t *list, const char
     }
 }
 
+/* A list that is one set reference and nothing else leaves out empty and *whole pointing
+ * at the set (the list's items are the set's); any other list fills out, *whole NULL. */
 static void parse_prefix_list(struct loader *L, const yaml_node_t *list, const char *what,
-                              bool allow_sets, struct vec *out)
+                              bool allow_sets, struct vec *out, struct set_def **whole)
 {
+    if (whole)
+        *whole = NULL;
     if (!want_list(L, list, what))
         return;
+    bool single = list->data.sequence.items.top - list->data.sequence.items.start == 1 &&
+                  out->n == 0;
     for (yaml_node_item_t *it = list->data.sequence.items.start;
          it < list->data.sequence.items.top; it++) {
         yaml_node_t *n = node(L, *it);
@@ -666,6 +676,10 @@ static void parse_prefix_list(struct loader *L, const yaml_node_t *list, const c
             struct set_def *set = set_ref(L, n, s, false, what);
             if (!set || !spend(L, n, set->pfx.n))
                 continue;
+            if (single && whole) {
+                *whole = set;
+                continue;
+            }
             for (size_t i = 0; i < set->pfx.n; i++) {
                 struct pfx *e = lpush(L, out);
                 if (e)
@@ -818,9 +832,34 @@ static bool pfx_equal(const struct pfx *a, const struct vec *b)
     return true;
 }
 
+/* Items of a list parse_prefix_list filled (or left to a whole set). */
+static const struct vec *plist_items(const struct vec *pfx, const struct set_def *whole)
+{
+    return whole ? &whole->pfx : pfx;
+}
+
+static const prefixset *own_prefixset_items(struct loader *L, const struct vec *pfx,
+                                            dw_strlist *text);
+
+static const prefixset *own_prefixset(struct loader *L, const struct vec *pfx,
+                                      struct set_def *whole, dw_strlist *text)
+{
+    if (!whole)
+        return own_prefixset_items(L, pfx, text);
+    if (whole->compiled && whole->pfx.n) {
+        *text = whole->compiled_text;
+        return whole->compiled;
+    }
+    const prefixset *made = own_prefixset_items(L, &whole->pfx, text);
+    whole->compiled = made;
+    whole->compiled_text = *text;
+    return made;
+}
+
 /* Builds a prefixset and its texts from struct pfx items; NULL when there are none. An
  * identical list compiled before is shared (the ruleset is immutable once built). */
-static const prefixset *own_prefixset(struct loader *L, const struct vec *pfx, dw_strlist *text)
+static const prefixset *own_prefixset_items(struct loader *L, const struct vec *pfx,
+                                            dw_strlist *text)
 {
     text->v = NULL;
     text->n = 0;
@@ -951,7 +990,7 @@ static void parse_sets_doc(struct loader *L, const yaml_node_t *root)
         if (s->is_asn)
             parse_asn_list(L, bv[0], what, false, &s->asn);
         else
-            parse_prefix_list(L, bv[1], what, false, &s->pfx);
+            parse_prefix_list(L, bv[1], what, false, &s->pfx, NULL);
     }
 }
 
@@ -1007,8 +1046,9 @@ static void parse_exceptions(struct loader *L, const yaml_node_t *list, struct v
         memset(&e, 0, sizeof e);
         e.line = (unsigned)n->start_mark.line + 1;
         struct vec pfx = VEC(struct pfx), names = VEC(char *), nodes = VEC(yaml_node_t *);
+        struct set_def *pfx_set = NULL;
         if (v[0])
-            parse_prefix_list(L, v[0], "exception prefixes", true, &pfx);
+            parse_prefix_list(L, v[0], "exception prefixes", true, &pfx, &pfx_set);
         if (v[1])
             parse_name_list(L, v[1], "exception names", &names, &nodes);
         if (!v[0] && !v[1])
@@ -1034,7 +1074,7 @@ static void parse_exceptions(struct loader *L, const yaml_node_t *list, struct v
                                      "remove it or extend \"expires\"", exp, e.reason);
             } else {
                 e.reason = lstrdup(L, e.reason);
-                e.prefixes = own_prefixset(L, &pfx, &e.prefixes_text);
+                e.prefixes = own_prefixset(L, &pfx, pfx_set, &e.prefixes_text);
                 e.names = names.n ? own_nameset(L, &names) : NULL;
                 dw_exception *slot = lpush(L, out);
                 if (slot)
@@ -1056,6 +1096,7 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
     struct vec cname = VEC(char *), cname_nodes = VEC(yaml_node_t *);
     struct vec tags = VEC(char *), asn = VEC(uint32_t);
     struct vec pfx = VEC(struct pfx), resolvers = VEC(struct pfx), allow = VEC(struct pfx);
+    struct set_def *pfx_set = NULL, *resolvers_set = NULL, *allow_set = NULL;
     struct vec exceptions = VEC(dw_exception);
     unsigned errs = L->errors;
 
@@ -1168,9 +1209,9 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
         if (ev[0])
             parse_asn_list(L, ev[0], "expect.asn", true, &asn);
         if (ev[1])
-            parse_prefix_list(L, ev[1], "expect.prefixes", true, &pfx);
+            parse_prefix_list(L, ev[1], "expect.prefixes", true, &pfx, &pfx_set);
         if (ev[2])
-            parse_prefix_list(L, ev[2], "expect.resolvers", true, &resolvers);
+            parse_prefix_list(L, ev[2], "expect.resolvers", true, &resolvers, &resolvers_set);
     }
 
     if (v[K_DNSSEC] && want_map(L, v[K_DNSSEC], "dnssec")) {
@@ -1203,7 +1244,7 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
         if (c >= 0)
             r.rebind_check = c == 1;
         if (rv[1])
-            parse_prefix_list(L, rv[1], "rebinding.allow", true, &allow);
+            parse_prefix_list(L, rv[1], "rebinding.allow", true, &allow, &allow_set);
         int s = rv[2] ? pick(L, rv[2], "rebinding.sinkhole", sinkhole_names, 3) : -1;
         if (s >= 0)
             r.sinkhole = (enum dw_sinkhole_mode)s;
@@ -1213,7 +1254,8 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
         parse_exceptions(L, v[K_EXCEPTIONS], &exceptions);
 
     if (L->errors == errs && !L->oom) {
-        if (!asn.n && !pfx.n && !resolvers.n && !r.cname_allowed && r.dnssec == DW_DNSSEC_UNKNOWN &&
+        if (!asn.n && !plist_items(&pfx, pfx_set)->n &&
+            !plist_items(&resolvers, resolvers_set)->n && !r.cname_allowed && r.dnssec == DW_DNSSEC_UNKNOWN &&
             !r.ttl_max && !r.rebind_check)
             diag(L, false, root, "rule checks nothing; give it expect, cname, dnssec or ttl, or "
                                  "drop rebinding.check: false");
@@ -1242,9 +1284,9 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
                 r.n_asn = u;
             }
         }
-        r.prefixes = own_prefixset(L, &pfx, &r.prefixes_text);
-        r.resolvers = own_prefixset(L, &resolvers, &r.resolvers_text);
-        r.rebind_allow = own_prefixset(L, &allow, &r.rebind_allow_text);
+        r.prefixes = own_prefixset(L, &pfx, pfx_set, &r.prefixes_text);
+        r.resolvers = own_prefixset(L, &resolvers, resolvers_set, &r.resolvers_text);
+        r.rebind_allow = own_prefixset(L, &allow, allow_set, &r.rebind_allow_text);
         if (exceptions.n) {
             dw_exception *ex = lalloc(L, exceptions.n * sizeof *ex);
             if (ex) {

@@ -43,10 +43,11 @@ static void mask_copy(uint8_t dst[16], const uint8_t *src, unsigned nbytes, unsi
         dst[full] = (uint8_t)(src[full] & (0xFF00u >> (plen & 7)));
 }
 
-/* Length of the common leading bits of a and b, at most limit. */
-static unsigned common_bits(const uint8_t *a, const uint8_t *b, unsigned limit)
+/* Length of the common leading bits of a and b, at most limit; the bits before from are
+ * known to agree (from <= limit). */
+static unsigned common_bits(const uint8_t *a, const uint8_t *b, unsigned from, unsigned limit)
 {
-    unsigned i = 0;
+    unsigned i = from & ~7u;
     while (i + 8 <= limit && a[i >> 3] == b[i >> 3])
         i += 8;
     if (i < limit) {
@@ -111,6 +112,7 @@ int prefixset_add(prefixset *s, int family, const uint8_t addr[16], unsigned ple
     mask_copy(key, addr, maxbits / 8, plen);
     uint32_t *link = &s->root[family == 6];
     uint32_t target;
+    unsigned known = 0; /* bits of key that agree with every node on the way down */
     for (;;) {
         if (*link == PS_NONE) {
             target = node_new(s, key, plen);
@@ -119,7 +121,7 @@ int prefixset_add(prefixset *s, int family, const uint8_t addr[16], unsigned ple
         }
         ps_node *n = &s->nodes[*link];
         unsigned limit = n->plen < plen ? n->plen : plen;
-        unsigned c = common_bits(key, n->key, limit);
+        unsigned c = common_bits(key, n->key, known < limit ? known : limit, limit);
         if (c == n->plen && c == plen) {
             target = *link;
             if (n->has_value)
@@ -127,6 +129,7 @@ int prefixset_add(prefixset *s, int family, const uint8_t addr[16], unsigned ple
             break;
         }
         if (c == n->plen) {
+            known = c;
             link = &n->child[bit_at(key, c)];
             continue;
         }
@@ -343,16 +346,27 @@ int prefix_parse(const char *text, int *family, uint8_t addr[16], unsigned *plen
         r = "empty prefix";
         goto out;
     }
-    for (const char *p = text; *p; p++) {
+    /* One pass for the whitespace and '/' checks; the reasons keep their precedence. */
+    const char *slash = NULL;
+    bool space = false, slashes = false;
+    size_t tlen = 0;
+    for (const char *p = text; *p; p++, tlen++) {
         unsigned char c = (unsigned char)*p;
-        if (c == ' ' || (c >= '\t' && c <= '\r')) {
-            r = "whitespace in the prefix";
-            goto out;
+        if (c == ' ' || (c >= '\t' && c <= '\r'))
+            space = true;
+        else if (c == '/') {
+            if (slash)
+                slashes = true;
+            else
+                slash = p;
         }
     }
-    const char *slash = strchr(text, '/');
-    size_t alen = slash ? (size_t)(slash - text) : strlen(text);
-    if (slash && strchr(slash + 1, '/')) {
+    if (space) {
+        r = "whitespace in the prefix";
+        goto out;
+    }
+    size_t alen = slash ? (size_t)(slash - text) : tlen;
+    if (slashes) {
         r = "more than one '/'";
         goto out;
     }
@@ -391,7 +405,7 @@ int prefix_parse(const char *text, int *family, uint8_t addr[16], unsigned *plen
     len = maxbits;
     if (slash) {
         const char *p = slash + 1;
-        size_t n = strlen(p);
+        size_t n = tlen - alen - 1;
         if (n == 0) {
             r = "missing prefix length after '/'";
             goto out;
@@ -410,7 +424,9 @@ int prefix_parse(const char *text, int *family, uint8_t addr[16], unsigned *plen
             r = fam == 4 ? "prefix length above 32" : "prefix length above 128";
             goto out;
         }
-        len = (unsigned)strtoul(p, NULL, 10);
+        len = 0;
+        for (size_t i = 0; i < n; i++)
+            len = len * 10 + (unsigned)(p[i] - '0');
         if (len > maxbits) {
             r = fam == 4 ? "prefix length above 32" : "prefix length above 128";
             goto out;

@@ -157,20 +157,23 @@ int prefixset_add(prefixset *s, int family, const uint8_t addr[16], unsigned ple
 }
 
 /* Whether a and k agree on bits [from, plen): the bits above from were checked at the
- * parent node already, so each node compares only its own stretch. */
+ * parent node already, so each node compares only its own stretch, a byte at a time with
+ * the partial first and last bytes masked (lookups are per answer address). */
 static bool agree_from(const uint8_t *a, const uint8_t *k, unsigned from, unsigned plen)
 {
-    unsigned i = from;
-    for (; i < plen && (i & 7); i++)
-        if (bit_at(a, i) != bit_at(k, i))
+    if (from >= plen)
+        return true;
+    unsigned fb = from >> 3, lb = (plen - 1) >> 3;
+    unsigned first = 0xFFu >> (from & 7);
+    unsigned last = (0xFF00u >> (((plen - 1) & 7) + 1)) & 0xFFu;
+    if (fb == lb)
+        return ((unsigned)(a[fb] ^ k[fb]) & first & last) == 0;
+    if ((unsigned)(a[fb] ^ k[fb]) & first)
+        return false;
+    for (unsigned b = fb + 1; b < lb; b++)
+        if (a[b] != k[b])
             return false;
-    for (; i + 8 <= plen; i += 8)
-        if (a[i >> 3] != k[i >> 3])
-            return false;
-    for (; i < plen; i++)
-        if (bit_at(a, i) != bit_at(k, i))
-            return false;
-    return true;
+    return ((unsigned)(a[lb] ^ k[lb]) & last) == 0;
 }
 
 bool prefixset_lookup(const prefixset *s, int family, const uint8_t *addr, uint32_t *value,

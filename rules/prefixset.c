@@ -32,23 +32,29 @@ static inline unsigned bit_at(const uint8_t *a, unsigned i)
     return (a[i >> 3] >> (7 - (i & 7))) & 1;
 }
 
-/* Copies the first plen bits of src into dst (16 bytes), zero beyond. */
+/* Copies the first plen bits of src into dst (16 bytes), zero beyond. Byte-wise: a rule
+ * pack of 100,000 prefixes inserts each one through here. */
 static void mask_copy(uint8_t dst[16], const uint8_t *src, unsigned nbytes, unsigned plen)
 {
     memset(dst, 0, 16);
-    memcpy(dst, src, nbytes);
-    for (unsigned i = plen; i < nbytes * 8; i++)
-        dst[i >> 3] &= (uint8_t)~(0x80u >> (i & 7));
+    unsigned full = plen / 8 < nbytes ? plen / 8 : nbytes;
+    memcpy(dst, src, full);
+    if (full < nbytes && (plen & 7))
+        dst[full] = (uint8_t)(src[full] & (0xFF00u >> (plen & 7)));
 }
 
-/* Length of the common leading bits of a and b, at most limit. */
-static unsigned common_bits(const uint8_t *a, const uint8_t *b, unsigned limit)
+/* Length of the common leading bits of a and b, at most limit; the bits before from are
+ * known to agree (from <= limit). */
+static unsigned common_bits(const uint8_t *a, const uint8_t *b, unsigned from, unsigned limit)
 {
-    unsigned i = 0;
+    unsigned i = from & ~7u;
     while (i + 8 <= limit && a[i >> 3] == b[i >> 3])
         i += 8;
-    while (i < limit && bit_at(a, i) == bit_at(b, i))
-        i++;
+    if (i < limit) {
+        unsigned x = (unsigned)(a[i >> 3] ^ b[i >> 3]); /* non-zero unless limit cuts it */
+        unsigned same = x ? (unsigned)__builtin_clz(x) - (sizeof(unsigned) * 8 - 8) : 8;
+        i = i + same < limit ? i + same : limit;
+    }
     return i;
 }
 
@@ -106,6 +112,7 @@ int prefixset_add(prefixset *s, int family, const uint8_t addr[16], unsigned ple
     mask_copy(key, addr, maxbits / 8, plen);
     uint32_t *link = &s->root[family == 6];
     uint32_t target;
+    unsigned known = 0; /* bits of key that agree with every node on the way down */
     for (;;) {
         if (*link == PS_NONE) {
             target = node_new(s, key, plen);
@@ -114,7 +121,7 @@ int prefixset_add(prefixset *s, int family, const uint8_t addr[16], unsigned ple
         }
         ps_node *n = &s->nodes[*link];
         unsigned limit = n->plen < plen ? n->plen : plen;
-        unsigned c = common_bits(key, n->key, limit);
+        unsigned c = common_bits(key, n->key, known < limit ? known : limit, limit);
         if (c == n->plen && c == plen) {
             target = *link;
             if (n->has_value)
@@ -122,6 +129,7 @@ int prefixset_add(prefixset *s, int family, const uint8_t addr[16], unsigned ple
             break;
         }
         if (c == n->plen) {
+            known = c;
             link = &n->child[bit_at(key, c)];
             continue;
         }
@@ -149,20 +157,23 @@ int prefixset_add(prefixset *s, int family, const uint8_t addr[16], unsigned ple
 }
 
 /* Whether a and k agree on bits [from, plen): the bits above from were checked at the
- * parent node already, so each node compares only its own stretch. */
+ * parent node already, so each node compares only its own stretch, a byte at a time with
+ * the partial first and last bytes masked (lookups are per answer address). */
 static bool agree_from(const uint8_t *a, const uint8_t *k, unsigned from, unsigned plen)
 {
-    unsigned i = from;
-    for (; i < plen && (i & 7); i++)
-        if (bit_at(a, i) != bit_at(k, i))
+    if (from >= plen)
+        return true;
+    unsigned fb = from >> 3, lb = (plen - 1) >> 3;
+    unsigned first = 0xFFu >> (from & 7);
+    unsigned last = (0xFF00u >> (((plen - 1) & 7) + 1)) & 0xFFu;
+    if (fb == lb)
+        return ((unsigned)(a[fb] ^ k[fb]) & first & last) == 0;
+    if ((unsigned)(a[fb] ^ k[fb]) & first)
+        return false;
+    for (unsigned b = fb + 1; b < lb; b++)
+        if (a[b] != k[b])
             return false;
-    for (; i + 8 <= plen; i += 8)
-        if (a[i >> 3] != k[i >> 3])
-            return false;
-    for (; i < plen; i++)
-        if (bit_at(a, i) != bit_at(k, i))
-            return false;
-    return true;
+    return ((unsigned)(a[lb] ^ k[lb]) & last) == 0;
 }
 
 bool prefixset_lookup(const prefixset *s, int family, const uint8_t *addr, uint32_t *value,
@@ -202,18 +213,94 @@ size_t prefixset_size(const prefixset *s)
     return s ? s->count : 0;
 }
 
+static char *put_dec(char *o, unsigned v)
+{
+    char d[10];
+    int n = 0;
+    do {
+        d[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *o++ = d[--n];
+    return o;
+}
+
+static char *put_ipv4(char *o, const uint8_t *a)
+{
+    for (int i = 0; i < 4; i++) {
+        if (i)
+            *o++ = '.';
+        o = put_dec(o, a[i]);
+    }
+    return o;
+}
+
+/* The text inet_ntop() gives (glibc's form: the first longest run of two or more zero
+ * groups is "::", lower-case hex, "::a.b.c.d" and "::ffff:a.b.c.d" for the IPv4-compatible
+ * and -mapped forms), written directly: a big rule pack formats every prefix once, and
+ * inet_ntop plus snprintf cost some 3000 instructions each. tests/unit/test_prefixset.c
+ * holds the two to the same output. */
+static char *put_ipv6(char *o, const uint8_t *a)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned w[8];
+    for (int i = 0; i < 8; i++)
+        w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+    int best = -1, best_len = 0;
+    for (int i = 0; i < 8;) {
+        if (w[i]) {
+            i++;
+            continue;
+        }
+        int j = i;
+        while (j < 8 && !w[j])
+            j++;
+        if (j - i > best_len) {
+            best = i;
+            best_len = j - i;
+        }
+        i = j;
+    }
+    if (best_len < 2)
+        best = -1;
+    for (int i = 0; i < 8; i++) {
+        if (best >= 0 && i >= best && i < best + best_len) {
+            if (i == best)
+                *o++ = ':';
+            continue;
+        }
+        if (i)
+            *o++ = ':';
+        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+            return put_ipv4(o, a + 12);
+        int started = 0;
+        for (int sh = 12; sh >= 0; sh -= 4) {
+            unsigned d = (w[i] >> sh) & 15;
+            if (d || started || sh == 0) {
+                *o++ = hex[d];
+                started = 1;
+            }
+        }
+    }
+    if (best >= 0 && best + best_len == 8)
+        *o++ = ':';
+    return o;
+}
+
 void prefix_format(int family, const uint8_t addr[16], unsigned plen, char out[64])
 {
-    char text[INET6_ADDRSTRLEN] = "?";
-    if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, text, sizeof text))
-        snprintf(text, sizeof text, "?");
-    snprintf(out, 64, "%s/%u", text, plen);
+    char *o = out;
+    o = family == 4 ? put_ipv4(o, addr) : put_ipv6(o, addr);
+    *o++ = '/';
+    o = put_dec(o, plen);
+    *o = '\0';
 }
 
 /* Dotted quad, exactly four decimal octets. inet_pton would also refuse most of the
  * oddities, but the rule author deserves to hear which one: "010.1.1.1" is 8.1.1.1 to
  * inet_aton() and 10.1.1.1 to a human, so it is refused rather than guessed. */
-static const char *check_ipv4_text(const char *s, size_t len)
+static const char *check_ipv4_text(const char *s, size_t len, uint8_t out[4])
 {
     unsigned parts = 0;
     size_t i = 0;
@@ -235,6 +322,7 @@ static const char *check_ipv4_text(const char *s, size_t len)
             return "IPv4 octet above 255";
         if (++parts > 4)
             return "not an IPv4 address (more than four octets)";
+        out[parts - 1] = (uint8_t)v;
         if (i == len)
             break;
         if (s[i] != '.')
@@ -261,16 +349,27 @@ int prefix_parse(const char *text, int *family, uint8_t addr[16], unsigned *plen
         r = "empty prefix";
         goto out;
     }
-    for (const char *p = text; *p; p++) {
+    /* One pass for the whitespace and '/' checks; the reasons keep their precedence. */
+    const char *slash = NULL;
+    bool space = false, slashes = false;
+    size_t tlen = 0;
+    for (const char *p = text; *p; p++, tlen++) {
         unsigned char c = (unsigned char)*p;
-        if (c == ' ' || (c >= '\t' && c <= '\r')) {
-            r = "whitespace in the prefix";
-            goto out;
+        if (c == ' ' || (c >= '\t' && c <= '\r'))
+            space = true;
+        else if (c == '/') {
+            if (slash)
+                slashes = true;
+            else
+                slash = p;
         }
     }
-    const char *slash = strchr(text, '/');
-    size_t alen = slash ? (size_t)(slash - text) : strlen(text);
-    if (slash && strchr(slash + 1, '/')) {
+    if (space) {
+        r = "whitespace in the prefix";
+        goto out;
+    }
+    size_t alen = slash ? (size_t)(slash - text) : tlen;
+    if (slashes) {
         r = "more than one '/'";
         goto out;
     }
@@ -299,19 +398,17 @@ int prefix_parse(const char *text, int *family, uint8_t addr[16], unsigned *plen
     } else {
         fam = 4;
         maxbits = 32;
-        r = check_ipv4_text(abuf, alen);
+        /* Four plain decimal octets, each at most 255, are exactly what inet_pton takes:
+         * the check has the value already. */
+        r = check_ipv4_text(abuf, alen, a);
         if (r)
             goto out;
-        if (inet_pton(AF_INET, abuf, a) != 1) {
-            r = "not a valid IPv4 address";
-            goto out;
-        }
     }
 
     len = maxbits;
     if (slash) {
         const char *p = slash + 1;
-        size_t n = strlen(p);
+        size_t n = tlen - alen - 1;
         if (n == 0) {
             r = "missing prefix length after '/'";
             goto out;
@@ -330,7 +427,9 @@ int prefix_parse(const char *text, int *family, uint8_t addr[16], unsigned *plen
             r = fam == 4 ? "prefix length above 32" : "prefix length above 128";
             goto out;
         }
-        len = (unsigned)strtoul(p, NULL, 10);
+        len = 0;
+        for (size_t i = 0; i < n; i++)
+            len = len * 10 + (unsigned)(p[i] - '0');
         if (len > maxbits) {
             r = fam == 4 ? "prefix length above 32" : "prefix length above 128";
             goto out;

@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,6 +32,9 @@
  * work done for one document is bounded so a small file cannot make loading explode. */
 #define RS_DOC_BUDGET 200000u
 #define RS_MAX_ID 64
+/* Below this many bytes of rules, parsing and hashing stay on the calling thread: a helper
+ * thread pays off only for packs that take tens of milliseconds to load. */
+#define RS_PARALLEL_BYTES (256u << 10)
 
 static const uint8_t sev_score[] = {21, 47, 73, 99};
 static const char *const sev_names[] = {"low", "medium", "high", "critical"};
@@ -145,6 +150,11 @@ struct lfile {
     bool nodata;     /* unreadable, or a directory named only for its messages */
     const char *kept; /* the path copied into the ruleset, once a rule needs it */
     struct vec docs; /* yaml_document_t */
+    /* What parse_file found, reported in file order once every file is parsed (files may
+     * be parsed on two threads). The texts are libyaml's static strings. */
+    bool parse_oom, parse_err;
+    unsigned err_line, err_col, err_ctx_line;
+    const char *err_problem, *err_context;
 };
 
 struct set_def {
@@ -152,6 +162,10 @@ struct set_def {
     bool is_asn;
     struct vec asn;   /* uint32_t */
     struct vec pfx;   /* struct pfx */
+    /* pfx compiled, once a list that is exactly this set needed it: 1000 rules each
+     * expecting "set:x" share it without copying or hashing the set 1000 times. */
+    const prefixset *compiled;
+    dw_strlist compiled_text;
     size_t file;
     unsigned line, col;
 };
@@ -645,11 +659,17 @@ static void parse_asn_list(struct loader *L, const yaml_node_t *list, const char
     }
 }
 
+/* A list that is one set reference and nothing else leaves out empty and *whole pointing
+ * at the set (the list's items are the set's); any other list fills out, *whole NULL. */
 static void parse_prefix_list(struct loader *L, const yaml_node_t *list, const char *what,
-                              bool allow_sets, struct vec *out)
+                              bool allow_sets, struct vec *out, struct set_def **whole)
 {
+    if (whole)
+        *whole = NULL;
     if (!want_list(L, list, what))
         return;
+    bool single = list->data.sequence.items.top - list->data.sequence.items.start == 1 &&
+                  out->n == 0;
     for (yaml_node_item_t *it = list->data.sequence.items.start;
          it < list->data.sequence.items.top; it++) {
         yaml_node_t *n = node(L, *it);
@@ -666,6 +686,10 @@ static void parse_prefix_list(struct loader *L, const yaml_node_t *list, const c
             struct set_def *set = set_ref(L, n, s, false, what);
             if (!set || !spend(L, n, set->pfx.n))
                 continue;
+            if (single && whole) {
+                *whole = set;
+                continue;
+            }
             for (size_t i = 0; i < set->pfx.n; i++) {
                 struct pfx *e = lpush(L, out);
                 if (e)
@@ -678,7 +702,8 @@ static void parse_prefix_list(struct loader *L, const yaml_node_t *list, const c
         char masked[64] = "";
         const char *why = "not a prefix";
         memset(&p, 0, sizeof p);
-        if (prefix_parse(s, &p.family, p.addr, &p.plen, &host_bits, masked, &why) != 0) {
+        /* No masked text from the parser: it is needed only for the warning below. */
+        if (prefix_parse(s, &p.family, p.addr, &p.plen, &host_bits, NULL, &why) != 0) {
             diag(L, true, n, "bad prefix \"%.80s\" in %s: %s", s, what, why);
             continue;
         }
@@ -817,9 +842,34 @@ static bool pfx_equal(const struct pfx *a, const struct vec *b)
     return true;
 }
 
+/* Items of a list parse_prefix_list filled (or left to a whole set). */
+static const struct vec *plist_items(const struct vec *pfx, const struct set_def *whole)
+{
+    return whole ? &whole->pfx : pfx;
+}
+
+static const prefixset *own_prefixset_items(struct loader *L, const struct vec *pfx,
+                                            dw_strlist *text);
+
+static const prefixset *own_prefixset(struct loader *L, const struct vec *pfx,
+                                      struct set_def *whole, dw_strlist *text)
+{
+    if (!whole)
+        return own_prefixset_items(L, pfx, text);
+    if (whole->compiled && whole->pfx.n) {
+        *text = whole->compiled_text;
+        return whole->compiled;
+    }
+    const prefixset *made = own_prefixset_items(L, &whole->pfx, text);
+    whole->compiled = made;
+    whole->compiled_text = *text;
+    return made;
+}
+
 /* Builds a prefixset and its texts from struct pfx items; NULL when there are none. An
  * identical list compiled before is shared (the ruleset is immutable once built). */
-static const prefixset *own_prefixset(struct loader *L, const struct vec *pfx, dw_strlist *text)
+static const prefixset *own_prefixset_items(struct loader *L, const struct vec *pfx,
+                                            dw_strlist *text)
 {
     text->v = NULL;
     text->n = 0;
@@ -950,7 +1000,7 @@ static void parse_sets_doc(struct loader *L, const yaml_node_t *root)
         if (s->is_asn)
             parse_asn_list(L, bv[0], what, false, &s->asn);
         else
-            parse_prefix_list(L, bv[1], what, false, &s->pfx);
+            parse_prefix_list(L, bv[1], what, false, &s->pfx, NULL);
     }
 }
 
@@ -1006,8 +1056,9 @@ static void parse_exceptions(struct loader *L, const yaml_node_t *list, struct v
         memset(&e, 0, sizeof e);
         e.line = (unsigned)n->start_mark.line + 1;
         struct vec pfx = VEC(struct pfx), names = VEC(char *), nodes = VEC(yaml_node_t *);
+        struct set_def *pfx_set = NULL;
         if (v[0])
-            parse_prefix_list(L, v[0], "exception prefixes", true, &pfx);
+            parse_prefix_list(L, v[0], "exception prefixes", true, &pfx, &pfx_set);
         if (v[1])
             parse_name_list(L, v[1], "exception names", &names, &nodes);
         if (!v[0] && !v[1])
@@ -1033,7 +1084,7 @@ static void parse_exceptions(struct loader *L, const yaml_node_t *list, struct v
                                      "remove it or extend \"expires\"", exp, e.reason);
             } else {
                 e.reason = lstrdup(L, e.reason);
-                e.prefixes = own_prefixset(L, &pfx, &e.prefixes_text);
+                e.prefixes = own_prefixset(L, &pfx, pfx_set, &e.prefixes_text);
                 e.names = names.n ? own_nameset(L, &names) : NULL;
                 dw_exception *slot = lpush(L, out);
                 if (slot)
@@ -1055,6 +1106,7 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
     struct vec cname = VEC(char *), cname_nodes = VEC(yaml_node_t *);
     struct vec tags = VEC(char *), asn = VEC(uint32_t);
     struct vec pfx = VEC(struct pfx), resolvers = VEC(struct pfx), allow = VEC(struct pfx);
+    struct set_def *pfx_set = NULL, *resolvers_set = NULL, *allow_set = NULL;
     struct vec exceptions = VEC(dw_exception);
     unsigned errs = L->errors;
 
@@ -1167,9 +1219,9 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
         if (ev[0])
             parse_asn_list(L, ev[0], "expect.asn", true, &asn);
         if (ev[1])
-            parse_prefix_list(L, ev[1], "expect.prefixes", true, &pfx);
+            parse_prefix_list(L, ev[1], "expect.prefixes", true, &pfx, &pfx_set);
         if (ev[2])
-            parse_prefix_list(L, ev[2], "expect.resolvers", true, &resolvers);
+            parse_prefix_list(L, ev[2], "expect.resolvers", true, &resolvers, &resolvers_set);
     }
 
     if (v[K_DNSSEC] && want_map(L, v[K_DNSSEC], "dnssec")) {
@@ -1202,7 +1254,7 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
         if (c >= 0)
             r.rebind_check = c == 1;
         if (rv[1])
-            parse_prefix_list(L, rv[1], "rebinding.allow", true, &allow);
+            parse_prefix_list(L, rv[1], "rebinding.allow", true, &allow, &allow_set);
         int s = rv[2] ? pick(L, rv[2], "rebinding.sinkhole", sinkhole_names, 3) : -1;
         if (s >= 0)
             r.sinkhole = (enum dw_sinkhole_mode)s;
@@ -1212,7 +1264,8 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
         parse_exceptions(L, v[K_EXCEPTIONS], &exceptions);
 
     if (L->errors == errs && !L->oom) {
-        if (!asn.n && !pfx.n && !resolvers.n && !r.cname_allowed && r.dnssec == DW_DNSSEC_UNKNOWN &&
+        if (!asn.n && !plist_items(&pfx, pfx_set)->n &&
+            !plist_items(&resolvers, resolvers_set)->n && !r.cname_allowed && r.dnssec == DW_DNSSEC_UNKNOWN &&
             !r.ttl_max && !r.rebind_check)
             diag(L, false, root, "rule checks nothing; give it expect, cname, dnssec or ttl, or "
                                  "drop rebinding.check: false");
@@ -1241,9 +1294,9 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
                 r.n_asn = u;
             }
         }
-        r.prefixes = own_prefixset(L, &pfx, &r.prefixes_text);
-        r.resolvers = own_prefixset(L, &resolvers, &r.resolvers_text);
-        r.rebind_allow = own_prefixset(L, &allow, &r.rebind_allow_text);
+        r.prefixes = own_prefixset(L, &pfx, pfx_set, &r.prefixes_text);
+        r.resolvers = own_prefixset(L, &resolvers, resolvers_set, &r.resolvers_text);
+        r.rebind_allow = own_prefixset(L, &allow, allow_set, &r.rebind_allow_text);
         if (exceptions.n) {
             dw_exception *ex = lalloc(L, exceptions.n * sizeof *ex);
             if (ex) {
@@ -1473,12 +1526,12 @@ static void line_col_of(const unsigned char *data, size_t len, size_t off, unsig
     }
 }
 
-static void parse_file(struct loader *L, size_t fi)
+/* Touches nothing but *f, so two threads can parse two files at once. */
+static void parse_file(struct lfile *f)
 {
-    struct lfile *f = VAT(L->files, struct lfile, fi);
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p)) {
-        L->oom = true;
+        f->parse_oom = true;
         return;
     }
     yaml_parser_set_input_string(&p, f->data ? f->data : (const unsigned char *)"", f->len);
@@ -1486,33 +1539,147 @@ static void parse_file(struct loader *L, size_t fi)
         yaml_document_t doc;
         if (!yaml_parser_load(&p, &doc)) {
             if (p.error == YAML_MEMORY_ERROR) {
-                L->oom = true;
+                f->parse_oom = true;
                 break;
             }
-            unsigned line = (unsigned)p.problem_mark.line + 1, col = (unsigned)p.problem_mark.column + 1;
+            f->parse_err = true;
+            f->err_line = (unsigned)p.problem_mark.line + 1;
+            f->err_col = (unsigned)p.problem_mark.column + 1;
             if (p.error == YAML_READER_ERROR)
-                line_col_of(f->data, f->len, p.problem_offset, &line, &col);
-            if (p.context)
-                diag_at(L, true, fi, line, col, NULL, "YAML syntax error: %s (%s at line %u)",
-                        p.problem ? p.problem : "unknown problem", p.context,
-                        (unsigned)p.context_mark.line + 1);
-            else
-                diag_at(L, true, fi, line, col, NULL, "YAML syntax error: %s",
-                        p.problem ? p.problem : "unknown problem");
+                line_col_of(f->data, f->len, p.problem_offset, &f->err_line, &f->err_col);
+            f->err_problem = p.problem;
+            f->err_context = p.context;
+            f->err_ctx_line = (unsigned)p.context_mark.line + 1;
             break;
         }
         if (!yaml_document_get_root_node(&doc)) {
             yaml_document_delete(&doc);
             break;
         }
-        yaml_document_t *slot = lpush(L, &f->docs);
+        yaml_document_t *slot = vec_push(&f->docs);
         if (!slot) {
+            f->parse_oom = true;
             yaml_document_delete(&doc);
             break;
         }
         *slot = doc;
     }
     yaml_parser_delete(&p);
+}
+
+/* Reports what parse_file found, file by file as a sequential parse would have: the first
+ * file that ran out of memory ends it (the files after it count as never parsed). */
+static void parse_report(struct loader *L)
+{
+    for (size_t fi = 0; fi < L->files.n; fi++) {
+        const struct lfile *f = VAT(L->files, struct lfile, fi);
+        if (f->parse_oom) {
+            L->oom = true;
+            return;
+        }
+        if (!f->parse_err)
+            continue;
+        const char *problem = f->err_problem ? f->err_problem : "unknown problem";
+        if (f->err_context)
+            diag_at(L, true, fi, f->err_line, f->err_col, NULL,
+                    "YAML syntax error: %s (%s at line %u)", problem, f->err_context,
+                    f->err_ctx_line);
+        else
+            diag_at(L, true, fi, f->err_line, f->err_col, NULL, "YAML syntax error: %s",
+                    problem);
+    }
+}
+
+static void hash_files(const struct loader *L, uint8_t digest[LDNS_SHA256_DIGEST_LENGTH])
+{
+    ldns_sha256_CTX ctx;
+    ldns_sha256_init(&ctx);
+    for (size_t i = 0; i < L->files.n; i++) {
+        const struct lfile *f = VAT(L->files, struct lfile, i);
+        char len[32];
+        if (f->nodata)
+            continue;
+        int n = snprintf(len, sizeof len, "%zu\n", f->len);
+        ldns_sha256_update(&ctx, (const uint8_t *)len, (size_t)n);
+        if (f->len)
+            ldns_sha256_update(&ctx, f->data, f->len);
+    }
+    ldns_sha256_final(digest, &ctx);
+}
+
+/* Parsing (libyaml) and hashing are most of the load time of a big pack, and the files
+ * are independent of each other: a helper thread hashes, then both threads take files
+ * to parse, largest first. Only files (read-only here) and each file's own parse fields
+ * are shared; the loader itself is touched again only after the join. */
+struct par {
+    const struct loader *L;
+    size_t *order; /* file indices to parse, largest first */
+    size_t n;
+    atomic_size_t next;
+    uint8_t digest[LDNS_SHA256_DIGEST_LENGTH];
+};
+
+static void parse_queued(struct par *P)
+{
+    for (;;) {
+        size_t k = atomic_fetch_add(&P->next, 1);
+        if (k >= P->n)
+            return;
+        parse_file(VAT(P->L->files, struct lfile, P->order[k]));
+    }
+}
+
+static void *par_helper(void *arg)
+{
+    struct par *P = arg;
+    hash_files(P->L, P->digest);
+    parse_queued(P);
+    return NULL;
+}
+
+/* Parses every readable file; *hashed is set when digest holds the ruleset hash. */
+static void parse_files(struct loader *L, uint8_t digest[LDNS_SHA256_DIGEST_LENGTH],
+                        bool *hashed)
+{
+    *hashed = false;
+    size_t total = 0, n = 0;
+    for (size_t i = 0; i < L->files.n; i++) {
+        const struct lfile *f = VAT(L->files, struct lfile, i);
+        if (!f->nodata) {
+            total += f->len;
+            n++;
+        }
+    }
+    size_t *order = total >= RS_PARALLEL_BYTES ? malloc(n * sizeof *order) : NULL;
+    if (!order) {
+        for (size_t i = 0; i < L->files.n; i++)
+            if (!VAT(L->files, struct lfile, i)->nodata)
+                parse_file(VAT(L->files, struct lfile, i));
+        return;
+    }
+    n = 0;
+    for (size_t i = 0; i < L->files.n; i++)
+        if (!VAT(L->files, struct lfile, i)->nodata)
+            order[n++] = i;
+    /* Largest first (insertion sort: a pack is a handful of files). */
+    for (size_t i = 1; i < n; i++) {
+        size_t x = order[i], j = i;
+        for (; j > 0 && VAT(L->files, struct lfile, order[j - 1])->len <
+                            VAT(L->files, struct lfile, x)->len; j--)
+            order[j] = order[j - 1];
+        order[j] = x;
+    }
+    struct par P = {.L = L, .order = order, .n = n};
+    atomic_init(&P.next, 0);
+    pthread_t t;
+    bool threaded = pthread_create(&t, NULL, par_helper, &P) == 0;
+    parse_queued(&P);
+    if (threaded) {
+        pthread_join(t, NULL);
+        memcpy(digest, P.digest, sizeof P.digest);
+        *hashed = true;
+    }
+    free(order);
 }
 
 /* Sets documents have "sets" as a key of their top mapping. */
@@ -1556,22 +1723,13 @@ static void each_doc(struct loader *L, bool sets_pass)
     }
 }
 
-static void compute_hash(struct loader *L)
+static void compute_hash(struct loader *L, const uint8_t *digest_or_null)
 {
-    ldns_sha256_CTX ctx;
     uint8_t digest[LDNS_SHA256_DIGEST_LENGTH];
-    ldns_sha256_init(&ctx);
-    for (size_t i = 0; i < L->files.n; i++) {
-        const struct lfile *f = VAT(L->files, struct lfile, i);
-        char len[32];
-        if (f->nodata)
-            continue;
-        int n = snprintf(len, sizeof len, "%zu\n", f->len);
-        ldns_sha256_update(&ctx, (const uint8_t *)len, (size_t)n);
-        if (f->len)
-            ldns_sha256_update(&ctx, f->data, f->len);
-    }
-    ldns_sha256_final(digest, &ctx);
+    if (digest_or_null)
+        memcpy(digest, digest_or_null, sizeof digest);
+    else
+        hash_files(L, digest);
     char *o = L->rs->hash;
     memcpy(o, "sha256:", 7);
     for (size_t i = 0; i < sizeof digest; i++)
@@ -1634,9 +1792,12 @@ int ruleset_load(const char *const *paths, size_t n, time_t now, ruleset_diag_fn
     for (size_t i = 0; i < L.files.n && !L.oom; i++)
         if (!VAT(L.files, struct lfile, i)->nodata)
             read_file(&L, i);
-    for (size_t i = 0; i < L.files.n && !L.oom; i++)
-        if (!VAT(L.files, struct lfile, i)->nodata)
-            parse_file(&L, i);
+    uint8_t digest[LDNS_SHA256_DIGEST_LENGTH];
+    bool hashed = false;
+    if (!L.oom) {
+        parse_files(&L, digest, &hashed);
+        parse_report(&L);
+    }
     each_doc(&L, true);
     each_doc(&L, false);
     if (!L.oom)
@@ -1668,7 +1829,7 @@ int ruleset_load(const char *const *paths, size_t n, time_t now, ruleset_diag_fn
         rc = -ENOMEM;
         goto out;
     }
-    compute_hash(&L);
+    compute_hash(&L, hashed ? digest : NULL);
     *out = rs;
     L.rs = NULL;
 out:

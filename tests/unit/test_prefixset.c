@@ -1,6 +1,7 @@
 /* prefixset: strict parsing (reasons, host bits, masked suggestion), formatting, and
  * longest-prefix match checked on 100,000 random prefixes per family against a simple
  * per-length reference. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -137,6 +138,52 @@ static void test_format(void **state)
     memset(full, 0xff, sizeof full);
     prefix_format(6, full, 128, out);
     assert_string_equal(out, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128");
+}
+
+/* prefix_format writes addresses itself (speed): it must give inet_ntop's text for every
+ * shape of address: each pattern of zero groups, the IPv4-mapped and -compatible forms
+ * and their near misses, short and long hex groups. */
+static void format_like_ntop(int family, const uint8_t *a, unsigned plen)
+{
+    char want[80], addr[INET6_ADDRSTRLEN], got[64];
+    assert_non_null(inet_ntop(family == 4 ? AF_INET : AF_INET6, a, addr, sizeof addr));
+    snprintf(want, sizeof want, "%s/%u", addr, plen);
+    prefix_format(family, a, plen, got);
+    assert_string_equal(got, want);
+}
+
+static void test_format_like_ntop(void **state)
+{
+    (void)state;
+    static const unsigned vals[] = {0, 1, 0xf, 0x10, 0xab, 0x100, 0xfff, 0x1000, 0xfffe,
+                                    0xffff, 0x0a0b};
+    uint8_t a[16];
+    unsigned long r = 12345;
+    for (unsigned zmask = 0; zmask < 256; zmask++) {
+        for (unsigned k = 0; k < 40; k++) {
+            for (int g = 0; g < 8; g++) {
+                r = r * 6364136223846793005ul + 1442695040888963407ul;
+                unsigned v = (zmask >> g) & 1 ? 0 : k < 11 ? vals[k] : (unsigned)(r >> 33) & 0xffff;
+                if (!v && !((zmask >> g) & 1))
+                    v = 1;
+                a[2 * g] = (uint8_t)(v >> 8);
+                a[2 * g + 1] = (uint8_t)v;
+            }
+            format_like_ntop(6, a, (unsigned)(r >> 20) % 129);
+            a[10] = a[11] = 0xff; /* the mapped form when groups 0-4 are zero */
+            format_like_ntop(6, a, 128);
+            a[11] = 0xfe;
+            format_like_ntop(6, a, 96);
+        }
+    }
+    for (unsigned i = 0; i < 100000; i++) {
+        r = r * 6364136223846793005ul + 1442695040888963407ul;
+        for (int b = 0; b < 4; b++)
+            a[b] = (uint8_t)(r >> (16 + 8 * b));
+        if (i % 7 == 0)
+            a[i % 4] = 0;
+        format_like_ntop(4, a, (unsigned)(r >> 50) % 33);
+    }
 }
 
 static void add_text(prefixset *s, const char *text, uint32_t v)
@@ -371,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_parse_good),
         cmocka_unit_test(test_parse_bad),
         cmocka_unit_test(test_format),
+        cmocka_unit_test(test_format_like_ntop),
         cmocka_unit_test(test_lpm_basic),
         cmocka_unit_test(test_random_v4),
         cmocka_unit_test(test_random_v6),

@@ -5,7 +5,9 @@
 #include "rules/prefixset.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +22,31 @@ typedef struct ps_node {
     uint32_t child[2];  /* node index or PS_NONE, chosen by the bit at plen */
 } ps_node;
 
+/* An address as two big-endian halves (IPv4 in the top 32 bits of hi), so that ranges
+ * compare as integers. */
+typedef struct ps_addr {
+    uint64_t hi, lo;
+} ps_addr;
+
+/* Where a range of addresses starts, and its longest covering prefix (node index, or
+ * PS_NONE for addresses no prefix covers). A range ends where the next one starts. */
+typedef struct ps_range {
+    ps_addr start;
+    uint32_t node;
+} ps_range;
+
+typedef struct ps_flat {
+    ps_range *v;
+    uint32_t n, cap;
+} ps_flat;
+
 struct prefixset {
     ps_node *nodes;
     uint32_t n, cap;
     uint32_t root[2];   /* [0] IPv4, [1] IPv6 */
     size_t count;       /* distinct prefixes */
+    bool frozen;        /* flat[] is up to date */
+    ps_flat flat[2];
 };
 
 static inline unsigned bit_at(const uint8_t *a, unsigned i)
@@ -71,6 +93,8 @@ void prefixset_free(prefixset *s)
     if (!s)
         return;
     free(s->nodes);
+    free(s->flat[0].v);
+    free(s->flat[1].v);
     free(s);
 }
 
@@ -94,6 +118,7 @@ int prefixset_add(prefixset *s, int family, const uint8_t addr[16], unsigned ple
     unsigned maxbits = family == 4 ? 32 : 128;
     if (plen > maxbits)
         return -EINVAL;
+    s->frozen = false;
 
     /* An insert creates at most two nodes: reserve them first so that pointers into the
      * array stay valid below. */
@@ -176,11 +201,159 @@ static bool agree_from(const uint8_t *a, const uint8_t *k, unsigned from, unsign
     return ((unsigned)(a[lb] ^ k[lb]) & last) == 0;
 }
 
+/* ---- the flat ranges -------------------------------------------------------------- */
+
+static ps_addr addr_of(const uint8_t *a, int family)
+{
+    ps_addr x = {0, 0};
+    if (family == 4) {
+        uint32_t v;
+        memcpy(&v, a, 4);
+        x.hi = (uint64_t)be32toh(v) << 32;
+        return x;
+    }
+    memcpy(&x.hi, a, 8);
+    memcpy(&x.lo, a + 8, 8);
+    x.hi = be64toh(x.hi);
+    x.lo = be64toh(x.lo);
+    return x;
+}
+
+static bool addr_le(ps_addr a, ps_addr b)
+{
+    return a.hi < b.hi || (a.hi == b.hi && a.lo <= b.lo);
+}
+
+/* The last address of the prefix of node n, plus one; false when that wraps past the top
+ * of the address space. */
+static bool after_node(const ps_node *n, int family, ps_addr *next)
+{
+    ps_addr x = addr_of(n->key, family);
+    unsigned bits = family == 4 ? 32 : 128, host = bits - n->plen;
+    /* Set the host bits, then add one: the same as adding 2^host to the masked start. */
+    if (family == 4)
+        host += 96; /* IPv4 lives in the top 32 bits of hi */
+    if (host >= 128)
+        return false;
+    if (host >= 64) {
+        uint64_t step = (uint64_t)1 << (host - 64);
+        x.hi += step;
+        x.lo = 0;
+        *next = x;
+        return x.hi != 0;
+    }
+    uint64_t step = (uint64_t)1 << host;
+    x.lo += step;
+    if (x.lo < step) {
+        x.hi++;
+        if (x.hi == 0)
+            return false;
+    }
+    *next = x;
+    return true;
+}
+
+/* Appends "from start on, the best prefix is node". Ranges only ever start at or after
+ * the last one: a push at the same start means the last range is empty and is replaced,
+ * and a push of the prefix already in force continues its range. */
+static int flat_push(ps_flat *f, ps_addr start, uint32_t node)
+{
+    if (f->n > 0) {
+        ps_range *last = &f->v[f->n - 1];
+        if (last->start.hi == start.hi && last->start.lo == start.lo) {
+            last->node = node;
+            if (f->n > 1 && f->v[f->n - 2].node == node)
+                f->n--;
+            return 0;
+        }
+        if (last->node == node)
+            return 0;
+    }
+    if (f->n == f->cap) {
+        if (f->cap > UINT32_MAX / 2)
+            return -ENOMEM;
+        uint32_t ncap = f->cap ? f->cap * 2 : 16;
+        ps_range *nv = realloc(f->v, (size_t)ncap * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        f->v = nv;
+        f->cap = ncap;
+    }
+    f->v[f->n++] = (ps_range){start, node};
+    return 0;
+}
+
+/* The ranges of node i's prefix, in address order: from its start the best prefix is i
+ * (if it carries a value) or best, each child then has its own ranges, and after each
+ * child the node's best is in force again. Depth is at most 129 (one node per length). */
+static int flatten(const prefixset *s, ps_flat *f, int family, uint32_t i, uint32_t best)
+{
+    const ps_node *n = &s->nodes[i];
+    if (n->has_value)
+        best = i;
+    int rc = flat_push(f, addr_of(n->key, family), best);
+    for (int b = 0; b < 2 && rc == 0; b++) {
+        uint32_t c = n->child[b];
+        if (c == PS_NONE)
+            continue;
+        rc = flatten(s, f, family, c, best);
+        ps_addr next;
+        if (rc == 0 && after_node(&s->nodes[c], family, &next))
+            rc = flat_push(f, next, best);
+    }
+    return rc;
+}
+
+int prefixset_freeze(prefixset *s)
+{
+    if (!s)
+        return -EINVAL;
+    s->frozen = false;
+    for (int fam = 0; fam < 2; fam++) {
+        ps_flat *f = &s->flat[fam];
+        int family = fam ? 6 : 4;
+        uint32_t root = s->root[fam];
+        ps_addr next;
+        f->n = 0;
+        int rc = flat_push(f, (ps_addr){0, 0}, PS_NONE);
+        if (rc == 0 && root != PS_NONE) {
+            rc = flatten(s, f, family, root, PS_NONE);
+            if (rc == 0 && after_node(&s->nodes[root], family, &next))
+                rc = flat_push(f, next, PS_NONE);
+        }
+        if (rc != 0)
+            return rc;
+    }
+    s->frozen = true;
+    return 0;
+}
+
 bool prefixset_lookup(const prefixset *s, int family, const uint8_t *addr, uint32_t *value,
                       unsigned *plen)
 {
     if (!s || !addr || (family != 4 && family != 6))
         return false;
+    if (s->frozen) {
+        /* The last range starting at or before the address. */
+        const ps_flat *f = &s->flat[family == 6];
+        ps_addr x = addr_of(addr, family);
+        uint32_t lo = 0, n = f->n; /* v[0] starts at address 0 */
+        while (n > 1) {
+            uint32_t half = n / 2;
+            if (addr_le(f->v[lo + half].start, x))
+                lo += half;
+            n -= half;
+        }
+        uint32_t node = f->v[lo].node;
+        if (node == PS_NONE)
+            return false;
+        if (value)
+            *value = s->nodes[node].value;
+        if (plen)
+            *plen = s->nodes[node].plen;
+        return true;
+    }
+
     unsigned maxbits = family == 4 ? 32 : 128;
     uint8_t a[16] = {0};
     memcpy(a, addr, maxbits / 8);

@@ -917,6 +917,8 @@ static const prefixset *build_prefixset(struct loader *L, const struct vec *pfx,
         if (!v[i] || prefixset_add(s, p->family, p->addr, p->plen, (uint32_t)i) == -ENOMEM)
             L->oom = true;
     }
+    if (prefixset_freeze(s) == -ENOMEM)
+        L->oom = true;
     text->v = v;
     text->n = pfx->n;
     return s;

@@ -317,7 +317,63 @@ static void random_addr(uint8_t *a, unsigned nbytes)
         memset(a + 4, 0, 12);
 }
 
-static void check_random(int family, unsigned npfx, unsigned nq)
+/* The longest stored prefix holding a (the reference: every length, longest first). */
+static const ref_pfx *ref_lookup(const ref_pfx *ref, unsigned distinct, const uint8_t *a,
+                                 unsigned nbytes)
+{
+    for (int plen = (int)nbytes * 8; plen >= 0; plen--) {
+        ref_pfx k = {.plen = (unsigned)plen};
+        memcpy(k.key, a, 16);
+        mask(k.key, nbytes, (unsigned)plen);
+        /* bsearch on (plen, key) ignoring order: distinct entries only remain. */
+        size_t lo = 0, hi = distinct;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            int c = ref[mid].plen != k.plen ? (ref[mid].plen < k.plen ? -1 : 1)
+                                             : memcmp(ref[mid].key, k.key, 16);
+            if (c == 0)
+                return &ref[mid];
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    }
+    return NULL;
+}
+
+/* One query against the reference; true on a hit. */
+static bool check_one(const prefixset *s, int family, const uint8_t *a, const ref_pfx *ref,
+                      unsigned distinct, const char *what, unsigned q)
+{
+    unsigned nbytes = family == 4 ? 4 : 16;
+    const ref_pfx *want = ref_lookup(ref, distinct, a, nbytes);
+    uint32_t v = 0;
+    unsigned l = 0;
+    bool got = prefixset_lookup(s, family, a, &v, &l);
+    if (got != (want != NULL))
+        fail_msg("family %d %s query %u: %s, reference says %s", family, what, q,
+                 got ? "hit" : "miss", want ? "hit" : "miss");
+    if (want && (v != want->value || l != want->plen))
+        fail_msg("family %d %s query %u: /%u value %u, reference /%u value %u", family, what,
+                 q, l, v, want->plen, want->value);
+    return want != NULL;
+}
+
+/* a +/- 1 over nbytes bytes (wrapping). */
+static void step_addr(uint8_t *a, unsigned nbytes, int dir)
+{
+    for (unsigned i = nbytes; i-- > 0;) {
+        a[i] = (uint8_t)(a[i] + dir);
+        if (a[i] != (dir > 0 ? 0 : 0xff))
+            break;
+    }
+}
+
+/* npfx random prefixes, nq random queries (half inside a stored prefix), and the edges of
+ * stored prefixes (first and last address, and the addresses either side): once through
+ * the trie walk, once through the frozen ranges. */
+static void check_random(int family, unsigned npfx, unsigned nq, bool freeze)
 {
     unsigned nbytes = family == 4 ? 4 : 16, maxbits = nbytes * 8;
     ref_pfx *ref = calloc(npfx, sizeof *ref);
@@ -337,6 +393,8 @@ static void check_random(int family, unsigned npfx, unsigned nq)
         ref[i].value = v;
         ref[i].order = i;
     }
+    if (freeze)
+        assert_int_equal(prefixset_freeze(s), 0);
     /* Sorted by (plen, key, order): the last of equal prefixes is the live value. */
     qsort(ref, npfx, sizeof *ref, ref_cmp);
     unsigned distinct = 0;
@@ -359,41 +417,24 @@ static void check_random(int family, unsigned npfx, unsigned nq)
                 a[b / 8] = (uint8_t)((a[b / 8] & ~m) | (p->key[b / 8] & m));
             }
         }
-        const ref_pfx *want = NULL;
-        for (int plen = (int)maxbits; plen >= 0 && !want; plen--) {
-            ref_pfx k = {.plen = (unsigned)plen};
-            memcpy(k.key, a, 16);
-            mask(k.key, nbytes, (unsigned)plen);
-            /* bsearch on (plen, key) ignoring order: distinct entries only remain. */
-            size_t lo = 0, hi = distinct;
-            while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                int c = ref[mid].plen != k.plen ? (ref[mid].plen < k.plen ? -1 : 1)
-                                                 : memcmp(ref[mid].key, k.key, 16);
-                if (c == 0) {
-                    want = &ref[mid];
-                    break;
-                }
-                if (c < 0)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-        }
-        uint32_t v = 0;
-        unsigned l = 0;
-        bool got = prefixset_lookup(s, family, a, &v, &l);
-        if (got != (want != NULL))
-            fail_msg("family %d query %u: %s, reference says %s", family, q,
-                     got ? "hit" : "miss", want ? "hit" : "miss");
-        if (want) {
-            hits++;
-            if (v != want->value || l != want->plen)
-                fail_msg("family %d query %u: /%u value %u, reference /%u value %u", family,
-                         q, l, v, want->plen, want->value);
-        }
+        hits += check_one(s, family, a, ref, distinct, "random", q);
     }
-    assert_true(hits > nq / 2);
+    assert_true(hits >= nq / 2); /* the half aimed inside a stored prefix */
+
+    for (unsigned q = 0; q < distinct && q < 4000; q++) {
+        const ref_pfx *p = &ref[(q * 7919u) % distinct];
+        uint8_t first[16] = {0}, last[16] = {0};
+        memcpy(first, p->key, nbytes);
+        memcpy(last, p->key, nbytes);
+        for (unsigned b = p->plen; b < maxbits; b++)
+            last[b / 8] |= (uint8_t)(0x80u >> (b % 8));
+        check_one(s, family, first, ref, distinct, "first", q);
+        check_one(s, family, last, ref, distinct, "last", q);
+        step_addr(first, nbytes, -1);
+        step_addr(last, nbytes, +1);
+        check_one(s, family, first, ref, distinct, "before", q);
+        check_one(s, family, last, ref, distinct, "after", q);
+    }
     prefixset_free(s);
     free(ref);
 }
@@ -402,14 +443,64 @@ static void test_random_v4(void **state)
 {
     (void)state;
     rng_state = 0xdecafbad;
-    check_random(4, 100000, 100000);
+    check_random(4, 20000, 20000, false); /* the trie walk: the fallback */
+    rng_state = 0xdecafbad;
+    check_random(4, 100000, 100000, true);
+    for (unsigned n = 1; n <= 64; n *= 2) { /* small sets: ranges at the ends of the space */
+        rng_state = 0xabc + n;
+        check_random(4, n, 2000, true);
+    }
 }
 
 static void test_random_v6(void **state)
 {
     (void)state;
     rng_state = 0xfeedface;
-    check_random(6, 100000, 50000);
+    check_random(6, 20000, 10000, false);
+    rng_state = 0xfeedface;
+    check_random(6, 100000, 50000, true);
+    for (unsigned n = 1; n <= 64; n *= 2) {
+        rng_state = 0xdef + n;
+        check_random(6, n, 2000, true);
+    }
+}
+
+/* Freezing: the edges of the address space, /0 and host prefixes, and an add after the
+ * freeze (the trie answers again until the next freeze). */
+static void test_freeze_edges(void **state)
+{
+    (void)state;
+    prefixset *s = prefixset_new();
+    assert_int_equal(prefixset_freeze(s), 0); /* empty */
+    lookup_text(s, "0.0.0.0", false, 0, 0);
+    add_text(s, "255.255.255.255/32", 1);
+    add_text(s, "0.0.0.0/32", 2);
+    add_text(s, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00/120", 3);
+    add_text(s, "::/128", 4);
+    add_text(s, "8000::/1", 5);
+    assert_int_equal(prefixset_freeze(s), 0);
+    lookup_text(s, "255.255.255.255", true, 1, 32);
+    lookup_text(s, "255.255.255.254", false, 0, 0);
+    lookup_text(s, "0.0.0.0", true, 2, 32);
+    lookup_text(s, "0.0.0.1", false, 0, 0);
+    lookup_text(s, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", true, 3, 120);
+    lookup_text(s, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:feff", true, 5, 1);
+    lookup_text(s, "7fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", false, 0, 0);
+    lookup_text(s, "::", true, 4, 128);
+    lookup_text(s, "::1", false, 0, 0);
+    add_text(s, "0.0.0.0/0", 6); /* after the freeze */
+    lookup_text(s, "0.0.0.1", true, 6, 0);
+    assert_int_equal(prefixset_freeze(s), 0);
+    lookup_text(s, "0.0.0.1", true, 6, 0);
+    lookup_text(s, "0.0.0.0", true, 2, 32);
+    lookup_text(s, "255.255.255.255", true, 1, 32);
+    lookup_text(s, "128.0.0.0", true, 6, 0);
+    add_text(s, "::/0", 7);
+    assert_int_equal(prefixset_freeze(s), 0);
+    lookup_text(s, "::1", true, 7, 0);
+    lookup_text(s, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:feff", true, 5, 1);
+    assert_int_equal(prefixset_freeze(NULL), -EINVAL);
+    prefixset_free(s);
 }
 
 int main(void)
@@ -422,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_lpm_basic),
         cmocka_unit_test(test_random_v4),
         cmocka_unit_test(test_random_v6),
+        cmocka_unit_test(test_freeze_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -309,7 +309,7 @@ int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c)
         return -EINVAL;
     }
     m->has_question = false;
-    m->qname_off = m->qtype = m->qclass = 0;
+    m->qname_off = m->qtype = m->qclass = m->qname_wlen = 0;
     m->n_rr = m->n_an = m->n_ns = m->n_ar = 0;
     m->has_opt = m->edns_do = false;
     m->edns_version = 0;
@@ -321,8 +321,8 @@ int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c)
     if (m->qdcount != 1)
         CNT(c, DNS_QDCOUNT_NOT_ONE);
     for (unsigned i = 0; i < m->qdcount; i++) {
-        size_t off = w.pos, end = 0;
-        enum name_err e = name_walk_c(buf, m->len, off, NULL, NULL, &end, &nc);
+        size_t off = w.pos, end = 0, wl = 0;
+        enum name_err e = name_walk_c(buf, m->len, off, NULL, &wl, &end, &nc);
         if (e == NAME_OK) {
             wire_seek(&w, end);
             uint16_t qtype = wire_u16(&w);
@@ -332,6 +332,8 @@ int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c)
                 m->qname_off = (uint16_t)off;
                 m->qtype = qtype;
                 m->qclass = qclass;
+                /* Stored whole when the bytes it spans are exactly its wire length. */
+                m->qname_wlen = end - off == wl ? (uint16_t)wl : 0;
             }
         }
         if (e != NAME_OK || !wire_ok(&w)) {

@@ -79,6 +79,10 @@ typedef struct dns_msg {
 
     bool has_question;  /* the first question parsed */
     uint16_t qname_off, qtype, qclass;
+    /* Non-zero when the question name is stored without compression pointers: its wire
+     * length (root label included), already validated, at buf + qname_off. Consumers may
+     * copy those bytes instead of unpacking the name again. */
+    uint16_t qname_wlen;
 
     /* Records actually decoded, in message order; an/ns/ar count those per section. */
     uint16_t n_rr, n_an, n_ns, n_ar;

@@ -214,8 +214,12 @@ static void build_chain(evaluator *ev, const dns_msg *m, eval_result *r)
     uint8_t next[DNS_NAME_MAX];
     r->n_chain = 0;
     ev->chain_cut = false;
-    if (!m->has_question ||
-        dns_name_unpack(m->buf, m->len, m->qname_off, ev->chain_wire[0], NULL) < 0)
+    if (!m->has_question)
+        return;
+    if (m->qname_wlen > 0 && m->qname_wlen <= DNS_NAME_MAX &&
+        (size_t)m->qname_off + m->qname_wlen <= m->len)
+        memcpy(ev->chain_wire[0], m->buf + m->qname_off, m->qname_wlen); /* validated */
+    else if (dns_name_unpack(m->buf, m->len, m->qname_off, ev->chain_wire[0], NULL) < 0)
         return;
     r->n_chain = 1;
     while (r->n_chain <= EVAL_MAX_CHAIN) {

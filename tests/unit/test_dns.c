@@ -113,6 +113,7 @@ static void test_basic_response(void **state)
     assert_int_equal(M->qtype, DNS_T_A);
     assert_int_equal(M->qclass, 1);
     assert_string_equal(ntext(M->qname_off), "www.example.org");
+    assert_int_equal(M->qname_wlen, 17); /* stored whole: 3www7example3org0 */
     assert_int_equal(M->n_rr, 4);
     assert_int_equal(M->n_an, 4);
     assert_int_equal(M->n_ns + M->n_ar, 0);
@@ -286,6 +287,7 @@ static void test_forward_pointers(void **state)
     assert_int_equal(parse(), 0);
     assert_true(M->has_question);
     assert_string_equal(ntext(M->qname_off), "pypi.org");
+    assert_int_equal(M->qname_wlen, 0); /* a pointer: not stored whole */
     assert_int_equal(M->n_an, 1);
     assert_string_equal(ntext(M->rr[0].name_off), "pypi.org");
     assert_string_equal(rtext(0), "192.0.2.1");

@@ -34,7 +34,7 @@
 #define RS_MAX_ID 64
 /* Below this many bytes of rules, parsing and hashing stay on the calling thread: a helper
  * thread pays off only for packs that take tens of milliseconds to load. */
-#define RS_PARALLEL_BYTES (256u << 10)
+size_t ruleset_parallel_bytes = 256u << 10;
 
 static const uint8_t sev_score[] = {21, 47, 73, 99};
 static const char *const sev_names[] = {"low", "medium", "high", "critical"};
@@ -1652,7 +1652,7 @@ static void parse_files(struct loader *L, uint8_t digest[LDNS_SHA256_DIGEST_LENG
             n++;
         }
     }
-    size_t *order = total >= RS_PARALLEL_BYTES ? malloc(n * sizeof *order) : NULL;
+    size_t *order = total >= ruleset_parallel_bytes ? malloc(n * sizeof *order) : NULL;
     if (!order) {
         for (size_t i = 0; i < L->files.n; i++)
             if (!VAT(L->files, struct lfile, i)->nodata)

@@ -116,6 +116,11 @@ int ruleset_load(const char *const *paths, size_t n, time_t now, ruleset_diag_fn
                  void *ctx, ruleset **out) __attribute__((warn_unused_result));
 void ruleset_free(ruleset *rs); /* accepts NULL */
 
+/* Packs of at least this many bytes in all are parsed on two threads (libyaml is most of
+ * a big pack's load time). Set only by tests, before any load, to hold the threaded and
+ * the sequential load to the same diagnostics and hash. */
+extern size_t ruleset_parallel_bytes;
+
 size_t ruleset_count(const ruleset *rs);
 const dw_rule *ruleset_rule(const ruleset *rs, size_t i);
 

@@ -488,8 +488,10 @@ int publisher_new(const publish_config *c, publisher **out, char *err, size_t er
         rc = -EACCES;
         goto fail;
     }
-    p->st.connected = p->rc != NULL;
-    if (!p->rc) {
+    /* Read before the thread starts: from then on p->st is the thread's, under p->mu. */
+    bool connected = p->rc != NULL;
+    p->st.connected = connected;
+    if (!connected) {
         p->outage_logged = true; /* the caller prints err as the warning */
         schedule_retry(p, now_ns());
     }
@@ -501,7 +503,7 @@ int publisher_new(const publish_config *c, publisher **out, char *err, size_t er
     }
     p->thread_started = true;
     *out = p;
-    if (!p->st.connected) {
+    if (!connected) {
         size_t l = strlen(err);
         snprintf(err + l, errlen > l ? errlen - l : 0, "; spooling to %s and retrying",
                  p->spool_dir);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what it needs, then builds and runs every test twice,
-# once in a normal gcc build and once in a clang build with AddressSanitizer and
-# UndefinedBehaviorSanitizer. Fuzz corpora are replayed as ctest cases in both.
+# The whole test suite: installs what it needs, then builds and runs every test three
+# times: in a normal gcc build, in a clang build with AddressSanitizer and
+# UndefinedBehaviorSanitizer, and in a clang build with ThreadSanitizer (the capture
+# thread, the workers, the Redis publisher and the two-thread rule loader). Fuzz corpora
+# are replayed as ctest cases in each.
 # Usage: tests/run.sh            (build dirs under build/)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,3 +23,7 @@ echo "== sanitizer build (clang, address+undefined) =="
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     run_suite "$top/build/asan" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
     -DDNSWATCH_SANITIZE=address,undefined
+echo "== sanitizer build (clang, thread) =="
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    run_suite "$top/build/tsan" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+    -DDNSWATCH_SANITIZE=thread

@@ -418,6 +418,136 @@ static void t_all_or_nothing(void **state)
     ruleset_free(NULL);
 }
 
+/* ---- the threaded load ------------------------------------------------------------- */
+
+struct diag_log {
+    char *text;
+    size_t len, cap;
+};
+
+static void log_diag(void *ctx, const ruleset_diag *d)
+{
+    struct diag_log *l = ctx;
+    char buf[700];
+    int n = snprintf(buf, sizeof buf, "%s|%u|%u|%d|%s|%s\n", d->file, d->line, d->col,
+                     d->is_error, d->rule_id ? d->rule_id : "-", d->msg);
+    assert_true(n > 0 && (size_t)n < sizeof buf);
+    if (l->len + (size_t)n + 1 > l->cap) {
+        l->cap = (l->len + (size_t)n + 1) * 2;
+        l->text = realloc(l->text, l->cap);
+        assert_non_null(l->text);
+    }
+    memcpy(l->text + l->len, buf, (size_t)n + 1);
+    l->len += (size_t)n;
+}
+
+/* Writes a pack of four files, over 256 KiB in all: a big sets file, many rules, a small
+ * rules file and (bad) one with a YAML syntax error; with bad set, each of the first three
+ * also holds errors and warnings at known places. Returns the number of files. */
+static size_t write_pack(const char *dir, bool bad, const char *paths[4])
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, dir);
+    mkdir(path, 0700);
+    size_t cap = 1u << 21, n = 0;
+    char *b = malloc(cap);
+    assert_non_null(b);
+
+    n += (size_t)snprintf(b + n, cap - n, "sets:\n");
+    for (unsigned set = 0; set < 20; set++) {
+        n += (size_t)snprintf(b + n, cap - n, "  s%u:\n    prefixes: [", set);
+        for (unsigned i = 0; i < 1000; i++) {
+            const char *sep = i ? ", " : "";
+            if (bad && set == 7 && i == 500)
+                n += (size_t)snprintf(b + n, cap - n, "%s10.1.2.300/24", sep); /* error */
+            else if (bad && set == 13 && i == 10)
+                n += (size_t)snprintf(b + n, cap - n, "%s10.1.2.3/24", sep); /* host bits */
+            else if (i % 3 == 0)
+                n += (size_t)snprintf(b + n, cap - n, "%s\"2001:db8:%x:%x::/64\"", sep, set, i);
+            else
+                n += (size_t)snprintf(b + n, cap - n, "%s%u.%u.%u.0/24", sep, 11 + set, i >> 8,
+                                      i & 255);
+        }
+        n += (size_t)snprintf(b + n, cap - n, "]\n");
+    }
+    snprintf(path, sizeof path, "%s/a-sets.yaml", dir);
+    paths[0] = write_file(path, b);
+
+    n = 0;
+    for (unsigned r = 0; r < 600; r++) {
+        n += (size_t)snprintf(b + n, cap - n, "---\nid: r%u\nseverity: %s\n", r,
+                              bad && r == 100 ? "severe" : "high");
+        n += (size_t)snprintf(b + n, cap - n, "match: {names: [\"n%u.example\", \"*.w%u.example\"%s]}\n",
+                              r, r, bad && r == 200 ? ", \"bad..name\"" : "");
+        n += (size_t)snprintf(b + n, cap - n, "expect: {prefixes: [\"set:s%u\"]}\n",
+                              bad && r == 300 ? 99 : r % 20);
+        if (bad && r == 400)
+            n += (size_t)snprintf(b + n, cap - n, "expcet: {asn: [1]}\n");
+    }
+    snprintf(path, sizeof path, "%s/b-rules.yaml", dir);
+    paths[1] = write_file(path, b);
+
+    snprintf(path, sizeof path, "%s/c-small.yaml", dir);
+    paths[2] = write_file(path, bad ? "id: r5\nmatch: {names: [dup.example]}\n"
+                                    : "id: small\nmatch: {names: [s.example]}\n");
+    size_t nf = 3;
+    if (bad) {
+        snprintf(path, sizeof path, "%s/d-syntax.yaml", dir);
+        paths[3] = write_file(path, "id: y\nmatch: {names: [y.example]\n---\nid: z\n");
+        nf = 4;
+    }
+    free(b);
+    return nf;
+}
+
+/* The pack loaded on the calling thread and on two threads: the same return code, the
+ * same diagnostics in the same order, and (when it loads) the same rules and hash. */
+static void t_threaded_load_same(void **state)
+{
+    (void)state;
+    size_t saved = ruleset_parallel_bytes;
+    for (int bad = 0; bad < 2; bad++) {
+        const char *paths[4];
+        size_t nf = write_pack(bad ? "packbad" : "packgood", bad, paths);
+        struct stat st;
+        off_t total = 0;
+        for (size_t i = 0; i < nf; i++) {
+            assert_int_equal(stat(paths[i], &st), 0);
+            total += st.st_size;
+        }
+        assert_true(total >= (off_t)(256u << 10)); /* threaded by default too */
+
+        struct diag_log seq = {0}, thr = {0};
+        ruleset *a = NULL, *b = NULL;
+        ruleset_parallel_bytes = SIZE_MAX;
+        int rc_seq = ruleset_load(paths, nf, NOW, log_diag, &seq, &a);
+        ruleset_parallel_bytes = 0;
+        int rc_thr = ruleset_load(paths, nf, NOW, log_diag, &thr, &b);
+        ruleset_parallel_bytes = saved;
+
+        assert_int_equal(rc_seq, rc_thr);
+        assert_string_equal(seq.text ? seq.text : "", thr.text ? thr.text : "");
+        if (bad) {
+            assert_int_equal(rc_seq, -EINVAL);
+            /* Every planted mistake is reported, each in its own file. */
+            const char *want[] = {"a-sets.yaml|", "10.1.2.300/24", "10.1.2.3/24", "severe",
+                                  "bad..name", "unknown set \"s99\"", "expcet", "r5", "d-syntax.yaml|"};
+            for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+                if (!strstr(seq.text, want[i]))
+                    fail_msg("no diagnostic mentions %s:\n%s", want[i], seq.text);
+        } else {
+            assert_int_equal(rc_seq, 0);
+            assert_int_equal(ruleset_count(a), 601);
+            assert_int_equal(ruleset_count(b), 601);
+            assert_string_equal(ruleset_hash(a), ruleset_hash(b));
+        }
+        ruleset_free(a);
+        ruleset_free(b);
+        free(seq.text);
+        free(thr.text);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -436,6 +566,7 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_threaded_load_same),
         cmocka_unit_test(t_design_example),    cmocka_unit_test(t_defaults_and_options),
         cmocka_unit_test(t_directory_order),   cmocka_unit_test(t_sets_across_files),
         cmocka_unit_test(t_exception_expiry),  cmocka_unit_test(t_hash),

@@ -285,8 +285,8 @@ size_t spool_peek(spool *s, spool_rec *recs, size_t max)
             continue;
         }
         uint64_t off = n ? s->peek_ends[n - 1] : s->r_off;
-        const char *data;
-        size_t dlen;
+        const char *data = NULL; /* set when rd_next returns 1 */
+        size_t dlen = 0;
         bool skipped = false;
         int rc = rd_next(&s->rd, &off, &data, &dlen, &skipped, n > 0);
         if (n == 0 && skipped && s->segs[0].num >= s->first_new)

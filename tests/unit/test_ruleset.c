@@ -35,10 +35,10 @@ static void count_diag(void *ctx, const ruleset_diag *d)
 
 static const char *tpath(const char *name)
 {
-    static char p[4][512];
+    static char p[4][sizeof tmpdir + 600];
     static int k;
     char *s = p[k++ % 4];
-    snprintf(s, 512, "%s/%s", tmpdir, name);
+    snprintf(s, sizeof p[0], "%s/%.599s", tmpdir, name);
     return s;
 }
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decoders/dns.h"
+
 #define PS_NONE UINT32_MAX
 
 typedef struct ps_node {
@@ -399,72 +401,12 @@ static char *put_dec(char *o, unsigned v)
     return o;
 }
 
-static char *put_ipv4(char *o, const uint8_t *a)
-{
-    for (int i = 0; i < 4; i++) {
-        if (i)
-            *o++ = '.';
-        o = put_dec(o, a[i]);
-    }
-    return o;
-}
-
-/* The text inet_ntop() gives (glibc's form: the first longest run of two or more zero
- * groups is "::", lower-case hex, "::a.b.c.d" and "::ffff:a.b.c.d" for the IPv4-compatible
- * and -mapped forms), written directly: a big rule pack formats every prefix once, and
- * inet_ntop plus snprintf cost some 3000 instructions each. tests/unit/test_prefixset.c
- * holds the two to the same output. */
-static char *put_ipv6(char *o, const uint8_t *a)
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned w[8];
-    for (int i = 0; i < 8; i++)
-        w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
-    int best = -1, best_len = 0;
-    for (int i = 0; i < 8;) {
-        if (w[i]) {
-            i++;
-            continue;
-        }
-        int j = i;
-        while (j < 8 && !w[j])
-            j++;
-        if (j - i > best_len) {
-            best = i;
-            best_len = j - i;
-        }
-        i = j;
-    }
-    if (best_len < 2)
-        best = -1;
-    for (int i = 0; i < 8; i++) {
-        if (best >= 0 && i >= best && i < best + best_len) {
-            if (i == best)
-                *o++ = ':';
-            continue;
-        }
-        if (i)
-            *o++ = ':';
-        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
-            return put_ipv4(o, a + 12);
-        int started = 0;
-        for (int sh = 12; sh >= 0; sh -= 4) {
-            unsigned d = (w[i] >> sh) & 15;
-            if (d || started || sh == 0) {
-                *o++ = hex[d];
-                started = 1;
-            }
-        }
-    }
-    if (best >= 0 && best + best_len == 8)
-        *o++ = ':';
-    return o;
-}
-
+/* The address as inet_ntop writes it (the decoder's formatter, without sprintf: a big
+ * rule pack formats every prefix once), then the length. */
 void prefix_format(int family, const uint8_t addr[16], unsigned plen, char out[64])
 {
-    char *o = out;
-    o = family == 4 ? put_ipv4(o, addr) : put_ipv6(o, addr);
+    dns_format_ip(family == 6 ? 6 : 4, addr, out);
+    char *o = out + strlen(out);
     *o++ = '/';
     o = put_dec(o, plen);
     *o = '\0';

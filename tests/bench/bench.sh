@@ -133,6 +133,19 @@ measure() {
 
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
+# Per-round ratios of two equally long lists (a round's runs follow each other, so they
+# share that moment's load on a busy machine): "median (min-max)".
+round_ratios() {
+    local -n num=$1 den=$2
+    local r=() i
+    for ((i = 0; i < ${#num[@]}; i++)); do
+        r+=("$(calc "${num[$i]} / ${den[$i]}")")
+    done
+    printf '%.2fx (%.2f-%.2f)' "$(median "${r[@]}")" \
+        "$(printf '%s\n' "${r[@]}" | sort -g | head -n 1)" \
+        "$(printf '%s\n' "${r[@]}" | sort -g | tail -n 1)"
+}
+
 bare_t=() dw_t=() dw_rss=() def_t=() def_rss=() big_t=() big_rss=() load_t=()
 run_dw=1
 if [ ! -x "$dw" ]; then
@@ -199,4 +212,11 @@ if [ "$packs" = 1 ]; then
     printf 'ratio default/bare: %.1fx   big/bare: %.1fx   big/default: %.2fx\n' \
         "$(calc "$fm / $bm")" "$(calc "$gm / $bm")" "$(calc "$gm / $fm")"
     printf 'ratio big/default, load time taken out: %.2fx\n' "$(calc "($gm - $lm) / $fm")"
+    big_noload=()
+    for ((i = 0; i < ${#big_t[@]}; i++)); do
+        big_noload+=("$(calc "${big_t[$i]} - ${load_t[$i]}")")
+    done
+    echo "per-round ratios, median (min-max):"
+    echo "  dnswatch/bare $(round_ratios dw_t bare_t)   default/bare $(round_ratios def_t bare_t)"
+    echo "  big/default $(round_ratios big_t def_t)   without the load $(round_ratios big_noload def_t)"
 fi

@@ -195,6 +195,7 @@ struct loader {
     struct vec sets;  /* struct set_def */
     struct vec rules; /* dw_rule */
     struct vec ids;   /* struct id_ref, every rule seen (for duplicate ids) */
+    size_t *id_tab, id_cap, id_used; /* the first of each id in ids, by hash */
     struct vec names; /* struct name_ref, every match name of every good rule */
     struct vec diags; /* struct pending */
     struct vec pcache; /* struct pcache_ent: compiled prefix lists, shared when identical */
@@ -659,6 +660,17 @@ static void parse_asn_list(struct loader *L, const yaml_node_t *list, const char
     }
 }
 
+/* Zeroes the bits beyond plen (a byte at a time: 100,000 prefixes come through here). */
+static void pfx_mask(struct pfx *p)
+{
+    unsigned nbytes = p->family == 4 ? 4u : 16u, b = p->plen / 8;
+    if (b >= nbytes)
+        return;
+    if (p->plen % 8)
+        p->addr[b++] &= (uint8_t)(0xFF00u >> (p->plen % 8));
+    memset(p->addr + b, 0, nbytes - b);
+}
+
 /* A list that is one set reference and nothing else leaves out empty and *whole pointing
  * at the set (the list's items are the set's); any other list fills out, *whole NULL. */
 static void parse_prefix_list(struct loader *L, const yaml_node_t *list, const char *what,
@@ -708,8 +720,7 @@ static void parse_prefix_list(struct loader *L, const yaml_node_t *list, const c
             continue;
         }
         /* The stored form is the masked one, whatever the parser leaves in host bits. */
-        for (unsigned b = p.plen; b < (p.family == 4 ? 32u : 128u); b++)
-            p.addr[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
+        pfx_mask(&p);
         if (host_bits) {
             prefix_format(p.family, p.addr, p.plen, masked);
             diag(L, false, n, "prefix \"%.80s\" in %s has host bits set; using %s (write that)",
@@ -1099,6 +1110,61 @@ static void parse_exceptions(struct loader *L, const yaml_node_t *list, struct v
     }
 }
 
+/* Rule ids by hash (open addressing, slots hold an index into L->ids plus one), so that
+ * the duplicate check of a thousand rules is not half a million strcmp calls. Holds the
+ * first rule of each id only. */
+static uint32_t id_hash(const char *id)
+{
+    uint32_t h = 2166136261u;
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h;
+}
+
+static const struct id_ref *id_first(struct loader *L, const char *id)
+{
+    if (!L->id_cap)
+        return NULL;
+    for (size_t i = id_hash(id) & (L->id_cap - 1);; i = (i + 1) & (L->id_cap - 1)) {
+        size_t k = L->id_tab[i];
+        if (!k)
+            return NULL;
+        const struct id_ref *r = VAT(L->ids, struct id_ref, k - 1);
+        if (!strcmp(r->id, id))
+            return r;
+    }
+}
+
+/* Adds L->ids[k], whose id is not in the table yet. */
+static void id_insert(struct loader *L, size_t k)
+{
+    if ((L->id_used + 1) * 2 > L->id_cap) {
+        size_t ncap = L->id_cap ? L->id_cap * 2 : 64;
+        size_t *nt = calloc(ncap, sizeof *nt);
+        if (!nt) {
+            L->oom = true;
+            return;
+        }
+        for (size_t j = 0; j < L->id_cap; j++) {
+            size_t e = L->id_tab[j];
+            if (!e)
+                continue;
+            size_t i = id_hash(VAT(L->ids, struct id_ref, e - 1)->id) & (ncap - 1);
+            while (nt[i])
+                i = (i + 1) & (ncap - 1);
+            nt[i] = e;
+        }
+        free(L->id_tab);
+        L->id_tab = nt;
+        L->id_cap = ncap;
+    }
+    size_t i = id_hash(VAT(L->ids, struct id_ref, k)->id) & (L->id_cap - 1);
+    while (L->id_tab[i])
+        i = (i + 1) & (L->id_cap - 1);
+    L->id_tab[i] = k + 1;
+    L->id_used++;
+}
+
 static void parse_rule(struct loader *L, const yaml_node_t *root)
 {
     yaml_node_t *v[K_NKEYS];
@@ -1145,21 +1211,19 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
         }
     }
     if (r.id) {
-        for (size_t i = 0; i < L->ids.n; i++) {
-            struct id_ref *first = VAT(L->ids, struct id_ref, i);
-            if (!strcmp(first->id, r.id)) {
-                diag(L, true, v[K_ID], "duplicate rule id \"%s\"; first defined at %s:%u:%u",
-                     r.id, VAT(L->files, struct lfile, first->file)->path, first->line,
-                     first->col);
-                break;
-            }
-        }
+        const struct id_ref *first = id_first(L, r.id);
+        if (first)
+            diag(L, true, v[K_ID], "duplicate rule id \"%s\"; first defined at %s:%u:%u",
+                 r.id, VAT(L->files, struct lfile, first->file)->path, first->line,
+                 first->col);
         struct id_ref *ref = lpush(L, &L->ids);
         if (ref) {
             ref->id = r.id;
             ref->file = L->cur_file;
             ref->line = (unsigned)v[K_ID]->start_mark.line + 1;
             ref->col = (unsigned)v[K_ID]->start_mark.column + 1;
+            if (!first)
+                id_insert(L, L->ids.n - 1);
         }
     }
 
@@ -1756,6 +1820,7 @@ static void loader_done(struct loader *L)
     vec_free(&L->sets);
     vec_free(&L->rules);
     vec_free(&L->ids);
+    free(L->id_tab);
     vec_free(&L->names);
     vec_free(&L->diags);
     vec_free(&L->pcache);

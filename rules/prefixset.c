@@ -449,6 +449,62 @@ static const char *check_ipv4_text(const char *s, size_t len, uint8_t out[4])
     return NULL;
 }
 
+static inline bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The common case of a big rule pack, "a.b.c.d" or "a.b.c.d/n" written the one way the
+ * full parser accepts (1-3 digits, no leading zero, at most 255; a length of 0-32 with
+ * no leading zero), read in one pass. false for anything else, which the full parser
+ * then takes, so every reason it gives stays its own. */
+static bool parse_ipv4_plain(const char *t, uint8_t out[4], unsigned *plen)
+{
+    uint8_t a[4];
+    for (int o = 0; o < 4; o++) {
+        if (!is_digit(*t))
+            return false;
+        unsigned v = (unsigned)(*t++ - '0');
+        if (v != 0)
+            for (int k = 0; k < 2 && is_digit(*t); k++)
+                v = v * 10 + (unsigned)(*t++ - '0');
+        if (is_digit(*t) || v > 255)
+            return false;
+        a[o] = (uint8_t)v;
+        if (o < 3 && *t++ != '.')
+            return false;
+    }
+    unsigned len = 32;
+    if (*t == '/') {
+        t++;
+        if (!is_digit(*t))
+            return false;
+        len = (unsigned)(*t++ - '0');
+        if (len != 0 && is_digit(*t))
+            len = len * 10 + (unsigned)(*t++ - '0');
+    }
+    if (*t != '\0' || len > 32)
+        return false;
+    memcpy(out, a, 4);
+    *plen = len;
+    return true;
+}
+
+/* The outputs of a successful parse. */
+static void parse_done(int fam, const uint8_t a[16], unsigned len, int *family, uint8_t addr[16],
+                       unsigned *plen, bool *host_bits, char *masked)
+{
+    uint8_t m[16];
+    mask_copy(m, a, fam == 4 ? 4 : 16, len);
+    *family = fam;
+    memcpy(addr, a, 16);
+    *plen = len;
+    if (host_bits)
+        *host_bits = memcmp(m, a, 16) != 0;
+    if (masked)
+        prefix_format(fam, m, len, masked);
+}
+
 /* addr is the address as written (host bits kept); masked, when asked for, is the
  * canonical masked text whether or not host bits were set. */
 int prefix_parse(const char *text, int *family, uint8_t addr[16], unsigned *plen,
@@ -463,6 +519,10 @@ int prefix_parse(const char *text, int *family, uint8_t addr[16], unsigned *plen
     if (!text || !*text) {
         r = "empty prefix";
         goto out;
+    }
+    if (parse_ipv4_plain(text, a, &len)) {
+        parse_done(4, a, len, family, addr, plen, host_bits, masked);
+        return 0;
     }
     /* One pass for the whitespace and '/' checks; the reasons keep their precedence. */
     const char *slash = NULL;
@@ -551,15 +611,7 @@ int prefix_parse(const char *text, int *family, uint8_t addr[16], unsigned *plen
         }
     }
 
-    uint8_t m[16];
-    mask_copy(m, a, maxbits / 8, len);
-    *family = fam;
-    memcpy(addr, a, 16);
-    *plen = len;
-    if (host_bits)
-        *host_bits = memcmp(m, a, 16) != 0;
-    if (masked)
-        prefix_format(fam, m, len, masked);
+    parse_done(fam, a, len, family, addr, plen, host_bits, masked);
 out:
     if (r) {
         if (why)

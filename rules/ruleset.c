@@ -166,6 +166,7 @@ struct set_def {
      * expecting "set:x" share it without copying or hashing the set 1000 times. */
     const prefixset *compiled;
     dw_strlist compiled_text;
+    struct pre_set *pre; /* pfx came from here, and maybe a compiled trie with it */
     size_t file;
     unsigned line, col;
 };
@@ -195,9 +196,12 @@ struct loader {
     struct vec sets;  /* struct set_def */
     struct vec rules; /* dw_rule */
     struct vec ids;   /* struct id_ref, every rule seen (for duplicate ids) */
+    size_t *id_tab, id_cap, id_used; /* the first of each id in ids, by hash */
     struct vec names; /* struct name_ref, every match name of every good rule */
     struct vec diags; /* struct pending */
     struct vec pcache; /* struct pcache_ent: compiled prefix lists, shared when identical */
+    struct vec pre;    /* struct pre_set, in the order the sets pass meets them */
+    size_t pre_next;
     size_t dropped;
     unsigned errors, warnings;
     int io_err;
@@ -659,6 +663,17 @@ static void parse_asn_list(struct loader *L, const yaml_node_t *list, const char
     }
 }
 
+/* Zeroes the bits beyond plen (a byte at a time: 100,000 prefixes come through here). */
+static void pfx_mask(struct pfx *p)
+{
+    unsigned nbytes = p->family == 4 ? 4u : 16u, b = p->plen / 8;
+    if (b >= nbytes)
+        return;
+    if (p->plen % 8)
+        p->addr[b++] &= (uint8_t)(0xFF00u >> (p->plen % 8));
+    memset(p->addr + b, 0, nbytes - b);
+}
+
 /* A list that is one set reference and nothing else leaves out empty and *whole pointing
  * at the set (the list's items are the set's); any other list fills out, *whole NULL. */
 static void parse_prefix_list(struct loader *L, const yaml_node_t *list, const char *what,
@@ -708,8 +723,7 @@ static void parse_prefix_list(struct loader *L, const yaml_node_t *list, const c
             continue;
         }
         /* The stored form is the masked one, whatever the parser leaves in host bits. */
-        for (unsigned b = p.plen; b < (p.family == 4 ? 32u : 128u); b++)
-            p.addr[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
+        pfx_mask(&p);
         if (host_bits) {
             prefix_format(p.family, p.addr, p.plen, masked);
             diag(L, false, n, "prefix \"%.80s\" in %s has host bits set; using %s (write that)",
@@ -851,6 +865,244 @@ static const struct vec *plist_items(const struct vec *pfx, const struct set_def
 static const prefixset *own_prefixset_items(struct loader *L, const struct vec *pfx,
                                             dw_strlist *text);
 
+/* ---- sets compiled ahead ------------------------------------------------------------
+ *
+ * A big pack is mostly prefix sets: parsing their items and compiling each into a trie
+ * and texts would keep one thread busy long after libyaml is done. So before the sets
+ * pass, both threads take the prefix lists of the sets documents one at a time and do
+ * both; the sets pass then takes a list's items instead of parsing them, and the first
+ * rule to name the set takes its compiled trie. Only a list whose every item is a valid
+ * prefix without host bits is done ahead: one that would draw a message goes the
+ * sequential way, so the messages and their order stay what they were. */
+struct pre_set {
+    yaml_document_t *doc;
+    const yaml_node_t *list;
+    /* Written by the thread that takes the job, read after the join. */
+    bool clean;          /* pfx holds every item */
+    struct vec pfx;      /* struct pfx, until a set_def takes it */
+    uint64_t hash;       /* pfx_hash of pfx */
+    prefixset *set;      /* pfx compiled (values are item indices); NULL: not done */
+    struct chunk *texts; /* block holding text.v and the strings */
+    dw_strlist text;
+};
+
+/* Touches nothing but *p (the document is only read), so two threads run jobs at once. */
+static void pre_run(struct pre_set *p)
+{
+    const yaml_node_t *list = p->list;
+    size_t n = (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
+    if (!n) {
+        p->clean = true;
+        return;
+    }
+    struct pfx *v = malloc(n * sizeof *v);
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_t *nd = yaml_document_get_node(p->doc, list->data.sequence.items.start[i]);
+        bool host_bits = false;
+        const char *why;
+        if (!nd || nd->type != YAML_SCALAR_NODE || is_null(nd) ||
+            strlen(sval(nd)) != nd->data.scalar.length || !strncmp(sval(nd), "set:", 4) ||
+            prefix_parse(sval(nd), &v[i].family, v[i].addr, &v[i].plen, &host_bits, NULL,
+                         &why) != 0 ||
+            host_bits) {
+            free(v);
+            return;
+        }
+        pfx_mask(&v[i]);
+    }
+    p->pfx = (struct vec){v, n, n, sizeof *v};
+    p->clean = true;
+    p->hash = pfx_hash(&p->pfx);
+
+    /* Texts are formatted into scratch space first (at most 44 bytes each, "/128"
+     * included), then copied into one block of the exact size. */
+    prefixset *set = prefixset_new();
+    char *scratch = malloc(n * 44);
+    size_t total = 0;
+    bool ok = set && scratch;
+    for (size_t i = 0; ok && i < n; i++) {
+        char buf[64];
+        prefix_format(v[i].family, v[i].addr, v[i].plen, buf);
+        size_t len = strlen(buf) + 1;
+        memcpy(scratch + total, buf, len);
+        total += len;
+        ok = prefixset_add(set, v[i].family, v[i].addr, v[i].plen, (uint32_t)i) == 0;
+    }
+    ok = ok && prefixset_freeze(set) == 0;
+    size_t size = n * sizeof(char *) + total;
+    struct chunk *c = ok ? malloc(sizeof *c + size) : NULL;
+    if (c) {
+        c->next = NULL;
+        c->used = c->cap = size;
+        const char **tv = (const char **)(void *)c->data;
+        char *str = (char *)c->data + n * sizeof(char *);
+        memcpy(str, scratch, total);
+        for (size_t i = 0; i < n; i++) {
+            tv[i] = str;
+            str += strlen(str) + 1;
+        }
+        p->set = set;
+        p->texts = c;
+        p->text = (dw_strlist){tv, n};
+    } else {
+        prefixset_free(set);
+    }
+    free(scratch);
+}
+
+/* The "prefixes" lists of every set of every sets document, as the sets pass will meet
+ * them. Others (a second "sets" key, a duplicate "prefixes") may be among them: the pass
+ * takes only the ones it parses. */
+static void pre_collect(struct loader *L)
+{
+    for (size_t fi = 0; fi < L->files.n && !L->oom; fi++) {
+        struct lfile *f = VAT(L->files, struct lfile, fi);
+        for (size_t di = 0; di < f->docs.n && !L->oom; di++) {
+            yaml_document_t *doc = VAT(f->docs, yaml_document_t, di);
+            yaml_node_t *root = yaml_document_get_root_node(doc);
+            if (!root || root->type != YAML_MAPPING_NODE)
+                continue;
+            for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+                 p < root->data.mapping.pairs.top; p++) {
+                yaml_node_t *k = yaml_document_get_node(doc, p->key);
+                yaml_node_t *sets = yaml_document_get_node(doc, p->value);
+                if (!k || k->type != YAML_SCALAR_NODE || strcmp(sval(k), "sets") != 0 ||
+                    !sets || sets->type != YAML_MAPPING_NODE)
+                    continue;
+                for (yaml_node_pair_t *q = sets->data.mapping.pairs.start;
+                     q < sets->data.mapping.pairs.top; q++) {
+                    yaml_node_t *body = yaml_document_get_node(doc, q->value);
+                    if (!body || body->type != YAML_MAPPING_NODE)
+                        continue;
+                    for (yaml_node_pair_t *b = body->data.mapping.pairs.start;
+                         b < body->data.mapping.pairs.top; b++) {
+                        yaml_node_t *bk = yaml_document_get_node(doc, b->key);
+                        yaml_node_t *bv = yaml_document_get_node(doc, b->value);
+                        if (!bk || bk->type != YAML_SCALAR_NODE || !bv ||
+                            bv->type != YAML_SEQUENCE_NODE || strcmp(sval(bk), "prefixes") != 0)
+                            continue;
+                        struct pre_set *e = lpush(L, &L->pre);
+                        if (!e)
+                            return;
+                        e->doc = doc;
+                        e->list = bv;
+                        e->pfx = VEC(struct pfx);
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct pre_queue {
+    struct pre_set *v;
+    size_t n;
+    atomic_size_t next;
+};
+
+static void pre_queued(struct pre_queue *Q)
+{
+    for (;;) {
+        size_t k = atomic_fetch_add(&Q->next, 1);
+        if (k >= Q->n)
+            return;
+        pre_run(&Q->v[k]);
+    }
+}
+
+static void *pre_helper(void *arg)
+{
+    pre_queued(arg);
+    return NULL;
+}
+
+static void precompile_sets(struct loader *L)
+{
+    pre_collect(L);
+    if (!L->pre.n)
+        return;
+    struct pre_queue Q = {.v = L->pre.v, .n = L->pre.n};
+    atomic_init(&Q.next, 0);
+    pthread_t t;
+    bool threaded = pthread_create(&t, NULL, pre_helper, &Q) == 0;
+    pre_queued(&Q);
+    if (threaded)
+        pthread_join(t, NULL);
+}
+
+/* The sets pass meets the lists in pre_collect's order, some skipped. */
+static struct pre_set *pre_find(struct loader *L, const yaml_node_t *list)
+{
+    for (size_t i = L->pre_next; i < L->pre.n; i++) {
+        struct pre_set *p = VAT(L->pre, struct pre_set, i);
+        if (p->list == list && p->doc == L->doc) {
+            L->pre_next = i + 1;
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* Gives set s the items of list if they were parsed ahead, spending the document budget
+ * as parse_prefix_list would; false when s must be parsed the sequential way. */
+static bool take_pre(struct loader *L, const yaml_node_t *list, struct set_def *s)
+{
+    struct pre_set *p = pre_find(L, list);
+    if (!p || !p->clean || L->over_budget || RS_DOC_BUDGET - L->budget < p->pfx.n)
+        return false;
+    L->budget += p->pfx.n;
+    vec_free(&s->pfx);
+    s->pfx = p->pfx;
+    p->pfx = VEC(struct pfx);
+    s->pre = p;
+    return true;
+}
+
+/* Moves the trie compiled ahead for pre into the ruleset, unless an identical list was
+ * compiled before (then shared, as own_prefixset_items would). */
+static const prefixset *adopt_pre(struct loader *L, struct pre_set *p, const struct vec *items,
+                                  dw_strlist *text)
+{
+    for (size_t i = 0; i < L->pcache.n; i++) {
+        const struct pcache_ent *c = VAT(L->pcache, struct pcache_ent, i);
+        if (c->hash == p->hash && c->n == items->n && pfx_equal(c->items, items)) {
+            *text = c->text;
+            return c->set;
+        }
+    }
+    prefixset **slot = lpush(L, &L->rs->prefixsets);
+    struct pcache_ent *c = slot ? lpush(L, &L->pcache) : NULL;
+    if (!c) {
+        if (slot)
+            L->rs->prefixsets.n--;
+        text->v = NULL;
+        text->n = 0;
+        return NULL;
+    }
+    prefixset *set = p->set;
+    *slot = set;
+    p->set = NULL;
+    struct chunk *t = p->texts;
+    p->texts = NULL;
+    /* Behind the chunk being filled, which stays the one arena_alloc fills. */
+    if (L->rs->arena) {
+        t->next = L->rs->arena->next;
+        L->rs->arena->next = t;
+    } else {
+        L->rs->arena = t;
+    }
+    /* The items live as long as the set's definition, which outlives the cache. */
+    c->hash = p->hash;
+    c->items = items->v;
+    c->n = items->n;
+    c->set = set;
+    c->text = p->text;
+    *text = p->text;
+    return set;
+}
+
 static const prefixset *own_prefixset(struct loader *L, const struct vec *pfx,
                                       struct set_def *whole, dw_strlist *text)
 {
@@ -860,7 +1112,9 @@ static const prefixset *own_prefixset(struct loader *L, const struct vec *pfx,
         *text = whole->compiled_text;
         return whole->compiled;
     }
-    const prefixset *made = own_prefixset_items(L, &whole->pfx, text);
+    const prefixset *made = whole->pre && whole->pre->set
+                                ? adopt_pre(L, whole->pre, &whole->pfx, text)
+                                : own_prefixset_items(L, &whole->pfx, text);
     whole->compiled = made;
     whole->compiled_text = *text;
     return made;
@@ -1001,7 +1255,7 @@ static void parse_sets_doc(struct loader *L, const yaml_node_t *root)
         snprintf(what, sizeof what, "set \"%s\"", name);
         if (s->is_asn)
             parse_asn_list(L, bv[0], what, false, &s->asn);
-        else
+        else if (!take_pre(L, bv[1], s))
             parse_prefix_list(L, bv[1], what, false, &s->pfx, NULL);
     }
 }
@@ -1099,6 +1353,61 @@ static void parse_exceptions(struct loader *L, const yaml_node_t *list, struct v
     }
 }
 
+/* Rule ids by hash (open addressing, slots hold an index into L->ids plus one), so that
+ * the duplicate check of a thousand rules is not half a million strcmp calls. Holds the
+ * first rule of each id only. */
+static uint32_t id_hash(const char *id)
+{
+    uint32_t h = 2166136261u;
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h;
+}
+
+static const struct id_ref *id_first(struct loader *L, const char *id)
+{
+    if (!L->id_cap)
+        return NULL;
+    for (size_t i = id_hash(id) & (L->id_cap - 1);; i = (i + 1) & (L->id_cap - 1)) {
+        size_t k = L->id_tab[i];
+        if (!k)
+            return NULL;
+        const struct id_ref *r = VAT(L->ids, struct id_ref, k - 1);
+        if (!strcmp(r->id, id))
+            return r;
+    }
+}
+
+/* Adds L->ids[k], whose id is not in the table yet. */
+static void id_insert(struct loader *L, size_t k)
+{
+    if ((L->id_used + 1) * 2 > L->id_cap) {
+        size_t ncap = L->id_cap ? L->id_cap * 2 : 64;
+        size_t *nt = calloc(ncap, sizeof *nt);
+        if (!nt) {
+            L->oom = true;
+            return;
+        }
+        for (size_t j = 0; j < L->id_cap; j++) {
+            size_t e = L->id_tab[j];
+            if (!e)
+                continue;
+            size_t i = id_hash(VAT(L->ids, struct id_ref, e - 1)->id) & (ncap - 1);
+            while (nt[i])
+                i = (i + 1) & (ncap - 1);
+            nt[i] = e;
+        }
+        free(L->id_tab);
+        L->id_tab = nt;
+        L->id_cap = ncap;
+    }
+    size_t i = id_hash(VAT(L->ids, struct id_ref, k)->id) & (L->id_cap - 1);
+    while (L->id_tab[i])
+        i = (i + 1) & (L->id_cap - 1);
+    L->id_tab[i] = k + 1;
+    L->id_used++;
+}
+
 static void parse_rule(struct loader *L, const yaml_node_t *root)
 {
     yaml_node_t *v[K_NKEYS];
@@ -1145,21 +1454,19 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
         }
     }
     if (r.id) {
-        for (size_t i = 0; i < L->ids.n; i++) {
-            struct id_ref *first = VAT(L->ids, struct id_ref, i);
-            if (!strcmp(first->id, r.id)) {
-                diag(L, true, v[K_ID], "duplicate rule id \"%s\"; first defined at %s:%u:%u",
-                     r.id, VAT(L->files, struct lfile, first->file)->path, first->line,
-                     first->col);
-                break;
-            }
-        }
+        const struct id_ref *first = id_first(L, r.id);
+        if (first)
+            diag(L, true, v[K_ID], "duplicate rule id \"%s\"; first defined at %s:%u:%u",
+                 r.id, VAT(L->files, struct lfile, first->file)->path, first->line,
+                 first->col);
         struct id_ref *ref = lpush(L, &L->ids);
         if (ref) {
             ref->id = r.id;
             ref->file = L->cur_file;
             ref->line = (unsigned)v[K_ID]->start_mark.line + 1;
             ref->col = (unsigned)v[K_ID]->start_mark.column + 1;
+            if (!first)
+                id_insert(L, L->ids.n - 1);
         }
     }
 
@@ -1641,9 +1948,10 @@ static void *par_helper(void *arg)
 
 /* Parses every readable file; *hashed is set when digest holds the ruleset hash. */
 static void parse_files(struct loader *L, uint8_t digest[LDNS_SHA256_DIGEST_LENGTH],
-                        bool *hashed)
+                        bool *hashed, bool *parallel)
 {
     *hashed = false;
+    *parallel = false;
     size_t total = 0, n = 0;
     for (size_t i = 0; i < L->files.n; i++) {
         const struct lfile *f = VAT(L->files, struct lfile, i);
@@ -1671,6 +1979,7 @@ static void parse_files(struct loader *L, uint8_t digest[LDNS_SHA256_DIGEST_LENG
             order[j] = order[j - 1];
         order[j] = x;
     }
+    *parallel = true;
     struct par P = {.L = L, .order = order, .n = n};
     atomic_init(&P.next, 0);
     pthread_t t;
@@ -1756,9 +2065,17 @@ static void loader_done(struct loader *L)
     vec_free(&L->sets);
     vec_free(&L->rules);
     vec_free(&L->ids);
+    free(L->id_tab);
     vec_free(&L->names);
     vec_free(&L->diags);
     vec_free(&L->pcache);
+    for (size_t i = 0; i < L->pre.n; i++) {
+        struct pre_set *p = VAT(L->pre, struct pre_set, i);
+        vec_free(&p->pfx);
+        prefixset_free(p->set);
+        free(p->texts);
+    }
+    vec_free(&L->pre);
     ruleset_free(L->rs);
 }
 
@@ -1776,6 +2093,7 @@ int ruleset_load(const char *const *paths, size_t n, time_t now, ruleset_diag_fn
     L.names = VEC(struct name_ref);
     L.diags = VEC(struct pending);
     L.pcache = VEC(struct pcache_ent);
+    L.pre = VEC(struct pre_set);
     L.rs = calloc(1, sizeof *L.rs);
     if (!L.rs) {
         rc = -ENOMEM;
@@ -1795,11 +2113,13 @@ int ruleset_load(const char *const *paths, size_t n, time_t now, ruleset_diag_fn
         if (!VAT(L.files, struct lfile, i)->nodata)
             read_file(&L, i);
     uint8_t digest[LDNS_SHA256_DIGEST_LENGTH];
-    bool hashed = false;
+    bool hashed = false, parallel = false;
     if (!L.oom) {
-        parse_files(&L, digest, &hashed);
+        parse_files(&L, digest, &hashed, &parallel);
         parse_report(&L);
     }
+    if (parallel && !L.oom)
+        precompile_sets(&L);
     each_doc(&L, true);
     each_doc(&L, false);
     if (!L.oom)

@@ -124,6 +124,87 @@ static void test_parse_bad(void **state)
     parse_bad("2001:0db8:0000:0000:0000:0000:0000:0000:0000:0001/64", "too long");
 }
 
+/* The reference for dotted-quad prefixes: inet_pton (which refuses leading zeros too),
+ * a decimal length of 0-32 without a leading zero. Returns false for anything else. */
+static bool ref_ipv4(const char *text, uint8_t a[4], unsigned *plen)
+{
+    char addr[32];
+    const char *slash = strchr(text, '/');
+    size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+    if (alen == 0 || alen >= sizeof addr || strchr(text, ' '))
+        return false;
+    memcpy(addr, text, alen);
+    addr[alen] = '\0';
+    if (inet_pton(AF_INET, addr, a) != 1)
+        return false;
+    *plen = 32;
+    if (!slash)
+        return true;
+    const char *l = slash + 1;
+    size_t n = strlen(l);
+    if (n == 0 || n > 2 || (n == 2 && l[0] == '0') || strspn(l, "0123456789") != n)
+        return false;
+    *plen = (unsigned)atoi(l);
+    return *plen <= 32;
+}
+
+/* Dotted-quad look-alikes, valid and not, against the reference: the same verdict, and
+ * on success the same address, length, host-bit flag and masked text. */
+static void test_parse_ipv4_random(void **state)
+{
+    (void)state;
+    static const char alpha[] = "0123456789./ x:";
+    uint64_t r = 0x243f6a8885a308d3ull;
+    unsigned accepted = 0;
+    for (int i = 0; i < 400000; i++) {
+        char t[24];
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        if (i % 2) { /* mostly well-formed, with an occasional slip */
+            snprintf(t, sizeof t, "%u.%u.%u.%u/%u", (unsigned)(r >> 56), (unsigned)(r >> 48) & 255,
+                     (unsigned)(r >> 40) & 511, (unsigned)(r >> 32) & 255,
+                     (unsigned)(r >> 26) % 40);
+            if ((r >> 20) % 4 == 0)
+                t[(r >> 8) % strlen(t)] = alpha[(r >> 14) % (sizeof alpha - 1)];
+            if ((r >> 18) % 8 == 0)
+                t[(r >> 4) % strlen(t)] = '\0';
+        } else { /* short strings over the characters that matter */
+            size_t n = 1 + (r >> 58) % 18;
+            for (size_t k = 0; k < n; k++)
+                t[k] = "0123456789....//"[(r >> (3 * k)) & 15];
+            t[n] = '\0';
+        }
+        if (strchr(t, ':'))
+            continue;
+        uint8_t want[4], a[16];
+        unsigned wl = 0, l = 0;
+        int f = 0;
+        bool hb = false;
+        char m[64] = "";
+        const char *why = NULL;
+        bool ok = ref_ipv4(t, want, &wl);
+        int rc = prefix_parse(t, &f, a, &l, &hb, m, &why);
+        if ((rc == 0) != ok)
+            fail_msg("\"%s\": parser %s, reference %s", t, rc ? why : "accepts",
+                     ok ? "accepts" : "rejects");
+        if (!ok)
+            continue;
+        accepted++;
+        assert_int_equal(f, 4);
+        assert_int_equal(l, wl);
+        assert_memory_equal(a, want, 4);
+        for (int k = 4; k < 16; k++)
+            assert_int_equal(a[k], 0);
+        uint32_t v = (uint32_t)want[0] << 24 | (uint32_t)want[1] << 16 | (uint32_t)want[2] << 8 | want[3];
+        uint32_t mask = wl ? ~0u << (32 - wl) : 0;
+        assert_int_equal(hb, (v & ~mask) != 0);
+        char mt[64];
+        snprintf(mt, sizeof mt, "%u.%u.%u.%u/%u", (v & mask) >> 24, ((v & mask) >> 16) & 255,
+                 ((v & mask) >> 8) & 255, v & mask & 255, wl);
+        assert_string_equal(m, mt);
+    }
+    assert_true(accepted > 50000);
+}
+
 static void test_format(void **state)
 {
     (void)state;
@@ -508,6 +589,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_good),
         cmocka_unit_test(test_parse_bad),
+        cmocka_unit_test(test_parse_ipv4_random),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_format_like_ntop),
         cmocka_unit_test(test_lpm_basic),

@@ -454,8 +454,12 @@ static size_t write_pack(const char *dir, bool bad, const char *paths[4])
     assert_non_null(b);
 
     n += (size_t)snprintf(b + n, cap - n, "sets:\n");
-    for (unsigned set = 0; set < 20; set++) {
-        n += (size_t)snprintf(b + n, cap - n, "  s%u:\n    prefixes: [", set);
+    /* t0 holds what s0 holds: the two share one compiled set. */
+    for (unsigned set = 0; set < 21; set++) {
+        if (set < 20)
+            n += (size_t)snprintf(b + n, cap - n, "  s%u:\n    prefixes: [", set);
+        else
+            n += (size_t)snprintf(b + n, cap - n, "  t0:\n    prefixes: [");
         for (unsigned i = 0; i < 1000; i++) {
             const char *sep = i ? ", " : "";
             if (bad && set == 7 && i == 500)
@@ -463,10 +467,10 @@ static size_t write_pack(const char *dir, bool bad, const char *paths[4])
             else if (bad && set == 13 && i == 10)
                 n += (size_t)snprintf(b + n, cap - n, "%s10.1.2.3/24", sep); /* host bits */
             else if (i % 3 == 0)
-                n += (size_t)snprintf(b + n, cap - n, "%s\"2001:db8:%x:%x::/64\"", sep, set, i);
+                n += (size_t)snprintf(b + n, cap - n, "%s\"2001:db8:%x:%x::/64\"", sep, set % 20, i);
             else
-                n += (size_t)snprintf(b + n, cap - n, "%s%u.%u.%u.0/24", sep, 11 + set, i >> 8,
-                                      i & 255);
+                n += (size_t)snprintf(b + n, cap - n, "%s%u.%u.%u.0/24", sep, 11 + set % 20,
+                                      i >> 8, i & 255);
         }
         n += (size_t)snprintf(b + n, cap - n, "]\n");
     }
@@ -484,6 +488,12 @@ static size_t write_pack(const char *dir, bool bad, const char *paths[4])
         if (bad && r == 400)
             n += (size_t)snprintf(b + n, cap - n, "expcet: {asn: [1]}\n");
     }
+    /* Sets named whole, with other items, and where a rule's other lists take them. */
+    n += (size_t)snprintf(b + n, cap - n,
+                          "---\nid: mix\nmatch: {names: [mix.example]}\n"
+                          "expect: {prefixes: [\"set:t0\"], resolvers: [\"set:s1\", 192.0.2.1]}\n"
+                          "rebinding: {allow: [\"set:s2\"]}\n"
+                          "exceptions:\n  - {prefixes: [\"set:s3\"], reason: r, expires: 2099-01-01}\n");
     snprintf(path, sizeof path, "%s/b-rules.yaml", dir);
     paths[1] = write_file(path, b);
 
@@ -500,8 +510,48 @@ static size_t write_pack(const char *dir, bool bad, const char *paths[4])
     return nf;
 }
 
-/* The pack loaded on the calling thread and on two threads: the same return code, the
- * same diagnostics in the same order, and (when it loads) the same rules and hash. */
+/* Two texts lists are the same, and every prefix of a finds in both sets the same value
+ * and length. */
+static void same_prefixes(const prefixset *sa, dw_strlist ta, const prefixset *sb,
+                          dw_strlist tb)
+{
+    assert_int_equal(ta.n, tb.n);
+    assert_true((sa == NULL) == (sb == NULL));
+    for (size_t i = 0; i < ta.n; i++) {
+        assert_string_equal(ta.v[i], tb.v[i]);
+        int f;
+        uint8_t addr[16];
+        unsigned l;
+        assert_int_equal(prefix_parse(ta.v[i], &f, addr, &l, NULL, NULL, NULL), 0);
+        uint32_t va = 0, vb = 1;
+        unsigned la = 0, lb = 1;
+        assert_true(prefixset_lookup(sa, f, addr, &va, &la));
+        assert_true(prefixset_lookup(sb, f, addr, &vb, &lb));
+        assert_int_equal(va, vb);
+        assert_int_equal(la, lb);
+    }
+}
+
+static void same_rules(const ruleset *a, const ruleset *b)
+{
+    assert_int_equal(ruleset_count(a), ruleset_count(b));
+    for (size_t i = 0; i < ruleset_count(a); i++) {
+        const dw_rule *x = ruleset_rule(a, i), *y = ruleset_rule(b, i);
+        assert_string_equal(x->id, y->id);
+        same_prefixes(x->prefixes, x->prefixes_text, y->prefixes, y->prefixes_text);
+        same_prefixes(x->resolvers, x->resolvers_text, y->resolvers, y->resolvers_text);
+        same_prefixes(x->rebind_allow, x->rebind_allow_text, y->rebind_allow,
+                      y->rebind_allow_text);
+        assert_int_equal(x->n_exceptions, y->n_exceptions);
+        for (size_t e = 0; e < x->n_exceptions; e++)
+            same_prefixes(x->exceptions[e].prefixes, x->exceptions[e].prefixes_text,
+                          y->exceptions[e].prefixes, y->exceptions[e].prefixes_text);
+    }
+}
+
+/* The pack loaded on the calling thread and on two threads (which also parses and
+ * compiles the sets ahead): the same return code, the same diagnostics in the same
+ * order, and (when it loads) the same rules, sets and hash. */
 static void t_threaded_load_same(void **state)
 {
     (void)state;
@@ -537,9 +587,16 @@ static void t_threaded_load_same(void **state)
                     fail_msg("no diagnostic mentions %s:\n%s", want[i], seq.text);
         } else {
             assert_int_equal(rc_seq, 0);
-            assert_int_equal(ruleset_count(a), 601);
-            assert_int_equal(ruleset_count(b), 601);
+            assert_int_equal(ruleset_count(a), 602);
+            assert_int_equal(ruleset_count(b), 602);
             assert_string_equal(ruleset_hash(a), ruleset_hash(b));
+            same_rules(a, b);
+            /* Sets equal in content are one compiled set, whichever thread built them. */
+            const dw_rule *mix = ruleset_rule(b, 600);
+            assert_string_equal(mix->id, "mix");
+            assert_ptr_equal(mix->prefixes, ruleset_rule(b, 0)->prefixes);
+            assert_int_equal(mix->resolvers_text.n, 1001);
+            assert_int_equal(mix->n_exceptions, 1);
         }
         ruleset_free(a);
         ruleset_free(b);

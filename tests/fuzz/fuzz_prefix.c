@@ -2,7 +2,9 @@
  * prefix_format round trip and a prefixset insert/lookup of what was parsed) and the name
  * pattern checker (nameset_check_pattern must agree with nameset_add, and an accepted
  * pattern must match the name it describes). The input is also a queried name against a
- * fixed set, to walk the escape handling of nameset_match. Invariant violations abort. */
+ * fixed set, to walk the escape handling of nameset_match, and as a wire name for the
+ * one-pass query (nameset_query_wire against nameset_query_init on its text); parsed
+ * prefixes are also looked up after prefixset_freeze. Invariant violations abort. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,7 +59,48 @@ static void fuzz_prefix(const char *text)
     unsigned l = 0;
     CHECK(prefixset_lookup(s, fam, a, &v, &l) && v == 7 && l == plen);
     CHECK(prefixset_lookup(s, fam, b, &v, &l) && l == plen);
+    /* Frozen into ranges, with a second prefix nested or beside it: the same answers as
+     * the trie for the prefix's first and last address and its neighbours. */
+    uint8_t c[16];
+    memcpy(c, b, 16);
+    c[(fam == 4 ? 4 : 16) - 1] ^= 1;
+    CHECK(prefixset_add(s, fam, c, fam == 4 ? 32 : 128, 9) == 0);
+    uint8_t probe[4][16];
+    memcpy(probe[0], b, 16);
+    memcpy(probe[1], b, 16);
+    for (unsigned i = plen; i < (fam == 4 ? 32u : 128u); i++)
+        probe[1][i / 8] |= (uint8_t)(0x80u >> (i % 8));
+    memcpy(probe[2], c, 16);
+    memcpy(probe[3], probe[1], 16);
+    probe[3][0] ^= 0x80;
+    bool hit[4];
+    uint32_t val[4];
+    unsigned len[4];
+    for (int i = 0; i < 4; i++)
+        hit[i] = prefixset_lookup(s, fam, probe[i], &val[i], &len[i]);
+    if (prefixset_freeze(s) == 0)
+        for (int i = 0; i < 4; i++) {
+            uint32_t fv = 0;
+            unsigned fl = 0;
+            bool fh = prefixset_lookup(s, fam, probe[i], &fv, &fl);
+            CHECK(fh == hit[i] && (!fh || (fv == val[i] && fl == len[i])));
+        }
     prefixset_free(s);
+}
+
+/* The input as a wire name: the rule engine's one-pass query must equal the general one
+ * built from the text it wrote. */
+static void fuzz_wire_query(const uint8_t *data, size_t size)
+{
+    nameset_query q, r;
+    char text[1100];
+    if (nameset_query_wire(&q, data, size, text, sizeof text) != 0)
+        return;
+    CHECK(q.name == text && strlen(text) == q.len);
+    nameset_query_init(&r, text, q.len);
+    CHECK(r.len == q.len && r.hash == q.hash && r.nsuf == q.nsuf);
+    for (unsigned i = 0; i < q.nsuf; i++)
+        CHECK(r.suf[i].off == q.suf[i].off && r.suf[i].hash == q.suf[i].hash);
 }
 
 static void fuzz_pattern(const char *text)
@@ -134,6 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_prefix(text);
     fuzz_pattern(text);
     fuzz_query(data, size);
+    fuzz_wire_query(data, size);
     free(text);
     return 0;
 }

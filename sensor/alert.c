@@ -71,6 +71,7 @@ typedef struct as_memo {
 
 typedef struct alert_ctx {
     alerter *a;
+    const event_encoder *enc; /* its limits bound what write_dnswatch shows */
     const eval_result *r;
     const eval_finding *f;
     as_memo *memo;
@@ -209,15 +210,25 @@ static void write_dnswatch(void *ctx, json_buf *j)
     else
         write_rule_members(j, rule);
 
+    /* Under tight limits the chain keeps its head (the question) and its end (what the
+     * victim reached); cname_chain_total then says how long it was. */
+    const event_limits *lim = event_encoder_limits(c->enc);
+    unsigned n_chain = c->r->n_chain, head = n_chain;
+    if (n_chain > lim->chain)
+        head = lim->chain > 1 ? lim->chain - 1 : 1;
     json_key(j, "cname_chain");
     json_arr_begin(j);
-    for (unsigned i = 0; i < c->r->n_chain; i++)
+    for (unsigned i = 0; i < head; i++)
         json_str(j, c->r->chain[i]);
+    if (head < n_chain)
+        json_str(j, c->r->chain[n_chain - 1]);
     json_arr_end(j);
+    if (head < n_chain)
+        json_kv_u64(j, "cname_chain_total", n_chain);
 
     json_key(j, "findings");
     json_arr_begin(j);
-    for (unsigned i = 0; i < f->n_evidence; i++) {
+    for (unsigned i = 0; i < f->n_evidence && i < lim->findings; i++) {
         const eval_evidence *e = &f->evidence[i];
         json_obj_begin(j);
         json_kv_str(j, "violation", dw_violation_name(e->violation));
@@ -235,6 +246,24 @@ static void write_dnswatch(void *ctx, json_buf *j)
         json_obj_end(j);
     }
     json_arr_end(j);
+}
+
+/* Answers that are evidence: every record that is not an address (the CNAME/DNAME chain,
+ * odd types) and the addresses among the finding's offending items. */
+static bool answer_matters(void *ctx, const dns_msg *m, const dns_rr *rr)
+{
+    const alert_ctx *c = ctx;
+    uint8_t a[16];
+    int n = dns_rr_addr(m, rr, a);
+    if (n == 0)
+        return true;
+    int family = n == 16 ? 6 : 4;
+    for (unsigned i = 0; i < c->f->n_evidence; i++) {
+        const eval_evidence *e = &c->f->evidence[i];
+        if (e->family == family && memcmp(e->addr, a, (size_t)n) == 0)
+            return true;
+    }
+    return false;
 }
 
 static void write_answer(void *ctx, json_buf *j, const dns_msg *m, const dns_rr *rr)
@@ -298,7 +327,7 @@ unsigned alerter_emit(alerter *a, event_encoder *enc, const char *ruleset_hash,
         if (!suppress_check(a->fold, fold_key(f, r, m), pi->ts_us, rule->id, f->reason,
                             rule->score, f->violations, on_summary, &sc))
             continue;
-        alert_ctx c = {a, r, f, &memo, ruleset_hash};
+        alert_ctx c = {a, enc, r, f, &memo, ruleset_hash};
         event_alert ea = {
             .severity = rule->score,
             .reason = f->reason,
@@ -309,7 +338,11 @@ unsigned alerter_emit(alerter *a, event_encoder *enc, const char *ruleset_hash,
             .n_tags = rule->tags.n,
             .write_dnswatch = write_dnswatch,
             .write_answer = write_answer,
+            .answer_matters = answer_matters,
             .ctx = &c,
+            .findings_total = f->n_evidence_total > f->n_evidence ? f->n_evidence_total
+                                                                  : f->n_evidence,
+            .findings_kept = f->n_evidence,
         };
         size_t len;
         const char *line = event_encode(enc, pi, m, &ea, &len);

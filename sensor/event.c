@@ -25,7 +25,70 @@ struct event_encoder {
      * it (nearly all of them); qtext_len < 0 when it cannot stand in (see write_owner). */
     int qtext_len;
     char qtext[DNS_NAME_TEXT_MAX];
+    /* The size bound (event.h) of the event being encoded: its limits, and which answer
+     * records it shows (plan_answers). */
+    event_limits lim;
+    unsigned ans_total, ans_shown;
+    uint8_t ans_show[(DNS_MAX_RRS + 7) / 8];
 };
+
+/* Tighter and tighter limits, tried in turn until the line fits EVENT_MAX_BYTES. The last
+ * keeps counts, the question, the reason and at most 4 chain names and 1 finding: at most
+ * a few KiB of attacker-chosen text (4 names of <= 2 KiB escaped, 1 evidence name). */
+static const event_limits LIMITS[] = {
+    {EVENT_ANSWERS_SHOWN, EVENT_DATA_TEXT_MAX, EVENT_FINDINGS_SHOWN, UINT32_MAX},
+    {8, 256, 8, UINT32_MAX},
+    {0, 0, 4, 8},
+    {0, 0, 1, 4},
+};
+#define N_LIMITS (sizeof LIMITS / sizeof LIMITS[0])
+
+const event_limits *event_encoder_limits(const event_encoder *e) { return &e->lim; }
+
+/* Chooses the answer records shown under e->lim: all when they fit; else those that
+ * matter to the alert first (its offending addresses, the chain's records), then the
+ * others, each in message order. */
+static void plan_answers(event_encoder *e, const dns_msg *m, const event_alert *alert)
+{
+    unsigned total = 0;
+    for (unsigned i = 0; i < m->n_rr; i++)
+        if (m->rr[i].section == DNS_SEC_ANSWER)
+            total++;
+    e->ans_total = total;
+    unsigned cap = e->lim.answers;
+    if (total <= cap) {
+        e->ans_shown = total;
+        memset(e->ans_show, 0xff, (m->n_rr + 7) / 8);
+        return;
+    }
+    memset(e->ans_show, 0, (m->n_rr + 7) / 8);
+    unsigned shown = 0;
+    if (alert && alert->answer_matters)
+        for (unsigned i = 0; i < m->n_rr && shown < cap; i++) {
+            const dns_rr *rr = &m->rr[i];
+            if (rr->section == DNS_SEC_ANSWER && alert->answer_matters(alert->ctx, m, rr)) {
+                e->ans_show[i / 8] |= (uint8_t)(1u << (i % 8));
+                shown++;
+            }
+        }
+    for (unsigned i = 0; i < m->n_rr && shown < cap; i++)
+        if (m->rr[i].section == DNS_SEC_ANSWER && !(e->ans_show[i / 8] & (1u << (i % 8)))) {
+            e->ans_show[i / 8] |= (uint8_t)(1u << (i % 8));
+            shown++;
+        }
+    e->ans_shown = shown;
+}
+
+static bool answer_shown(const event_encoder *e, unsigned i)
+{
+    return (e->ans_show[i / 8] >> (i % 8)) & 1u;
+}
+
+static unsigned findings_shown(const event_encoder *e, const event_alert *alert)
+{
+    unsigned kept = alert->findings_kept;
+    return kept < e->lim.findings ? kept : e->lim.findings;
+}
 
 event_encoder *event_encoder_new(const event_meta *meta)
 {
@@ -47,6 +110,7 @@ event_encoder *event_encoder_new(const event_meta *meta)
     }
     for (int i = 0; i < 16; i++)
         e->id_hi_hex[15 - i] = "0123456789abcdef"[(e->id_hi >> (4 * i)) & 0xf];
+    e->lim = LIMITS[0];
     return e;
 }
 
@@ -159,7 +223,7 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
     json_arr_begin(j);
     for (unsigned i = 0; i < m->n_rr; i++) {
         const dns_rr *rr = &m->rr[i];
-        if (rr->section != DNS_SEC_ANSWER)
+        if (rr->section != DNS_SEC_ANSWER || !answer_shown(e, i))
             continue;
         json_obj_begin(j);
         json_key(j, "name");
@@ -177,11 +241,12 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
             json_kv_str(j, "data", ip);
         } else {
             int n = dns_rdata_text(m, rr, e->rdtext, RDATA_TEXT_MAX);
+            /* the RFC 3597 generic form of malformed data when n < 0 */
+            size_t tlen = n >= 0 ? (size_t)n : strlen(e->rdtext);
             json_key(j, "data");
-            if (n >= 0)
-                json_strn(j, e->rdtext, (size_t)n);
-            else
-                json_str(j, e->rdtext); /* the RFC 3597 generic form of malformed data */
+            json_strn(j, e->rdtext, tlen < e->lim.data_text ? tlen : e->lim.data_text);
+            if (tlen > e->lim.data_text) /* cut: the length says by how much */
+                json_kv_u64(j, "data_length", tlen);
         }
         if (alert && alert->write_answer)
             alert->write_answer(alert->ctx, j, m, rr);
@@ -195,7 +260,7 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
         const dns_rr *rr = &m->rr[i];
         uint8_t a[16];
         char ip[46];
-        if (rr->section != DNS_SEC_ANSWER)
+        if (rr->section != DNS_SEC_ANSWER || !answer_shown(e, i))
             continue;
         int n = dns_rr_addr(m, rr, a);
         if (n == 0)
@@ -227,13 +292,34 @@ static void write_problems(json_buf *j, uint32_t problems)
 static void write_dnswatch(event_encoder *e, const dns_msg *m, const event_alert *alert)
 {
     json_buf *j = &e->j;
-    bool any = alert || m->has_opt || m->problems;
+    bool cut_findings = alert && findings_shown(e, alert) < alert->findings_total;
+    bool cut = e->ans_shown < e->ans_total || cut_findings;
+    bool any = alert || m->has_opt || m->problems || cut;
     if (!any)
         return;
     json_key(j, "dnswatch");
     json_obj_begin(j);
     if (alert && alert->write_dnswatch)
         alert->write_dnswatch(alert->ctx, j);
+    if (cut) {
+        json_key(j, "truncated");
+        json_obj_begin(j);
+        if (e->ans_shown < e->ans_total) {
+            json_key(j, "answers");
+            json_obj_begin(j);
+            json_kv_u64(j, "total", e->ans_total);
+            json_kv_u64(j, "shown", e->ans_shown);
+            json_obj_end(j);
+        }
+        if (cut_findings) {
+            json_key(j, "findings");
+            json_obj_begin(j);
+            json_kv_u64(j, "total", alert->findings_total);
+            json_kv_u64(j, "shown", findings_shown(e, alert));
+            json_obj_end(j);
+        }
+        json_obj_end(j);
+    }
     if (m->has_opt) {
         json_key(j, "edns");
         json_obj_begin(j);
@@ -313,8 +399,50 @@ static const char *end_event(event_encoder *e, size_t *len)
     return j->p;
 }
 
+/* event.reason: the alert's, and what the event leaves out ("3990 answers, 32 shown"). */
+static void write_reason(event_encoder *e, const event_alert *alert)
+{
+    unsigned fs = findings_shown(e, alert);
+    if (e->ans_shown == e->ans_total && fs >= alert->findings_total) {
+        json_kv_str(&e->j, "reason", alert->reason);
+        return;
+    }
+    char buf[768];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "%s (truncated:", alert->reason);
+    if (n < sizeof buf && fs < alert->findings_total)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, " %u offending items, %u shown%s",
+                              alert->findings_total, fs,
+                              e->ans_shown < e->ans_total ? ";" : "");
+    if (n < sizeof buf && e->ans_shown < e->ans_total)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, " %u answers, %u shown", e->ans_total,
+                              e->ans_shown);
+    if (n < sizeof buf)
+        snprintf(buf + n, sizeof buf - n, ")");
+    json_kv_str(&e->j, "reason", buf);
+}
+
+static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_msg *m,
+                               const event_alert *alert, size_t *len);
+
 const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
                          const event_alert *alert, size_t *len)
+{
+    /* One id per event, whatever the number of tries. */
+    uint64_t seq = e->id_seq;
+    const char *line = NULL;
+    for (size_t k = 0; k < N_LIMITS; k++) {
+        e->id_seq = seq;
+        e->lim = LIMITS[k];
+        line = encode_once(e, pi, m, alert, len);
+        if (!line || *len <= EVENT_MAX_BYTES)
+            break;
+    }
+    e->lim = LIMITS[0];
+    return line;
+}
+
+static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_msg *m,
+                               const event_alert *alert, size_t *len)
 {
     json_buf *j = &e->j;
     char buf[64], tbuf[16];
@@ -326,10 +454,11 @@ const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
     uint16_t cport = response ? pi->dport : pi->sport;
 
     e->qtext_len = -1;
+    plan_answers(e, m, alert);
     begin_event(e, pi->ts_us, alert ? "alert" : "event", alert ? "dnswatch.alert" : "dnswatch.dns");
     if (alert) {
         json_kv_u64(j, "severity", alert->severity);
-        json_kv_str(j, "reason", alert->reason);
+        write_reason(e, alert);
     }
     json_obj_end(j);
 

@@ -18,6 +18,25 @@ typedef struct event_meta {
     const char *iface;         /* observer.ingress.interface.name; NULL when reading a file */
 } event_meta;
 
+/* The size bound of an event line: at most EVENT_MAX_BYTES, newline included. The
+ * encoder first shows at most EVENT_ANSWERS_SHOWN answers (those that matter first, see
+ * event_alert.answer_matters), EVENT_FINDINGS_SHOWN offending items and record data of
+ * at most EVENT_DATA_TEXT_MAX characters; a line still too long is encoded again with
+ * tighter limits (event_limits), down to counts alone. What is left out is counted in
+ * dnswatch.truncated and, for an alert, said in event.reason. */
+#define EVENT_MAX_BYTES (64u << 10)
+#define EVENT_ANSWERS_SHOWN 32u
+#define EVENT_FINDINGS_SHOWN 32u
+#define EVENT_DATA_TEXT_MAX 1024u
+
+/* The limits of the encoding in progress (event_encoder_limits). */
+typedef struct event_limits {
+    unsigned answers;   /* answer records (and resolved_ip items) shown */
+    unsigned data_text; /* characters of one record's data text */
+    unsigned findings;  /* offending items shown in dnswatch.findings */
+    unsigned chain;     /* names of the CNAME chain shown */
+} event_limits;
+
 /* Extra content of an alert; the encoder writes the shared fields around it. */
 typedef struct event_alert {
     uint8_t severity;          /* ECS event.severity 0..100 */
@@ -29,7 +48,13 @@ typedef struct event_alert {
     void (*write_dnswatch)(void *ctx, json_buf *j);
     /* Writes extra members of answer i's object (its "as" for an address); may be NULL. */
     void (*write_answer)(void *ctx, json_buf *j, const dns_msg *m, const dns_rr *rr);
+    /* Whether answer rr is evidence (an offending address, a CNAME): such answers are
+     * shown before the others when not all fit. May be NULL (message order). */
+    bool (*answer_matters)(void *ctx, const dns_msg *m, const dns_rr *rr);
     void *ctx;
+    /* Offending items found, and how many of them write_dnswatch can show (it shows at
+     * most event_encoder_limits()->findings of those): for the truncation counts. */
+    unsigned findings_total, findings_kept;
 } event_alert;
 
 /* meta's strings must outlive the encoder. NULL on allocation failure. */
@@ -41,6 +66,9 @@ void event_encoder_free(event_encoder *e); /* accepts NULL */
  * is valid until the next call on this encoder. */
 const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
                          const event_alert *alert, size_t *len);
+
+/* The limits of the event being encoded, for the alert's write_dnswatch callback. */
+const event_limits *event_encoder_limits(const event_encoder *e);
 
 /* A folded-alerts summary (see suppress.h): one alert line saying how many identical
  * alerts were folded into the one written first. violations: the names, n of them. */

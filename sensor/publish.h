@@ -25,6 +25,9 @@ typedef struct publish_config {
     uint64_t spool_max_bytes;   /* default 256 MiB */
     unsigned batch_max;         /* events per pipelined batch (default 256) */
     unsigned queue_max;         /* events waiting in memory (default 65536) */
+    uint64_t queue_max_bytes;   /* memory the queue holds, event buffers included
+                                 * (default 64 MiB); beyond either bound events go to
+                                 * the spool */
 } publish_config;
 
 typedef struct publish_stats {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "sensor/redisurl.h"
+#include "sensor/shed.h"
 #include "sensor/spool.h"
 
 #define BACKOFF_MIN_MS 100u
@@ -48,6 +49,7 @@ struct publisher {
     size_t qcap, qhead, qlen;
     uint64_t qheld;  /* bytes of all slot buffers (queued or kept for reuse) */
     spool *sp;
+    shed *shed;      /* who may still enter a spool under pressure */
 
     publish_stats st;
     uint64_t drop_warned, drop_warn_ns;
@@ -102,6 +104,13 @@ static void slot_release(publisher *p, slot *s)
 /* Appends one event to the spool; a full spool drops it (counted). Caller holds mu. */
 static void spool_one(publisher *p, const char *line, size_t len)
 {
+    if (!shed_admit(p->shed, line, len, spool_bytes(p->sp), p->cfg.spool_max_bytes)) {
+        shed_stats ss;
+        shed_get_stats(p->shed, &ss);
+        p->st.shed_alerts = ss.alerts;
+        p->st.shed_events = ss.events;
+        return;
+    }
     int rc = spool_append(p->sp, line, len);
     if (rc == 0) {
         p->st.spooled++;
@@ -176,6 +185,13 @@ void publisher_stats(publisher *p, publish_stats *out)
     *out = p->st;
     pthread_mutex_unlock(&p->mu);
 }
+
+static void shed_line(void *ctx, const char *rule_id, const char *violations, uint64_t n)
+{
+    fprintf(ctx, "dnswatch: redis spool: %llu alert%s of rule %s %s shed (flood quota)\n",
+            (unsigned long long)n, n == 1 ? "" : "s", rule_id, violations);
+}
+
 
 /* Removes the k oldest events of the FIFO (acknowledged by Redis). Caller holds mu. */
 static void fifo_remove(publisher *p, size_t k)
@@ -439,6 +455,7 @@ static void publisher_free(publisher *p)
     if (p->rc)
         redisFree(p->rc);
     spool_free(p->sp);
+    shed_free(p->shed);
     for (size_t i = 0; p->q && i < p->qcap; i++)
         free(p->q[i].buf);
     free(p->q);
@@ -487,7 +504,9 @@ int publisher_new(const publish_config *c, publisher **out, char *err, size_t er
     p->boff = calloc(p->cfg.batch_max, sizeof *p->boff);
     p->blen = calloc(p->cfg.batch_max, sizeof *p->blen);
     p->recs = calloc(p->cfg.batch_max, sizeof *p->recs);
-    if (!p->url_s || !p->key || !p->spool_dir || !p->q || !p->boff || !p->blen || !p->recs) {
+    p->shed = shed_new(0);
+    if (!p->url_s || !p->key || !p->spool_dir || !p->q || !p->boff || !p->blen || !p->recs ||
+        !p->shed) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -566,6 +585,7 @@ uint64_t publisher_close_stats(publisher *p, unsigned timeout_ms, publish_stats 
         pthread_join(p->thread, NULL);
     spool_flush(p->sp);
     uint64_t left = spool_count(p->sp);
+    shed_each(p->shed, shed_line, stderr);
     if (final)
         *final = p->st;
     publisher_free(p);

@@ -302,15 +302,90 @@ typedef struct summary_ctx {
 static void on_summary(void *ctx, const suppress_summary *s)
 {
     const summary_ctx *sc = ctx;
+    const suppress_note *no = s->note;
     const char *names[DW_V_COUNT];
+    const char *atype[SUPPRESS_ANSWERS], *adata[SUPPRESS_ANSWERS];
+    const char *clients[SUPPRESS_CLIENTS];
+    char tbuf[SUPPRESS_ANSWERS + 1][16], ip[SUPPRESS_CLIENTS][46];
     size_t n = 0, len;
     for (unsigned i = 0; i < DW_V_COUNT; i++)
         if (s->violations & (1u << i))
             names[n++] = dw_violation_name(1u << i);
-    const char *line = event_encode_summary(sc->enc, s->first_us, s->last_us, s->rule_id,
-                                            s->reason, s->severity, names, n, s->folded, &len);
+    for (unsigned i = 0; i < no->n_answers; i++) {
+        atype[i] = dns_type_name(no->answers[i].type, tbuf[i]);
+        adata[i] = no->answers[i].data;
+    }
+    for (unsigned i = 0; i < no->n_clients; i++) {
+        event_format_ip(no->clients[i].family, no->clients[i].addr, ip[i]);
+        clients[i] = ip[i];
+    }
+    event_summary es = {
+        .first_us = s->first_us,
+        .last_us = s->last_us,
+        .rule_id = s->rule_id,
+        .rule_name = no->rule_name,
+        .reason = s->reason,
+        .first_id = no->first_id,
+        .severity = s->severity,
+        .violations = names,
+        .n_violations = n,
+        .folded = s->folded,
+        .question = no->question[0] ? no->question : NULL,
+        .qtype = no->question[0] ? dns_type_name(no->qtype, tbuf[SUPPRESS_ANSWERS]) : NULL,
+        .answer_type = atype,
+        .answer_data = adata,
+        .n_answers = no->n_answers,
+        .answers_total = no->answers_total,
+        .clients = clients,
+        .n_clients = no->n_clients,
+        .clients_unlisted = no->clients_unlisted,
+    };
+    const char *line = event_encode_summary(sc->enc, &es, &len);
     if (line)
         sc->fn(sc->ctx, line, len);
+}
+
+/* The client of a message: the destination of a response, the source of anything else
+ * (as event.c's client.ip). */
+static void client_of(const pkt_info *pi, const dns_msg *m, int *family, const uint8_t **addr)
+{
+    *family = pi->ip_version == 6 ? 6 : 4;
+    *addr = (m->flags & DNS_F_QR) ? pi->dst : pi->src;
+}
+
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* What a new fold window keeps for its summary (suppress.h): the alert just written. */
+static void fill_note(suppress_note *no, const event_encoder *enc, const dw_rule *rule,
+                      const dns_msg *m, const eval_result *r)
+{
+    copy_cut(no->first_id, sizeof no->first_id, event_encoder_last_id(enc));
+    copy_cut(no->rule_name, sizeof no->rule_name, rule->title ? rule->title : "");
+    if (r->n_chain)
+        copy_cut(no->question, sizeof no->question, r->chain[0]);
+    no->qtype = m->qtype;
+    for (unsigned i = 0; i < m->n_rr; i++) {
+        const dns_rr *rr = &m->rr[i];
+        if (rr->section != DNS_SEC_ANSWER)
+            continue;
+        if (no->n_answers < SUPPRESS_ANSWERS) {
+            no->answers[no->n_answers].type = rr->type;
+            char *d = no->answers[no->n_answers].data;
+            uint8_t a[16];
+            int alen = dns_rr_addr(m, rr, a);
+            if (alen)
+                event_format_ip(alen == 16 ? 6 : 4, a, d); /* 46 bytes fit in 64 */
+            else
+                dns_rdata_text(m, rr, d, sizeof no->answers[0].data); /* cut to fit */
+            no->n_answers++;
+        }
+        no->answers_total++;
+    }
 }
 
 unsigned alerter_emit(alerter *a, event_encoder *enc, const char *ruleset_hash,
@@ -324,9 +399,17 @@ unsigned alerter_emit(alerter *a, event_encoder *enc, const char *ruleset_hash,
     for (unsigned i = 0; i < r->n_findings; i++) {
         const eval_finding *f = &r->findings[i];
         const dw_rule *rule = f->rule;
+        int cfam;
+        const uint8_t *caddr;
+        client_of(pi, m, &cfam, &caddr);
         if (!suppress_check(a->fold, fold_key(f, r, m), pi->ts_us, rule->id, f->reason,
-                            rule->score, f->violations, on_summary, &sc))
+                            rule->score, f->violations, on_summary, &sc)) {
+            suppress_note *no = suppress_last(a->fold);
+            if (no)
+                suppress_note_client(no, cfam, caddr);
             continue;
+        }
+        suppress_note *no = suppress_last(a->fold);
         alert_ctx c = {a, enc, r, f, &memo, ruleset_hash};
         event_alert ea = {
             .severity = rule->score,
@@ -346,6 +429,8 @@ unsigned alerter_emit(alerter *a, event_encoder *enc, const char *ruleset_hash,
         };
         size_t len;
         const char *line = event_encode(enc, pi, m, &ea, &len);
+        if (no)
+            fill_note(no, enc, rule, m, r);
         if (line) {
             fn(ctx, line, len);
             written++;

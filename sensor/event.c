@@ -19,7 +19,8 @@ struct event_encoder {
     json_buf j;
     uint64_t id_hi;      /* random per encoder: ids are unique across workers and restarts */
     uint64_t id_seq;
-    char id_hi_hex[16];  /* id_hi as the event id's first 16 hex digits */
+    char id_hi_hex[16];
+    char last_id[33];    /* the id of the last event begun */  /* id_hi as the event id's first 16 hex digits */
     char *rdtext;
     /* The question name's text, for the answers that name their owner by a pointer to
      * it (nearly all of them); qtext_len < 0 when it cannot stand in (see write_owner). */
@@ -364,7 +365,11 @@ static void begin_event(event_encoder *e, uint64_t ts_us, const char *kind, cons
         buf[31 - i] = hex[(seq >> (4 * i)) & 0xf];
     json_key(j, "id");
     json_strn(j, buf, 32);
+    memcpy(e->last_id, buf, 32);
+    e->last_id[32] = '\0';
 }
+
+const char *event_encoder_last_id(const event_encoder *e) { return e->last_id; }
 
 static void write_observer(event_encoder *e)
 {
@@ -538,38 +543,102 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
     return end_event(e, len);
 }
 
-const char *event_encode_summary(event_encoder *e, uint64_t first_us, uint64_t last_us,
-                                 const char *rule_id, const char *reason, uint8_t severity,
-                                 const char *const *violations, size_t n, uint32_t folded,
-                                 size_t *len)
+const char *event_encode_summary(event_encoder *e, const event_summary *s, size_t *len)
 {
     json_buf *j = &e->j;
-    char buf[512];
+    char buf[1024];
 
-    begin_event(e, last_us, "alert", "dnswatch.alert");
-    json_kv_u64(j, "severity", severity);
-    snprintf(buf, sizeof buf, "%u more identical alert%s folded: %s", folded,
-             folded == 1 ? "" : "s", reason);
+    begin_event(e, s->last_us, "alert", "dnswatch.alert");
+    json_kv_u64(j, "severity", s->severity);
+    /* The reason names the folded clients (the first few): a victim behind a decoy. */
+    size_t n = (size_t)snprintf(buf, sizeof buf, "%u more identical alert%s folded", s->folded,
+                                s->folded == 1 ? "" : "s");
+    for (size_t i = 0; i < s->n_clients && i < 4 && n < sizeof buf; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? ", " : " (clients ",
+                              s->clients[i]);
+    size_t more = s->n_clients > 4 ? s->n_clients - 4 + s->clients_unlisted : s->clients_unlisted;
+    if (n < sizeof buf && more)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, " and %zu more", more);
+    if (n < sizeof buf && s->n_clients)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, ")");
+    if (n < sizeof buf)
+        snprintf(buf + n, sizeof buf - n, ": %s", s->reason);
     json_kv_str(j, "reason", buf);
+    event_format_time(s->first_us, buf);
+    json_kv_str(j, "start", buf);
+    event_format_time(s->last_us, buf);
+    json_kv_str(j, "end", buf);
     json_obj_end(j);
     json_key(j, "rule");
     json_obj_begin(j);
-    json_kv_str(j, "id", rule_id);
+    json_kv_str(j, "id", s->rule_id);
+    if (s->rule_name)
+        json_kv_str(j, "name", s->rule_name);
     json_obj_end(j);
     json_key(j, "dnswatch");
     json_obj_begin(j);
     json_key(j, "violations");
     json_arr_begin(j);
-    for (size_t i = 0; i < n; i++)
-        json_str(j, violations[i]);
+    for (size_t i = 0; i < s->n_violations; i++)
+        json_str(j, s->violations[i]);
     json_arr_end(j);
-    json_kv_u64(j, "folded", folded);
-    event_format_time(first_us, buf);
+    json_kv_u64(j, "folded", s->folded);
+    if (s->first_id && s->first_id[0])
+        json_kv_str(j, "continues", s->first_id);
+    event_format_time(s->first_us, buf);
     json_kv_str(j, "first_seen", buf);
-    event_format_time(last_us, buf);
+    event_format_time(s->last_us, buf);
     json_kv_str(j, "last_seen", buf);
+    json_key(j, "folded_clients");
+    json_arr_begin(j);
+    for (size_t i = 0; i < s->n_clients; i++)
+        json_str(j, s->clients[i]);
+    json_arr_end(j);
+    if (s->clients_unlisted)
+        json_kv_u64(j, "folded_clients_unlisted", s->clients_unlisted);
+    if (s->answers_total > s->n_answers) {
+        json_key(j, "truncated");
+        json_obj_begin(j);
+        json_key(j, "answers");
+        json_obj_begin(j);
+        json_kv_u64(j, "total", s->answers_total);
+        json_kv_u64(j, "shown", s->n_answers);
+        json_obj_end(j);
+        json_obj_end(j);
+    }
     json_obj_end(j);
     write_observer(e);
+    if (s->n_clients) {
+        json_key(j, "related");
+        json_obj_begin(j);
+        json_key(j, "ip");
+        json_arr_begin(j);
+        for (size_t i = 0; i < s->n_clients; i++)
+            json_str(j, s->clients[i]);
+        json_arr_end(j);
+        json_obj_end(j);
+    }
+    json_key(j, "dns");
+    json_obj_begin(j);
+    json_kv_str(j, "type", "answer");
+    if (s->question) {
+        json_key(j, "question");
+        json_obj_begin(j);
+        json_kv_str(j, "name", s->question);
+        if (s->qtype)
+            json_kv_str(j, "type", s->qtype);
+        json_obj_end(j);
+    }
+    json_key(j, "answers");
+    json_arr_begin(j);
+    for (size_t i = 0; i < s->n_answers; i++) {
+        json_obj_begin(j);
+        json_kv_str(j, "type", s->answer_type[i]);
+        json_kv_str(j, "data", s->answer_data[i]);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+    json_obj_end(j);
     return end_event(e, len);
 }
 

@@ -71,11 +71,30 @@ const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
 const event_limits *event_encoder_limits(const event_encoder *e);
 
 /* A folded-alerts summary (see suppress.h): one alert line saying how many identical
- * alerts were folded into the one written first. violations: the names, n of them. */
-const char *event_encode_summary(event_encoder *e, uint64_t first_us, uint64_t last_us,
-                                 const char *rule_id, const char *reason, uint8_t severity,
-                                 const char *const *violations, size_t n, uint32_t folded,
-                                 size_t *len);
+ * alerts were folded into the one written first, which it continues (first_id), with
+ * what it needs to stand alone: rule, question, answers, the clients of the folded alerts
+ * (dnswatch.folded_clients and related.ip) and the window (event.start, event.end).
+ * Strings are copied into the line; answers_total/clients_unlisted count what the
+ * bounded lists left out. */
+typedef struct event_summary {
+    uint64_t first_us, last_us;
+    const char *rule_id, *rule_name, *reason, *first_id;
+    uint8_t severity;
+    const char *const *violations;
+    size_t n_violations;
+    uint32_t folded;
+    const char *question, *qtype;     /* question NULL: none */
+    const char *const *answer_type, *const *answer_data;
+    size_t n_answers, answers_total;
+    const char *const *clients;       /* address text */
+    size_t n_clients;
+    uint32_t clients_unlisted;
+} event_summary;
+
+const char *event_encode_summary(event_encoder *e, const event_summary *s, size_t *len);
+
+/* The event.id of the last event encoded (32 hex digits), valid until the next call. */
+const char *event_encoder_last_id(const event_encoder *e);
 
 /* A health event (event.kind "event", dataset "dnswatch.health"): action e.g.
  * "rules-reload", outcome "success" or "failure", reason one line, details (may be NULL,

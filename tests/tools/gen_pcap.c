@@ -1626,8 +1626,18 @@ static void r_amplify_x(gen *g, bool bad)
         udp_send_frag(g, &c, false, &g_r, 1480, order, (int)nfrag);
         g->now_us += 1000;
     }
+    /* 64 addresses: the real alert is larger than a flood alert, so it cannot slip into
+     * the room a full spool has left (the flood class must give way to it). */
     conv v = r_conv(3, 40001);
-    r_rr a[] = {{NULL, T_A, 300, bad ? "45.33.20.5" : "151.101.0.223"}};
+    static char ips[64][32];
+    r_rr a[64];
+    for (unsigned k = 0; k < 64; k++) {
+        if (bad)
+            snprintf(ips[k], sizeof ips[k], "45.33.20.%u", 5 + k);
+        else
+            snprintf(ips[k], sizeof ips[k], "151.101.%u.223", k);
+        a[k] = (r_rr){NULL, T_A, 300, ips[k]};
+    }
     r_exchange(g, &v, 0xa001, "pypi.org", T_A, 0, 0, false, a, R_N(a));
 }
 static void sc_r_amplify(gen *g) { r_amplify_x(g, true); }

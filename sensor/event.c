@@ -44,6 +44,9 @@ static const event_limits LIMITS[] = {
 };
 #define N_LIMITS (sizeof LIMITS / sizeof LIMITS[0])
 
+/* A logged response (no alert) is shown whole while it fits, before the limits above. */
+static const event_limits WHOLE = {UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX};
+
 const event_limits *event_encoder_limits(const event_encoder *e) { return &e->lim; }
 
 /* Chooses the answer records shown under e->lim: all when they fit; else those that
@@ -435,9 +438,9 @@ const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
     /* One id per event, whatever the number of tries. */
     uint64_t seq = e->id_seq;
     const char *line = NULL;
-    for (size_t k = 0; k < N_LIMITS; k++) {
+    for (size_t k = alert ? 1 : 0; k <= N_LIMITS; k++) {
         e->id_seq = seq;
-        e->lim = LIMITS[k];
+        e->lim = k ? LIMITS[k - 1] : WHOLE;
         line = encode_once(e, pi, m, alert, len);
         if (!line || *len <= EVENT_MAX_BYTES)
             break;

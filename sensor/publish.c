@@ -109,6 +109,7 @@ static void spool_one(publisher *p, const char *line, size_t len)
         shed_get_stats(p->shed, &ss);
         p->st.shed_alerts = ss.alerts;
         p->st.shed_events = ss.events;
+        p->st.dropped++; /* a loss like any other: shed_* say why */
         return;
     }
     int rc = spool_append(p->sp, line, len);

@@ -34,9 +34,9 @@ typedef struct publish_stats {
     uint64_t published;         /* acknowledged by Redis */
     uint64_t spooled;           /* written to the spool */
     uint64_t replayed;          /* sent from the spool after an outage */
-    uint64_t dropped;           /* lost: spool full */
-    uint64_t shed_alerts;       /* refused by the spool's flood quota (shed.h) */
-    uint64_t shed_events;       /* non-alert events refused above half the spool */
+    uint64_t dropped;           /* lost: spool full, or shed (the two below) */
+    uint64_t shed_alerts;       /* of which refused by the spool's flood quota (shed.h) */
+    uint64_t shed_events;       /* of which non-alert events refused past half the spool */
     bool connected;
     double last_batch_ms;       /* latency of the last batch */
 } publish_stats;

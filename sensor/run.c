@@ -550,8 +550,8 @@ static void redis_finish(pipeline *pl)
             (unsigned long long)ps.replayed, (unsigned long long)ps.dropped,
             ps.dropped ? " (spool full)" : "");
     if (ps.shed_alerts || ps.shed_events)
-        fprintf(stderr, "dnswatch: redis spool under pressure: shed %llu alerts (flood quota), "
-                        "%llu other events\n",
+        fprintf(stderr, "dnswatch: redis spool under pressure: of the dropped, %llu alerts were "
+                        "shed (flood quota), %llu other events\n",
                 (unsigned long long)ps.shed_alerts, (unsigned long long)ps.shed_events);
 }
 

@@ -51,7 +51,7 @@ rc=$?
 [ $rc -eq 0 ] && ok || bad "run (Redis away) exit $rc: $(head -5 "$tmp/err2")"
 bytes=$(cat "$tmp"/spool2/seg-* | wc -c)
 [ "$bytes" -le 262144 ] && ok || bad "the spool holds $bytes bytes, above its 262144"
-grep -q "shed [1-9][0-9]* alerts (flood quota)" "$tmp/err2" && ok ||
+grep -q "of the dropped, [1-9][0-9]* alerts were shed (flood quota)" "$tmp/err2" && ok ||
     bad "no shed alerts reported: $(grep redis "$tmp/err2")"
 grep -q 'alerts of rule t-rebind \["rebinding"\] shed' "$tmp/err2" && ok ||
     bad "the shed class is not named: $(grep redis "$tmp/err2")"

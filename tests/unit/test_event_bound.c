@@ -149,6 +149,12 @@ static void t_no_truncation_when_small(void **state)
     assert_non_null(line);
     assert_null(has(line, len, "truncated"));
     assert_int_equal(count(line, len, "\"data\":"), 3);
+    /* A logged response is whole while it fits: 300 answers (~25 KB). */
+    build_many(300);
+    line = event_encode(E, &PI, M, NULL, &len);
+    assert_true(len <= EVENT_MAX_BYTES);
+    assert_null(has(line, len, "truncated"));
+    assert_int_equal(count(line, len, "\"data\":"), 300);
 }
 
 /* 40 TXT records of 1100 bytes of \001, owned by a 250-byte name of \001 bytes: at the

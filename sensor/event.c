@@ -229,6 +229,8 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
         const dns_rr *rr = &m->rr[i];
         if (rr->section != DNS_SEC_ANSWER || !answer_shown(e, i))
             continue;
+        if (j->len > EVENT_MAX_BYTES)
+            break; /* too long already: event_encode tries tighter limits, stop the work */
         json_obj_begin(j);
         json_key(j, "name");
         write_owner(e, m, rr->name_off);
@@ -266,6 +268,8 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
         char ip[46];
         if (rr->section != DNS_SEC_ANSWER || !answer_shown(e, i))
             continue;
+        if (j->len > EVENT_MAX_BYTES)
+            break;
         int n = dns_rr_addr(m, rr, a);
         if (n == 0)
             continue;

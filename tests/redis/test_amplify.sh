@@ -4,7 +4,8 @@
 # pypi.org answer (gen_pcap r_amplify). The real alert must reach Redis, and, with Redis
 # away and a small spool, the spool: the flood of one rule+violations class is shed past
 # the spool's high-water mark (counted) and leaves room for it. Every event fits 64 KiB,
-# and the sensor's peak RSS stays bounded (measured with /usr/bin/time -v).
+# the queue overflows into the spool past redis.queue_bytes, and the sensor's peak RSS
+# stays bounded (measured with /usr/bin/time -v).
 . "$(dirname "$0")/lib.sh"
 rules=$DW_SRC/tests/rules/violations.yaml
 if ! perl -MMaxMind::DB::Writer::Tree -e 1 2>/dev/null; then
@@ -40,7 +41,21 @@ if [ -n "$timev" ]; then
     [ -n "$rss" ] && [ "$rss" -le "$rss_max_kb" ] && ok || bad "peak RSS ${rss} kB above ${rss_max_kb} kB"
 fi
 
-# 2. Redis away, a 256 KiB spool: the flood fills it to the high-water mark, its class is
+# 2. The queue is bounded in bytes: Redis pauses writes, the 201 alerts (~1.3 MB) cannot
+# all wait in a 1 MiB queue (redis.queue_bytes), the rest goes to the spool; all arrive.
+printf 'redis:\n  queue_bytes: 1M\n' >"$tmp/q.yaml"
+rcli DEL dnswatch:events >/dev/null
+rcli CLIENT PAUSE 1500 WRITE >/dev/null
+"$dw" run -c "$tmp/q.yaml" --workers 1 -r "$tmp/amp.pcap" --rules "$rules" \
+    --asn-db "$tmp/asn.mmdb" --output redis --redis "redis://127.0.0.1:$port" \
+    --spool-dir "$tmp/spool1" >/dev/null 2>"$tmp/errq"
+rc=$?
+[ $rc -eq 0 ] && ok || bad "run (queue_bytes 1M) exit $rc: $(head -5 "$tmp/errq")"
+grep -qE "redis: published 201, spooled [1-9]" "$tmp/errq" && ok ||
+    bad "a paused Redis and a 1 MiB queue spooled nothing: $(grep redis "$tmp/errq")"
+[ "$(rcli XLEN dnswatch:events)" = 201 ] && ok || bad "queue_bytes: $(rcli XLEN dnswatch:events) events in Redis, want 201"
+
+# 3. Redis away, a 256 KiB spool: the flood fills it to the high-water mark, its class is
 # held to its quota, the real alert goes in. Then Redis returns and the spool is replayed.
 redis_stop
 # shellcheck disable=SC2086

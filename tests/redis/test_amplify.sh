@@ -45,10 +45,19 @@ fi
 # all wait in a 1 MiB queue (redis.queue_bytes), the rest goes to the spool; all arrive.
 printf 'redis:\n  queue_bytes: 1M\n' >"$tmp/q.yaml"
 rcli DEL dnswatch:events >/dev/null
-rcli CLIENT PAUSE 1500 WRITE >/dev/null
+# Paused until the whole capture is judged (the run says so), whatever the build's speed.
+rcli CLIENT PAUSE 60000 WRITE >/dev/null
 "$dw" run -c "$tmp/q.yaml" --workers 1 -r "$tmp/amp.pcap" --rules "$rules" \
     --asn-db "$tmp/asn.mmdb" --output redis --redis "redis://127.0.0.1:$port" \
-    --spool-dir "$tmp/spool1" >/dev/null 2>"$tmp/errq"
+    --spool-dir "$tmp/spool1" --redis-wait 30000 >/dev/null 2>"$tmp/errq" &
+run=$!
+extra_pids="$extra_pids $run"
+for _ in $(seq 300); do
+    grep -q "alerts written" "$tmp/errq" && break
+    sleep 0.1
+done
+rcli CLIENT UNPAUSE >/dev/null
+wait $run
 rc=$?
 [ $rc -eq 0 ] && ok || bad "run (queue_bytes 1M) exit $rc: $(head -5 "$tmp/errq")"
 grep -qE "redis: published 201, spooled [1-9]" "$tmp/errq" && ok ||

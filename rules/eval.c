@@ -385,6 +385,7 @@ static eval_evidence *evidence(eval_finding *f, uint32_t v, int family, const ui
 {
     bool seen = (f->violations & v) != 0;
     f->violations |= v;
+    f->n_evidence_total++;
     eval_evidence *e;
     if (f->n_evidence < EVAL_MAX_EVIDENCE) {
         e = &f->evidence[f->n_evidence++];

@@ -50,6 +50,7 @@ typedef struct eval_finding {
     const dw_rule *rule;
     uint32_t violations;      /* DW_V_* bits */
     unsigned n_evidence;
+    unsigned n_evidence_total;/* offending items found; beyond n_evidence only counted */
     eval_evidence evidence[EVAL_MAX_EVIDENCE];
     char reason[512];         /* one line, naming the first violation found */
 } eval_finding;

@@ -71,6 +71,7 @@ typedef struct as_memo {
 
 typedef struct alert_ctx {
     alerter *a;
+    const event_encoder *enc; /* its limits bound what write_dnswatch shows */
     const eval_result *r;
     const eval_finding *f;
     as_memo *memo;
@@ -209,15 +210,25 @@ static void write_dnswatch(void *ctx, json_buf *j)
     else
         write_rule_members(j, rule);
 
+    /* Under tight limits the chain keeps its head (the question) and its end (what the
+     * victim reached); cname_chain_total then says how long it was. */
+    const event_limits *lim = event_encoder_limits(c->enc);
+    unsigned n_chain = c->r->n_chain, head = n_chain;
+    if (n_chain > lim->chain)
+        head = lim->chain > 1 ? lim->chain - 1 : 1;
     json_key(j, "cname_chain");
     json_arr_begin(j);
-    for (unsigned i = 0; i < c->r->n_chain; i++)
+    for (unsigned i = 0; i < head; i++)
         json_str(j, c->r->chain[i]);
+    if (head < n_chain)
+        json_str(j, c->r->chain[n_chain - 1]);
     json_arr_end(j);
+    if (head < n_chain)
+        json_kv_u64(j, "cname_chain_total", n_chain);
 
     json_key(j, "findings");
     json_arr_begin(j);
-    for (unsigned i = 0; i < f->n_evidence; i++) {
+    for (unsigned i = 0; i < f->n_evidence && i < lim->findings; i++) {
         const eval_evidence *e = &f->evidence[i];
         json_obj_begin(j);
         json_kv_str(j, "violation", dw_violation_name(e->violation));
@@ -235,6 +246,24 @@ static void write_dnswatch(void *ctx, json_buf *j)
         json_obj_end(j);
     }
     json_arr_end(j);
+}
+
+/* Answers that are evidence: every record that is not an address (the CNAME/DNAME chain,
+ * odd types) and the addresses among the finding's offending items. */
+static bool answer_matters(void *ctx, const dns_msg *m, const dns_rr *rr)
+{
+    const alert_ctx *c = ctx;
+    uint8_t a[16];
+    int n = dns_rr_addr(m, rr, a);
+    if (n == 0)
+        return true;
+    int family = n == 16 ? 6 : 4;
+    for (unsigned i = 0; i < c->f->n_evidence; i++) {
+        const eval_evidence *e = &c->f->evidence[i];
+        if (e->family == family && memcmp(e->addr, a, (size_t)n) == 0)
+            return true;
+    }
+    return false;
 }
 
 static void write_answer(void *ctx, json_buf *j, const dns_msg *m, const dns_rr *rr)
@@ -273,15 +302,90 @@ typedef struct summary_ctx {
 static void on_summary(void *ctx, const suppress_summary *s)
 {
     const summary_ctx *sc = ctx;
+    const suppress_note *no = s->note;
     const char *names[DW_V_COUNT];
+    const char *atype[SUPPRESS_ANSWERS], *adata[SUPPRESS_ANSWERS];
+    const char *clients[SUPPRESS_CLIENTS];
+    char tbuf[SUPPRESS_ANSWERS + 1][16], ip[SUPPRESS_CLIENTS][46];
     size_t n = 0, len;
     for (unsigned i = 0; i < DW_V_COUNT; i++)
         if (s->violations & (1u << i))
             names[n++] = dw_violation_name(1u << i);
-    const char *line = event_encode_summary(sc->enc, s->first_us, s->last_us, s->rule_id,
-                                            s->reason, s->severity, names, n, s->folded, &len);
+    for (unsigned i = 0; i < no->n_answers; i++) {
+        atype[i] = dns_type_name(no->answers[i].type, tbuf[i]);
+        adata[i] = no->answers[i].data;
+    }
+    for (unsigned i = 0; i < no->n_clients; i++) {
+        event_format_ip(no->clients[i].family, no->clients[i].addr, ip[i]);
+        clients[i] = ip[i];
+    }
+    event_summary es = {
+        .first_us = s->first_us,
+        .last_us = s->last_us,
+        .rule_id = s->rule_id,
+        .rule_name = no->rule_name,
+        .reason = s->reason,
+        .first_id = no->first_id,
+        .severity = s->severity,
+        .violations = names,
+        .n_violations = n,
+        .folded = s->folded,
+        .question = no->question[0] ? no->question : NULL,
+        .qtype = no->question[0] ? dns_type_name(no->qtype, tbuf[SUPPRESS_ANSWERS]) : NULL,
+        .answer_type = atype,
+        .answer_data = adata,
+        .n_answers = no->n_answers,
+        .answers_total = no->answers_total,
+        .clients = clients,
+        .n_clients = no->n_clients,
+        .clients_unlisted = no->clients_unlisted,
+    };
+    const char *line = event_encode_summary(sc->enc, &es, &len);
     if (line)
         sc->fn(sc->ctx, line, len);
+}
+
+/* The client of a message: the destination of a response, the source of anything else
+ * (as event.c's client.ip). */
+static void client_of(const pkt_info *pi, const dns_msg *m, int *family, const uint8_t **addr)
+{
+    *family = pi->ip_version == 6 ? 6 : 4;
+    *addr = (m->flags & DNS_F_QR) ? pi->dst : pi->src;
+}
+
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* What a new fold window keeps for its summary (suppress.h): the alert just written. */
+static void fill_note(suppress_note *no, const event_encoder *enc, const dw_rule *rule,
+                      const dns_msg *m, const eval_result *r)
+{
+    copy_cut(no->first_id, sizeof no->first_id, event_encoder_last_id(enc));
+    copy_cut(no->rule_name, sizeof no->rule_name, rule->title ? rule->title : "");
+    if (r->n_chain)
+        copy_cut(no->question, sizeof no->question, r->chain[0]);
+    no->qtype = m->qtype;
+    for (unsigned i = 0; i < m->n_rr; i++) {
+        const dns_rr *rr = &m->rr[i];
+        if (rr->section != DNS_SEC_ANSWER)
+            continue;
+        if (no->n_answers < SUPPRESS_ANSWERS) {
+            no->answers[no->n_answers].type = rr->type;
+            char *d = no->answers[no->n_answers].data;
+            uint8_t a[16];
+            int alen = dns_rr_addr(m, rr, a);
+            if (alen)
+                event_format_ip(alen == 16 ? 6 : 4, a, d); /* 46 bytes fit in 64 */
+            else
+                dns_rdata_text(m, rr, d, sizeof no->answers[0].data); /* cut to fit */
+            no->n_answers++;
+        }
+        no->answers_total++;
+    }
 }
 
 unsigned alerter_emit(alerter *a, event_encoder *enc, const char *ruleset_hash,
@@ -295,10 +399,18 @@ unsigned alerter_emit(alerter *a, event_encoder *enc, const char *ruleset_hash,
     for (unsigned i = 0; i < r->n_findings; i++) {
         const eval_finding *f = &r->findings[i];
         const dw_rule *rule = f->rule;
+        int cfam;
+        const uint8_t *caddr;
+        client_of(pi, m, &cfam, &caddr);
         if (!suppress_check(a->fold, fold_key(f, r, m), pi->ts_us, rule->id, f->reason,
-                            rule->score, f->violations, on_summary, &sc))
+                            rule->score, f->violations, on_summary, &sc)) {
+            suppress_note *no = suppress_last(a->fold);
+            if (no)
+                suppress_note_client(no, cfam, caddr);
             continue;
-        alert_ctx c = {a, r, f, &memo, ruleset_hash};
+        }
+        suppress_note *no = suppress_last(a->fold);
+        alert_ctx c = {a, enc, r, f, &memo, ruleset_hash};
         event_alert ea = {
             .severity = rule->score,
             .reason = f->reason,
@@ -309,10 +421,16 @@ unsigned alerter_emit(alerter *a, event_encoder *enc, const char *ruleset_hash,
             .n_tags = rule->tags.n,
             .write_dnswatch = write_dnswatch,
             .write_answer = write_answer,
+            .answer_matters = answer_matters,
             .ctx = &c,
+            .findings_total = f->n_evidence_total > f->n_evidence ? f->n_evidence_total
+                                                                  : f->n_evidence,
+            .findings_kept = f->n_evidence,
         };
         size_t len;
         const char *line = event_encode(enc, pi, m, &ea, &len);
+        if (no)
+            fill_note(no, enc, rule, m, r);
         if (line) {
             fn(ctx, line, len);
             written++;

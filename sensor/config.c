@@ -143,10 +143,10 @@ static const char *const top_keys[T_N] = {
 };
 
 enum { R_URL, R_MODE, R_KEY, R_MAXLEN, R_LIST_PUSH, R_PASSWORD_FILE, R_SPOOL_DIR,
-       R_SPOOL_MAX, R_BATCH, R_QUEUE, R_N };
+       R_SPOOL_MAX, R_BATCH, R_QUEUE, R_QUEUE_BYTES, R_N };
 static const char *const redis_keys[R_N] = {
     "url", "mode", "key", "maxlen", "list_push", "password_file", "spool_dir",
-    "spool_max_bytes", "batch", "queue",
+    "spool_max_bytes", "batch", "queue", "queue_bytes",
 };
 
 enum { C_SNAPLEN, C_BUFFER_MB, C_PROMISC, C_TIMEOUT_MS, C_N };
@@ -583,6 +583,9 @@ static void parse_redis(struct cfg *C, const yaml_node_t *map)
         r->batch_max = (unsigned)u;
     if (v[R_QUEUE] && get_uint(C, v[R_QUEUE], "redis.queue", 1, 1u << 24, &u))
         r->queue_max = (unsigned)u;
+    if (v[R_QUEUE_BYTES] &&
+        get_size(C, v[R_QUEUE_BYTES], "redis.queue_bytes", 1u << 20, (uint64_t)1 << 40, &u))
+        r->queue_max_bytes = u;
     if (v[R_LIST_PUSH] && v[R_MODE] && r->mode != PUB_LIST)
         diag(C, false, v[R_LIST_PUSH], "\"redis.list_push\" has no effect unless redis.mode is "
                                        "list");

@@ -19,13 +19,80 @@ struct event_encoder {
     json_buf j;
     uint64_t id_hi;      /* random per encoder: ids are unique across workers and restarts */
     uint64_t id_seq;
-    char id_hi_hex[16];  /* id_hi as the event id's first 16 hex digits */
+    char id_hi_hex[16];
+    char last_id[33];    /* the id of the last event begun */  /* id_hi as the event id's first 16 hex digits */
     char *rdtext;
     /* The question name's text, for the answers that name their owner by a pointer to
      * it (nearly all of them); qtext_len < 0 when it cannot stand in (see write_owner). */
     int qtext_len;
     char qtext[DNS_NAME_TEXT_MAX];
+    /* The size bound (event.h) of the event being encoded: its limits, and which answer
+     * records it shows (plan_answers). */
+    event_limits lim;
+    unsigned ans_total, ans_shown;
+    uint8_t ans_show[(DNS_MAX_RRS + 7) / 8];
 };
+
+/* Tighter and tighter limits, tried in turn until the line fits EVENT_MAX_BYTES. The last
+ * keeps counts, the question, the reason and at most 4 chain names and 1 finding: at most
+ * a few KiB of attacker-chosen text (4 names of <= 2 KiB escaped, 1 evidence name). */
+static const event_limits LIMITS[] = {
+    {EVENT_ANSWERS_SHOWN, EVENT_DATA_TEXT_MAX, EVENT_FINDINGS_SHOWN, UINT32_MAX},
+    {8, 256, 8, UINT32_MAX},
+    {0, 0, 4, 8},
+    {0, 0, 1, 4},
+};
+#define N_LIMITS (sizeof LIMITS / sizeof LIMITS[0])
+
+/* A logged response (no alert) is shown whole while it fits, before the limits above. */
+static const event_limits WHOLE = {UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX};
+
+const event_limits *event_encoder_limits(const event_encoder *e) { return &e->lim; }
+
+/* Chooses the answer records shown under e->lim: all when they fit; else those that
+ * matter to the alert first (its offending addresses, the chain's records), then the
+ * others, each in message order. */
+static void plan_answers(event_encoder *e, const dns_msg *m, const event_alert *alert)
+{
+    unsigned total = 0;
+    for (unsigned i = 0; i < m->n_rr; i++)
+        if (m->rr[i].section == DNS_SEC_ANSWER)
+            total++;
+    e->ans_total = total;
+    unsigned cap = e->lim.answers;
+    if (total <= cap) {
+        e->ans_shown = total;
+        memset(e->ans_show, 0xff, (m->n_rr + 7) / 8);
+        return;
+    }
+    memset(e->ans_show, 0, (m->n_rr + 7) / 8);
+    unsigned shown = 0;
+    if (alert && alert->answer_matters)
+        for (unsigned i = 0; i < m->n_rr && shown < cap; i++) {
+            const dns_rr *rr = &m->rr[i];
+            if (rr->section == DNS_SEC_ANSWER && alert->answer_matters(alert->ctx, m, rr)) {
+                e->ans_show[i / 8] |= (uint8_t)(1u << (i % 8));
+                shown++;
+            }
+        }
+    for (unsigned i = 0; i < m->n_rr && shown < cap; i++)
+        if (m->rr[i].section == DNS_SEC_ANSWER && !(e->ans_show[i / 8] & (1u << (i % 8)))) {
+            e->ans_show[i / 8] |= (uint8_t)(1u << (i % 8));
+            shown++;
+        }
+    e->ans_shown = shown;
+}
+
+static bool answer_shown(const event_encoder *e, unsigned i)
+{
+    return (e->ans_show[i / 8] >> (i % 8)) & 1u;
+}
+
+static unsigned findings_shown(const event_encoder *e, const event_alert *alert)
+{
+    unsigned kept = alert->findings_kept;
+    return kept < e->lim.findings ? kept : e->lim.findings;
+}
 
 event_encoder *event_encoder_new(const event_meta *meta)
 {
@@ -47,6 +114,7 @@ event_encoder *event_encoder_new(const event_meta *meta)
     }
     for (int i = 0; i < 16; i++)
         e->id_hi_hex[15 - i] = "0123456789abcdef"[(e->id_hi >> (4 * i)) & 0xf];
+    e->lim = LIMITS[0];
     return e;
 }
 
@@ -159,8 +227,10 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
     json_arr_begin(j);
     for (unsigned i = 0; i < m->n_rr; i++) {
         const dns_rr *rr = &m->rr[i];
-        if (rr->section != DNS_SEC_ANSWER)
+        if (rr->section != DNS_SEC_ANSWER || !answer_shown(e, i))
             continue;
+        if (j->len > EVENT_MAX_BYTES)
+            break; /* too long already: event_encode tries tighter limits, stop the work */
         json_obj_begin(j);
         json_key(j, "name");
         write_owner(e, m, rr->name_off);
@@ -177,11 +247,12 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
             json_kv_str(j, "data", ip);
         } else {
             int n = dns_rdata_text(m, rr, e->rdtext, RDATA_TEXT_MAX);
+            /* the RFC 3597 generic form of malformed data when n < 0 */
+            size_t tlen = n >= 0 ? (size_t)n : strlen(e->rdtext);
             json_key(j, "data");
-            if (n >= 0)
-                json_strn(j, e->rdtext, (size_t)n);
-            else
-                json_str(j, e->rdtext); /* the RFC 3597 generic form of malformed data */
+            json_strn(j, e->rdtext, tlen < e->lim.data_text ? tlen : e->lim.data_text);
+            if (tlen > e->lim.data_text) /* cut: the length says by how much */
+                json_kv_u64(j, "data_length", tlen);
         }
         if (alert && alert->write_answer)
             alert->write_answer(alert->ctx, j, m, rr);
@@ -195,8 +266,10 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
         const dns_rr *rr = &m->rr[i];
         uint8_t a[16];
         char ip[46];
-        if (rr->section != DNS_SEC_ANSWER)
+        if (rr->section != DNS_SEC_ANSWER || !answer_shown(e, i))
             continue;
+        if (j->len > EVENT_MAX_BYTES)
+            break;
         int n = dns_rr_addr(m, rr, a);
         if (n == 0)
             continue;
@@ -227,13 +300,34 @@ static void write_problems(json_buf *j, uint32_t problems)
 static void write_dnswatch(event_encoder *e, const dns_msg *m, const event_alert *alert)
 {
     json_buf *j = &e->j;
-    bool any = alert || m->has_opt || m->problems;
+    bool cut_findings = alert && findings_shown(e, alert) < alert->findings_total;
+    bool cut = e->ans_shown < e->ans_total || cut_findings;
+    bool any = alert || m->has_opt || m->problems || cut;
     if (!any)
         return;
     json_key(j, "dnswatch");
     json_obj_begin(j);
     if (alert && alert->write_dnswatch)
         alert->write_dnswatch(alert->ctx, j);
+    if (cut) {
+        json_key(j, "truncated");
+        json_obj_begin(j);
+        if (e->ans_shown < e->ans_total) {
+            json_key(j, "answers");
+            json_obj_begin(j);
+            json_kv_u64(j, "total", e->ans_total);
+            json_kv_u64(j, "shown", e->ans_shown);
+            json_obj_end(j);
+        }
+        if (cut_findings) {
+            json_key(j, "findings");
+            json_obj_begin(j);
+            json_kv_u64(j, "total", alert->findings_total);
+            json_kv_u64(j, "shown", findings_shown(e, alert));
+            json_obj_end(j);
+        }
+        json_obj_end(j);
+    }
     if (m->has_opt) {
         json_key(j, "edns");
         json_obj_begin(j);
@@ -278,7 +372,11 @@ static void begin_event(event_encoder *e, uint64_t ts_us, const char *kind, cons
         buf[31 - i] = hex[(seq >> (4 * i)) & 0xf];
     json_key(j, "id");
     json_strn(j, buf, 32);
+    memcpy(e->last_id, buf, 32);
+    e->last_id[32] = '\0';
 }
+
+const char *event_encoder_last_id(const event_encoder *e) { return e->last_id; }
 
 static void write_observer(event_encoder *e)
 {
@@ -313,8 +411,50 @@ static const char *end_event(event_encoder *e, size_t *len)
     return j->p;
 }
 
+/* event.reason: the alert's, and what the event leaves out ("3990 answers, 32 shown"). */
+static void write_reason(event_encoder *e, const event_alert *alert)
+{
+    unsigned fs = findings_shown(e, alert);
+    if (e->ans_shown == e->ans_total && fs >= alert->findings_total) {
+        json_kv_str(&e->j, "reason", alert->reason);
+        return;
+    }
+    char buf[768];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "%s (truncated:", alert->reason);
+    if (n < sizeof buf && fs < alert->findings_total)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, " %u offending items, %u shown%s",
+                              alert->findings_total, fs,
+                              e->ans_shown < e->ans_total ? ";" : "");
+    if (n < sizeof buf && e->ans_shown < e->ans_total)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, " %u answers, %u shown", e->ans_total,
+                              e->ans_shown);
+    if (n < sizeof buf)
+        snprintf(buf + n, sizeof buf - n, ")");
+    json_kv_str(&e->j, "reason", buf);
+}
+
+static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_msg *m,
+                               const event_alert *alert, size_t *len);
+
 const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
                          const event_alert *alert, size_t *len)
+{
+    /* One id per event, whatever the number of tries. */
+    uint64_t seq = e->id_seq;
+    const char *line = NULL;
+    for (size_t k = alert ? 1 : 0; k <= N_LIMITS; k++) {
+        e->id_seq = seq;
+        e->lim = k ? LIMITS[k - 1] : WHOLE;
+        line = encode_once(e, pi, m, alert, len);
+        if (!line || *len <= EVENT_MAX_BYTES)
+            break;
+    }
+    e->lim = LIMITS[0];
+    return line;
+}
+
+static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_msg *m,
+                               const event_alert *alert, size_t *len)
 {
     json_buf *j = &e->j;
     char buf[64], tbuf[16];
@@ -326,10 +466,11 @@ const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
     uint16_t cport = response ? pi->dport : pi->sport;
 
     e->qtext_len = -1;
+    plan_answers(e, m, alert);
     begin_event(e, pi->ts_us, alert ? "alert" : "event", alert ? "dnswatch.alert" : "dnswatch.dns");
     if (alert) {
         json_kv_u64(j, "severity", alert->severity);
-        json_kv_str(j, "reason", alert->reason);
+        write_reason(e, alert);
     }
     json_obj_end(j);
 
@@ -409,38 +550,102 @@ const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
     return end_event(e, len);
 }
 
-const char *event_encode_summary(event_encoder *e, uint64_t first_us, uint64_t last_us,
-                                 const char *rule_id, const char *reason, uint8_t severity,
-                                 const char *const *violations, size_t n, uint32_t folded,
-                                 size_t *len)
+const char *event_encode_summary(event_encoder *e, const event_summary *s, size_t *len)
 {
     json_buf *j = &e->j;
-    char buf[512];
+    char buf[1024];
 
-    begin_event(e, last_us, "alert", "dnswatch.alert");
-    json_kv_u64(j, "severity", severity);
-    snprintf(buf, sizeof buf, "%u more identical alert%s folded: %s", folded,
-             folded == 1 ? "" : "s", reason);
+    begin_event(e, s->last_us, "alert", "dnswatch.alert");
+    json_kv_u64(j, "severity", s->severity);
+    /* The reason names the folded clients (the first few): a victim behind a decoy. */
+    size_t n = (size_t)snprintf(buf, sizeof buf, "%u more identical alert%s folded", s->folded,
+                                s->folded == 1 ? "" : "s");
+    for (size_t i = 0; i < s->n_clients && i < 4 && n < sizeof buf; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? ", " : " (clients ",
+                              s->clients[i]);
+    size_t more = s->n_clients > 4 ? s->n_clients - 4 + s->clients_unlisted : s->clients_unlisted;
+    if (n < sizeof buf && more)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, " and %zu more", more);
+    if (n < sizeof buf && s->n_clients)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, ")");
+    if (n < sizeof buf)
+        snprintf(buf + n, sizeof buf - n, ": %s", s->reason);
     json_kv_str(j, "reason", buf);
+    event_format_time(s->first_us, buf);
+    json_kv_str(j, "start", buf);
+    event_format_time(s->last_us, buf);
+    json_kv_str(j, "end", buf);
     json_obj_end(j);
     json_key(j, "rule");
     json_obj_begin(j);
-    json_kv_str(j, "id", rule_id);
+    json_kv_str(j, "id", s->rule_id);
+    if (s->rule_name)
+        json_kv_str(j, "name", s->rule_name);
     json_obj_end(j);
     json_key(j, "dnswatch");
     json_obj_begin(j);
     json_key(j, "violations");
     json_arr_begin(j);
-    for (size_t i = 0; i < n; i++)
-        json_str(j, violations[i]);
+    for (size_t i = 0; i < s->n_violations; i++)
+        json_str(j, s->violations[i]);
     json_arr_end(j);
-    json_kv_u64(j, "folded", folded);
-    event_format_time(first_us, buf);
+    json_kv_u64(j, "folded", s->folded);
+    if (s->first_id && s->first_id[0])
+        json_kv_str(j, "continues", s->first_id);
+    event_format_time(s->first_us, buf);
     json_kv_str(j, "first_seen", buf);
-    event_format_time(last_us, buf);
+    event_format_time(s->last_us, buf);
     json_kv_str(j, "last_seen", buf);
+    json_key(j, "folded_clients");
+    json_arr_begin(j);
+    for (size_t i = 0; i < s->n_clients; i++)
+        json_str(j, s->clients[i]);
+    json_arr_end(j);
+    if (s->clients_unlisted)
+        json_kv_u64(j, "folded_clients_unlisted", s->clients_unlisted);
+    if (s->answers_total > s->n_answers) {
+        json_key(j, "truncated");
+        json_obj_begin(j);
+        json_key(j, "answers");
+        json_obj_begin(j);
+        json_kv_u64(j, "total", s->answers_total);
+        json_kv_u64(j, "shown", s->n_answers);
+        json_obj_end(j);
+        json_obj_end(j);
+    }
     json_obj_end(j);
     write_observer(e);
+    if (s->n_clients) {
+        json_key(j, "related");
+        json_obj_begin(j);
+        json_key(j, "ip");
+        json_arr_begin(j);
+        for (size_t i = 0; i < s->n_clients; i++)
+            json_str(j, s->clients[i]);
+        json_arr_end(j);
+        json_obj_end(j);
+    }
+    json_key(j, "dns");
+    json_obj_begin(j);
+    json_kv_str(j, "type", "answer");
+    if (s->question) {
+        json_key(j, "question");
+        json_obj_begin(j);
+        json_kv_str(j, "name", s->question);
+        if (s->qtype)
+            json_kv_str(j, "type", s->qtype);
+        json_obj_end(j);
+    }
+    json_key(j, "answers");
+    json_arr_begin(j);
+    for (size_t i = 0; i < s->n_answers; i++) {
+        json_obj_begin(j);
+        json_kv_str(j, "type", s->answer_type[i]);
+        json_kv_str(j, "data", s->answer_data[i]);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+    json_obj_end(j);
     return end_event(e, len);
 }
 

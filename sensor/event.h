@@ -18,6 +18,25 @@ typedef struct event_meta {
     const char *iface;         /* observer.ingress.interface.name; NULL when reading a file */
 } event_meta;
 
+/* The size bound of an event line: at most EVENT_MAX_BYTES, newline included. The
+ * encoder first shows at most EVENT_ANSWERS_SHOWN answers (those that matter first, see
+ * event_alert.answer_matters), EVENT_FINDINGS_SHOWN offending items and record data of
+ * at most EVENT_DATA_TEXT_MAX characters; a line still too long is encoded again with
+ * tighter limits (event_limits), down to counts alone. What is left out is counted in
+ * dnswatch.truncated and, for an alert, said in event.reason. */
+#define EVENT_MAX_BYTES (64u << 10)
+#define EVENT_ANSWERS_SHOWN 32u
+#define EVENT_FINDINGS_SHOWN 32u
+#define EVENT_DATA_TEXT_MAX 1024u
+
+/* The limits of the encoding in progress (event_encoder_limits). */
+typedef struct event_limits {
+    unsigned answers;   /* answer records (and resolved_ip items) shown */
+    unsigned data_text; /* characters of one record's data text */
+    unsigned findings;  /* offending items shown in dnswatch.findings */
+    unsigned chain;     /* names of the CNAME chain shown */
+} event_limits;
+
 /* Extra content of an alert; the encoder writes the shared fields around it. */
 typedef struct event_alert {
     uint8_t severity;          /* ECS event.severity 0..100 */
@@ -29,7 +48,13 @@ typedef struct event_alert {
     void (*write_dnswatch)(void *ctx, json_buf *j);
     /* Writes extra members of answer i's object (its "as" for an address); may be NULL. */
     void (*write_answer)(void *ctx, json_buf *j, const dns_msg *m, const dns_rr *rr);
+    /* Whether answer rr is evidence (an offending address, a CNAME): such answers are
+     * shown before the others when not all fit. May be NULL (message order). */
+    bool (*answer_matters)(void *ctx, const dns_msg *m, const dns_rr *rr);
     void *ctx;
+    /* Offending items found, and how many of them write_dnswatch can show (it shows at
+     * most event_encoder_limits()->findings of those): for the truncation counts. */
+    unsigned findings_total, findings_kept;
 } event_alert;
 
 /* meta's strings must outlive the encoder. NULL on allocation failure. */
@@ -42,12 +67,34 @@ void event_encoder_free(event_encoder *e); /* accepts NULL */
 const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
                          const event_alert *alert, size_t *len);
 
+/* The limits of the event being encoded, for the alert's write_dnswatch callback. */
+const event_limits *event_encoder_limits(const event_encoder *e);
+
 /* A folded-alerts summary (see suppress.h): one alert line saying how many identical
- * alerts were folded into the one written first. violations: the names, n of them. */
-const char *event_encode_summary(event_encoder *e, uint64_t first_us, uint64_t last_us,
-                                 const char *rule_id, const char *reason, uint8_t severity,
-                                 const char *const *violations, size_t n, uint32_t folded,
-                                 size_t *len);
+ * alerts were folded into the one written first, which it continues (first_id), with
+ * what it needs to stand alone: rule, question, answers, the clients of the folded alerts
+ * (dnswatch.folded_clients and related.ip) and the window (event.start, event.end).
+ * Strings are copied into the line; answers_total/clients_unlisted count what the
+ * bounded lists left out. */
+typedef struct event_summary {
+    uint64_t first_us, last_us;
+    const char *rule_id, *rule_name, *reason, *first_id;
+    uint8_t severity;
+    const char *const *violations;
+    size_t n_violations;
+    uint32_t folded;
+    const char *question, *qtype;     /* question NULL: none */
+    const char *const *answer_type, *const *answer_data;
+    size_t n_answers, answers_total;
+    const char *const *clients;       /* address text */
+    size_t n_clients;
+    uint32_t clients_unlisted;
+} event_summary;
+
+const char *event_encode_summary(event_encoder *e, const event_summary *s, size_t *len);
+
+/* The event.id of the last event encoded (32 hex digits), valid until the next call. */
+const char *event_encoder_last_id(const event_encoder *e);
 
 /* A health event (event.kind "event", dataset "dnswatch.health"): action e.g.
  * "rules-reload", outcome "success" or "failure", reason one line, details (may be NULL,

@@ -134,7 +134,11 @@ int metrics_render(FILE *out, const metrics_snapshot *s)
         u64_metric(out, "dnswatch_redis_replayed_total", "counter",
                    "Events sent from the spool after an outage", p->replayed);
         u64_metric(out, "dnswatch_redis_dropped_total", "counter",
-                   "Events lost because the spool was full", p->dropped);
+                   "Events lost because the spool was full or shed them under pressure", p->dropped);
+        u64_metric(out, "dnswatch_redis_shed_alerts_total", "counter",
+                   "Alerts kept out of the spool by their class's flood quota (in dropped)", p->shed_alerts);
+        u64_metric(out, "dnswatch_redis_shed_events_total", "counter",
+                   "Non-alert events kept out of the spool past half its bound (in dropped)", p->shed_events);
         u64_metric(out, "dnswatch_redis_connected", "gauge",
                    "1 when connected to Redis, else 0", p->connected ? 1 : 0);
         family(out, "dnswatch_redis_last_batch_seconds", "gauge",

@@ -9,12 +9,15 @@
 #include <unistd.h>
 
 #include "sensor/redisurl.h"
+#include "sensor/shed.h"
 #include "sensor/spool.h"
 
 #define BACKOFF_MIN_MS 100u
 #define BACKOFF_MAX_MS 2000u
 #define CMD_TIMEOUT_MS 5000u
 #define DROP_WARN_NS (10ull * 1000000000ull)
+/* A batch holds at most batch_max events and this many bytes (one event always fits). */
+#define BATCH_MAX_BYTES (4u << 20)
 
 /* One queued event; the buffer is kept and reused, so a warm queue does not allocate. */
 typedef struct slot {
@@ -44,7 +47,9 @@ struct publisher {
 
     slot *q;
     size_t qcap, qhead, qlen;
+    uint64_t qheld;  /* bytes of all slot buffers (queued or kept for reuse) */
     spool *sp;
+    shed *shed;      /* who may still enter a spool under pressure */
 
     publish_stats st;
     uint64_t drop_warned, drop_warn_ns;
@@ -80,11 +85,33 @@ void publish_config_default(publish_config *c)
     c->spool_max_bytes = 256ull << 20;
     c->batch_max = 256;
     c->queue_max = 65536;
+    c->queue_max_bytes = 64ull << 20;
+}
+
+/* A slot leaves the queue: its buffer is kept for reuse while the queue holds less than
+ * half its byte budget, else given back, so idle buffers never hold more than that half.
+ * Caller holds mu. */
+static void slot_release(publisher *p, slot *s)
+{
+    if (s->cap && p->qheld > p->cfg.queue_max_bytes / 2) {
+        p->qheld -= s->cap;
+        free(s->buf);
+        s->buf = NULL;
+        s->cap = 0;
+    }
 }
 
 /* Appends one event to the spool; a full spool drops it (counted). Caller holds mu. */
 static void spool_one(publisher *p, const char *line, size_t len)
 {
+    if (!shed_admit(p->shed, line, len, spool_bytes(p->sp), p->cfg.spool_max_bytes)) {
+        shed_stats ss;
+        shed_get_stats(p->shed, &ss);
+        p->st.shed_alerts = ss.alerts;
+        p->st.shed_events = ss.events;
+        p->st.dropped++; /* a loss like any other: shed_* say why */
+        return;
+    }
     int rc = spool_append(p->sp, line, len);
     if (rc == 0) {
         p->st.spooled++;
@@ -104,6 +131,7 @@ static void queue_to_spool(publisher *p)
     while (p->qlen) {
         slot *s = &p->q[p->qhead];
         spool_one(p, s->buf, s->len);
+        slot_release(p, s);
         p->qhead = (p->qhead + 1) % p->qcap;
         p->qlen--;
     }
@@ -129,13 +157,18 @@ void publisher_submit(publisher *p, const char *line, size_t len)
         size_t cap = 512;
         while (cap < len)
             cap *= 2;
-        char *nb = len <= UINT32_MAX ? realloc(s->buf, cap) : NULL;
+        /* Over the byte budget (or out of memory): the queue goes behind the spool, which
+         * gives its buffers back, and this event follows it there. */
+        char *nb = len <= UINT32_MAX && p->qheld - s->cap + cap <= p->cfg.queue_max_bytes
+                       ? realloc(s->buf, cap)
+                       : NULL;
         if (!nb) {
             queue_to_spool(p);
             spool_one(p, line, len);
             pthread_mutex_unlock(&p->mu);
             return;
         }
+        p->qheld = p->qheld - s->cap + cap;
         s->buf = nb;
         s->cap = (uint32_t)cap;
     }
@@ -154,6 +187,13 @@ void publisher_stats(publisher *p, publish_stats *out)
     pthread_mutex_unlock(&p->mu);
 }
 
+static void shed_line(void *ctx, const char *rule_id, const char *violations, uint64_t n)
+{
+    fprintf(ctx, "dnswatch: redis spool: %llu alert%s of rule %s %s shed (flood quota)\n",
+            (unsigned long long)n, n == 1 ? "" : "s", rule_id, violations);
+}
+
+
 /* Removes the k oldest events of the FIFO (acknowledged by Redis). Caller holds mu. */
 static void fifo_remove(publisher *p, size_t k)
 {
@@ -164,6 +204,8 @@ static void fifo_remove(publisher *p, size_t k)
     k -= from_spool;
     if (k > p->qlen)
         k = p->qlen;
+    for (size_t i = 0; i < k; i++)
+        slot_release(p, &p->q[(p->qhead + i) % p->qcap]);
     p->qhead = (p->qhead + k) % p->qcap;
     p->qlen -= k;
 }
@@ -192,7 +234,8 @@ static size_t batch_take(publisher *p, bool *from_spool)
     if (*from_spool) {
         size_t k = spool_peek(p->sp, p->recs, p->cfg.batch_max);
         for (size_t i = 0; i < k; i++) {
-            if (batch_reserve(p, used + p->recs[i].len) != 0)
+            if ((n && used + p->recs[i].len > BATCH_MAX_BYTES) ||
+                batch_reserve(p, used + p->recs[i].len) != 0)
                 break;
             memcpy(p->bbuf + used, p->recs[i].data, p->recs[i].len);
             p->boff[n] = used;
@@ -203,7 +246,7 @@ static size_t batch_take(publisher *p, bool *from_spool)
     }
     for (size_t i = 0; i < p->qlen && n < p->cfg.batch_max; i++) {
         const slot *s = &p->q[(p->qhead + i) % p->qcap];
-        if (batch_reserve(p, used + s->len) != 0)
+        if ((n && used + s->len > BATCH_MAX_BYTES) || batch_reserve(p, used + s->len) != 0)
             break;
         memcpy(p->bbuf + used, s->buf, s->len);
         p->boff[n] = used;
@@ -413,6 +456,7 @@ static void publisher_free(publisher *p)
     if (p->rc)
         redisFree(p->rc);
     spool_free(p->sp);
+    shed_free(p->shed);
     for (size_t i = 0; p->q && i < p->qcap; i++)
         free(p->q[i].buf);
     free(p->q);
@@ -451,6 +495,8 @@ int publisher_new(const publish_config *c, publisher **out, char *err, size_t er
         p->cfg.batch_max = 256;
     if (!p->cfg.queue_max)
         p->cfg.queue_max = 65536;
+    if (!p->cfg.queue_max_bytes)
+        p->cfg.queue_max_bytes = 64ull << 20;
     p->url_s = strdup(c->url ? c->url : REDISURL_DEFAULT);
     p->key = strdup(c->key ? c->key : "dnswatch:events");
     p->spool_dir = strdup(c->spool_dir ? c->spool_dir : "/var/lib/dnswatch/spool");
@@ -459,7 +505,9 @@ int publisher_new(const publish_config *c, publisher **out, char *err, size_t er
     p->boff = calloc(p->cfg.batch_max, sizeof *p->boff);
     p->blen = calloc(p->cfg.batch_max, sizeof *p->blen);
     p->recs = calloc(p->cfg.batch_max, sizeof *p->recs);
-    if (!p->url_s || !p->key || !p->spool_dir || !p->q || !p->boff || !p->blen || !p->recs) {
+    p->shed = shed_new(0);
+    if (!p->url_s || !p->key || !p->spool_dir || !p->q || !p->boff || !p->blen || !p->recs ||
+        !p->shed) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -538,6 +586,7 @@ uint64_t publisher_close_stats(publisher *p, unsigned timeout_ms, publish_stats 
         pthread_join(p->thread, NULL);
     spool_flush(p->sp);
     uint64_t left = spool_count(p->sp);
+    shed_each(p->shed, shed_line, stderr);
     if (final)
         *final = p->st;
     publisher_free(p);

@@ -25,13 +25,18 @@ typedef struct publish_config {
     uint64_t spool_max_bytes;   /* default 256 MiB */
     unsigned batch_max;         /* events per pipelined batch (default 256) */
     unsigned queue_max;         /* events waiting in memory (default 65536) */
+    uint64_t queue_max_bytes;   /* memory the queue holds, event buffers included
+                                 * (default 64 MiB); beyond either bound events go to
+                                 * the spool */
 } publish_config;
 
 typedef struct publish_stats {
     uint64_t published;         /* acknowledged by Redis */
     uint64_t spooled;           /* written to the spool */
     uint64_t replayed;          /* sent from the spool after an outage */
-    uint64_t dropped;           /* lost: spool full */
+    uint64_t dropped;           /* lost: spool full, or shed (the two below) */
+    uint64_t shed_alerts;       /* of which refused by the spool's flood quota (shed.h) */
+    uint64_t shed_events;       /* of which non-alert events refused past half the spool */
     bool connected;
     double last_batch_ms;       /* latency of the last batch */
 } publish_stats;
@@ -57,7 +62,8 @@ void publisher_stats(publisher *p, publish_stats *out);
 uint64_t publisher_close(publisher *p, unsigned timeout_ms);
 
 /* publisher_close that also hands back the final counters (when final is not NULL), for
- * the summary a run prints at its end. timeout_ms counts from the last batch Redis took:
+ * the summary a run prints at its end (to which it adds one line on stderr per alert
+ * class the spool shed, shed.h). timeout_ms counts from the last batch Redis took:
  * a long replay is not cut short while Redis keeps up. */
 uint64_t publisher_close_stats(publisher *p, unsigned timeout_ms, publish_stats *final);
 

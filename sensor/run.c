@@ -245,6 +245,8 @@ static void write_metric_members(void *ctx, json_buf *j)
         json_kv_u64(j, "spooled", s->publish.spooled);
         json_kv_u64(j, "replayed", s->publish.replayed);
         json_kv_u64(j, "dropped", s->publish.dropped);
+        json_kv_u64(j, "shed_alerts", s->publish.shed_alerts);
+        json_kv_u64(j, "shed_events", s->publish.shed_events);
         json_key(j, "connected");
         json_bool(j, s->publish.connected);
         json_obj_end(j);
@@ -547,6 +549,10 @@ static void redis_finish(pipeline *pl)
             (unsigned long long)ps.published, (unsigned long long)ps.spooled,
             (unsigned long long)ps.replayed, (unsigned long long)ps.dropped,
             ps.dropped ? " (spool full)" : "");
+    if (ps.shed_alerts || ps.shed_events)
+        fprintf(stderr, "dnswatch: redis spool under pressure: of the dropped, %llu alerts were "
+                        "shed (flood quota), %llu other events\n",
+                (unsigned long long)ps.shed_alerts, (unsigned long long)ps.shed_events);
 }
 
 int run_main(const dw_options *o)

@@ -11,10 +11,12 @@ typedef struct entry {
     uint8_t severity;
     char rule_id[128];
     char reason[512];
+    suppress_note note;
 } entry;
 
 struct suppress {
     entry *e;
+    entry *last;
     unsigned n;
     uint64_t window_us;
 };
@@ -57,8 +59,8 @@ void suppress_free(suppress *s)
 static void report(entry *x, suppress_fn fn, void *ctx)
 {
     if (x->folded && fn) {
-        suppress_summary sum = {x->rule_id,  x->reason,   x->severity, x->violations,
-                                x->folded,   x->first_us, x->last_us};
+        suppress_summary sum = {x->rule_id, x->reason,   x->severity, x->violations,
+                                x->folded,  x->first_us, x->last_us, &x->note};
         fn(ctx, &sum);
     }
     x->key = 0;
@@ -85,6 +87,7 @@ bool suppress_check(suppress *s, uint64_t key, uint64_t now_us, const char *rule
                     const char *reason, uint8_t severity, uint32_t violations, suppress_fn fn,
                     void *ctx)
 {
+    s->last = NULL;
     if (s->window_us == 0)
         return true;
     key = key ? key : 1;
@@ -98,6 +101,7 @@ bool suppress_check(suppress *s, uint64_t key, uint64_t now_us, const char *rule
         if (x->key == key) {
             x->folded++;
             x->last_us = now_us;
+            s->last = x;
             return false;
         }
         if (!x->key && !free_slot)
@@ -115,5 +119,24 @@ bool suppress_check(suppress *s, uint64_t key, uint64_t now_us, const char *rule
     slot->severity = severity;
     copy_cut(slot->rule_id, sizeof slot->rule_id, rule_id);
     copy_cut(slot->reason, sizeof slot->reason, reason);
+    memset(&slot->note, 0, sizeof slot->note);
+    s->last = slot;
     return true;
+}
+
+suppress_note *suppress_last(suppress *s) { return s->last ? &s->last->note : NULL; }
+
+void suppress_note_client(suppress_note *n, int family, const uint8_t *addr)
+{
+    size_t alen = family == 6 ? 16 : 4;
+    for (unsigned i = 0; i < n->n_clients; i++)
+        if (n->clients[i].family == family && memcmp(n->clients[i].addr, addr, alen) == 0)
+            return;
+    if (n->n_clients == SUPPRESS_CLIENTS) {
+        n->clients_unlisted++;
+        return;
+    }
+    n->clients[n->n_clients].family = (uint8_t)family;
+    memcpy(n->clients[n->n_clients].addr, addr, alen);
+    n->n_clients++;
 }

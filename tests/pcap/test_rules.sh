@@ -24,7 +24,7 @@ gen=$DW_BIN/tests/gen_pcap
 dw=${DW_DNSWATCH:-$DW_BIN/sensor/dnswatch}
 demo_pcap=$DW_SRC/deploy/demo/demo.pcap
 
-# case  scenario  rule paths (relative to DW_SRC, comma-separated)
+# case  scenario  rule paths (relative to DW_SRC, comma-separated)  [extra run arguments]
 CASES="
 asn_mismatch          r_asn_mismatch          tests/rules/violations.yaml
 asn_mismatch_ok       r_asn_mismatch_ok       tests/rules/violations.yaml
@@ -62,6 +62,10 @@ cname_alias           r_cname_alias           tests/rules/violations.yaml
 dns64                 r_dns64                 tests/rules/violations.yaml
 benign                r_benign                deploy/rules
 demo                  demo                    deploy/rules
+amplify               r_amplify               tests/rules/violations.yaml
+amplify_ok            r_amplify_ok            tests/rules/violations.yaml
+fold_victim           r_fold_victim           tests/rules/violations.yaml --workers 1
+fold_victim_ok        r_fold_victim_ok        tests/rules/violations.yaml --workers 1
 "
 
 if ! command -v python3 >/dev/null 2>&1; then
@@ -163,25 +167,50 @@ run_dw() {
     return 0
 }
 
+# Checks an .expect file cannot state. amplify: every line within the event size bound
+# (64 KiB, newline included). fold_victim: the summary continues the alert written first.
+extra_checks() { # CASE OUTPUT
+    case $1 in
+    amplify)
+        awk -v max=65536 'length($0) + 1 > max { bad++ } END { exit bad > 0 }' "$2" ||
+            fail "$1: an event line exceeds 64 KiB"
+        ;;
+    fold_victim)
+        "$py" - "$2" <<'PY' || fail "$1: the summary's dnswatch.continues is not the first alert's event.id"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+alerts = [e for e in ev if e["event"]["kind"] == "alert"]
+first = [e for e in alerts if "folded" not in e.get("dnswatch", {})]
+summ = [e for e in alerts if "folded" in e.get("dnswatch", {})]
+sys.exit(0 if len(first) == 1 and len(summ) == 1 and
+         summ[0]["dnswatch"]["continues"] == first[0]["event"]["id"] else 1)
+PY
+        ;;
+    esac
+}
+
 pcap_of() { # SCENARIO
     if [ "$1" = demo ]; then echo "$demo_pcap"; else echo "$tmp/$1.pcap"; fi
 }
 
 # 4. The cases.
 want=" $* "
-while read -r c s rl; do
+while read -r c s rl extra; do
     [ -n "$c" ] || continue
     [ $# -eq 0 ] || [[ "$want" == *" $c "* ]] || continue
-    run_dw "$c" "$(pcap_of "$s")" "$rl" --asn-db "$db" || continue
+    # shellcheck disable=SC2086  # extra is a word list on purpose
+    run_dw "$c" "$(pcap_of "$s")" "$rl" --asn-db "$db" $extra || continue
     if $check --name "$c" "$rules/$c.expect" "$RUN_OUT"; then
         echo "ok: $c"
     else
         fail "$c: alerts do not match $rules/$c.expect"
     fi
+    extra_checks "$c" "$RUN_OUT"
     # A benign twin's expectation must reject the capture it is the twin of.
     if [[ "$c" == *_ok ]]; then
         bad=${s%_ok}
-        if run_dw "$c.on-bad" "$(pcap_of "$bad")" "$rl" --asn-db "$db"; then
+        # shellcheck disable=SC2086
+        if run_dw "$c.on-bad" "$(pcap_of "$bad")" "$rl" --asn-db "$db" $extra; then
             if $check --name "$c-on-$bad" "$rules/$c.expect" "$RUN_OUT" >/dev/null 2>&1; then
                 fail "$c.expect also passes on $bad: the twin proves nothing"
             fi

@@ -1600,6 +1600,65 @@ static const scenario SCENARIOS[] = {
 };
 #define N_SCENARIOS (sizeof SCENARIOS / sizeof SCENARIOS[0])
 
+/* amplify: 200 responses for fresh names (folding cannot merge them), each 3990 private
+ * addresses in one 63.9 KB datagram (44 IPv4 fragments), then the real attack: pypi.org
+ * answered from Linode. Each flood alert must stay under the event size bound, and the
+ * flood must not crowd the real alert out of the queue, the spool or Redis. The twin
+ * floods with public addresses and answers pypi.org from Fastly: no alert at all. */
+#define AMP_RESPONSES 200
+#define AMP_ADDRS 3990
+static void r_amplify_x(gen *g, bool bad)
+{
+    conv c = mkconv("10.1.2.90", 40090, "10.10.0.53", 53, L_ETH);
+    int order[64];
+    for (int i = 0; i < 64; i++)
+        order[i] = i;
+    for (unsigned i = 0; i < AMP_RESPONSES; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "n%u.amp.attacker.example", i);
+        dns_start(&g_r, 0xd000 + i, F_RESP, name, T_A, AMP_ADDRS, 0, 0);
+        for (unsigned k = 0; k < AMP_ADDRS; k++) {
+            uint8_t a[4] = {bad ? 10 : 93, (uint8_t)(bad ? i : 184), (uint8_t)(k >> 8),
+                            (uint8_t)k};
+            put_a_raw(&g_r, 12, 60, a, 4);
+        }
+        size_t nfrag = (g_r.n + 8 + 1479) / 1480;
+        udp_send_frag(g, &c, false, &g_r, 1480, order, (int)nfrag);
+        g->now_us += 1000;
+    }
+    /* 64 addresses: the real alert is larger than a flood alert, so it cannot slip into
+     * the room a full spool has left (the flood class must give way to it). */
+    conv v = r_conv(3, 40001);
+    static char ips[64][32];
+    r_rr a[64];
+    for (unsigned k = 0; k < 64; k++) {
+        if (bad)
+            snprintf(ips[k], sizeof ips[k], "45.33.20.%u", 5 + k);
+        else
+            snprintf(ips[k], sizeof ips[k], "151.101.%u.223", k);
+        a[k] = (r_rr){NULL, T_A, 300, ips[k]};
+    }
+    r_exchange(g, &v, 0xa001, "pypi.org", T_A, 0, 0, false, a, R_N(a));
+}
+static void sc_r_amplify(gen *g) { r_amplify_x(g, true); }
+static void sc_r_amplify_ok(gen *g) { r_amplify_x(g, false); }
+
+/* fold_victim: the same forged answer (pypi.org from Linode) to a decoy client, then, 2 s
+ * later inside the fold window, to the real victim. The first raises the alert; the
+ * second is folded into it, and the summary must name the victim. The twin answers both
+ * from Fastly. */
+static void r_fold_victim_x(gen *g, bool bad)
+{
+    r_rr a[] = {{NULL, T_A, 300, bad ? "45.33.20.5" : "151.101.0.223"}};
+    conv decoy = r_conv(66, 40066);
+    r_exchange(g, &decoy, 0xa066, "pypi.org", T_A, 0, 0, false, a, R_N(a));
+    g->now_us += 2000000;
+    conv victim = r_conv(77, 40077);
+    r_exchange(g, &victim, 0xa077, "pypi.org", T_A, 0, 0, false, a, R_N(a));
+}
+static void sc_r_fold_victim(gen *g) { r_fold_victim_x(g, true); }
+static void sc_r_fold_victim_ok(gen *g) { r_fold_victim_x(g, false); }
+
 /* Rule scenarios: listed by --list-rules (tests/pcap/test_rules.sh). */
 static const scenario RULE_SCENARIOS[] = {
     {"r_asn_mismatch", DLT_EN10MB, sc_r_asn_mismatch},
@@ -1637,6 +1696,10 @@ static const scenario RULE_SCENARIOS[] = {
     {"r_dns64", DLT_EN10MB, sc_r_dns64},
     {"r_benign", DLT_EN10MB, sc_r_benign},
     {"demo", DLT_EN10MB, sc_demo},
+    {"r_amplify", DLT_EN10MB, sc_r_amplify},
+    {"r_amplify_ok", DLT_EN10MB, sc_r_amplify_ok},
+    {"r_fold_victim", DLT_EN10MB, sc_r_fold_victim},
+    {"r_fold_victim_ok", DLT_EN10MB, sc_r_fold_victim_ok},
 };
 #define N_RULE_SCENARIOS (sizeof RULE_SCENARIOS / sizeof RULE_SCENARIOS[0])
 

@@ -122,6 +122,7 @@ static void test_every_key(void **state)
                          "  spool_max_bytes: 1G\n"
                          "  batch: \"512\"\n"  /* quoted numbers are numbers too */
                          "  queue: 100000\n"
+                         "  queue_bytes: 32M\n"
                          "workers: 4\n"
                          "log: watched\n"
                          "user: dnswatch\n"
@@ -163,6 +164,7 @@ static void test_every_key(void **state)
     assert_true(o->redis.spool_max_bytes == 1ull << 30);
     assert_int_equal(o->redis.batch_max, 512);
     assert_int_equal(o->redis.queue_max, 100000);
+    assert_true(o->redis.queue_max_bytes == 32ull << 20);
     assert_int_equal(o->workers, 4);
     assert_int_equal(o->log, DW_LOG_WATCHED);
     assert_string_equal(o->user, "dnswatch");

@@ -226,6 +226,58 @@ static void t_long_text_cut(void **state)
     }
 }
 
+/* A window's note: filled when it opens, the clients of the folded alerts added (each
+ * once, at most SUPPRESS_CLIENTS, the rest counted), handed to the summary; a new
+ * window starts with an empty note. */
+static const suppress_note *last_note;
+static unsigned last_clients;
+static void keep_note(void *ctx, const suppress_summary *s)
+{
+    (void)ctx;
+    last_note = s->note;
+    last_clients = s->note->n_clients;
+    assert_string_equal(s->note->first_id, "00000000000000000000000000000001");
+    assert_string_equal(s->note->question, "pypi.org");
+    assert_int_equal(s->folded, 2 * SUPPRESS_CLIENTS + 10);
+    assert_int_equal(s->note->clients[0].addr[3], 77);
+    assert_int_equal(s->note->clients_unlisted, SUPPRESS_CLIENTS + 10 - 1);
+}
+
+static void t_note_clients(void **state)
+{
+    (void)state;
+    suppress *s = suppress_new(8, 60000);
+    assert_true(suppress_check(s, 9, 100 * SEC, "pypi", "r", 1, 1, NULL, NULL));
+    suppress_note *no = suppress_last(s);
+    assert_non_null(no);
+    assert_int_equal(no->n_clients, 0);
+    strcpy(no->first_id, "00000000000000000000000000000001");
+    strcpy(no->question, "pypi.org");
+    uint8_t victim[4] = {10, 1, 2, 77};
+    /* The victim twice (listed once), then more distinct clients than the list holds. */
+    for (int k = 0; k < 2; k++) {
+        assert_false(suppress_check(s, 9, 101 * SEC, "pypi", "r", 1, 1, NULL, NULL));
+        suppress_note_client(suppress_last(s), 4, victim);
+    }
+    for (unsigned i = 0; i < 2 * SUPPRESS_CLIENTS + 8; i++) {
+        uint8_t a[4] = {10, 9, 0, (uint8_t)i};
+        assert_false(suppress_check(s, 9, 102 * SEC, "pypi", "r", 1, 1, NULL, NULL));
+        suppress_note_client(suppress_last(s), 4, a);
+    }
+    suppress_expire(s, UINT64_MAX, keep_note, NULL);
+    assert_int_equal(last_clients, SUPPRESS_CLIENTS);
+    /* A new window of the same key: an empty note. */
+    assert_true(suppress_check(s, 9, 500 * SEC, "pypi", "r", 1, 1, NULL, NULL));
+    assert_int_equal(suppress_last(s)->n_clients, 0);
+    assert_int_equal(suppress_last(s)->first_id[0], 0);
+    suppress_free(s);
+    /* Folding off: no note. */
+    s = suppress_new(8, 0);
+    assert_true(suppress_check(s, 9, 1, "pypi", "r", 1, 1, NULL, NULL));
+    assert_null(suppress_last(s));
+    suppress_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +285,7 @@ int main(void)
         cmocka_unit_test(t_no_fold_no_summary), cmocka_unit_test(t_table_full),
         cmocka_unit_test(t_window_zero),    cmocka_unit_test(t_expire_all),
         cmocka_unit_test(t_key_zero_and_hash), cmocka_unit_test(t_long_text_cut),
+        cmocka_unit_test(t_note_clients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

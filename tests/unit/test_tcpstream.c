@@ -584,7 +584,7 @@ static void test_limits_and_null(void **state)
     tcp_limits l;
     memset(&l, 0, sizeof l);
     tcp_limits_default(&l);
-    assert_int_equal(l.max_flows, 4096);
+    assert_int_equal(l.max_flows, 65536);
     assert_int_equal(l.max_flow_bytes, 2 * 65537);
     assert_int_equal(l.max_total_bytes, 64u << 20);
     assert_int_equal(l.timeout_ms, 60000);

@@ -62,6 +62,10 @@ cname_alias           r_cname_alias           tests/rules/violations.yaml
 dns64                 r_dns64                 tests/rules/violations.yaml
 benign                r_benign                deploy/rules
 demo                  demo                    deploy/rules
+frag_flood            r_frag_flood            tests/rules/violations.yaml
+frag_flood_ok         r_frag_flood_ok         tests/rules/violations.yaml
+tcp_flood             r_tcp_flood             tests/rules/violations.yaml
+tcp_flood_ok          r_tcp_flood_ok          tests/rules/violations.yaml
 "
 
 if ! command -v python3 >/dev/null 2>&1; then

@@ -328,7 +328,7 @@ static uint32_t dg_victim(const defrag *d, uint32_t keep, unsigned claim)
 {
     for (unsigned c = 0; c <= claim; c++) {
         uint32_t v = d->oldest[c];
-        if (v == keep)
+        if (v != NIL && v == keep)
             v = DG(d, v)->newer;
         if (v != NIL)
             return v;

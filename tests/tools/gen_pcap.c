@@ -1575,13 +1575,15 @@ static void sc_r_dns64(gen *g)
  * one-segment midstream flows. */
 #define R_FLOOD_JUNK 20000
 
-/* A few ordinary answers from the resolver: what makes it a known DNS server. */
+/* Ordinary answers from the resolver to 64 clients, as all day long: what makes it a
+ * known DNS server to every worker (each worker learns from the responses it sees, and
+ * the workers split the traffic by address pair). */
 static void r_flood_warmup(gen *g)
 {
-    for (unsigned i = 0; i < 3; i++) {
-        conv c = r_conv(30 + i, (uint16_t)(40290 + i));
+    for (unsigned i = 0; i < 64; i++) {
+        conv c = r_conv(100 + i, (uint16_t)(40200 + i));
         r_rr a[] = {{NULL, T_A, 300, "151.101.0.223"}};
-        r_exchange(g, &c, 0xa290 + i, "pypi.org", T_A, 0, 0, false, a, R_N(a));
+        r_exchange(g, &c, 0xa200 + i, "pypi.org", T_A, 0, 0, false, a, R_N(a));
     }
 }
 

@@ -7,9 +7,9 @@
  *
  * Most datagrams in a flood are one tiny fragment: an entry holds one block and one run
  * inline, and takes a map (a block per DEFRAG_BLOCK of the 64 KiB, and max_fragments
- * runs) only when it needs a second of either. Entries, maps and blocks live in three
- * arrays reserved at defrag_new() (address space only: pages are touched when first
- * used) and recycled through free lists: nothing is allocated per packet.
+ * runs) only when it needs a second of either. Entries, maps and blocks come from three
+ * pools that grow in chunks up to the limits and recycle through free lists: nothing is
+ * allocated per packet once the high-water mark is reached.
  *
  * The datagrams in flight are on one list per claim (enum dnssrv_claim), each in arrival
  * order (a datagram whose claim rises moves to the end of its new list), so the eviction
@@ -58,10 +58,14 @@ typedef struct dg {
 
 _Static_assert(sizeof(dg) <= DEFRAG_ENTRY_BYTES, "DEFRAG_ENTRY_BYTES must cover an entry");
 
-/* A pool of fixed-size items reserved up front, handed out from a free list or, until
- * the high-water mark reaches cap, from the untouched end. */
+/* A pool of fixed-size items in chunks of POOL_CHUNK, each allocated when the high-water
+ * mark first reaches it (so memory follows the peak in use, not the limit), handed out
+ * from a free list first. */
+#define POOL_SHIFT 10
+#define POOL_CHUNK (1u << POOL_SHIFT)
+
 typedef struct dg_pool {
-    uint8_t *mem;
+    uint8_t **chunk;
     size_t size;
     uint32_t cap, hi;
     uint32_t *free;
@@ -150,31 +154,40 @@ static bool pool_init(dg_pool *p, size_t size, uint32_t cap)
 {
     p->size = size;
     p->cap = cap;
-    /* malloc, not calloc: nothing is read before it is written, and large blocks come
-     * from mmap, so untouched pages cost no memory. */
-    p->mem = malloc(cap ? (size_t)cap * size : 1);
+    p->chunk = calloc(cap / POOL_CHUNK + 1, sizeof *p->chunk);
     p->free = malloc((cap ? cap : 1) * sizeof *p->free);
-    return p->mem && p->free;
+    return p->chunk && p->free;
 }
 
 static void pool_fini(dg_pool *p)
 {
-    free(p->mem);
+    if (p->chunk)
+        for (uint32_t i = 0; i <= p->cap / POOL_CHUNK; i++)
+            free(p->chunk[i]);
+    free(p->chunk);
     free(p->free);
 }
 
+/* An item, or NIL when cap are in use or a chunk cannot be allocated. */
 static uint32_t pool_get(dg_pool *p)
 {
     if (p->nfree)
         return p->free[--p->nfree];
-    if (p->hi < p->cap)
-        return p->hi++;
-    return NIL;
+    if (p->hi == p->cap)
+        return NIL;
+    uint8_t **c = &p->chunk[p->hi >> POOL_SHIFT];
+    uint32_t n = p->cap - (p->hi & ~(POOL_CHUNK - 1)); /* the last chunk may be short */
+    if (!*c && !(*c = malloc((n < POOL_CHUNK ? n : POOL_CHUNK) * p->size)))
+        return NIL;
+    return p->hi++;
 }
 
 static void pool_put(dg_pool *p, uint32_t i) { p->free[p->nfree++] = i; }
 static uint32_t pool_used(const dg_pool *p) { return p->hi - p->nfree; }
-static void *pool_at(const dg_pool *p, uint32_t i) { return p->mem + (size_t)i * p->size; }
+static void *pool_at(const dg_pool *p, uint32_t i)
+{
+    return p->chunk[i >> POOL_SHIFT] + (size_t)(i & (POOL_CHUNK - 1)) * p->size;
+}
 
 static dg *DG(const defrag *d, uint32_t i) { return pool_at(&d->ent, i); }
 static dg_map *MAP(const defrag *d, const dg *g) { return pool_at(&d->maps, g->map); }
@@ -397,8 +410,10 @@ static uint32_t dg_create(defrag *d, const defrag_key *k, uint32_t h, unsigned c
         return NIL;
     }
     uint32_t i = pool_get(&d->ent);
-    if (i == NIL)
+    if (i == NIL) { /* malloc failed */
+        DW_COUNT(c, FRAG_MEM_FULL);
         return NIL;
+    }
     d->charged += DEFRAG_ENTRY_BYTES;
     dg *g = DG(d, i);
     g->key = *k;
@@ -417,12 +432,13 @@ static uint32_t dg_create(defrag *d, const defrag_key *k, uint32_t h, unsigned c
     return i;
 }
 
-/* Gives g its map (charged already), moving the inline block and run into it. */
+/* Gives g its map, moving the inline block and run into it. */
 static bool dg_promote(defrag *d, dg *g)
 {
     uint32_t mi = pool_get(&d->maps);
     if (mi == NIL)
         return false;
+    d->charged += d->map_bytes;
     dg_map *m = pool_at(&d->maps, mi);
     memset(m->blk, 0xff, sizeof m->blk);
     if (g->blk0 != NIL)
@@ -433,14 +449,18 @@ static bool dg_promote(defrag *d, dg *g)
     return true;
 }
 
-/* Stores [off, off + len) in g; every block it needs is charged already. */
-static void dg_store(defrag *d, dg *g, uint32_t off, const uint8_t *data, uint32_t len)
+/* Stores [off, off + len) in g, taking the blocks it needs (reserved by the caller).
+ * False if a block could not be allocated. */
+static bool dg_store(defrag *d, dg *g, uint32_t off, const uint8_t *data, uint32_t len)
 {
     while (len) {
         uint32_t b = off / DEFRAG_BLOCK, in = off % DEFRAG_BLOCK;
         uint32_t bi = dg_blk(d, g, b);
         if (bi == NIL) {
-            bi = pool_get(&d->blocks); /* cannot fail: the charge bounds the blocks */
+            bi = pool_get(&d->blocks);
+            if (bi == NIL)
+                return false;
+            d->charged += DEFRAG_BLOCK;
             if (g->map != NIL) {
                 MAP(d, g)->blk[b] = bi;
             } else {
@@ -454,6 +474,7 @@ static void dg_store(defrag *d, dg *g, uint32_t off, const uint8_t *data, uint32
         data += n;
         len -= n;
     }
+    return true;
 }
 
 /* Copies [off, off+len) of the datagram out; every byte of it must be held. */
@@ -622,14 +643,17 @@ int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const 
                    ((g->nruns && place != DG_APPEND) || blo != bhi ||
                     (g->blk0 != NIL && g->blk0_no != blo));
     size_t bytes = (size_t)need * DEFRAG_BLOCK + (promote ? d->map_bytes : 0);
-    if (!dg_reserve(d, i, g->claim, bytes, c) || (promote && !dg_promote(d, g))) {
+    if (!dg_reserve(d, i, g->claim, bytes, c)) {
         DW_COUNT(c, FRAG_MEM_FULL);
         g->len = old_len;
         g->last_in = old_last;
         return -ENOMEM;
     }
-    d->charged += bytes;
-    dg_store(d, g, off, data, end - off);
+    if ((promote && !dg_promote(d, g)) || !dg_store(d, g, off, data, end - off)) {
+        DW_COUNT(c, FRAG_MEM_FULL); /* malloc failed: the datagram cannot be completed */
+        dg_release(d, i);
+        return -ENOMEM;
+    }
     dg_run *runs = dg_runs(d, g);
     if (place == DG_APPEND) {
         runs[g->nruns - 1].end = end;

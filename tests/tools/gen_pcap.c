@@ -1573,7 +1573,9 @@ static void sc_r_dns64(gen *g)
  * has answered before, as it does all day. The junk is what costs an attacker least:
  * 8-byte first fragments (a UDP header from port 53, nothing else) and bare SYNs or
  * one-segment midstream flows. */
-#define R_FLOOD_JUNK 20000
+#ifndef R_FLOOD_JUNK
+#define R_FLOOD_JUNK 20000 /* -DR_FLOOD_JUNK=200000 for the memory measurement in README */
+#endif
 
 /* Ordinary answers from the resolver to 64 clients, as all day long: what makes it a
  * known DNS server to every worker (each worker learns from the responses it sees, and

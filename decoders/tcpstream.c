@@ -83,6 +83,8 @@ typedef struct tcp_dir {
     uint32_t hnext;       /* hash chain */
     uint32_t lprev, lnext; /* LRU list of its claim, most recent at head; free slots
                             * chained on lnext */
+    uint32_t bprev, bnext; /* while it holds a buffer: the holders of its claim, oldest
+                            * first (the victims when memory is short) */
     uint32_t bucket;
     uint8_t claim;        /* enum dnssrv_claim */
 } tcp_dir;
@@ -99,6 +101,7 @@ struct tcp_reasm {
     uint32_t *buckets;
     uint32_t mask;
     uint32_t lru_head[DNSSRV_NCLAIMS], lru_tail[DNSSRV_NCLAIMS];
+    uint32_t buf_head[DNSSRV_NCLAIMS], buf_tail[DNSSRV_NCLAIMS]; /* buffer holders */
     uint32_t free_head;   /* released slots */
     uint32_t hi;          /* slots [hi, max_flows) never used yet */
     unsigned n_dirs;
@@ -165,7 +168,7 @@ tcp_reasm *tcp_reasm_new(const tcp_limits *l)
     /* Slots are taken from hi upwards, so untouched pages of dirs cost no memory. */
     t->free_head = NIL;
     for (int k = 0; k < DNSSRV_NCLAIMS; k++)
-        t->lru_head[k] = t->lru_tail[k] = NIL;
+        t->lru_head[k] = t->lru_tail[k] = t->buf_head[k] = t->buf_tail[k] = NIL;
     /* A seed the peers cannot guess keeps them from piling flows into one bucket. */
     uint64_t seed = 0;
     if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
@@ -199,10 +202,38 @@ unsigned tcp_reasm_flows(const tcp_reasm *t) { return t->n_dirs; }
 
 /* ---- buffers ---- */
 
+static void dir_remove(tcp_reasm *t, uint32_t i);
+static void count_lost(dw_counters *c, unsigned claim);
+
+static void blist_unlink(tcp_reasm *t, tcp_dir *d)
+{
+    if (d->bprev != NIL)
+        t->dirs[d->bprev].bnext = d->bnext;
+    else
+        t->buf_head[d->claim] = d->bnext;
+    if (d->bnext != NIL)
+        t->dirs[d->bnext].bprev = d->bprev;
+    else
+        t->buf_tail[d->claim] = d->bprev;
+}
+
+static void blist_append(tcp_reasm *t, tcp_dir *d)
+{
+    uint32_t i = (uint32_t)(d - t->dirs);
+    d->bnext = NIL;
+    d->bprev = t->buf_tail[d->claim];
+    if (d->bprev != NIL)
+        t->dirs[d->bprev].bnext = i;
+    else
+        t->buf_head[d->claim] = i;
+    t->buf_tail[d->claim] = i;
+}
+
 static void buf_release(tcp_reasm *t, tcp_dir *d)
 {
     if (!d->buf)
         return;
+    blist_unlink(t, d);
     if (t->n_pool < t->lim.max_flows) {
         t->pool[t->n_pool].p = d->buf;
         t->pool[t->n_pool].cap = d->cap;
@@ -215,9 +246,27 @@ static void buf_release(tcp_reasm *t, tcp_dir *d)
     d->cap = 0;
 }
 
+/* The direction to give up its buffer for d: the oldest holder of the lowest claim not
+ * above d's, not d; NIL if none. */
+static uint32_t buf_victim(const tcp_reasm *t, const tcp_dir *d)
+{
+    for (unsigned k = 0; k <= d->claim; k++) {
+        uint32_t v = t->buf_head[k];
+        if (v != NIL && &t->dirs[v] == d)
+            v = d->bnext;
+        if (v != NIL)
+            return v;
+    }
+    return NIL;
+}
+
 /* Makes d->buf hold at least need bytes, keeping its contents. 0, -E2BIG (over the
- * per-direction limit) or -ENOMEM (over the total, or malloc failed). */
-static int buf_reserve(tcp_reasm *t, tcp_dir *d, size_t need)
+ * per-direction limit) or -ENOMEM (over the total, or malloc failed). When the total is
+ * reached, idle pooled buffers are freed first, then other directions holding buffers
+ * are evicted, least claim and oldest holder first, never one of a higher claim than d
+ * (counted as TCP_EVICT_*): junk flows that each hold a partial message cannot starve
+ * the resolver's answer of memory. */
+static int buf_reserve(tcp_reasm *t, tcp_dir *d, size_t need, dw_counters *c)
 {
     if (need > t->lim.max_flow_bytes)
         return -E2BIG;
@@ -227,6 +276,7 @@ static int buf_reserve(tcp_reasm *t, tcp_dir *d, size_t need)
         t->n_pool--;
         d->buf = t->pool[t->n_pool].p;
         d->cap = t->pool[t->n_pool].cap;
+        blist_append(t, d);
         if (d->cap >= need)
             return 0;
     }
@@ -243,11 +293,26 @@ static int buf_reserve(tcp_reasm *t, tcp_dir *d, size_t need)
     }
     if (t->held - d->cap + ncap > t->lim.max_total_bytes)
         ncap = need;
-    if (t->held - d->cap + ncap > t->lim.max_total_bytes)
-        return -ENOMEM;
+    /* Then other directions' buffers (each eviction returns its buffer to the pool,
+     * freed on the next turn). */
+    while (t->held - d->cap + ncap > t->lim.max_total_bytes) {
+        if (t->n_pool) {
+            t->n_pool--;
+            free(t->pool[t->n_pool].p);
+            t->held -= t->pool[t->n_pool].cap;
+            continue;
+        }
+        uint32_t v = buf_victim(t, d);
+        if (v == NIL)
+            return -ENOMEM;
+        count_lost(c, t->dirs[v].claim);
+        dir_remove(t, v);
+    }
     uint8_t *nb = realloc(d->buf, ncap);
     if (!nb)
         return -ENOMEM;
+    if (!d->buf)
+        blist_append(t, d);
     t->held = t->held - d->cap + ncap;
     d->buf = nb;
     d->cap = ncap;
@@ -612,7 +677,7 @@ static void dir_data(tcp_reasm *t, tcp_dir *d, const pkt_info *pi, uint32_t seq,
                 buf_release(t, d);
                 return;
             }
-            int rc = buf_reserve(t, d, n - k);
+            int rc = buf_reserve(t, d, n - k, c);
             if (rc == 0) {
                 memcpy(d->buf, data + k, n - k);
                 d->len = (uint32_t)(n - k);
@@ -626,7 +691,7 @@ static void dir_data(tcp_reasm *t, tcp_dir *d, const pkt_info *pi, uint32_t seq,
         }
         uint32_t pos = seq - d->base;
         bool fits = (uint64_t)pos + n <= t->lim.max_flow_bytes;
-        int rc = fits ? buf_reserve(t, d, pos + n) : -E2BIG;
+        int rc = fits ? buf_reserve(t, d, pos + n, c) : -E2BIG;
         if (rc == -ENOMEM) {
             DW_COUNT(c, TCP_MEM_FULL);
             if (seq == next) {
@@ -724,8 +789,13 @@ void tcp_reasm_segment(tcp_reasm *t, const pkt_info *pi, tcp_msg_fn fn, void *ct
         /* A claim only rises: a server pushed out of the set keeps its directions. */
         tcp_dir *d = &t->dirs[i];
         lru_unlink(t, d);
-        if (claim > d->claim)
+        if (claim > d->claim) {
+            if (d->buf)
+                blist_unlink(t, d);
             d->claim = (uint8_t)claim;
+            if (d->buf)
+                blist_append(t, d);
+        }
         lru_push_head(t, i);
         /* A SYN that does not repeat the one we saw starts a new connection. */
         if (syn && !(d->syn_seen && d->syn_seq == pi->tcp_seq)) {

@@ -537,14 +537,25 @@ static void test_mem_full(void **state)
     memset(big + a, 0x55, sizeof big - a);
     big[a] = 0x05;
     big[a + 1] = 0x00; /* 1280-byte message */
+    /* Three connections (claim DNS: a SYN each) with 1000 bytes of a partial message
+     * each: the memory holds two, so the oldest holder of the same claim is evicted for
+     * the third. */
     for (unsigned f = 0; f < 3; f++) {
         seg_at(&r, f, 0, PKT_TCP_SYN, NULL, 0, r.now);
         seg_at(&r, f, 1, 0, big, a + 1000, r.now);
     }
-    assert_true(CNT(&r, TCP_MEM_FULL) >= 1);
-    assert_true(CNT(&r, TCP_GAP) >= 1);
+    assert_int_equal(CNT(&r, TCP_EVICT_DNS), 1);
+    assert_int_equal(CNT(&r, TCP_MEM_FULL), 0);
     assert_true(tcp_reasm_bytes_held(r.t) <= 2048);
     assert_int_equal(r.s.n, 3);
+    /* A flow picked up mid-stream (no claim) may not evict them: its partial message is
+     * dropped for want of memory. */
+    seg_at(&r, 5, 1, 0, big, a + 1000, r.now);
+    assert_int_equal(CNT(&r, TCP_MEM_FULL), 1);
+    assert_true(CNT(&r, TCP_GAP) >= 1);
+    assert_int_equal(CNT(&r, TCP_EVICT_DNS), 1);
+    assert_true(tcp_reasm_bytes_held(r.t) <= 2048);
+    assert_int_equal(r.s.n, 4);
     tcp_reasm_free(r.t);
 }
 
@@ -733,6 +744,48 @@ static void test_default_table_holds_20000(void **state)
     dnssrv_free(srv);
 }
 
+static void test_memory_flood(void **state)
+{
+    (void)state;
+    /* The junk flows each hold 1400 bytes of a partial message, far more than the
+     * memory: the resolver's answer, half received, still gets the memory it needs to
+     * finish (the junk holders of lower claims are evicted for it). */
+    dnssrv *srv = mk_servers();
+    tcp_limits l;
+    memset(&l, 0, sizeof l);
+    l.max_total_bytes = 256 * 1024;
+    rig r;
+    rig_init(&r, &l);
+    tcp_reasm_set_servers(r.t, srv);
+    static uint8_t m[3002], junkmsg[1402];
+    size_t n = mkmsg(m, 7);
+    m[0] = 3000 >> 8;
+    m[1] = 3000 & 0xff;
+    m[4] |= 0x80;
+    memset(m + n, 0, sizeof m - n);
+    size_t j = mkmsg(junkmsg, 9);
+    junkmsg[0] = 3000 >> 8;
+    junkmsg[1] = 3000 & 0xff;
+    memset(junkmsg + j, 0, sizeof junkmsg - j);
+    seg_from(&r, RESOLVER, 53, VICTIM, 40311, 1000, PKT_TCP_SYN, NULL, 0);
+    seg_from(&r, RESOLVER, 53, VICTIM, 40311, 1001, 0, m, 1200);
+    for (uint32_t i = 0; i < 1000; i++) {
+        uint8_t a[4] = {198, 18, (uint8_t)(i >> 8), (uint8_t)i};
+        uint16_t port = (uint16_t)(1024 + i);
+        seg_from(&r, a, port, RESOLVER, 53, i, PKT_TCP_SYN, NULL, 0);
+        seg_from(&r, a, port, RESOLVER, 53, i + 1, 0, junkmsg, sizeof junkmsg);
+        assert_true(tcp_reasm_bytes_held(r.t) <= l.max_total_bytes);
+    }
+    assert_true(CNT(&r, TCP_EVICT_DNS) > 0);
+    seg_from(&r, RESOLVER, 53, VICTIM, 40311, 2201, 0, m + 1200, sizeof m - 1200);
+    assert_int_equal(r.s.n, 1);
+    assert_int_equal(r.s.ids[0], 7);
+    assert_int_equal(r.s.lens[0], 3000);
+    assert_int_equal(CNT(&r, TCP_EVICT_SERVER), 0);
+    tcp_reasm_free(r.t);
+    dnssrv_free(srv);
+}
+
 static void test_limits_and_null(void **state)
 {
     (void)state;
@@ -771,6 +824,7 @@ int main(void)
         cmocka_unit_test(test_claim_protects_server),
         cmocka_unit_test(test_claim_refusal),
         cmocka_unit_test(test_default_table_holds_20000),
+        cmocka_unit_test(test_memory_flood),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,8 +39,10 @@
  *  - claims: each direction has a claim to be kept (enum dnssrv_claim: sent by a known
  *    DNS server; a SYN seen or sent to a known server; none), one LRU list per claim.
  *    A full table evicts the least recently used direction of the lowest claim, and a
- *    newcomer never pushes out a direction of a higher claim (it is not tracked). So
- *    junk from spoofed sources, however much, never evicts the resolver's answers.
+ *    newcomer never pushes out a direction of a higher claim (it is not tracked). When
+ *    buffer memory (max_total_bytes) is short, the same order applies to the directions
+ *    holding buffers (buf_reserve()). So junk from spoofed sources, however much, never
+ *    evicts the resolver's answers nor starves them of memory.
  * Junk forged from the resolver's own address has its claim: then only the size
  * protects, and a loss is counted (TCP_EVICT_*) and raised as a health event. */
 #include "decoders/tcpstream.h"

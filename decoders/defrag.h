@@ -25,9 +25,9 @@
  *  - Charged in bytes, so junk is cheap: everything a datagram holds counts against
  *    max_bytes: its entry (DEFRAG_ENTRY_BYTES), its payload in whole DEFRAG_BLOCK blocks,
  *    and, once it holds more than one block or one run of fragments, its block map
- *    (defrag_map_bytes()). A tiny first fragment costs one entry and one block (~350
- *    bytes): the defaults (65536 datagrams, 32 MiB) hold ~90 000 of them, so 20 000 junk
- *    entries inside the timeout evict nothing, whatever addresses they forge.
+ *    (defrag_map_bytes()). A tiny first fragment costs one entry and one block (360
+ *    bytes): the defaults (65536 datagrams, 32 MiB) hold 65536 of them in 23 MiB, so
+ *    20 000 junk entries inside the timeout evict nothing, whatever addresses they forge.
  *  - Claims, least first: each datagram has a claim to be kept (enum dnssrv_claim): from
  *    a known DNS server (defrag_set_servers()), DNS by its ports or its destination, or
  *    none. When the table or the memory is full, the oldest datagram of the lowest claim
@@ -36,9 +36,10 @@
  *    datagram from the resolver.
  * An attacker who also forges the resolver's address for the junk gets the resolver's
  * claim; then only capacity protects: the forged datagram survives while fewer than
- * (max_bytes - what it holds) / (cost of one junk entry) junk entries arrive within its
- * lifetime (~90 000 tiny ones with the defaults), and past that the loss is counted
- * (FRAG_EVICT_*, an eviction or a refusal, by the claim of what was lost) and the sensor raises a health event (sensor/run.c), never silent.
+ * min(max_datagrams, max_bytes / 360) - 1 tiny junk entries arrive within its lifetime
+ * (65 535 with the defaults; fewer if the junk is larger), and past that the loss is
+ * counted (FRAG_EVICT_*: an eviction or a refusal, by the claim of what was lost) and
+ * the sensor raises a health event (sensor/run.c): never silent.
  * Per-source quotas were rejected: spoofed sources cost nothing, and a quota on the
  * resolver's address would hand the attacker the eviction of its real datagrams. */
 #ifndef DW_DEFRAG_H

@@ -38,6 +38,9 @@
     X(FRAG_TABLE_FULL, "IP datagrams evicted, reassembly table full")            \
     X(FRAG_MEM_FULL, "IP fragments dropped, reassembly memory full")             \
     X(FRAG_BAD, "IP fragments invalid (length, offset, size)")                   \
+    X(FRAG_EVICT_UNCLAIMED, "IP datagrams lost to a full table: no claim")      \
+    X(FRAG_EVICT_DNS, "IP datagrams lost to a full table: DNS port or to a DNS server") \
+    X(FRAG_EVICT_SERVER, "IP datagrams lost to a full table: from a DNS server") \
     /* UDP */                                                                    \
     X(UDP_TRUNCATED, "UDP header truncated")                                     \
     X(UDP_BAD_LEN, "UDP length invalid")                                         \
@@ -53,6 +56,9 @@
     X(TCP_MSG_TOO_SHORT, "TCP DNS messages shorter than a header")               \
     X(TCP_OUT_OF_ORDER, "TCP segments out of order")                             \
     X(TCP_MIDSTREAM, "TCP flows picked up mid-stream")                           \
+    X(TCP_EVICT_UNCLAIMED, "TCP directions lost to a full table: no claim")     \
+    X(TCP_EVICT_DNS, "TCP directions lost to a full table: handshake or to a DNS server") \
+    X(TCP_EVICT_SERVER, "TCP directions lost to a full table: from a DNS server") \
     /* DNS message */                                                            \
     X(DNS_TRUNCATED_HEADER, "DNS header truncated")                              \
     X(DNS_BAD_QUESTION, "DNS question malformed")                                \

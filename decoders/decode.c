@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decoders/dnssrv.h"
+#include "decoders/wire.h"
+
 /* Packet-time interval between sweeps of expired fragments and TCP flows. */
 #define EXPIRE_EVERY_US 1000000u
 
@@ -11,6 +14,7 @@ struct dw_decoder {
     dw_counters *c;
     defrag *frag;
     tcp_reasm *tcp;
+    dnssrv *srv; /* recent DNS responders: the reassembly tables' eviction order */
     uint64_t next_expire_us;
 };
 
@@ -34,10 +38,13 @@ dw_decoder *dw_decoder_new(const dw_decoder_config *cfg, dw_counters *c)
     d->c = c;
     d->frag = defrag_new(&cfg->frag);
     d->tcp = tcp_reasm_new(&cfg->tcp);
-    if (!d->frag || !d->tcp) {
+    d->srv = dnssrv_new(0, d->cfg.ports, d->cfg.n_ports);
+    if (!d->frag || !d->tcp || !d->srv) {
         dw_decoder_free(d);
         return NULL;
     }
+    defrag_set_servers(d->frag, d->srv);
+    tcp_reasm_set_servers(d->tcp, d->srv);
     return d;
 }
 
@@ -47,6 +54,7 @@ void dw_decoder_free(dw_decoder *d)
         return;
     defrag_free(d->frag);
     tcp_reasm_free(d->tcp);
+    dnssrv_free(d->srv);
     free(d);
 }
 
@@ -58,6 +66,35 @@ static bool dns_port(const dw_decoder *d, uint16_t port)
     return false;
 }
 
+/* A message from a DNS port with the QR bit set and a whole header makes its sender a
+ * DNS server for the eviction order (dnssrv.h). Forgeable, and meant to be: the set only
+ * orders evictions, and a flood of forged responders cannot displace a real server
+ * (the set keeps heavy hitters). */
+static void note_responder(dw_decoder *d, const pkt_info *pi, const uint8_t *msg, size_t len)
+{
+    if (!dns_port(d, pi->sport))
+        return;
+    wire_ctx w = wire_init(msg, len);
+    wire_skip(&w, 2);
+    uint8_t flags = wire_u8(&w);
+    wire_skip(&w, 9);
+    if (wire_ok(&w) && (flags & 0x80))
+        dnssrv_note(d->srv, pi->ip_version, pi->src);
+}
+
+typedef struct tcp_ctx {
+    dw_decoder *d;
+    dw_dns_fn fn;
+    void *ctx;
+} tcp_ctx;
+
+static void on_tcp_msg(void *ctx, const pkt_info *pi, const uint8_t *msg, size_t len)
+{
+    tcp_ctx *t = ctx;
+    note_responder(t->d, pi, msg, len);
+    t->fn(t->ctx, pi, msg, len);
+}
+
 /* A UDP or TCP payload with its ports parsed: hand DNS on to the caller. */
 static void deliver_l4(dw_decoder *d, const pkt_info *pi, dw_dns_fn fn, void *ctx)
 {
@@ -66,11 +103,14 @@ static void deliver_l4(dw_decoder *d, const pkt_info *pi, dw_dns_fn fn, void *ct
         return;
     }
     if (pi->proto == 17) {
-        if (pi->payload_len > 0)
+        if (pi->payload_len > 0) {
+            note_responder(d, pi, pi->payload, pi->payload_len);
             fn(ctx, pi, pi->payload, pi->payload_len);
+        }
         return;
     }
-    tcp_reasm_segment(d->tcp, pi, fn, ctx, d->c);
+    tcp_ctx t = {d, fn, ctx};
+    tcp_reasm_segment(d->tcp, pi, on_tcp_msg, &t, d->c);
 }
 
 void dw_decoder_packet(dw_decoder *d, int dlt, uint64_t ts_us, const uint8_t *data,
@@ -117,5 +157,6 @@ void dw_decoder_packet(dw_decoder *d, int dlt, uint64_t ts_us, const uint8_t *da
 
 void dw_decoder_flush(dw_decoder *d, dw_dns_fn fn, void *ctx)
 {
-    tcp_reasm_flush(d->tcp, fn, ctx, d->c);
+    tcp_ctx t = {d, fn, ctx};
+    tcp_reasm_flush(d->tcp, on_tcp_msg, &t, d->c);
 }

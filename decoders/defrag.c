@@ -1,11 +1,19 @@
 /* IP fragment reassembly, mirroring the Linux receiver (see the policy in defrag.h).
  *
  * A datagram in flight keeps its fragment data in fixed-size blocks placed by offset
- * (a 128-entry block map covers 64 KiB) and the list of "runs" Linux keeps: ranges of
- * fragments that arrived in order, each appended right after the previous. Duplicate and
- * overlap decisions are taken against runs exactly as inet_frag_queue_insert() does.
- * Datagram records and blocks are allocated on first need, never freed before
- * defrag_free(), and recycled through free lists. */
+ * and the list of "runs" Linux keeps: ranges of fragments that arrived in order, each
+ * appended right after the previous. Duplicate and overlap decisions are taken against
+ * runs exactly as inet_frag_queue_insert() does.
+ *
+ * Most datagrams in a flood are one tiny fragment: an entry holds one block and one run
+ * inline, and takes a map (a block per DEFRAG_BLOCK of the 64 KiB, and max_fragments
+ * runs) only when it needs a second of either. Entries, maps and blocks come from three
+ * pools that grow in chunks up to the limits and recycle through free lists: nothing is
+ * allocated per packet once the high-water mark is reached.
+ *
+ * The datagrams in flight are on one list per claim (enum dnssrv_claim), each in arrival
+ * order (a datagram whose claim rises moves to the end of its new list), so the eviction
+ * victim, the oldest of the lowest claim, is found in O(1). */
 #include "decoders/defrag.h"
 
 #include <errno.h>
@@ -14,6 +22,8 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+
+#include "decoders/wire.h"
 
 #define DG_MAXLEN 65535u
 #define DG_NBLK ((DG_MAXLEN + DEFRAG_BLOCK - 1) / DEFRAG_BLOCK)
@@ -24,20 +34,43 @@ typedef struct dg_run {
     uint32_t off, end;
 } dg_run;
 
+typedef struct dg_map {
+    uint32_t blk[DG_NBLK]; /* block index per DEFRAG_BLOCK of payload, or NIL */
+    dg_run runs[];         /* sorted by offset, max_fragments of them */
+} dg_map;
+
 typedef struct dg {
     defrag_key key;      /* normalised: unused address bytes and IPv6 proto zero */
     uint64_t created_us; /* the timeout runs from the first fragment, as in Linux */
     uint32_t hnext;      /* hash chain */
-    uint32_t older, newer;
+    uint32_t older, newer; /* the list of its claim */
     uint32_t len;  /* end of the datagram as known so far */
     uint32_t meat; /* payload bytes received */
-    uint32_t nfrags, nruns;
-    uint32_t blk_hi; /* 1 + the highest block map entry in use */
-    bool first_in, last_in;
+    uint32_t map;  /* its dg_map, or NIL: then blk0/run0 hold everything */
+    uint32_t blk0; /* without a map: the one block (NIL if none), for block number blk0_no */
+    uint16_t blk0_no;
+    uint16_t nfrags, nruns;
+    uint8_t claim;
     uint8_t proto;
-    uint32_t blk[DG_NBLK]; /* block index per DEFRAG_BLOCK of payload, or NIL */
-    dg_run runs[];         /* sorted by offset, max_fragments of them */
+    bool first_in, last_in;
+    dg_run run0; /* without a map: the one run */
 } dg;
+
+_Static_assert(sizeof(dg) <= DEFRAG_ENTRY_BYTES, "DEFRAG_ENTRY_BYTES must cover an entry");
+
+/* A pool of fixed-size items in chunks of POOL_CHUNK, each allocated when the high-water
+ * mark first reaches it (so memory follows the peak in use, not the limit), handed out
+ * from a free list first. */
+#define POOL_SHIFT 10
+#define POOL_CHUNK (1u << POOL_SHIFT)
+
+typedef struct dg_pool {
+    uint8_t **chunk;
+    size_t size;
+    uint32_t cap, hi;
+    uint32_t *free;
+    uint32_t nfree;
+} dg_pool;
 
 struct defrag {
     defrag_limits lim;
@@ -45,16 +78,12 @@ struct defrag {
     uint64_t seed;
     uint32_t nbuckets; /* power of two */
     uint32_t *bucket;
-    dg **slot; /* max_datagrams, allocated on first need */
-    uint32_t nslots;
-    uint32_t *free_slot;
-    uint32_t nfree_slot;
+    dg_pool ent, maps, blocks;
+    size_t map_bytes;
+    size_t charged; /* entries, maps and blocks in use, in bytes */
     uint32_t count;
-    uint32_t oldest, newest;
-    uint8_t **blk; /* max_blocks, allocated on first need */
-    uint32_t max_blocks, nblk;
-    uint32_t *free_blk;
-    uint32_t nfree_blk;
+    uint32_t oldest[DNSSRV_NCLAIMS], newest[DNSSRV_NCLAIMS];
+    const dnssrv *srv;
     uint8_t *out;
     uint8_t out_proto;
 };
@@ -62,13 +91,20 @@ struct defrag {
 void defrag_limits_default(defrag_limits *l)
 {
     if (!l->max_datagrams)
-        l->max_datagrams = 1024;
+        l->max_datagrams = 65536;
     if (!l->max_fragments)
         l->max_fragments = 64;
     if (!l->max_bytes)
-        l->max_bytes = 16u << 20;
+        l->max_bytes = 32u << 20;
     if (!l->timeout_ms)
         l->timeout_ms = 30000;
+}
+
+size_t defrag_map_bytes(unsigned max_fragments)
+{
+    if (max_fragments > DG_MAXFRAGS)
+        max_fragments = DG_MAXFRAGS;
+    return sizeof(dg_map) + (size_t)max_fragments * sizeof(dg_run);
 }
 
 static uint64_t dg_mix(uint64_t h)
@@ -112,6 +148,53 @@ static uint32_t dg_hash(const defrag *d, const defrag_key *k)
     return (uint32_t)h & (d->nbuckets - 1);
 }
 
+/* ---- pools ---- */
+
+static bool pool_init(dg_pool *p, size_t size, uint32_t cap)
+{
+    p->size = size;
+    p->cap = cap;
+    p->chunk = calloc(cap / POOL_CHUNK + 1, sizeof *p->chunk);
+    p->free = malloc((cap ? cap : 1) * sizeof *p->free);
+    return p->chunk && p->free;
+}
+
+static void pool_fini(dg_pool *p)
+{
+    if (p->chunk)
+        for (uint32_t i = 0; i <= p->cap / POOL_CHUNK; i++)
+            free(p->chunk[i]);
+    free(p->chunk);
+    free(p->free);
+}
+
+/* An item, or NIL when cap are in use or a chunk cannot be allocated. */
+static uint32_t pool_get(dg_pool *p)
+{
+    if (p->nfree)
+        return p->free[--p->nfree];
+    if (p->hi == p->cap)
+        return NIL;
+    uint8_t **c = &p->chunk[p->hi >> POOL_SHIFT];
+    uint32_t n = p->cap - (p->hi & ~(POOL_CHUNK - 1)); /* the last chunk may be short */
+    if (!*c && !(*c = malloc((n < POOL_CHUNK ? n : POOL_CHUNK) * p->size)))
+        return NIL;
+    return p->hi++;
+}
+
+static void pool_put(dg_pool *p, uint32_t i) { p->free[p->nfree++] = i; }
+static uint32_t pool_used(const dg_pool *p) { return p->hi - p->nfree; }
+static void *pool_at(const dg_pool *p, uint32_t i)
+{
+    return p->chunk[i >> POOL_SHIFT] + (size_t)(i & (POOL_CHUNK - 1)) * p->size;
+}
+
+static dg *DG(const defrag *d, uint32_t i) { return pool_at(&d->ent, i); }
+static dg_map *MAP(const defrag *d, const dg *g) { return pool_at(&d->maps, g->map); }
+static uint8_t *BLK(const defrag *d, uint32_t b) { return pool_at(&d->blocks, b); }
+
+/* ---- construction ---- */
+
 defrag *defrag_new(const defrag_limits *l)
 {
     defrag *d = calloc(1, sizeof *d), *ret = NULL;
@@ -121,25 +204,27 @@ defrag *defrag_new(const defrag_limits *l)
     defrag_limits_default(&d->lim);
     if (d->lim.max_fragments > DG_MAXFRAGS)
         d->lim.max_fragments = DG_MAXFRAGS;
-    if (d->lim.max_datagrams > UINT32_MAX / 2)
-        d->lim.max_datagrams = UINT32_MAX / 2;
+    if (d->lim.max_datagrams > (1u << 24))
+        d->lim.max_datagrams = 1u << 24;
     d->timeout_us = (uint64_t)d->lim.timeout_ms * 1000;
-    size_t mb = d->lim.max_bytes / DEFRAG_BLOCK;
-    d->max_blocks = mb > UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)mb;
+    d->map_bytes = defrag_map_bytes(d->lim.max_fragments);
+    size_t mb = d->lim.max_bytes / DEFRAG_BLOCK, mm = d->lim.max_bytes / d->map_bytes;
+    uint32_t max_blocks = mb > (1u << 28) ? 1u << 28 : (uint32_t)mb;
+    uint32_t max_maps = mm > d->lim.max_datagrams ? d->lim.max_datagrams : (uint32_t)mm;
+    uint32_t max_ent = d->lim.max_datagrams;
     d->nbuckets = 16;
     while (d->nbuckets < d->lim.max_datagrams)
         d->nbuckets <<= 1;
-    d->oldest = d->newest = NIL;
+    for (int c = 0; c < DNSSRV_NCLAIMS; c++)
+        d->oldest[c] = d->newest[c] = NIL;
     if (getrandom(&d->seed, sizeof d->seed, GRND_NONBLOCK) != (ssize_t)sizeof d->seed)
         d->seed = dg_mix((uint64_t)(uintptr_t)d ^ (uint64_t)time(NULL));
 
     d->bucket = malloc(d->nbuckets * sizeof *d->bucket);
-    d->slot = calloc(d->lim.max_datagrams, sizeof *d->slot);
-    d->free_slot = malloc(d->lim.max_datagrams * sizeof *d->free_slot);
-    d->blk = calloc(d->max_blocks ? d->max_blocks : 1, sizeof *d->blk);
-    d->free_blk = malloc((d->max_blocks ? d->max_blocks : 1) * sizeof *d->free_blk);
     d->out = malloc(DG_MAXLEN);
-    if (!d->bucket || !d->slot || !d->free_slot || !d->blk || !d->free_blk || !d->out)
+    if (!d->bucket || !d->out || !pool_init(&d->ent, sizeof(dg), max_ent) ||
+        !pool_init(&d->maps, d->map_bytes, max_maps) ||
+        !pool_init(&d->blocks, DEFRAG_BLOCK, max_blocks))
         goto out;
     memset(d->bucket, 0xff, d->nbuckets * sizeof *d->bucket);
     ret = d;
@@ -153,50 +238,115 @@ void defrag_free(defrag *d)
 {
     if (!d)
         return;
-    if (d->slot)
-        for (uint32_t i = 0; i < d->nslots; i++)
-            free(d->slot[i]);
-    if (d->blk)
-        for (uint32_t i = 0; i < d->nblk; i++)
-            free(d->blk[i]);
+    pool_fini(&d->ent);
+    pool_fini(&d->maps);
+    pool_fini(&d->blocks);
     free(d->bucket);
-    free(d->slot);
-    free(d->free_slot);
-    free(d->blk);
-    free(d->free_blk);
     free(d->out);
     free(d);
 }
 
+void defrag_set_servers(defrag *d, const dnssrv *s) { d->srv = s; }
+
 size_t defrag_bytes_held(const defrag *d)
 {
-    return (size_t)(d->nblk - d->nfree_blk) * DEFRAG_BLOCK;
+    return (size_t)pool_used(&d->blocks) * DEFRAG_BLOCK;
 }
+
+size_t defrag_mem_charged(const defrag *d) { return d->charged; }
+unsigned defrag_datagrams(const defrag *d) { return d->count; }
 
 uint8_t defrag_proto(const defrag *d) { return d->out_proto; }
 
+/* ---- lists, release, eviction ---- */
+
+static void list_unlink(defrag *d, uint32_t i)
+{
+    dg *g = DG(d, i);
+    if (g->older != NIL)
+        DG(d, g->older)->newer = g->newer;
+    else
+        d->oldest[g->claim] = g->newer;
+    if (g->newer != NIL)
+        DG(d, g->newer)->older = g->older;
+    else
+        d->newest[g->claim] = g->older;
+}
+
+static void list_append(defrag *d, uint32_t i)
+{
+    dg *g = DG(d, i);
+    g->older = d->newest[g->claim];
+    g->newer = NIL;
+    if (g->older != NIL)
+        DG(d, g->older)->newer = i;
+    else
+        d->oldest[g->claim] = i;
+    d->newest[g->claim] = i;
+}
+
+static uint32_t dg_blk(const defrag *d, const dg *g, uint32_t b)
+{
+    if (g->map != NIL)
+        return MAP(d, g)->blk[b];
+    return g->blk0 != NIL && g->blk0_no == b ? g->blk0 : NIL;
+}
+
+static dg_run *dg_runs(const defrag *d, dg *g)
+{
+    return g->map != NIL ? MAP(d, g)->runs : &g->run0;
+}
+
 static void dg_release(defrag *d, uint32_t i)
 {
-    dg *g = d->slot[i];
+    dg *g = DG(d, i);
     uint32_t *pp = &d->bucket[dg_hash(d, &g->key)];
     while (*pp != i)
-        pp = &d->slot[*pp]->hnext;
+        pp = &DG(d, *pp)->hnext;
     *pp = g->hnext;
-    if (g->older != NIL)
-        d->slot[g->older]->newer = g->newer;
-    else
-        d->oldest = g->newer;
-    if (g->newer != NIL)
-        d->slot[g->newer]->older = g->older;
-    else
-        d->newest = g->older;
-    for (uint32_t b = 0; b < g->blk_hi; b++)
-        if (g->blk[b] != NIL) {
-            d->free_blk[d->nfree_blk++] = g->blk[b];
-            g->blk[b] = NIL;
-        }
-    d->free_slot[d->nfree_slot++] = i;
+    list_unlink(d, i);
+    uint32_t nb = 0;
+    if (g->map != NIL) {
+        dg_map *m = MAP(d, g);
+        uint32_t hi = (g->len + DEFRAG_BLOCK - 1) / DEFRAG_BLOCK; /* nothing is held past len */
+        for (uint32_t b = 0; b < hi && b < DG_NBLK; b++)
+            if (m->blk[b] != NIL) {
+                pool_put(&d->blocks, m->blk[b]);
+                nb++;
+            }
+        pool_put(&d->maps, g->map);
+        d->charged -= d->map_bytes;
+    } else if (g->blk0 != NIL) {
+        pool_put(&d->blocks, g->blk0);
+        nb++;
+    }
+    d->charged -= (size_t)nb * DEFRAG_BLOCK + DEFRAG_ENTRY_BYTES;
+    pool_put(&d->ent, i);
     d->count--;
+}
+
+static void count_lost(dw_counters *c, unsigned claim)
+{
+    if (claim == DNSSRV_CLAIM_SERVER)
+        DW_COUNT(c, FRAG_EVICT_SERVER);
+    else if (claim == DNSSRV_CLAIM_DNS)
+        DW_COUNT(c, FRAG_EVICT_DNS);
+    else
+        DW_COUNT(c, FRAG_EVICT_UNCLAIMED);
+}
+
+/* The datagram to give way for one of claim `claim`: the oldest of the lowest claim, not
+ * `keep`, and never one of a higher claim. NIL if there is none. */
+static uint32_t dg_victim(const defrag *d, uint32_t keep, unsigned claim)
+{
+    for (unsigned c = 0; c <= claim; c++) {
+        uint32_t v = d->oldest[c];
+        if (v != NIL && v == keep)
+            v = DG(d, v)->newer;
+        if (v != NIL)
+            return v;
+    }
+    return NIL;
 }
 
 static bool dg_expired(const defrag *d, const dg *g, uint64_t now_us)
@@ -206,93 +356,120 @@ static bool dg_expired(const defrag *d, const dg *g, uint64_t now_us)
 
 void defrag_expire(defrag *d, uint64_t now_us, dw_counters *c)
 {
-    /* Creation order: the first one still alive ends the walk. Time going backwards in
-     * a capture only delays expiry; the lookup checks again. */
-    while (d->oldest != NIL && dg_expired(d, d->slot[d->oldest], now_us)) {
-        dg_release(d, d->oldest);
-        DW_COUNT(c, FRAG_TIMEOUT);
-    }
+    /* Arrival order per list: the first one still alive ends the walk (one whose claim
+     * rose may wait behind younger ones, at most one timeout). Time going backwards in a
+     * capture only delays expiry; the lookup checks again. */
+    for (int k = 0; k < DNSSRV_NCLAIMS; k++)
+        while (d->oldest[k] != NIL && dg_expired(d, DG(d, d->oldest[k]), now_us)) {
+            dg_release(d, d->oldest[k]);
+            DW_COUNT(c, FRAG_TIMEOUT);
+        }
 }
 
 static uint32_t dg_lookup(const defrag *d, const defrag_key *k, uint32_t h)
 {
-    for (uint32_t i = d->bucket[h]; i != NIL; i = d->slot[i]->hnext)
-        if (dg_key_eq(&d->slot[i]->key, k))
+    for (uint32_t i = d->bucket[h]; i != NIL; i = DG(d, i)->hnext)
+        if (dg_key_eq(&DG(d, i)->key, k))
             return i;
     return NIL;
 }
 
-static uint32_t dg_create(defrag *d, const defrag_key *k, uint32_t h, uint64_t now_us,
-                          dw_counters *c)
+/* Makes `bytes` more chargeable, evicting datagrams of claim <= `claim` other than
+ * `keep`, oldest of the lowest claim first. False (nothing evicted beyond what was
+ * needed so far) when only datagrams of a higher claim are left. */
+static bool dg_reserve(defrag *d, uint32_t keep, unsigned claim, size_t bytes,
+                       dw_counters *c)
 {
-    if (d->count == d->lim.max_datagrams) {
-        dg_release(d, d->oldest);
-        DW_COUNT(c, FRAG_TABLE_FULL);
-    }
-    uint32_t i;
-    if (d->nfree_slot) {
-        i = d->free_slot[--d->nfree_slot];
-    } else {
-        dg *g = malloc(sizeof *g + d->lim.max_fragments * sizeof(dg_run));
-        if (!g)
-            return NIL;
-        memset(g->blk, 0xff, sizeof g->blk);
-        i = d->nslots;
-        d->slot[d->nslots++] = g;
-    }
-    dg *g = d->slot[i];
-    g->key = *k;
-    g->created_us = now_us;
-    g->len = g->meat = g->nfrags = g->nruns = g->blk_hi = 0;
-    g->first_in = g->last_in = false;
-    g->proto = k->proto;
-    g->hnext = d->bucket[h];
-    d->bucket[h] = i;
-    g->older = d->newest;
-    g->newer = NIL;
-    if (d->newest != NIL)
-        d->slot[d->newest]->newer = i;
-    else
-        d->oldest = i;
-    d->newest = i;
-    d->count++;
-    return i;
-}
-
-/* Makes `need` blocks available, evicting the oldest other datagrams if memory is full. */
-static bool dg_reserve(defrag *d, uint32_t keep, uint32_t need, dw_counters *c)
-{
-    while ((d->max_blocks - d->nblk) + d->nfree_blk < need) {
-        uint32_t v = d->oldest;
-        if (v == keep)
-            v = d->slot[v]->newer;
+    while (d->charged + bytes > d->lim.max_bytes) {
+        uint32_t v = dg_victim(d, keep, claim);
         if (v == NIL)
             return false;
+        count_lost(c, DG(d, v)->claim);
         dg_release(d, v);
         DW_COUNT(c, FRAG_MEM_FULL);
     }
     return true;
 }
 
+/* A new entry of claim `claim`, making room as dg_reserve() does. NIL (counted as the
+ * loss of a datagram of that claim) when only higher claims are left to evict. */
+static uint32_t dg_create(defrag *d, const defrag_key *k, uint32_t h, unsigned claim,
+                          uint64_t now_us, dw_counters *c)
+{
+    if (d->count == d->lim.max_datagrams) {
+        uint32_t v = dg_victim(d, NIL, claim);
+        DW_COUNT(c, FRAG_TABLE_FULL);
+        count_lost(c, v == NIL ? claim : DG(d, v)->claim);
+        if (v == NIL)
+            return NIL;
+        dg_release(d, v);
+    }
+    if (!dg_reserve(d, NIL, claim, DEFRAG_ENTRY_BYTES, c)) {
+        DW_COUNT(c, FRAG_MEM_FULL);
+        count_lost(c, claim);
+        return NIL;
+    }
+    uint32_t i = pool_get(&d->ent);
+    if (i == NIL) { /* malloc failed */
+        DW_COUNT(c, FRAG_MEM_FULL);
+        return NIL;
+    }
+    d->charged += DEFRAG_ENTRY_BYTES;
+    dg *g = DG(d, i);
+    g->key = *k;
+    g->created_us = now_us;
+    g->len = g->meat = 0;
+    g->nfrags = g->nruns = 0;
+    g->map = g->blk0 = NIL;
+    g->blk0_no = 0;
+    g->first_in = g->last_in = false;
+    g->proto = k->proto;
+    g->claim = (uint8_t)claim;
+    g->hnext = d->bucket[h];
+    d->bucket[h] = i;
+    list_append(d, i);
+    d->count++;
+    return i;
+}
+
+/* Gives g its map, moving the inline block and run into it. */
+static bool dg_promote(defrag *d, dg *g)
+{
+    uint32_t mi = pool_get(&d->maps);
+    if (mi == NIL)
+        return false;
+    d->charged += d->map_bytes;
+    dg_map *m = pool_at(&d->maps, mi);
+    memset(m->blk, 0xff, sizeof m->blk);
+    if (g->blk0 != NIL)
+        m->blk[g->blk0_no] = g->blk0;
+    if (g->nruns)
+        m->runs[0] = g->run0;
+    g->map = mi;
+    return true;
+}
+
+/* Stores [off, off + len) in g, taking the blocks it needs (reserved by the caller).
+ * False if a block could not be allocated. */
 static bool dg_store(defrag *d, dg *g, uint32_t off, const uint8_t *data, uint32_t len)
 {
     while (len) {
         uint32_t b = off / DEFRAG_BLOCK, in = off % DEFRAG_BLOCK;
-        if (g->blk[b] == NIL) {
-            if (d->nfree_blk) {
-                g->blk[b] = d->free_blk[--d->nfree_blk];
+        uint32_t bi = dg_blk(d, g, b);
+        if (bi == NIL) {
+            bi = pool_get(&d->blocks);
+            if (bi == NIL)
+                return false;
+            d->charged += DEFRAG_BLOCK;
+            if (g->map != NIL) {
+                MAP(d, g)->blk[b] = bi;
             } else {
-                uint8_t *p = malloc(DEFRAG_BLOCK);
-                if (!p)
-                    return false;
-                d->blk[d->nblk] = p;
-                g->blk[b] = d->nblk++;
+                g->blk0 = bi;
+                g->blk0_no = (uint16_t)b;
             }
-            if (b >= g->blk_hi)
-                g->blk_hi = b + 1;
         }
         uint32_t n = DEFRAG_BLOCK - in < len ? DEFRAG_BLOCK - in : len;
-        memcpy(d->blk[g->blk[b]] + in, data, n);
+        memcpy(BLK(d, bi) + in, data, n);
         off += n;
         data += n;
         len -= n;
@@ -306,7 +483,7 @@ static void dg_load(const defrag *d, const dg *g, uint32_t off, uint8_t *dst, ui
     while (len) {
         uint32_t b = off / DEFRAG_BLOCK, in = off % DEFRAG_BLOCK;
         uint32_t n = DEFRAG_BLOCK - in < len ? DEFRAG_BLOCK - in : len;
-        memcpy(dst, d->blk[g->blk[b]] + in, n);
+        memcpy(dst, BLK(d, dg_blk(d, g, b)) + in, n);
         off += n;
         dst += n;
         len -= n;
@@ -332,19 +509,20 @@ static bool dg_same(const defrag *d, const dg *g, uint32_t off, const uint8_t *d
 enum dg_place { DG_APPEND, DG_INSERT, DG_DUP, DG_OVERLAP };
 
 /* Where [off, end) goes among the runs; *at is the insertion index for DG_INSERT. */
-static enum dg_place dg_classify(const dg *g, uint32_t off, uint32_t end, uint32_t *at)
+static enum dg_place dg_classify(const dg *g, const dg_run *runs, uint32_t off, uint32_t end,
+                                 uint32_t *at)
 {
     *at = g->nruns;
     if (g->nruns == 0)
         return DG_INSERT;
-    const dg_run *last = &g->runs[g->nruns - 1];
+    const dg_run *last = &runs[g->nruns - 1];
     if (last->end < end) { /* the common case: past everything held */
         if (off < last->end)
             return DG_OVERLAP;
         return off == last->end ? DG_APPEND : DG_INSERT;
     }
     for (uint32_t j = 0; j < g->nruns; j++) {
-        const dg_run *r = &g->runs[j];
+        const dg_run *r = &runs[j];
         if (end <= r->off) {
             *at = j;
             return DG_INSERT;
@@ -354,6 +532,21 @@ static enum dg_place dg_classify(const dg *g, uint32_t off, uint32_t end, uint32
         return off >= r->off && end <= r->end ? DG_DUP : DG_OVERLAP;
     }
     return DG_INSERT; /* unreachable: the last run ends at or after end */
+}
+
+/* The claim of a fragment: from its addresses, and for the first fragment of UDP or TCP
+ * its ports. */
+static unsigned dg_claim_of(const defrag *d, const defrag_key *k, uint32_t off,
+                            const uint8_t *data, size_t len)
+{
+    enum dnssrv_claim cl = dnssrv_claim_of(d->srv, k->ip_version, k->src, k->dst);
+    if (cl == DNSSRV_CLAIM_NONE && d->srv && off == 0 && (k->proto == 17 || k->proto == 6)) {
+        wire_ctx w = wire_init(data, len);
+        uint16_t sport = wire_u16(&w), dport = wire_u16(&w);
+        if (wire_ok(&w) && (dnssrv_port(d->srv, sport) || dnssrv_port(d->srv, dport)))
+            cl = DNSSRV_CLAIM_DNS;
+    }
+    return cl;
 }
 
 int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const uint8_t *data,
@@ -376,11 +569,12 @@ int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const 
         trimmed = true;
     }
 
+    unsigned claim = dg_claim_of(d, k, off, data, len);
     defrag_key nk;
     dg_key_norm(&nk, k);
     uint32_t h = dg_hash(d, &nk);
     uint32_t i = dg_lookup(d, &nk, h);
-    if (i != NIL && dg_expired(d, d->slot[i], now_us)) {
+    if (i != NIL && dg_expired(d, DG(d, i), now_us)) {
         dg_release(d, i);
         DW_COUNT(c, FRAG_TIMEOUT);
         i = NIL;
@@ -391,13 +585,16 @@ int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const 
                 DW_COUNT(c, FRAG_BAD);
             return -EINVAL;
         }
-        i = dg_create(d, &nk, h, now_us, c);
-        if (i == NIL) {
-            DW_COUNT(c, FRAG_MEM_FULL);
+        i = dg_create(d, &nk, h, claim, now_us, c);
+        if (i == NIL) /* everything held has a higher claim: this one gives way */
             return -ENOMEM;
-        }
     }
-    dg *g = d->slot[i];
+    dg *g = DG(d, i);
+    if (claim > g->claim) {
+        list_unlink(d, i);
+        g->claim = (uint8_t)claim;
+        list_append(d, i);
+    }
 
     /* The end checks come first and stick even if the fragment turns out a duplicate,
      * as in ip_frag_queue(). */
@@ -417,7 +614,7 @@ int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const 
         goto bad;
 
     uint32_t at;
-    enum dg_place place = dg_classify(g, off, end, &at);
+    enum dg_place place = dg_classify(g, dg_runs(d, g), off, end, &at);
     if (place == DG_DUP) {
         if (dg_same(d, g, off, data, end - off)) {
             DW_COUNT(c, FRAG_DUPLICATE);
@@ -437,21 +634,33 @@ int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const 
         return -E2BIG;
     }
 
-    uint32_t need = 0;
-    for (uint32_t b = off / DEFRAG_BLOCK; b <= (end - 1) / DEFRAG_BLOCK; b++)
-        need += g->blk[b] == NIL;
-    if (!dg_reserve(d, i, need, c) || !dg_store(d, g, off, data, end - off)) {
+    /* What the fragment costs: its new blocks, and a map when the entry's inline block
+     * and run no longer do. */
+    uint32_t need = 0, blo = off / DEFRAG_BLOCK, bhi = (end - 1) / DEFRAG_BLOCK;
+    for (uint32_t b = blo; b <= bhi; b++)
+        need += dg_blk(d, g, b) == NIL;
+    bool promote = g->map == NIL &&
+                   ((g->nruns && place != DG_APPEND) || blo != bhi ||
+                    (g->blk0 != NIL && g->blk0_no != blo));
+    size_t bytes = (size_t)need * DEFRAG_BLOCK + (promote ? d->map_bytes : 0);
+    if (!dg_reserve(d, i, g->claim, bytes, c)) {
         DW_COUNT(c, FRAG_MEM_FULL);
         g->len = old_len;
         g->last_in = old_last;
         return -ENOMEM;
     }
+    if ((promote && !dg_promote(d, g)) || !dg_store(d, g, off, data, end - off)) {
+        DW_COUNT(c, FRAG_MEM_FULL); /* malloc failed: the datagram cannot be completed */
+        dg_release(d, i);
+        return -ENOMEM;
+    }
+    dg_run *runs = dg_runs(d, g);
     if (place == DG_APPEND) {
-        g->runs[g->nruns - 1].end = end;
+        runs[g->nruns - 1].end = end;
     } else {
-        memmove(&g->runs[at + 1], &g->runs[at], (g->nruns - at) * sizeof *g->runs);
-        g->runs[at].off = off;
-        g->runs[at].end = end;
+        memmove(&runs[at + 1], &runs[at], (g->nruns - at) * sizeof *runs);
+        runs[at].off = off;
+        runs[at].end = end;
         g->nruns++;
     }
     g->nfrags++;

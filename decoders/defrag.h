@@ -19,8 +19,29 @@
  * be fed a datagram the victim never saw. Both were judged worse than mirroring.
  * IPv6 datagrams are keyed without k->proto (RFC 8200: source, destination, id); their
  * protocol is the one in the fragment at offset 0, see defrag_proto().
- * Memory is counted in whole blocks of DEFRAG_BLOCK bytes, so a tiny fragment far into
- * a datagram costs one block, not the datagram's length. */
+ *
+ * Eviction (issue 9: a forged answer's first fragment, then thousands of tiny junk first
+ * fragments from spoofed sources inside the timeout, then the rest). Two defences:
+ *  - Charged in bytes, so junk is cheap: everything a datagram holds counts against
+ *    max_bytes: its entry (DEFRAG_ENTRY_BYTES), its payload in whole DEFRAG_BLOCK blocks,
+ *    and, once it holds more than one block or one run of fragments, its block map
+ *    (defrag_map_bytes()). A tiny first fragment costs one entry and one block (360
+ *    bytes): the defaults (65536 datagrams, 32 MiB) hold 65536 of them in 23 MiB, so
+ *    20 000 junk entries inside the timeout evict nothing, whatever addresses they forge.
+ *  - Claims, least first: each datagram has a claim to be kept (enum dnssrv_claim): from
+ *    a known DNS server (defrag_set_servers()), DNS by its ports or its destination, or
+ *    none. When the table or the memory is full, the oldest datagram of the lowest claim
+ *    goes; a newcomer never pushes out a datagram of a higher claim (it is refused). So a
+ *    flood from spoofed sources, however large, evicts only its own kind, never a
+ *    datagram from the resolver.
+ * An attacker who also forges the resolver's address for the junk gets the resolver's
+ * claim; then only capacity protects: the forged datagram survives while fewer than
+ * min(max_datagrams, max_bytes / 360) - 1 tiny junk entries arrive within its lifetime
+ * (65 535 with the defaults; fewer if the junk is larger), and past that the loss is
+ * counted (FRAG_EVICT_*: an eviction or a refusal, by the claim of what was lost) and
+ * the sensor raises a health event (sensor/run.c): never silent.
+ * Per-source quotas were rejected: spoofed sources cost nothing, and a quota on the
+ * resolver's address would hand the attacker the eviction of its real datagrams. */
 #ifndef DW_DEFRAG_H
 #define DW_DEFRAG_H
 
@@ -28,13 +49,15 @@
 #include <stdint.h>
 
 #include "decoders/counters.h"
+#include "decoders/dnssrv.h"
 
 typedef struct defrag defrag;
 
 typedef struct defrag_limits {
-    unsigned max_datagrams;   /* in flight at once (default 1024) */
+    unsigned max_datagrams;   /* in flight at once (default 65536) */
     unsigned max_fragments;   /* per datagram (default 64) */
-    size_t max_bytes;         /* payload bytes held in total (default 16 MiB) */
+    size_t max_bytes;         /* memory charged in total: entries, maps, payload blocks
+                               * (default 32 MiB) */
     unsigned timeout_ms;      /* incomplete datagram lifetime (default 30000) */
 } defrag_limits;
 
@@ -53,6 +76,10 @@ void defrag_limits_default(defrag_limits *l);
 defrag *defrag_new(const defrag_limits *l);
 void defrag_free(defrag *d); /* accepts NULL */
 
+/* The DNS servers and ports that rank datagrams' claims (see above); the set is the
+ * caller's, read at every defrag_add(), and must outlive d. NULL: every claim is NONE. */
+void defrag_set_servers(defrag *d, const dnssrv *s);
+
 /* Feeds one fragment (offset in bytes, more = MF/M flag). Returns 1 when the datagram is
  * complete: *out and *outlen are the reassembled IP payload, owned by the reassembler and
  * valid until the next defrag_add() or defrag_expire(). Returns 0 when the fragment was
@@ -68,9 +95,16 @@ void defrag_expire(defrag *d, uint64_t now_us, dw_counters *c);
  * otherwise). Callers pass it to pkt_parse_l4(). */
 uint8_t defrag_proto(const defrag *d);
 
-#define DEFRAG_BLOCK 512
+#define DEFRAG_BLOCK 256
+#define DEFRAG_ENTRY_BYTES 104
 
-/* Payload bytes held now, in whole blocks (for tests and metrics); <= max_bytes. */
+/* Bytes a datagram's map costs (with max_fragments as defrag_new() clamps it). */
+size_t defrag_map_bytes(unsigned max_fragments);
+
+/* Payload bytes held now, in whole blocks (for tests and metrics). */
 size_t defrag_bytes_held(const defrag *d);
+/* Everything charged against max_bytes now: entries, maps, blocks; <= max_bytes. */
+size_t defrag_mem_charged(const defrag *d);
+unsigned defrag_datagrams(const defrag *d);
 
 #endif

@@ -29,7 +29,22 @@
  * partial message, out-of-order data). The common one-message-per-segment exchange never
  * takes one: messages are passed straight from the segment. Released buffers go to a
  * pool and are reused; every allocated byte, pooled or in use, counts against
- * max_total_bytes, and pooled buffers are freed first when memory is short. */
+ * max_total_bytes, and pooled buffers are freed first when memory is short.
+ *
+ * The table (issue 9: junk flows opened between two segments of a forged answer used
+ * to push its direction out). Two defences, as for fragments (defrag.h):
+ *  - size: a direction without a buffer costs one tcp_dir (~200 bytes) and nothing else,
+ *    so the default table holds 65536 of them (13 MiB, reserved as address space and
+ *    touched as used): 20 000 junk flows inside the timeout evict nothing;
+ *  - claims: each direction has a claim to be kept (enum dnssrv_claim: sent by a known
+ *    DNS server; a SYN seen or sent to a known server; none), one LRU list per claim.
+ *    A full table evicts the least recently used direction of the lowest claim, and a
+ *    newcomer never pushes out a direction of a higher claim (it is not tracked). When
+ *    buffer memory (max_total_bytes) is short, the same order applies to the directions
+ *    holding buffers (buf_reserve()). So junk from spoofed sources, however much, never
+ *    evicts the resolver's answers nor starves them of memory.
+ * Junk forged from the resolver's own address has its claim: then only the size
+ * protects, and a loss is counted (TCP_EVICT_*) and raised as a health event. */
 #include "decoders/tcpstream.h"
 
 #include <errno.h>
@@ -68,8 +83,12 @@ typedef struct tcp_dir {
     uint8_t *buf;
     size_t cap;
     uint32_t hnext;       /* hash chain */
-    uint32_t lprev, lnext; /* LRU list, most recent at head; free slots chained on lnext */
+    uint32_t lprev, lnext; /* LRU list of its claim, most recent at head; free slots
+                            * chained on lnext */
+    uint32_t bprev, bnext; /* while it holds a buffer: the holders of its claim, oldest
+                            * first (the victims when memory is short) */
     uint32_t bucket;
+    uint8_t claim;        /* enum dnssrv_claim */
 } tcp_dir;
 
 typedef struct tcp_pooled {
@@ -83,8 +102,12 @@ struct tcp_reasm {
     tcp_dir *dirs;
     uint32_t *buckets;
     uint32_t mask;
-    uint32_t lru_head, lru_tail, free_head;
+    uint32_t lru_head[DNSSRV_NCLAIMS], lru_tail[DNSSRV_NCLAIMS];
+    uint32_t buf_head[DNSSRV_NCLAIMS], buf_tail[DNSSRV_NCLAIMS]; /* buffer holders */
+    uint32_t free_head;   /* released slots */
+    uint32_t hi;          /* slots [hi, max_flows) never used yet */
     unsigned n_dirs;
+    const dnssrv *srv;
     tcp_pooled *pool;     /* LIFO of idle buffers, at most max_flows */
     unsigned n_pool;
     size_t held;          /* bytes allocated for buffers, pooled or in use */
@@ -101,7 +124,7 @@ static bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
 void tcp_limits_default(tcp_limits *l)
 {
     if (!l->max_flows)
-        l->max_flows = 4096;
+        l->max_flows = 65536;
     if (!l->max_flow_bytes)
         l->max_flow_bytes = 2 * 65537;
     if (!l->max_total_bytes)
@@ -144,10 +167,10 @@ tcp_reasm *tcp_reasm_new(const tcp_limits *l)
         goto fail;
     for (uint32_t i = 0; i < nb; i++)
         t->buckets[i] = NIL;
-    for (uint32_t i = 0; i < l->max_flows; i++)
-        t->dirs[i].lnext = i + 1 < l->max_flows ? i + 1 : NIL;
-    t->free_head = 0;
-    t->lru_head = t->lru_tail = NIL;
+    /* Slots are taken from hi upwards, so untouched pages of dirs cost no memory. */
+    t->free_head = NIL;
+    for (int k = 0; k < DNSSRV_NCLAIMS; k++)
+        t->lru_head[k] = t->lru_tail[k] = t->buf_head[k] = t->buf_tail[k] = NIL;
     /* A seed the peers cannot guess keeps them from piling flows into one bucket. */
     uint64_t seed = 0;
     if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
@@ -164,7 +187,7 @@ void tcp_reasm_free(tcp_reasm *t)
     if (!t)
         return;
     if (t->dirs)
-        for (unsigned i = 0; i < t->lim.max_flows; i++)
+        for (unsigned i = 0; i < t->hi; i++)
             free(t->dirs[i].buf);
     if (t->pool)
         for (unsigned i = 0; i < t->n_pool; i++)
@@ -176,14 +199,43 @@ void tcp_reasm_free(tcp_reasm *t)
 }
 
 size_t tcp_reasm_bytes_held(const tcp_reasm *t) { return t->held; }
+void tcp_reasm_set_servers(tcp_reasm *t, const dnssrv *s) { t->srv = s; }
 unsigned tcp_reasm_flows(const tcp_reasm *t) { return t->n_dirs; }
 
 /* ---- buffers ---- */
+
+static void dir_remove(tcp_reasm *t, uint32_t i);
+static void count_lost(dw_counters *c, unsigned claim);
+
+static void blist_unlink(tcp_reasm *t, tcp_dir *d)
+{
+    if (d->bprev != NIL)
+        t->dirs[d->bprev].bnext = d->bnext;
+    else
+        t->buf_head[d->claim] = d->bnext;
+    if (d->bnext != NIL)
+        t->dirs[d->bnext].bprev = d->bprev;
+    else
+        t->buf_tail[d->claim] = d->bprev;
+}
+
+static void blist_append(tcp_reasm *t, tcp_dir *d)
+{
+    uint32_t i = (uint32_t)(d - t->dirs);
+    d->bnext = NIL;
+    d->bprev = t->buf_tail[d->claim];
+    if (d->bprev != NIL)
+        t->dirs[d->bprev].bnext = i;
+    else
+        t->buf_head[d->claim] = i;
+    t->buf_tail[d->claim] = i;
+}
 
 static void buf_release(tcp_reasm *t, tcp_dir *d)
 {
     if (!d->buf)
         return;
+    blist_unlink(t, d);
     if (t->n_pool < t->lim.max_flows) {
         t->pool[t->n_pool].p = d->buf;
         t->pool[t->n_pool].cap = d->cap;
@@ -196,9 +248,27 @@ static void buf_release(tcp_reasm *t, tcp_dir *d)
     d->cap = 0;
 }
 
+/* The direction to give up its buffer for d: the oldest holder of the lowest claim not
+ * above d's, not d; NIL if none. */
+static uint32_t buf_victim(const tcp_reasm *t, const tcp_dir *d)
+{
+    for (unsigned k = 0; k <= d->claim; k++) {
+        uint32_t v = t->buf_head[k];
+        if (v != NIL && &t->dirs[v] == d)
+            v = d->bnext;
+        if (v != NIL)
+            return v;
+    }
+    return NIL;
+}
+
 /* Makes d->buf hold at least need bytes, keeping its contents. 0, -E2BIG (over the
- * per-direction limit) or -ENOMEM (over the total, or malloc failed). */
-static int buf_reserve(tcp_reasm *t, tcp_dir *d, size_t need)
+ * per-direction limit) or -ENOMEM (over the total, or malloc failed). When the total is
+ * reached, idle pooled buffers are freed first, then other directions holding buffers
+ * are evicted, least claim and oldest holder first, never one of a higher claim than d
+ * (counted as TCP_EVICT_*): junk flows that each hold a partial message cannot starve
+ * the resolver's answer of memory. */
+static int buf_reserve(tcp_reasm *t, tcp_dir *d, size_t need, dw_counters *c)
 {
     if (need > t->lim.max_flow_bytes)
         return -E2BIG;
@@ -208,6 +278,7 @@ static int buf_reserve(tcp_reasm *t, tcp_dir *d, size_t need)
         t->n_pool--;
         d->buf = t->pool[t->n_pool].p;
         d->cap = t->pool[t->n_pool].cap;
+        blist_append(t, d);
         if (d->cap >= need)
             return 0;
     }
@@ -224,11 +295,26 @@ static int buf_reserve(tcp_reasm *t, tcp_dir *d, size_t need)
     }
     if (t->held - d->cap + ncap > t->lim.max_total_bytes)
         ncap = need;
-    if (t->held - d->cap + ncap > t->lim.max_total_bytes)
-        return -ENOMEM;
+    /* Then other directions' buffers (each eviction returns its buffer to the pool,
+     * freed on the next turn). */
+    while (t->held - d->cap + ncap > t->lim.max_total_bytes) {
+        if (t->n_pool) {
+            t->n_pool--;
+            free(t->pool[t->n_pool].p);
+            t->held -= t->pool[t->n_pool].cap;
+            continue;
+        }
+        uint32_t v = buf_victim(t, d);
+        if (v == NIL)
+            return -ENOMEM;
+        count_lost(c, t->dirs[v].claim);
+        dir_remove(t, v);
+    }
     uint8_t *nb = realloc(d->buf, ncap);
     if (!nb)
         return -ENOMEM;
+    if (!d->buf)
+        blist_append(t, d);
     t->held = t->held - d->cap + ncap;
     d->buf = nb;
     d->cap = ncap;
@@ -267,23 +353,45 @@ static void lru_unlink(tcp_reasm *t, tcp_dir *d)
     if (d->lprev != NIL)
         t->dirs[d->lprev].lnext = d->lnext;
     else
-        t->lru_head = d->lnext;
+        t->lru_head[d->claim] = d->lnext;
     if (d->lnext != NIL)
         t->dirs[d->lnext].lprev = d->lprev;
     else
-        t->lru_tail = d->lprev;
+        t->lru_tail[d->claim] = d->lprev;
 }
 
 static void lru_push_head(tcp_reasm *t, uint32_t i)
 {
     tcp_dir *d = &t->dirs[i];
     d->lprev = NIL;
-    d->lnext = t->lru_head;
-    if (t->lru_head != NIL)
-        t->dirs[t->lru_head].lprev = i;
-    t->lru_head = i;
-    if (t->lru_tail == NIL)
-        t->lru_tail = i;
+    d->lnext = t->lru_head[d->claim];
+    if (d->lnext != NIL)
+        t->dirs[d->lnext].lprev = i;
+    t->lru_head[d->claim] = i;
+    if (t->lru_tail[d->claim] == NIL)
+        t->lru_tail[d->claim] = i;
+}
+
+/* The longest idle direction of all (tails of the lists), NIL when empty. */
+static uint32_t lru_oldest(const tcp_reasm *t)
+{
+    uint32_t best = NIL;
+    for (int k = 0; k < DNSSRV_NCLAIMS; k++) {
+        uint32_t v = t->lru_tail[k];
+        if (v != NIL && (best == NIL || t->dirs[v].last_us < t->dirs[best].last_us))
+            best = v;
+    }
+    return best;
+}
+
+static void count_lost(dw_counters *c, unsigned claim)
+{
+    if (claim == DNSSRV_CLAIM_SERVER)
+        DW_COUNT(c, TCP_EVICT_SERVER);
+    else if (claim == DNSSRV_CLAIM_DNS)
+        DW_COUNT(c, TCP_EVICT_DNS);
+    else
+        DW_COUNT(c, TCP_EVICT_UNCLAIMED);
 }
 
 static void dir_remove(tcp_reasm *t, uint32_t i)
@@ -329,21 +437,37 @@ static uint32_t dir_find(tcp_reasm *t, const pkt_info *pi, uint32_t h, const uin
     return NIL;
 }
 
+/* A new direction of claim `claim`; when the table is full, the expired go first, then
+ * the least recently used of the lowest claim not above `claim`. NIL (counted) when
+ * only higher claims are left. */
 static uint32_t dir_insert(tcp_reasm *t, const pkt_info *pi, uint32_t h, const uint8_t *src,
-                           const uint8_t *dst, dw_counters *c)
+                           const uint8_t *dst, unsigned claim, dw_counters *c)
 {
-    if (t->free_head == NIL) {
-        uint32_t victim = t->lru_tail;
-        if (expired(t, &t->dirs[victim], pi->ts_us))
+    if (t->free_head == NIL && t->hi == t->lim.max_flows) {
+        uint32_t victim = lru_oldest(t);
+        if (expired(t, &t->dirs[victim], pi->ts_us)) {
             DW_COUNT(c, TCP_FLOW_EXPIRED);
-        else
+        } else {
+            victim = NIL;
+            for (unsigned k = 0; k <= claim && victim == NIL; k++)
+                victim = t->lru_tail[k];
             DW_COUNT(c, TCP_FLOW_EVICTED);
+            count_lost(c, victim == NIL ? claim : t->dirs[victim].claim);
+            if (victim == NIL)
+                return NIL;
+        }
         dir_remove(t, victim);
     }
-    uint32_t i = t->free_head;
+    uint32_t i;
+    if (t->free_head != NIL) {
+        i = t->free_head;
+        t->free_head = t->dirs[i].lnext;
+    } else {
+        i = t->hi++;
+    }
     tcp_dir *d = &t->dirs[i];
-    t->free_head = d->lnext;
     memset(d, 0, sizeof *d);
+    d->claim = (uint8_t)claim;
     memcpy(d->src, src, 16);
     memcpy(d->dst, dst, 16);
     d->sport = pi->sport;
@@ -555,7 +679,7 @@ static void dir_data(tcp_reasm *t, tcp_dir *d, const pkt_info *pi, uint32_t seq,
                 buf_release(t, d);
                 return;
             }
-            int rc = buf_reserve(t, d, n - k);
+            int rc = buf_reserve(t, d, n - k, c);
             if (rc == 0) {
                 memcpy(d->buf, data + k, n - k);
                 d->len = (uint32_t)(n - k);
@@ -569,7 +693,7 @@ static void dir_data(tcp_reasm *t, tcp_dir *d, const pkt_info *pi, uint32_t seq,
         }
         uint32_t pos = seq - d->base;
         bool fits = (uint64_t)pos + n <= t->lim.max_flow_bytes;
-        int rc = fits ? buf_reserve(t, d, pos + n) : -E2BIG;
+        int rc = fits ? buf_reserve(t, d, pos + n, c) : -E2BIG;
         if (rc == -ENOMEM) {
             DW_COUNT(c, TCP_MEM_FULL);
             if (seq == next) {
@@ -646,11 +770,16 @@ void tcp_reasm_segment(tcp_reasm *t, const pkt_info *pi, tcp_msg_fn fn, void *ct
         dir_remove(t, i);
         i = NIL;
     }
+    unsigned claim = dnssrv_claim_of(t->srv, pi->ip_version, src, dst);
+    if (claim == DNSSRV_CLAIM_NONE && (syn || (i != NIL && t->dirs[i].syn_seen)))
+        claim = DNSSRV_CLAIM_DNS;
     if (i == NIL) {
         /* A bare ACK, FIN or RST tells nothing worth a table entry. */
         if (!syn && n == 0)
             return;
-        i = dir_insert(t, pi, h, src, dst, c);
+        i = dir_insert(t, pi, h, src, dst, claim, c);
+        if (i == NIL)
+            return;
         tcp_dir *d = &t->dirs[i];
         d->base = seq;
         d->resync = !syn;
@@ -659,9 +788,17 @@ void tcp_reasm_segment(tcp_reasm *t, const pkt_info *pi, tcp_msg_fn fn, void *ct
         if (!syn)
             DW_COUNT(c, TCP_MIDSTREAM);
     } else {
-        lru_unlink(t, &t->dirs[i]);
-        lru_push_head(t, i);
+        /* A claim only rises: a server pushed out of the set keeps its directions. */
         tcp_dir *d = &t->dirs[i];
+        lru_unlink(t, d);
+        if (claim > d->claim) {
+            if (d->buf)
+                blist_unlink(t, d);
+            d->claim = (uint8_t)claim;
+            if (d->buf)
+                blist_append(t, d);
+        }
+        lru_push_head(t, i);
         /* A SYN that does not repeat the one we saw starts a new connection. */
         if (syn && !(d->syn_seen && d->syn_seq == pi->tcp_seq)) {
             dir_reset(t, d, seq, false);
@@ -681,17 +818,19 @@ void tcp_reasm_segment(tcp_reasm *t, const pkt_info *pi, tcp_msg_fn fn, void *ct
 
 void tcp_reasm_expire(tcp_reasm *t, uint64_t now_us, dw_counters *c)
 {
-    /* The LRU tail is the longest idle (packet time is close enough to monotonic). */
-    while (t->lru_tail != NIL && expired(t, &t->dirs[t->lru_tail], now_us)) {
-        DW_COUNT(c, TCP_FLOW_EXPIRED);
-        dir_remove(t, t->lru_tail);
-    }
+    /* Each LRU tail is its list's longest idle (packet time is close enough to
+     * monotonic). */
+    for (int k = 0; k < DNSSRV_NCLAIMS; k++)
+        while (t->lru_tail[k] != NIL && expired(t, &t->dirs[t->lru_tail[k]], now_us)) {
+            DW_COUNT(c, TCP_FLOW_EXPIRED);
+            dir_remove(t, t->lru_tail[k]);
+        }
 }
 
 void tcp_reasm_flush(tcp_reasm *t, tcp_msg_fn fn, void *ctx, dw_counters *c)
 {
-    while (t->lru_tail != NIL) {
-        uint32_t i = t->lru_tail;
+    uint32_t i;
+    while ((i = lru_oldest(t)) != NIL) {
         const tcp_dir *d = &t->dirs[i];
         pkt_info pi;
         memset(&pi, 0, sizeof pi);

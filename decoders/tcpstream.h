@@ -10,12 +10,13 @@
 #include <stdint.h>
 
 #include "decoders/counters.h"
+#include "decoders/dnssrv.h"
 #include "decoders/pkt.h"
 
 typedef struct tcp_reasm tcp_reasm;
 
 typedef struct tcp_limits {
-    unsigned max_flows;        /* directions tracked at once (default 4096) */
+    unsigned max_flows;        /* directions tracked at once (default 65536) */
     size_t max_flow_bytes;     /* buffered per direction (default 2 * 65537) */
     size_t max_total_bytes;    /* buffered in total (default 64 MiB) */
     unsigned timeout_ms;       /* idle direction lifetime (default 60000) */
@@ -28,6 +29,10 @@ typedef void (*tcp_msg_fn)(void *ctx, const pkt_info *pi, const uint8_t *msg, si
 void tcp_limits_default(tcp_limits *l);
 tcp_reasm *tcp_reasm_new(const tcp_limits *l);
 void tcp_reasm_free(tcp_reasm *t); /* accepts NULL */
+
+/* The DNS servers that rank directions' claims (see tcpstream.c); the caller's, read at
+ * every segment, must outlive t. NULL: claims come from handshakes alone. */
+void tcp_reasm_set_servers(tcp_reasm *t, const dnssrv *s);
 
 /* Feeds one TCP segment (pi->payload may be empty: SYN/FIN/RST still matter). */
 void tcp_reasm_segment(tcp_reasm *t, const pkt_info *pi, tcp_msg_fn fn, void *ctx,

@@ -360,6 +360,96 @@ static void health(pipeline *pl, const char *action, const char *outcome, const 
     sink_flush(&pl->sink);
 }
 
+/* Reassembly eviction pressure (decoders/defrag.h, decoders/tcpstream.c): a health event
+ * when the fragment or TCP tables start losing entries to a full table (the counters
+ * FRAG_EVICT_* and TCP_EVICT_*, by the claim of what was lost), and one when they have
+ * lost none for EVICT_QUIET_US, or the input ends. Read from the counters the workers
+ * keep anyway, at most once per EVICT_CHECK_US and once more at the end of the run (so
+ * an offline run reports it too): never per packet, and an episode starts at most once
+ * per EVICT_QUIET_US. The state is the main thread's alone. */
+#define EVICT_CHECK_US 1000000u
+#define EVICT_QUIET_US 30000000u
+
+static const enum dw_counter_id evict_ids[] = {
+    DW_C_FRAG_EVICT_SERVER, DW_C_FRAG_EVICT_DNS, DW_C_FRAG_EVICT_UNCLAIMED,
+    DW_C_TCP_EVICT_SERVER,  DW_C_TCP_EVICT_DNS,  DW_C_TCP_EVICT_UNCLAIMED,
+};
+#define N_EVICT_IDS (sizeof evict_ids / sizeof evict_ids[0])
+
+/* One health event on the losses since base (the counters when the episode began). */
+static void evict_health(pipeline *pl, bool start, bool final, const dw_counters *now,
+                         const uint64_t *base)
+{
+    char lines[N_EVICT_IDS][160], reason[320];
+    const char *details[N_EVICT_IDS];
+    size_t nd = 0, len;
+    uint64_t all = 0, server = 0;
+    for (unsigned i = 0; i < N_EVICT_IDS; i++) {
+        uint64_t d = now->v[evict_ids[i]] - base[i];
+        all += d;
+        if (evict_ids[i] == DW_C_FRAG_EVICT_SERVER || evict_ids[i] == DW_C_TCP_EVICT_SERVER)
+            server += d;
+        if (!d)
+            continue;
+        snprintf(lines[nd], sizeof lines[nd], "%s: %llu", dw_counter_text(evict_ids[i]),
+                 (unsigned long long)d);
+        details[nd] = lines[nd];
+        nd++;
+    }
+    if (start)
+        snprintf(reason, sizeof reason,
+                 "reassembly tables full: %llu IP datagrams or TCP directions lost so far "
+                 "(%llu from known DNS servers); a flood, or limits.frag_* / limits.tcp_* "
+                 "too small", (unsigned long long)all, (unsigned long long)server);
+    else
+        snprintf(reason, sizeof reason,
+                 "reassembly tables no longer full%s: %llu IP datagrams or TCP directions "
+                 "lost (%llu from known DNS servers)", final ? " (end of input)" : "",
+                 (unsigned long long)all, (unsigned long long)server);
+    fprintf(stderr, "dnswatch: %s\n", reason);
+    const char *line = event_encode_health(pl->health, wall_us(), "reassembly-eviction",
+                                           start ? "failure" : "success", reason, details, nd,
+                                           &len);
+    if (line)
+        sink_write(&pl->sink, line, len);
+}
+
+static void watch_evictions(pipeline *pl, bool final)
+{
+    static struct {
+        uint64_t next_us, last_us, seen;
+        uint64_t base[N_EVICT_IDS]; /* the counters when the current episode began */
+        bool active;
+    } st;
+    uint64_t now = mono_us();
+    if (!final && now < st.next_us)
+        return;
+    st.next_us = now + EVICT_CHECK_US;
+
+    dw_counters total, one;
+    memset(&total, 0, sizeof total);
+    for (unsigned i = 0; i < pl->n_workers; i++) {
+        dw_counters_snapshot(&one, worker_counters(pl->w[i]));
+        dw_counters_add(&total, &one);
+    }
+    uint64_t n = 0;
+    for (unsigned i = 0; i < N_EVICT_IDS; i++)
+        n += total.v[evict_ids[i]];
+    if (n > st.seen) {
+        if (!st.active)
+            evict_health(pl, true, final, &total, st.base);
+        st.active = true;
+        st.last_us = now;
+    }
+    st.seen = n;
+    if (st.active && (final || now - st.last_us >= EVICT_QUIET_US)) {
+        evict_health(pl, false, final, &total, st.base);
+        st.active = false;
+        for (unsigned i = 0; i < N_EVICT_IDS; i++)
+            st.base[i] = total.v[evict_ids[i]];
+    }
+}
+
 /* SIGHUP: build the new sources aside; swap them in whole, or keep the old ones. */
 static void reload(pipeline *pl)
 {
@@ -688,6 +778,7 @@ int run_main(const dw_options *o)
         if (reload_requested)
             reload(pl);
         free_retired(pl);
+        watch_evictions(pl, false);
         uint64_t now = mono_us();
         if (pl->live && now >= next_flush) {
             sink_flush(&pl->sink);
@@ -720,6 +811,7 @@ stop:
     /* Stop capturing, drain the rings, flush. */
     for (unsigned i = 0; i < pl->n_workers; i++)
         worker_stop(pl->w[i]);
+    watch_evictions(pl, true);
     sink_flush(&pl->sink);
     if (pl->sink.failed) {
         fprintf(stderr, "dnswatch: writing events failed: %s\n", strerror(pl->sink.err));

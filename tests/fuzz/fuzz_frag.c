@@ -4,7 +4,8 @@
  * Input: byte 0 picks the link type, byte 1 the limits; then records of
  * [2-byte big-endian frame length][1 byte: time step in 50 ms units][frame bytes].
  * Every delivered payload byte is read so ASan sees any overrun; the memory bound is
- * checked after every fragment. */
+ * checked after every fragment. As in decode.c, a UDP message from port 53 with the QR
+ * bit makes its sender a known DNS server, so eviction by claim is exercised too. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,12 +42,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     defrag_limits lim = {
         .max_datagrams = 1u + (lim_sel & 3),               /* 1..4 */
         .max_fragments = 2u + ((lim_sel >> 2) & 7),         /* 2..9 */
-        .max_bytes = (size_t)DEFRAG_BLOCK * (1u + ((lim_sel >> 5) & 7) * 3), /* 1..22 blocks */
         .timeout_ms = 1000,
     };
+    /* 1..22 blocks and, past the first step, room for that many entries and two maps. */
+    unsigned steps = (lim_sel >> 5) & 7;
+    lim.max_bytes = (size_t)DEFRAG_BLOCK * (1u + steps * 3) +
+                    (steps ? (size_t)steps * DEFRAG_ENTRY_BYTES +
+                                 2 * defrag_map_bytes(lim.max_fragments)
+                           : 0);
+    static const uint16_t port53 = 53;
+    dnssrv *srv = dnssrv_new(16, &port53, 1);
     defrag *d = defrag_new(&lim);
-    if (!d)
+    if (!d || !srv) {
+        defrag_free(d);
+        dnssrv_free(srv);
         return 0;
+    }
+    defrag_set_servers(d, srv);
     dw_counters c;
     memset(&c, 0, sizeof c);
     uint64_t now = 1000000;
@@ -67,6 +79,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         enum pkt_result r = pkt_parse(dlt, frame, len, &pi, &fr, &c);
         if (r == PKT_OK) {
             consume(pi.payload, pi.payload_len);
+            wire_ctx m = wire_init(pi.payload, pi.payload_len);
+            wire_skip(&m, 2);
+            if (pi.sport == 53 && (wire_u8(&m) & 0x80) && wire_ok(&m))
+                dnssrv_note(srv, pi.ip_version, pi.src);
         } else if (r == PKT_FRAGMENT) {
             consume(fr.data, fr.len);
             defrag_key k;
@@ -90,7 +106,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     consume(pi.payload, pi.payload_len);
                 }
             }
-            if (defrag_bytes_held(d) > lim.max_bytes)
+            if (defrag_bytes_held(d) > lim.max_bytes || defrag_mem_charged(d) > lim.max_bytes ||
+                defrag_datagrams(d) > lim.max_datagrams)
                 abort();
         }
         free(frame);
@@ -98,8 +115,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             defrag_expire(d, now, &c);
     }
     defrag_expire(d, UINT64_MAX / 2, &c);
-    if (defrag_bytes_held(d) != 0)
+    if (defrag_bytes_held(d) != 0 || defrag_mem_charged(d) != 0 || defrag_datagrams(d) != 0)
         abort();
     defrag_free(d);
+    dnssrv_free(srv);
     return 0;
 }

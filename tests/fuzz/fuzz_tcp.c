@@ -7,7 +7,9 @@
  *   bytes 2-3: signed sequence offset from where the flow's stream is expected next
  *   byte 4: payload length, the payload follows (cut short by the end of the input)
  * Each payload is copied into its own allocation so that reads past it are caught. The
- * callback checks the length contract and reads every byte of the message. */
+ * callback checks the length contract and reads every byte of the message, and, as
+ * decode.c does, makes the sender of a message from port 53 with the QR bit a known DNS
+ * server: three directions of room for four, so eviction by claim is exercised. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +23,12 @@ static volatile uint8_t sink;
 
 static void on_msg(void *ctx, const pkt_info *pi, const uint8_t *msg, size_t len)
 {
-    (void)ctx;
     if (len < 12 || len > 65535 || pi->proto != 6)
         abort();
+    wire_ctx w = wire_init(msg, len);
+    wire_skip(&w, 2);
+    if (pi->sport == 53 && (wire_u8(&w) & 0x80))
+        dnssrv_note(ctx, pi->ip_version, pi->src);
     uint8_t x = 0;
     for (size_t i = 0; i < len; i++)
         x ^= msg[i];
@@ -34,9 +39,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     tcp_limits l = {.max_flows = 3, .max_flow_bytes = 300, .max_total_bytes = 700,
                     .timeout_ms = 1000};
+    static const uint16_t port53 = 53;
+    dnssrv *srv = dnssrv_new(16, &port53, 1);
     tcp_reasm *t = tcp_reasm_new(&l);
-    if (!t)
+    if (!t || !srv) {
+        tcp_reasm_free(t);
+        dnssrv_free(srv);
         return 0;
+    }
+    tcp_reasm_set_servers(t, srv);
     dw_counters c;
     memset(&c, 0, sizeof c);
     uint32_t next[4] = {0xffffff00u, 0x7ffffff0u, 0, 12345};
@@ -58,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         }
         if (op == 3) {
-            tcp_reasm_flush(t, on_msg, NULL, &c);
+            tcp_reasm_flush(t, on_msg, srv, &c);
             continue;
         }
         if (plen > wire_left(&w))
@@ -80,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pi.tcp_flags = arg;
         pi.payload = payload;
         pi.payload_len = plen;
-        tcp_reasm_segment(t, &pi, on_msg, NULL, &c);
+        tcp_reasm_segment(t, &pi, on_msg, srv, &c);
         free(payload);
         uint32_t end = pi.tcp_seq + (arg & PKT_TCP_SYN ? 1u : 0u) + (uint32_t)plen;
         if ((int32_t)(end - next[flow]) > 0)
@@ -90,5 +101,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         now += 1000;
     }
     tcp_reasm_free(t);
+    dnssrv_free(srv);
     return 0;
 }

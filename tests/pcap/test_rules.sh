@@ -66,6 +66,10 @@ amplify               r_amplify               tests/rules/violations.yaml
 amplify_ok            r_amplify_ok            tests/rules/violations.yaml
 fold_victim           r_fold_victim           tests/rules/violations.yaml --workers 1
 fold_victim_ok        r_fold_victim_ok        tests/rules/violations.yaml --workers 1
+frag_flood            r_frag_flood            tests/rules/violations.yaml
+frag_flood_ok         r_frag_flood_ok         tests/rules/violations.yaml
+tcp_flood             r_tcp_flood             tests/rules/violations.yaml
+tcp_flood_ok          r_tcp_flood_ok          tests/rules/violations.yaml
 "
 
 if ! command -v python3 >/dev/null 2>&1; then
@@ -257,6 +261,36 @@ if [ $# -eq 0 ]; then
             fail "--asn-db none: rebinding check lost"
         fi
     fi
+
+    # Reassembly under a flood with tables far smaller than the flood (the old defaults,
+    # 1024 entries): the claims still keep the resolver's answer (the junk is evicted,
+    # never the datagram or flow from the known DNS server), and the pressure is one
+    # health event when it starts and one when it ends (here: the end of the input).
+    # With the default tables the 20 000 junk entries fit: no pressure, no event.
+    printf 'limits:\n  frag_datagrams: 1024\n  tcp_flows: 1024\n' >"$tmp/small-tables.yaml"
+    printf 'select: event.kind=alert\ncount: 1\nevent 0: rule.id=t-asn dnswatch.findings.0.ip=45.33.20.5\n' \
+        >"$tmp/flood-alert.expect"
+    printf '%s\n' 'select: event.dataset=dnswatch.health' 'count: 2' \
+        "event 0: event.action=reassembly-eviction event.outcome=failure event.reason~'^reassembly tables full: [0-9]+ .*\\(0 from known DNS servers\\)'" \
+        "event 0: dnswatch.details.0~'lost to a full table'" \
+        "event 1: event.action=reassembly-eviction event.outcome=success event.reason~'no longer full \\(end of input\\)'" \
+        >"$tmp/flood-health.expect"
+    printf 'select: event.dataset=dnswatch.health\ncount: 0\n' >"$tmp/flood-calm.expect"
+    for s in r_frag_flood r_tcp_flood; do
+        if run_dw "$s-small" "$tmp/$s.pcap" tests/rules/violations.yaml --asn-db "$db" \
+            -c "$tmp/small-tables.yaml"; then
+            if $check --name "$s-small-alert" "$tmp/flood-alert.expect" "$RUN_OUT" &&
+                $check --name "$s-small-health" "$tmp/flood-health.expect" "$RUN_OUT"; then
+                echo "ok: $s with 1024-entry tables: alert kept, pressure reported"
+            else
+                fail "$s with 1024-entry tables: alert or health events wrong"
+            fi
+        fi
+        if run_dw "$s-calm" "$tmp/$s.pcap" tests/rules/violations.yaml --asn-db "$db"; then
+            $check --name "$s-calm" "$tmp/flood-calm.expect" "$RUN_OUT" ||
+                fail "$s: default tables under 20 000 junk entries reported pressure"
+        fi
+    done
 
     # 6. The rule files lint clean (warnings allowed), once check-rules exists.
     for p in deploy/rules tests/rules/violations.yaml tests/rules/exception_live.yaml \

@@ -1567,6 +1567,149 @@ static void sc_r_dns64(gen *g)
     r_exchange(g, &c, 0xa181, "pypi.org", T_AAAA, 0, 0, false, a, R_N(a));
 }
 
+/* Reassembly eviction (issue 9): the forged answer is held back by the reassembler
+ * (its first fragment, or its first TCP segment), then a flood of junk entries from
+ * spoofed sources arrives inside the timeout, then the rest. The resolver 10.10.0.53
+ * has answered before, as it does all day. The junk is what costs an attacker least:
+ * 8-byte first fragments (a UDP header from port 53, nothing else) and bare SYNs or
+ * one-segment midstream flows. */
+#ifndef R_FLOOD_JUNK
+#define R_FLOOD_JUNK 20000 /* -DR_FLOOD_JUNK=200000 for the memory measurement in README */
+#endif
+
+/* Ordinary answers from the resolver to 64 clients, as all day long: what makes it a
+ * known DNS server to every worker (each worker learns from the responses it sees, and
+ * the workers split the traffic by address pair). */
+static void r_flood_warmup(gen *g)
+{
+    for (unsigned i = 0; i < 64; i++) {
+        conv c = r_conv(100 + i, (uint16_t)(40200 + i));
+        r_rr a[] = {{NULL, T_A, 300, "151.101.0.223"}};
+        r_exchange(g, &c, 0xa200 + i, "pypi.org", T_A, 0, 0, false, a, R_N(a));
+    }
+}
+
+/* The forged (or sound) answer: 185 A records, the first one the forgery. */
+static void r_flood_answer(buf *r, unsigned id, bool bad)
+{
+    dns_start(r, id, F_RESP, "pypi.org", T_A, 185, 0, 1);
+    rr_a(r, 12, 300, bad ? "45.33.20.5" : "151.101.64.223");
+    char ip[32];
+    for (int i = 1; i < 185; i++) {
+        snprintf(ip, sizeof ip, "151.101.%d.223", i);
+        rr_a(r, 12, 300, ip);
+    }
+    rr_opt(r, 4096, false, -1);
+}
+
+/* Junk source number i: 198.18.0.0/15, one address each. */
+static ep r_junk_src(unsigned i, uint16_t port)
+{
+    char a[32];
+    snprintf(a, sizeof a, "198.%u.%u.%u", 18 + (i >> 16), (i >> 8) & 255, i & 255);
+    return mkep(a, port);
+}
+
+static void r_frag_flood_x(gen *g, bool bad)
+{
+    r_flood_warmup(g);
+    conv c = r_conv(40, 40301);
+    dns_query(&g_q, 0xa301, "pypi.org", T_A, 4096, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+
+    /* The answer's three fragments, as udp_send_frag() cuts them; the first goes now. */
+    r_flood_answer(&g_r, 0xa301, bad);
+    udp_build(&g_l4, &c.srv, &c.cli, g_r.b, g_r.n);
+    const size_t fragsz = 1480;
+    unsigned id = g->ipid++;
+    static buf whole;
+    whole = g_l4;
+    for (size_t off = 0; off < whole.n; off += fragsz) {
+        size_t n = whole.n - off < fragsz ? whole.n - off : fragsz;
+        g_ip.n = 0;
+        ip4_hdr(&g_ip, &c.srv, &c.cli, 17, n, id, off, off + n < whole.n);
+        putmem(&g_ip, whole.b + off, n);
+        send_ip(g, &c.lk, true, 4, &g_ip);
+        g->now_us += 100;
+        if (off)
+            continue;
+        /* The flood: first fragments of datagrams that never finish, to the victim. */
+        for (unsigned i = 0; i < R_FLOOD_JUNK; i++) {
+            ep js = r_junk_src(i, 53), jd = c.cli;
+            jd.port = (uint16_t)(1024 + i % 60000);
+            g_l4.n = 0;
+            put16(&g_l4, js.port);
+            put16(&g_l4, jd.port);
+            put16(&g_l4, 8 + 512);
+            put16(&g_l4, 0);
+            g_ip.n = 0;
+            ip4_hdr(&g_ip, &js, &jd, 17, g_l4.n, 0x7000 + i % 4096, 0, true);
+            putmem(&g_ip, g_l4.b, g_l4.n);
+            send_ip(g, &c.lk, true, 4, &g_ip);
+            g->now_us += 50; /* 20 000 in 1 s, well inside the 30 s timeout */
+        }
+    }
+}
+static void sc_r_frag_flood(gen *g) { r_frag_flood_x(g, true); }
+static void sc_r_frag_flood_ok(gen *g) { r_frag_flood_x(g, false); }
+
+static void r_tcp_flood_x(gen *g, bool bad)
+{
+    r_flood_warmup(g);
+    conv c = r_conv(41, 40311);
+    tcp_send(g, &c, true, TH_SYN, NULL, 0);
+    g->now_us += 200;
+    tcp_send(g, &c, false, TH_SYN | TH_ACK, NULL, 0);
+    g->now_us += 200;
+    tcp_send(g, &c, true, TH_ACK, NULL, 0);
+    g->now_us += 100;
+    g_tmp.n = 0;
+    dns_query(&g_q, 0xa311, "pypi.org", T_A, 0, false);
+    tcp_frame(&g_tmp, &g_q);
+    tcp_send(g, &c, true, TH_PSH | TH_ACK, g_tmp.b, g_tmp.n);
+    g->now_us += 1500;
+
+    r_flood_answer(&g_r, 0xa311, bad);
+    g_tmp.n = 0;
+    tcp_frame(&g_tmp, &g_r);
+    const size_t cut = 1200; /* the first segment: header, question, the forged record */
+    tcp_send(g, &c, false, TH_ACK, g_tmp.b, cut);
+    g->now_us += 100;
+
+    /* The flood: half bare SYNs to the resolver, half one-segment flows from port 53
+     * to the victim, each from its own spoofed source. */
+    static const uint8_t junk[10] = {0, 40, 1, 2, 0x81, 0x80, 0, 1, 0, 0};
+    for (unsigned i = 0; i < R_FLOOD_JUNK; i++) {
+        conv j;
+        if (i % 2) {
+            j = c;
+            j.cli = r_junk_src(i, (uint16_t)(1024 + i % 60000));
+        } else {
+            j = c;
+            j.srv = r_junk_src(i, 53);
+            j.cli.port = (uint16_t)(1024 + i % 60000);
+        }
+        j.seq[0] = 0x20000000u + i;
+        j.seq[1] = 0x60000000u + i;
+        if (i % 2)
+            tcp_send(g, &j, true, TH_SYN, NULL, 0);
+        else
+            tcp_send(g, &j, false, TH_PSH | TH_ACK, junk, sizeof junk);
+        g->now_us += 50;
+    }
+
+    tcp_send(g, &c, false, TH_PSH | TH_ACK, g_tmp.b + cut, g_tmp.n - cut);
+    g->now_us += 100;
+    tcp_send(g, &c, true, TH_ACK, NULL, 0);
+    g->now_us += 500;
+    tcp_send(g, &c, true, TH_FIN | TH_ACK, NULL, 0);
+    g->now_us += 100;
+    tcp_send(g, &c, false, TH_FIN | TH_ACK, NULL, 0);
+}
+static void sc_r_tcp_flood(gen *g) { r_tcp_flood_x(g, true); }
+static void sc_r_tcp_flood_ok(gen *g) { r_tcp_flood_x(g, false); }
+
 /* ---- driver ---- */
 
 typedef struct scenario {
@@ -1700,6 +1843,10 @@ static const scenario RULE_SCENARIOS[] = {
     {"r_amplify_ok", DLT_EN10MB, sc_r_amplify_ok},
     {"r_fold_victim", DLT_EN10MB, sc_r_fold_victim},
     {"r_fold_victim_ok", DLT_EN10MB, sc_r_fold_victim_ok},
+    {"r_frag_flood", DLT_EN10MB, sc_r_frag_flood},
+    {"r_frag_flood_ok", DLT_EN10MB, sc_r_frag_flood_ok},
+    {"r_tcp_flood", DLT_EN10MB, sc_r_tcp_flood},
+    {"r_tcp_flood_ok", DLT_EN10MB, sc_r_tcp_flood_ok},
 };
 #define N_RULE_SCENARIOS (sizeof RULE_SCENARIOS / sizeof RULE_SCENARIOS[0])
 

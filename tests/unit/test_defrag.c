@@ -1,7 +1,9 @@
 /* defrag: orders, duplicates, overlaps (the Linux policy of defrag.h), bounds, timeouts,
  * and the memory and table limits under a flood. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +14,8 @@
 #include "decoders/defrag.h"
 
 #define SEC 1000000ull
+/* What a datagram costs beyond its blocks once it holds more than one (defrag.h). */
+#define DG_OVERHEAD (DEFRAG_ENTRY_BYTES + defrag_map_bytes(64))
 
 typedef struct fspec {
     uint32_t off, len;
@@ -302,7 +306,8 @@ static void test_flood(void **st)
 static void test_mem_evicts_oldest(void **st)
 {
     (void)st;
-    defrag *d = mk(16, 0, 4 * DEFRAG_BLOCK, 0);
+    const size_t budget = 4 * DEFRAG_BLOCK + 2 * DG_OVERHEAD;
+    defrag *d = mk(16, 0, budget, 0);
     dw_counters c = {0};
     defrag_key a = key4(1), b = key4(2);
     fspec f1 = {0, 3 * DEFRAG_BLOCK, 1};
@@ -315,10 +320,10 @@ static void test_mem_evicts_oldest(void **st)
     assert_int_equal(defrag_bytes_held(d), 0);
 
     /* One datagram larger than the whole budget: its fragment is refused. */
-    fspec big = {0, 5 * DEFRAG_BLOCK, 1};
+    fspec big = {0, (uint32_t)(budget & ~(size_t)7), 1};
     assert_true(defrag_add(d, &a, 0, 1, PAY, big.len, 2, &r.out, &r.len, &c) < 0);
     assert_int_equal(c.v[DW_C_FRAG_MEM_FULL], 2);
-    assert_true(defrag_bytes_held(d) <= 4 * DEFRAG_BLOCK);
+    assert_true(defrag_mem_charged(d) <= budget);
 
     /* A far, tiny fragment costs one block, not its offset. */
     defrag_key z = key4(3);
@@ -451,7 +456,7 @@ static void test_steady_state_reuse(void **st)
     (void)st;
     /* Many datagrams one after the other: the held memory returns to zero each time
      * and the pool never needs more than one datagram's blocks. */
-    defrag *d = mk(4, 0, 16 * DEFRAG_BLOCK, 0);
+    defrag *d = mk(4, 0, 16 * DEFRAG_BLOCK + DG_OVERHEAD, 0);
     dw_counters c = {0};
     fspec f[64];
     size_t n = split(4096, 1024, f);
@@ -467,6 +472,226 @@ static void test_steady_state_reuse(void **st)
     defrag_free(NULL);
 }
 
+/* ---- eviction under a flood of junk (issue 9) ---- */
+
+static const uint8_t RESOLVER[4] = {10, 10, 0, 53}, VICTIM[4] = {10, 1, 2, 40};
+
+/* A DNS server set that knows the resolver (it answered 100 times), port 53. */
+static dnssrv *mk_servers(void)
+{
+    static const uint16_t ports[] = {53};
+    dnssrv *s = dnssrv_new(0, ports, 1);
+    assert_non_null(s);
+    for (int i = 0; i < 100; i++)
+        dnssrv_note(s, 4, RESOLVER);
+    return s;
+}
+
+/* The forged answer: resolver -> victim, 3000 bytes in fragments of 1480. */
+static defrag_key forged_key(void)
+{
+    defrag_key k = key4(0x4242);
+    memcpy(k.src, RESOLVER, 4);
+    memcpy(k.dst, VICTIM, 4);
+    return k;
+}
+
+/* Junk number i: an 8-byte first fragment (a UDP header from port 53) to the victim,
+ * from 198.18.0.0/15, or from the resolver itself when spoof_resolver. */
+static int junk(defrag *d, uint32_t i, bool spoof_resolver, uint64_t t, dw_counters *c)
+{
+    defrag_key k = key4(0x10000 + i);
+    if (spoof_resolver) {
+        memcpy(k.src, RESOLVER, 4);
+    } else {
+        k.src[0] = 198;
+        k.src[1] = (uint8_t)(18 + (i >> 16));
+        k.src[2] = (uint8_t)(i >> 8);
+        k.src[3] = (uint8_t)i;
+    }
+    memcpy(k.dst, VICTIM, 4);
+    static const uint8_t udp[8] = {0, 53, 0x9c, 0x40, 0x02, 0x08, 0, 0};
+    const uint8_t *out;
+    size_t len;
+    return defrag_add(d, &k, 0, 1, udp, sizeof udp, t, &out, &len, c);
+}
+
+/* First fragment of the forged answer, `njunk` junk fragments 50 us apart, the rest;
+ * returns the completions (1: the answer survived). */
+static int forged_through_flood(defrag *d, uint32_t njunk, bool spoof_resolver,
+                                dw_counters *c, size_t *peak)
+{
+    fspec f[8];
+    size_t n = split(3000, 1480, f);
+    defrag_key k = forged_key();
+    uint64_t t = 100 * SEC;
+    int done = feed(d, &k, f, NULL, 1, PAY, t, c).completed;
+    for (uint32_t i = 0; i < njunk; i++) {
+        t += 50;
+        assert_true(junk(d, i, spoof_resolver, t, c) <= 0);
+        if (peak && defrag_mem_charged(d) > *peak)
+            *peak = defrag_mem_charged(d);
+    }
+    res r = feed(d, &k, f + 1, NULL, n - 1, PAY, t + 50, c);
+    if (r.completed)
+        assert_payload(&r, 3000);
+    return done + r.completed;
+}
+
+static void test_claim_protects_server(void **st)
+{
+    (void)st;
+    /* A table of 64 and 100 000 junk first fragments from spoofed sources: the junk
+     * evicts only junk, and the answer from the known resolver is reassembled. */
+    dnssrv *srv = mk_servers();
+    defrag *d = mk(64, 0, 1u << 20, 30000);
+    defrag_set_servers(d, srv);
+    dw_counters c = {0};
+    assert_int_equal(forged_through_flood(d, 100000, false, &c, NULL), 1);
+    assert_int_equal(c.v[DW_C_FRAG_EVICT_SERVER], 0);
+    assert_int_equal(c.v[DW_C_FRAG_EVICT_DNS], 100000 - 63);
+    assert_int_equal(c.v[DW_C_FRAG_TABLE_FULL], 100000 - 63);
+    assert_int_equal(c.v[DW_C_FRAG_REASSEMBLED], 1);
+    defrag_free(d);
+
+    /* Without the server set, the claims are equal and the oldest goes: the answer is
+     * lost (what happened before, and what the set is for). */
+    d = mk(64, 0, 1u << 20, 30000);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(forged_through_flood(d, 100000, false, &c, NULL), 0);
+    defrag_free(d);
+    dnssrv_free(srv);
+}
+
+static void test_claim_order_and_refusal(void **st)
+{
+    (void)st;
+    dnssrv *srv = mk_servers();
+    defrag *d = mk(4, 0, 1u << 20, 30000);
+    defrag_set_servers(d, srv);
+    dw_counters c = {0};
+    const uint8_t *out;
+    size_t len;
+    static const uint8_t udp[8] = {0, 53, 0x9c, 0x40, 0x02, 0x08, 0, 0};
+    static const uint8_t other[8] = {0x30, 0x39, 0x9c, 0x40, 0x02, 0x08, 0, 0};
+    /* Four from the resolver fill the table. */
+    for (uint32_t i = 0; i < 4; i++) {
+        defrag_key k = forged_key();
+        k.id = i;
+        assert_int_equal(defrag_add(d, &k, 0, 1, udp, 8, i, &out, &len, &c), 0);
+    }
+    /* A newcomer of a lower claim (a DNS port from elsewhere, or nothing) is refused,
+     * counted as the loss of its own claim, and nothing held is touched. */
+    defrag_key j = key4(99);
+    assert_int_equal(defrag_add(d, &j, 0, 1, udp, 8, 10, &out, &len, &c), -ENOMEM);
+    assert_int_equal(c.v[DW_C_FRAG_EVICT_DNS], 1);
+    j.id = 100;
+    assert_int_equal(defrag_add(d, &j, 0, 1, other, 8, 11, &out, &len, &c), -ENOMEM);
+    assert_int_equal(c.v[DW_C_FRAG_EVICT_UNCLAIMED], 1);
+    assert_int_equal(defrag_datagrams(d), 4);
+    /* One more from the resolver evicts the resolver's oldest (id 0). */
+    defrag_key k = forged_key();
+    k.id = 4;
+    assert_int_equal(defrag_add(d, &k, 0, 1, udp, 8, 12, &out, &len, &c), 0);
+    assert_int_equal(c.v[DW_C_FRAG_EVICT_SERVER], 1);
+    k.id = 1;
+    assert_int_equal(defrag_add(d, &k, 8, 0, PAY, 8, 13, &out, &len, &c), 1);
+    k.id = 0;
+    assert_int_equal(defrag_add(d, &k, 8, 0, PAY, 8, 14, &out, &len, &c), 0); /* a new one */
+    defrag_free(d);
+
+    /* Mixed claims: the lowest goes first, oldest first within it; a datagram whose
+     * claim rises (its first fragment shows port 53) moves up. */
+    d = mk(3, 0, 1u << 20, 30000);
+    defrag_set_servers(d, srv);
+    memset(&c, 0, sizeof c);
+    defrag_key a = key4(1), b = key4(2), e = key4(3);
+    assert_int_equal(defrag_add(d, &a, 8, 1, PAY, 8, 1, &out, &len, &c), 0); /* none */
+    assert_int_equal(defrag_add(d, &b, 8, 1, PAY, 8, 2, &out, &len, &c), 0); /* none */
+    assert_int_equal(defrag_add(d, &a, 0, 1, udp, 8, 3, &out, &len, &c), 0); /* a: DNS */
+    assert_int_equal(defrag_add(d, &e, 8, 1, PAY, 8, 4, &out, &len, &c), 0); /* none */
+    defrag_key f = key4(4);
+    assert_int_equal(defrag_add(d, &f, 0, 1, udp, 8, 5, &out, &len, &c), 0); /* evicts b */
+    assert_int_equal(c.v[DW_C_FRAG_EVICT_UNCLAIMED], 1);
+    assert_int_equal(defrag_add(d, &b, 0, 1, udp, 8, 6, &out, &len, &c), 0); /* new: evicts e */
+    assert_int_equal(c.v[DW_C_FRAG_EVICT_UNCLAIMED], 2);
+    defrag_key g = key4(5);
+    assert_int_equal(defrag_add(d, &g, 0, 1, udp, 8, 7, &out, &len, &c), 0); /* evicts a */
+    assert_int_equal(c.v[DW_C_FRAG_EVICT_DNS], 1);
+    /* a is gone: its last fragment would start a claimless datagram, refused. */
+    assert_int_equal(defrag_add(d, &a, 16, 0, PAY, 8, 8, &out, &len, &c), -ENOMEM);
+    assert_int_equal(c.v[DW_C_FRAG_EVICT_UNCLAIMED], 3);
+    assert_int_equal(c.v[DW_C_FRAG_REASSEMBLED], 0);
+    defrag_free(d);
+    dnssrv_free(srv);
+}
+
+static void test_junk_is_cheap(void **st)
+{
+    (void)st;
+    /* The worst case for claims: the junk forges the resolver's address too. With the
+     * default limits 20 000 tiny entries fit (capacity, not claims, protects), at a
+     * charge of one entry and one block each. */
+    dnssrv *srv = mk_servers();
+    defrag_limits l = {0, 0, 0, 0};
+    defrag_limits_default(&l);
+    assert_int_equal(l.max_datagrams, 65536);
+    assert_int_equal(l.max_bytes, 32u << 20);
+    defrag *d = defrag_new(&l);
+    assert_non_null(d);
+    defrag_set_servers(d, srv);
+    dw_counters c = {0};
+    size_t peak = 0;
+    assert_int_equal(forged_through_flood(d, 20000, true, &c, &peak), 1);
+    assert_int_equal(c.v[DW_C_FRAG_TABLE_FULL] + c.v[DW_C_FRAG_MEM_FULL], 0);
+    assert_true(peak <= (size_t)20001 * (DEFRAG_ENTRY_BYTES + DEFRAG_BLOCK) + 2 * DG_OVERHEAD);
+    print_message("20 000 junk entries: %zu bytes charged at the peak\n", peak);
+    defrag_free(d);
+
+    /* 200 000 of them: the memory stays within max_bytes, the losses are counted by
+     * claim, and the forged answer (older than all the junk) is among them. */
+    d = defrag_new(&l);
+    defrag_set_servers(d, srv);
+    memset(&c, 0, sizeof c);
+    peak = 0;
+    assert_int_equal(forged_through_flood(d, 200000, true, &c, &peak), 0);
+    assert_true(peak <= l.max_bytes);
+    assert_true(c.v[DW_C_FRAG_EVICT_SERVER] > 100000);
+    print_message("200 000 junk entries: %zu bytes charged at the peak, %llu evicted\n", peak,
+                  (unsigned long long)c.v[DW_C_FRAG_EVICT_SERVER]);
+    defrag_free(d);
+    dnssrv_free(srv);
+}
+
+static void test_servers_heavy_hitters(void **st)
+{
+    (void)st;
+    /* 1 000 000 forged responses from distinct addresses cannot push out a resolver
+     * that answered 65535 times; a one-off address can. */
+    dnssrv *srv = mk_servers();
+    for (int i = 0; i < 65535; i++)
+        dnssrv_note(srv, 4, RESOLVER);
+    uint8_t once[4] = {192, 0, 2, 1};
+    dnssrv_note(srv, 4, once);
+    assert_true(dnssrv_known(srv, 4, once));
+    for (uint32_t i = 0; i < 1000000; i++) {
+        uint8_t a[4] = {100, (uint8_t)(64 + (i >> 16)), (uint8_t)(i >> 8), (uint8_t)i};
+        dnssrv_note(srv, 4, a);
+    }
+    assert_true(dnssrv_known(srv, 4, RESOLVER));
+    assert_false(dnssrv_known(srv, 4, once));
+    assert_int_equal(dnssrv_claim_of(srv, 4, RESOLVER, VICTIM), DNSSRV_CLAIM_SERVER);
+    assert_int_equal(dnssrv_claim_of(srv, 4, VICTIM, RESOLVER), DNSSRV_CLAIM_DNS);
+    /* The same bytes as an IPv6 address are another address. */
+    uint8_t r6[16] = {10, 10, 0, 53}, v6[16] = {10, 1, 2, 40};
+    assert_int_equal(dnssrv_claim_of(srv, 6, r6, v6), DNSSRV_CLAIM_NONE);
+    assert_int_equal(dnssrv_claim_of(NULL, 4, RESOLVER, VICTIM), DNSSRV_CLAIM_NONE);
+    assert_true(dnssrv_port(srv, 53));
+    assert_false(dnssrv_port(srv, 5353));
+    dnssrv_free(srv);
+    dnssrv_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -476,6 +701,10 @@ int main(void)
         cmocka_unit_test(test_flood),           cmocka_unit_test(test_mem_evicts_oldest),
         cmocka_unit_test(test_too_many),        cmocka_unit_test(test_bad),
         cmocka_unit_test(test_ipv6),            cmocka_unit_test(test_steady_state_reuse),
+        cmocka_unit_test(test_claim_protects_server),
+        cmocka_unit_test(test_claim_order_and_refusal),
+        cmocka_unit_test(test_junk_is_cheap),
+        cmocka_unit_test(test_servers_heavy_hitters),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

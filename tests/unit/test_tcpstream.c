@@ -1,6 +1,7 @@
 /* DNS over TCP reassembly: framing, segmentation, mid-stream pickup, holes, gaps and
  * resync, sequence wraparound, bounded memory and expiry. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -536,14 +537,25 @@ static void test_mem_full(void **state)
     memset(big + a, 0x55, sizeof big - a);
     big[a] = 0x05;
     big[a + 1] = 0x00; /* 1280-byte message */
+    /* Three connections (claim DNS: a SYN each) with 1000 bytes of a partial message
+     * each: the memory holds two, so the oldest holder of the same claim is evicted for
+     * the third. */
     for (unsigned f = 0; f < 3; f++) {
         seg_at(&r, f, 0, PKT_TCP_SYN, NULL, 0, r.now);
         seg_at(&r, f, 1, 0, big, a + 1000, r.now);
     }
-    assert_true(CNT(&r, TCP_MEM_FULL) >= 1);
-    assert_true(CNT(&r, TCP_GAP) >= 1);
+    assert_int_equal(CNT(&r, TCP_EVICT_DNS), 1);
+    assert_int_equal(CNT(&r, TCP_MEM_FULL), 0);
     assert_true(tcp_reasm_bytes_held(r.t) <= 2048);
     assert_int_equal(r.s.n, 3);
+    /* A flow picked up mid-stream (no claim) may not evict them: its partial message is
+     * dropped for want of memory. */
+    seg_at(&r, 5, 1, 0, big, a + 1000, r.now);
+    assert_int_equal(CNT(&r, TCP_MEM_FULL), 1);
+    assert_true(CNT(&r, TCP_GAP) >= 1);
+    assert_int_equal(CNT(&r, TCP_EVICT_DNS), 1);
+    assert_true(tcp_reasm_bytes_held(r.t) <= 2048);
+    assert_int_equal(r.s.n, 4);
     tcp_reasm_free(r.t);
 }
 
@@ -578,13 +590,209 @@ static void test_expiry(void **state)
     tcp_reasm_free(r.t);
 }
 
+/* ---- eviction under a flood of junk flows (issue 9) ---- */
+
+static const uint8_t RESOLVER[4] = {10, 10, 0, 53}, VICTIM[4] = {10, 1, 2, 41};
+
+static dnssrv *mk_servers(void)
+{
+    static const uint16_t ports[] = {53};
+    dnssrv *s = dnssrv_new(0, ports, 1);
+    assert_non_null(s);
+    for (int i = 0; i < 100; i++)
+        dnssrv_note(s, 4, RESOLVER);
+    return s;
+}
+
+/* One segment from src:sport to dst:dport. */
+static void seg_from(rig *r, const uint8_t *src, uint16_t sport, const uint8_t *dst,
+                     uint16_t dport, uint32_t seq, uint8_t flags, const uint8_t *data,
+                     size_t len)
+{
+    pkt_info pi;
+    memset(&pi, 0, sizeof pi);
+    r->now += 50;
+    pi.ts_us = r->now;
+    pi.ip_version = 4;
+    memcpy(pi.src, src, 4);
+    memcpy(pi.dst, dst, 4);
+    pi.proto = 6;
+    pi.sport = sport;
+    pi.dport = dport;
+    pi.tcp_seq = seq;
+    pi.tcp_flags = flags | 0x10;
+    pi.payload = data;
+    pi.payload_len = len;
+    tcp_reasm_segment(r->t, &pi, on_msg, &r->s, &r->c);
+}
+
+/* Junk flow i: a bare SYN to the resolver (odd i) or one data segment from port 53 to
+ * the victim (even i), from 198.18.0.0/15; or, when spoof_resolver, data from the
+ * resolver to a client of 10.2.0.0/15. */
+static void junk_flow(rig *r, uint32_t i, bool spoof_resolver)
+{
+    uint8_t a[4] = {198, (uint8_t)(18 + (i >> 16)), (uint8_t)(i >> 8), (uint8_t)i};
+    static const uint8_t data[10] = {0, 40, 1, 2, 0x81, 0x80, 0, 1, 0, 0};
+    uint16_t port = (uint16_t)(1024 + i % 60000);
+    uint8_t v[4] = {10, (uint8_t)(2 + (i >> 16)), (uint8_t)(i >> 8), (uint8_t)i};
+    if (spoof_resolver)
+        seg_from(r, RESOLVER, 53, v, port, i, 0, data, sizeof data);
+    else if (i % 2)
+        seg_from(r, a, port, RESOLVER, 53, i, PKT_TCP_SYN, NULL, 0);
+    else
+        seg_from(r, a, 53, VICTIM, port, i, 0, data, sizeof data);
+}
+
+/* The resolver's answer (id 7) to the victim: the first 20 bytes, njunk junk flows, the
+ * rest. Returns the messages delivered. */
+static unsigned answer_through_flood(rig *r, uint32_t njunk, bool spoof_resolver)
+{
+    uint8_t m[64];
+    size_t n = mkmsg(m, 7);
+    m[4] |= 0x80; /* QR */
+    seg_from(r, RESOLVER, 53, VICTIM, 40311, 1000, PKT_TCP_SYN, NULL, 0);
+    seg_from(r, RESOLVER, 53, VICTIM, 40311, 1001, 0, m, 20);
+    for (uint32_t i = 0; i < njunk; i++)
+        junk_flow(r, i, spoof_resolver);
+    unsigned before = r->s.n;
+    seg_from(r, RESOLVER, 53, VICTIM, 40311, 1021, 0, m + 20, n - 20);
+    return r->s.n - before;
+}
+
+static void test_claim_protects_server(void **state)
+{
+    (void)state;
+    /* 64 directions, 100 000 junk flows from spoofed sources: the resolver's direction
+     * stays, the answer is delivered. */
+    dnssrv *srv = mk_servers();
+    tcp_limits l;
+    memset(&l, 0, sizeof l);
+    l.max_flows = 64;
+    rig r;
+    rig_init(&r, &l);
+    tcp_reasm_set_servers(r.t, srv);
+    assert_int_equal(answer_through_flood(&r, 100000, false), 1);
+    assert_int_equal(r.s.ids[r.s.n - 1], 7);
+    assert_int_equal(CNT(&r, TCP_EVICT_SERVER), 0);
+    assert_int_equal(CNT(&r, TCP_EVICT_DNS) + CNT(&r, TCP_EVICT_UNCLAIMED), 100000 - 63);
+    /* Junk that arrives when only higher claims are held is not tracked at all. */
+    assert_true(CNT(&r, TCP_EVICT_UNCLAIMED) > 0 && CNT(&r, TCP_EVICT_DNS) > 0);
+    tcp_reasm_free(r.t);
+
+    /* Without the server set: least recently used goes, and so does the answer. */
+    rig_init(&r, &l);
+    assert_int_equal(answer_through_flood(&r, 100000, false), 0);
+    tcp_reasm_free(r.t);
+    dnssrv_free(srv);
+}
+
+static void test_claim_refusal(void **state)
+{
+    (void)state;
+    dnssrv *srv = mk_servers();
+    tcp_limits l;
+    memset(&l, 0, sizeof l);
+    l.max_flows = 2;
+    rig r;
+    rig_init(&r, &l);
+    tcp_reasm_set_servers(r.t, srv);
+    uint8_t m[64];
+    size_t n = mkmsg(m, 9);
+    /* Two directions from the resolver fill the table, each with half a message. */
+    seg_from(&r, RESOLVER, 53, VICTIM, 1, 100, 0, m, 10);
+    seg_from(&r, RESOLVER, 53, VICTIM, 2, 100, 0, m, 10);
+    /* A SYN from elsewhere (claim DNS) and data from nowhere (no claim) are refused. */
+    const uint8_t other[4] = {192, 0, 2, 7};
+    seg_from(&r, other, 3333, RESOLVER, 53, 5, PKT_TCP_SYN, NULL, 0);
+    seg_from(&r, other, 53, VICTIM, 3, 5, 0, m, 10);
+    assert_int_equal(CNT(&r, TCP_EVICT_DNS), 1);
+    assert_int_equal(CNT(&r, TCP_EVICT_UNCLAIMED), 1);
+    assert_int_equal(CNT(&r, TCP_FLOW_EVICTED), 2);
+    assert_int_equal(tcp_reasm_flows(r.t), 2);
+    /* Both resolver directions complete. */
+    seg_from(&r, RESOLVER, 53, VICTIM, 1, 110, 0, m + 10, n - 10);
+    seg_from(&r, RESOLVER, 53, VICTIM, 2, 110, 0, m + 10, n - 10);
+    assert_int_equal(r.s.n, 2);
+    /* A third from the resolver evicts the least recently used of them. */
+    seg_from(&r, RESOLVER, 53, VICTIM, 4, 100, 0, m, 10);
+    assert_int_equal(CNT(&r, TCP_EVICT_SERVER), 1);
+    tcp_reasm_free(r.t);
+    dnssrv_free(srv);
+}
+
+static void test_default_table_holds_20000(void **state)
+{
+    (void)state;
+    /* The junk forges the resolver's address too (equal claims): the default table's
+     * size alone must hold 20 000 junk directions. */
+    dnssrv *srv = mk_servers();
+    rig r;
+    rig_init(&r, NULL);
+    tcp_reasm_set_servers(r.t, srv);
+    assert_int_equal(answer_through_flood(&r, 20000, true), 1);
+    assert_int_equal(CNT(&r, TCP_FLOW_EVICTED), 0);
+    assert_int_equal(tcp_reasm_flows(r.t), 20001);
+    tcp_reasm_free(r.t);
+    /* 200 000: bounded by the table, losses counted by claim. */
+    rig_init(&r, NULL);
+    tcp_reasm_set_servers(r.t, srv);
+    assert_int_equal(answer_through_flood(&r, 200000, true), 0);
+    assert_int_equal(tcp_reasm_flows(r.t), 65536);
+    /* the answer's direction, 200 000 junk ones, and the answer's again (mid-stream) */
+    assert_int_equal(CNT(&r, TCP_EVICT_SERVER), 200002 - 65536);
+    tcp_reasm_free(r.t);
+    dnssrv_free(srv);
+}
+
+static void test_memory_flood(void **state)
+{
+    (void)state;
+    /* The junk flows each hold 1400 bytes of a partial message, far more than the
+     * memory: the resolver's answer, half received, still gets the memory it needs to
+     * finish (the junk holders of lower claims are evicted for it). */
+    dnssrv *srv = mk_servers();
+    tcp_limits l;
+    memset(&l, 0, sizeof l);
+    l.max_total_bytes = 256 * 1024;
+    rig r;
+    rig_init(&r, &l);
+    tcp_reasm_set_servers(r.t, srv);
+    static uint8_t m[3002], junkmsg[1402];
+    size_t n = mkmsg(m, 7);
+    m[0] = 3000 >> 8;
+    m[1] = 3000 & 0xff;
+    m[4] |= 0x80;
+    memset(m + n, 0, sizeof m - n);
+    size_t j = mkmsg(junkmsg, 9);
+    junkmsg[0] = 3000 >> 8;
+    junkmsg[1] = 3000 & 0xff;
+    memset(junkmsg + j, 0, sizeof junkmsg - j);
+    seg_from(&r, RESOLVER, 53, VICTIM, 40311, 1000, PKT_TCP_SYN, NULL, 0);
+    seg_from(&r, RESOLVER, 53, VICTIM, 40311, 1001, 0, m, 1200);
+    for (uint32_t i = 0; i < 1000; i++) {
+        uint8_t a[4] = {198, 18, (uint8_t)(i >> 8), (uint8_t)i};
+        uint16_t port = (uint16_t)(1024 + i);
+        seg_from(&r, a, port, RESOLVER, 53, i, PKT_TCP_SYN, NULL, 0);
+        seg_from(&r, a, port, RESOLVER, 53, i + 1, 0, junkmsg, sizeof junkmsg);
+        assert_true(tcp_reasm_bytes_held(r.t) <= l.max_total_bytes);
+    }
+    assert_true(CNT(&r, TCP_EVICT_DNS) > 0);
+    seg_from(&r, RESOLVER, 53, VICTIM, 40311, 2201, 0, m + 1200, sizeof m - 1200);
+    assert_int_equal(r.s.n, 1);
+    assert_int_equal(r.s.ids[0], 7);
+    assert_int_equal(r.s.lens[0], 3000);
+    assert_int_equal(CNT(&r, TCP_EVICT_SERVER), 0);
+    tcp_reasm_free(r.t);
+    dnssrv_free(srv);
+}
+
 static void test_limits_and_null(void **state)
 {
     (void)state;
     tcp_limits l;
     memset(&l, 0, sizeof l);
     tcp_limits_default(&l);
-    assert_int_equal(l.max_flows, 4096);
+    assert_int_equal(l.max_flows, 65536);
     assert_int_equal(l.max_flow_bytes, 2 * 65537);
     assert_int_equal(l.max_total_bytes, 64u << 20);
     assert_int_equal(l.timeout_ms, 60000);
@@ -613,6 +821,10 @@ int main(void)
         cmocka_unit_test(test_mem_full),
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_limits_and_null),
+        cmocka_unit_test(test_claim_protects_server),
+        cmocka_unit_test(test_claim_refusal),
+        cmocka_unit_test(test_default_table_holds_20000),
+        cmocka_unit_test(test_memory_flood),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -154,6 +154,11 @@ int metrics_render(FILE *out, const metrics_snapshot *s)
     u64_metric(out, "dnswatch_reload_failures_total", "counter",
                "Ruleset reloads that failed (the previous ruleset stayed in use)",
                s->reload_failures);
+    u64_metric(out, "dnswatch_asn_reloads_total", "counter",
+               "ASN database reloads after its file changed", s->asn_reloads);
+    u64_metric(out, "dnswatch_asn_reload_failures_total", "counter",
+               "ASN database files that could not be loaded (the previous one stayed in use)",
+               s->asn_reload_failures);
     family(out, "dnswatch_start_time_seconds", "gauge", "Start time of the process, Unix time");
     fprintf(out, "dnswatch_start_time_seconds %.3f\n", s->start_time);
     family(out, "dnswatch_build_info", "gauge", "The build of dnswatch, by version");

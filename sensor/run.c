@@ -31,6 +31,10 @@
  * cycling through 32 MiB per worker. Still far above the largest frame (256 KiB). */
 #define FILE_RING_BYTES (4u << 20)
 #define FLUSH_EVERY_US 200000u   /* live: events leave within this of their packet */
+/* The ASN database file is looked at (stat) this often from the capture thread, never per
+ * packet; a change is loaded once the file has stayed the same for one more look, so a
+ * copy still being written is not reported as broken on the way. */
+#define ASN_CHECK_EVERY_US 1000000u
 
 /* ---- signals: the handlers only set flags (and break the capture loop) ---------------- */
 
@@ -62,8 +66,12 @@ static void install_signals(void)
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* A reload must not end a read of a pipe or a slow file with EINTR (libpcap takes that
+     * for a read error); pcap_breakloop still brings it to the loop after that packet. */
     sa.sa_handler = on_hup;
+    sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
+    sa.sa_flags = 0;
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL); /* a closed stdout is a write error, not a death */
 }
@@ -127,6 +135,12 @@ typedef struct pipeline {
      * under a lock at each reload, since old sources are freed). */
     uint64_t cap_recv, cap_drop, cap_ifdrop;
     uint64_t reloads, reload_failures;
+    uint64_t asn_reloads, asn_reload_failures;
+    /* The ASN database file: what it looked like at the last look, and the version that
+     * failed to load (reported once, not at every look). */
+    asn_file_id asn_seen, asn_failed;
+    bool asn_seen_valid, asn_failed_valid, asn_missing_reported;
+    uint64_t next_asn_check_us;
     pthread_mutex_t info_mu;
     char info_hash[80];
     uint64_t info_rules;
@@ -183,6 +197,8 @@ static void fill_metrics(void *ctx, metrics_snapshot *s)
     s->capture_interface_dropped = __atomic_load_n(&pl->cap_ifdrop, __ATOMIC_RELAXED);
     s->reloads = __atomic_load_n(&pl->reloads, __ATOMIC_RELAXED);
     s->reload_failures = __atomic_load_n(&pl->reload_failures, __ATOMIC_RELAXED);
+    s->asn_reloads = __atomic_load_n(&pl->asn_reloads, __ATOMIC_RELAXED);
+    s->asn_reload_failures = __atomic_load_n(&pl->asn_reload_failures, __ATOMIC_RELAXED);
     pthread_mutex_lock(&pl->info_mu);
     snprintf(s->ruleset_hash, sizeof s->ruleset_hash, "%s", pl->info_hash);
     s->rules_loaded = pl->info_rules;
@@ -358,7 +374,28 @@ static void health(pipeline *pl, const char *action, const char *outcome, const 
     sink_flush(&pl->sink);
 }
 
-/* SIGHUP: build the new sources aside; swap them in whole, or keep the old ones. */
+static void asn_reload_failed(pipeline *pl, const char *err)
+{
+    char reason[768];
+    uint64_t built = asn_db_build_epoch(pl->current->asn);
+    snprintf(reason, sizeof reason,
+             "ASN database reload failed: %s; still using the database loaded before "
+             "(%s, built %llu)", err, asn_db_type(pl->current->asn), (unsigned long long)built);
+    fprintf(stderr, "dnswatch: %s\n", reason);
+    __atomic_store_n(&pl->asn_reload_failures, pl->asn_reload_failures + 1, __ATOMIC_RELAXED);
+    health(pl, "asn-reload", "failure", reason, NULL);
+}
+
+/* Puts next in force; the old sources are freed once every worker has taken next up. */
+static void swap_sources(pipeline *pl, dw_sources *next)
+{
+    sources_adopt(next, pl->current);
+    pl->retired = pl->current;
+    __atomic_store_n(&pl->current, next, __ATOMIC_RELEASE);
+}
+
+/* SIGHUP: build the new sources aside; swap them in whole, or keep the old ones. An ASN
+ * database that does not load leaves the old one under the new rules, reported apart. */
 static void reload(pipeline *pl)
 {
     if (pl->retired)
@@ -367,7 +404,8 @@ static void reload(pipeline *pl)
     reload_log rl;
     memset(&rl, 0, sizeof rl);
     dw_sources *next = NULL;
-    if (sources_load(pl->o, pl->current->gen + 1, msg_collect, &rl, &next) != 0) {
+    char asn_err[512];
+    if (sources_reload(pl->o, pl->current, msg_collect, &rl, &next, asn_err, sizeof asn_err) != 0) {
         char reason[256];
         snprintf(reason, sizeof reason,
                  "rules reload failed (%zu messages); still running on ruleset %s", rl.total,
@@ -377,8 +415,16 @@ static void reload(pipeline *pl)
         health(pl, "rules-reload", "failure", reason, &rl);
         return;
     }
-    pl->retired = pl->current;
-    __atomic_store_n(&pl->current, next, __ATOMIC_RELEASE);
+    if (asn_err[0]) {
+        pl->asn_failed_valid = asn_file_id_get(pl->o->asn_db, &pl->asn_failed) == 0;
+        asn_reload_failed(pl, asn_err);
+    } else if (next->asn) {
+        const asn_file_id *id = asn_db_file_id(next->asn);
+        pl->asn_seen = *id;
+        pl->asn_seen_valid = true;
+        pl->asn_failed_valid = false;
+    }
+    swap_sources(pl, next);
     __atomic_store_n(&pl->reloads, pl->reloads + 1, __ATOMIC_RELAXED);
     set_rules_info(pl);
     char reason[256];
@@ -387,6 +433,65 @@ static void reload(pipeline *pl)
              next->rules ? ruleset_hash(next->rules) : "(none)");
     fprintf(stderr, "dnswatch: %s\n", reason);
     health(pl, "rules-reload", "success", reason, NULL);
+}
+
+/* Every ASN_CHECK_EVERY_US: has the ASN database file been replaced or rewritten? Then
+ * load the new one aside and swap it in under the same rules, or keep the one in use and
+ * say why (a truncated or half-written file, a file that is gone). */
+static void asn_watch(pipeline *pl)
+{
+    const char *path = pl->o->asn_db;
+    if (!pl->current->asn || !path || pl->retired)
+        return; /* no database in use, or a swap still being taken up: next turn */
+    asn_file_id now;
+    int rc = asn_file_id_get(path, &now);
+    if (rc != 0) {
+        if (!pl->asn_missing_reported) {
+            pl->asn_missing_reported = true;
+            char err[512];
+            snprintf(err, sizeof err, "cannot read %s: %s", path, strerror(-rc));
+            asn_reload_failed(pl, err);
+        }
+        pl->asn_seen_valid = false;
+        return;
+    }
+    pl->asn_missing_reported = false;
+    if (asn_file_id_equal(&now, asn_db_file_id(pl->current->asn))) {
+        pl->asn_seen = now;
+        pl->asn_seen_valid = true;
+        return;
+    }
+    bool settled = pl->asn_seen_valid && asn_file_id_equal(&now, &pl->asn_seen);
+    pl->asn_seen = now;
+    pl->asn_seen_valid = true;
+    if (!settled || (pl->asn_failed_valid && asn_file_id_equal(&now, &pl->asn_failed)))
+        return;
+
+    char err[512];
+    asn_db *db = NULL;
+    rc = asn_db_open(path, &db, err, sizeof err);
+    if (rc == -EAGAIN)
+        return; /* written to while we read it: look again next turn */
+    dw_sources *next = rc == 0 ? sources_with_asn(pl->current, db) : NULL;
+    if (rc == 0 && !next) {
+        asn_db_close(db);
+        snprintf(err, sizeof err, "out of memory");
+        rc = -ENOMEM;
+    }
+    if (rc != 0) {
+        pl->asn_failed = now;
+        pl->asn_failed_valid = true;
+        asn_reload_failed(pl, err);
+        return;
+    }
+    pl->asn_failed_valid = false;
+    swap_sources(pl, next);
+    __atomic_store_n(&pl->asn_reloads, pl->asn_reloads + 1, __ATOMIC_RELAXED);
+    char reason[768];
+    snprintf(reason, sizeof reason, "ASN database %s changed and was reloaded (%s, built %llu)",
+             path, asn_db_type(db), (unsigned long long)asn_db_build_epoch(db));
+    fprintf(stderr, "dnswatch: %s\n", reason);
+    health(pl, "asn-reload", "success", reason, NULL);
 }
 
 static void free_retired(pipeline *pl)
@@ -675,14 +780,19 @@ int run_main(const dw_options *o)
         /* A break is a signal's doing (stop or reload): the loop condition and the
          * reload flag say which. Never end on it alone: libpcap may report a break
          * once more after a reload was already handled. */
-        if (rc == PCAP_ERROR_BREAK)
+        bool broke = rc == PCAP_ERROR_BREAK;
+        if (broke)
             rc = 0;
-        if (rc == 0 && !pl->live && !reload_requested && !stop_requested)
-            break; /* end of file */
+        if (rc == 0 && !broke && !pl->live && !reload_requested && !stop_requested)
+            break; /* end of file: a file read returns 0 only there */
         if (reload_requested)
             reload(pl);
         free_retired(pl);
         uint64_t now = mono_us();
+        if (now >= pl->next_asn_check_us) {
+            asn_watch(pl);
+            pl->next_asn_check_us = now + ASN_CHECK_EVERY_US;
+        }
         if (pl->live && now >= next_flush) {
             sink_flush(&pl->sink);
             next_flush = now + FLUSH_EVERY_US;

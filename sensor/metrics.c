@@ -134,7 +134,16 @@ int metrics_render(FILE *out, const metrics_snapshot *s)
         u64_metric(out, "dnswatch_redis_replayed_total", "counter",
                    "Events sent from the spool after an outage", p->replayed);
         u64_metric(out, "dnswatch_redis_dropped_total", "counter",
-                   "Events lost because the spool was full", p->dropped);
+                   "Events lost because the spool was full or the disk refused them",
+                   p->dropped);
+        u64_metric(out, "dnswatch_redis_dropped_disk_total", "counter",
+                   "Of the events dropped, those the disk refused (full, I/O error)",
+                   p->dropped_disk);
+        u64_metric(out, "dnswatch_redis_spool_lost_total", "counter",
+                   "Events lost because their spool records were found damaged", p->spool_lost);
+        u64_metric(out, "dnswatch_redis_spool_damaged_total", "counter",
+                   "Damaged stretches skipped in the spool (this run and found at start)",
+                   p->spool_damaged);
         u64_metric(out, "dnswatch_redis_connected", "gauge",
                    "1 when connected to Redis, else 0", p->connected ? 1 : 0);
         family(out, "dnswatch_redis_last_batch_seconds", "gauge",

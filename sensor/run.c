@@ -40,11 +40,21 @@
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 static pcap_t *volatile active_pcap;
+static publisher *volatile active_pub;
 
+/* The first stop signal drains and flushes, waiting for Redis a while (redis_wait_ms). A
+ * second stops that wait: what is queued goes to the spool, counted, and the run ends
+ * (an impatient operator or init system loses nothing). A third, or a second without
+ * Redis output, exits at once. */
 static void on_stop(int sig)
 {
-    if (stop_requested)
-        _exit(128 + sig); /* a second signal: exit at once */
+    if (stop_requested >= 2 || (stop_requested && !active_pub))
+        _exit(128 + sig);
+    if (stop_requested) {
+        stop_requested = 2;
+        publisher_hurry(active_pub);
+        return;
+    }
     stop_requested = 1;
     if (active_pcap)
         pcap_breakloop(active_pcap);
@@ -261,6 +271,9 @@ static void write_metric_members(void *ctx, json_buf *j)
         json_kv_u64(j, "spooled", s->publish.spooled);
         json_kv_u64(j, "replayed", s->publish.replayed);
         json_kv_u64(j, "dropped", s->publish.dropped);
+        json_kv_u64(j, "dropped_disk", s->publish.dropped_disk);
+        json_kv_u64(j, "spool_lost", s->publish.spool_lost);
+        json_kv_u64(j, "spool_damaged", s->publish.spool_damaged);
         json_key(j, "connected");
         json_bool(j, s->publish.connected);
         json_obj_end(j);
@@ -594,7 +607,9 @@ static unsigned default_workers(bool live)
 
 /* ---- run -------------------------------------------------------------------------------- */
 
-static void report(pipeline *pl)
+/* The end-of-run counters on stderr. Returns the frames the pipeline itself lost (worker
+ * rings full). */
+static uint64_t report(pipeline *pl)
 {
     dw_counters total, one;
     uint64_t alerts = 0;
@@ -619,6 +634,7 @@ static void report(pipeline *pl)
     }
     if (pl->current && pl->current->rules)
         fprintf(stderr, "dnswatch: alerts written: %llu\n", (unsigned long long)alerts);
+    return drops;
 }
 
 /* --output redis: a wrong password or a bad URL stops the start; Redis being away does
@@ -636,13 +652,17 @@ static int redis_start(pipeline *pl)
     return 0;
 }
 
-/* Every event ends in Redis or in the spool before the run ends; says which. */
-static void redis_finish(pipeline *pl)
+/* Every event ends in Redis or in the spool before the run ends, or is counted lost; says
+ * which. Returns the number lost. */
+static uint64_t redis_finish(pipeline *pl)
 {
     const dw_options *o = pl->o;
     publish_stats ps;
     uint64_t left = publisher_close_stats(pl->sink.pub, o->redis_wait_ms, &ps);
+    active_pub = NULL;
     pl->sink.pub = NULL;
+    if (stop_requested >= 2)
+        fprintf(stderr, "dnswatch: second stop signal: stopped waiting for Redis\n");
     if (left)
         fprintf(stderr, "dnswatch: %llu events left in the spool %s, replayed at next start\n",
                 (unsigned long long)left, o->redis.spool_dir);
@@ -651,7 +671,15 @@ static void redis_finish(pipeline *pl)
     fprintf(stderr, "dnswatch: redis: published %llu, spooled %llu, replayed %llu, dropped %llu%s\n",
             (unsigned long long)ps.published, (unsigned long long)ps.spooled,
             (unsigned long long)ps.replayed, (unsigned long long)ps.dropped,
-            ps.dropped ? " (spool full)" : "");
+            !ps.dropped ? "" : ps.dropped_disk == ps.dropped ? " (the disk refused them)"
+                             : ps.dropped_disk ? " (spool full, or the disk refused them)"
+                                               : " (spool full)");
+    if (ps.spool_damaged)
+        fprintf(stderr, "dnswatch: redis spool: %llu damaged stretches skipped, %llu events "
+                        "in them counted lost%s\n", (unsigned long long)ps.spool_damaged,
+                (unsigned long long)(ps.spool_lost + ps.spool_damaged_at_start),
+                ps.spool_damaged_at_start ? " (at least: an earlier run's are not counted)" : "");
+    return publish_stats_lost(&ps);
 }
 
 int run_main(const dw_options *o)
@@ -717,6 +745,7 @@ int run_main(const dw_options *o)
 
     if (o->output == DW_OUT_REDIS && redis_start(pl) != 0)
         goto out;
+    active_pub = pl->sink.pub;
 
     if (gethostname(pl->observer, sizeof pl->observer) != 0 || !pl->observer[0])
         snprintf(pl->observer, sizeof pl->observer, "dnswatch");
@@ -832,9 +861,15 @@ stop:
     refresh_capture_stats(pl);
     if (o->metrics.textfile)
         write_textfile(pl);
-    report(pl);
+    uint64_t lost = report(pl);
     if (pl->sink.pub)
-        redis_finish(pl);
+        lost += redis_finish(pl);
+    if (lost) {
+        /* A run that lost events did not do its job, whatever else went well. */
+        fprintf(stderr, "dnswatch: %llu frames or events lost (counted above): exit status 1\n",
+                (unsigned long long)lost);
+        status = 1;
+    }
 
 out:
     for (unsigned i = 0; i < MAX_WORKERS; i++)

@@ -140,5 +140,38 @@ if grep -q "ASN database reload failed: .*truncated\|ASN database reload failed:
 fi
 if grep -q "rules reload failed" "$tmp/err"; then bad "a broken ASN database reported as a rules reload failure"; else ok; fi
 
+# A broken database put in place atomically (mv: the old file, still mapped by an older
+# build, stays intact) and SIGHUP: the rules reload, and the failure is the database's
+# ("asn-reload"), not a rules reload failure.
+cp "$tmp/a.mmdb" "$db"
+rm -f "$tmp/fifo"
+mkfifo "$tmp/fifo"
+python3 "$tmp/feed.py" "$tmp/one.pcap" "$tmp/fifo" 3 &
+feeder_pid=$!
+"$dw" run -r "$tmp/fifo" --rules "$tmp/rules.yaml" --asn-db "$db" --fold 0 --workers 1 \
+    >"$tmp/out2" 2>"$tmp/err2" &
+dw_pid=$!
+sleep 1
+cp "$tmp/truncated.mmdb" "$tmp/new.mmdb"
+mv "$tmp/new.mmdb" "$db"
+kill -HUP "$dw_pid"
+wait "$feeder_pid"
+feeder_pid=
+wait "$dw_pid"
+status=$?
+dw_pid=
+[ "$status" -eq 0 ] && ok || bad "SIGHUP with a broken database: exit $status"
+python3 - "$tmp/out2" >"$tmp/health2" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["event"].get("dataset") == "dnswatch.health":
+        print(e["event"].get("action"), e["event"].get("outcome"))
+PY
+if [ "$(head -2 "$tmp/health2" | tr '\n' ' ')" = "asn-reload failure rules-reload success " ]; then ok; else
+    bad "SIGHUP with a broken database: health events: $(tr '\n' ';' <"$tmp/health2")"
+fi
+grep -q "rules reload failed" "$tmp/err2" && bad "a broken ASN database reported as a rules reload failure" || ok
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,10 +1,16 @@
 /* ASN lookups through libmaxminddb. The MMDB_s lives inside the handle and never moves
  * once opened: lookups only read it (libmaxminddb's lookups are re-entrant on a shared,
- * memory-mapped database), so one handle serves every worker thread. */
+ * memory-mapped database), so one handle serves every worker thread.
+ *
+ * libmaxminddb only opens files by name and maps them: a mapping of the operator's file
+ * dies with SIGBUS the moment that file is truncated (cp and curl -o rewrite in place).
+ * So the file is copied into a memfd, sealed against any size or content change, and
+ * libmaxminddb opens that copy through /proc/self/fd. Nobody else holds the memfd. */
 #include "rules/asn.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <maxminddb.h>
 #include <netinet/in.h>
@@ -12,11 +18,167 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/* Far above any ASN database (GeoLite2-ASN is ~10 MB): a bound on the memory a wrong
+ * path (a disk image, /dev/zero) can take. */
+#define ASN_DB_MAX_BYTES (1ull << 30)
 
 struct asn_db {
     MMDB_s mmdb;
+    asn_file_id id;
 };
+
+static void file_id_from(const struct stat *st, asn_file_id *id)
+{
+    memset(id, 0, sizeof *id);
+    id->dev = (uint64_t)st->st_dev;
+    id->ino = (uint64_t)st->st_ino;
+    id->size = (uint64_t)st->st_size;
+    id->mtime = st->st_mtim;
+    id->ctime = st->st_ctim;
+}
+
+int asn_file_id_get(const char *path, asn_file_id *id)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -errno;
+    file_id_from(&st, id);
+    return 0;
+}
+
+bool asn_file_id_equal(const asn_file_id *a, const asn_file_id *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+           a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/* Copies the regular file path into a sealed memfd. Returns the memfd (>= 0) with *id
+ * the file as read, or a negative code with msg filled. */
+static int copy_to_memfd(const char *path, asn_file_id *id, char *msg, size_t msglen)
+{
+    int in = -1, mfd = -1, rc = 0;
+    char buf[64 << 10];
+    struct stat before, after;
+
+    in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (in < 0) {
+        rc = -errno;
+        snprintf(msg, msglen, "cannot open %s: %s", path, strerror(-rc));
+        goto out;
+    }
+    if (fstat(in, &before) != 0) {
+        rc = -errno;
+        snprintf(msg, msglen, "cannot open %s: %s", path, strerror(-rc));
+        goto out;
+    }
+    if (S_ISDIR(before.st_mode)) {
+        rc = -EISDIR;
+        snprintf(msg, msglen, "cannot open %s: %s", path, strerror(EISDIR));
+        goto out;
+    }
+    if (!S_ISREG(before.st_mode)) {
+        rc = -EINVAL;
+        snprintf(msg, msglen, "%s: not a regular file", path);
+        goto out;
+    }
+    if (before.st_size == 0) {
+        rc = -EINVAL;
+        snprintf(msg, msglen, "%s: not a MaxMind DB (the file is empty)", path);
+        goto out;
+    }
+    if ((uint64_t)before.st_size > ASN_DB_MAX_BYTES) {
+        rc = -EFBIG;
+        snprintf(msg, msglen, "%s: %lld bytes is too large for an ASN database", path,
+                 (long long)before.st_size);
+        goto out;
+    }
+    mfd = memfd_create("dnswatch-asn", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (mfd < 0) {
+        rc = -errno;
+        snprintf(msg, msglen, "cannot open %s: memfd_create: %s", path, strerror(-rc));
+        goto out;
+    }
+    uint64_t total = 0;
+    for (;;) {
+        ssize_t k = read(in, buf, sizeof buf);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            rc = -errno;
+            snprintf(msg, msglen, "cannot read %s: %s", path, strerror(-rc));
+            goto out;
+        }
+        if (k == 0)
+            break;
+        total += (uint64_t)k;
+        if (total > ASN_DB_MAX_BYTES) {
+            rc = -EAGAIN; /* grew past its size at open: being written */
+            break;
+        }
+        for (ssize_t done = 0; done < k;) {
+            ssize_t w = write(mfd, buf + done, (size_t)(k - done));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                rc = w < 0 ? -errno : -EIO;
+                snprintf(msg, msglen, "cannot copy %s into memory: %s", path, strerror(-rc));
+                goto out;
+            }
+            done += w;
+        }
+    }
+    if (rc == 0 && fstat(in, &after) != 0) {
+        rc = -errno;
+        snprintf(msg, msglen, "cannot read %s: %s", path, strerror(-rc));
+        goto out;
+    }
+    asn_file_id a, b;
+    file_id_from(&before, &a);
+    if (rc == 0)
+        file_id_from(&after, &b);
+    if (rc == -EAGAIN || !asn_file_id_equal(&a, &b) || total != (uint64_t)after.st_size) {
+        rc = -EAGAIN;
+        snprintf(msg, msglen, "%s changed while it was being read (still being written?)",
+                 path);
+        goto out;
+    }
+    /* Sealed: neither we nor anything holding the descriptor can change or shrink it. */
+    if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+        rc = -errno;
+        snprintf(msg, msglen, "cannot seal the copy of %s: %s", path, strerror(-rc));
+        goto out;
+    }
+    *id = a;
+out:
+    if (in >= 0)
+        close(in);
+    if (rc != 0) {
+        if (mfd >= 0)
+            close(mfd);
+        return rc;
+    }
+    return mfd;
+}
+
+/* A lookup in each family the database holds must not be a database error: a file whose
+ * search tree or data section is cut short fails here rather than at the first packet. */
+static int probe(const asn_db *db, char *msg, size_t msglen, const char *path)
+{
+    static const uint8_t v4[4] = {1, 1, 1, 1};
+    static const uint8_t v6[16] = {0x20, 0x01, 0x48, 0x60};
+    asn_info ai;
+    int rc = asn_lookup(db, 4, v4, &ai);
+    if (rc >= 0 && db->mmdb.metadata.ip_version == 6)
+        rc = asn_lookup(db, 6, v6, &ai);
+    if (rc < 0)
+        snprintf(msg, msglen, "%s: damaged MaxMind DB (a test lookup fails)", path);
+    return rc < 0 ? -EINVAL : 0;
+}
 
 static int mmdb_code(int status, int saved_errno)
 {
@@ -35,7 +197,7 @@ static int mmdb_code(int status, int saved_errno)
 int asn_db_open(const char *path, asn_db **out, char *err, size_t errlen)
 {
     asn_db *db = NULL;
-    int rc = 0;
+    int rc = 0, mfd = -1;
     bool opened = false;
     char msg[512] = "";
 
@@ -50,27 +212,21 @@ int asn_db_open(const char *path, asn_db **out, char *err, size_t errlen)
         snprintf(msg, sizeof msg, "cannot open %s: out of memory", path);
         goto out;
     }
+    mfd = copy_to_memfd(path, &db->id, msg, sizeof msg);
+    if (mfd < 0) {
+        rc = mfd;
+        goto out;
+    }
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", mfd);
     errno = 0;
-    int status = MMDB_open(path, MMDB_MODE_MMAP, &db->mmdb);
+    int status = MMDB_open(proc, MMDB_MODE_MMAP, &db->mmdb);
     int saved_errno = errno;
     if (status != MMDB_SUCCESS) {
         rc = mmdb_code(status, saved_errno);
-        /* mmap() of a directory or an empty file fails with a misleading errno. */
-        struct stat st;
-        if ((status == MMDB_FILE_OPEN_ERROR || status == MMDB_IO_ERROR) &&
-            stat(path, &st) == 0) {
-            if (S_ISDIR(st.st_mode)) {
-                rc = -EISDIR;
-                snprintf(msg, sizeof msg, "cannot open %s: %s", path, strerror(EISDIR));
-                goto out;
-            }
-            if (S_ISREG(st.st_mode) && st.st_size == 0) {
-                rc = -EINVAL;
-                snprintf(msg, sizeof msg, "%s: not a MaxMind DB (the file is empty)", path);
-                goto out;
-            }
-        }
-        if ((status == MMDB_FILE_OPEN_ERROR || status == MMDB_IO_ERROR) && saved_errno)
+        if (status == MMDB_FILE_OPEN_ERROR && saved_errno == ENOENT)
+            snprintf(msg, sizeof msg, "cannot open the copy of %s: /proc is not mounted", path);
+        else if ((status == MMDB_FILE_OPEN_ERROR || status == MMDB_IO_ERROR) && saved_errno)
             snprintf(msg, sizeof msg, "cannot open %s: %s", path, strerror(saved_errno));
         else if (status == MMDB_FILE_OPEN_ERROR || status == MMDB_IO_ERROR ||
                  status == MMDB_OUT_OF_MEMORY_ERROR)
@@ -89,7 +245,10 @@ int asn_db_open(const char *path, asn_db **out, char *err, size_t errlen)
                  "file", path, type ? type : "(none)");
         goto out;
     }
+    rc = probe(db, msg, sizeof msg, path);
 out:
+    if (mfd >= 0)
+        close(mfd); /* the mapping keeps the copy */
     if (rc != 0) {
         if (err && errlen > 0)
             snprintf(err, errlen, "%s", msg);
@@ -205,4 +364,9 @@ const char *asn_db_type(const asn_db *db)
 uint64_t asn_db_build_epoch(const asn_db *db)
 {
     return db ? db->mmdb.metadata.build_epoch : 0;
+}
+
+const asn_file_id *asn_db_file_id(const asn_db *db)
+{
+    return db ? &db->id : NULL;
 }

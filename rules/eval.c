@@ -43,6 +43,7 @@ struct evaluator {
     bool chain_cut;
     eval_trace_fn trace_fn; /* NULL: no tracing (the sensor) */
     void *trace_ctx;
+    time_t (*clock)(void);  /* NULL: time() */
 };
 
 static const char *const violation_names[DW_V_COUNT] = {
@@ -116,6 +117,8 @@ void evaluator_free(evaluator *ev)
 int evaluator_set_ruleset(evaluator *ev, const ruleset *rs) { return size_for(ev, rs); }
 
 const asn_db *evaluator_asn_db(const evaluator *ev) { return ev->db; }
+
+void evaluator_set_clock(evaluator *ev, time_t (*now)(void)) { ev->clock = now; }
 
 void evaluator_set_trace(evaluator *ev, eval_trace_fn fn, void *ctx)
 {
@@ -412,12 +415,15 @@ static eval_evidence *evidence(eval_finding *f, uint32_t v, int family, const ui
     return e;
 }
 
-/* The live exception that excuses this address, or NULL. */
+/* The exception that excuses this address, or NULL. The loader dropped the exceptions
+ * expired when it ran; one that expired since then is checked against now. */
 static const dw_exception *excused(const evaluator *ev, const dw_rule *rule, const eval_result *r,
-                                   const eval_addr *x)
+                                   const eval_addr *x, time_t now)
 {
     for (size_t i = 0; i < rule->n_exceptions; i++) {
         const dw_exception *ex = &rule->exceptions[i];
+        if (now >= ex->expires)
+            continue;
         if (ex->prefixes && !prefixset_lookup(ex->prefixes, x->family, x->a, NULL, NULL))
             continue;
         if (!ex->names)
@@ -838,9 +844,12 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, unsigned first, const
 
     if (ev->trace_fn)
         trace_config(ev, rule, m, r);
+    time_t now = 0;
+    if (noerror && rule->n_exceptions)
+        now = ev->clock ? ev->clock() : time(NULL);
     if (noerror)
         for (unsigned i = 0; i < ev->n_addrs; i++) {
-            const dw_exception *ex = excused(ev, rule, r, &ev->addrs[i]);
+            const dw_exception *ex = excused(ev, rule, r, &ev->addrs[i], now);
             if (!ex) {
                 check_addr(ev, rule, &ev->addrs[i], f);
             } else if (ev->trace_fn) {

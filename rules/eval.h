@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "decoders/dns.h"
 #include "decoders/pkt.h"
@@ -90,6 +91,13 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
 const asn_db *evaluator_asn_db(const evaluator *ev);
 /* Replaces the ASN database (after a reload; NULL: ASN checks off). */
 void evaluator_set_asn_db(evaluator *ev, const asn_db *db);
+
+/* The clock an exception's expiry is checked against at each judgement (default time():
+ * the wall clock, the one the rule loader drops expired exceptions by, so a ruleset loaded
+ * before an exception's end stops honouring it at that end, not at the next reload; a
+ * capture read from a file is judged by today's date, as at load, not its packets').
+ * For tests. */
+void evaluator_set_clock(evaluator *ev, time_t (*now)(void));
 
 /* Optional trace of every check, for `dnswatch explain` (rules/explain.h). fn is called
  * from evaluator_response() for each candidate rule, in rule order, once per check

@@ -16,6 +16,7 @@
 #include "rules/suggest.h"
 #include "rules/yamlnode.h"
 #include "sensor/metrics.h"
+#include "sensor/redisurl.h"
 
 #define CFG_MAX_FILE_BYTES (1u << 20)
 #define CFG_MAX_DIAGS 200
@@ -554,8 +555,13 @@ static void parse_redis(struct cfg *C, const yaml_node_t *map)
     uint64_t u;
     int e;
     map_get(C, map, "redis", redis_keys, R_N, v);
-    if (v[R_URL])
-        r->url = get_str(C, v[R_URL], "redis.url", false);
+    if (v[R_URL] && (r->url = get_str(C, v[R_URL], "redis.url", false))) {
+        /* The parser `run` uses: check-config accepts no URL that run refuses. */
+        redis_url parsed;
+        char err[512];
+        if (redisurl_parse(r->url, &parsed, err, sizeof err) != 0)
+            diag(C, true, v[R_URL], "\"redis.url\": %s", err);
+    }
     if (v[R_MODE] && (e = get_enum(C, v[R_MODE], "redis.mode", modes, 3)) >= 0)
         r->mode = (enum publish_mode)e;
     if (v[R_KEY])

@@ -134,11 +134,20 @@ int metrics_render(FILE *out, const metrics_snapshot *s)
         u64_metric(out, "dnswatch_redis_replayed_total", "counter",
                    "Events sent from the spool after an outage", p->replayed);
         u64_metric(out, "dnswatch_redis_dropped_total", "counter",
-                   "Events lost because the spool was full or shed them under pressure", p->dropped);
+                   "Events lost: the spool was full, shed them under pressure, or the disk "
+                   "refused them", p->dropped);
         u64_metric(out, "dnswatch_redis_shed_alerts_total", "counter",
                    "Alerts kept out of the spool by their class's flood quota (in dropped)", p->shed_alerts);
         u64_metric(out, "dnswatch_redis_shed_events_total", "counter",
                    "Non-alert events kept out of the spool past half its bound (in dropped)", p->shed_events);
+        u64_metric(out, "dnswatch_redis_dropped_disk_total", "counter",
+                   "Of the events dropped, those the disk refused (full, I/O error)",
+                   p->dropped_disk);
+        u64_metric(out, "dnswatch_redis_spool_lost_total", "counter",
+                   "Events lost because their spool records were found damaged", p->spool_lost);
+        u64_metric(out, "dnswatch_redis_spool_damaged_total", "counter",
+                   "Damaged stretches skipped in the spool (this run and found at start)",
+                   p->spool_damaged);
         u64_metric(out, "dnswatch_redis_connected", "gauge",
                    "1 when connected to Redis, else 0", p->connected ? 1 : 0);
         family(out, "dnswatch_redis_last_batch_seconds", "gauge",
@@ -158,6 +167,11 @@ int metrics_render(FILE *out, const metrics_snapshot *s)
     u64_metric(out, "dnswatch_reload_failures_total", "counter",
                "Ruleset reloads that failed (the previous ruleset stayed in use)",
                s->reload_failures);
+    u64_metric(out, "dnswatch_asn_reloads_total", "counter",
+               "ASN database reloads after its file changed", s->asn_reloads);
+    u64_metric(out, "dnswatch_asn_reload_failures_total", "counter",
+               "ASN database files that could not be loaded (the previous one stayed in use)",
+               s->asn_reload_failures);
     family(out, "dnswatch_start_time_seconds", "gauge", "Start time of the process, Unix time");
     fprintf(out, "dnswatch_start_time_seconds %.3f\n", s->start_time);
     family(out, "dnswatch_build_info", "gauge", "The build of dnswatch, by version");

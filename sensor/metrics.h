@@ -45,6 +45,7 @@ typedef struct metrics_snapshot {
     char ruleset_hash[80];        /* "" = no rules loaded */
     uint64_t rules_loaded;
     uint64_t reloads, reload_failures;
+    uint64_t asn_reloads, asn_reload_failures; /* the ASN database file changed */
 
     double start_time;            /* Unix time of the start, seconds */
 } metrics_snapshot;

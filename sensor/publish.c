@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,8 @@ struct publisher {
     publish_stats st;
     uint64_t drop_warned, drop_warn_ns;
     bool spool_error_logged;
+    uint64_t damaged_at_open; /* stretches found by spool_open: records uncounted */
+    volatile sig_atomic_t hurry; /* set by publisher_hurry, from a signal handler */
 
     /* Publisher thread only. */
     redisContext *rc;
@@ -101,7 +104,19 @@ static void slot_release(publisher *p, slot *s)
     }
 }
 
-/* Appends one event to the spool; a full spool drops it (counted). Caller holds mu. */
+static void spool_write_error(publisher *p, int rc)
+{
+    if (p->spool_error_logged)
+        return;
+    p->spool_error_logged = true;
+    fprintf(stderr, "dnswatch: redis spool %s: cannot write: %s (the file system refuses, with "
+                    "%llu of the spool's %llu bytes used); events that do not fit are dropped "
+                    "and counted\n", p->spool_dir, strerror(-rc),
+            (unsigned long long)spool_bytes(p->sp), (unsigned long long)p->cfg.spool_max_bytes);
+}
+
+/* Appends one event to the spool; a full spool or a refusing disk drops it (counted).
+ * Caller holds mu. */
 static void spool_one(publisher *p, const char *line, size_t len)
 {
     if (!shed_admit(p->shed, line, len, spool_bytes(p->sp), p->cfg.spool_max_bytes)) {
@@ -118,10 +133,9 @@ static void spool_one(publisher *p, const char *line, size_t len)
         return;
     }
     p->st.dropped++;
-    if (rc != -ENOSPC && !p->spool_error_logged) {
-        p->spool_error_logged = true;
-        fprintf(stderr, "dnswatch: redis spool %s: cannot write: %s; events are dropped\n",
-                p->spool_dir, strerror(-rc));
+    if (rc != -EDQUOT) {
+        p->st.dropped_disk++;
+        spool_write_error(p, rc);
     }
 }
 
@@ -135,10 +149,9 @@ static void queue_to_spool(publisher *p)
         p->qhead = (p->qhead + 1) % p->qcap;
         p->qlen--;
     }
-    if (spool_flush(p->sp) != 0 && !p->spool_error_logged) {
-        p->spool_error_logged = true;
-        fprintf(stderr, "dnswatch: redis spool %s: cannot write\n", p->spool_dir);
-    }
+    int rc = spool_flush(p->sp);
+    if (rc != 0)
+        spool_write_error(p, rc); /* still buffered: written later, or counted at close */
 }
 
 void publisher_submit(publisher *p, const char *line, size_t len)
@@ -180,9 +193,18 @@ void publisher_submit(publisher *p, const char *line, size_t len)
     pthread_mutex_unlock(&p->mu);
 }
 
+/* The spool's own loss counters into st. Caller holds mu. */
+static void spool_stats(publisher *p)
+{
+    p->st.spool_lost = spool_lost(p->sp);
+    p->st.spool_damaged = spool_corrupt(p->sp);
+    p->st.spool_damaged_at_start = p->damaged_at_open;
+}
+
 void publisher_stats(publisher *p, publish_stats *out)
 {
     pthread_mutex_lock(&p->mu);
+    spool_stats(p);
     *out = p->st;
     pthread_mutex_unlock(&p->mu);
 }
@@ -193,6 +215,16 @@ static void shed_line(void *ctx, const char *rule_id, const char *violations, ui
             (unsigned long long)n, n == 1 ? "" : "s", rule_id, violations);
 }
 
+uint64_t publish_stats_lost(const publish_stats *s)
+{
+    return s->dropped + s->spool_lost + s->spool_damaged_at_start;
+}
+
+void publisher_hurry(publisher *p)
+{
+    if (p)
+        p->hurry = 1;
+}
 
 /* Removes the k oldest events of the FIFO (acknowledged by Redis). Caller holds mu. */
 static void fifo_remove(publisher *p, size_t k)
@@ -330,10 +362,17 @@ static size_t batch_send(publisher *p, size_t n, char *err, size_t errlen)
 static void drop_warning(publisher *p, uint64_t now)
 {
     if (p->st.dropped > p->drop_warned && (p->drop_warn_ns == 0 || now - p->drop_warn_ns >= DROP_WARN_NS)) {
-        fprintf(stderr,
-                "dnswatch: redis spool %s is full (%llu bytes): %llu events dropped so far\n",
-                p->spool_dir, (unsigned long long)p->cfg.spool_max_bytes,
-                (unsigned long long)p->st.dropped);
+        uint64_t disk = p->st.dropped_disk, full = p->st.dropped - disk;
+        if (full)
+            fprintf(stderr,
+                    "dnswatch: redis spool %s is full (its bound, %llu bytes): %llu events "
+                    "dropped so far\n", p->spool_dir,
+                    (unsigned long long)p->cfg.spool_max_bytes, (unsigned long long)full);
+        if (disk)
+            fprintf(stderr,
+                    "dnswatch: redis spool %s: the disk refused %llu events so far (full or "
+                    "failing, with %llu bytes in the spool): dropped\n", p->spool_dir,
+                    (unsigned long long)disk, (unsigned long long)spool_bytes(p->sp));
         p->drop_warned = p->st.dropped;
         p->drop_warn_ns = now;
     }
@@ -374,7 +413,7 @@ static void *publisher_thread(void *arg)
         uint64_t now = now_ns();
         drop_warning(p, now);
         bool empty = p->qlen == 0 && spool_count(p->sp) == 0;
-        if (p->stopping && (empty || now >= p->deadline_ns))
+        if (p->stopping && (empty || now >= p->deadline_ns || p->hurry))
             break;
         if (!p->rc) {
             p->st.connected = false;
@@ -529,6 +568,11 @@ int publisher_new(const publish_config *c, publisher **out, char *err, size_t er
     rc = spool_open(p->spool_dir, p->cfg.spool_max_bytes, &p->sp, err, errlen);
     if (rc)
         goto fail;
+    p->damaged_at_open = spool_corrupt(p->sp);
+    if (p->damaged_at_open)
+        fprintf(stderr, "dnswatch: redis spool %s: %llu damaged stretches skipped (a crash or "
+                        "a disk error in an earlier run); the events in them are lost\n",
+                p->spool_dir, (unsigned long long)p->damaged_at_open);
     p->backoff_ms = BACKOFF_MIN_MS;
     p->seed = (unsigned)now_ns() ^ (unsigned)getpid();
     p->rc = redisurl_connect(&p->url, p->password, CMD_TIMEOUT_MS, &auth_failed, err, errlen);
@@ -584,9 +628,20 @@ uint64_t publisher_close_stats(publisher *p, unsigned timeout_ms, publish_stats 
     pthread_mutex_unlock(&p->mu);
     if (p->thread_started)
         pthread_join(p->thread, NULL);
-    spool_flush(p->sp);
+    int rc = spool_flush(p->sp);
+    if (rc != 0) {
+        /* The disk still refuses what was buffered for it: lost, so counted as such. */
+        uint64_t n = spool_discard_unwritten(p->sp);
+        p->st.dropped += n;
+        p->st.dropped_disk += n;
+        if (n)
+            fprintf(stderr, "dnswatch: redis spool %s: cannot write: %s; the last %llu "
+                            "events are dropped\n", p->spool_dir, strerror(-rc),
+                    (unsigned long long)n);
+    }
     uint64_t left = spool_count(p->sp);
     shed_each(p->shed, shed_line, stderr);
+    spool_stats(p);
     if (final)
         *final = p->st;
     publisher_free(p);

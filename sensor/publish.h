@@ -37,6 +37,13 @@ typedef struct publish_stats {
     uint64_t dropped;           /* lost: spool full, or shed (the two below) */
     uint64_t shed_alerts;       /* of which refused by the spool's flood quota (shed.h) */
     uint64_t shed_events;       /* of which non-alert events refused past half the spool */
+    uint64_t dropped;           /* lost: spool full, or the disk refused them */
+    uint64_t dropped_disk;      /* of dropped: the disk refused them (full, I/O error) */
+    uint64_t spool_lost;        /* lost: in the spool, then found damaged */
+    uint64_t spool_damaged;     /* damaged stretches of the spool skipped (this run's and
+                                 * those found at start); their events are lost */
+    uint64_t spool_damaged_at_start; /* of spool_damaged: left by an earlier run, whose
+                                 * records were never counted */
     bool connected;
     double last_batch_ms;       /* latency of the last batch */
 } publish_stats;
@@ -55,6 +62,14 @@ int publisher_new(const publish_config *c, publisher **out, char *err, size_t er
 void publisher_submit(publisher *p, const char *line, size_t len);
 
 void publisher_stats(publisher *p, publish_stats *out);
+
+/* Events this publisher has lost so far: dropped, spool_lost, and one (at least) for each
+ * damaged stretch found at start, whose records nobody counted. */
+uint64_t publish_stats_lost(const publish_stats *s);
+
+/* A second stop signal: stop waiting for Redis, put what is queued into the spool and
+ * finish (publisher_close then returns at once). Async-signal-safe: only sets a flag. */
+void publisher_hurry(publisher *p);
 
 /* Stops: delivers what is queued to Redis, or to the spool if Redis does not take it
  * within timeout_ms; then frees. Returns the number of events left in the spool (0: all

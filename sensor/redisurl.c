@@ -137,7 +137,8 @@ static int parse_tcp(const char *url, const char *s, redis_url *u, char *err, si
                         url);
     }
     if (*s)
-        return fail(err, errlen, "redis URL '%.200s': unexpected '%.40s' " FORMS, url, s);
+        return fail(err, errlen, "redis URL '%.200s': unexpected '%.40s' " FORMS, url,
+                    strchr(s, '@') ? "***" : s); /* past an '@' may be a password */
     return 0;
 }
 
@@ -165,21 +166,37 @@ static int parse_unix(const char *url, const char *s, redis_url *u, char *err, s
     return 0;
 }
 
-int redisurl_parse(const char *url, redis_url *out, char *err, size_t errlen)
+/* The URL as messages show it: anything between the first ':' after the scheme and the
+ * last '@' could be a password ("user:secret@", or one with a '/' in it that the parser
+ * takes for a port or a path), so it is written as "***". Cut to fit buf. */
+static void redact(const char *url, char *buf, size_t len)
+{
+    const char *rest = strstr(url, "://");
+    rest = rest ? rest + 3 : url;
+    const char *at = strrchr(rest, '@');
+    const char *colon = at ? memchr(rest, ':', (size_t)(at - rest)) : NULL;
+    if (!colon)
+        snprintf(buf, len, "%s", url);
+    else
+        snprintf(buf, len, "%.*s***%s", (int)(colon + 1 - url), url, at);
+}
+
+int redisurl_parse(const char *url_in, redis_url *out, char *err, size_t errlen)
 {
     redis_url u;
     const char *s;
     int rc;
+    char url[256]; /* the URL for messages, never with its password */
 
-    if (!url)
-        url = REDISURL_DEFAULT;
+    const char *real = url_in ? url_in : REDISURL_DEFAULT;
+    redact(real, url, sizeof url);
     memset(&u, 0, sizeof u);
-    if (strncmp(url, "redis://", 8) == 0) {
-        s = url + 8;
-    } else if (strncmp(url, "unix://", 7) == 0) {
-        s = url + 7;
+    if (strncmp(real, "redis://", 8) == 0) {
+        s = real + 8;
+    } else if (strncmp(real, "unix://", 7) == 0) {
+        s = real + 7;
         u.is_unix = true;
-    } else if (strncmp(url, "rediss://", 9) == 0) {
+    } else if (strncmp(real, "rediss://", 9) == 0) {
         return fail(err, errlen,
                     "redis URL '%.200s': TLS (rediss://) is not supported; use a local "
                     "stunnel or a unix socket",

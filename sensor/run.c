@@ -31,16 +31,30 @@
  * cycling through 32 MiB per worker. Still far above the largest frame (256 KiB). */
 #define FILE_RING_BYTES (4u << 20)
 #define FLUSH_EVERY_US 200000u   /* live: events leave within this of their packet */
+/* The ASN database file is looked at (stat) this often from the capture thread, never per
+ * packet; a change is loaded once the file has stayed the same for one more look, so a
+ * copy still being written is not reported as broken on the way. */
+#define ASN_CHECK_EVERY_US 1000000u
 
 /* ---- signals: the handlers only set flags (and break the capture loop) ---------------- */
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 static pcap_t *volatile active_pcap;
+static publisher *volatile active_pub;
 
+/* The first stop signal drains and flushes, waiting for Redis a while (redis_wait_ms). A
+ * second stops that wait: what is queued goes to the spool, counted, and the run ends
+ * (an impatient operator or init system loses nothing). A third, or a second without
+ * Redis output, exits at once. */
 static void on_stop(int sig)
 {
-    if (stop_requested)
-        _exit(128 + sig); /* a second signal: exit at once */
+    if (stop_requested >= 2 || (stop_requested && !active_pub))
+        _exit(128 + sig);
+    if (stop_requested) {
+        stop_requested = 2;
+        publisher_hurry(active_pub);
+        return;
+    }
     stop_requested = 1;
     if (active_pcap)
         pcap_breakloop(active_pcap);
@@ -62,8 +76,12 @@ static void install_signals(void)
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* A reload must not end a read of a pipe or a slow file with EINTR (libpcap takes that
+     * for a read error); pcap_breakloop still brings it to the loop after that packet. */
     sa.sa_handler = on_hup;
+    sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
+    sa.sa_flags = 0;
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL); /* a closed stdout is a write error, not a death */
 }
@@ -127,6 +145,12 @@ typedef struct pipeline {
      * under a lock at each reload, since old sources are freed). */
     uint64_t cap_recv, cap_drop, cap_ifdrop;
     uint64_t reloads, reload_failures;
+    uint64_t asn_reloads, asn_reload_failures;
+    /* The ASN database file: what it looked like at the last look, and the version that
+     * failed to load (reported once, not at every look). */
+    asn_file_id asn_seen, asn_failed;
+    bool asn_seen_valid, asn_failed_valid, asn_missing_reported;
+    uint64_t next_asn_check_us;
     pthread_mutex_t info_mu;
     char info_hash[80];
     uint64_t info_rules;
@@ -183,6 +207,8 @@ static void fill_metrics(void *ctx, metrics_snapshot *s)
     s->capture_interface_dropped = __atomic_load_n(&pl->cap_ifdrop, __ATOMIC_RELAXED);
     s->reloads = __atomic_load_n(&pl->reloads, __ATOMIC_RELAXED);
     s->reload_failures = __atomic_load_n(&pl->reload_failures, __ATOMIC_RELAXED);
+    s->asn_reloads = __atomic_load_n(&pl->asn_reloads, __ATOMIC_RELAXED);
+    s->asn_reload_failures = __atomic_load_n(&pl->asn_reload_failures, __ATOMIC_RELAXED);
     pthread_mutex_lock(&pl->info_mu);
     snprintf(s->ruleset_hash, sizeof s->ruleset_hash, "%s", pl->info_hash);
     s->rules_loaded = pl->info_rules;
@@ -247,6 +273,9 @@ static void write_metric_members(void *ctx, json_buf *j)
         json_kv_u64(j, "dropped", s->publish.dropped);
         json_kv_u64(j, "shed_alerts", s->publish.shed_alerts);
         json_kv_u64(j, "shed_events", s->publish.shed_events);
+        json_kv_u64(j, "dropped_disk", s->publish.dropped_disk);
+        json_kv_u64(j, "spool_lost", s->publish.spool_lost);
+        json_kv_u64(j, "spool_damaged", s->publish.spool_damaged);
         json_key(j, "connected");
         json_bool(j, s->publish.connected);
         json_obj_end(j);
@@ -451,6 +480,28 @@ static void watch_evictions(pipeline *pl, bool final)
 }
 
 /* SIGHUP: build the new sources aside; swap them in whole, or keep the old ones. */
+static void asn_reload_failed(pipeline *pl, const char *err)
+{
+    char reason[768];
+    uint64_t built = asn_db_build_epoch(pl->current->asn);
+    snprintf(reason, sizeof reason,
+             "ASN database reload failed: %s; still using the database loaded before "
+             "(%s, built %llu)", err, asn_db_type(pl->current->asn), (unsigned long long)built);
+    fprintf(stderr, "dnswatch: %s\n", reason);
+    __atomic_store_n(&pl->asn_reload_failures, pl->asn_reload_failures + 1, __ATOMIC_RELAXED);
+    health(pl, "asn-reload", "failure", reason, NULL);
+}
+
+/* Puts next in force; the old sources are freed once every worker has taken next up. */
+static void swap_sources(pipeline *pl, dw_sources *next)
+{
+    sources_adopt(next, pl->current);
+    pl->retired = pl->current;
+    __atomic_store_n(&pl->current, next, __ATOMIC_RELEASE);
+}
+
+/* SIGHUP: build the new sources aside; swap them in whole, or keep the old ones. An ASN
+ * database that does not load leaves the old one under the new rules, reported apart. */
 static void reload(pipeline *pl)
 {
     if (pl->retired)
@@ -459,7 +510,8 @@ static void reload(pipeline *pl)
     reload_log rl;
     memset(&rl, 0, sizeof rl);
     dw_sources *next = NULL;
-    if (sources_load(pl->o, pl->current->gen + 1, msg_collect, &rl, &next) != 0) {
+    char asn_err[512];
+    if (sources_reload(pl->o, pl->current, msg_collect, &rl, &next, asn_err, sizeof asn_err) != 0) {
         char reason[256];
         snprintf(reason, sizeof reason,
                  "rules reload failed (%zu messages); still running on ruleset %s", rl.total,
@@ -469,8 +521,16 @@ static void reload(pipeline *pl)
         health(pl, "rules-reload", "failure", reason, &rl);
         return;
     }
-    pl->retired = pl->current;
-    __atomic_store_n(&pl->current, next, __ATOMIC_RELEASE);
+    if (asn_err[0]) {
+        pl->asn_failed_valid = asn_file_id_get(pl->o->asn_db, &pl->asn_failed) == 0;
+        asn_reload_failed(pl, asn_err);
+    } else if (next->asn) {
+        const asn_file_id *id = asn_db_file_id(next->asn);
+        pl->asn_seen = *id;
+        pl->asn_seen_valid = true;
+        pl->asn_failed_valid = false;
+    }
+    swap_sources(pl, next);
     __atomic_store_n(&pl->reloads, pl->reloads + 1, __ATOMIC_RELAXED);
     set_rules_info(pl);
     char reason[256];
@@ -479,6 +539,65 @@ static void reload(pipeline *pl)
              next->rules ? ruleset_hash(next->rules) : "(none)");
     fprintf(stderr, "dnswatch: %s\n", reason);
     health(pl, "rules-reload", "success", reason, NULL);
+}
+
+/* Every ASN_CHECK_EVERY_US: has the ASN database file been replaced or rewritten? Then
+ * load the new one aside and swap it in under the same rules, or keep the one in use and
+ * say why (a truncated or half-written file, a file that is gone). */
+static void asn_watch(pipeline *pl)
+{
+    const char *path = pl->o->asn_db;
+    if (!pl->current->asn || !path || pl->retired)
+        return; /* no database in use, or a swap still being taken up: next turn */
+    asn_file_id now;
+    int rc = asn_file_id_get(path, &now);
+    if (rc != 0) {
+        if (!pl->asn_missing_reported) {
+            pl->asn_missing_reported = true;
+            char err[512];
+            snprintf(err, sizeof err, "cannot read %s: %s", path, strerror(-rc));
+            asn_reload_failed(pl, err);
+        }
+        pl->asn_seen_valid = false;
+        return;
+    }
+    pl->asn_missing_reported = false;
+    if (asn_file_id_equal(&now, asn_db_file_id(pl->current->asn))) {
+        pl->asn_seen = now;
+        pl->asn_seen_valid = true;
+        return;
+    }
+    bool settled = pl->asn_seen_valid && asn_file_id_equal(&now, &pl->asn_seen);
+    pl->asn_seen = now;
+    pl->asn_seen_valid = true;
+    if (!settled || (pl->asn_failed_valid && asn_file_id_equal(&now, &pl->asn_failed)))
+        return;
+
+    char err[512];
+    asn_db *db = NULL;
+    rc = asn_db_open(path, &db, err, sizeof err);
+    if (rc == -EAGAIN)
+        return; /* written to while we read it: look again next turn */
+    dw_sources *next = rc == 0 ? sources_with_asn(pl->current, db) : NULL;
+    if (rc == 0 && !next) {
+        asn_db_close(db);
+        snprintf(err, sizeof err, "out of memory");
+        rc = -ENOMEM;
+    }
+    if (rc != 0) {
+        pl->asn_failed = now;
+        pl->asn_failed_valid = true;
+        asn_reload_failed(pl, err);
+        return;
+    }
+    pl->asn_failed_valid = false;
+    swap_sources(pl, next);
+    __atomic_store_n(&pl->asn_reloads, pl->asn_reloads + 1, __ATOMIC_RELAXED);
+    char reason[768];
+    snprintf(reason, sizeof reason, "ASN database %s changed and was reloaded (%s, built %llu)",
+             path, asn_db_type(db), (unsigned long long)asn_db_build_epoch(db));
+    fprintf(stderr, "dnswatch: %s\n", reason);
+    health(pl, "asn-reload", "success", reason, NULL);
 }
 
 static void free_retired(pipeline *pl)
@@ -581,7 +700,9 @@ static unsigned default_workers(bool live)
 
 /* ---- run -------------------------------------------------------------------------------- */
 
-static void report(pipeline *pl)
+/* The end-of-run counters on stderr. Returns the frames the pipeline itself lost (worker
+ * rings full). */
+static uint64_t report(pipeline *pl)
 {
     dw_counters total, one;
     uint64_t alerts = 0;
@@ -606,6 +727,7 @@ static void report(pipeline *pl)
     }
     if (pl->current && pl->current->rules)
         fprintf(stderr, "dnswatch: alerts written: %llu\n", (unsigned long long)alerts);
+    return drops;
 }
 
 /* --output redis: a wrong password or a bad URL stops the start; Redis being away does
@@ -623,13 +745,17 @@ static int redis_start(pipeline *pl)
     return 0;
 }
 
-/* Every event ends in Redis or in the spool before the run ends; says which. */
-static void redis_finish(pipeline *pl)
+/* Every event ends in Redis or in the spool before the run ends, or is counted lost; says
+ * which. Returns the number lost. */
+static uint64_t redis_finish(pipeline *pl)
 {
     const dw_options *o = pl->o;
     publish_stats ps;
     uint64_t left = publisher_close_stats(pl->sink.pub, o->redis_wait_ms, &ps);
+    active_pub = NULL;
     pl->sink.pub = NULL;
+    if (stop_requested >= 2)
+        fprintf(stderr, "dnswatch: second stop signal: stopped waiting for Redis\n");
     if (left)
         fprintf(stderr, "dnswatch: %llu events left in the spool %s, replayed at next start\n",
                 (unsigned long long)left, o->redis.spool_dir);
@@ -638,11 +764,19 @@ static void redis_finish(pipeline *pl)
     fprintf(stderr, "dnswatch: redis: published %llu, spooled %llu, replayed %llu, dropped %llu%s\n",
             (unsigned long long)ps.published, (unsigned long long)ps.spooled,
             (unsigned long long)ps.replayed, (unsigned long long)ps.dropped,
-            ps.dropped ? " (spool full)" : "");
+            !ps.dropped ? "" : ps.dropped_disk == ps.dropped ? " (the disk refused them)"
+                             : ps.shed_alerts + ps.shed_events == ps.dropped ? " (shed under pressure)"
+                             : " (spool full, shed, or the disk refused them)");
     if (ps.shed_alerts || ps.shed_events)
         fprintf(stderr, "dnswatch: redis spool under pressure: of the dropped, %llu alerts were "
                         "shed (flood quota), %llu other events\n",
                 (unsigned long long)ps.shed_alerts, (unsigned long long)ps.shed_events);
+    if (ps.spool_damaged)
+        fprintf(stderr, "dnswatch: redis spool: %llu damaged stretches skipped, %llu events "
+                        "in them counted lost%s\n", (unsigned long long)ps.spool_damaged,
+                (unsigned long long)(ps.spool_lost + ps.spool_damaged_at_start),
+                ps.spool_damaged_at_start ? " (at least: an earlier run's are not counted)" : "");
+    return publish_stats_lost(&ps);
 }
 
 int run_main(const dw_options *o)
@@ -708,6 +842,7 @@ int run_main(const dw_options *o)
 
     if (o->output == DW_OUT_REDIS && redis_start(pl) != 0)
         goto out;
+    active_pub = pl->sink.pub;
 
     if (gethostname(pl->observer, sizeof pl->observer) != 0 || !pl->observer[0])
         snprintf(pl->observer, sizeof pl->observer, "dnswatch");
@@ -771,15 +906,20 @@ int run_main(const dw_options *o)
         /* A break is a signal's doing (stop or reload): the loop condition and the
          * reload flag say which. Never end on it alone: libpcap may report a break
          * once more after a reload was already handled. */
-        if (rc == PCAP_ERROR_BREAK)
+        bool broke = rc == PCAP_ERROR_BREAK;
+        if (broke)
             rc = 0;
-        if (rc == 0 && !pl->live && !reload_requested && !stop_requested)
-            break; /* end of file */
+        if (rc == 0 && !broke && !pl->live && !reload_requested && !stop_requested)
+            break; /* end of file: a file read returns 0 only there */
         if (reload_requested)
             reload(pl);
         free_retired(pl);
         watch_evictions(pl, false);
         uint64_t now = mono_us();
+        if (now >= pl->next_asn_check_us) {
+            asn_watch(pl);
+            pl->next_asn_check_us = now + ASN_CHECK_EVERY_US;
+        }
         if (pl->live && now >= next_flush) {
             sink_flush(&pl->sink);
             next_flush = now + FLUSH_EVERY_US;
@@ -820,9 +960,15 @@ stop:
     refresh_capture_stats(pl);
     if (o->metrics.textfile)
         write_textfile(pl);
-    report(pl);
+    uint64_t lost = report(pl);
     if (pl->sink.pub)
-        redis_finish(pl);
+        lost += redis_finish(pl);
+    if (lost) {
+        /* A run that lost events did not do its job, whatever else went well. */
+        fprintf(stderr, "dnswatch: %llu frames or events lost (counted above): exit status 1\n",
+                (unsigned long long)lost);
+        status = 1;
+    }
 
 out:
     for (unsigned i = 0; i < MAX_WORKERS; i++)

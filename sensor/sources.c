@@ -33,13 +33,39 @@ void sources_free(dw_sources *s)
 {
     if (!s)
         return;
-    ruleset_free(s->rules);
-    asn_db_close(s->asn);
+    if (!s->borrowed_rules)
+        ruleset_free(s->rules);
+    if (!s->borrowed_asn)
+        asn_db_close(s->asn);
     free(s);
 }
 
-int sources_load(const dw_options *o, unsigned gen, sources_msg_fn fn, void *ctx,
-                 dw_sources **out)
+dw_sources *sources_with_asn(const dw_sources *prev, asn_db *asn)
+{
+    dw_sources *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->rules = prev->rules;
+    s->borrowed_rules = prev->rules != NULL;
+    s->asn = asn;
+    s->gen = prev->gen + 1;
+    return s;
+}
+
+void sources_adopt(dw_sources *next, dw_sources *prev)
+{
+    if (next->borrowed_rules && next->rules == prev->rules && !prev->borrowed_rules) {
+        prev->borrowed_rules = true;
+        next->borrowed_rules = false;
+    }
+    if (next->borrowed_asn && next->asn == prev->asn && !prev->borrowed_asn) {
+        prev->borrowed_asn = true;
+        next->borrowed_asn = false;
+    }
+}
+
+static int load(const dw_options *o, unsigned gen, const dw_sources *prev, sources_msg_fn fn,
+                void *ctx, dw_sources **out, char *asn_err, size_t asn_errlen)
 {
     dw_sources *s = calloc(1, sizeof *s);
     diag_ctx dc = {fn, ctx};
@@ -72,8 +98,13 @@ int sources_load(const dw_options *o, unsigned gen, sources_msg_fn fn, void *ctx
     } else if (o->asn_db) {
         char err[512];
         if (asn_db_open(o->asn_db, &s->asn, err, sizeof err) != 0) {
-            say(fn, ctx, "%s (or pass --asn-db none to run without ASN checks)", err);
-            goto fail;
+            if (!prev || !prev->asn) {
+                say(fn, ctx, "%s (or pass --asn-db none to run without ASN checks)", err);
+                goto fail;
+            }
+            snprintf(asn_err, asn_errlen, "%s", err);
+            s->asn = prev->asn;
+            s->borrowed_asn = true;
         }
     } else if (wants_asn) {
         say(fn, ctx, "the rules expect ASNs but no ASN database was given: pass --asn-db "
@@ -88,4 +119,18 @@ int sources_load(const dw_options *o, unsigned gen, sources_msg_fn fn, void *ctx
 fail:
     sources_free(s);
     return -1;
+}
+
+int sources_load(const dw_options *o, unsigned gen, sources_msg_fn fn, void *ctx,
+                 dw_sources **out)
+{
+    return load(o, gen, NULL, fn, ctx, out, NULL, 0);
+}
+
+int sources_reload(const dw_options *o, const dw_sources *prev, sources_msg_fn fn, void *ctx,
+                   dw_sources **out, char *asn_err, size_t asn_errlen)
+{
+    if (asn_errlen)
+        asn_err[0] = '\0';
+    return load(o, prev->gen + 1, prev, fn, ctx, out, asn_err, asn_errlen);
 }

@@ -51,6 +51,8 @@ struct spool {
     size_t peek_n, peek_cap;
     spool_rec *tmp;
     uint64_t count, disk, corrupt;
+    uint64_t wrecs; /* records in wbuf (counted in count, not yet on disk) */
+    uint64_t lost;  /* records counted in count that turned out unreadable */
 };
 
 /* ---- CRC-32C (Castagnoli), table driven ---- */
@@ -269,6 +271,38 @@ static int ensure_peek_cap(spool *s, size_t max)
     return 0;
 }
 
+/* After damage met while reading: how many records are really left (the readable ones
+ * on disk from the head on, and the buffered ones), so that count never promises records
+ * that cannot come out; the difference is counted as lost. Rare, so a full scan. The
+ * read window is reused and emptied: call it with no record handed out. */
+static void recount(spool *s)
+{
+    uint64_t left = s->wrecs;
+    for (size_t i = 0; i < s->nsegs; i++) {
+        reader r = {open_seg(s, s->segs[i].num, O_RDONLY), s->segs[i].size, s->rd.buf,
+                    s->rd.cap, 0, 0};
+        if (r.fd < 0)
+            continue; /* unreadable: peek skips it */
+        uint64_t off = i == 0 ? s->r_off : 0;
+        for (;;) {
+            const char *data;
+            size_t dlen;
+            bool skipped = false;
+            if (rd_next(&r, &off, &data, &dlen, &skipped, false) != 1)
+                break;
+            left++;
+        }
+        s->rd.buf = r.buf;
+        s->rd.cap = r.cap;
+        close(r.fd);
+    }
+    s->rd.blen = 0;
+    if (left < s->count) {
+        s->lost += s->count - left;
+        s->count = left;
+    }
+}
+
 size_t spool_peek(spool *s, spool_rec *recs, size_t max)
 {
     size_t n = 0;
@@ -289,8 +323,13 @@ size_t spool_peek(spool *s, spool_rec *recs, size_t max)
         size_t dlen = 0;
         bool skipped = false;
         int rc = rd_next(&s->rd, &off, &data, &dlen, &skipped, n > 0);
-        if (n == 0 && skipped && s->segs[0].num >= s->first_new)
-            s->corrupt++;
+        if (n == 0 && skipped && (rc == 0 || rc == 1)) {
+            if (s->segs[0].num >= s->first_new)
+                s->corrupt++; /* damage in older segments was counted at open */
+            s->r_off = rc == 1 ? off - HDR - dlen : off;
+            recount(s);
+            continue; /* read again from past the damage, in a fresh window */
+        }
         if (rc == 1) {
             if (n == 0)
                 s->r_off = off - HDR - dlen; /* remember the skipped damage */
@@ -352,14 +391,31 @@ int spool_flush(spool *s)
         if (k <= 0) {
             int e = k < 0 ? errno : EIO;
             /* Leave no partial record behind; the buffer is kept for a later try. */
-            if (ftruncate(s->w_fd, (off_t)w->size) != 0)
-                w->size += done; /* the reader will skip the torn part */
-            else
-                done = 0;
-            if (done) {
+            if (done && ftruncate(s->w_fd, (off_t)w->size) != 0) {
+                /* The bytes stay. The records written whole are on disk; the one cut in
+                 * two is lost (the reader skips its head as damage): count it, and keep
+                 * the buffer from the next record on. */
+                size_t cut = 0;
+                uint64_t whole = 0, torn = 0;
+                while (cut < s->wlen) {
+                    size_t end = cut + HDR + get32((unsigned char *)s->wbuf + cut + 4);
+                    if (end > done) {
+                        if (done > cut) {
+                            torn = 1;
+                            cut = end;
+                        }
+                        break;
+                    }
+                    cut = end;
+                    whole++;
+                }
+                w->size += done;
                 s->disk += done;
-                memmove(s->wbuf, s->wbuf + done, s->wlen - done);
-                s->wlen -= done;
+                memmove(s->wbuf, s->wbuf + cut, s->wlen - cut);
+                s->wlen -= cut;
+                s->wrecs -= whole + torn;
+                s->count -= torn;
+                s->lost += torn;
             }
             return -e;
         }
@@ -368,6 +424,7 @@ int spool_flush(spool *s)
     w->size += s->wlen;
     s->disk += s->wlen;
     s->wlen = 0;
+    s->wrecs = 0;
     return 0;
 }
 
@@ -402,7 +459,7 @@ int spool_append(spool *s, const void *data, size_t len)
         return -EMSGSIZE;
     size_t rec = HDR + len;
     if (s->disk + s->wlen + rec > s->max_bytes)
-        return -ENOSPC;
+        return -EDQUOT; /* the configured bound; the disk's own ENOSPC is another story */
     if (s->w_fd < 0 || s->segs[s->nsegs - 1].size + s->wlen + rec > s->seg_max) {
         if (s->w_fd < 0 || s->segs[s->nsegs - 1].size + s->wlen > 0) {
             int rc = new_segment(s);
@@ -429,6 +486,7 @@ int spool_append(spool *s, const void *data, size_t len)
         memcpy(p + HDR, data, len);
     put32(p + 8, crc32c(crc32c(0, p + 4, 4), p + HDR, len));
     s->wlen += rec;
+    s->wrecs++;
     s->count++;
     return 0;
 }
@@ -639,4 +697,18 @@ uint64_t spool_bytes(const spool *s)
 uint64_t spool_corrupt(const spool *s)
 {
     return s->corrupt;
+}
+
+uint64_t spool_lost(const spool *s)
+{
+    return s->lost;
+}
+
+uint64_t spool_discard_unwritten(spool *s)
+{
+    uint64_t n = s->wrecs;
+    s->wlen = 0;
+    s->wrecs = 0;
+    s->count = s->count >= n ? s->count - n : 0;
+    return n;
 }

@@ -4,7 +4,8 @@
  *   magic "DWS1" | u32 length (LE) | u32 CRC-32C of length and data | data
  * and a small `cursor` file saying how far the oldest segment has been consumed. A torn
  * write (kill -9, full disk) or a damaged record fails its magic or checksum and is
- * skipped (counted in spool_corrupt); reading resynchronises at the next valid record.
+ * skipped (counted in spool_corrupt; the records known lost in it in spool_lost); reading
+ * resynchronises at the next valid record.
  * Segments are deleted once fully consumed. Data goes to the file with write(2) at every
  * spool_flush (the page cache survives a killed process; a power cut may lose what the
  * kernel had not written). One process at a time: the directory is locked (flock).
@@ -32,8 +33,9 @@ int spool_open(const char *dir, uint64_t max_bytes, spool **out, char *err, size
 void spool_free(spool *s);
 
 /* Queues one record behind the others (buffered; spool_flush writes it). Returns 0,
- * -ENOSPC when the spool is full (nothing written), -EMSGSIZE above SPOOL_MAX_RECORD, or a
- * negative errno from the file system. */
+ * -EDQUOT when the spool is at its configured bound (nothing written), -EMSGSIZE above
+ * SPOOL_MAX_RECORD, or a negative errno from the file system (-ENOSPC: the disk is full;
+ * the record is not queued). */
 int spool_append(spool *s, const void *data, size_t len);
 int spool_flush(spool *s);
 
@@ -48,5 +50,13 @@ int spool_consume(spool *s, size_t n);
 uint64_t spool_count(const spool *s);   /* records waiting */
 uint64_t spool_bytes(const spool *s);   /* bytes on disk, consumed parts of a segment too */
 uint64_t spool_corrupt(const spool *s); /* damaged or torn stretches skipped */
+/* Records that were counted in the spool (appended this run, or found at open) and turned
+ * out unreadable: damage met while reading, a record cut by a failed write. */
+uint64_t spool_lost(const spool *s);
+
+/* Gives up the records that could not be written yet (the disk refused them): returns how
+ * many, and they leave spool_count. For the end of a run, when they would be lost
+ * without a word. */
+uint64_t spool_discard_unwritten(spool *s);
 
 #endif

@@ -62,6 +62,17 @@ expect 2 "takes one config file" -- check-config a b
 printf 'rules: [rules]\n' >"$tmp/noiface.yaml"
 expect 0 "warning: no \"interface\"" -- check-config "$tmp/noiface.yaml"
 
+# check-config refuses the Redis URLs that run refuses (one parser), without echoing a
+# password written into one.
+for url in 'rediss://r.example:6380' 'redis://r.example:70000' 'redis://u:hunter2@r.example' \
+           'unix://relative.sock'; do
+    printf 'interface: eth1\nredis: {url: "%s"}\n' "$url" >"$tmp/url.yaml"
+    expect 1 "url.yaml:2:[0-9]+: error: \"redis.url\": redis URL" -- check-config "$tmp/url.yaml"
+    "$dw" check-config "$tmp/url.yaml" 2>&1 | grep -q hunter2 && bad "check-config shows the password"
+    "$dw" run -c "$tmp/url.yaml" -r "$tmp/a.pcap" --output redis 2>&1 | grep -q hunter2 &&
+        bad "run shows the password"
+done
+
 # run -c: the same errors stop the start, exit 1, no usage text.
 expect 1 "bad.yaml:3:6: error: bad log \"watchd\"; did you mean \"watched\"\?" -- run -c "$tmp/bad.yaml" -r "$tmp/a.pcap"
 "$dw" run -c "$tmp/bad.yaml" -r "$tmp/a.pcap" >/dev/null 2>"$tmp/err"

@@ -257,6 +257,40 @@ static void open_fails(const char *path, int code, const char *msg_part)
         fail_msg("\"%s\" lacks \"%s\"", err, msg_part);
 }
 
+/* The database file rewritten in place under an open handle (cp, curl -o truncate it
+ * first): lookups go on from the copy read at open, the change is visible through the
+ * file identity, and a cut-short file is refused. A mapping of the file itself would die
+ * with SIGBUS at the first lookup after the truncation. */
+static void test_overwritten(void **state)
+{
+    (void)state;
+    if (!have_writer)
+        skip();
+    char live[160], cmd[400];
+    snprintf(live, sizeof live, "%s/live.mmdb", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", asn_path, live);
+    assert_int_equal(system(cmd), 0);
+    asn_db *db = open_ok(live);
+    asn_file_id id;
+    assert_int_equal(asn_file_id_get(live, &id), 0);
+    assert_true(asn_file_id_equal(&id, asn_db_file_id(db)));
+
+    struct stat st;
+    assert_int_equal(stat(live, &st), 0);
+    assert_int_equal(truncate(live, 0), 0);
+    expect_asn(db, "151.101.1.69", 54113, "Fastly, Inc.");
+    expect_asn(db, "2a04:4e40::1", 54113, "Fastly, Inc.");
+    assert_int_equal(asn_file_id_get(live, &id), 0);
+    assert_false(asn_file_id_equal(&id, asn_db_file_id(db)));
+
+    /* Half of it written back, as a copy still under way leaves it. */
+    snprintf(cmd, sizeof cmd, "head -c %lld '%s' >'%s'", (long long)st.st_size / 2, asn_path, live);
+    assert_int_equal(system(cmd), 0);
+    open_fails(live, -EINVAL, "not a MaxMind DB");
+    expect_asn(db, "45.33.20.5", 63949, "Linode, LLC");
+    asn_db_close(db);
+}
+
 static void test_open_errors(void **state)
 {
     (void)state;
@@ -292,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_other_layouts),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_overwritten),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -780,6 +780,9 @@ static void t_dnssec(void **state)
 
 /* ---- exceptions --------------------------------------------------------------------- */
 
+static time_t fake_now;
+static time_t fake_clock(void) { return fake_now; }
+
 static void t_exceptions(void **state)
 {
     (void)state;
@@ -797,6 +800,8 @@ static void t_exceptions(void **state)
     assert_int_equal(ruleset_rule(expired, 0)->n_exceptions, 0);
 
     evaluator *ev = ev_new(live, NULL);
+    fake_now = last_minute;
+    evaluator_set_clock(ev, fake_clock);
     resp_begin("a.example");
     rr_addr("a.example", "146.75.3.3");
     assert_int_equal(judge(ev)->n_findings, 0);
@@ -807,6 +812,15 @@ static void t_exceptions(void **state)
     resp_begin("b.example");
     rr_addr("b.example", "45.33.20.5");
     assert_int_equal(judge(ev)->n_findings, 0);
+    /* The expiry day ends while the ruleset loaded before it is still in use: the
+     * exceptions stop excusing then, not at the next reload. */
+    fake_now = last_minute + 60;
+    resp_begin("a.example");
+    rr_addr("a.example", "146.75.3.3");
+    must_find(judge(ev), "e", DW_V_PREFIX_MISMATCH);
+    resp_begin("b.example");
+    rr_addr("b.example", "45.33.20.5");
+    must_find(judge(ev), "e", DW_V_PREFIX_MISMATCH);
     evaluator_free(ev);
 
     ev = ev_new(expired, NULL);

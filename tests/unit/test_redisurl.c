@@ -103,6 +103,31 @@ static void test_bad(void **state)
     bad("redis://us\x01r@h", "not allowed in a user name");
 }
 
+/* No refusal shows a password that was written into the URL, wherever the parser stops. */
+static void test_redacted(void **state)
+{
+    (void)state;
+    static const char *const urls[] = {
+        "redis://user:hunter2@host",
+        "redis://:hunter2@host:6379/0",
+        "unix://u:hunter2@/tmp/s",
+        "redis://u:hun/ter2@host",     /* '/' in the password: taken for a bad port */
+        "redis://u:hunter2@h@host",
+        "redis://host/0x:hunter2@y",   /* taken for junk after the database */
+        "redis://u:hunter2@host:99999",
+    };
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        redis_url u;
+        char err[512] = "";
+        if (redisurl_parse(urls[i], &u, err, sizeof err) == 0)
+            fail_msg("accepted '%s'", urls[i]);
+        if (strstr(err, "hunter2") || strstr(err, "hun/ter2") || strstr(err, "ter2"))
+            fail_msg("'%s': the message shows the password: %s", urls[i], err);
+        if (!strstr(err, "***"))
+            fail_msg("'%s': the message does not mark the hidden part: %s", urls[i], err);
+    }
+}
+
 static void test_password(void **state)
 {
     (void)state;
@@ -140,6 +165,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_redacted),
         cmocka_unit_test(test_password),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -215,6 +215,58 @@ static void test_damage_in_the_middle(void **state)
     spool_free(s);
 }
 
+/* Damage met while the spool is open (the disk changed what was written): the damaged
+ * record is counted as lost, the count of records left stays true, and the spool drains
+ * to empty instead of promising a record that never comes out. */
+static void test_damage_while_running(void **state)
+{
+    (void)state;
+    char path[512];
+    spool *s = open_ok(1u << 20);
+    append_range(s, 0, 50);
+    assert_int_equal(spool_flush(s), 0);
+    int fd = open(last_segment(path, sizeof path), O_RDWR);
+    char buf[8192];
+    ssize_t n = pread(fd, buf, sizeof buf, 0);
+    assert_true(n > 0);
+    char *p = memmem(buf, (size_t)n, "{\"n\":20,", 8);
+    assert_non_null(p);
+    p[3] ^= 0x20;
+    assert_int_equal(pwrite(fd, buf, (size_t)n, 0), n);
+    close(fd);
+
+    expect_range(s, 0, 20, 256);
+    assert_int_equal(spool_count(s), 30); /* 29 readable, found out at the damage */
+    expect_range(s, 21, 29, 256);
+    assert_int_equal(spool_count(s), 0);
+    assert_int_equal(spool_corrupt(s), 1);
+    assert_int_equal(spool_lost(s), 1);
+    spool_rec r[4];
+    assert_int_equal(spool_peek(s, r, 4), 0);
+    spool_free(s);
+}
+
+/* Records the disk never took are handed back at the end, counted, not left in count. */
+static void test_discard_unwritten(void **state)
+{
+    (void)state;
+    spool *s = open_ok(1u << 20);
+    append_range(s, 0, 5); /* written */
+    char buf[256];
+    for (unsigned i = 5; i < 15; i++) {
+        rec_text(buf, sizeof buf, i);
+        assert_int_equal(spool_append(s, buf, strlen(buf)), 0); /* buffered */
+    }
+    assert_int_equal(spool_count(s), 15);
+    assert_int_equal(spool_discard_unwritten(s), 10);
+    assert_int_equal(spool_count(s), 5);
+    spool_free(s);
+    s = open_ok(1u << 20);
+    assert_int_equal(spool_count(s), 5);
+    expect_range(s, 0, 5, 16);
+    spool_free(s);
+}
+
 static void test_size_limit(void **state)
 {
     (void)state;
@@ -226,7 +278,7 @@ static void test_size_limit(void **state)
         int rc = spool_append(s, rec, sizeof rec);
         if (rc == 0)
             ok++;
-        else if (rc == -ENOSPC)
+        else if (rc == -EDQUOT) /* the bound, not the disk's ENOSPC */
             full++;
         else
             fail_msg("append: %d", rc);
@@ -257,6 +309,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_order_and_deletion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damage_while_running, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_discard_unwritten, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consume_more_than_peeked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage_in_the_middle, setup, teardown),

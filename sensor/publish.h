@@ -34,10 +34,9 @@ typedef struct publish_stats {
     uint64_t published;         /* acknowledged by Redis */
     uint64_t spooled;           /* written to the spool */
     uint64_t replayed;          /* sent from the spool after an outage */
-    uint64_t dropped;           /* lost: spool full, or shed (the two below) */
-    uint64_t shed_alerts;       /* of which refused by the spool's flood quota (shed.h) */
-    uint64_t shed_events;       /* of which non-alert events refused past half the spool */
-    uint64_t dropped;           /* lost: spool full, or the disk refused them */
+    uint64_t dropped;           /* lost: spool full, shed, or the disk refused them */
+    uint64_t shed_alerts;       /* of dropped: refused by the spool's flood quota (shed.h) */
+    uint64_t shed_events;       /* of dropped: non-alert events refused past half the spool */
     uint64_t dropped_disk;      /* of dropped: the disk refused them (full, I/O error) */
     uint64_t spool_lost;        /* lost: in the spool, then found damaged */
     uint64_t spool_damaged;     /* damaged stretches of the spool skipped (this run's and

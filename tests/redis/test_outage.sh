@@ -73,7 +73,7 @@ grep -q "frames or events lost (counted above): exit status 1" "$tmp/err" && ok 
     bad "no loss summary: $(cat "$tmp/err")"
 grep -q "is full (its bound, 40000 bytes): [0-9]* events dropped so far" "$tmp/err" && ok || bad "no drop warning: $(cat "$tmp/err")"
 [ "$(grep -c 'events dropped so far' "$tmp/err")" -le 2 ] && ok || bad "drop warning not rate-limited"
-dropped=$(sed -nE 's/.*dropped ([0-9]+) \(spool full\).*/\1/p' "$tmp/err")
+dropped=$(sed -nE 's/.*dropped ([0-9]+) \((spool full|shed under pressure)\).*/\1/p' "$tmp/err")
 left=$(sed -nE 's/.*: ([0-9]+) events left in the spool.*/\1/p' "$tmp/err")
 [ -n "$dropped" ] && [ "$dropped" -gt 0 ] && [ $((dropped + left)) -eq $m ] && ok ||
     bad "dropped '$dropped' + left '$left' != $m: $(cat "$tmp/err")"

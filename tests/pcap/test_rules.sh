@@ -62,6 +62,8 @@ cname_alias           r_cname_alias           tests/rules/violations.yaml
 dns64                 r_dns64                 tests/rules/violations.yaml
 benign                r_benign                deploy/rules
 demo                  demo                    deploy/rules
+vxlan_asn             r_vxlan_asn             tests/rules/violations.yaml
+vxlan_asn_ok          r_vxlan_asn_ok          tests/rules/violations.yaml
 "
 
 if ! command -v python3 >/dev/null 2>&1; then

@@ -44,6 +44,8 @@ static bool is_info_counter(enum dw_counter_id id)
     case DW_C_TUNNEL_ERSPAN3:
     case DW_C_TUNNEL_PPPOE:
     case DW_C_TUNNEL_OUTER_FRAG:
+    case DW_C_TUNNEL_GRE_VERSION:
+    case DW_C_TUNNEL_PROTO_OTHER:
         return true;
     default:
         return false;

@@ -376,7 +376,9 @@ static enum pkt_result pkt_l4(uint8_t proto, const uint8_t *data, size_t len, bo
     pi->proto = proto;
     if (proto == IPPROTO_UDP_) {
         enum pkt_result r = pkt_udp(&w, pi, c);
-        if (r != PKT_OK)
+        /* From port 53 it is a DNS response, even to a client port that happens to be a
+         * tunnel's (tunnel senders pick source ports from the dynamic range). */
+        if (r != PKT_OK || pi->sport == 53)
             return r;
         if (pi->dport == UDP_PORT_VXLAN || pi->dport == UDP_PORT_VXLAN_LINUX)
             return pkt_vxlan(pi, frag, c);

@@ -917,6 +917,19 @@ static void test_vxlan_geneve(void **st)
     assert_int_equal(c.v[DW_C_TUNNEL_VXLAN], 1);
     assert_int_equal(total(&c), 1);
 
+    /* A DNS response from port 53 to a client port that is a tunnel's: DNS, not VXLAN. */
+    buf r = {0}, ru = {0};
+    uint8_t m[MSG_LEN];
+    memcpy(m, MSG, MSG_LEN);
+    m[0] = 0x08; /* an id whose first byte has VXLAN's I flag */
+    udp(&ru, 53, 4789, m, MSG_LEN);
+    eth(&r, 0x0800);
+    outer4(&r, 17, 0, &ru);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &r, &pi, &fr, &c), PKT_OK);
+    assert_int_equal(pi.tunnels, 0);
+    assert_int_equal(pi.payload_len, MSG_LEN);
+    assert_int_equal(total(&c), 0);
+
     /* Linux's old port. */
     f.b[14 + 20 + 2] = 8472 >> 8, f.b[14 + 20 + 3] = 8472 & 0xff;
     assert_int_equal(parse(PKT_DLT_EN10MB, &f, &pi, &fr, &c), PKT_OK);

@@ -28,6 +28,20 @@
     X(IP6_EXTHDR_TRUNCATED, "IPv6 extension header truncated")                   \
     X(IP6_EXTHDR_TOO_MANY, "IPv6 extension header chain too long")               \
     X(IP_PROTO_OTHER, "IP protocol not UDP or TCP")                              \
+    /* tunnels (mirrored traffic) */                                             \
+    X(TUNNEL_VXLAN, "VXLAN packets decoded")                                     \
+    X(TUNNEL_GENEVE, "Geneve packets decoded")                                   \
+    X(TUNNEL_GRE, "GRE packets decoded (IP or Ethernet inside)")                 \
+    X(TUNNEL_ERSPAN1, "ERSPAN type I packets decoded")                           \
+    X(TUNNEL_ERSPAN2, "ERSPAN type II packets decoded")                          \
+    X(TUNNEL_ERSPAN3, "ERSPAN type III packets decoded")                         \
+    X(TUNNEL_PPPOE, "PPPoE session frames decoded")                              \
+    X(TUNNEL_MALFORMED, "tunnel headers malformed or truncated")                 \
+    X(TUNNEL_GRE_VERSION, "GRE version not 0 (not decoded)")                     \
+    X(TUNNEL_PROTO_OTHER, "tunnel payload neither Ethernet nor IP")              \
+    X(TUNNEL_TOO_DEEP, "tunnels nested too deep (dropped)")                      \
+    X(TUNNEL_OUTER_FRAG, "tunnel packets reassembled from outer IP fragments")   \
+    X(TUNNEL_FRAG_IN_FRAG, "inner fragments in reassembled tunnels (dropped)")   \
     /* fragments */                                                              \
     X(FRAG_SEEN, "IP fragments seen")                                            \
     X(FRAG_REASSEMBLED, "IP datagrams reassembled")                              \

@@ -11,12 +11,24 @@
 #define ETH_P_8021Q 0x8100
 #define ETH_P_8021AD 0x88a8
 #define ETH_P_QINQ_OLD 0x9100 /* pre-802.1ad stacked tags, still seen on older switches */
+#define ETH_P_PPPOE_SESS 0x8864
+#define ETH_P_TEB 0x6558       /* transparent Ethernet bridging (GRE, Geneve) */
+#define ETH_P_ERSPAN 0x88be    /* ERSPAN type I (no sequence number) and II */
+#define ETH_P_ERSPAN3 0x22eb
+
+#define PPP_IPV4 0x0021
+#define PPP_IPV6 0x0057
+
+#define UDP_PORT_VXLAN 4789
+#define UDP_PORT_VXLAN_LINUX 8472 /* the Linux kernel's VXLAN port before IANA's */
+#define UDP_PORT_GENEVE 6081
 
 #define IPPROTO_HOPOPTS_ 0
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
 #define IPPROTO_ROUTING_ 43
 #define IPPROTO_FRAGMENT_ 44
+#define IPPROTO_GRE_ 47
 #define IPPROTO_AH_ 51
 #define IPPROTO_DSTOPTS_ 60
 
@@ -24,6 +36,10 @@
 #define PKT_MAX_EXTHDR 8
 
 static bool pkt_is_l4(uint8_t p) { return p == IPPROTO_UDP_ || p == IPPROTO_TCP_; }
+
+/* What a fragment may carry to be worth reassembling: DNS over UDP/TCP, or a tunnel
+ * (UDP or GRE) that may hold DNS. */
+static bool pkt_is_carried(uint8_t p) { return pkt_is_l4(p) || p == IPPROTO_GRE_; }
 
 static bool pkt_is_v6_ext(uint8_t p)
 {
@@ -65,6 +81,27 @@ static int pkt_ethertype(wire_ctx *w, uint16_t type, pkt_info *pi, dw_counters *
             return 0;
         }
         pi->vlan[pi->n_vlan++] = tci & 0x0fff;
+    }
+    if (type == ETH_P_PPPOE_SESS) {
+        /* RFC 2516: version/type 0x11, code 0 in session frames, then the PPP protocol,
+         * which PPP may shorten to one odd byte (protocol field compression). */
+        uint8_t vt = wire_u8(w);
+        uint8_t code = wire_u8(w);
+        wire_skip(w, 4); /* session id, length (the IP length bounds the payload) */
+        uint16_t proto = wire_u8(w);
+        if (!(proto & 1))
+            proto = (uint16_t)(proto << 8 | wire_u8(w));
+        if (!wire_ok(w) || vt != 0x11 || code != 0) {
+            DW_COUNT(c, TUNNEL_MALFORMED);
+            return 0;
+        }
+        DW_COUNT(c, TUNNEL_PPPOE);
+        if (proto == PPP_IPV4)
+            return 4;
+        if (proto == PPP_IPV6)
+            return 6;
+        DW_COUNT(c, TUNNEL_PROTO_OTHER);
+        return 0;
     }
     if (type == ETH_P_IPV4)
         return 4;
@@ -158,8 +195,169 @@ static uint8_t pkt_v6_ext_skip(wire_ctx *w, uint8_t nh)
     return next;
 }
 
+/* ---- tunnels: mirrored traffic arrives encapsulated ------------------------------------
+ * Each decapsulation starts the inner packet afresh: its addresses, ports and VLAN tags
+ * replace the outer ones (a span or VPC mirror's outer header says only where the copy
+ * was sent). pi->tunnels counts the layers removed and bounds the nesting. */
+
+static enum pkt_result pkt_ip(wire_ctx *w, int ver, pkt_info *pi, pkt_frag *frag,
+                              dw_counters *c);
+
+/* Whether one more layer may be opened; counts the one that may not. */
+static bool pkt_tunnel_enter(pkt_info *pi, dw_counters *c)
+{
+    if (pi->tunnels >= PKT_MAX_TUNNEL) {
+        DW_COUNT(c, TUNNEL_TOO_DEEP);
+        return false;
+    }
+    pi->tunnels++;
+    pi->n_vlan = 0;
+    return true;
+}
+
+/* An Ethernet frame inside a tunnel (no FCS expected; trailing bytes are ignored). */
+static enum pkt_result pkt_eth(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_counters *c)
+{
+    wire_skip(w, 12); /* destination, source */
+    uint16_t type = wire_u16(w);
+    if (!wire_ok(w)) {
+        DW_COUNT(c, TUNNEL_MALFORMED);
+        return PKT_SKIP;
+    }
+    int ver = pkt_ethertype(w, type, pi, c);
+    if (ver == 0)
+        return PKT_SKIP;
+    return pkt_ip(w, ver, pi, frag, c);
+}
+
+/* What a tunnel header names as its payload: Ethernet, IPv4 or IPv6. */
+static enum pkt_result pkt_tunnel_payload(wire_ctx *w, uint16_t type, pkt_info *pi,
+                                          pkt_frag *frag, dw_counters *c)
+{
+    if (type == ETH_P_TEB)
+        return pkt_eth(w, pi, frag, c);
+    if (type == ETH_P_IPV4)
+        return pkt_ip(w, 4, pi, frag, c);
+    if (type == ETH_P_IPV6)
+        return pkt_ip(w, 6, pi, frag, c);
+    DW_COUNT(c, TUNNEL_PROTO_OTHER);
+    return PKT_SKIP;
+}
+
+/* VXLAN (RFC 7348) in pi's UDP payload. A header without the I flag is not VXLAN: the
+ * datagram stays plain UDP (a DNS port may happen to be the tunnel's), counted. */
+static enum pkt_result pkt_vxlan(pkt_info *pi, pkt_frag *frag, dw_counters *c)
+{
+    wire_ctx w = wire_init(pi->payload, pi->payload_len);
+    uint8_t flags = wire_u8(&w);
+    wire_skip(&w, 7); /* reserved, VNI, reserved */
+    if (!wire_ok(&w) || !(flags & 0x08)) {
+        DW_COUNT(c, TUNNEL_MALFORMED);
+        return PKT_OK;
+    }
+    if (!pkt_tunnel_enter(pi, c))
+        return PKT_SKIP;
+    DW_COUNT(c, TUNNEL_VXLAN);
+    return pkt_eth(&w, pi, frag, c);
+}
+
+/* Geneve (RFC 8926): version 0, options of 4-byte words skipped whole. */
+static enum pkt_result pkt_geneve(pkt_info *pi, pkt_frag *frag, dw_counters *c)
+{
+    wire_ctx w = wire_init(pi->payload, pi->payload_len);
+    uint8_t vo = wire_u8(&w);
+    wire_skip(&w, 1); /* O, C flags */
+    uint16_t type = wire_u16(&w);
+    wire_skip(&w, 4); /* VNI, reserved */
+    wire_skip(&w, (size_t)(vo & 0x3f) * 4);
+    if (!wire_ok(&w) || vo >> 6 != 0) {
+        DW_COUNT(c, TUNNEL_MALFORMED);
+        return PKT_OK;
+    }
+    if (!pkt_tunnel_enter(pi, c))
+        return PKT_SKIP;
+    DW_COUNT(c, TUNNEL_GENEVE);
+    return pkt_tunnel_payload(&w, type, pi, frag, c);
+}
+
+/* GRE (RFC 2784 with RFC 2890's key and sequence number), version 0 only: version 1 is
+ * PPTP's and carries PPP. Routing (RFC 1701's R bit) is refused, as Linux does. ERSPAN
+ * rides on GRE: type I bare, II and III with a header of their own. */
+static enum pkt_result pkt_gre(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_counters *c)
+{
+    uint16_t fl = wire_u16(w);
+    uint16_t type = wire_u16(w);
+    if (!wire_ok(w)) {
+        DW_COUNT(c, TUNNEL_MALFORMED);
+        return PKT_SKIP;
+    }
+    if ((fl & 0x0007) != 0) {
+        DW_COUNT(c, TUNNEL_GRE_VERSION);
+        return PKT_SKIP;
+    }
+    if (fl & 0x4000) {
+        DW_COUNT(c, TUNNEL_MALFORMED);
+        return PKT_SKIP;
+    }
+    bool seq = (fl & 0x1000) != 0;
+    wire_skip(w, ((fl & 0x8000) ? 4 : 0) + ((fl & 0x2000) ? 4 : 0) + (seq ? 4 : 0));
+    if (!wire_ok(w)) {
+        DW_COUNT(c, TUNNEL_MALFORMED);
+        return PKT_SKIP;
+    }
+    if (type == ETH_P_ERSPAN && !seq) { /* type I: the mirrored frame follows GRE */
+        if (!pkt_tunnel_enter(pi, c))
+            return PKT_SKIP;
+        DW_COUNT(c, TUNNEL_ERSPAN1);
+        return pkt_eth(w, pi, frag, c);
+    }
+    if (type == ETH_P_ERSPAN) { /* type II: version 1, 8 bytes */
+        uint32_t h = wire_u32(w);
+        wire_skip(w, 4); /* reserved, index */
+        if (!wire_ok(w) || h >> 28 != 1) {
+            DW_COUNT(c, TUNNEL_MALFORMED);
+            return PKT_SKIP;
+        }
+        if (!pkt_tunnel_enter(pi, c))
+            return PKT_SKIP;
+        DW_COUNT(c, TUNNEL_ERSPAN2);
+        return pkt_eth(w, pi, frag, c);
+    }
+    if (type == ETH_P_ERSPAN3) {
+        /* Version 2, 12 bytes; the O bit adds an 8-byte platform-specific subheader. The
+         * frame type says what was mirrored: 0 Ethernet, 2 IP. */
+        uint32_t h = wire_u32(w);
+        wire_skip(w, 6); /* timestamp, security group tag */
+        uint16_t f = wire_u16(w);
+        if (f & 0x0001)
+            wire_skip(w, 8);
+        if (!wire_ok(w) || h >> 28 != 2) {
+            DW_COUNT(c, TUNNEL_MALFORMED);
+            return PKT_SKIP;
+        }
+        if (!pkt_tunnel_enter(pi, c))
+            return PKT_SKIP;
+        DW_COUNT(c, TUNNEL_ERSPAN3);
+        unsigned ft = (f >> 10) & 0x1f;
+        if (ft == 0)
+            return pkt_eth(w, pi, frag, c);
+        if (ft == 2)
+            return pkt_ip(w, 0, pi, frag, c);
+        DW_COUNT(c, TUNNEL_PROTO_OTHER);
+        return PKT_SKIP;
+    }
+    if (type != ETH_P_TEB && type != ETH_P_IPV4 && type != ETH_P_IPV6) {
+        DW_COUNT(c, TUNNEL_PROTO_OTHER);
+        return PKT_SKIP;
+    }
+    if (!pkt_tunnel_enter(pi, c))
+        return PKT_SKIP;
+    DW_COUNT(c, TUNNEL_GRE);
+    return pkt_tunnel_payload(w, type, pi, frag, c);
+}
+
 static enum pkt_result pkt_l4(uint8_t proto, const uint8_t *data, size_t len, bool cut,
-                              pkt_info *pi, dw_counters *c)
+                              pkt_info *pi, pkt_frag *frag, dw_counters *c)
 {
     wire_ctx w = wire_init(data, len);
     /* A first fragment may put extension headers after the fragment header; the
@@ -176,10 +374,22 @@ static enum pkt_result pkt_l4(uint8_t proto, const uint8_t *data, size_t len, bo
         }
     }
     pi->proto = proto;
-    if (proto == IPPROTO_UDP_)
-        return pkt_udp(&w, pi, c);
+    if (proto == IPPROTO_UDP_) {
+        enum pkt_result r = pkt_udp(&w, pi, c);
+        /* From port 53 it is a DNS response, even to a client port that happens to be a
+         * tunnel's (tunnel senders pick source ports from the dynamic range). */
+        if (r != PKT_OK || pi->sport == 53)
+            return r;
+        if (pi->dport == UDP_PORT_VXLAN || pi->dport == UDP_PORT_VXLAN_LINUX)
+            return pkt_vxlan(pi, frag, c);
+        if (pi->dport == UDP_PORT_GENEVE)
+            return pkt_geneve(pi, frag, c);
+        return PKT_OK;
+    }
     if (proto == IPPROTO_TCP_)
         return pkt_tcp(&w, cut, pi, c);
+    if (proto == IPPROTO_GRE_)
+        return pkt_gre(&w, pi, frag, c);
     DW_COUNT(c, IP_PROTO_OTHER);
     return PKT_SKIP;
 }
@@ -187,7 +397,19 @@ static enum pkt_result pkt_l4(uint8_t proto, const uint8_t *data, size_t len, bo
 enum pkt_result pkt_parse_l4(uint8_t proto, const uint8_t *data, size_t len, pkt_info *pi,
                              dw_counters *c)
 {
-    return pkt_l4(proto, data, len, false, pi, c);
+    pkt_frag frag;
+    memset(&frag, 0, sizeof frag);
+    uint8_t outer = pi->tunnels;
+    enum pkt_result r = pkt_l4(proto, data, len, false, pi, &frag, c);
+    if (pi->tunnels > outer)
+        DW_COUNT(c, TUNNEL_OUTER_FRAG);
+    /* A fragment inside a reassembled tunnel packet would have to be reassembled from
+     * the reassembler's own buffer: dropped, counted. */
+    if (r == PKT_FRAGMENT) {
+        DW_COUNT(c, TUNNEL_FRAG_IN_FRAG);
+        return PKT_SKIP;
+    }
+    return r;
 }
 
 static enum pkt_result pkt_ipv4(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_counters *c)
@@ -236,11 +458,11 @@ static enum pkt_result pkt_ipv4(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_co
     bool more = (ff & 0x2000) != 0;
     uint32_t offset = (uint32_t)(ff & 0x1fff) * 8;
     if (!more && offset == 0)
-        return pkt_l4(proto, pl.base, pl.len, cut, pi, c);
+        return pkt_l4(proto, pl.base, pl.len, cut, pi, frag, c);
 
     /* The protocol is part of the IPv4 reassembly key, so a fragment of anything else
-     * can never become part of a UDP/TCP datagram. */
-    if (!pkt_is_l4(proto)) {
+     * can never become part of a UDP/TCP datagram or a tunnel. */
+    if (!pkt_is_carried(proto)) {
         DW_COUNT(c, IP_PROTO_OTHER);
         return PKT_SKIP;
     }
@@ -289,7 +511,7 @@ static enum pkt_result pkt_ipv6(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_co
     for (int n = 0;; n++) {
         if (nh != IPPROTO_FRAGMENT_ && !pkt_is_v6_ext(nh)) {
             pi->proto = nh;
-            return pkt_l4(nh, wire_ptr(&pl), wire_left(&pl), cut, pi, c);
+            return pkt_l4(nh, wire_ptr(&pl), wire_left(&pl), cut, pi, frag, c);
         }
         if (n == PKT_MAX_EXTHDR) {
             DW_COUNT(c, IP6_EXTHDR_TOO_MANY);
@@ -319,7 +541,7 @@ static enum pkt_result pkt_ipv6(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_co
         }
         /* Only the first fragment's next header counts (the others' is ignored by the
          * receiver), so only there can we tell the datagram is not for us. */
-        if (offset == 0 && !pkt_is_l4(next) && !pkt_is_v6_ext(next)) {
+        if (offset == 0 && !pkt_is_carried(next) && !pkt_is_v6_ext(next)) {
             pi->proto = next;
             DW_COUNT(c, IP_PROTO_OTHER);
             return PKT_SKIP;
@@ -338,6 +560,27 @@ static enum pkt_result pkt_ipv6(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_co
         frag->len = wire_left(&pl);
         return PKT_FRAGMENT;
     }
+}
+
+/* The IP packet at w's position: version ver, or 0 to read it from the first nibble. */
+static enum pkt_result pkt_ip(wire_ctx *w, int ver, pkt_info *pi, pkt_frag *frag,
+                              dw_counters *c)
+{
+    wire_ctx ip = wire_init(wire_ptr(w), wire_left(w));
+    if (ver == 0) {
+        wire_ctx peek = ip;
+        uint8_t b = wire_u8(&peek);
+        if (!wire_ok(&peek)) {
+            DW_COUNT(c, IP_TRUNCATED);
+            return PKT_SKIP;
+        }
+        ver = b >> 4;
+        if (ver != 4 && ver != 6) {
+            DW_COUNT(c, IP_BAD_VERSION);
+            return PKT_SKIP;
+        }
+    }
+    return ver == 4 ? pkt_ipv4(&ip, pi, frag, c) : pkt_ipv6(&ip, pi, frag, c);
 }
 
 enum pkt_result pkt_parse(int dlt, const uint8_t *data, size_t caplen, pkt_info *pi,
@@ -432,19 +675,5 @@ enum pkt_result pkt_parse(int dlt, const uint8_t *data, size_t caplen, pkt_info 
         return PKT_SKIP;
     }
 
-    wire_ctx ip = wire_init(wire_ptr(&w), wire_left(&w));
-    if (ver == 0) {
-        wire_ctx peek = ip;
-        uint8_t b = wire_u8(&peek);
-        if (!wire_ok(&peek)) {
-            DW_COUNT(c, IP_TRUNCATED);
-            return PKT_SKIP;
-        }
-        ver = b >> 4;
-        if (ver != 4 && ver != 6) {
-            DW_COUNT(c, IP_BAD_VERSION);
-            return PKT_SKIP;
-        }
-    }
-    return ver == 4 ? pkt_ipv4(&ip, pi, frag, c) : pkt_ipv6(&ip, pi, frag, c);
+    return pkt_ip(&w, ver, pi, frag, c);
 }

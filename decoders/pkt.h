@@ -11,6 +11,7 @@
 #include "decoders/counters.h"
 
 #define PKT_MAX_VLAN 4 /* tags recorded; deeper stacks are counted and dropped */
+#define PKT_MAX_TUNNEL 4 /* encapsulations removed; deeper nesting is counted and dropped */
 
 /* pcap DLT_* numbers as pcap_datalink() returns them (values fixed by libpcap). */
 enum pkt_dlt {
@@ -32,6 +33,8 @@ typedef struct pkt_info {
     uint32_t tcp_seq;
     uint8_t tcp_flags;          /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 */
     bool reassembled;           /* came from IP fragments */
+    uint8_t tunnels;            /* encapsulations removed (VXLAN, Geneve, GRE, ERSPAN);
+                                 * the other fields are the innermost packet's */
     const uint8_t *payload;     /* UDP or TCP payload */
     size_t payload_len;
 } pkt_info;
@@ -58,12 +61,17 @@ enum pkt_result {
 };
 
 /* Parses a frame of link type dlt down to the UDP/TCP payload. The UDP length is
- * trusted over the IP length but never beyond the captured bytes. */
+ * trusted over the IP length but never beyond the captured bytes. Tunnels are opened
+ * (VXLAN on UDP 4789 and 8472, Geneve on UDP 6081, GRE with IP or Ethernet inside,
+ * ERSPAN I/II/III, PPPoE sessions) up to PKT_MAX_TUNNEL deep; what is returned is the
+ * innermost packet's. */
 enum pkt_result pkt_parse(int dlt, const uint8_t *data, size_t caplen, pkt_info *pi,
                           pkt_frag *frag, dw_counters *c);
 
-/* Parses the transport header at the start of a reassembled IP payload (proto 6/17)
- * into pi (addresses already set). PKT_OK or PKT_SKIP. */
+/* Parses the transport header at the start of a reassembled IP payload (proto 6/17, or
+ * 47 / a UDP tunnel, which is opened: pi then describes the inner packet) into pi
+ * (addresses already set). PKT_OK or PKT_SKIP; a fragment found inside a reassembled
+ * tunnel is counted and skipped. */
 enum pkt_result pkt_parse_l4(uint8_t proto, const uint8_t *data, size_t len, pkt_info *pi,
                              dw_counters *c);
 

@@ -36,6 +36,16 @@ static bool is_info_counter(enum dw_counter_id id)
     case DW_C_TCP_FLOW_EXPIRED:
     case DW_C_TCP_OUT_OF_ORDER:
     case DW_C_TCP_MIDSTREAM:
+    case DW_C_TUNNEL_VXLAN:
+    case DW_C_TUNNEL_GENEVE:
+    case DW_C_TUNNEL_GRE:
+    case DW_C_TUNNEL_ERSPAN1:
+    case DW_C_TUNNEL_ERSPAN2:
+    case DW_C_TUNNEL_ERSPAN3:
+    case DW_C_TUNNEL_PPPOE:
+    case DW_C_TUNNEL_OUTER_FRAG:
+    case DW_C_TUNNEL_GRE_VERSION:
+    case DW_C_TUNNEL_PROTO_OTHER:
         return true;
     default:
         return false;

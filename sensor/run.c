@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "decoders/pkt.h"
+#include "sensor/capfilter.h"
 #include "sensor/event.h"
 #include "sensor/metrics.h"
 #include "sensor/privdrop.h"
@@ -657,20 +658,16 @@ static pcap_t *open_capture(const dw_options *o, char *err)
     return p;
 }
 
-/* The default filter: the DNS ports over UDP and TCP, and IP fragments (later fragments
- * carry no port), with and without VLAN tags. "vlan" shifts the offsets of everything
- * after it in a filter, so the untagged test comes first. */
-static void default_filter(const dw_options *o, char *out, size_t len)
+/* The default filter: everything the decoder can read on the DNS ports, in any VLAN
+ * stacking, PPPoE, IPv6 extension headers and tunnels (see capfilter.h). */
+static int default_filter(const dw_options *o, int dlt, char *out, size_t len)
 {
-    char ports[256] = "";
-    size_t n = 0;
-    for (unsigned i = 0; i < o->decoder.n_ports && n < sizeof ports; i++)
-        n += (size_t)snprintf(ports + n, sizeof ports - n, "%sport %u", i ? " or " : "",
-                              o->decoder.ports[i]);
-    char inner[512];
-    snprintf(inner, sizeof inner,
-             "(%s or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44))", ports);
-    snprintf(out, len, "%s or (vlan and %s) or (vlan and vlan and %s)", inner, inner, inner);
+    if (capfilter_default(dlt, o->decoder.ports, o->decoder.n_ports, out, len) != 0) {
+        fprintf(stderr, "dnswatch: default capture filter too long for %u ports\n",
+                o->decoder.n_ports);
+        return -1;
+    }
+    return 0;
 }
 
 static int set_filter(pcap_t *p, const char *src, const char *expr)
@@ -814,9 +811,9 @@ int run_main(const dw_options *o)
                 name ? name : "unknown");
         goto out;
     }
-    char filter[2048];
-    if (!o->bpf)
-        default_filter(o, filter, sizeof filter);
+    char filter[CAPFILTER_MAX];
+    if (!o->bpf && default_filter(o, pl->dlt, filter, sizeof filter) != 0)
+        goto out;
     if ((o->bpf || pl->live) && set_filter(pl->p, pl->src, o->bpf ? o->bpf : filter) != 0)
         goto out;
 

@@ -1,5 +1,7 @@
 /* pkt_parse + defrag over a script of frames, with tiny limits so eviction, memory
- * pressure and timeouts happen within a few frames.
+ * pressure and timeouts happen within a few frames. pkt_parse's own harness too: the
+ * corpus holds every link type, VLAN stacks, PPPoE and each tunnel (VXLAN, Geneve, GRE,
+ * ERSPAN, nested, outer fragments), so inner and reassembled tunnels are fuzzed alike.
  *
  * Input: byte 0 picks the link type, byte 1 the limits; then records of
  * [2-byte big-endian frame length][1 byte: time step in 50 ms units][frame bytes].

@@ -120,6 +120,15 @@ run_and_check() { # NAME PCAP EXPECT
     else
         fail "$name: output does not match $exp"
     fi
+    # <scenario>.counters: lines the end-of-run counters on stderr must hold, exactly.
+    local cnt=${exp%.expect}.counters line
+    if [ -f "$cnt" ]; then
+        while IFS= read -r line; do
+            case $line in '#'* | '') continue ;; esac
+            grep -qxF "dnswatch: $line" "$tmp/$name.stderr" ||
+                fail "$name: stderr lacks the counter line 'dnswatch: $line'"
+        done <"$cnt"
+    fi
 }
 
 for s in $scenarios; do

@@ -70,6 +70,8 @@ frag_flood            r_frag_flood            tests/rules/violations.yaml
 frag_flood_ok         r_frag_flood_ok         tests/rules/violations.yaml
 tcp_flood             r_tcp_flood             tests/rules/violations.yaml
 tcp_flood_ok          r_tcp_flood_ok          tests/rules/violations.yaml
+vxlan_asn             r_vxlan_asn             tests/rules/violations.yaml
+vxlan_asn_ok          r_vxlan_asn_ok          tests/rules/violations.yaml
 "
 
 if ! command -v python3 >/dev/null 2>&1; then

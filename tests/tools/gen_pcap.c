@@ -208,11 +208,28 @@ static void dns_query(buf *m, unsigned id, const char *qname, unsigned qtype, in
 
 enum link_kind { L_ETH, L_SLL, L_SLL2, L_RAW, L_NULL, L_LOOP };
 
+/* Encapsulations a mirror adds (tunnels), and what they carry: an Ethernet frame (with
+ * inner_vlan as its tag when non-zero) or, for E_GRE_IP, the IP packet itself. */
+enum enc_kind { E_VXLAN, E_VXLAN_LINUX, E_GENEVE, E_GENEVE_IP, E_GRE_IP, E_GRE_TEB, E_ERSPAN2,
+                E_ERSPAN3 };
+
+typedef struct enc {
+    enum enc_kind kind;
+    int af;              /* outer IP version: documentation addresses only */
+    uint16_t inner_vlan; /* tag of the carried Ethernet frame, 0 for none */
+} enc_t;
+
+#define MAX_ENC 6
+
 typedef struct link {
     enum link_kind kind;
     int nvlan;            /* Ethernet only: tags, outermost first */
     uint16_t tpid[2];
     uint16_t tci[2];
+    bool pppoe;           /* Ethernet only: IP in a PPPoE session (after the tags) */
+    int nenc;             /* tunnels around the IP packet, enc[0] outermost */
+    enc_t enc[MAX_ENC];
+    size_t outer_frag;    /* > 0: the outermost IPv4 packet goes out in fragments of this */
 } link_t;
 
 typedef struct ep {
@@ -281,7 +298,7 @@ static const uint8_t MAC_CLIENT[6] = {0x02, 0, 0, 0, 0, 0x03};
 static const uint8_t MAC_GW[6] = {0x02, 0, 0, 0, 0, 0x53};
 
 /* Wraps an IP packet in the conversation's link layer and writes it. */
-static void send_ip(gen *g, const link_t *lk, bool to_client, int af, const buf *ip)
+static void send_frame(gen *g, const link_t *lk, bool to_client, int af, const buf *ip)
 {
     buf *f = &g_frame;
     unsigned etype = af == 4 ? ETH_IPV4 : ETH_IPV6;
@@ -296,7 +313,16 @@ static void send_ip(gen *g, const link_t *lk, bool to_client, int af, const buf 
             put16(f, lk->tpid[i]);
             put16(f, lk->tci[i]);
         }
-        put16(f, etype);
+        if (lk->pppoe) {
+            put16(f, 0x8864);
+            put8(f, 0x11);                     /* version 1, type 1 */
+            put8(f, 0);                        /* code: session data */
+            put16(f, 0x2a2a);                  /* session id */
+            put16(f, (unsigned)(ip->n + 2));   /* PPP protocol + payload */
+            put16(f, af == 4 ? 0x0021 : 0x0057);
+        } else {
+            put16(f, etype);
+        }
         break;
     case L_SLL:
         put16(f, to_client ? 0 : 4); /* packet type: to us / outgoing */
@@ -332,6 +358,166 @@ static void send_ip(gen *g, const link_t *lk, bool to_client, int af, const buf 
     }
     putmem(f, ip->b, ip->n);
     emit(g, f->b, f->n);
+}
+
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n);
+static uint16_t csum_fold(uint32_t sum);
+static void udp_build(buf *l4, const ep *s, const ep *d, const uint8_t *pl, size_t n);
+static void ip4_hdr(buf *ip, const ep *s, const ep *d, unsigned proto, size_t paylen,
+                    unsigned id, size_t frag_off, bool mf);
+static void ip6_hdr(buf *ip, const ep *s, const ep *d, unsigned next, size_t paylen);
+
+/* Wrapping scratch: the packet so far, the tunnel payload, the result, the outer UDP
+ * (not g_l4: udp_send_frag slices one g_l4 over several send_ip calls). */
+static buf g_enc[4];
+
+/* Outer endpoints of tunnel layer i: RFC 5737 / RFC 3849 documentation addresses. */
+static void enc_eps(int af, int i, ep *s, ep *d)
+{
+    char a[64];
+    if (af == 4) {
+        snprintf(a, sizeof a, "192.0.2.%d", 10 + i);
+        *s = mkep(a, (uint16_t)(49152 + i));
+        snprintf(a, sizeof a, "198.51.100.%d", 10 + i);
+        *d = mkep(a, 0);
+    } else {
+        snprintf(a, sizeof a, "2001:db8:%d::1", 10 + i);
+        *s = mkep(a, (uint16_t)(49152 + i));
+        snprintf(a, sizeof a, "2001:db8:%d::2", 10 + i);
+        *d = mkep(a, 0);
+    }
+}
+
+/* One tunnel layer around the IP packet in (version *af): out becomes the outer IP packet. */
+static void enc_wrap(gen *g, const enc_t *e, int i, bool to_client, int *af, const buf *in, buf *out)
+{
+    buf *pl = &g_enc[1];
+    pl->n = 0;
+    unsigned etype = *af == 4 ? 0x0800 : 0x86dd;
+    ep s, d;
+    enc_eps(e->af, i, &s, &d);
+    unsigned proto = 47;
+    size_t gre_at = 0;
+    switch (e->kind) {
+    case E_VXLAN:
+    case E_VXLAN_LINUX:
+        d.port = e->kind == E_VXLAN ? 4789 : 8472;
+        proto = 17;
+        put8(pl, 0x08);
+        put8(pl, 0), put16(pl, 0);
+        put32(pl, (uint32_t)(4242 + i) << 8);
+        break;
+    case E_GENEVE:
+    case E_GENEVE_IP:
+        d.port = 6081;
+        proto = 17;
+        put8(pl, 2); /* version 0, two words of options */
+        put8(pl, 0);
+        put16(pl, e->kind == E_GENEVE ? 0x6558 : etype);
+        put32(pl, (uint32_t)(77 + i) << 8);
+        put16(pl, 0x0102); /* option class */
+        put8(pl, 0x80);    /* type (critical bit) */
+        put8(pl, 1);       /* one word of data */
+        put32(pl, 0xdeadbeef);
+        break;
+    case E_GRE_IP:
+        gre_at = pl->n;
+        put16(pl, 0x8000 | 0x2000 | 0x1000); /* checksum, key, sequence number */
+        put16(pl, etype);
+        put32(pl, 0);       /* checksum, reserved: filled in below */
+        put32(pl, 0x1234);  /* key */
+        put32(pl, g->npkts); /* sequence */
+        break;
+    case E_GRE_TEB:
+        put16(pl, 0x2000); /* key */
+        put16(pl, 0x6558);
+        put32(pl, 0x4321);
+        break;
+    case E_ERSPAN2:
+        put16(pl, 0x1000);
+        put16(pl, 0x88be);
+        put32(pl, g->npkts);
+        put32(pl, 1u << 28 | (uint32_t)e->inner_vlan << 16 | 3u << 11 | 0x55); /* session 0x55 */
+        put32(pl, 0x00000007); /* index */
+        break;
+    case E_ERSPAN3:
+        put16(pl, 0x1000);
+        put16(pl, 0x22eb);
+        put32(pl, g->npkts);
+        put32(pl, 2u << 28 | (uint32_t)e->inner_vlan << 16 | 0x66);
+        put32(pl, (uint32_t)g->now_us); /* timestamp */
+        put16(pl, 0);                    /* security group tag */
+        put16(pl, 0x0001);               /* frame type 0 (Ethernet), O: subheader follows */
+        put32(pl, 0x12345678);           /* platform-specific subheader */
+        put32(pl, 0x9abcdef0);
+        break;
+    }
+    if (e->kind != E_GRE_IP && e->kind != E_GENEVE_IP) { /* an Ethernet frame inside */
+        putmem(pl, to_client ? MAC_CLIENT : MAC_GW, 6);
+        putmem(pl, to_client ? MAC_GW : MAC_CLIENT, 6);
+        if (e->inner_vlan) {
+            put16(pl, ETH_8021Q);
+            put16(pl, e->inner_vlan);
+        }
+        put16(pl, etype);
+    }
+    putmem(pl, in->b, in->n);
+    if (e->kind == E_GRE_IP)
+        set16(pl, gre_at + 4, csum_fold(csum_add(0, pl->b + gre_at, pl->n - gre_at)));
+
+    const buf *l4 = pl;
+    if (proto == 17) {
+        udp_build(&g_enc[3], &s, &d, pl->b, pl->n);
+        l4 = &g_enc[3];
+    }
+    out->n = 0;
+    if (e->af == 4)
+        ip4_hdr(out, &s, &d, proto, l4->n, g->ipid++, 0, false);
+    else
+        ip6_hdr(out, &s, &d, proto, l4->n);
+    putmem(out, l4->b, l4->n);
+    *af = e->af;
+}
+
+/* Wraps an IP packet in the conversation's tunnels (if any) and link layer, and writes
+ * it: as IPv4 fragments of the outermost packet when lk->outer_frag asks for that. */
+static void send_ip(gen *g, const link_t *lk, bool to_client, int af, const buf *ip)
+{
+    if (lk->nenc == 0) {
+        send_frame(g, lk, to_client, af, ip);
+        return;
+    }
+    buf *cur = &g_enc[0], *out = &g_enc[2];
+    cur->n = 0;
+    putmem(cur, ip->b, ip->n);
+    for (int i = lk->nenc - 1; i >= 0; i--) {
+        enc_wrap(g, &lk->enc[i], i, to_client, &af, cur, out);
+        buf *t = cur;
+        cur = out;
+        out = t;
+    }
+    if (!lk->outer_frag) {
+        send_frame(g, lk, to_client, af, cur);
+        return;
+    }
+    if (af != 4 || lk->outer_frag % 8)
+        die("outer fragments: IPv4 outer header and a multiple of 8 only");
+    size_t plen = cur->n - 20; /* enc_wrap writes 20-byte IPv4 headers */
+    ep s, d;
+    memset(&s, 0, sizeof s);
+    memset(&d, 0, sizeof d);
+    s.af = d.af = 4;
+    memcpy(s.a, cur->b + 12, 4);
+    memcpy(d.a, cur->b + 16, 4);
+    unsigned proto = cur->b[9], id = g->ipid++;
+    for (size_t off = 0; off < plen; off += lk->outer_frag) {
+        size_t n = plen - off < lk->outer_frag ? plen - off : lk->outer_frag;
+        out->n = 0;
+        ip4_hdr(out, &s, &d, proto, n, id, off, off + n < plen);
+        putmem(out, cur->b + 20 + off, n);
+        send_frame(g, lk, to_client, 4, out);
+    }
 }
 
 static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
@@ -950,6 +1136,207 @@ static void sc_port5353(gen *g)
     exchange_addr(g, &c, 0x0053, "pypi.org", "151.101.64.223", 300);
 }
 
+/* ---- tunnels (mirrored traffic) and IPv6 extension headers ---- */
+
+static void enc_push(conv *c, enum enc_kind kind, int af, uint16_t inner_vlan)
+{
+    if (c->lk.nenc == MAX_ENC)
+        die("too many encapsulations");
+    enc_t *e = &c->lk.enc[c->lk.nenc++];
+    e->kind = kind;
+    e->af = af;
+    e->inner_vlan = inner_vlan;
+}
+
+/* AWS VPC traffic mirroring: VXLAN to UDP 4789 (here under an outer VLAN tag 7 on the
+ * sensor's link; the event carries the mirrored frame's own tag 30), then the Linux
+ * kernel's old VXLAN port 8472 around IPv6. */
+static void sc_vxlan(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53230, "10.10.0.53", 53, L_ETH);
+    c.lk.nvlan = 1;
+    c.lk.tpid[0] = ETH_8021Q;
+    c.lk.tci[0] = 7;
+    enc_push(&c, E_VXLAN, 4, 30);
+    exchange_addr(g, &c, 0x7801, "pypi.org", "151.101.0.223", 300);
+    conv c6 = mkconv("fd00::3", 53231, "fd00::53", 53, L_ETH);
+    enc_push(&c6, E_VXLAN_LINUX, 4, 0);
+    exchange_addr(g, &c6, 0x7802, "pypi.org", "2a04:4e40::223", 300);
+}
+
+/* Geneve over IPv6 with an option: Ethernet inside, then IPv4 directly inside. */
+static void sc_geneve(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53232, "10.10.0.53", 53, L_ETH);
+    enc_push(&c, E_GENEVE, 6, 0);
+    exchange_addr(g, &c, 0x6081, "pypi.org", "151.101.0.223", 300);
+    c = mkconv("10.1.2.4", 53233, "10.10.0.53", 53, L_ETH);
+    enc_push(&c, E_GENEVE_IP, 4, 0);
+    exchange_addr(g, &c, 0x6082, "pypi.org", "151.101.64.223", 300);
+}
+
+/* GRE with checksum, key and sequence number: IPv4 in IPv4, IPv6 in IPv6 (and a TCP
+ * exchange, which the tunnel must not disturb). */
+static void sc_gre_ip(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53234, "10.10.0.53", 53, L_ETH);
+    enc_push(&c, E_GRE_IP, 4, 0);
+    exchange_addr(g, &c, 0x4701, "pypi.org", "151.101.0.223", 300);
+    conv c6 = mkconv("fd00::3", 53235, "fd00::53", 53, L_ETH);
+    enc_push(&c6, E_GRE_IP, 6, 0);
+    exchange_addr(g, &c6, 0x4702, "pypi.org", "2a04:4e40::223", 300);
+    conv t = mkconv("10.1.2.5", 53236, "10.10.0.53", 53, L_ETH);
+    enc_push(&t, E_GRE_IP, 4, 0);
+    tcp_send(g, &t, true, TH_SYN, NULL, 0);
+    tcp_send(g, &t, false, TH_SYN | TH_ACK, NULL, 0);
+    tcp_send(g, &t, true, TH_ACK, NULL, 0);
+    dns_query(&g_q, 0x4703, "pypi.org", T_A, 0, false);
+    g_tmp.n = 0;
+    tcp_frame(&g_tmp, &g_q);
+    tcp_send(g, &t, true, TH_PSH | TH_ACK, g_tmp.b, g_tmp.n);
+    g->now_us += 1500;
+    dns_start(&g_r, 0x4703, F_RESP, "pypi.org", T_A, 1, 0, 0);
+    rr_a(&g_r, 12, 300, "151.101.128.223");
+    g_tmp.n = 0;
+    tcp_frame(&g_tmp, &g_r);
+    tcp_send(g, &t, false, TH_PSH | TH_ACK, g_tmp.b, g_tmp.n);
+    tcp_send(g, &t, true, TH_FIN | TH_ACK, NULL, 0);
+    tcp_send(g, &t, false, TH_FIN | TH_ACK, NULL, 0);
+}
+
+/* GRE transparent Ethernet bridging (a Linux gretap mirror), inner VLAN 50. */
+static void sc_gre_teb(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53237, "10.10.0.53", 53, L_ETH);
+    enc_push(&c, E_GRE_TEB, 4, 50);
+    exchange_addr(g, &c, 0x6558, "pypi.org", "151.101.0.223", 300);
+}
+
+/* Remote span, ERSPAN type II over IPv4: the mirrored frame carries VLAN 40. */
+static void sc_erspan2(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53238, "10.10.0.53", 53, L_ETH);
+    enc_push(&c, E_ERSPAN2, 4, 40);
+    exchange_addr(g, &c, 0x88be, "pypi.org", "151.101.0.223", 300);
+}
+
+/* ERSPAN type III over IPv6 with the platform-specific subheader (O bit). */
+static void sc_erspan3(gen *g)
+{
+    conv c = mkconv("fd00::3", 53239, "fd00::53", 53, L_ETH);
+    enc_push(&c, E_ERSPAN3, 6, 41);
+    exchange_addr(g, &c, 0x22eb, "pypi.org", "2a04:4e40::223", 300);
+}
+
+/* PPPoE sessions under a VLAN tag (a broadband access link): IPv4 and IPv6. */
+static void sc_pppoe(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53240, "10.10.0.53", 53, L_ETH);
+    c.lk.nvlan = 1;
+    c.lk.tpid[0] = ETH_8021Q;
+    c.lk.tci[0] = 12;
+    c.lk.pppoe = true;
+    exchange_addr(g, &c, 0x8864, "pypi.org", "151.101.0.223", 300);
+    conv c6 = mkconv("fd00::3", 53241, "fd00::53", 53, L_ETH);
+    c6.lk.pppoe = true;
+    exchange_addr(g, &c6, 0x8865, "pypi.org", "2a04:4e40::223", 300);
+}
+
+/* Four tunnels deep, the most the decoder opens: ERSPAN II around VXLAN around IP-in-GRE
+ * around Geneve. Then inner IPv4 fragments inside VXLAN, reassembled by inner addresses. */
+static void sc_tunnel_nested(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53242, "10.10.0.53", 53, L_ETH);
+    enc_push(&c, E_ERSPAN2, 4, 0);
+    enc_push(&c, E_VXLAN, 6, 0);
+    enc_push(&c, E_GRE_IP, 4, 0);
+    enc_push(&c, E_GENEVE, 6, 60);
+    exchange_addr(g, &c, 0x4444, "pypi.org", "151.101.0.223", 300);
+
+    conv f = mkconv("10.1.2.6", 53243, "10.10.0.53", 53, L_ETH);
+    enc_push(&f, E_VXLAN, 4, 0);
+    dns_query(&g_q, 0x4445, "pypi.org", T_A, 4096, false);
+    udp_send(g, &f, true, &g_q);
+    g->now_us += 1500;
+    frag_response(&g_r, 0x4445);
+    static const int order[] = {2, 0, 1};
+    udp_send_frag(g, &f, false, &g_r, 1480, order, 3);
+}
+
+/* Five tunnels deep: counted and dropped (no event); a plain exchange after it shows the
+ * capture is read on. */
+static void sc_tunnel_too_deep(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53244, "10.10.0.53", 53, L_ETH);
+    enc_push(&c, E_VXLAN, 4, 0);
+    enc_push(&c, E_GRE_TEB, 4, 0);
+    enc_push(&c, E_GRE_IP, 6, 0);
+    enc_push(&c, E_GENEVE, 4, 0);
+    enc_push(&c, E_ERSPAN3, 4, 0);
+    exchange_addr(g, &c, 0x5555, "pypi.org", "45.33.20.5", 300);
+    c = mkconv("10.1.2.3", 53245, "10.10.0.53", 53, L_ETH);
+    enc_push(&c, E_VXLAN, 4, 0);
+    enc_push(&c, E_GRE_TEB, 4, 0);
+    enc_push(&c, E_GRE_IP, 6, 0);
+    enc_push(&c, E_GENEVE, 4, 0);
+    exchange_addr(g, &c, 0x4444, "pypi.org", "151.101.0.223", 300);
+}
+
+/* A GRE mirror whose outer IPv4 packets were fragmented on the way (a 3 KB response in
+ * one inner datagram): reassembled by the outer addresses, then opened. */
+static void sc_gre_outer_frag(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53246, "10.10.0.53", 53, L_ETH);
+    enc_push(&c, E_GRE_IP, 4, 0);
+    dns_query(&g_q, 0x4746, "pypi.org", T_A, 4096, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    c.lk.outer_frag = 1480;
+    frag_response(&g_r, 0x4746);
+    udp_send(g, &c, false, &g_r);
+}
+
+/* IPv6 with extension headers before UDP: hop-by-hop and destination options on the
+ * query, a destination options header and a routing header (segments left 0) on the
+ * response. */
+static void udp6_ext_send(gen *g, const conv *c, bool from_cli, const buf *dns, bool routing)
+{
+    const ep *s = from_cli ? &c->cli : &c->srv;
+    const ep *d = from_cli ? &c->srv : &c->cli;
+    udp_build(&g_l4, s, d, dns->b, dns->n);
+    buf *ip = &g_ip;
+    ip->n = 0;
+    ip6_hdr(ip, s, d, routing ? 60 : 0, 8 + 8 + g_l4.n);
+    static const uint8_t padn[6] = {0x01, 0x04, 0, 0, 0, 0};
+    put8(ip, routing ? 43 : 60); /* first: destination options / hop-by-hop */
+    put8(ip, 0);
+    putmem(ip, padn, 6);
+    if (routing) { /* routing header type 2 style, segments left 0: 8 bytes */
+        put8(ip, 17);
+        put8(ip, 0);
+        put8(ip, 4);
+        put8(ip, 0);
+        put32(ip, 0);
+    } else {
+        put8(ip, 17);
+        put8(ip, 0);
+        putmem(ip, padn, 6);
+    }
+    putmem(ip, g_l4.b, g_l4.n);
+    send_ip(g, &c->lk, !from_cli, 6, ip);
+}
+
+static void sc_ip6_exthdr(gen *g)
+{
+    conv c = mkconv("fd00::3", 53247, "fd00::53", 53, L_ETH);
+    dns_query(&g_q, 0x6060, "pypi.org", T_AAAA, 0, false);
+    udp6_ext_send(g, &c, true, &g_q, false);
+    g->now_us += 1500;
+    dns_start(&g_r, 0x6060, F_RESP, "pypi.org", T_AAAA, 1, 0, 0);
+    rr_aaaa(&g_r, 12, 300, "2a04:4e40::223");
+    udp6_ext_send(g, &c, false, &g_r, true);
+}
+
 /* ---- benchmark capture ---- */
 
 static const char *const BENCH_NAMES[] = {
@@ -1243,6 +1630,23 @@ static void r_asn_mismatch_x(gen *g, bool bad)
 }
 static void sc_r_asn_mismatch(gen *g) { r_asn_mismatch_x(g, true); }
 static void sc_r_asn_mismatch_ok(gen *g) { r_asn_mismatch_x(g, false); }
+
+/* asn_mismatch seen through a VPC traffic mirror: the forged pypi.org answer inside
+ * VXLAN, under an outer VLAN tag. */
+static void r_vxlan_asn_x(gen *g, bool bad)
+{
+    conv c = r_conv(3, 40051);
+    c.lk.nvlan = 1;
+    c.lk.tpid[0] = ETH_8021AD;
+    c.lk.tci[0] = 9;
+    c.lk.nenc = 1;
+    c.lk.enc[0].kind = E_VXLAN;
+    c.lk.enc[0].af = 4;
+    r_rr a[] = {{NULL, T_A, 300, bad ? "45.33.20.5" : "151.101.0.223"}};
+    r_exchange(g, &c, 0xa051, "pypi.org", T_A, 0, 0, false, a, R_N(a));
+}
+static void sc_r_vxlan_asn(gen *g) { r_vxlan_asn_x(g, true); }
+static void sc_r_vxlan_asn_ok(gen *g) { r_vxlan_asn_x(g, false); }
 
 /* asn_unknown: files.pythonhosted.org answered 9.9.9.9, in no AS of the test database. */
 static void r_asn_unknown_x(gen *g, bool bad)
@@ -1740,6 +2144,17 @@ static const scenario SCENARIOS[] = {
     {"nxdomain", DLT_EN10MB, sc_nxdomain},
     {"servfail", DLT_EN10MB, sc_servfail},
     {"port5353", DLT_EN10MB, sc_port5353},
+    {"vxlan", DLT_EN10MB, sc_vxlan},
+    {"geneve", DLT_EN10MB, sc_geneve},
+    {"gre_ip", DLT_EN10MB, sc_gre_ip},
+    {"gre_teb", DLT_EN10MB, sc_gre_teb},
+    {"erspan2", DLT_EN10MB, sc_erspan2},
+    {"erspan3", DLT_EN10MB, sc_erspan3},
+    {"pppoe", DLT_EN10MB, sc_pppoe},
+    {"tunnel_nested", DLT_EN10MB, sc_tunnel_nested},
+    {"tunnel_too_deep", DLT_EN10MB, sc_tunnel_too_deep},
+    {"gre_outer_frag", DLT_EN10MB, sc_gre_outer_frag},
+    {"ip6_exthdr", DLT_EN10MB, sc_ip6_exthdr},
 };
 #define N_SCENARIOS (sizeof SCENARIOS / sizeof SCENARIOS[0])
 
@@ -1847,6 +2262,8 @@ static const scenario RULE_SCENARIOS[] = {
     {"r_frag_flood_ok", DLT_EN10MB, sc_r_frag_flood_ok},
     {"r_tcp_flood", DLT_EN10MB, sc_r_tcp_flood},
     {"r_tcp_flood_ok", DLT_EN10MB, sc_r_tcp_flood_ok},
+    {"r_vxlan_asn", DLT_EN10MB, sc_r_vxlan_asn},
+    {"r_vxlan_asn_ok", DLT_EN10MB, sc_r_vxlan_asn_ok},
 };
 #define N_RULE_SCENARIOS (sizeof RULE_SCENARIOS / sizeof RULE_SCENARIOS[0])
 

@@ -770,6 +770,480 @@ static void test_truncation(void **st)
     assert_int_equal(c.v[DW_C_IP_TRUNCATED], 1);
 }
 
+/* ---- tunnels ---- */
+
+static const uint8_t OUT4S[4] = {198, 51, 100, 1}, OUT4D[4] = {203, 0, 113, 1};
+
+/* An outer IPv4 header with documentation addresses around l. */
+static void outer4(buf *f, unsigned proto, unsigned ff, const buf *l)
+{
+    put8(f, 0x45);
+    put8(f, 0);
+    put16(f, 20 + (unsigned)l->n);
+    put16(f, 99);
+    put16(f, ff);
+    put8(f, 64);
+    put8(f, proto);
+    put16(f, 0);
+    putn(f, OUT4S, 4);
+    putn(f, OUT4D, 4);
+    putn(f, l->b, l->n);
+}
+
+/* An inner Ethernet frame (tagged vlan when non-zero) carrying udp4(). */
+static void inner_eth4(buf *f, unsigned vlan)
+{
+    putz(f, 12);
+    if (vlan) {
+        put16(f, 0x8100);
+        put16(f, vlan);
+    }
+    put16(f, 0x0800);
+    udp4(f);
+}
+
+/* Ethernet / outer IPv4 / UDP to dport / hdr / payload. */
+static void udp_tunnel(buf *f, unsigned dport, const buf *hdr_and_payload)
+{
+    buf u = {0};
+    udp(&u, 49152, dport, hdr_and_payload->b, hdr_and_payload->n);
+    eth(f, 0x0800);
+    outer4(f, 17, 0, &u);
+}
+
+/* Ethernet / outer IPv4 / GRE (given flags word, fields, protocol) / payload. */
+static void gre_frame(buf *f, const buf *gre_and_payload)
+{
+    eth(f, 0x0800);
+    outer4(f, 47, 0, gre_and_payload);
+}
+
+static uint64_t info_free_total(const dw_counters *c)
+{
+    static const int info[] = {DW_C_TUNNEL_VXLAN,   DW_C_TUNNEL_GENEVE,  DW_C_TUNNEL_GRE,
+                               DW_C_TUNNEL_ERSPAN1, DW_C_TUNNEL_ERSPAN2, DW_C_TUNNEL_ERSPAN3,
+                               DW_C_TUNNEL_PPPOE,   DW_C_TUNNEL_OUTER_FRAG};
+    uint64_t t = total(c);
+    for (size_t i = 0; i < sizeof info / sizeof info[0]; i++)
+        t -= c->v[info[i]];
+    return t;
+}
+
+static void fr_vxlan(buf *f)
+{
+    buf v = {0};
+    put32(&v, 0x08000000);
+    put32(&v, 0x00123400);
+    inner_eth4(&v, 30);
+    udp_tunnel(f, 4789, &v);
+}
+
+static void fr_geneve(buf *f)
+{
+    buf v = {0};
+    put8(&v, 2); /* two words of options */
+    put8(&v, 0);
+    put16(&v, 0x6558);
+    put32(&v, 0x00000100);
+    put32(&v, 0x01028001);
+    put32(&v, 0xdeadbeef);
+    inner_eth4(&v, 0);
+    udp_tunnel(f, 6081, &v);
+}
+
+static void fr_gre_cks(buf *f)
+{
+    buf g = {0};
+    put16(&g, 0xb000); /* C K S */
+    put16(&g, 0x0800);
+    put32(&g, 0);
+    put32(&g, 7);
+    put32(&g, 8);
+    udp4(&g);
+    gre_frame(f, &g);
+}
+
+static void fr_erspan3(buf *f)
+{
+    buf g = {0};
+    put16(&g, 0x1000);
+    put16(&g, 0x22eb);
+    put32(&g, 1);
+    put32(&g, 0x20280001); /* version 2, VLAN 40 */
+    put32(&g, 0x11223344);
+    put16(&g, 0);
+    put16(&g, 0x0001); /* Ethernet, O: 8-byte subheader */
+    put32(&g, 0);
+    put32(&g, 0);
+    inner_eth4(&g, 0);
+    gre_frame(f, &g);
+}
+
+static void fr_pppoe6(buf *f)
+{
+    eth(f, 0x8864);
+    put8(f, 0x11);
+    put8(f, 0);
+    put16(f, 1);
+    put16(f, 0);
+    put16(f, 0x0057);
+    udp6(f);
+}
+
+/* Wraps f's IP packet (from byte 14 on) in one more IP-in-GRE layer, in place. */
+static void wrap_gre(buf *f)
+{
+    buf g = {0}, out = {0};
+    put16(&g, 0);
+    put16(&g, 0x0800);
+    putn(&g, f->b + 14, f->n - 14);
+    gre_frame(&out, &g);
+    *f = out;
+}
+
+static void test_vxlan_geneve(void **st)
+{
+    (void)st;
+    pkt_info pi;
+    pkt_frag fr;
+    dw_counters c;
+    buf f = {0};
+    fr_vxlan(&f);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &f, &pi, &fr, &c), PKT_OK);
+    assert_udp_msg(&pi, 4); /* the inner addresses and ports, not the outer ones */
+    assert_int_equal(pi.tunnels, 1);
+    assert_int_equal(pi.n_vlan, 1);
+    assert_int_equal(pi.vlan[0], 30);
+    assert_int_equal(c.v[DW_C_TUNNEL_VXLAN], 1);
+    assert_int_equal(total(&c), 1);
+
+    /* A DNS response from port 53 to a client port that is a tunnel's: DNS, not VXLAN. */
+    buf r = {0}, ru = {0};
+    uint8_t m[MSG_LEN];
+    memcpy(m, MSG, MSG_LEN);
+    m[0] = 0x08; /* an id whose first byte has VXLAN's I flag */
+    udp(&ru, 53, 4789, m, MSG_LEN);
+    eth(&r, 0x0800);
+    outer4(&r, 17, 0, &ru);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &r, &pi, &fr, &c), PKT_OK);
+    assert_int_equal(pi.tunnels, 0);
+    assert_int_equal(pi.payload_len, MSG_LEN);
+    assert_int_equal(total(&c), 0);
+
+    /* Linux's old port. */
+    f.b[14 + 20 + 2] = 8472 >> 8, f.b[14 + 20 + 3] = 8472 & 0xff;
+    assert_int_equal(parse(PKT_DLT_EN10MB, &f, &pi, &fr, &c), PKT_OK);
+    assert_int_equal(pi.tunnels, 1);
+
+    /* No I flag: not VXLAN, the datagram stays plain UDP (counted). */
+    buf g = {0};
+    fr_vxlan(&g);
+    g.b[14 + 20 + 8] = 0x00;
+    assert_int_equal(parse(PKT_DLT_EN10MB, &g, &pi, &fr, &c), PKT_OK);
+    assert_int_equal(pi.tunnels, 0);
+    assert_int_equal(pi.dport, 4789);
+    assert_memory_equal(pi.src, OUT4S, 4);
+    assert_int_equal(c.v[DW_C_TUNNEL_MALFORMED], 1);
+
+    /* Geneve with options, Ethernet inside. */
+    buf h = {0};
+    fr_geneve(&h);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h, &pi, &fr, &c), PKT_OK);
+    assert_udp_msg(&pi, 4);
+    assert_int_equal(c.v[DW_C_TUNNEL_GENEVE], 1);
+    assert_int_equal(total(&c), 1);
+
+    /* Version 1: not Geneve as we know it; plain UDP, counted. */
+    buf h1 = h;
+    h1.b[14 + 28] = 0x42;
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h1, &pi, &fr, &c), PKT_OK);
+    assert_int_equal(pi.tunnels, 0);
+    assert_int_equal(c.v[DW_C_TUNNEL_MALFORMED], 1);
+
+    /* Options longer than the datagram. */
+    buf h2 = h;
+    h2.b[14 + 28] = 0x3f;
+    set16(&h2, 14 + 24, 8 + 8 + 8 + 20); /* UDP length: header, Geneve, 2 words, a bit */
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h2, &pi, &fr, &c), PKT_OK);
+    assert_int_equal(pi.tunnels, 0);
+    assert_int_equal(c.v[DW_C_TUNNEL_MALFORMED], 1);
+
+    /* IPv4 directly inside; ARP inside is counted as not for us. */
+    buf v = {0}, h3 = {0};
+    put8(&v, 0);
+    put8(&v, 0);
+    put16(&v, 0x0800);
+    put32(&v, 0x100);
+    udp4(&v);
+    udp_tunnel(&h3, 6081, &v);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h3, &pi, &fr, &c), PKT_OK);
+    assert_udp_msg(&pi, 4);
+    set16(&h3, 14 + 28 + 2, 0x0806);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h3, &pi, &fr, &c), PKT_SKIP);
+    assert_int_equal(c.v[DW_C_TUNNEL_PROTO_OTHER], 1);
+}
+
+static void test_gre(void **st)
+{
+    (void)st;
+    pkt_info pi;
+    pkt_frag fr;
+    dw_counters c;
+    buf f = {0};
+    fr_gre_cks(&f);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &f, &pi, &fr, &c), PKT_OK);
+    assert_udp_msg(&pi, 4);
+    assert_int_equal(pi.tunnels, 1);
+    assert_int_equal(c.v[DW_C_TUNNEL_GRE], 1);
+    assert_int_equal(total(&c), 1);
+
+    static const struct {
+        unsigned flags, proto;
+        int counter;
+    } bad[] = {
+        {0x0001, 0x0800, DW_C_TUNNEL_GRE_VERSION}, /* PPTP's enhanced GRE */
+        {0x4000, 0x0800, DW_C_TUNNEL_MALFORMED},   /* routing present */
+        {0x0000, 0x0806, DW_C_TUNNEL_PROTO_OTHER}, /* ARP */
+        {0x0000, 0x880b, DW_C_TUNNEL_PROTO_OTHER}, /* PPP */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        buf g = {0}, h = {0};
+        put16(&g, bad[i].flags);
+        put16(&g, bad[i].proto);
+        udp4(&g);
+        gre_frame(&h, &g);
+        assert_int_equal(parse(PKT_DLT_EN10MB, &h, &pi, &fr, &c), PKT_SKIP);
+        assert_int_equal(c.v[bad[i].counter], 1);
+        assert_int_equal(total(&c), 1);
+    }
+    /* K and S set, but the datagram ends inside the optional fields. */
+    buf g = {0}, h = {0};
+    put16(&g, 0x3000);
+    put16(&g, 0x0800);
+    put32(&g, 1);
+    gre_frame(&h, &g);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h, &pi, &fr, &c), PKT_SKIP);
+    assert_int_equal(c.v[DW_C_TUNNEL_MALFORMED], 1);
+
+    /* IPv6 in GRE over IPv6, and transparent Ethernet bridging. */
+    buf g6 = {0}, l6 = {0}, h6 = {0};
+    put16(&g6, 0x2000);
+    put16(&g6, 0x86dd);
+    put32(&g6, 42);
+    udp6(&g6);
+    ipv6(&l6, 47, &g6);
+    eth(&h6, 0x86dd);
+    putn(&h6, l6.b, l6.n);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h6, &pi, &fr, &c), PKT_OK);
+    assert_udp_msg(&pi, 6);
+    buf gt = {0}, ht = {0};
+    put16(&gt, 0);
+    put16(&gt, 0x6558);
+    inner_eth4(&gt, 50);
+    gre_frame(&ht, &gt);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &ht, &pi, &fr, &c), PKT_OK);
+    assert_udp_msg(&pi, 4);
+    assert_int_equal(pi.vlan[0], 50);
+}
+
+static void test_erspan(void **st)
+{
+    (void)st;
+    pkt_info pi;
+    pkt_frag fr;
+    dw_counters c;
+    /* Type I: 0x88BE without a sequence number, the frame right after GRE. */
+    buf g = {0}, h = {0};
+    put16(&g, 0);
+    put16(&g, 0x88be);
+    inner_eth4(&g, 0);
+    gre_frame(&h, &g);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h, &pi, &fr, &c), PKT_OK);
+    assert_udp_msg(&pi, 4);
+    assert_int_equal(c.v[DW_C_TUNNEL_ERSPAN1], 1);
+
+    /* Type II; then with a wrong version. */
+    buf g2 = {0}, h2 = {0};
+    put16(&g2, 0x1000);
+    put16(&g2, 0x88be);
+    put32(&g2, 5);
+    put32(&g2, 0x10280001);
+    put32(&g2, 0);
+    inner_eth4(&g2, 40);
+    gre_frame(&h2, &g2);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h2, &pi, &fr, &c), PKT_OK);
+    assert_udp_msg(&pi, 4);
+    assert_int_equal(c.v[DW_C_TUNNEL_ERSPAN2], 1);
+    h2.b[14 + 20 + 8] = 0x20;
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h2, &pi, &fr, &c), PKT_SKIP);
+    assert_int_equal(c.v[DW_C_TUNNEL_MALFORMED], 1);
+
+    /* Type III with the platform subheader; the O bit clear would misread the frame. */
+    buf h3 = {0};
+    fr_erspan3(&h3);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h3, &pi, &fr, &c), PKT_OK);
+    assert_udp_msg(&pi, 4);
+    assert_int_equal(c.v[DW_C_TUNNEL_ERSPAN3], 1);
+    assert_int_equal(total(&c), 1);
+    buf h4 = h3;
+    h4.b[14 + 20 + 8 + 11] = 0x00; /* O clear: the subheader is read as Ethernet */
+    assert_int_not_equal(parse(PKT_DLT_EN10MB, &h4, &pi, &fr, &c), PKT_OK);
+    /* Frame type 2: IP straight after the header. */
+    buf g5 = {0}, h5 = {0};
+    put16(&g5, 0x1000);
+    put16(&g5, 0x22eb);
+    put32(&g5, 1);
+    put32(&g5, 0x20000001);
+    put32(&g5, 0);
+    put16(&g5, 0);
+    put16(&g5, 2 << 10);
+    udp4(&g5);
+    gre_frame(&h5, &g5);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h5, &pi, &fr, &c), PKT_OK);
+    assert_udp_msg(&pi, 4);
+    /* Frame type 5: unknown. */
+    set16(&h5, 14 + 20 + 8 + 10, 5 << 10);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h5, &pi, &fr, &c), PKT_SKIP);
+    assert_int_equal(c.v[DW_C_TUNNEL_PROTO_OTHER], 1);
+    /* Subheader announced, datagram ends first. */
+    buf g6 = {0}, h6 = {0};
+    put16(&g6, 0x1000);
+    put16(&g6, 0x22eb);
+    put32(&g6, 1);
+    put32(&g6, 0x20000001);
+    put32(&g6, 0);
+    put16(&g6, 0);
+    put16(&g6, 1);
+    put32(&g6, 0);
+    gre_frame(&h6, &g6);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h6, &pi, &fr, &c), PKT_SKIP);
+    assert_int_equal(c.v[DW_C_TUNNEL_MALFORMED], 1);
+}
+
+static void test_pppoe(void **st)
+{
+    (void)st;
+    pkt_info pi;
+    pkt_frag fr;
+    dw_counters c;
+    buf f = {0};
+    fr_pppoe6(&f);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &f, &pi, &fr, &c), PKT_OK);
+    assert_udp_msg(&pi, 6);
+    assert_int_equal(c.v[DW_C_TUNNEL_PPPOE], 1);
+    assert_int_equal(pi.tunnels, 0); /* a link layer, not a tunnel */
+
+    /* Protocol field compression: one byte, 0x21 = IPv4; under a VLAN tag. */
+    buf g = {0};
+    putz(&g, 12);
+    put16(&g, 0x8100);
+    put16(&g, 12);
+    put16(&g, 0x8864);
+    put8(&g, 0x11), put8(&g, 0), put16(&g, 1), put16(&g, 0);
+    put8(&g, 0x21);
+    udp4(&g);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &g, &pi, &fr, &c), PKT_OK);
+    assert_udp_msg(&pi, 4);
+    assert_int_equal(pi.vlan[0], 12);
+
+    buf h = f;
+    h.b[14] = 0x12; /* version/type */
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h, &pi, &fr, &c), PKT_SKIP);
+    assert_int_equal(c.v[DW_C_TUNNEL_MALFORMED], 1);
+    h = f;
+    h.b[15] = 0x09; /* a discovery code (PADI) on the session ethertype */
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h, &pi, &fr, &c), PKT_SKIP);
+    assert_int_equal(c.v[DW_C_TUNNEL_MALFORMED], 1);
+    h = f;
+    set16(&h, 20, 0xc021); /* LCP */
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h, &pi, &fr, &c), PKT_SKIP);
+    assert_int_equal(c.v[DW_C_TUNNEL_PROTO_OTHER], 1);
+}
+
+static void test_tunnel_depth_and_fragments(void **st)
+{
+    (void)st;
+    pkt_info pi;
+    pkt_frag fr;
+    dw_counters c;
+    buf f = {0};
+    eth(&f, 0x0800);
+    udp4(&f);
+    for (int d = 1; d <= PKT_MAX_TUNNEL; d++) {
+        wrap_gre(&f);
+        assert_int_equal(parse(PKT_DLT_EN10MB, &f, &pi, &fr, &c), PKT_OK);
+        assert_int_equal(pi.tunnels, d);
+        assert_udp_msg(&pi, 4);
+    }
+    wrap_gre(&f);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &f, &pi, &fr, &c), PKT_SKIP);
+    assert_int_equal(c.v[DW_C_TUNNEL_TOO_DEEP], 1);
+    assert_int_equal(c.v[DW_C_TUNNEL_GRE], PKT_MAX_TUNNEL);
+
+    /* An inner fragment: its addresses are the inner ones (the reassembly key). */
+    buf l = {0}, in = {0}, g = {0}, h = {0};
+    udp(&l, 53, 40000, MSG, MSG_LEN);
+    ipv4(&in, 5, 17, 0x77, 0x2000, &l); /* MF, offset 0 */
+    put16(&g, 0);
+    put16(&g, 0x0800);
+    putn(&g, in.b, in.n);
+    gre_frame(&h, &g);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &h, &pi, &fr, &c), PKT_FRAGMENT);
+    assert_memory_equal(pi.src, SRC4, 4);
+    assert_int_equal(fr.id, 0x77);
+    assert_int_equal(fr.next_proto, 17);
+
+    /* An outer GRE fragment goes to reassembly (it was "not UDP/TCP" before)... */
+    buf gg = {0}, o = {0};
+    put16(&gg, 0);
+    put16(&gg, 0x0800);
+    udp4(&gg);
+    eth(&o, 0x0800);
+    outer4(&o, 47, 0x2000, &gg);
+    assert_int_equal(parse(PKT_DLT_EN10MB, &o, &pi, &fr, &c), PKT_FRAGMENT);
+    assert_int_equal(fr.next_proto, 47);
+    assert_memory_equal(pi.src, OUT4S, 4);
+    /* ...and the reassembled payload is opened. */
+    assert_int_equal(pkt_parse_l4(47, gg.b, gg.n, &pi, &c), PKT_OK);
+    assert_udp_msg(&pi, 4);
+    assert_int_equal(c.v[DW_C_TUNNEL_OUTER_FRAG], 1);
+    /* A fragment inside a reassembled tunnel is dropped, counted. */
+    memset(&c, 0, sizeof c);
+    memset(&pi, 0, sizeof pi);
+    assert_int_equal(pkt_parse_l4(47, g.b, g.n, &pi, &c), PKT_SKIP);
+    assert_int_equal(c.v[DW_C_TUNNEL_FRAG_IN_FRAG], 1);
+}
+
+/* Every prefix of every tunnel frame: no read past the end (ASan), a result that is
+ * either a payload inside the bytes or a skip with one reason counted (beside the outer
+ * UDP's "cut by snaplen", which the inner packet's cut implies). */
+static void test_tunnel_truncation(void **st)
+{
+    (void)st;
+    static const frame_fn fns[] = {fr_vxlan, fr_geneve, fr_gre_cks, fr_erspan3, fr_pppoe6};
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        buf f = {0};
+        fns[i](&f);
+        for (size_t n = 0; n < f.n; n++) {
+            uint8_t *p = test_malloc(n ? n : 1);
+            memcpy(p, f.b, n);
+            pkt_info pi;
+            pkt_frag fr;
+            dw_counters c;
+            memset(&c, 0, sizeof c);
+            enum pkt_result r = pkt_parse(PKT_DLT_EN10MB, p, n, &pi, &fr, &c);
+            if (r == PKT_OK)
+                assert_true(pi.payload + pi.payload_len <= p + n);
+            else if (r != PKT_SKIP)
+                fail_msg("frame %zu prefix %zu: result %d", i, n, r);
+            else if (info_free_total(&c) - c.v[DW_C_UDP_SHORT_CAPTURE] != 1)
+                fail_msg("frame %zu prefix %zu: %llu reasons", i, n,
+                         (unsigned long long)info_free_total(&c));
+            test_free(p);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -780,6 +1254,10 @@ int main(void)
         cmocka_unit_test(test_udp_len),      cmocka_unit_test(test_tcp),
         cmocka_unit_test(test_ipv6_ext),     cmocka_unit_test(test_fragments),
         cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_vxlan_geneve), cmocka_unit_test(test_gre),
+        cmocka_unit_test(test_erspan),       cmocka_unit_test(test_pppoe),
+        cmocka_unit_test(test_tunnel_depth_and_fragments),
+        cmocka_unit_test(test_tunnel_truncation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

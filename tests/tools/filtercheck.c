@@ -139,8 +139,10 @@ static int check_file(const char *path, const char *expr)
     }
     dw_decoder_flush(all, on_dns, &sa);
     dw_decoder_flush(kept, on_dns, &sb);
-    qsort(sa.h, sa.n, sizeof *sa.h, cmp_u64);
-    qsort(sb.h, sb.n, sizeof *sb.h, cmp_u64);
+    if (sa.n) /* qsort's base must not be NULL, even for no elements */
+        qsort(sa.h, sa.n, sizeof *sa.h, cmp_u64);
+    if (sb.n)
+        qsort(sb.h, sb.n, sizeof *sb.h, cmp_u64);
     size_t lost = 0;
     for (size_t i = 0, j = 0; i < sa.n; i++) { /* sb is a sub-multiset of sa or lost */
         while (j < sb.n && sb.h[j] < sa.h[i])

@@ -15,6 +15,8 @@
     X(DNS_QUERIES, "DNS queries seen")                                           \
     X(DNS_RESPONSES, "DNS responses seen")                                       \
     X(NOT_DNS_PORT, "packets not on a DNS port")                                 \
+    X(DNS_ANSWER_QR_CLEAR, "DNS answers with QR clear, taken as responses")      \
+    X(DNS_ANSWER_NO_QUESTION, "DNS responses without a question")                \
     /* link layer */                                                             \
     X(LINK_UNSUPPORTED, "unsupported link type")                                 \
     X(LINK_TRUNCATED, "link header truncated")                                   \

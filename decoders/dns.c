@@ -26,7 +26,7 @@ enum name_err {
     NAME_LABEL_LONG, /* length byte 0b01xxxxxx: what a 64..127-byte label encodes to */
     NAME_LABEL_TYPE, /* length byte 0b10xxxxxx: reserved label type */
     NAME_TOO_LONG,   /* more than DNS_NAME_MAX bytes uncompressed */
-    NAME_LOOP,       /* more than DNS_MAX_JUMPS pointers */
+    NAME_LOOP,       /* a pointer loop: the walk came back to a pointer it had followed */
 };
 
 static int name_errno(enum name_err e)
@@ -74,7 +74,7 @@ static void name_count(dw_counters *c, enum name_err e)
 typedef struct name_cache {
     uint16_t off[NAME_CACHE_SIZE];
     uint8_t wlen[NAME_CACHE_SIZE];  /* uncompressed wire length from off, <= 255 */
-    uint8_t jumps[NAME_CACHE_SIZE]; /* pointers followed from off, <= DNS_MAX_JUMPS */
+    uint16_t jumps[NAME_CACHE_SIZE]; /* pointers followed from off, < message length */
     unsigned n, next;
 } name_cache;
 
@@ -86,18 +86,28 @@ static int cache_find(const name_cache *nc, size_t off)
     return -1;
 }
 
-static void cache_add(name_cache *nc, size_t off, size_t wlen, unsigned jumps)
+static void cache_add(name_cache *nc, size_t off, size_t wlen, size_t jumps)
 {
     if (cache_find(nc, off) >= 0)
         return;
     unsigned i = nc->n < NAME_CACHE_SIZE ? nc->n++ : nc->next++ % NAME_CACHE_SIZE;
     nc->off[i] = (uint16_t)off;
     nc->wlen[i] = (uint8_t)wlen;
-    nc->jumps[i] = (uint8_t)jumps;
+    nc->jumps[i] = (uint16_t)jumps;
 }
 
-/* Walks the name at off in msg[0..len). Pointers may go forwards or backwards: loops
- * end on the jump count and the output length, as in the stub resolvers we protect.
+/* Walks the name at off in msg[0..len). Pointers may go forwards or backwards, and no
+ * small count of them is imposed: the stub resolvers we protect follow hundreds (glibc
+ * stops when the bytes checked reach the message length, musl when its steps reach half
+ * of it), so an owner at the end of a 500-pointer chain is still the victim's name.
+ * What ends a walk instead:
+ *  - a name that does not loop visits each pointer position at most once, and a message
+ *    of len bytes has fewer than len of them: more jumps than that is a loop. This bound
+ *    rejects no name that any resolver (or ldns, which allows 65535 jumps) accepts.
+ *  - Brent's cycle detection on the positions of the pointers followed: the walk is a
+ *    function of the position, so coming back to a pointer is a loop; it is seen within
+ *    about twice the loop's length, so a loop costs a few steps, not the message length.
+ *  - the output length (DNS_NAME_MAX): labels add at most 255 bytes.
  * out (may be NULL) receives the uncompressed wire name; *wlen its length; *end the
  * offset after the name as stored at off. nc (may be NULL, only when out is NULL) holds
  * names known to be valid, and learns this one. */
@@ -106,7 +116,9 @@ static enum name_err name_walk_c(const uint8_t *msg, size_t len, size_t off, uin
 {
     wire_ctx w = wire_init(msg, len);
     size_t n = 0, stop = 0;
-    unsigned jumps = 0;
+    size_t jumps = 0;
+    /* Brent: the pointer position saved, and steps since it was saved (< power). */
+    size_t saved = SIZE_MAX, lam = 0, power = 1;
 
     wire_seek(&w, off);
     for (;;) {
@@ -121,12 +133,18 @@ static enum name_err name_walk_c(const uint8_t *msg, size_t len, size_t off, uin
                 return jumps ? NAME_BAD_PTR : NAME_TRUNCATED;
             if (jumps == 0)
                 stop = w.pos;
-            if (++jumps > DNS_MAX_JUMPS)
+            size_t at = w.pos - 2;
+            if (at == saved || ++jumps >= len)
                 return NAME_LOOP;
+            if (++lam >= power) {
+                saved = at;
+                power <<= 1;
+                lam = 0;
+            }
             size_t target = (size_t)(b & 0x3f) << 8 | lo;
             int hit = nc ? cache_find(nc, target) : -1;
             if (hit >= 0 && n + nc->wlen[hit] <= DNS_NAME_MAX &&
-                jumps + nc->jumps[hit] <= DNS_MAX_JUMPS) {
+                jumps + nc->jumps[hit] < len) {
                 n += nc->wlen[hit] - 1u; /* the root label is added below */
                 jumps += nc->jumps[hit];
                 break;

@@ -209,10 +209,15 @@ static void write_dnswatch(void *ctx, json_buf *j)
     else
         write_rule_members(j, rule);
 
+    /* The chain through which the rule applied: the question's, or an answer owner's
+     * (eval.h); none for an owner beyond the chains kept. */
     json_key(j, "cname_chain");
     json_arr_begin(j);
-    for (unsigned i = 0; i < c->r->n_chain; i++)
-        json_str(j, c->r->chain[i]);
+    if (f->group >= 0 && (unsigned)f->group < c->r->n_groups) {
+        const eval_group *g = &c->r->group[f->group];
+        for (unsigned i = g->first; i < (unsigned)g->first + g->n; i++)
+            json_str(j, c->r->chain[i]);
+    }
     json_arr_end(j);
 
     json_key(j, "findings");

@@ -318,7 +318,7 @@ const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
 {
     json_buf *j = &e->j;
     char buf[64], tbuf[16];
-    bool response = (m->flags & DNS_F_QR) != 0;
+    bool response = dns_msg_is_answer(m); /* answers with QR clear too (dns.h) */
     /* The server is the side that answers: the source of a response. */
     const uint8_t *server = response ? pi->src : pi->dst;
     const uint8_t *client = response ? pi->dst : pi->src;

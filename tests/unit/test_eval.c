@@ -512,13 +512,18 @@ static void t_chain_name_matches(void **state)
     /* The reason speaks of the question. */
     assert_reason(f, "innocent.example.org answered 45.33.20.5");
 
-    /* Records of names outside the chain are not the victim's: ignored. */
+    /* An address owned by a name outside the chain: musl uses it all the same, so the
+     * rules of the chain judge it; the rules of its owner too. */
     resp_begin("innocent.example.org");
     rr_name("innocent.example.org", DNS_T_CNAME, "cdn.evil.example");
     rr_addr("other.evil.example", "45.33.20.5");
     r = judge(ev);
-    assert_int_equal(r->n_findings, 0);
-    assert_int_equal(r->n_addrs, 0);
+    f = must_find(r, "target", DW_V_PREFIX_MISMATCH);
+    assert_int_equal(r->n_addrs, 1);
+    assert_int_equal(f->group, 0);
+    assert_reason(f, "innocent.example.org answered 45.33.20.5");
+    assert_int_equal(r->n_groups, 2);
+    assert_string_equal(r->chain[r->group[1].first], "other.evil.example");
 
     /* A response no rule applies to leaves no count behind from the one before. */
     resp_begin("innocent.example.org");
@@ -829,6 +834,10 @@ static void t_nxdomain(void **state)
     msg_begin(0x8183, "gone.example", DNS_T_A); /* NXDOMAIN, with a bogus address */
     rr_addr("gone.example", "10.0.0.1");
     const eval_result *r = judge_from(ev, "10.10.0.53");
+    /* Judged by what the answer section holds, not by the response code. */
+    must_find(r, "n", DW_V_PREFIX_MISMATCH | DW_V_REBINDING);
+    msg_begin(0x8183, "gone.example", DNS_T_A); /* NXDOMAIN without answers: nothing */
+    r = judge_from(ev, "10.10.0.53");
     assert_int_equal(r->n_findings, 0);
     /* The resolver is still judged. */
     msg_begin(0x8183, "gone.example", DNS_T_A);
@@ -874,8 +883,12 @@ static void t_long_chain(void **state)
     }
     rr_addr("c30.example", "192.168.1.1");
     const eval_result *r = judge(ev);
-    assert_int_equal(r->n_chain, EVAL_MAX_CHAIN + 1);
+    assert_int_equal(r->group[0].n, EVAL_MAX_CHAIN + 1);
     assert_string_equal(r->chain[EVAL_MAX_CHAIN], "c16.example");
+    /* Past the cut, the owners of the CNAMEs start chains of their own: the rule of the
+     * real end of the chain applies too. */
+    assert_true(r->n_groups >= 2);
+    must_find(r, "tail", DW_V_REBINDING);
     /* The address at the real end of the chain is still judged: a chain made longer
      * than the sensor follows must not hide a rebinding answer. */
     const eval_finding *f = must_find(r, "rb", DW_V_REBINDING);

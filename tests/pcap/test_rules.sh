@@ -62,6 +62,20 @@ cname_alias           r_cname_alias           tests/rules/violations.yaml
 dns64                 r_dns64                 tests/rules/violations.yaml
 benign                r_benign                deploy/rules
 demo                  demo                    deploy/rules
+qr_clear              r_qr_clear              tests/rules/violations.yaml
+qr_clear_ok           r_qr_clear_ok           tests/rules/violations.yaml
+badvers               r_badvers               tests/rules/violations.yaml
+badvers_ok            r_badvers_ok            tests/rules/violations.yaml
+ptr64                 r_ptr64                 tests/rules/violations.yaml
+ptr64_ok              r_ptr64_ok              tests/rules/violations.yaml
+ptr70                 r_ptr70                 tests/rules/violations.yaml
+ptr70_ok              r_ptr70_ok              tests/rules/violations.yaml
+ptr500                r_ptr500                tests/rules/violations.yaml
+ptr500_ok             r_ptr500_ok             tests/rules/violations.yaml
+no_question           r_no_question           tests/rules/violations.yaml
+no_question_ok        r_no_question_ok        tests/rules/violations.yaml
+foreign_owner         r_foreign_owner         tests/rules/violations.yaml
+foreign_owner_ok      r_foreign_owner_ok      tests/rules/violations.yaml
 "
 
 if ! command -v python3 >/dev/null 2>&1; then

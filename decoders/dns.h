@@ -70,6 +70,19 @@ enum dns_msg_problem {
     DNS_P_BAD_RDATA = 1u << 4,     /* a record's data is malformed for its type */
 };
 
+/* Runs of compression pointers (a pointer to a pointer to ...), resolved once per
+ * message by dns_parse: for a position a pointer leads to, the first position reached
+ * that is not a pointer (or that the run loops or leads out of the message). Later walks
+ * skip a whole run in one step, so a message whose names all lead through one long chain
+ * costs its length, not its length times its names. Pointer targets are 14-bit offsets,
+ * hence the size. Internal to dns.c; known[] is cleared only when a message has a run. */
+#define DNS_RUN_SLOTS 16384
+typedef struct dns_runs {
+    bool ready;
+    uint8_t known[DNS_RUN_SLOTS / 8];
+    uint16_t end[DNS_RUN_SLOTS];
+} dns_runs;
+
 typedef struct dns_msg {
     const uint8_t *buf; /* the message; borrowed, must outlive this struct */
     uint16_t len;
@@ -98,6 +111,7 @@ typedef struct dns_msg {
     uint16_t ede[DNS_MAX_EDE]; /* Extended DNS Error INFO-CODEs (RFC 8914) */
 
     uint32_t problems;   /* enum dns_msg_problem bits */
+    dns_runs runs;       /* see dns_runs */
 } dns_msg;
 
 /* Whether the sensor judges the message as a response: QR set, or answer records
@@ -131,6 +145,10 @@ int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c);
 int dns_name_unpack(const uint8_t *msg, size_t len, size_t off, uint8_t out[DNS_NAME_MAX],
                     size_t *end);
 
+/* dns_name_unpack on a parsed message: the same result, with the pointer runs that
+ * dns_parse resolved skipped in one step. Consumers of a dns_msg use this one. */
+int dns_msg_name_unpack(const dns_msg *m, size_t off, uint8_t out[DNS_NAME_MAX], size_t *end);
+
 /* Presentation text of the name at off: labels joined by '.', no trailing dot, the root
  * as "."; bytes outside [0-9A-Za-z_-] and '*' escaped the master-file way ("\." "\\"
  * for a dot or backslash inside a label, "\DDD" decimal for every other byte: '"',
@@ -140,6 +158,9 @@ int dns_name_unpack(const uint8_t *msg, size_t len, size_t off, uint8_t out[DNS_
  * dns_name_unpack. out must hold DNS_NAME_TEXT_MAX bytes. */
 int dns_name_text(const uint8_t *msg, size_t len, size_t off, char out[DNS_NAME_TEXT_MAX],
                   bool lower);
+
+/* dns_name_text on a parsed message (see dns_msg_name_unpack). */
+int dns_msg_name_text(const dns_msg *m, size_t off, char out[DNS_NAME_TEXT_MAX], bool lower);
 
 /* Same for a name already in uncompressed wire form. */
 int dns_wirename_text(const uint8_t *wire, size_t wlen, char out[DNS_NAME_TEXT_MAX], bool lower);

@@ -250,7 +250,7 @@ static void prepare_aliases(evaluator *ev, const dns_msg *m)
         if (rr->section != DNS_SEC_ANSWER ||
             (rr->type != DNS_T_CNAME && rr->type != DNS_T_DNAME))
             continue;
-        if (dns_name_unpack(m->buf, m->len, rr->name_off, owner, NULL) < 0)
+        if (dns_msg_name_unpack(m, rr->name_off, owner, NULL) < 0)
             continue;
         int nl = name_hashes(owner, &h, NULL);
         if (nl < 0)
@@ -278,8 +278,8 @@ static bool chain_step(const evaluator *ev, const dns_msg *m, const uint8_t *cur
         uint32_t oh = ev->rec_hash[ev->aliases[k]];
         if (rr->type == DNS_T_CNAME ? oh != h : (int)ol >= nl || sufh[ol] != oh)
             continue;
-        if (dns_name_unpack(m->buf, m->len, rr->name_off, owner, NULL) < 0 ||
-            dns_name_unpack(m->buf, m->len, rr->rdata_off, target, NULL) < 0)
+        if (dns_msg_name_unpack(m, rr->name_off, owner, NULL) < 0 ||
+            dns_msg_name_unpack(m, rr->rdata_off, target, NULL) < 0)
             continue;
         if (rr->type == DNS_T_CNAME && dns_wirename_eq(owner, cur)) {
             memcpy(next, target, DNS_NAME_MAX);
@@ -379,7 +379,7 @@ static void build_groups(evaluator *ev, const dns_msg *m, eval_result *r)
         if (m->qname_wlen > 0 && m->qname_wlen <= DNS_NAME_MAX &&
             (size_t)m->qname_off + m->qname_wlen <= m->len)
             memcpy(ev->chain_wire[0], m->buf + m->qname_off, m->qname_wlen); /* validated */
-        else if (dns_name_unpack(m->buf, m->len, m->qname_off, ev->chain_wire[0], NULL) < 0)
+        else if (dns_msg_name_unpack(m, m->qname_off, ev->chain_wire[0], NULL) < 0)
             return;
         add_group(ev, m, r);
     }
@@ -391,7 +391,7 @@ static void build_groups(evaluator *ev, const dns_msg *m, eval_result *r)
             continue;
         if (owner_is_qname(m, rr) && r->n_groups > 0)
             continue;
-        if (dns_name_unpack(m->buf, m->len, rr->name_off, owner, NULL) < 0 ||
+        if (dns_msg_name_unpack(m, rr->name_off, owner, NULL) < 0 ||
             name_hashes(owner, &h, NULL) < 0 || groups_of(ev, r, owner, h))
             continue;
         if (r->n_groups < EVAL_MAX_GROUPS && r->n_chain < EVAL_MAX_NAMES) {
@@ -423,7 +423,7 @@ static void mark_owners(evaluator *ev, const eval_result *r, const dns_msg *m)
             continue;
         }
         uint32_t bits = 0;
-        if (dns_name_unpack(m->buf, m->len, rr->name_off, owner, NULL) > 0 &&
+        if (dns_msg_name_unpack(m, rr->name_off, owner, NULL) > 0 &&
             name_hashes(owner, &h, NULL) >= 0)
             bits = groups_of(ev, r, owner, h);
         ev->rec_groups[i] = bits ? bits : GROUP_BEYOND;
@@ -529,7 +529,7 @@ static void find_candidates(evaluator *ev, const dns_msg *m, const eval_result *
         nameset_query *q = &ev->q[EVAL_MAX_NAMES];
         char text[DNS_NAME_TEXT_MAX];
         const dns_rr *rr = &m->rr[ev->beyond[k]];
-        if (dns_name_unpack(m->buf, m->len, rr->name_off, w, NULL) < 0)
+        if (dns_msg_name_unpack(m, rr->name_off, w, NULL) < 0)
             continue;
         if (nameset_query_wire(q, w, DNS_NAME_MAX, text, sizeof text) != 0) {
             if (dns_wirename_text(w, DNS_NAME_MAX, text, true) < 0)
@@ -844,7 +844,7 @@ static void write_reason(const evaluator *ev, const cand_info *ci, const pkt_inf
     if (ci->group >= 0)
         q = r->chain[r->group[ci->group].first];
     else if (ci->rr < m->n_rr &&
-             dns_name_text(m->buf, m->len, m->rr[ci->rr].name_off, beyond, true) >= 0)
+             dns_msg_name_text(m, m->rr[ci->rr].name_off, beyond, true) >= 0)
         q = beyond;
     char ip[46], exp[256];
     reason_buf b = {f->reason, sizeof f->reason, 0};

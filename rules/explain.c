@@ -625,7 +625,7 @@ static void print_response(explain_state *st, const pkt_info *pi, const dns_msg 
 
     fmt_ip(pi->ip_version, pi->src, srv);
     fmt_ip(pi->ip_version, pi->dst, cli);
-    if (!m->has_question || dns_name_text(m->buf, m->len, m->qname_off, qn, false) < 0)
+    if (!m->has_question || dns_msg_name_text(m, m->qname_off, qn, false) < 0)
         strcpy(qn, "(no question)");
     printf("response: %s %s from %s to %s, %s, flags", qn,
            m->has_question ? dns_type_name(m->qtype, tb) : "-", srv, cli,
@@ -646,7 +646,7 @@ static void print_response(explain_state *st, const pkt_info *pi, const dns_msg 
         const dns_rr *rr = &m->rr[i];
         if (rr->type == DNS_T_OPT)
             continue;
-        if (dns_name_text(m->buf, m->len, rr->name_off, qn, false) < 0)
+        if (dns_msg_name_text(m, rr->name_off, qn, false) < 0)
             strcpy(qn, "?");
         dns_rdata_text(m, rr, data, sizeof data);
         printf("%s: %s %s %s ttl %u\n",

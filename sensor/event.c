@@ -93,7 +93,7 @@ void event_format_ip(int ip_version, const uint8_t *addr, char out[46])
 static void write_name(event_encoder *e, const dns_msg *m, size_t off)
 {
     char text[DNS_NAME_TEXT_MAX];
-    int n = dns_name_text(m->buf, m->len, off, text, false);
+    int n = dns_msg_name_text(m, off, text, false);
     if (n < 0)
         json_null(&e->j);
     else
@@ -107,7 +107,7 @@ static void write_question_name(event_encoder *e, const dns_msg *m)
 {
     uint8_t wire[DNS_NAME_MAX];
     size_t end = 0;
-    int wlen = dns_name_unpack(m->buf, m->len, m->qname_off, wire, &end);
+    int wlen = dns_msg_name_unpack(m, m->qname_off, wire, &end);
     int n = wlen < 0 ? wlen : dns_wirename_text(wire, (size_t)wlen, e->qtext, false);
     if (n < 0) {
         json_null(&e->j);

@@ -218,6 +218,16 @@ if [ $# -eq 0 ]; then
             fail "--log all: events or alerts missing"
         fi
     fi
+    # Answers in shapes stub resolvers accept are counted as they are judged.
+    for cc in "qr_clear:DNS answers with QR clear, taken as responses: 1" \
+        "no_question:DNS responses without a question: 1"; do
+        c=${cc%%:*}
+        if grep -qF "dnswatch: ${cc#*:}" "$tmp/$c.stderr"; then
+            echo "ok: $c counted"
+        else
+            fail "$c: no line 'dnswatch: ${cc#*:}' in the run's report"
+        fi
+    done
     # Without --rules nothing is judged: in --log alerts mode nothing is printed.
     if run_dw no-rules "$tmp/r_rebinding.pcap" - --asn-db "$db"; then
         if [ -s "$RUN_OUT" ]; then

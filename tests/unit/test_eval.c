@@ -950,6 +950,79 @@ static void t_no_rules(void **state)
     ruleset_free(rs);
 }
 
+/* What musl takes: answers without a question, and addresses owned by other names. */
+static void t_owners(void **state)
+{
+    (void)state;
+    ruleset *rs = rules("id: pypi\nmatch: {names: [pypi.org]}\n"
+                        "expect: {prefixes: [151.101.0.0/16]}\nrebinding: {check: false}\n"
+                        "ttl: {max: 600}\n---\n"
+                        "id: other\nmatch: {names: [other.example]}\n"
+                        "expect: {prefixes: [192.0.2.0/24]}\nrebinding: {check: false}\n");
+    evaluator *ev = ev_new(rs, NULL);
+
+    /* No question: the owner's rules judge every address of the answer section. */
+    mb_hdr(&B.m, 1, 0x8180, 0, 0, 0, 0);
+    B.an = B.ns = B.ar = 0;
+    rr_addr("pypi.org", "151.101.0.223");
+    rr_addr("cdn.evil.example", "45.33.20.5");
+    const eval_result *r = judge(ev);
+    const eval_finding *f = must_find(r, "pypi", DW_V_PREFIX_MISMATCH);
+    assert_true(addr_is(&f->evidence[0], "45.33.20.5"));
+    assert_int_equal(f->group, 0);
+    assert_string_equal(r->chain[r->group[0].first], "pypi.org");
+    assert_reason(f, "pypi.org answered 45.33.20.5");
+    assert_int_equal(r->n_addrs, 2);
+
+    /* No question, a CNAME from pypi.org to the owner of the address. */
+    mb_hdr(&B.m, 1, 0x8180, 0, 0, 0, 0);
+    B.an = B.ns = B.ar = 0;
+    rr_addr("x.evil.example", "45.33.20.5");
+    rr_name("pypi.org", DNS_T_CNAME, "x.evil.example");
+    r = judge(ev);
+    f = must_find(r, "pypi", DW_V_PREFIX_MISMATCH);
+    assert_int_equal(r->group[f->group].n, 2);
+
+    /* A question: an address owned by a name outside its chain is judged by the rules of
+     * the question (musl uses it) and by those of its owner, each with its own chain. */
+    resp_begin("other.example");
+    rr_addr("pypi.org", "45.33.20.5");
+    r = judge(ev);
+    f = must_find(r, "other", DW_V_PREFIX_MISMATCH);
+    assert_int_equal(f->group, 0);
+    f = must_find(r, "pypi", DW_V_PREFIX_MISMATCH);
+    assert_int_equal(f->group, 1);
+    assert_reason(f, "pypi.org answered 45.33.20.5");
+
+    /* An owner's rule judges only the records along its own chain (TTL here), while the
+     * question's rule judges every address. */
+    resp_begin("other.example");
+    rr_addr_ttl("other.example", "192.0.2.1", 3600);
+    rr_addr("pypi.org", "151.101.0.223");
+    r = judge(ev);
+    assert_null(finding(r, "pypi"));
+    must_find(r, "other", DW_V_PREFIX_MISMATCH);
+
+    /* More owners than the groups kept: pypi.org after 40 others is still matched, and
+     * judges the addresses owned beyond the groups. */
+    mb_hdr(&B.m, 1, 0x8180, 0, 0, 0, 0);
+    B.an = B.ns = B.ar = 0;
+    char name[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof name, "n%d.example", i);
+        rr_addr(name, "151.101.1.1");
+    }
+    rr_addr("pypi.org", "45.33.20.5");
+    r = judge(ev);
+    assert_true(r->owners_beyond);
+    assert_int_equal(r->n_groups, EVAL_MAX_GROUPS);
+    f = must_find(r, "pypi", DW_V_PREFIX_MISMATCH);
+    assert_int_equal(f->group, -1);
+    assert_reason(f, "pypi.org answered 45.33.20.5");
+    evaluator_free(ev);
+    ruleset_free(rs);
+}
+
 /* ---- names, ruleset swap, trace ----------------------------------------------------- */
 
 static void t_many_names(void **state)
@@ -1093,6 +1166,7 @@ int main(void)
         cmocka_unit_test(t_nxdomain),        cmocka_unit_test(t_cname_loop),
         cmocka_unit_test(t_long_chain),      cmocka_unit_test(t_evidence_cap),
         cmocka_unit_test(t_no_rules),        cmocka_unit_test(t_many_names),
+        cmocka_unit_test(t_owners),
         cmocka_unit_test(t_trace),           cmocka_unit_test(t_violation_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -59,7 +59,7 @@
     X(DNS_TRUNCATED_HEADER, "DNS header truncated")                              \
     X(DNS_BAD_QUESTION, "DNS question malformed")                                \
     X(DNS_BAD_NAME, "DNS name malformed")                                        \
-    X(DNS_NAME_LOOP, "DNS compression loop or too many jumps")                   \
+    X(DNS_NAME_LOOP, "DNS compression loop")                                     \
     X(DNS_LABEL_TOO_LONG, "DNS label over 63 bytes")                             \
     X(DNS_NAME_TOO_LONG, "DNS name over 255 bytes")                              \
     X(DNS_BAD_LABEL_TYPE, "DNS label type reserved")                             \

@@ -56,11 +56,14 @@ struct evaluator {
      * other sections), and for CNAME/DNAME answers the hash and label count of the owner
      * (chain steps compare hashes before unpacking anything). */
     uint32_t rec_groups[DNS_MAX_RRS];
+    uint8_t rec_ng[DNS_MAX_RRS];   /* rec_groups[i] holds for this many groups (0: not yet) */
     uint32_t rec_hash[DNS_MAX_RRS];
     uint8_t rec_labels[DNS_MAX_RRS];
     uint16_t aliases[DNS_MAX_RRS]; /* indexes of the CNAME/DNAME answers */
     unsigned n_aliases;
     bool any_dname;
+    bool aliases_hashed;           /* rec_hash/rec_labels of the aliases are set */
+    unsigned n_hashed;             /* names of chain[] whose name_hash is set */
     uint16_t beyond[DNS_MAX_RRS];  /* answers whose owner starts no group: no room left */
     unsigned n_beyond;
     /* Each chain name prepared once for every name set it is looked up in. */
@@ -237,8 +240,13 @@ static int name_hashes(const uint8_t *w, uint32_t *h, uint32_t sufh[DNS_NAME_MAX
     return nl;
 }
 
-/* Notes the CNAME and DNAME records of the answer section, with their owners' hashes:
- * one unpack per record per response, not one per chain step. */
+/* Hashes pay when there are many names to compare against; a usual response has one
+ * CNAME and a chain of two names, compared directly. */
+#define HASH_MIN 8
+
+/* Notes the CNAME and DNAME records of the answer section; with more than HASH_MIN of
+ * them, their owners' hashes too: one unpack per record per response, not one per chain
+ * step. */
 static void prepare_aliases(evaluator *ev, const dns_msg *m)
 {
     uint8_t owner[DNS_NAME_MAX];
@@ -246,20 +254,28 @@ static void prepare_aliases(evaluator *ev, const dns_msg *m)
     ev->any_dname = false;
     for (unsigned i = 0; i < m->n_rr; i++) {
         const dns_rr *rr = &m->rr[i];
+        if (rr->section == DNS_SEC_ANSWER &&
+            (rr->type == DNS_T_CNAME || rr->type == DNS_T_DNAME)) {
+            ev->aliases[ev->n_aliases++] = (uint16_t)i;
+            ev->any_dname |= rr->type == DNS_T_DNAME;
+        }
+    }
+    ev->aliases_hashed = ev->n_aliases > HASH_MIN;
+    if (!ev->aliases_hashed)
+        return;
+    unsigned n = 0;
+    for (unsigned k = 0; k < ev->n_aliases; k++) {
+        unsigned i = ev->aliases[k];
         uint32_t h;
-        if (rr->section != DNS_SEC_ANSWER ||
-            (rr->type != DNS_T_CNAME && rr->type != DNS_T_DNAME))
-            continue;
-        if (dns_msg_name_unpack(m, rr->name_off, owner, NULL) < 0)
-            continue;
-        int nl = name_hashes(owner, &h, NULL);
-        if (nl < 0)
-            continue;
+        int nl;
+        if (dns_msg_name_unpack(m, m->rr[i].name_off, owner, NULL) < 0 ||
+            (nl = name_hashes(owner, &h, NULL)) < 0)
+            continue; /* (cannot happen: dns_parse validated every owner) */
         ev->rec_hash[i] = h;
         ev->rec_labels[i] = (uint8_t)nl;
-        ev->aliases[ev->n_aliases++] = (uint16_t)i;
-        ev->any_dname |= rr->type == DNS_T_DNAME;
+        ev->aliases[n++] = (uint16_t)i;
     }
+    ev->n_aliases = n;
 }
 
 /* The name the chain goes on to from cur (a CNAME owned by cur, or a DNAME above it):
@@ -268,16 +284,18 @@ static bool chain_step(const evaluator *ev, const dns_msg *m, const uint8_t *cur
                        uint8_t next[DNS_NAME_MAX])
 {
     uint8_t owner[DNS_NAME_MAX], target[DNS_NAME_MAX];
-    uint32_t h, sufh[DNS_NAME_MAX / 2 + 1];
-    int nl = name_hashes(cur, &h, ev->any_dname ? sufh : NULL);
-    if (nl < 0)
+    uint32_t h = 0, sufh[DNS_NAME_MAX / 2 + 1];
+    int nl = 0;
+    if (ev->aliases_hashed && (nl = name_hashes(cur, &h, ev->any_dname ? sufh : NULL)) < 0)
         return false;
     for (unsigned k = 0; k < ev->n_aliases; k++) {
         const dns_rr *rr = &m->rr[ev->aliases[k]];
-        unsigned ol = ev->rec_labels[ev->aliases[k]];
-        uint32_t oh = ev->rec_hash[ev->aliases[k]];
-        if (rr->type == DNS_T_CNAME ? oh != h : (int)ol >= nl || sufh[ol] != oh)
-            continue;
+        if (ev->aliases_hashed) {
+            unsigned ol = ev->rec_labels[ev->aliases[k]];
+            uint32_t oh = ev->rec_hash[ev->aliases[k]];
+            if (rr->type == DNS_T_CNAME ? oh != h : (int)ol >= nl || sufh[ol] != oh)
+                continue;
+        }
         if (dns_msg_name_unpack(m, rr->name_off, owner, NULL) < 0 ||
             dns_msg_name_unpack(m, rr->rdata_off, target, NULL) < 0)
             continue;
@@ -291,13 +309,21 @@ static bool chain_step(const evaluator *ev, const dns_msg *m, const uint8_t *cur
     return false;
 }
 
-/* The group bits of the names kept that equal owner (hash h). */
-static uint32_t groups_of(const evaluator *ev, const eval_result *r, const uint8_t *owner,
-                          uint32_t h)
+/* The group bits of the names kept that equal owner. Past HASH_MIN names, hashes first
+ * (computed for the names as they come). */
+static uint32_t groups_of(evaluator *ev, const eval_result *r, const uint8_t *owner)
 {
-    uint32_t bits = 0;
+    uint32_t bits = 0, h = 0;
+    bool hashed = r->n_chain > HASH_MIN;
+    if (hashed) {
+        for (; ev->n_hashed < r->n_chain; ev->n_hashed++)
+            if (name_hashes(ev->chain_wire[ev->n_hashed], &ev->name_hash[ev->n_hashed], NULL) < 0)
+                ev->name_hash[ev->n_hashed] = 0;
+        if (name_hashes(owner, &h, NULL) < 0)
+            return 0;
+    }
     for (unsigned i = 0; i < r->n_chain; i++)
-        if (ev->name_hash[i] == h && dns_wirename_eq(ev->chain_wire[i], owner))
+        if ((!hashed || ev->name_hash[i] == h) && dns_wirename_eq(ev->chain_wire[i], owner))
             bits |= 1u << ev->name_group[i];
     return bits;
 }
@@ -337,8 +363,6 @@ static void add_group(evaluator *ev, const dns_msg *m, eval_result *r)
      * name; a name with bytes the reader escapes takes the reader's text. */
     for (unsigned i = first; i < r->n_chain; i++) {
         ev->name_group[i] = (uint8_t)g;
-        if (name_hashes(ev->chain_wire[i], &ev->name_hash[i], NULL) < 0)
-            ev->name_hash[i] = 0;
         if (nameset_query_wire(&ev->q[i], ev->chain_wire[i], DNS_NAME_MAX, r->chain[i],
                                sizeof r->chain[i]) == 0)
             continue;
@@ -374,6 +398,7 @@ static void build_groups(evaluator *ev, const dns_msg *m, eval_result *r)
     r->owners_beyond = false;
     ev->chain_cut = false;
     ev->n_beyond = 0;
+    ev->n_hashed = 0;
     prepare_aliases(ev, m);
     if (m->has_question) {
         if (m->qname_wlen > 0 && m->qname_wlen <= DNS_NAME_MAX &&
@@ -385,15 +410,24 @@ static void build_groups(evaluator *ev, const dns_msg *m, eval_result *r)
     }
     for (unsigned i = 0; i < m->n_rr; i++) {
         const dns_rr *rr = &m->rr[i];
-        uint32_t h;
+        uint32_t bits;
+        ev->rec_ng[i] = 0;
         /* (a DNAME's owner is never asked for through it: it maps the names below) */
         if (rr->section != DNS_SEC_ANSWER || !(addr_type(rr->type) || rr->type == DNS_T_CNAME))
             continue;
-        if (owner_is_qname(m, rr) && r->n_groups > 0)
+        if (owner_is_qname(m, rr) && r->n_groups == 1) {
+            ev->rec_groups[i] = 1u;
+            ev->rec_ng[i] = 1;
             continue;
-        if (dns_msg_name_unpack(m, rr->name_off, owner, NULL) < 0 ||
-            name_hashes(owner, &h, NULL) < 0 || groups_of(ev, r, owner, h))
+        }
+        if (dns_msg_name_unpack(m, rr->name_off, owner, NULL) < 0)
             continue;
+        if ((bits = groups_of(ev, r, owner)) != 0) {
+            /* mark_owners takes this unless a group is added after */
+            ev->rec_groups[i] = bits;
+            ev->rec_ng[i] = (uint8_t)r->n_groups;
+            continue;
+        }
         if (r->n_groups < EVAL_MAX_GROUPS && r->n_chain < EVAL_MAX_NAMES) {
             memcpy(ev->chain_wire[r->n_chain], owner, sizeof owner);
             add_group(ev, m, r);
@@ -411,11 +445,12 @@ static void mark_owners(evaluator *ev, const eval_result *r, const dns_msg *m)
     uint8_t owner[DNS_NAME_MAX];
     for (unsigned i = 0; i < m->n_rr; i++) {
         const dns_rr *rr = &m->rr[i];
-        uint32_t h;
         if (rr->section != DNS_SEC_ANSWER) {
             ev->rec_groups[i] = 0;
             continue;
         }
+        if (ev->rec_ng[i] == r->n_groups) /* found by build_groups, no group since */
+            continue;
         /* Most answers name their owner by a pointer to the question name: the first
          * name of group 0, and of no other group when there is no other. */
         if (r->n_groups == 1 && owner_is_qname(m, rr)) {
@@ -423,9 +458,8 @@ static void mark_owners(evaluator *ev, const eval_result *r, const dns_msg *m)
             continue;
         }
         uint32_t bits = 0;
-        if (dns_msg_name_unpack(m, rr->name_off, owner, NULL) > 0 &&
-            name_hashes(owner, &h, NULL) >= 0)
-            bits = groups_of(ev, r, owner, h);
+        if (dns_msg_name_unpack(m, rr->name_off, owner, NULL) > 0)
+            bits = groups_of(ev, r, owner);
         ev->rec_groups[i] = bits ? bits : GROUP_BEYOND;
     }
 }

@@ -101,8 +101,8 @@ static void write_name(event_encoder *e, const dns_msg *m, size_t off)
 }
 
 /* write_name for the question, which also keeps its text when the name is stored
- * uncompressed: a pointer to it then unpacks to exactly these labels with one jump (a
- * compressed question could be one jump short of the limit, so it is not kept). */
+ * uncompressed: a pointer to it then unpacks to exactly these labels (names end only on
+ * loops and length, never on a jump count, so the pointer adds nothing to fail on). */
 static void write_question_name(event_encoder *e, const dns_msg *m)
 {
     uint8_t wire[DNS_NAME_MAX];

@@ -998,8 +998,8 @@ static void trace_config(const evaluator *ev, const dw_rule *rule, const cand_in
               ci->all_addrs ? "" : " owned by the names the rule matched");
     else if (ci->all_addrs)
         trace(ev, rule, "addresses", 1, "%u address%s: every address of the answer section, "
-              "whatever its owner, as the victim %s uses them%s%s%s", n, n == 1 ? "" : "es",
-              m->has_question ? "asking for" : "(the message has no question)",
+              "whatever its owner, as the victim %s%s uses them%s%s", n, n == 1 ? "" : "es",
+              m->has_question ? "asking for " : "(the message has no question)",
               m->has_question ? r->chain[0] : "", m->rcode ? "; response code " : "",
               m->rcode ? dns_rcode_name(m->rcode, rc) : "");
     else

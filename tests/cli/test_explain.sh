@@ -163,6 +163,12 @@ has "$tmp/out" "addresses: SKIP no address in the answer" "address: none"
 ex 1 --rules "$tmp/own.yaml" --rcode NXDOMAIN "gone.reg.example A 45.33.20.5"
 has "$tmp/out" "expect.prefixes: FAIL 45.33.20.5 is outside 151.101.0.0/16" "verdict: alert [prefix_mismatch]"
 
+# An address owned by another name than the question's: musl uses it for the question, so
+# the question's rule judges it; its owner starts a chain of its own.
+ex 1 --rules "$tmp/own.yaml" --qname a.reg.example "x.example A 45.33.20.5"
+has "$tmp/out" "chain: a.reg.example" "owner chain: x.example" \
+    "expect.prefixes: FAIL 45.33.20.5 is outside 151.101.0.0/16" "verdict: alert [prefix_mismatch]"
+
 # A capture: every response explained.
 if [ -x "$gen" ]; then
     "$gen" cname_chain "$tmp/c.pcap" >/dev/null

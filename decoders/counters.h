@@ -15,6 +15,8 @@
     X(DNS_QUERIES, "DNS queries seen")                                           \
     X(DNS_RESPONSES, "DNS responses seen")                                       \
     X(NOT_DNS_PORT, "packets not on a DNS port")                                 \
+    X(DNS_ANSWER_QR_CLEAR, "DNS answers with QR clear, taken as responses")      \
+    X(DNS_ANSWER_NO_QUESTION, "DNS responses without a question")                \
     /* link layer */                                                             \
     X(LINK_UNSUPPORTED, "unsupported link type")                                 \
     X(LINK_TRUNCATED, "link header truncated")                                   \
@@ -77,7 +79,7 @@
     X(DNS_TRUNCATED_HEADER, "DNS header truncated")                              \
     X(DNS_BAD_QUESTION, "DNS question malformed")                                \
     X(DNS_BAD_NAME, "DNS name malformed")                                        \
-    X(DNS_NAME_LOOP, "DNS compression loop or too many jumps")                   \
+    X(DNS_NAME_LOOP, "DNS compression loop")                                     \
     X(DNS_LABEL_TOO_LONG, "DNS label over 63 bytes")                             \
     X(DNS_NAME_TOO_LONG, "DNS name over 255 bytes")                              \
     X(DNS_BAD_LABEL_TYPE, "DNS label type reserved")                             \

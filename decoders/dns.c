@@ -26,7 +26,7 @@ enum name_err {
     NAME_LABEL_LONG, /* length byte 0b01xxxxxx: what a 64..127-byte label encodes to */
     NAME_LABEL_TYPE, /* length byte 0b10xxxxxx: reserved label type */
     NAME_TOO_LONG,   /* more than DNS_NAME_MAX bytes uncompressed */
-    NAME_LOOP,       /* more than DNS_MAX_JUMPS pointers */
+    NAME_LOOP,       /* a pointer loop: the walk came back to a pointer it had followed */
 };
 
 static int name_errno(enum name_err e)
@@ -74,7 +74,7 @@ static void name_count(dw_counters *c, enum name_err e)
 typedef struct name_cache {
     uint16_t off[NAME_CACHE_SIZE];
     uint8_t wlen[NAME_CACHE_SIZE];  /* uncompressed wire length from off, <= 255 */
-    uint8_t jumps[NAME_CACHE_SIZE]; /* pointers followed from off, <= DNS_MAX_JUMPS */
+    uint16_t jumps[NAME_CACHE_SIZE]; /* pointers followed from off, < message length */
     unsigned n, next;
 } name_cache;
 
@@ -86,28 +86,114 @@ static int cache_find(const name_cache *nc, size_t off)
     return -1;
 }
 
-static void cache_add(name_cache *nc, size_t off, size_t wlen, unsigned jumps)
+static void cache_add(name_cache *nc, size_t off, size_t wlen, size_t jumps)
 {
     if (cache_find(nc, off) >= 0)
         return;
     unsigned i = nc->n < NAME_CACHE_SIZE ? nc->n++ : nc->next++ % NAME_CACHE_SIZE;
     nc->off[i] = (uint16_t)off;
     nc->wlen[i] = (uint8_t)wlen;
-    nc->jumps[i] = (uint8_t)jumps;
+    nc->jumps[i] = (uint16_t)jumps;
 }
 
-/* Walks the name at off in msg[0..len). Pointers may go forwards or backwards: loops
- * end on the jump count and the output length, as in the stub resolvers we protect.
+#define RUN_LOOP 0xffffu /* run outcomes besides a position (< DNS_RUN_SLOTS) */
+#define RUN_BAD 0xfffeu
+
+static bool run_known(const dns_runs *rs, size_t p)
+{
+    return rs->ready && (rs->known[p >> 3] >> (p & 7) & 1);
+}
+
+/* Resolves the run of pointers at p (a position a pointer led to, so p < DNS_RUN_SLOTS,
+ * holding a pointer): follows it to the first position that is not a pointer, with
+ * Brent's cycle detection, then records that outcome for every position of the run. */
+static uint16_t run_resolve(const uint8_t *msg, size_t len, dns_runs *rs, size_t p)
+{
+    wire_ctx w = wire_init(msg, len);
+    size_t q = p, saved = SIZE_MAX, lam = 0, power = 1;
+    uint16_t res;
+
+    if (!rs->ready) {
+        memset(rs->known, 0, sizeof rs->known);
+        rs->ready = true;
+    }
+    for (;;) {
+        if (run_known(rs, q)) {
+            res = rs->end[q];
+            break;
+        }
+        wire_seek(&w, q);
+        uint8_t b = wire_u8(&w);
+        if (!wire_ok(&w)) {
+            res = RUN_BAD;
+            break;
+        }
+        if (b < 0xc0) {
+            res = (uint16_t)q;
+            break;
+        }
+        uint8_t lo = wire_u8(&w);
+        if (!wire_ok(&w)) {
+            res = RUN_BAD;
+            break;
+        }
+        if (q == saved) {
+            res = RUN_LOOP;
+            break;
+        }
+        if (++lam >= power) {
+            saved = q;
+            power <<= 1;
+            lam = 0;
+        }
+        q = (size_t)(b & 0x3f) << 8 | lo;
+    }
+    /* Again from p, recording: up to the end, a known position, or (a loop) back to a
+     * position recorded on this pass. */
+    for (q = p; !run_known(rs, q);) {
+        wire_seek(&w, q);
+        uint8_t b = wire_u8(&w);
+        uint8_t lo = wire_u8(&w);
+        if (!wire_ok(&w) || b < 0xc0)
+            break;
+        rs->known[q >> 3] |= (uint8_t)(1u << (q & 7));
+        rs->end[q] = res;
+        q = (size_t)(b & 0x3f) << 8 | lo;
+    }
+    return res;
+}
+
+/* Walks the name at off in msg[0..len). Pointers may go forwards or backwards, and no
+ * small count of them is imposed: the stub resolvers we protect follow hundreds (glibc
+ * stops when the bytes checked reach the message length, musl when its steps reach half
+ * of it), so an owner at the end of a 500-pointer chain is still the victim's name.
+ * What ends a walk instead:
+ *  - a name that does not loop visits each pointer position at most once, and a message
+ *    of len bytes has fewer than len of them: more jumps than that is a loop. This bound
+ *    rejects no name that any resolver (or ldns, which allows 65535 jumps) accepts.
+ *  - Brent's cycle detection on the positions of the pointers followed: the walk is a
+ *    function of the position, so coming back to a pointer is a loop; it is seen within
+ *    about twice the loop's length, so a loop costs a few steps, not the message length.
+ *  - the output length (DNS_NAME_MAX): labels add at most 255 bytes.
+ * What keeps it cheap: a pointer that leads to a pointer starts a run (dns_runs); with
+ * rw the run is resolved and recorded, with ro a recorded run is skipped in one step.
+ * Between runs a name has labels, at most 127 of them.
  * out (may be NULL) receives the uncompressed wire name; *wlen its length; *end the
  * offset after the name as stored at off. nc (may be NULL, only when out is NULL) holds
  * names known to be valid, and learns this one. */
 static enum name_err name_walk_c(const uint8_t *msg, size_t len, size_t off, uint8_t *out,
-                                 size_t *wlen, size_t *end, name_cache *nc)
+                                 size_t *wlen, size_t *end, name_cache *nc, dns_runs *rw,
+                                 const dns_runs *ro)
 {
     wire_ctx w = wire_init(msg, len);
     size_t n = 0, stop = 0;
-    unsigned jumps = 0;
+    size_t jumps = 0;
+    bool jumped = false; /* the position was reached by a pointer */
+    /* Brent: the pointer position saved, and steps since it was saved (< power). */
+    size_t saved = SIZE_MAX, lam = 0, power = 1;
 
+    if (rw)
+        ro = rw;
     wire_seek(&w, off);
     for (;;) {
         uint8_t b = wire_u8(&w);
@@ -121,12 +207,29 @@ static enum name_err name_walk_c(const uint8_t *msg, size_t len, size_t off, uin
                 return jumps ? NAME_BAD_PTR : NAME_TRUNCATED;
             if (jumps == 0)
                 stop = w.pos;
-            if (++jumps > DNS_MAX_JUMPS)
+            size_t at = w.pos - 2;
+            if (at == saved || ++jumps >= len)
                 return NAME_LOOP;
+            if (++lam >= power) {
+                saved = at;
+                power <<= 1;
+                lam = 0;
+            }
             size_t target = (size_t)(b & 0x3f) << 8 | lo;
+            if (jumped && ro) { /* a pointer to a pointer: a run from at */
+                uint16_t res = run_known(ro, at) ? ro->end[at]
+                               : rw              ? run_resolve(msg, len, rw, at)
+                                                 : (uint16_t)target;
+                if (res == RUN_LOOP)
+                    return NAME_LOOP;
+                if (res == RUN_BAD)
+                    return NAME_BAD_PTR;
+                target = res;
+            }
+            jumped = true;
             int hit = nc ? cache_find(nc, target) : -1;
             if (hit >= 0 && n + nc->wlen[hit] <= DNS_NAME_MAX &&
-                jumps + nc->jumps[hit] <= DNS_MAX_JUMPS) {
+                jumps + nc->jumps[hit] < len) {
                 n += nc->wlen[hit] - 1u; /* the root label is added below */
                 jumps += nc->jumps[hit];
                 break;
@@ -136,6 +239,7 @@ static enum name_err name_walk_c(const uint8_t *msg, size_t len, size_t off, uin
                 return NAME_BAD_PTR;
             continue;
         }
+        jumped = false;
         if (b >= 0x80)
             return NAME_LABEL_TYPE;
         if (b > DNS_LABEL_MAX)
@@ -166,18 +270,18 @@ static enum name_err name_walk_c(const uint8_t *msg, size_t len, size_t off, uin
 static enum name_err name_walk(const uint8_t *msg, size_t len, size_t off, uint8_t *out,
                                size_t *wlen, size_t *end)
 {
-    return name_walk_c(msg, len, off, out, wlen, end, NULL);
+    return name_walk_c(msg, len, off, out, wlen, end, NULL, NULL, NULL);
 }
 
 /* A name inside record data: its stored bytes must end within the record (pointers may
  * lead anywhere in the message). Moves r past it. */
 static enum name_err rdata_name_c(const dns_msg *m, wire_ctx *r, uint8_t *out, size_t *wlen,
-                                  name_cache *nc)
+                                  name_cache *nc, dns_runs *rw)
 {
     size_t end;
     if (!wire_ok(r))
         return NAME_TRUNCATED;
-    enum name_err e = name_walk_c(m->buf, m->len, r->pos, out, wlen, &end, nc);
+    enum name_err e = name_walk_c(m->buf, m->len, r->pos, out, wlen, &end, nc, rw, &m->runs);
     if (e != NAME_OK)
         return e;
     if (end > r->len) {
@@ -190,7 +294,7 @@ static enum name_err rdata_name_c(const dns_msg *m, wire_ctx *r, uint8_t *out, s
 
 static enum name_err rdata_name(const dns_msg *m, wire_ctx *r, uint8_t *out, size_t *wlen)
 {
-    return rdata_name_c(m, r, out, wlen, NULL);
+    return rdata_name_c(m, r, out, wlen, NULL, NULL);
 }
 
 /* A cursor over exactly one record's data, positioned at its start (offsets stay those
@@ -207,7 +311,8 @@ static wire_ctx rdata_ctx(const dns_msg *m, const dns_rr *rr)
 }
 
 /* Checks the data of the types whose names and sizes the rules rely on. */
-static enum name_err check_rdata(const dns_msg *m, const dns_rr *rr, bool *bad, name_cache *nc)
+static enum name_err check_rdata(const dns_msg *m, const dns_rr *rr, bool *bad, name_cache *nc,
+                                 dns_runs *rw)
 {
     wire_ctx r = rdata_ctx(m, rr);
     enum name_err e = NAME_OK;
@@ -223,20 +328,20 @@ static enum name_err check_rdata(const dns_msg *m, const dns_rr *rr, bool *bad, 
     case DNS_T_DNAME:
     case DNS_T_NS:
     case DNS_T_PTR:
-        e = rdata_name_c(m, &r, NULL, NULL, nc);
+        e = rdata_name_c(m, &r, NULL, NULL, nc, rw);
         break;
     case DNS_T_MX:
         wire_skip(&r, 2);
-        e = rdata_name_c(m, &r, NULL, NULL, nc);
+        e = rdata_name_c(m, &r, NULL, NULL, nc, rw);
         break;
     case DNS_T_SRV:
         wire_skip(&r, 6);
-        e = rdata_name_c(m, &r, NULL, NULL, nc);
+        e = rdata_name_c(m, &r, NULL, NULL, nc, rw);
         break;
     case DNS_T_SOA:
-        e = rdata_name_c(m, &r, NULL, NULL, nc);
+        e = rdata_name_c(m, &r, NULL, NULL, nc, rw);
         if (e == NAME_OK)
-            e = rdata_name_c(m, &r, NULL, NULL, nc);
+            e = rdata_name_c(m, &r, NULL, NULL, nc, rw);
         wire_skip(&r, 20);
         break;
     case DNS_T_TXT:
@@ -245,6 +350,13 @@ static enum name_err check_rdata(const dns_msg *m, const dns_rr *rr, bool *bad, 
         while (wire_ok(&r) && wire_left(&r) > 0)
             wire_skip(&r, wire_u8(&r));
         break;
+    case DNS_T_SVCB:
+    case DNS_T_HTTPS:
+        /* Not judged here (dns_svcb_hints is), but its target name is walked once so
+         * that the pointer runs it leads through are recorded for the readers after. */
+        wire_skip(&r, 2);
+        rdata_name_c(m, &r, NULL, NULL, NULL, rw);
+        return NAME_OK;
     default:
         return NAME_OK;
     }
@@ -296,6 +408,7 @@ int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c)
     name_cache nc;
 
     nc.n = nc.next = 0;
+    m->runs.ready = false;
     m->buf = buf;
     m->len = (uint16_t)(len - over);
     m->id = wire_u16(&w);
@@ -322,7 +435,7 @@ int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c)
         CNT(c, DNS_QDCOUNT_NOT_ONE);
     for (unsigned i = 0; i < m->qdcount; i++) {
         size_t off = w.pos, end = 0, wl = 0;
-        enum name_err e = name_walk_c(buf, m->len, off, NULL, &wl, &end, &nc);
+        enum name_err e = name_walk_c(buf, m->len, off, NULL, &wl, &end, &nc, &m->runs, NULL);
         if (e == NAME_OK) {
             wire_seek(&w, end);
             uint16_t qtype = wire_u16(&w);
@@ -358,7 +471,7 @@ int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c)
                 goto done;
             }
             size_t off = w.pos, end = 0;
-            enum name_err e = name_walk_c(buf, m->len, off, NULL, NULL, &end, &nc);
+            enum name_err e = name_walk_c(buf, m->len, off, NULL, NULL, &end, &nc, &m->runs, NULL);
             if (e == NAME_TRUNCATED) {
                 m->problems |= DNS_P_TRUNCATED;
                 CNT(c, DNS_RR_TRUNCATED);
@@ -398,7 +511,7 @@ int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c)
                 m->n_ar++;
 
             bool bad = false;
-            e = check_rdata(m, rr, &bad, &nc);
+            e = check_rdata(m, rr, &bad, &nc, &m->runs);
             if (bad) {
                 m->problems |= DNS_P_BAD_RDATA;
                 CNT(c, DNS_RDATA_BAD);
@@ -506,6 +619,26 @@ int dns_wirename_text(const uint8_t *wire, size_t wlen, char out[DNS_NAME_TEXT_M
         out[n++] = '.';
     out[n] = '\0';
     return (int)n;
+}
+
+int dns_msg_name_unpack(const dns_msg *m, size_t off, uint8_t out[DNS_NAME_MAX], size_t *end)
+{
+    size_t wlen = 0, e_off = 0;
+    enum name_err e = name_walk_c(m->buf, m->len, off, out, &wlen, &e_off, NULL, NULL, &m->runs);
+    if (e != NAME_OK)
+        return name_errno(e);
+    if (end)
+        *end = e_off;
+    return (int)wlen;
+}
+
+int dns_msg_name_text(const dns_msg *m, size_t off, char out[DNS_NAME_TEXT_MAX], bool lower)
+{
+    uint8_t wire[DNS_NAME_MAX];
+    int wlen = dns_msg_name_unpack(m, off, wire, NULL);
+    if (wlen < 0)
+        return wlen;
+    return dns_wirename_text(wire, (size_t)wlen, out, lower);
 }
 
 int dns_name_text(const uint8_t *msg, size_t len, size_t off, char out[DNS_NAME_TEXT_MAX],

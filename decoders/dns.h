@@ -5,9 +5,10 @@
  * message bytes must outlive the dns_msg: every offset points into them.
  *
  * Names are never copied while parsing; they are validated (labels <= 63, names <= 255,
- * compression pointers followed forwards and backwards with a bound on jumps, like the
- * stub resolvers we protect) and later unpacked on demand with dns_name_unpack() or
- * rendered with dns_name_text(). */
+ * compression pointers followed forwards and backwards, as many as the message can hold
+ * without a loop, like the stub resolvers we protect: glibc follows 500 and more, musl
+ * 70 and more) and later unpacked on demand with dns_name_unpack() or rendered with
+ * dns_name_text(). */
 #ifndef DW_DNS_H
 #define DW_DNS_H
 
@@ -20,7 +21,6 @@
 #define DNS_HEADER_LEN 12
 #define DNS_NAME_MAX 255         /* wire length of a name, root label included */
 #define DNS_LABEL_MAX 63
-#define DNS_MAX_JUMPS 64         /* compression pointers followed per name */
 /* Presentation text of a name: every byte may become "\DDD" (4 chars) + dots + NUL. */
 #define DNS_NAME_TEXT_MAX (DNS_NAME_MAX * 4 + 2)
 /* The smallest record (root owner, 10 bytes of fixed fields) is 11 bytes, so a 65535-byte
@@ -70,6 +70,19 @@ enum dns_msg_problem {
     DNS_P_BAD_RDATA = 1u << 4,     /* a record's data is malformed for its type */
 };
 
+/* Runs of compression pointers (a pointer to a pointer to ...), resolved once per
+ * message by dns_parse: for a position a pointer leads to, the first position reached
+ * that is not a pointer (or that the run loops or leads out of the message). Later walks
+ * skip a whole run in one step, so a message whose names all lead through one long chain
+ * costs its length, not its length times its names. Pointer targets are 14-bit offsets,
+ * hence the size. Internal to dns.c; known[] is cleared only when a message has a run. */
+#define DNS_RUN_SLOTS 16384
+typedef struct dns_runs {
+    bool ready;
+    uint8_t known[DNS_RUN_SLOTS / 8];
+    uint16_t end[DNS_RUN_SLOTS];
+} dns_runs;
+
 typedef struct dns_msg {
     const uint8_t *buf; /* the message; borrowed, must outlive this struct */
     uint16_t len;
@@ -98,7 +111,18 @@ typedef struct dns_msg {
     uint16_t ede[DNS_MAX_EDE]; /* Extended DNS Error INFO-CODEs (RFC 8914) */
 
     uint32_t problems;   /* enum dns_msg_problem bits */
+    dns_runs runs;       /* see dns_runs */
 } dns_msg;
+
+/* Whether the sensor judges the message as a response: QR set, or answer records
+ * whatever QR says. glibc's and musl's stub resolvers match a reply to their query by
+ * id (glibc also by question) and never look at QR, so a forged answer with QR clear is
+ * used all the same. ANCOUNT as the header claims, so that the header alone decides
+ * (the worker's fast path for queries reads only the header). */
+static inline bool dns_msg_is_answer(const dns_msg *m)
+{
+    return (m->flags & DNS_F_QR) != 0 || m->ancount > 0;
+}
 
 /* Parses buf[0..len) into *m (which need not be initialised). Returns 0 when the header
  * and the question were sound, even if a later section was not: what decoded before the
@@ -111,13 +135,19 @@ typedef struct dns_msg {
 int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c);
 
 /* Unpacks the name at offset off into uncompressed wire form (length-prefixed labels,
- * root label included) in out[DNS_NAME_MAX]. Follows pointers in either direction, at
- * most DNS_MAX_JUMPS of them. Returns the wire length (>= 1), or a negative error:
- * -EMSGSIZE name too long, -ELOOP too many jumps, -EINVAL bad label type or past the end.
+ * root label included) in out[DNS_NAME_MAX]. Follows pointers in either direction, any
+ * number of them short of a loop: the walk ends on a pointer it already followed (cycle
+ * detection, a few steps per loop) and never takes more jumps than the message has
+ * bytes. Returns the wire length (>= 1), or a negative error: -EMSGSIZE name too long,
+ * -ELOOP a pointer loop, -EINVAL bad label type or past the end.
  * If end != NULL, *end is the offset just after the name as stored at off (after the
  * first pointer if there is one). */
 int dns_name_unpack(const uint8_t *msg, size_t len, size_t off, uint8_t out[DNS_NAME_MAX],
                     size_t *end);
+
+/* dns_name_unpack on a parsed message: the same result, with the pointer runs that
+ * dns_parse resolved skipped in one step. Consumers of a dns_msg use this one. */
+int dns_msg_name_unpack(const dns_msg *m, size_t off, uint8_t out[DNS_NAME_MAX], size_t *end);
 
 /* Presentation text of the name at off: labels joined by '.', no trailing dot, the root
  * as "."; bytes outside [0-9A-Za-z_-] and '*' escaped the master-file way ("\." "\\"
@@ -128,6 +158,9 @@ int dns_name_unpack(const uint8_t *msg, size_t len, size_t off, uint8_t out[DNS_
  * dns_name_unpack. out must hold DNS_NAME_TEXT_MAX bytes. */
 int dns_name_text(const uint8_t *msg, size_t len, size_t off, char out[DNS_NAME_TEXT_MAX],
                   bool lower);
+
+/* dns_name_text on a parsed message (see dns_msg_name_unpack). */
+int dns_msg_name_text(const dns_msg *m, size_t off, char out[DNS_NAME_TEXT_MAX], bool lower);
 
 /* Same for a name already in uncompressed wire form. */
 int dns_wirename_text(const uint8_t *wire, size_t wlen, char out[DNS_NAME_TEXT_MAX], bool lower);

@@ -14,11 +14,26 @@
  * carry (4 bytes each): nothing at the end of the chain goes unchecked. */
 #define MAX_ADDRS (DNS_MAX_RRS + 16384)
 
+/* Group bits (eval_result.group): bit g for group g; GROUP_BEYOND for answer owners on
+ * no chain kept (past EVAL_MAX_GROUPS or EVAL_MAX_NAMES). */
+#define GROUP_BEYOND (1u << 31)
+#define NO_NAME 0xffffu
+
 typedef struct eval_addr {
     int family;
     uint8_t a[16];
+    uint32_t groups;   /* of its record's owner */
     special_result sr; /* classified once per response, judged by every rule */
 } eval_addr;
+
+/* What a candidate rule matched in the current response. */
+typedef struct cand_info {
+    uint32_t groups;   /* group bits of every name it matched */
+    bool all_addrs;    /* it matched a name the victim may have asked: every answer address */
+    uint16_t first;    /* index in chain[] of the first name it matched; NO_NAME: beyond */
+    int group;         /* that name's group; -1 beyond */
+    uint16_t rr;       /* beyond: the answer record whose owner it matched */
+} cand_info;
 
 struct evaluator {
     const ruleset *rs;
@@ -27,19 +42,34 @@ struct evaluator {
     /* Candidate rules of the current response: stamp[i] == gen marks rule i. */
     uint32_t *stamp;
     uint32_t *cand;
-    uint8_t *first;   /* per rule: the first chain name it matched (this response) */
+    cand_info *info;  /* per rule, valid while stamp[i] == gen */
     size_t n_rules, n_cand;
     uint32_t gen;
-    /* The chain in wire form, for owner comparisons. */
-    uint8_t chain_wire[EVAL_MAX_CHAIN + 1][DNS_NAME_MAX];
+    /* The names of eval_result.chain in wire form, for owner comparisons; the last slot
+     * is scratch for owners beyond the names kept. */
+    uint8_t chain_wire[EVAL_MAX_NAMES + 1][DNS_NAME_MAX];
+    uint32_t name_hash[EVAL_MAX_NAMES];
+    uint8_t name_group[EVAL_MAX_NAMES];
     eval_addr *addrs;
     unsigned n_addrs;
-    bool in_chain[DNS_MAX_RRS]; /* answer record i is owned by a chain name */
+    /* Per record of the message: the group bits of an answer record's owner (0 for the
+     * other sections), and for CNAME/DNAME answers the hash and label count of the owner
+     * (chain steps compare hashes before unpacking anything). */
+    uint32_t rec_groups[DNS_MAX_RRS];
+    uint8_t rec_ng[DNS_MAX_RRS];   /* rec_groups[i] holds for this many groups (0: not yet) */
+    uint32_t rec_hash[DNS_MAX_RRS];
+    uint8_t rec_labels[DNS_MAX_RRS];
+    uint16_t aliases[DNS_MAX_RRS]; /* indexes of the CNAME/DNAME answers */
+    unsigned n_aliases;
+    bool any_dname;
+    bool aliases_hashed;           /* rec_hash/rec_labels of the aliases are set */
+    unsigned n_hashed;             /* names of chain[] whose name_hash is set */
+    uint16_t beyond[DNS_MAX_RRS];  /* answers whose owner starts no group: no room left */
+    unsigned n_beyond;
     /* Each chain name prepared once for every name set it is looked up in. */
-    nameset_query q[EVAL_MAX_CHAIN + 1];
+    nameset_query q[EVAL_MAX_NAMES + 1];
     bool need_track;            /* some rule needs the query (dnssec: signed) */
-    /* The chain went on past EVAL_MAX_CHAIN: every answer address is judged, since the
-     * ones the victim uses are owned by a name we did not follow. */
+    /* The question's chain went on past EVAL_MAX_CHAIN (said in the trace). */
     bool chain_cut;
     eval_trace_fn trace_fn; /* NULL: no tracing (the sensor) */
     void *trace_ctx;
@@ -64,19 +94,19 @@ static int size_for(evaluator *ev, const ruleset *rs)
     size_t n = ruleset_count(rs);
     uint32_t *stamp = calloc(n ? n : 1, sizeof *stamp);
     uint32_t *cand = calloc(n ? n : 1, sizeof *cand);
-    uint8_t *first = calloc(n ? n : 1, sizeof *first);
-    if (!stamp || !cand || !first) {
+    cand_info *info = calloc(n ? n : 1, sizeof *info);
+    if (!stamp || !cand || !info) {
         free(stamp);
         free(cand);
-        free(first);
+        free(info);
         return -ENOMEM;
     }
     free(ev->stamp);
     free(ev->cand);
-    free(ev->first);
+    free(ev->info);
     ev->stamp = stamp;
     ev->cand = cand;
-    ev->first = first;
+    ev->info = info;
     ev->n_rules = n;
     ev->gen = 0;
     ev->rs = rs;
@@ -110,7 +140,7 @@ void evaluator_free(evaluator *ev)
     free(ev->addrs);
     free(ev->stamp);
     free(ev->cand);
-    free(ev->first);
+    free(ev->info);
     free(ev);
 }
 
@@ -180,26 +210,97 @@ static int dname_substitute(const uint8_t *name, const uint8_t *owner, const uin
     return 1;
 }
 
-static int chain_index(const evaluator *ev, const eval_result *r, const uint8_t *owner)
+/* A hash of an uncompressed wire name, ASCII case folded, built from the root up so
+ * that the hash of each suffix comes on the way: sufh[k] (if sufh) is the hash of the
+ * suffix of k labels. Returns the label count, or -1 for a malformed name. */
+static int name_hashes(const uint8_t *w, uint32_t *h, uint32_t sufh[DNS_NAME_MAX / 2 + 1])
 {
-    for (unsigned i = 0; i < r->n_chain; i++)
-        if (dns_wirename_eq(ev->chain_wire[i], owner))
-            return (int)i;
-    return -1;
+    uint8_t off[DNS_NAME_MAX / 2];
+    int nl = 0;
+    size_t i = 0;
+    while (i < DNS_NAME_MAX && w[i]) {
+        if (w[i] > DNS_LABEL_MAX || nl == (int)sizeof off)
+            return -1;
+        off[nl++] = (uint8_t)i;
+        i += (size_t)w[i] + 1;
+    }
+    if (i >= DNS_NAME_MAX)
+        return -1;
+    uint32_t x = 2166136261u; /* FNV-1a */
+    if (sufh)
+        sufh[0] = x;
+    for (int k = nl - 1; k >= 0; k--) {
+        const uint8_t *l = w + off[k];
+        x = (x ^ l[0]) * 16777619u;
+        for (unsigned j = 1; j <= l[0]; j++) {
+            unsigned c = l[j];
+            x = (x ^ (c - 'A' < 26u ? c + 32 : c)) * 16777619u;
+        }
+        if (sufh)
+            sufh[nl - k] = x;
+    }
+    *h = x;
+    return nl;
+}
+
+/* Hashes pay when there are many names to compare against; a usual response has one
+ * CNAME and a chain of two names, compared directly. */
+#define HASH_MIN 8
+
+/* Notes the CNAME and DNAME records of the answer section; with more than HASH_MIN of
+ * them, their owners' hashes too: one unpack per record per response, not one per chain
+ * step. */
+static void prepare_aliases(evaluator *ev, const dns_msg *m)
+{
+    uint8_t owner[DNS_NAME_MAX];
+    ev->n_aliases = 0;
+    ev->any_dname = false;
+    for (unsigned i = 0; i < m->n_rr; i++) {
+        const dns_rr *rr = &m->rr[i];
+        if (rr->section == DNS_SEC_ANSWER &&
+            (rr->type == DNS_T_CNAME || rr->type == DNS_T_DNAME)) {
+            ev->aliases[ev->n_aliases++] = (uint16_t)i;
+            ev->any_dname |= rr->type == DNS_T_DNAME;
+        }
+    }
+    ev->aliases_hashed = ev->n_aliases > HASH_MIN;
+    if (!ev->aliases_hashed)
+        return;
+    unsigned n = 0;
+    for (unsigned k = 0; k < ev->n_aliases; k++) {
+        unsigned i = ev->aliases[k];
+        uint32_t h;
+        int nl;
+        if (dns_msg_name_unpack(m, m->rr[i].name_off, owner, NULL) < 0 ||
+            (nl = name_hashes(owner, &h, NULL)) < 0)
+            continue; /* (cannot happen: dns_parse validated every owner) */
+        ev->rec_hash[i] = h;
+        ev->rec_labels[i] = (uint8_t)nl;
+        ev->aliases[n++] = (uint16_t)i;
+    }
+    ev->n_aliases = n;
 }
 
 /* The name the chain goes on to from cur (a CNAME owned by cur, or a DNAME above it):
  * true and next set, or false at the end of the chain. */
-static bool chain_step(const dns_msg *m, const uint8_t *cur, uint8_t next[DNS_NAME_MAX])
+static bool chain_step(const evaluator *ev, const dns_msg *m, const uint8_t *cur,
+                       uint8_t next[DNS_NAME_MAX])
 {
     uint8_t owner[DNS_NAME_MAX], target[DNS_NAME_MAX];
-    for (unsigned i = 0; i < m->n_rr; i++) {
-        const dns_rr *rr = &m->rr[i];
-        if (rr->section != DNS_SEC_ANSWER ||
-            (rr->type != DNS_T_CNAME && rr->type != DNS_T_DNAME))
-            continue;
-        if (dns_name_unpack(m->buf, m->len, rr->name_off, owner, NULL) < 0 ||
-            dns_name_unpack(m->buf, m->len, rr->rdata_off, target, NULL) < 0)
+    uint32_t h = 0, sufh[DNS_NAME_MAX / 2 + 1];
+    int nl = 0;
+    if (ev->aliases_hashed && (nl = name_hashes(cur, &h, ev->any_dname ? sufh : NULL)) < 0)
+        return false;
+    for (unsigned k = 0; k < ev->n_aliases; k++) {
+        const dns_rr *rr = &m->rr[ev->aliases[k]];
+        if (ev->aliases_hashed) {
+            unsigned ol = ev->rec_labels[ev->aliases[k]];
+            uint32_t oh = ev->rec_hash[ev->aliases[k]];
+            if (rr->type == DNS_T_CNAME ? oh != h : (int)ol >= nl || sufh[ol] != oh)
+                continue;
+        }
+        if (dns_msg_name_unpack(m, rr->name_off, owner, NULL) < 0 ||
+            dns_msg_name_unpack(m, rr->rdata_off, target, NULL) < 0)
             continue;
         if (rr->type == DNS_T_CNAME && dns_wirename_eq(owner, cur)) {
             memcpy(next, target, DNS_NAME_MAX);
@@ -211,33 +312,60 @@ static bool chain_step(const dns_msg *m, const uint8_t *cur, uint8_t next[DNS_NA
     return false;
 }
 
-/* Follows CNAME and DNAME records of the answer section from the question name. */
-static void build_chain(evaluator *ev, const dns_msg *m, eval_result *r)
+/* The group bits of the names kept that equal owner. Past HASH_MIN names, hashes first
+ * (computed for the names as they come). */
+static uint32_t groups_of(evaluator *ev, const eval_result *r, const uint8_t *owner)
+{
+    uint32_t bits = 0, h = 0;
+    bool hashed = r->n_chain > HASH_MIN;
+    if (hashed) {
+        for (; ev->n_hashed < r->n_chain; ev->n_hashed++)
+            if (name_hashes(ev->chain_wire[ev->n_hashed], &ev->name_hash[ev->n_hashed], NULL) < 0)
+                ev->name_hash[ev->n_hashed] = 0;
+        if (name_hashes(owner, &h, NULL) < 0)
+            return 0;
+    }
+    for (unsigned i = 0; i < r->n_chain; i++)
+        if ((!hashed || ev->name_hash[i] == h) && dns_wirename_eq(ev->chain_wire[i], owner))
+            bits |= 1u << ev->name_group[i];
+    return bits;
+}
+
+static bool in_range(const evaluator *ev, unsigned from, unsigned to, const uint8_t *name)
+{
+    for (unsigned i = from; i < to; i++)
+        if (dns_wirename_eq(ev->chain_wire[i], name))
+            return true;
+    return false;
+}
+
+/* Makes a group of the name in ev->chain_wire[r->n_chain] and the chain from it: CNAME
+ * and DNAME records of the answer section, at most EVAL_MAX_CHAIN steps, no loop, no
+ * more names than EVAL_MAX_NAMES in all. Prepares each name's text and query. */
+static void add_group(evaluator *ev, const dns_msg *m, eval_result *r)
 {
     uint8_t next[DNS_NAME_MAX];
-    r->n_chain = 0;
-    ev->chain_cut = false;
-    if (!m->has_question)
-        return;
-    if (m->qname_wlen > 0 && m->qname_wlen <= DNS_NAME_MAX &&
-        (size_t)m->qname_off + m->qname_wlen <= m->len)
-        memcpy(ev->chain_wire[0], m->buf + m->qname_off, m->qname_wlen); /* validated */
-    else if (dns_name_unpack(m->buf, m->len, m->qname_off, ev->chain_wire[0], NULL) < 0)
-        return;
-    r->n_chain = 1;
-    while (r->n_chain <= EVAL_MAX_CHAIN) {
-        if (!chain_step(m, ev->chain_wire[r->n_chain - 1], next) ||
-            chain_index(ev, r, next) >= 0) /* the end, or a loop */
+    unsigned g = r->n_groups++, first = r->n_chain;
+    unsigned limit = first + EVAL_MAX_CHAIN + 1;
+    if (limit > EVAL_MAX_NAMES)
+        limit = EVAL_MAX_NAMES;
+    r->n_chain++;
+    while (r->n_chain < limit) {
+        if (!chain_step(ev, m, ev->chain_wire[r->n_chain - 1], next) ||
+            in_range(ev, first, r->n_chain, next)) /* the end, or a loop */
             break;
         memcpy(ev->chain_wire[r->n_chain], next, sizeof next);
         r->n_chain++;
     }
-    if (r->n_chain == EVAL_MAX_CHAIN + 1)
-        ev->chain_cut = chain_step(m, ev->chain_wire[EVAL_MAX_CHAIN], next) &&
-                        chain_index(ev, r, next) < 0;
+    if (g == 0 && m->has_question && r->n_chain == first + EVAL_MAX_CHAIN + 1)
+        ev->chain_cut = chain_step(ev, m, ev->chain_wire[r->n_chain - 1], next) &&
+                        !in_range(ev, first, r->n_chain, next);
+    r->group[g].first = (uint8_t)first;
+    r->group[g].n = (uint8_t)(r->n_chain - first);
     /* Each name's text, and its query for the name sets, in one pass over the usual
      * name; a name with bytes the reader escapes takes the reader's text. */
-    for (unsigned i = 0; i < r->n_chain; i++) {
+    for (unsigned i = first; i < r->n_chain; i++) {
+        ev->name_group[i] = (uint8_t)g;
         if (nameset_query_wire(&ev->q[i], ev->chain_wire[i], DNS_NAME_MAX, r->chain[i],
                                sizeof r->chain[i]) == 0)
             continue;
@@ -247,7 +375,99 @@ static void build_chain(evaluator *ev, const dns_msg *m, eval_result *r)
     }
 }
 
-static void add_addr(evaluator *ev, int family, const uint8_t *a)
+/* Whether the owner of rr is a bare pointer to the question name (most answers). */
+static bool owner_is_qname(const dns_msg *m, const dns_rr *rr)
+{
+    wire_ctx w = wire_init(m->buf, m->len);
+    wire_seek(&w, rr->name_off);
+    uint16_t ptr = wire_u16(&w);
+    return m->has_question && wire_ok(&w) && (ptr & 0xc000) == 0xc000 &&
+           (ptr & 0x3fff) == m->qname_off;
+}
+
+static bool addr_type(uint16_t t)
+{
+    return t == DNS_T_A || t == DNS_T_AAAA || t == DNS_T_SVCB || t == DNS_T_HTTPS;
+}
+
+/* The groups of a response (see eval_result): the question's chain, then a chain from
+ * each owner of an address or CNAME answer that is on no chain before it. Owners
+ * past the room for groups are listed in ev->beyond, to be matched one by one. */
+static void build_groups(evaluator *ev, const dns_msg *m, eval_result *r)
+{
+    uint8_t owner[DNS_NAME_MAX];
+    r->n_chain = 0;
+    r->n_groups = 0;
+    r->owners_beyond = false;
+    ev->chain_cut = false;
+    ev->n_beyond = 0;
+    ev->n_hashed = 0;
+    prepare_aliases(ev, m);
+    if (m->has_question) {
+        if (m->qname_wlen > 0 && m->qname_wlen <= DNS_NAME_MAX &&
+            (size_t)m->qname_off + m->qname_wlen <= m->len)
+            memcpy(ev->chain_wire[0], m->buf + m->qname_off, m->qname_wlen); /* validated */
+        else if (dns_msg_name_unpack(m, m->qname_off, ev->chain_wire[0], NULL) < 0)
+            return;
+        add_group(ev, m, r);
+    }
+    for (unsigned i = 0; i < m->n_rr; i++) {
+        const dns_rr *rr = &m->rr[i];
+        uint32_t bits;
+        ev->rec_ng[i] = 0;
+        /* (a DNAME's owner is never asked for through it: it maps the names below) */
+        if (rr->section != DNS_SEC_ANSWER || !(addr_type(rr->type) || rr->type == DNS_T_CNAME))
+            continue;
+        if (owner_is_qname(m, rr) && r->n_groups == 1) {
+            ev->rec_groups[i] = 1u;
+            ev->rec_ng[i] = 1;
+            continue;
+        }
+        if (dns_msg_name_unpack(m, rr->name_off, owner, NULL) < 0)
+            continue;
+        if ((bits = groups_of(ev, r, owner)) != 0) {
+            /* mark_owners takes this unless a group is added after */
+            ev->rec_groups[i] = bits;
+            ev->rec_ng[i] = (uint8_t)r->n_groups;
+            continue;
+        }
+        if (r->n_groups < EVAL_MAX_GROUPS && r->n_chain < EVAL_MAX_NAMES) {
+            memcpy(ev->chain_wire[r->n_chain], owner, sizeof owner);
+            add_group(ev, m, r);
+        } else {
+            ev->beyond[ev->n_beyond++] = (uint16_t)i;
+            r->owners_beyond = true;
+        }
+    }
+}
+
+/* The group bits of every answer record's owner (0 in the other sections), once per
+ * response: later checks look them up instead of unpacking again. */
+static void mark_owners(evaluator *ev, const eval_result *r, const dns_msg *m)
+{
+    uint8_t owner[DNS_NAME_MAX];
+    for (unsigned i = 0; i < m->n_rr; i++) {
+        const dns_rr *rr = &m->rr[i];
+        if (rr->section != DNS_SEC_ANSWER) {
+            ev->rec_groups[i] = 0;
+            continue;
+        }
+        if (ev->rec_ng[i] == r->n_groups) /* found by build_groups, no group since */
+            continue;
+        /* Most answers name their owner by a pointer to the question name: the first
+         * name of group 0, and of no other group when there is no other. */
+        if (r->n_groups == 1 && owner_is_qname(m, rr)) {
+            ev->rec_groups[i] = 1u;
+            continue;
+        }
+        uint32_t bits = 0;
+        if (dns_msg_name_unpack(m, rr->name_off, owner, NULL) > 0)
+            bits = groups_of(ev, r, owner);
+        ev->rec_groups[i] = bits ? bits : GROUP_BEYOND;
+    }
+}
+
+static void add_addr(evaluator *ev, int family, const uint8_t *a, uint32_t groups)
 {
     if (ev->n_addrs >= MAX_ADDRS)
         return;
@@ -255,86 +475,107 @@ static void add_addr(evaluator *ev, int family, const uint8_t *a)
     x->family = family;
     memset(x->a, 0, sizeof x->a);
     memcpy(x->a, a, family == 6 ? 16 : 4);
+    x->groups = groups;
     x->sr = special_classify(family, x->a);
 }
 
+typedef struct hint_ctx {
+    evaluator *ev;
+    uint32_t groups;
+} hint_ctx;
+
 static void on_hint(void *ctx, int family, const uint8_t *addr)
 {
-    add_addr(ctx, family, addr);
+    const hint_ctx *h = ctx;
+    add_addr(h->ev, family, addr, h->groups);
 }
 
-/* Marks, once per response, which answer records are owned by a name of the chain (the
- * records the victim uses): later checks look the mark up instead of unpacking again. */
-static void mark_owners(evaluator *ev, const eval_result *r, const dns_msg *m)
-{
-    uint8_t owner[DNS_NAME_MAX];
-    for (unsigned i = 0; i < m->n_rr; i++) {
-        const dns_rr *rr = &m->rr[i];
-        if (rr->section != DNS_SEC_ANSWER) {
-            ev->in_chain[i] = false;
-            continue;
-        }
-        /* Most answers name their owner by a pointer to the question name: that is the
-         * first name of the chain, no unpacking needed. */
-        wire_ctx w = wire_init(m->buf, m->len);
-        wire_seek(&w, rr->name_off);
-        uint16_t ptr = wire_u16(&w);
-        if (wire_ok(&w) && (ptr & 0xc000) == 0xc000 && (ptr & 0x3fff) == m->qname_off &&
-            r->n_chain > 0) {
-            ev->in_chain[i] = true;
-            continue;
-        }
-        ev->in_chain[i] = dns_name_unpack(m->buf, m->len, rr->name_off, owner, NULL) > 0 &&
-                          chain_index(ev, r, owner) >= 0;
-    }
-}
-
-static bool owned_by_chain(const evaluator *ev, const dns_msg *m, const dns_rr *rr)
-{
-    return ev->in_chain[rr - m->rr];
-}
-
+/* Every address of the answer section, with the groups of its owner: which rules judge
+ * it is decided per rule (cand_info). */
 static void collect_addrs(evaluator *ev, const dns_msg *m, eval_result *r)
 {
     ev->n_addrs = 0;
     for (unsigned i = 0; i < m->n_rr; i++) {
         const dns_rr *rr = &m->rr[i];
         uint8_t a[16];
-        if (rr->type != DNS_T_A && rr->type != DNS_T_AAAA && rr->type != DNS_T_SVCB &&
-            rr->type != DNS_T_HTTPS)
-            continue;
-        if (ev->chain_cut ? rr->section != DNS_SEC_ANSWER : !owned_by_chain(ev, m, rr))
+        if (rr->section != DNS_SEC_ANSWER || !addr_type(rr->type))
             continue;
         if (rr->type == DNS_T_SVCB || rr->type == DNS_T_HTTPS) {
-            dns_svcb_hints(m, rr, on_hint, ev);
+            hint_ctx h = {ev, ev->rec_groups[i]};
+            dns_svcb_hints(m, rr, on_hint, &h);
             continue;
         }
         int n = dns_rr_addr(m, rr, a);
         if (n)
-            add_addr(ev, n == 16 ? 6 : 4, a);
+            add_addr(ev, n == 16 ? 6 : 4, a, ev->rec_groups[i]);
     }
     r->n_addrs = ev->n_addrs;
 }
+
+/* Whether the rule judges records owned by names of these groups. */
+static bool rule_owns(const cand_info *ci, uint32_t groups) { return (ci->groups & groups) != 0; }
 
 /* ---- candidate rules ---------------------------------------------------------------- */
 
 typedef struct cand_ctx {
     evaluator *ev;
-    unsigned index; /* of the name in the chain (ev->q[index]) */
+    const nameset_query *q; /* the name matched */
+    uint16_t index;         /* its place in chain[], NO_NAME beyond */
+    int group;              /* its group, -1 beyond */
+    uint16_t rr;            /* beyond: the record it owns */
+    bool all_addrs;         /* a name the victim may have asked */
 } cand_ctx;
 
 static void on_candidate(void *ctx, uint32_t idx)
 {
     cand_ctx *c = ctx;
     evaluator *ev = c->ev;
-    if (idx >= ev->n_rules || ev->stamp[idx] == ev->gen)
+    if (idx >= ev->n_rules)
         return;
     const dw_rule *rule = ruleset_rule(ev->rs, idx);
-    if (rule->except && nameset_contains_query(rule->except, &ev->q[c->index]))
+    if (rule->except && nameset_contains_query(rule->except, c->q))
         return;
-    ev->stamp[idx] = ev->gen;
-    ev->first[idx] = (uint8_t)c->index; /* names are matched in chain order */
-    ev->cand[ev->n_cand++] = idx;
+    cand_info *ci = &ev->info[idx];
+    if (ev->stamp[idx] != ev->gen) {
+        ev->stamp[idx] = ev->gen;
+        ev->cand[ev->n_cand++] = idx;
+        /* names are matched in chain order, the owners beyond last */
+        ci->first = c->index;
+        ci->group = c->group;
+        ci->rr = c->rr;
+        ci->groups = 0;
+        ci->all_addrs = false;
+    }
+    ci->groups |= c->group < 0 ? GROUP_BEYOND : 1u << c->group;
+    ci->all_addrs |= c->all_addrs;
+}
+
+/* Finds the candidate rules: those matching a name of a group, then those matching an
+ * owner beyond the groups. The question's chain, or any group when the message has no
+ * question, is what the victim asked: its rules judge every answer address. */
+static void find_candidates(evaluator *ev, const dns_msg *m, const eval_result *r)
+{
+    const nameset *names = ruleset_names(ev->rs);
+    for (unsigned i = 0; i < r->n_chain; i++) {
+        int g = ev->name_group[i];
+        cand_ctx c = {ev, &ev->q[i], (uint16_t)i, g, 0, g == 0 || !m->has_question};
+        nameset_match_query(names, &ev->q[i], on_candidate, &c);
+    }
+    for (unsigned k = 0; k < ev->n_beyond; k++) {
+        uint8_t *w = ev->chain_wire[EVAL_MAX_NAMES];
+        nameset_query *q = &ev->q[EVAL_MAX_NAMES];
+        char text[DNS_NAME_TEXT_MAX];
+        const dns_rr *rr = &m->rr[ev->beyond[k]];
+        if (dns_msg_name_unpack(m, rr->name_off, w, NULL) < 0)
+            continue;
+        if (nameset_query_wire(q, w, DNS_NAME_MAX, text, sizeof text) != 0) {
+            if (dns_wirename_text(w, DNS_NAME_MAX, text, true) < 0)
+                continue;
+            nameset_query_init(q, text, strlen(text));
+        }
+        cand_ctx c = {ev, q, NO_NAME, -1, ev->beyond[k], !m->has_question};
+        nameset_match_query(names, q, on_candidate, &c);
+    }
 }
 
 static bool catch_all(const dw_rule *rule)
@@ -574,10 +815,10 @@ static void check_addr(const evaluator *ev, const dw_rule *rule, const eval_addr
     }
 }
 
-static bool has_rrsig(const evaluator *ev, const dns_msg *m)
+static bool has_rrsig(const evaluator *ev, const cand_info *ci, const dns_msg *m)
 {
     for (unsigned i = 0; i < m->n_rr; i++)
-        if (m->rr[i].type == DNS_T_RRSIG && owned_by_chain(ev, m, &m->rr[i]))
+        if (m->rr[i].type == DNS_T_RRSIG && rule_owns(ci, ev->rec_groups[i]))
             return true;
     return false;
 }
@@ -633,11 +874,19 @@ static size_t fmt_expected(const dw_rule *rule, const evaluator *ev, char *out, 
     return b.n < len ? b.n : len - 1;
 }
 
-static void write_reason(const evaluator *ev, const pkt_info *pi,
-                         const eval_result *r, eval_finding *f)
+static void write_reason(const evaluator *ev, const cand_info *ci, const pkt_info *pi,
+                         const dns_msg *m, const eval_result *r, eval_finding *f)
 {
     const dw_rule *rule = f->rule;
-    const char *q = r->n_chain ? r->chain[0] : "(no question)";
+    /* The name the victim asked: the start of the chain the rule matched (the question
+     * when it matched the question's chain), or the owner it matched beyond them. */
+    char beyond[DNS_NAME_TEXT_MAX];
+    const char *q = "?";
+    if (ci->group >= 0)
+        q = r->chain[r->group[ci->group].first];
+    else if (ci->rr < m->n_rr &&
+             dns_msg_name_text(m, m->rr[ci->rr].name_off, beyond, true) >= 0)
+        q = beyond;
     char ip[46], exp[256];
     reason_buf b = {f->reason, sizeof f->reason, 0};
     /* The reason names the gravest violation: the lowest DW_V_* bit (answers outside
@@ -744,22 +993,26 @@ static void write_reason(const evaluator *ev, const pkt_info *pi,
 
 /* The trace lines of the checks a rule does not configure, and of the address checks
  * when there is nothing to judge. */
-static void trace_config(const evaluator *ev, const dw_rule *rule, const dns_msg *m,
-                         const eval_result *r)
+static void trace_config(const evaluator *ev, const dw_rule *rule, const cand_info *ci,
+                         const dns_msg *m, const eval_result *r)
 {
     char rc[16];
-    if (m->rcode != 0)
-        trace(ev, rule, "addresses", -1, "response code %s: addresses are not judged",
-              dns_rcode_name(m->rcode, rc));
-    else if (ev->n_addrs == 0)
-        trace(ev, rule, "addresses", -1, "no address in the answer");
-    else if (ev->chain_cut)
-        trace(ev, rule, "addresses", 1, "%u address%s: the chain goes on past %d steps, so "
-              "every address of the answer section is judged", ev->n_addrs,
-              ev->n_addrs == 1 ? "" : "es", EVAL_MAX_CHAIN);
+    unsigned n = 0;
+    for (unsigned i = 0; i < ev->n_addrs; i++)
+        n += ci->all_addrs || rule_owns(ci, ev->addrs[i].groups);
+    if (n == 0)
+        trace(ev, rule, "addresses", -1, "no address in the answer%s",
+              ci->all_addrs ? "" : " owned by the names the rule matched");
+    else if (ci->all_addrs)
+        trace(ev, rule, "addresses", 1, "%u address%s: every address of the answer section, "
+              "whatever its owner, as the victim %s%s uses them%s%s", n, n == 1 ? "" : "es",
+              m->has_question ? "asking for " : "(the message has no question)",
+              m->has_question ? r->chain[0] : "", m->rcode ? "; response code " : "",
+              m->rcode ? dns_rcode_name(m->rcode, rc) : "");
     else
-        trace(ev, rule, "addresses", 1, "%u address%s owned by the chain of %s", ev->n_addrs,
-              ev->n_addrs == 1 ? "" : "es", r->n_chain ? r->chain[0] : "?");
+        trace(ev, rule, "addresses", 1, "%u address%s owned by the chain of %s%s%s", n,
+              n == 1 ? "" : "es", ci->group >= 0 ? r->chain[r->group[ci->group].first] : "an owner",
+              m->rcode ? "; response code " : "", m->rcode ? dns_rcode_name(m->rcode, rc) : "");
     if (!rule->rebind_check)
         trace(ev, rule, "rebinding", -1, "rebinding.check is false");
     if (rule->n_asn == 0)
@@ -770,14 +1023,20 @@ static void trace_config(const evaluator *ev, const dw_rule *rule, const dns_msg
         trace(ev, rule, "expect.prefixes", -1, "no expect.prefixes");
 }
 
-static void judge_rule(evaluator *ev, const dw_rule *rule, unsigned first, const pkt_info *pi,
-                       const dns_msg *m, const eval_result *r, bool query_do, eval_finding *f)
+static void judge_rule(evaluator *ev, const dw_rule *rule, const cand_info *ci,
+                       const pkt_info *pi, const dns_msg *m, const eval_result *r,
+                       bool query_do, eval_finding *f)
 {
-    bool noerror = m->rcode == 0;
+    /* Addresses are judged whatever the response code: stub resolvers read only the
+     * header's 4 bits (an OPT record's extended RCODE, BADVERS and the like, is ignored)
+     * and the answer section is what they use. DNSSEC is judged when the header says
+     * NOERROR or there are answers. */
+    bool answered = DNS_RCODE(m->flags) == 0 || m->n_an > 0;
     char text[256], ip[46];
 
     memset(f, 0, offsetof(eval_finding, evidence));
     f->rule = rule;
+    f->group = ci->group;
 
     if (rule->resolvers) {
         bool ok = prefixset_lookup(rule->resolvers, pi->ip_version, pi->src, NULL, NULL);
@@ -796,8 +1055,8 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, unsigned first, const
         /* The targets after the name the rule matched: a name of ours that CNAMEs to
          * the registry (npm.corp.example -> registry.npmjs.org) is not the registry's
          * CNAME. */
-        unsigned bad = 0;
-        for (unsigned i = first + 1; i < r->n_chain && !bad; i++)
+        unsigned bad = 0, end = ci->group >= 0 ? r->group[ci->group].first + r->group[ci->group].n : 0;
+        for (unsigned i = ci->first + 1u; ci->group >= 0 && i < end && !bad; i++)
             if (!nameset_contains_query(rule->cname_allowed, &ev->q[i])) {
                 eval_evidence *e = evidence(f, DW_V_CNAME_UNEXPECTED, 0, NULL);
                 if (e)
@@ -809,7 +1068,7 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, unsigned first, const
             if (bad)
                 trace(ev, rule, "cname", 0, "%s is not an allowed target (%s)", r->chain[bad],
                       rule->cname_allowed_text.n ? text : "none allowed");
-            else if (r->n_chain > 1)
+            else if (ci->group >= 0 && r->group[ci->group].n > 1)
                 trace(ev, rule, "cname", 1, "every chain target is allowed (%s)", text);
             else
                 trace(ev, rule, "cname", 1, "no CNAME or DNAME in the answer");
@@ -824,7 +1083,7 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, unsigned first, const
         for (unsigned i = 0; i < m->n_rr && !bad; i++) {
             const dns_rr *rr = &m->rr[i];
             /* (the sensor unpacks owners only for records over the limit) */
-            if ((rr->ttl <= rule->ttl_max && !ev->trace_fn) || !owned_by_chain(ev, m, rr))
+            if ((rr->ttl <= rule->ttl_max && !ev->trace_fn) || !rule_owns(ci, ev->rec_groups[i]))
                 continue;
             if (rr->ttl > worst)
                 worst = rr->ttl;
@@ -843,28 +1102,29 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, unsigned first, const
     }
 
     if (ev->trace_fn)
-        trace_config(ev, rule, m, r);
+        trace_config(ev, rule, ci, m, r);
     time_t now = 0;
-    if (noerror && rule->n_exceptions)
+    if (rule->n_exceptions)
         now = ev->clock ? ev->clock() : time(NULL);
-    if (noerror)
-        for (unsigned i = 0; i < ev->n_addrs; i++) {
-            const dw_exception *ex = excused(ev, rule, r, &ev->addrs[i], now);
-            if (!ex) {
-                check_addr(ev, rule, &ev->addrs[i], f);
-            } else if (ev->trace_fn) {
-                fmt_ip(ev->addrs[i].family, ev->addrs[i].a, ip);
-                trace(ev, rule, "exception", -1, "%s excused (line %u): %s, until %s", ip,
-                      ex->line, ex->reason, ex->expires_text);
-            }
+    for (unsigned i = 0; i < ev->n_addrs; i++) {
+        if (!ci->all_addrs && !rule_owns(ci, ev->addrs[i].groups))
+            continue;
+        const dw_exception *ex = excused(ev, rule, r, &ev->addrs[i], now);
+        if (!ex) {
+            check_addr(ev, rule, &ev->addrs[i], f);
+        } else if (ev->trace_fn) {
+            fmt_ip(ev->addrs[i].family, ev->addrs[i].a, ip);
+            trace(ev, rule, "exception", -1, "%s excused (line %u): %s, until %s", ip,
+                  ex->line, ex->reason, ex->expires_text);
         }
+    }
 
-    if (rule->dnssec == DW_DNSSEC_SIGNED && noerror) {
+    if (rule->dnssec == DW_DNSSEC_SIGNED && answered) {
         bool from_validator = rule->resolvers && !(f->violations & DW_V_UNEXPECTED_RESOLVER);
         const char *why = NULL;
         if (from_validator && !(m->flags & DNS_F_AD))
             why = "the validating resolver did not set AD";
-        else if (query_do && !has_rrsig(ev, m))
+        else if (query_do && !has_rrsig(ev, ci, m))
             why = "the answer carries no RRSIG although the query set DO";
         eval_evidence *e = why ? evidence(f, DW_V_DNSSEC_MISSING, 0, NULL) : NULL;
         if (e)
@@ -882,11 +1142,11 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, unsigned first, const
         }
     } else if (ev->trace_fn) {
         trace(ev, rule, "dnssec", -1, rule->dnssec == DW_DNSSEC_SIGNED
-                                          ? "the response is not NOERROR"
+                                          ? "the response is an error without answers"
                                           : "dnssec.expect is not signed");
     }
     if (f->violations)
-        write_reason(ev, pi, r, f);
+        write_reason(ev, ci, pi, m, r, f);
 }
 
 unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
@@ -900,8 +1160,8 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     if (ev->need_track)
         tm = track_response(ev->tr, pi, m);
 
-    build_chain(ev, m, out);
-    if (out->n_chain == 0 || !ev->rs)
+    build_groups(ev, m, out);
+    if ((out->n_groups == 0 && ev->n_beyond == 0) || !ev->rs)
         return 0;
 
     if (++ev->gen == 0) { /* stamps wrapped: clear them once every 2^32 responses */
@@ -909,11 +1169,7 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
         ev->gen = 1;
     }
     ev->n_cand = 0;
-    const nameset *names = ruleset_names(ev->rs);
-    for (unsigned i = 0; i < out->n_chain; i++) {
-        cand_ctx c = {ev, i};
-        nameset_match_query(names, &ev->q[i], on_candidate, &c);
-    }
+    find_candidates(ev, m, out);
     if (ev->n_cand == 0)
         return 0;
     /* Rule order as in the files, whatever order the names matched in. */
@@ -930,7 +1186,7 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
             continue;
         }
         eval_finding *f = &out->findings[out->n_findings];
-        judge_rule(ev, rule, ev->first[ev->cand[i]], pi, m, out, tm.found && tm.query_do, f);
+        judge_rule(ev, rule, &ev->info[ev->cand[i]], pi, m, out, tm.found && tm.query_do, f);
         if (f->violations)
             out->n_findings++;
     }

@@ -32,6 +32,8 @@ enum dw_violation {
 const char *dw_violation_name(uint32_t bit);
 
 #define EVAL_MAX_CHAIN 16     /* CNAME/DNAME steps followed (loops end here) */
+#define EVAL_MAX_NAMES 64     /* names kept per response: the question's chain, then owners' */
+#define EVAL_MAX_GROUPS 30    /* chains kept apart per response (the question's and owners') */
 #define EVAL_MAX_FINDINGS 64  /* rules reported per response; more are counted */
 #define EVAL_MAX_EVIDENCE 32  /* offending addresses/records kept per finding */
 
@@ -49,6 +51,9 @@ typedef struct eval_evidence {
 
 typedef struct eval_finding {
     const dw_rule *rule;
+    /* The chain through which the rule applied (eval_result.group[]), or -1 when it
+     * matched the owner of an answer beyond the chains kept (EVAL_MAX_GROUPS/NAMES). */
+    int group;
     uint32_t violations;      /* DW_V_* bits */
     unsigned n_evidence;
     unsigned n_evidence_total;/* offending items found; beyond n_evidence only counted */
@@ -56,11 +61,26 @@ typedef struct eval_finding {
     char reason[512];         /* one line, naming the first violation found */
 } eval_finding;
 
+/* A chain of names in eval_result.chain: chain[first] .. chain[first + n - 1]. */
+typedef struct eval_group {
+    uint8_t first, n;
+} eval_group;
+
 typedef struct eval_result {
-    /* The question name and the CNAME/DNAME chain from it, presentation text, lower case. */
-    unsigned n_chain;
-    char chain[EVAL_MAX_CHAIN + 1][DNS_NAME_TEXT_MAX];
-    unsigned n_addrs;         /* addresses at the end of the chain (A, AAAA, SVCB hints) */
+    /* The names a victim may have asked for, presentation text, lower case, in groups:
+     * group 0 is the question name and the CNAME/DNAME chain from it (when the message
+     * has a question); then one group per owner of an answer record (address, CNAME)
+     * that is on no chain before it, with the chain from that owner. musl uses
+     * every address of the answer section whatever its owner, and takes answers without
+     * a question: so the rules of the question's chain judge every address of the
+     * answer section, the rules of an owner's chain the addresses owned along it, and
+     * without a question every group is judged as the question would be. */
+    unsigned n_chain;         /* names in chain[], all groups */
+    char chain[EVAL_MAX_NAMES][DNS_NAME_TEXT_MAX];
+    unsigned n_groups;
+    eval_group group[EVAL_MAX_GROUPS];
+    bool owners_beyond;       /* answer owners past the groups kept: matched, not kept */
+    unsigned n_addrs;         /* addresses of the answer section (A, AAAA, SVCB hints) */
     bool watched;             /* at least one rule other than catch-all "*" matched */
     unsigned n_findings;
     unsigned findings_dropped;/* beyond EVAL_MAX_FINDINGS */

@@ -618,14 +618,6 @@ static void on_hint(void *ctx, int family, const uint8_t *addr)
     print_addr(ctx, family, addr);
 }
 
-static bool in_chain(const eval_result *r, const char *name)
-{
-    for (unsigned i = 0; i < r->n_chain; i++)
-        if (strcmp(r->chain[i], name) == 0)
-            return true;
-    return false;
-}
-
 static void print_response(explain_state *st, const pkt_info *pi, const dns_msg *m)
 {
     const eval_result *r = st->res;
@@ -633,7 +625,7 @@ static void print_response(explain_state *st, const pkt_info *pi, const dns_msg 
 
     fmt_ip(pi->ip_version, pi->src, srv);
     fmt_ip(pi->ip_version, pi->dst, cli);
-    if (!m->has_question || dns_name_text(m->buf, m->len, m->qname_off, qn, false) < 0)
+    if (!m->has_question || dns_msg_name_text(m, m->qname_off, qn, false) < 0)
         strcpy(qn, "(no question)");
     printf("response: %s %s from %s to %s, %s, flags", qn,
            m->has_question ? dns_type_name(m->qtype, tb) : "-", srv, cli,
@@ -654,7 +646,7 @@ static void print_response(explain_state *st, const pkt_info *pi, const dns_msg 
         const dns_rr *rr = &m->rr[i];
         if (rr->type == DNS_T_OPT)
             continue;
-        if (dns_name_text(m->buf, m->len, rr->name_off, qn, false) < 0)
+        if (dns_msg_name_text(m, rr->name_off, qn, false) < 0)
             strcpy(qn, "?");
         dns_rdata_text(m, rr, data, sizeof data);
         printf("%s: %s %s %s ttl %u\n",
@@ -664,23 +656,28 @@ static void print_response(explain_state *st, const pkt_info *pi, const dns_msg 
                qn, dns_type_name(rr->type, tb), data, rr->ttl);
     }
 
-    printf("chain:");
-    for (unsigned i = 0; i < r->n_chain; i++)
-        printf("%s %s", i ? " ->" : "", r->chain[i]);
-    putchar('\n');
+    /* The question's chain, then the chains of answer owners outside it (eval.h). */
+    if (r->n_groups == 0)
+        printf("chain:\n");
+    for (unsigned g = 0; g < r->n_groups; g++) {
+        printf("%s:", g == 0 && m->has_question ? "chain" : "owner chain");
+        for (unsigned i = r->group[g].first; i < (unsigned)r->group[g].first + r->group[g].n; i++)
+            printf("%s %s", i > r->group[g].first ? " ->" : "", r->chain[i]);
+        putchar('\n');
+    }
+    if (r->owners_beyond)
+        printf("owner chain: more owners than the %d chains kept, matched one by one\n",
+               EVAL_MAX_GROUPS);
 
-    /* The addresses the evaluator judges: answer records owned by a chain name (all of
-     * them when the chain reached its limit: the evaluator says which in its trace). */
+    /* The addresses the evaluator judges: every address of the answer section, whatever
+     * its owner (musl uses them all); the trace says which rules judge which. */
     unsigned n_addr = 0;
-    bool at_limit = r->n_chain == EVAL_MAX_CHAIN + 1;
-    if (at_limit)
+    if (m->has_question && r->n_groups > 0 && r->group[0].n == EVAL_MAX_CHAIN + 1)
         printf("chain: stopped after %d steps\n", EVAL_MAX_CHAIN);
     for (unsigned i = 0; i < m->n_rr; i++) {
         const dns_rr *rr = &m->rr[i];
         uint8_t a[16];
-        if (rr->section != DNS_SEC_ANSWER ||
-            dns_name_text(m->buf, m->len, rr->name_off, qn, true) < 0 ||
-            (!at_limit && !in_chain(r, qn)))
+        if (rr->section != DNS_SEC_ANSWER)
             continue;
         if (rr->type == DNS_T_A || rr->type == DNS_T_AAAA) {
             int n = dns_rr_addr(m, rr, a);
@@ -754,7 +751,7 @@ static void explain_one(explain_state *st, const pkt_info *pi, const uint8_t *bu
     dns_msg *m = st->msg;
     if (dns_parse(m, buf, len, &st->counters) != 0)
         return;
-    if (!(m->flags & DNS_F_QR)) {
+    if (!dns_msg_is_answer(m)) { /* judged as the sensor judges it (sensor/worker.c) */
         evaluator_query(st->ev, pi, m);
         return;
     }

@@ -74,7 +74,7 @@ static uint64_t exchange_key(const pkt_info *pi, const dns_msg *m, bool response
     h = mix(h, misc, sizeof misc);
     if (m->has_question) {
         uint8_t name[DNS_NAME_MAX];
-        int n = dns_name_unpack(m->buf, m->len, m->qname_off, name, NULL);
+        int n = dns_msg_name_unpack(m, m->qname_off, name, NULL);
         for (int i = 0; i < n; i++)
             name[i] = (uint8_t)tolower(name[i]);
         if (n > 0)

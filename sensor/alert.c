@@ -210,18 +210,25 @@ static void write_dnswatch(void *ctx, json_buf *j)
     else
         write_rule_members(j, rule);
 
-    /* Under tight limits the chain keeps its head (the question) and its end (what the
-     * victim reached); cname_chain_total then says how long it was. */
+    /* The chain through which the rule applied: the question's, or an answer owner's
+     * (eval.h); none for an owner beyond the chains kept. Under tight limits the chain
+     * keeps its head (the question) and its end (what the victim reached);
+     * cname_chain_total then says how long it was. */
     const event_limits *lim = event_encoder_limits(c->enc);
-    unsigned n_chain = c->r->n_chain, head = n_chain;
+    unsigned first = 0, n_chain = 0;
+    if (f->group >= 0 && (unsigned)f->group < c->r->n_groups) {
+        first = c->r->group[f->group].first;
+        n_chain = c->r->group[f->group].n;
+    }
+    unsigned head = n_chain;
     if (n_chain > lim->chain)
         head = lim->chain > 1 ? lim->chain - 1 : 1;
     json_key(j, "cname_chain");
     json_arr_begin(j);
     for (unsigned i = 0; i < head; i++)
-        json_str(j, c->r->chain[i]);
+        json_str(j, c->r->chain[first + i]);
     if (head < n_chain)
-        json_str(j, c->r->chain[n_chain - 1]);
+        json_str(j, c->r->chain[first + n_chain - 1]);
     json_arr_end(j);
     if (head < n_chain)
         json_kv_u64(j, "cname_chain_total", n_chain);

@@ -161,7 +161,7 @@ void event_format_ip(int ip_version, const uint8_t *addr, char out[46])
 static void write_name(event_encoder *e, const dns_msg *m, size_t off)
 {
     char text[DNS_NAME_TEXT_MAX];
-    int n = dns_name_text(m->buf, m->len, off, text, false);
+    int n = dns_msg_name_text(m, off, text, false);
     if (n < 0)
         json_null(&e->j);
     else
@@ -169,13 +169,13 @@ static void write_name(event_encoder *e, const dns_msg *m, size_t off)
 }
 
 /* write_name for the question, which also keeps its text when the name is stored
- * uncompressed: a pointer to it then unpacks to exactly these labels with one jump (a
- * compressed question could be one jump short of the limit, so it is not kept). */
+ * uncompressed: a pointer to it then unpacks to exactly these labels (names end only on
+ * loops and length, never on a jump count, so the pointer adds nothing to fail on). */
 static void write_question_name(event_encoder *e, const dns_msg *m)
 {
     uint8_t wire[DNS_NAME_MAX];
     size_t end = 0;
-    int wlen = dns_name_unpack(m->buf, m->len, m->qname_off, wire, &end);
+    int wlen = dns_msg_name_unpack(m, m->qname_off, wire, &end);
     int n = wlen < 0 ? wlen : dns_wirename_text(wire, (size_t)wlen, e->qtext, false);
     if (n < 0) {
         json_null(&e->j);
@@ -458,7 +458,7 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
 {
     json_buf *j = &e->j;
     char buf[64], tbuf[16];
-    bool response = (m->flags & DNS_F_QR) != 0;
+    bool response = dns_msg_is_answer(m); /* answers with QR clear too (dns.h) */
     /* The server is the side that answers: the source of a response. */
     const uint8_t *server = response ? pi->src : pi->dst;
     const uint8_t *client = response ? pi->dst : pi->src;

@@ -71,12 +71,17 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
     const dw_options *o = w->cfg.o;
 
     /* A query is parsed only when a rule needs it (query tracking): no event is ever
-     * written for one, and half the traffic is queries. Its header is enough to count it. */
+     * written for one, and half the traffic is queries. Its header is enough to count it.
+     * A message with answer records is judged as a response whatever QR says (see
+     * dns_msg_is_answer): the header tells that too. */
     wire_ctx hw = wire_init(data, len);
     wire_skip(&hw, 2);
     uint16_t hflags = wire_u16(&hw);
-    wire_skip(&hw, 8);
-    if (wire_ok(&hw) && !(hflags & DNS_F_QR) && !(w->eval && evaluator_wants_queries(w->eval))) {
+    wire_skip(&hw, 2);
+    uint16_t hancount = wire_u16(&hw);
+    wire_skip(&hw, 4);
+    if (wire_ok(&hw) && !(hflags & DNS_F_QR) && hancount == 0 &&
+        !(w->eval && evaluator_wants_queries(w->eval))) {
         DW_COUNT(&w->counters, DNS_MESSAGES);
         DW_COUNT(&w->counters, DNS_QUERIES);
         return;
@@ -84,13 +89,17 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
     if (dns_parse(m, data, len, &w->counters) != 0)
         return;
     DW_COUNT(&w->counters, DNS_MESSAGES);
-    if (!(m->flags & DNS_F_QR)) {
+    if (!dns_msg_is_answer(m)) {
         DW_COUNT(&w->counters, DNS_QUERIES);
         if (w->eval)
             evaluator_query(w->eval, pi, m);
         return;
     }
     DW_COUNT(&w->counters, DNS_RESPONSES);
+    if (!(m->flags & DNS_F_QR))
+        DW_COUNT(&w->counters, DNS_ANSWER_QR_CLEAR);
+    if (!m->has_question)
+        DW_COUNT(&w->counters, DNS_ANSWER_NO_QUESTION);
 
     eval_result *r = w->result;
     bool watched = false;

@@ -156,9 +156,18 @@ has "$tmp/out" "exception: SKIP 146.75.1.1 excused (line 14): CHG-4411 renumberi
 ex 1 --rules "$tmp/own.yaml" --now 2027-04-01 "a.reg.example A 146.75.1.1"
 has "$tmp/out" "expect.prefixes: FAIL 146.75.1.1 is outside 151.101.0.0/16" "verdict: alert [prefix_mismatch]"
 
-# NXDOMAIN: addresses are not judged.
+# NXDOMAIN: nothing to judge without answers; an address in the answer section is judged
+# whatever the response code (what is there is what a resolver may use).
 ex 0 --rules "$tmp/own.yaml" --rcode NXDOMAIN --qname gone.reg.example
-has "$tmp/out" "addresses: SKIP response code NXDOMAIN: addresses are not judged" "address: none"
+has "$tmp/out" "addresses: SKIP no address in the answer" "address: none"
+ex 1 --rules "$tmp/own.yaml" --rcode NXDOMAIN "gone.reg.example A 45.33.20.5"
+has "$tmp/out" "expect.prefixes: FAIL 45.33.20.5 is outside 151.101.0.0/16" "verdict: alert [prefix_mismatch]"
+
+# An address owned by another name than the question's: musl uses it for the question, so
+# the question's rule judges it; its owner starts a chain of its own.
+ex 1 --rules "$tmp/own.yaml" --qname a.reg.example "x.example A 45.33.20.5"
+has "$tmp/out" "chain: a.reg.example" "owner chain: x.example" \
+    "expect.prefixes: FAIL 45.33.20.5 is outside 151.101.0.0/16" "verdict: alert [prefix_mismatch]"
 
 # A capture: every response explained.
 if [ -x "$gen" ]; then

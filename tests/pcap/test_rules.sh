@@ -72,6 +72,20 @@ tcp_flood             r_tcp_flood             tests/rules/violations.yaml
 tcp_flood_ok          r_tcp_flood_ok          tests/rules/violations.yaml
 vxlan_asn             r_vxlan_asn             tests/rules/violations.yaml
 vxlan_asn_ok          r_vxlan_asn_ok          tests/rules/violations.yaml
+qr_clear              r_qr_clear              tests/rules/violations.yaml
+qr_clear_ok           r_qr_clear_ok           tests/rules/violations.yaml
+badvers               r_badvers               tests/rules/violations.yaml
+badvers_ok            r_badvers_ok            tests/rules/violations.yaml
+ptr64                 r_ptr64                 tests/rules/violations.yaml
+ptr64_ok              r_ptr64_ok              tests/rules/violations.yaml
+ptr70                 r_ptr70                 tests/rules/violations.yaml
+ptr70_ok              r_ptr70_ok              tests/rules/violations.yaml
+ptr500                r_ptr500                tests/rules/violations.yaml
+ptr500_ok             r_ptr500_ok             tests/rules/violations.yaml
+no_question           r_no_question           tests/rules/violations.yaml
+no_question_ok        r_no_question_ok        tests/rules/violations.yaml
+foreign_owner         r_foreign_owner         tests/rules/violations.yaml
+foreign_owner_ok      r_foreign_owner_ok      tests/rules/violations.yaml
 "
 
 if ! command -v python3 >/dev/null 2>&1; then
@@ -239,6 +253,16 @@ if [ $# -eq 0 ]; then
             fail "--log all: events or alerts missing"
         fi
     fi
+    # Answers in shapes stub resolvers accept are counted as they are judged.
+    for cc in "qr_clear:DNS answers with QR clear, taken as responses: 1" \
+        "no_question:DNS responses without a question: 1"; do
+        c=${cc%%:*}
+        if grep -qF "dnswatch: ${cc#*:}" "$tmp/$c.stderr"; then
+            echo "ok: $c counted"
+        else
+            fail "$c: no line 'dnswatch: ${cc#*:}' in the run's report"
+        fi
+    done
     # Without --rules nothing is judged: in --log alerts mode nothing is printed.
     if run_dw no-rules "$tmp/r_rebinding.pcap" - --asn-db "$db"; then
         if [ -s "$RUN_OUT" ]; then

@@ -1934,6 +1934,114 @@ static void r_ordinary(gen *g, unsigned id0)
 
 static void sc_r_benign(gen *g) { r_ordinary(g, 0xb000); }
 
+/* ---- answers a stub resolver uses in shapes the sensor once skipped ----
+ * Each attack answers pypi.org with Linode's 45.33.20.5 (AS63949, not Fastly's AS54113)
+ * in a form glibc 2.36 or musl 1.2.3 accepts and uses; the _ok twin is the same shape
+ * with Fastly's 151.101.0.223. The query is an ordinary one for pypi.org. */
+
+static const char *r_pypi_addr(bool bad) { return bad ? "45.33.20.5" : "151.101.0.223"; }
+
+/* The query for pypi.org, then the hand-built response in g_r 1.5 ms later. */
+static void r_pypi_pair(gen *g, const conv *c, unsigned id)
+{
+    dns_query(&g_q, id, "pypi.org", T_A, 0, false);
+    udp_send(g, c, true, &g_q);
+    g->now_us += 1500;
+    udp_send(g, c, false, &g_r);
+    g->now_us += 10000;
+}
+
+/* QR clear: the reply carries the flags of a query (RD only) and the answer. Neither
+ * resolver looks at QR. */
+static void r_qr_clear_x(gen *g, bool bad)
+{
+    conv c = r_conv(20, 40201);
+    dns_start(&g_r, 0xa201, 0x0100, "pypi.org", T_A, 1, 0, 0);
+    rr_a(&g_r, 12, 300, r_pypi_addr(bad));
+    r_pypi_pair(g, &c, 0xa201);
+}
+static void sc_r_qr_clear(gen *g) { r_qr_clear_x(g, true); }
+static void sc_r_qr_clear_ok(gen *g) { r_qr_clear_x(g, false); }
+
+/* BADVERS: a NOERROR header with an OPT record whose extended RCODE is 1 (full RCODE
+ * 16). Stub resolvers read only the header's four bits. */
+static void r_badvers_x(gen *g, bool bad)
+{
+    conv c = r_conv(21, 40211);
+    dns_start(&g_r, 0xa211, F_RESP, "pypi.org", T_A, 1, 0, 1);
+    rr_a(&g_r, 12, 300, r_pypi_addr(bad));
+    put8(&g_r, 0);
+    size_t at = rr_begin(&g_r, T_OPT, 1232, 0x01000000u);
+    rr_end(&g_r, at);
+    r_pypi_pair(g, &c, 0xa211);
+}
+static void sc_r_badvers(gen *g) { r_badvers_x(g, true); }
+static void sc_r_badvers_ok(gen *g) { r_badvers_x(g, false); }
+
+/* The answer's owner is a pointer to the last of n pointers, each pointing to the one
+ * before it, the first to the question name: n + 1 jumps to "pypi.org". The chain rides
+ * in the data of a private-use record (type 65280) of the additional section. glibc
+ * follows such chains while the bytes it checked stay under the message length, musl
+ * while its steps stay under half of it. */
+static void r_ptr_chain_x(gen *g, unsigned n, unsigned host, bool bad)
+{
+    conv c = r_conv(host, (uint16_t)(40200 + host));
+    unsigned id = 0xa200 + host;
+    dns_start(&g_r, id, F_RESP, "pypi.org", T_A, 1, 0, 1);
+    size_t owner = g_r.n;
+    dn_ptr(&g_r, 12); /* set below */
+    size_t at = rr_begin(&g_r, T_A, 1, 300);
+    put_ip4(&g_r, r_pypi_addr(bad));
+    rr_end(&g_r, at);
+    put8(&g_r, 0);
+    at = rr_begin(&g_r, 65280, 1, 0);
+    size_t prev = 12;
+    for (unsigned i = 0; i < n; i++) {
+        size_t here = g_r.n;
+        dn_ptr(&g_r, (unsigned)prev);
+        prev = here;
+    }
+    rr_end(&g_r, at);
+    set16(&g_r, owner, 0xc000 | (unsigned)prev);
+    r_pypi_pair(g, &c, id);
+}
+static void sc_r_ptr64(gen *g) { r_ptr_chain_x(g, 64, 22, true); }
+static void sc_r_ptr64_ok(gen *g) { r_ptr_chain_x(g, 64, 22, false); }
+static void sc_r_ptr70(gen *g) { r_ptr_chain_x(g, 70, 23, true); }
+static void sc_r_ptr70_ok(gen *g) { r_ptr_chain_x(g, 70, 23, false); }
+static void sc_r_ptr500(gen *g) { r_ptr_chain_x(g, 500, 24, true); }
+static void sc_r_ptr500_ok(gen *g) { r_ptr_chain_x(g, 500, 24, false); }
+
+/* No question (QDCOUNT=0): musl matches the reply to its query by id alone and takes the
+ * A record owned by pypi.org. */
+static void r_no_question_x(gen *g, bool bad)
+{
+    conv c = r_conv(25, 40225);
+    dns_hdr(&g_r, 0xa225, F_RESP, 0, 1, 0, 0);
+    dn_name(&g_r, "pypi.org");
+    size_t at = rr_begin(&g_r, T_A, 1, 300);
+    put_ip4(&g_r, r_pypi_addr(bad));
+    rr_end(&g_r, at);
+    r_pypi_pair(g, &c, 0xa225);
+}
+static void sc_r_no_question(gen *g) { r_no_question_x(g, true); }
+static void sc_r_no_question_ok(gen *g) { r_no_question_x(g, false); }
+
+/* The answer to pypi.org is an A record owned by another name entirely: musl uses every
+ * address of the answer section for the name it asked. */
+static void r_foreign_owner_x(gen *g, bool bad)
+{
+    conv c = r_conv(26, 40226);
+    dns_start(&g_r, 0xa226, F_RESP, "pypi.org", T_A, 1, 0, 0);
+    dn_name(&g_r, "cdn.mirror-pypi.example");
+    size_t at = rr_begin(&g_r, T_A, 1, 300);
+    put_ip4(&g_r, r_pypi_addr(bad));
+    rr_end(&g_r, at);
+    r_pypi_pair(g, &c, 0xa226);
+}
+static void sc_r_foreign_owner(gen *g) { r_foreign_owner_x(g, true); }
+static void sc_r_foreign_owner_ok(gen *g) { r_foreign_owner_x(g, false); }
+
 /* deploy/demo/demo.pcap: ordinary traffic with four attacks among it (see its README). */
 static void sc_demo(gen *g)
 {
@@ -2264,6 +2372,20 @@ static const scenario RULE_SCENARIOS[] = {
     {"r_tcp_flood_ok", DLT_EN10MB, sc_r_tcp_flood_ok},
     {"r_vxlan_asn", DLT_EN10MB, sc_r_vxlan_asn},
     {"r_vxlan_asn_ok", DLT_EN10MB, sc_r_vxlan_asn_ok},
+    {"r_qr_clear", DLT_EN10MB, sc_r_qr_clear},
+    {"r_qr_clear_ok", DLT_EN10MB, sc_r_qr_clear_ok},
+    {"r_badvers", DLT_EN10MB, sc_r_badvers},
+    {"r_badvers_ok", DLT_EN10MB, sc_r_badvers_ok},
+    {"r_ptr64", DLT_EN10MB, sc_r_ptr64},
+    {"r_ptr64_ok", DLT_EN10MB, sc_r_ptr64_ok},
+    {"r_ptr70", DLT_EN10MB, sc_r_ptr70},
+    {"r_ptr70_ok", DLT_EN10MB, sc_r_ptr70_ok},
+    {"r_ptr500", DLT_EN10MB, sc_r_ptr500},
+    {"r_ptr500_ok", DLT_EN10MB, sc_r_ptr500_ok},
+    {"r_no_question", DLT_EN10MB, sc_r_no_question},
+    {"r_no_question_ok", DLT_EN10MB, sc_r_no_question_ok},
+    {"r_foreign_owner", DLT_EN10MB, sc_r_foreign_owner},
+    {"r_foreign_owner_ok", DLT_EN10MB, sc_r_foreign_owner_ok},
 };
 #define N_RULE_SCENARIOS (sizeof RULE_SCENARIOS / sizeof RULE_SCENARIOS[0])
 

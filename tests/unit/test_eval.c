@@ -512,13 +512,18 @@ static void t_chain_name_matches(void **state)
     /* The reason speaks of the question. */
     assert_reason(f, "innocent.example.org answered 45.33.20.5");
 
-    /* Records of names outside the chain are not the victim's: ignored. */
+    /* An address owned by a name outside the chain: musl uses it all the same, so the
+     * rules of the chain judge it; the rules of its owner too. */
     resp_begin("innocent.example.org");
     rr_name("innocent.example.org", DNS_T_CNAME, "cdn.evil.example");
     rr_addr("other.evil.example", "45.33.20.5");
     r = judge(ev);
-    assert_int_equal(r->n_findings, 0);
-    assert_int_equal(r->n_addrs, 0);
+    f = must_find(r, "target", DW_V_PREFIX_MISMATCH);
+    assert_int_equal(r->n_addrs, 1);
+    assert_int_equal(f->group, 0);
+    assert_reason(f, "innocent.example.org answered 45.33.20.5");
+    assert_int_equal(r->n_groups, 2);
+    assert_string_equal(r->chain[r->group[1].first], "other.evil.example");
 
     /* A response no rule applies to leaves no count behind from the one before. */
     resp_begin("innocent.example.org");
@@ -843,6 +848,10 @@ static void t_nxdomain(void **state)
     msg_begin(0x8183, "gone.example", DNS_T_A); /* NXDOMAIN, with a bogus address */
     rr_addr("gone.example", "10.0.0.1");
     const eval_result *r = judge_from(ev, "10.10.0.53");
+    /* Judged by what the answer section holds, not by the response code. */
+    must_find(r, "n", DW_V_PREFIX_MISMATCH | DW_V_REBINDING);
+    msg_begin(0x8183, "gone.example", DNS_T_A); /* NXDOMAIN without answers: nothing */
+    r = judge_from(ev, "10.10.0.53");
     assert_int_equal(r->n_findings, 0);
     /* The resolver is still judged. */
     msg_begin(0x8183, "gone.example", DNS_T_A);
@@ -888,8 +897,12 @@ static void t_long_chain(void **state)
     }
     rr_addr("c30.example", "192.168.1.1");
     const eval_result *r = judge(ev);
-    assert_int_equal(r->n_chain, EVAL_MAX_CHAIN + 1);
+    assert_int_equal(r->group[0].n, EVAL_MAX_CHAIN + 1);
     assert_string_equal(r->chain[EVAL_MAX_CHAIN], "c16.example");
+    /* Past the cut, the owners of the CNAMEs start chains of their own: the rule of the
+     * real end of the chain applies too. */
+    assert_true(r->n_groups >= 2);
+    must_find(r, "tail", DW_V_REBINDING);
     /* The address at the real end of the chain is still judged: a chain made longer
      * than the sensor follows must not hide a rebinding answer. */
     const eval_finding *f = must_find(r, "rb", DW_V_REBINDING);
@@ -947,6 +960,79 @@ static void t_no_rules(void **state)
     B.an = B.ns = B.ar = 0;
     r = judge(ev);
     assert_int_equal(r->n_chain, 0);
+    evaluator_free(ev);
+    ruleset_free(rs);
+}
+
+/* What musl takes: answers without a question, and addresses owned by other names. */
+static void t_owners(void **state)
+{
+    (void)state;
+    ruleset *rs = rules("id: pypi\nmatch: {names: [pypi.org]}\n"
+                        "expect: {prefixes: [151.101.0.0/16]}\nrebinding: {check: false}\n"
+                        "ttl: {max: 600}\n---\n"
+                        "id: other\nmatch: {names: [other.example]}\n"
+                        "expect: {prefixes: [192.0.2.0/24]}\nrebinding: {check: false}\n");
+    evaluator *ev = ev_new(rs, NULL);
+
+    /* No question: the owner's rules judge every address of the answer section. */
+    mb_hdr(&B.m, 1, 0x8180, 0, 0, 0, 0);
+    B.an = B.ns = B.ar = 0;
+    rr_addr("pypi.org", "151.101.0.223");
+    rr_addr("cdn.evil.example", "45.33.20.5");
+    const eval_result *r = judge(ev);
+    const eval_finding *f = must_find(r, "pypi", DW_V_PREFIX_MISMATCH);
+    assert_true(addr_is(&f->evidence[0], "45.33.20.5"));
+    assert_int_equal(f->group, 0);
+    assert_string_equal(r->chain[r->group[0].first], "pypi.org");
+    assert_reason(f, "pypi.org answered 45.33.20.5");
+    assert_int_equal(r->n_addrs, 2);
+
+    /* No question, a CNAME from pypi.org to the owner of the address. */
+    mb_hdr(&B.m, 1, 0x8180, 0, 0, 0, 0);
+    B.an = B.ns = B.ar = 0;
+    rr_addr("x.evil.example", "45.33.20.5");
+    rr_name("pypi.org", DNS_T_CNAME, "x.evil.example");
+    r = judge(ev);
+    f = must_find(r, "pypi", DW_V_PREFIX_MISMATCH);
+    assert_int_equal(r->group[f->group].n, 2);
+
+    /* A question: an address owned by a name outside its chain is judged by the rules of
+     * the question (musl uses it) and by those of its owner, each with its own chain. */
+    resp_begin("other.example");
+    rr_addr("pypi.org", "45.33.20.5");
+    r = judge(ev);
+    f = must_find(r, "other", DW_V_PREFIX_MISMATCH);
+    assert_int_equal(f->group, 0);
+    f = must_find(r, "pypi", DW_V_PREFIX_MISMATCH);
+    assert_int_equal(f->group, 1);
+    assert_reason(f, "pypi.org answered 45.33.20.5");
+
+    /* An owner's rule judges only the records along its own chain (TTL here), while the
+     * question's rule judges every address. */
+    resp_begin("other.example");
+    rr_addr_ttl("other.example", "192.0.2.1", 3600);
+    rr_addr("pypi.org", "151.101.0.223");
+    r = judge(ev);
+    assert_null(finding(r, "pypi"));
+    must_find(r, "other", DW_V_PREFIX_MISMATCH);
+
+    /* More owners than the groups kept: pypi.org after 40 others is still matched, and
+     * judges the addresses owned beyond the groups. */
+    mb_hdr(&B.m, 1, 0x8180, 0, 0, 0, 0);
+    B.an = B.ns = B.ar = 0;
+    char name[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof name, "n%d.example", i);
+        rr_addr(name, "151.101.1.1");
+    }
+    rr_addr("pypi.org", "45.33.20.5");
+    r = judge(ev);
+    assert_true(r->owners_beyond);
+    assert_int_equal(r->n_groups, EVAL_MAX_GROUPS);
+    f = must_find(r, "pypi", DW_V_PREFIX_MISMATCH);
+    assert_int_equal(f->group, -1);
+    assert_reason(f, "pypi.org answered 45.33.20.5");
     evaluator_free(ev);
     ruleset_free(rs);
 }
@@ -1094,6 +1180,7 @@ int main(void)
         cmocka_unit_test(t_nxdomain),        cmocka_unit_test(t_cname_loop),
         cmocka_unit_test(t_long_chain),      cmocka_unit_test(t_evidence_cap),
         cmocka_unit_test(t_no_rules),        cmocka_unit_test(t_many_names),
+        cmocka_unit_test(t_owners),
         cmocka_unit_test(t_trace),           cmocka_unit_test(t_violation_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1222,7 +1222,7 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     out->findings_dropped = 0;
     out->watched = false;
     out->n_addrs = 0; /* counted only when a rule applies; never the previous response's */
-    track_match tm = {false, false, 0, 0};
+    track_match tm = {false, false};
     if (ev->need_track)
         tm = track_response(ev->tr, pi, m);
 

@@ -17,8 +17,8 @@
 #define FRAG_SLOTS 64
 typedef struct rule_frag {
     const dw_rule *rule; /* NULL: empty */
-    char hash[80];
-    char id[64];
+    char hash[RULESET_HASH_TEXT_MAX];
+    char id[RULE_ID_COPY_MAX];
     json_buf text;       /* the members, comma-separated, no braces */
 } rule_frag;
 
@@ -406,6 +406,9 @@ static void copy_cut(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
+_Static_assert(sizeof ((suppress_note *)0)->answers[0].data >= DNS_IPV6_TEXT_MAX,
+               "a fold summary keeps an address answer whole");
+
 /* What a new fold window keeps for its summary (suppress.h): the alert just written. */
 static void fill_note(suppress_note *no, const event_encoder *enc, const dw_rule *rule,
                       const dns_msg *m, const eval_result *r)
@@ -425,7 +428,7 @@ static void fill_note(suppress_note *no, const event_encoder *enc, const dw_rule
             uint8_t a[16];
             int alen = dns_rr_addr(m, rr, a);
             if (alen)
-                event_format_ip(alen == 16 ? 6 : 4, a, d); /* 46 bytes fit in 64 */
+                event_format_ip(alen == 16 ? 6 : 4, a, d);
             else
                 dns_rdata_text(m, rr, d, sizeof no->answers[0].data); /* cut to fit */
             no->n_answers++;

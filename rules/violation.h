@@ -61,6 +61,11 @@ static inline unsigned dw_violation_index(uint32_t bit)
     return (unsigned)__builtin_ctz(bit);
 }
 
+/* The longest violation list an alert writes (["asn_mismatch",...,"ttl_exceeded"]) as
+ * JSON text, NUL included: each name quoted with its comma (the NUL's place), brackets. */
+#define DW_V_ROW_JSON_SIZE(NAME, name, reason, evidence) +(sizeof name + 2)
+#define DW_V_NAMES_JSON_MAX (2 DW_VIOLATION_LIST(DW_V_ROW_JSON_SIZE))
+
 /* "asn_mismatch"... for one bit; NULL otherwise. */
 const char *dw_violation_name(uint32_t bit);
 

@@ -621,7 +621,8 @@ static void on_hint(void *ctx, int family, const uint8_t *addr)
 static void print_response(explain_state *st, const pkt_info *pi, const dns_msg *m)
 {
     const eval_result *r = st->res;
-    char srv[DNS_IPV6_TEXT_MAX], cli[DNS_IPV6_TEXT_MAX], qn[DNS_NAME_TEXT_MAX], tb[16], rb[16], data[1024];
+    char srv[DNS_IPV6_TEXT_MAX], cli[DNS_IPV6_TEXT_MAX], qn[DNS_NAME_TEXT_MAX], tb[16], rb[16];
+    char data[1024];
 
     fmt_ip(pi->ip_version, pi->src, srv);
     fmt_ip(pi->ip_version, pi->dst, cli);

@@ -14,8 +14,9 @@
  * Rows are in order of gravity: an alert's reason names the gravest violation it found,
  * and its violation list follows this order. The order is part of the output, so a new
  * violation is appended: one row here plus its check in rules/eval.c (which calls
- * evidence() with DW_V_NAME and fills the eval_evidence fields its writers read); the
- * compiler then asks for the two writers the row names, and docs/rules.md for its line.
+ * evidence() with DW_V_NAME and fills the eval_evidence fields its writers read). The
+ * compiler then asks for the two writers the row names, and tests/unit/test_eval.c for
+ * the violation's line in docs/rules.md.
  * DESIGN.md's tracking violations (txid_mismatch_flood, conflicting_answers,
  * out_of_bailiwick, unsolicited_response, fragment_conflict, resolver_port_predictable,
  * resolver_txid_predictable) have no check yet, hence no row. */

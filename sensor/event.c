@@ -19,8 +19,8 @@ struct event_encoder {
     json_buf j;
     uint64_t id_hi;      /* random per encoder: ids are unique across workers and restarts */
     uint64_t id_seq;
-    char id_hi_hex[16];
-    char last_id[EVENT_ID_LEN + 1];    /* the id of the last event begun */  /* id_hi as the event id's first 16 hex digits */
+    char id_hi_hex[16];  /* id_hi as the event id's first 16 hex digits */
+    char last_id[EVENT_ID_LEN + 1]; /* the id of the last event begun */
     char *rdtext;
     /* The question name's text, for the answers that name their owner by a pointer to
      * it (nearly all of them); qtext_len < 0 when it cannot stand in (see write_owner). */

@@ -554,9 +554,9 @@ static void on_trace(void *ctx, const dw_rule *rule, const char *check, int verd
     snprintf(t->detail, sizeof t->detail, "%s", detail);
 }
 
-static void fmt_ip(int family, const uint8_t *a, char out[DNS_IPV6_TEXT_MAX])
+static void fmt_ip(int family, const uint8_t *a, char out[46])
 {
-    if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, out, DNS_IPV6_TEXT_MAX))
+    if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, out, 46))
         strcpy(out, "?");
 }
 
@@ -591,7 +591,7 @@ static const char *matched_name(const dw_rule *rule, const eval_result *r, const
 
 static void print_addr(const explain_state *st, int family, const uint8_t *a)
 {
-    char ip[DNS_IPV6_TEXT_MAX], v4[DNS_IPV6_TEXT_MAX];
+    char ip[46], v4[46];
     fmt_ip(family, a, ip);
     printf("address: %s", ip);
     asn_info ai;
@@ -621,8 +621,7 @@ static void on_hint(void *ctx, int family, const uint8_t *addr)
 static void print_response(explain_state *st, const pkt_info *pi, const dns_msg *m)
 {
     const eval_result *r = st->res;
-    char srv[DNS_IPV6_TEXT_MAX], cli[DNS_IPV6_TEXT_MAX], qn[DNS_NAME_TEXT_MAX], tb[16], rb[16];
-    char data[1024];
+    char srv[46], cli[46], qn[DNS_NAME_TEXT_MAX], tb[16], rb[16], data[1024];
 
     fmt_ip(pi->ip_version, pi->src, srv);
     fmt_ip(pi->ip_version, pi->dst, cli);

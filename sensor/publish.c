@@ -82,9 +82,9 @@ void publish_config_default(publish_config *c)
     memset(c, 0, sizeof *c);
     c->url = REDISURL_DEFAULT;
     c->mode = PUB_STREAM;
-    c->key = REDISURL_KEY_DEFAULT;
+    c->key = "dnswatch:events";
     c->maxlen = 1000000;
-    c->spool_dir = SPOOL_DIR_DEFAULT;
+    c->spool_dir = "/var/lib/dnswatch/spool";
     c->spool_max_bytes = 256ull << 20;
     c->batch_max = 256;
     c->queue_max = 65536;
@@ -537,8 +537,8 @@ int publisher_new(const publish_config *c, publisher **out, char *err, size_t er
     if (!p->cfg.queue_max_bytes)
         p->cfg.queue_max_bytes = 64ull << 20;
     p->url_s = strdup(c->url ? c->url : REDISURL_DEFAULT);
-    p->key = strdup(c->key ? c->key : REDISURL_KEY_DEFAULT);
-    p->spool_dir = strdup(c->spool_dir ? c->spool_dir : SPOOL_DIR_DEFAULT);
+    p->key = strdup(c->key ? c->key : "dnswatch:events");
+    p->spool_dir = strdup(c->spool_dir ? c->spool_dir : "/var/lib/dnswatch/spool");
     p->qcap = p->cfg.queue_max;
     p->q = calloc(p->qcap, sizeof *p->q);
     p->boff = calloc(p->cfg.batch_max, sizeof *p->boff);

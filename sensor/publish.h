@@ -17,11 +17,11 @@ typedef struct publish_config {
     const char *url;            /* redis://[user@]host[:port][/db] or unix:///path[?db=N];
                                  * default redis://127.0.0.1:6379 */
     enum publish_mode mode;     /* default stream */
-    const char *key;            /* stream/list key or channel; default REDISURL_KEY_DEFAULT */
+    const char *key;            /* stream/list key or channel; default "dnswatch:events" */
     unsigned long maxlen;       /* stream: XADD MAXLEN ~ N (default 1000000; 0 = no trim) */
     bool list_rpush;            /* list: RPUSH instead of LPUSH */
     const char *password_file;  /* else $DNSWATCH_REDIS_PASSWORD; never argv */
-    const char *spool_dir;      /* default SPOOL_DIR_DEFAULT */
+    const char *spool_dir;      /* default /var/lib/dnswatch/spool */
     uint64_t spool_max_bytes;   /* default 256 MiB */
     unsigned batch_max;         /* events per pipelined batch (default 256) */
     unsigned queue_max;         /* events waiting in memory (default 65536) */

@@ -26,9 +26,6 @@ typedef struct spool_rec {
 
 #define SPOOL_MAX_RECORD (16u << 20)
 
-/* Where the sensor spools unless told otherwise (systemd's StateDirectory=dnswatch). */
-#define SPOOL_DIR_DEFAULT "/var/lib/dnswatch/spool"
-
 /* Opens (creating it, mode 0700) dir and counts the records left by an earlier run, which
  * come out first. max_bytes bounds the files' total size. Returns 0 or a negative code with
  * one line in err. */

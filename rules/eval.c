@@ -77,16 +77,24 @@ struct evaluator {
 };
 
 static const char *const violation_names[DW_V_COUNT] = {
-    "asn_mismatch", "asn_unknown", "prefix_mismatch", "cname_unexpected",
-    "unexpected_resolver", "rebinding", "sinkhole", "dnssec_missing", "ttl_exceeded",
+#define NAME_OF(NAME, name, reason, evidence) [DW_VI_##NAME] = name,
+    DW_VIOLATION_LIST(NAME_OF)
+#undef NAME_OF
 };
 
 const char *dw_violation_name(uint32_t bit)
 {
+    unsigned i = dw_violation_index(bit);
+    return i < DW_V_COUNT ? violation_names[i] : NULL;
+}
+
+size_t dw_violation_names(uint32_t set, const char *out[DW_V_COUNT])
+{
+    size_t n = 0;
     for (unsigned i = 0; i < DW_V_COUNT; i++)
-        if (bit == 1u << i)
-            return violation_names[i];
-    return NULL;
+        if (set & (1u << i))
+            out[n++] = violation_names[i];
+    return n;
 }
 
 static int size_for(evaluator *ev, const ruleset *rs)
@@ -145,8 +153,6 @@ void evaluator_free(evaluator *ev)
 }
 
 int evaluator_set_ruleset(evaluator *ev, const ruleset *rs) { return size_for(ev, rs); }
-
-const asn_db *evaluator_asn_db(const evaluator *ev) { return ev->db; }
 
 void evaluator_set_clock(evaluator *ev, time_t (*now)(void)) { ev->clock = now; }
 
@@ -608,7 +614,7 @@ static void sort_candidates(uint32_t *v, size_t n)
 
 /* ---- the checks --------------------------------------------------------------------- */
 
-static void fmt_ip(int family, const uint8_t *a, char out[46])
+static void fmt_ip(int family, const uint8_t *a, char out[DNS_IPV6_TEXT_MAX])
 {
     dns_format_ip(family, a, out); /* inet_ntop's text, without its sprintf */
 }
@@ -689,7 +695,7 @@ static void trace_rebinding(const evaluator *ev, const dw_rule *rule, const char
 {
     char via[80] = "";
     if (sr->via) {
-        char v4[46];
+        char v4[DNS_IPV6_TEXT_MAX];
         fmt_ip(sr->family, sr->judged, v4);
         snprintf(via, sizeof via, " (%s %s)", sr->via, v4);
     }
@@ -741,7 +747,7 @@ static bool expect_passes(const evaluator *ev, const dw_rule *rule, int family,
 static void check_addr(const evaluator *ev, const dw_rule *rule, const eval_addr *x,
                        eval_finding *f)
 {
-    char ip[46];
+    char ip[DNS_IPV6_TEXT_MAX];
     if (ev->trace_fn)
         fmt_ip(x->family, x->a, ip);
     const special_result sr = x->sr;
@@ -856,6 +862,9 @@ static void rb_u32(reason_buf *b, uint32_t v)
     rb_mem(b, d + i, sizeof d - i);
 }
 
+/* The expectations, as quoted in reasons ("AS54113, 10.0.0.0/8"), cut to fit. */
+#define REASON_PART_MAX 256
+
 static size_t fmt_expected(const dw_rule *rule, const evaluator *ev, char *out, size_t len)
 {
     reason_buf b = {out, len, 0};
@@ -874,10 +883,137 @@ static size_t fmt_expected(const dw_rule *rule, const evaluator *ev, char *out, 
     return b.n < len ? b.n : len - 1;
 }
 
+/* What a reason writer (rules/violation.h) is given: the finding's rule and response, and
+ * the first evidence item of the violation the reason names (NULL when none was kept),
+ * with that item's address as text (NULL when it has none). */
+typedef struct reason_ctx {
+    reason_buf *b;
+    const evaluator *ev;
+    const dw_rule *rule;
+    const pkt_info *pi;
+    const eval_result *r;
+    const eval_evidence *e;
+    const char *ip;
+} reason_ctx;
+
+/* Writes the rest of the reason after the name the victim asked. Returns false, having
+ * written nothing, when the evidence it quotes was not kept: the reason then names the
+ * violation without it. */
+typedef bool (*reason_fn)(const reason_ctx *c);
+
+static bool reason_asn_mismatch(const reason_ctx *c)
+{
+    if (!c->ip)
+        return false;
+    asn_info ai = {0, NULL, 0};
+    char exp[REASON_PART_MAX];
+    fmt_expected(c->rule, c->ev, exp, sizeof exp);
+    rb_str(c->b, " answered ");
+    rb_str(c->b, c->ip);
+    rb_str(c->b, " (AS");
+    rb_u32(c->b, c->e->asn);
+    if (c->ev->db && asn_lookup(c->ev->db, c->e->family, c->e->addr, &ai) == 1 && ai.org) {
+        /* as "%.*s": at most 80 bytes, and not past a NUL */
+        rb_mem(c->b, " ", 1);
+        rb_mem(c->b, ai.org, strnlen(ai.org, ai.org_len > 80 ? 80 : ai.org_len));
+    }
+    rb_str(c->b, "), expected ");
+    rb_str(c->b, exp);
+    return true;
+}
+
+static bool reason_asn_unknown(const reason_ctx *c)
+{
+    if (!c->ip)
+        return false;
+    char exp[REASON_PART_MAX];
+    fmt_expected(c->rule, c->ev, exp, sizeof exp);
+    rb_str(c->b, " answered ");
+    rb_str(c->b, c->ip);
+    rb_str(c->b, ", in no AS of the ASN database, expected ");
+    rb_str(c->b, exp);
+    return true;
+}
+
+static bool reason_prefix_mismatch(const reason_ctx *c)
+{
+    if (!c->ip)
+        return false;
+    char exp[REASON_PART_MAX];
+    fmt_expected(c->rule, c->ev, exp, sizeof exp);
+    rb_str(c->b, " answered ");
+    rb_str(c->b, c->ip);
+    rb_str(c->b, ", outside the expected ");
+    rb_str(c->b, exp);
+    return true;
+}
+
+static bool reason_cname_unexpected(const reason_ctx *c)
+{
+    const char *via = c->r->chain[c->e ? c->e->chain_index : 0];
+    rb_str(c->b, " is a CNAME chain through ");
+    rb_mem(c->b, via, strnlen(via, REASON_PART_MAX - 1));
+    rb_str(c->b, ", not an allowed target");
+    return true;
+}
+
+static bool reason_unexpected_resolver(const reason_ctx *c)
+{
+    char ip[DNS_IPV6_TEXT_MAX];
+    fmt_ip(c->pi->ip_version, c->pi->src, ip);
+    rb_str(c->b, " was answered by ");
+    rb_str(c->b, ip);
+    rb_str(c->b, ", not one of the expected resolvers");
+    return true;
+}
+
+static bool reason_rebinding(const reason_ctx *c)
+{
+    if (!c->ip)
+        return false;
+    rb_str(c->b, " answered ");
+    rb_str(c->b, c->ip);
+    rb_str(c->b, ", in special-purpose range ");
+    rb_str(c->b, c->e->range ? c->e->range : "?");
+    rb_str(c->b, " (DNS rebinding)");
+    return true;
+}
+
+static bool reason_sinkhole(const reason_ctx *c)
+{
+    if (!c->ip)
+        return false;
+    rb_str(c->b, " answered ");
+    rb_str(c->b, c->ip);
+    rb_str(c->b, ", a sinkhole address");
+    return true;
+}
+
+static bool reason_dnssec_missing(const reason_ctx *c)
+{
+    rb_str(c->b, " should be DNSSEC-signed, but ");
+    rb_str(c->b, c->e && c->e->range ? c->e->range : "the answer is not signed");
+    return true;
+}
+
+static bool reason_ttl_exceeded(const reason_ctx *c)
+{
+    rb_str(c->b, " answered with TTL ");
+    rb_u32(c->b, c->e ? c->e->ttl : 0);
+    rb_str(c->b, ", above the maximum ");
+    rb_u32(c->b, c->rule->ttl_max);
+    return true;
+}
+
+static const reason_fn reason_writers[DW_V_COUNT] = {
+#define REASON_OF(NAME, name, reason, evidence) [DW_VI_##NAME] = reason,
+    DW_VIOLATION_LIST(REASON_OF)
+#undef REASON_OF
+};
+
 static void write_reason(const evaluator *ev, const cand_info *ci, const pkt_info *pi,
                          const dns_msg *m, const eval_result *r, eval_finding *f)
 {
-    const dw_rule *rule = f->rule;
     /* The name the victim asked: the start of the chain the rule matched (the question
      * when it matched the question's chain), or the owner it matched beyond them. */
     char beyond[DNS_NAME_TEXT_MAX];
@@ -887,99 +1023,29 @@ static void write_reason(const evaluator *ev, const cand_info *ci, const pkt_inf
     else if (ci->rr < m->n_rr &&
              dns_msg_name_text(m, m->rr[ci->rr].name_off, beyond, true) >= 0)
         q = beyond;
-    char ip[46], exp[256];
     reason_buf b = {f->reason, sizeof f->reason, 0};
     /* The reason names the gravest violation: the lowest DW_V_* bit (answers outside
      * their expected networks first). */
     uint32_t first = f->violations & (~f->violations + 1);
-    const eval_evidence *e = NULL;
-    for (unsigned i = 0; i < f->n_evidence && !e; i++)
+    unsigned row = dw_violation_index(first);
+    reason_ctx c = {&b, ev, f->rule, pi, r, NULL, NULL};
+    for (unsigned i = 0; i < f->n_evidence && !c.e; i++)
         if (f->evidence[i].violation == first)
-            e = &f->evidence[i];
+            c.e = &f->evidence[i];
+    char ip[DNS_IPV6_TEXT_MAX];
+    if (c.e && c.e->family) {
+        fmt_ip(c.e->family, c.e->addr, ip);
+        c.ip = ip;
+    }
 
-    strcpy(ip, "?");
-    if (e && e->family)
-        fmt_ip(e->family, e->addr, ip);
-    else if (first & (DW_V_ASN_MISMATCH | DW_V_ASN_UNKNOWN | DW_V_PREFIX_MISMATCH |
-                      DW_V_REBINDING | DW_V_SINKHOLE))
-        first = 0; /* its evidence did not fit: say it without an address */
     f->reason[0] = '\0';
     rb_str(&b, q);
-    switch (first) {
-    case DW_V_ASN_MISMATCH: {
-        asn_info ai = {0, NULL, 0};
-        fmt_expected(rule, ev, exp, sizeof exp);
-        rb_str(&b, " answered ");
-        rb_str(&b, ip);
-        rb_str(&b, " (AS");
-        rb_u32(&b, e->asn);
-        if (ev->db && asn_lookup(ev->db, e->family, e->addr, &ai) == 1 && ai.org) {
-            /* as "%.*s": at most 80 bytes, and not past a NUL */
-            rb_mem(&b, " ", 1);
-            rb_mem(&b, ai.org, strnlen(ai.org, ai.org_len > 80 ? 80 : ai.org_len));
-        }
-        rb_str(&b, "), expected ");
-        rb_str(&b, exp);
-        break;
-    }
-    case DW_V_ASN_UNKNOWN:
-        fmt_expected(rule, ev, exp, sizeof exp);
-        rb_str(&b, " answered ");
-        rb_str(&b, ip);
-        rb_str(&b, ", in no AS of the ASN database, expected ");
-        rb_str(&b, exp);
-        break;
-    case DW_V_PREFIX_MISMATCH:
-        fmt_expected(rule, ev, exp, sizeof exp);
-        rb_str(&b, " answered ");
-        rb_str(&b, ip);
-        rb_str(&b, ", outside the expected ");
-        rb_str(&b, exp);
-        break;
-    case DW_V_CNAME_UNEXPECTED: {
-        /* the chain name cut to 255 bytes, as the copy through exp[256] always did */
-        const char *via = r->chain[e ? e->chain_index : 0];
-        rb_str(&b, " is a CNAME chain through ");
-        rb_mem(&b, via, strnlen(via, sizeof exp - 1));
-        rb_str(&b, ", not an allowed target");
-        break;
-    }
-    case DW_V_UNEXPECTED_RESOLVER:
-        fmt_ip(pi->ip_version, pi->src, ip);
-        rb_str(&b, " was answered by ");
-        rb_str(&b, ip);
-        rb_str(&b, ", not one of the expected resolvers");
-        break;
-    case DW_V_REBINDING:
-        rb_str(&b, " answered ");
-        rb_str(&b, ip);
-        rb_str(&b, ", in special-purpose range ");
-        rb_str(&b, e && e->range ? e->range : "?");
-        rb_str(&b, " (DNS rebinding)");
-        break;
-    case DW_V_SINKHOLE:
-        rb_str(&b, " answered ");
-        rb_str(&b, ip);
-        rb_str(&b, ", a sinkhole address");
-        break;
-    case DW_V_DNSSEC_MISSING:
-        rb_str(&b, " should be DNSSEC-signed, but ");
-        rb_str(&b, e && e->range ? e->range : "the answer is not signed");
-        break;
-    case DW_V_TTL_EXCEEDED:
-        rb_str(&b, " answered with TTL ");
-        rb_u32(&b, e ? e->ttl : 0);
-        rb_str(&b, ", above the maximum ");
-        rb_u32(&b, rule->ttl_max);
-        break;
-    default: {
-        const char *name = dw_violation_name(f->violations & (~f->violations + 1));
+    if (row == DW_V_COUNT || !reason_writers[row](&c)) {
+        const char *name = dw_violation_name(first);
         rb_str(&b, " violates rule ");
-        rb_str(&b, rule->id);
+        rb_str(&b, f->rule->id);
         rb_str(&b, ": ");
         rb_str(&b, name ? name : "(null)");
-        break;
-    }
     }
     unsigned more = (unsigned)__builtin_popcount(f->violations) - 1;
     if (more && b.n > 0 && b.n < b.cap) {
@@ -1032,7 +1098,7 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, const cand_info *ci,
      * and the answer section is what they use. DNSSEC is judged when the header says
      * NOERROR or there are answers. */
     bool answered = DNS_RCODE(m->flags) == 0 || m->n_an > 0;
-    char text[256], ip[46];
+    char text[256], ip[DNS_IPV6_TEXT_MAX];
 
     memset(f, 0, offsetof(eval_finding, evidence));
     f->rule = rule;
@@ -1156,7 +1222,7 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     out->findings_dropped = 0;
     out->watched = false;
     out->n_addrs = 0; /* counted only when a rule applies; never the previous response's */
-    track_match tm = {false, false, 0, 0};
+    track_match tm = {false, false};
     if (ev->need_track)
         tm = track_response(ev->tr, pi, m);
 

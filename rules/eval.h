@@ -14,22 +14,7 @@
 #include "rules/asn.h"
 #include "rules/ruleset.h"
 #include "rules/track.h"
-
-enum dw_violation {
-    DW_V_ASN_MISMATCH = 1u << 0,
-    DW_V_ASN_UNKNOWN = 1u << 1,
-    DW_V_PREFIX_MISMATCH = 1u << 2,
-    DW_V_CNAME_UNEXPECTED = 1u << 3,
-    DW_V_UNEXPECTED_RESOLVER = 1u << 4,
-    DW_V_REBINDING = 1u << 5,
-    DW_V_SINKHOLE = 1u << 6,
-    DW_V_DNSSEC_MISSING = 1u << 7,
-    DW_V_TTL_EXCEEDED = 1u << 8,
-};
-#define DW_V_COUNT 9
-
-/* "asn_mismatch"... for one bit; NULL otherwise. */
-const char *dw_violation_name(uint32_t bit);
+#include "rules/violation.h"
 
 #define EVAL_MAX_CHAIN 16     /* CNAME/DNAME steps followed (loops end here) */
 #define EVAL_MAX_NAMES 64     /* names kept per response: the question's chain, then owners' */
@@ -108,7 +93,6 @@ void evaluator_query(evaluator *ev, const pkt_info *pi, const dns_msg *m);
 unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
                             eval_result *out);
 
-const asn_db *evaluator_asn_db(const evaluator *ev);
 /* Replaces the ASN database (after a reload; NULL: ASN checks off). */
 void evaluator_set_asn_db(evaluator *ev, const asn_db *db);
 

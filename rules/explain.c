@@ -731,13 +731,11 @@ static void print_rules(explain_state *st)
             printf("  verdict: no alert\n");
             continue;
         }
+        const char *names[DW_V_COUNT];
+        size_t n = dw_violation_names(f->violations, names);
         printf("  verdict: alert [");
-        bool first = true;
-        for (unsigned b = 0; b < DW_V_COUNT; b++)
-            if (f->violations & (1u << b)) {
-                printf("%s%s", first ? "" : ", ", dw_violation_name(1u << b));
-                first = false;
-            }
+        for (size_t k = 0; k < n; k++)
+            printf("%s%s", k ? ", " : "", names[k]);
         printf("]\n  reason: %s\n", f->reason);
     }
     if (r->findings_dropped)

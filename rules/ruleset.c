@@ -86,7 +86,7 @@ struct ruleset {
     struct chunk *arena;     /* strings and arrays reachable from rules */
     struct vec namesets;     /* nameset *: every set the rules point to */
     struct vec prefixsets;   /* prefixset * */
-    char hash[7 + 2 * LDNS_SHA256_DIGEST_LENGTH + 1];
+    char hash[RULESET_HASH_TEXT_MAX];
 };
 
 static void *arena_alloc(ruleset *rs, size_t size)

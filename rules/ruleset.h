@@ -127,6 +127,11 @@ const dw_rule *ruleset_rule(const ruleset *rs, size_t i);
 /* "sha256:<64 hex>" over, for each loaded file in load order, its length in decimal,
  * '\n', then its bytes. Independent of the paths, so moving the files keeps the hash. */
 const char *ruleset_hash(const ruleset *rs);
+#define RULESET_HASH_TEXT_MAX (sizeof "sha256:" + 64) /* its text, NUL included */
+
+/* Rule ids have no length limit; where one is copied into a fixed buffer (fold windows,
+ * shed classes, cached alert members) it is cut to this size, NUL included. */
+#define RULE_ID_COPY_MAX 128
 
 /* Every match.names pattern of every rule, valued by rule index; each (pattern, rule)
  * once. One nameset_match() call per name (question or CNAME chain member) yields the

@@ -9,7 +9,6 @@
 typedef struct slot {
     uint64_t key;       /* 0: empty */
     uint64_t ts_us;
-    uint32_t responses;
     bool do_bit;
 } slot;
 
@@ -101,13 +100,12 @@ void track_query(track *t, const pkt_info *pi, const dns_msg *m)
     }
     victim->key = key;
     victim->ts_us = pi->ts_us;
-    victim->responses = 0;
     victim->do_bit = m->has_opt && m->edns_do;
 }
 
 track_match track_response(track *t, const pkt_info *pi, const dns_msg *m)
 {
-    track_match r = {false, false, 0, 0};
+    track_match r = {false, false};
     uint64_t key = exchange_key(pi, m, true);
     for (unsigned i = 0; i < PROBE; i++) {
         slot *s = &t->slots[(key + i) & t->mask];
@@ -117,8 +115,6 @@ track_match track_response(track *t, const pkt_info *pi, const dns_msg *m)
             break;
         r.found = true;
         r.query_do = s->do_bit;
-        r.query_ts_us = s->ts_us;
-        r.responses = s->responses++;
         break;
     }
     return r;

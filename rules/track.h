@@ -22,8 +22,6 @@ typedef struct track_limits {
 typedef struct track_match {
     bool found;           /* a query with the same addresses, ports, id and question */
     bool query_do;        /* it had EDNS with DO set */
-    uint64_t query_ts_us;
-    unsigned responses;   /* responses seen for it before this one */
 } track_match;
 
 track *track_new(const track_limits *l);
@@ -32,7 +30,7 @@ void track_free(track *t); /* accepts NULL */
 /* Remembers a query (m->flags has QR clear). */
 void track_query(track *t, const pkt_info *pi, const dns_msg *m);
 
-/* Looks up the query a response answers and counts the response against it. */
+/* Looks up the query a response answers. */
 track_match track_response(track *t, const pkt_info *pi, const dns_msg *m);
 
 #endif

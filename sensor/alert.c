@@ -17,8 +17,8 @@
 #define FRAG_SLOTS 64
 typedef struct rule_frag {
     const dw_rule *rule; /* NULL: empty */
-    char hash[80];
-    char id[64];
+    char hash[RULESET_HASH_TEXT_MAX];
+    char id[RULE_ID_COPY_MAX];
     json_buf text;       /* the members, comma-separated, no braces */
 } rule_frag;
 
@@ -136,13 +136,64 @@ static void write_as(json_buf *j, const alert_ctx *c, int family, const uint8_t 
 
 static void write_violations(json_buf *j, uint32_t v)
 {
+    const char *names[DW_V_COUNT];
+    size_t n = dw_violation_names(v, names);
     json_key(j, "violations");
     json_arr_begin(j);
-    for (unsigned i = 0; i < DW_V_COUNT; i++)
-        if (v & (1u << i))
-            json_str(j, dw_violation_name(1u << i));
+    for (size_t i = 0; i < n; i++)
+        json_str(j, names[i]);
     json_arr_end(j);
 }
+
+/* An evidence writer (rules/violation.h): the members of one dnswatch.findings item after
+ * its "violation", from the eval_evidence fields its violation's check fills. */
+typedef void (*evidence_fn)(json_buf *j, const alert_ctx *c, const eval_evidence *e);
+
+/* An offending address, with its AS. */
+static void evidence_address(json_buf *j, const alert_ctx *c, const eval_evidence *e)
+{
+    char ip[DNS_IPV6_TEXT_MAX];
+    if (!e->family)
+        return;
+    event_format_ip(e->family, e->addr, ip);
+    json_kv_str(j, "ip", ip);
+    write_as(j, c, e->family, e->addr);
+}
+
+/* An address in a special-purpose range, with the range. */
+static void evidence_special(json_buf *j, const alert_ctx *c, const eval_evidence *e)
+{
+    evidence_address(j, c, e);
+    if (e->range)
+        json_kv_str(j, "range", e->range);
+}
+
+/* The chain name that is not an allowed target. */
+static void evidence_chain_name(json_buf *j, const alert_ctx *c, const eval_evidence *e)
+{
+    json_kv_str(j, "name", c->r->chain[e->chain_index]);
+}
+
+/* Why the answer is taken as unsigned. */
+static void evidence_detail(json_buf *j, const alert_ctx *c, const eval_evidence *e)
+{
+    (void)c;
+    if (e->range)
+        json_kv_str(j, "detail", e->range);
+}
+
+/* The TTL over the rule's maximum. */
+static void evidence_ttl(json_buf *j, const alert_ctx *c, const eval_evidence *e)
+{
+    (void)c;
+    json_kv_u64(j, "ttl", e->ttl);
+}
+
+static const evidence_fn evidence_writers[DW_V_COUNT] = {
+#define EVIDENCE_OF(NAME, name, reason, evidence) [DW_VI_##NAME] = evidence,
+    DW_VIOLATION_LIST(EVIDENCE_OF)
+#undef EVIDENCE_OF
+};
 
 static void write_rule_members(json_buf *j, const dw_rule *rule)
 {
@@ -201,7 +252,6 @@ static void write_dnswatch(void *ctx, json_buf *j)
     const alert_ctx *c = ctx;
     const eval_finding *f = c->f;
     const dw_rule *rule = f->rule;
-    char ip[46];
 
     write_violations(j, f->violations);
     const rule_frag *fr = rule_members(c->a, rule, c->ruleset_hash);
@@ -239,17 +289,9 @@ static void write_dnswatch(void *ctx, json_buf *j)
         const eval_evidence *e = &f->evidence[i];
         json_obj_begin(j);
         json_kv_str(j, "violation", dw_violation_name(e->violation));
-        if (e->family) {
-            event_format_ip(e->family, e->addr, ip);
-            json_kv_str(j, "ip", ip);
-            write_as(j, c, e->family, e->addr);
-        }
-        if (e->violation == DW_V_CNAME_UNEXPECTED)
-            json_kv_str(j, "name", c->r->chain[e->chain_index]);
-        if (e->violation == DW_V_TTL_EXCEEDED)
-            json_kv_u64(j, "ttl", e->ttl);
-        if (e->range)
-            json_kv_str(j, e->violation == DW_V_DNSSEC_MISSING ? "detail" : "range", e->range);
+        unsigned row = dw_violation_index(e->violation);
+        if (row < DW_V_COUNT)
+            evidence_writers[row](j, c, e);
         json_obj_end(j);
     }
     json_arr_end(j);
@@ -313,11 +355,8 @@ static void on_summary(void *ctx, const suppress_summary *s)
     const char *names[DW_V_COUNT];
     const char *atype[SUPPRESS_ANSWERS], *adata[SUPPRESS_ANSWERS];
     const char *clients[SUPPRESS_CLIENTS];
-    char tbuf[SUPPRESS_ANSWERS + 1][16], ip[SUPPRESS_CLIENTS][46];
-    size_t n = 0, len;
-    for (unsigned i = 0; i < DW_V_COUNT; i++)
-        if (s->violations & (1u << i))
-            names[n++] = dw_violation_name(1u << i);
+    char tbuf[SUPPRESS_ANSWERS + 1][16], ip[SUPPRESS_CLIENTS][DNS_IPV6_TEXT_MAX];
+    size_t len, n = dw_violation_names(s->violations, names);
     for (unsigned i = 0; i < no->n_answers; i++) {
         atype[i] = dns_type_name(no->answers[i].type, tbuf[i]);
         adata[i] = no->answers[i].data;
@@ -367,6 +406,9 @@ static void copy_cut(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
+_Static_assert(sizeof ((suppress_note *)0)->answers[0].data >= DNS_IPV6_TEXT_MAX,
+               "a fold summary keeps an address answer whole");
+
 /* What a new fold window keeps for its summary (suppress.h): the alert just written. */
 static void fill_note(suppress_note *no, const event_encoder *enc, const dw_rule *rule,
                       const dns_msg *m, const eval_result *r)
@@ -386,7 +428,7 @@ static void fill_note(suppress_note *no, const event_encoder *enc, const dw_rule
             uint8_t a[16];
             int alen = dns_rr_addr(m, rr, a);
             if (alen)
-                event_format_ip(alen == 16 ? 6 : 4, a, d); /* 46 bytes fit in 64 */
+                event_format_ip(alen == 16 ? 6 : 4, a, d);
             else
                 dns_rdata_text(m, rr, d, sizeof no->answers[0].data); /* cut to fit */
             no->n_answers++;

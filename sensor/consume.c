@@ -320,7 +320,7 @@ int consume_main(int argc, char **argv)
     int opt, status = 1;
 
     memset(&c, 0, sizeof c);
-    c.key = "dnswatch:events";
+    c.key = REDISURL_KEY_DEFAULT;
     c.group = "dnswatch";
     c.claim_idle_ms = 60000;
     c.count = 256;

@@ -19,8 +19,8 @@ struct event_encoder {
     json_buf j;
     uint64_t id_hi;      /* random per encoder: ids are unique across workers and restarts */
     uint64_t id_seq;
-    char id_hi_hex[16];
-    char last_id[33];    /* the id of the last event begun */  /* id_hi as the event id's first 16 hex digits */
+    char id_hi_hex[16];  /* id_hi as the event id's first 16 hex digits */
+    char last_id[EVENT_ID_LEN + 1]; /* the id of the last event begun */
     char *rdtext;
     /* The question name's text, for the answers that name their owner by a pointer to
      * it (nearly all of them); qtext_len < 0 when it cannot stand in (see write_owner). */
@@ -127,7 +127,8 @@ void event_encoder_free(event_encoder *e)
     free(e);
 }
 
-void event_format_time(uint64_t ts_us, char out[40])
+/* "2026-11-27T10:00:00.123456Z" into out[40]. */
+static void event_format_time(uint64_t ts_us, char out[40])
 {
     /* gmtime and printf once per second of packet time per thread, not per event. */
     static __thread uint64_t cached_sec = UINT64_MAX;
@@ -152,7 +153,7 @@ void event_format_time(uint64_t ts_us, char out[40])
     out[27] = '\0';
 }
 
-void event_format_ip(int ip_version, const uint8_t *addr, char out[46])
+void event_format_ip(int ip_version, const uint8_t *addr, char out[DNS_IPV6_TEXT_MAX])
 {
     /* By hand (decoders): glibc's inet_ntop goes through sprintf. */
     dns_format_ip(ip_version, addr, out);
@@ -240,7 +241,7 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
         /* A well-formed A or AAAA record's data text is its address text (dns.h): the
          * same bytes as dns_rdata_text, without its generic machinery. */
         uint8_t a[16];
-        char ip[46];
+        char ip[DNS_IPV6_TEXT_MAX];
         int alen = dns_rr_addr(m, rr, a);
         if (alen) {
             event_format_ip(alen == 16 ? 6 : 4, a, ip);
@@ -265,7 +266,7 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
     for (unsigned i = 0; i < m->n_rr; i++) {
         const dns_rr *rr = &m->rr[i];
         uint8_t a[16];
-        char ip[46];
+        char ip[DNS_IPV6_TEXT_MAX];
         if (rr->section != DNS_SEC_ANSWER || !answer_shown(e, i))
             continue;
         if (j->len > EVENT_MAX_BYTES)
@@ -371,9 +372,9 @@ static void begin_event(event_encoder *e, uint64_t ts_us, const char *kind, cons
     for (int i = 0; i < 16; i++)
         buf[31 - i] = hex[(seq >> (4 * i)) & 0xf];
     json_key(j, "id");
-    json_strn(j, buf, 32);
-    memcpy(e->last_id, buf, 32);
-    e->last_id[32] = '\0';
+    json_strn(j, buf, EVENT_ID_LEN);
+    memcpy(e->last_id, buf, EVENT_ID_LEN);
+    e->last_id[EVENT_ID_LEN] = '\0';
 }
 
 const char *event_encoder_last_id(const event_encoder *e) { return e->last_id; }

@@ -13,6 +13,9 @@
 
 typedef struct event_encoder event_encoder;
 
+/* event.id: this many hex digits (a random half per encoder, then a sequence). */
+#define EVENT_ID_LEN 32
+
 typedef struct event_meta {
     const char *observer_name; /* shown as observer.name; required */
     const char *iface;         /* observer.ingress.interface.name; NULL when reading a file */
@@ -109,10 +112,7 @@ const char *event_encode_custom(event_encoder *e, uint64_t ts_us, const char *ki
                                 const char *dataset, void (*fn)(void *ctx, json_buf *j),
                                 void *ctx, size_t *len);
 
-/* "2026-11-27T10:00:00.123456Z" into out[40]. */
-void event_format_time(uint64_t ts_us, char out[40]);
-
-/* Address text (inet_ntop) of a 4- or 16-byte address into out[46]. */
-void event_format_ip(int ip_version, const uint8_t *addr, char out[46]);
+/* Address text (inet_ntop) of a 4- or 16-byte address into out[DNS_IPV6_TEXT_MAX]. */
+void event_format_ip(int ip_version, const uint8_t *addr, char out[DNS_IPV6_TEXT_MAX]);
 
 #endif

@@ -1,6 +1,5 @@
 #include "sensor/json.h"
 
-#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,14 +338,6 @@ void json_u64(json_buf *j, uint64_t v)
         return;
     memcpy(j->p + j->len, b + i, 24);
     j->len += 24 - i;
-}
-
-void json_i64(json_buf *j, int64_t v)
-{
-    char b[24];
-    int n = snprintf(b, sizeof b, "%" PRId64, v);
-    sep(j);
-    put(j, b, (size_t)n);
 }
 
 void json_bool(json_buf *j, bool v)

@@ -69,7 +69,6 @@ static inline void json_key(json_buf *j, const char *key) { json_keyn(j, key, st
 void json_str(json_buf *j, const char *s);
 void json_strn(json_buf *j, const char *s, size_t n);
 void json_u64(json_buf *j, uint64_t v);
-void json_i64(json_buf *j, int64_t v);
 void json_bool(json_buf *j, bool v);
 void json_null(json_buf *j);
 /* Pre-encoded JSON value, written as is. */

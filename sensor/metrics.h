@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "decoders/counters.h"
+#include "rules/ruleset.h"
 #include "sensor/publish.h"
 
 #define METRICS_MAX_WORKERS 64
@@ -42,7 +43,7 @@ typedef struct metrics_snapshot {
     bool have_publish;
     publish_stats publish;
 
-    char ruleset_hash[80];        /* "" = no rules loaded */
+    char ruleset_hash[RULESET_HASH_TEXT_MAX]; /* "" = no rules loaded */
     uint64_t rules_loaded;
     uint64_t reloads, reload_failures;
     uint64_t asn_reloads, asn_reload_failures; /* the ASN database file changed */

@@ -10,6 +10,8 @@
 #include <hiredis/hiredis.h>
 
 #define REDISURL_DEFAULT "redis://127.0.0.1:6379"
+/* The stream, list or channel the sensor publishes to and `dnswatch consume` reads. */
+#define REDISURL_KEY_DEFAULT "dnswatch:events"
 #define REDISURL_PASSWORD_ENV "DNSWATCH_REDIS_PASSWORD"
 
 typedef struct redis_url {

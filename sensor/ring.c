@@ -115,8 +115,3 @@ void ring_release(ring *r)
     __atomic_store_n(&r->tail, r->tail + r->cur, __ATOMIC_RELEASE);
     r->cur = 0;
 }
-
-size_t ring_used(const ring *r)
-{
-    return __atomic_load_n(&r->head, __ATOMIC_RELAXED) - __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
-}

@@ -28,7 +28,4 @@ bool ring_push(ring *r, uint64_t ts_us, const uint8_t *data, uint32_t len);
 bool ring_peek(ring *r, ring_frame *f);
 void ring_release(ring *r);
 
-/* Bytes in use (approximate when read by a third thread; for metrics). */
-size_t ring_used(const ring *r);
-
 #endif

@@ -153,7 +153,7 @@ typedef struct pipeline {
     bool asn_seen_valid, asn_failed_valid, asn_missing_reported;
     uint64_t next_asn_check_us;
     pthread_mutex_t info_mu;
-    char info_hash[80];
+    char info_hash[RULESET_HASH_TEXT_MAX];
     uint64_t info_rules;
     double start_time;
     metrics_server *metrics;

@@ -3,12 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules/ruleset.h"
+#include "rules/violation.h"
+
 typedef struct cls {
     uint64_t key;      /* 0: free */
     uint32_t admitted; /* since the spool passed the high-water mark */
     uint64_t shed;     /* in all */
-    char rule_id[64];
-    char violations[128];
+    char rule_id[RULE_ID_COPY_MAX];
+    char violations[DW_V_NAMES_JSON_MAX];
 } cls;
 
 struct shed {

@@ -3,13 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules/ruleset.h"
+
 typedef struct entry {
     uint64_t key;        /* 0: free */
     uint64_t first_us, last_us;
     uint32_t folded;
     uint32_t violations;
     uint8_t severity;
-    char rule_id[128];
+    char rule_id[RULE_ID_COPY_MAX];
     char reason[512];
     suppress_note note;
 } entry;

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sensor/event.h"
+
 typedef struct suppress suppress;
 
 #define SUPPRESS_CLIENTS 16
@@ -21,7 +23,7 @@ typedef struct suppress suppress;
  * opens, suppress_last), and the clients of the alerts folded into it (a victim hiding
  * behind a decoy is named). Bounded: what does not fit is counted. */
 typedef struct suppress_note {
-    char first_id[40];         /* event.id of the alert the window continues */
+    char first_id[EVENT_ID_LEN + 1]; /* event.id of the alert the window continues */
     char rule_name[128];
     char question[256];        /* presentation text, cut to fit */
     uint16_t qtype;

@@ -1167,6 +1167,59 @@ static void t_violation_names(void **state)
     assert_null(dw_violation_name(1u << DW_V_COUNT));
 }
 
+/* The table (rules/violation.h) gives every row a bit, a distinct name and a place in the
+ * gravity order; sets are listed in that order, bits past the table ignored. */
+static void t_violation_table(void **state)
+{
+    (void)state;
+    const char *names[DW_V_COUNT];
+    size_t n = dw_violation_names(UINT32_MAX, names);
+    assert_int_equal(n, DW_V_COUNT);
+    for (unsigned i = 0; i < DW_V_COUNT; i++) {
+        assert_int_equal(dw_violation_index(1u << i), i);
+        assert_non_null(names[i]);
+        assert_string_equal(names[i], dw_violation_name(1u << i));
+        assert_true(strspn(names[i], "abcdefghijklmnopqrstuvwxyz_") == strlen(names[i]));
+        for (unsigned k = 0; k < i; k++)
+            assert_string_not_equal(names[i], names[k]);
+    }
+    assert_int_equal(dw_violation_index(0), DW_V_COUNT);
+    assert_int_equal(dw_violation_index(DW_V_REBINDING | DW_V_SINKHOLE), DW_V_COUNT);
+    assert_int_equal(dw_violation_index(1u << DW_V_COUNT), DW_V_COUNT);
+
+    n = dw_violation_names(DW_V_TTL_EXCEEDED | DW_V_ASN_MISMATCH | DW_V_REBINDING, names);
+    assert_int_equal(n, 3);
+    assert_string_equal(names[0], "asn_mismatch");
+    assert_string_equal(names[1], "rebinding");
+    assert_string_equal(names[2], "ttl_exceeded");
+    assert_int_equal(dw_violation_names(0, names), 0);
+}
+
+/* docs/rules.md documents every violation of the table: a row added without its line in
+ * the docs fails here. */
+static void t_violation_docs(void **state)
+{
+    (void)state;
+    const char *src = getenv("DW_SRC");
+    if (!src)
+        fail_msg("DW_SRC is not set (run through ctest)");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/docs/rules.md", src);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        fail_msg("cannot read %s", path);
+    static char text[1 << 20];
+    size_t len = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[len] = '\0';
+    for (unsigned i = 0; i < DW_V_COUNT; i++) {
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, "`%s`", dw_violation_name(1u << i));
+        if (!strstr(text, quoted))
+            fail_msg("docs/rules.md does not document violation %s", quoted);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1182,6 +1235,7 @@ int main(void)
         cmocka_unit_test(t_no_rules),        cmocka_unit_test(t_many_names),
         cmocka_unit_test(t_owners),
         cmocka_unit_test(t_trace),           cmocka_unit_test(t_violation_names),
+        cmocka_unit_test(t_violation_table), cmocka_unit_test(t_violation_docs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

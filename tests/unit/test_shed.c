@@ -12,11 +12,12 @@
 
 #include <cmocka.h>
 
+#include "rules/violation.h"
 #include "sensor/shed.h"
 
 #define MAX 1000000u
 
-static char line[512];
+static char line[1024];
 
 static const char *alert(const char *rule, const char *violations, unsigned i)
 {
@@ -136,6 +137,50 @@ static void t_markers_from_strings_do_not_count(void **state)
     shed_free(s);
 }
 
+typedef struct whole {
+    unsigned n;
+    char rule[256], viol[512];
+} whole;
+
+static void on_whole(void *ctx, const char *rule, const char *viol, uint64_t n)
+{
+    whole *w = ctx;
+    (void)n;
+    w->n++;
+    snprintf(w->rule, sizeof w->rule, "%s", rule);
+    snprintf(w->viol, sizeof w->viol, "%s", viol);
+}
+
+/* A shed class keeps what the alerts said whole: a rule that finds every violation of
+ * the table (rules/violation.h), under a long id, is named with all of them. */
+static void t_class_kept_whole(void **state)
+{
+    (void)state;
+    const char *names[DW_V_COUNT];
+    size_t n = dw_violation_names(UINT32_MAX, names), len = 1;
+    char list[512] = "[";
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s\"%s\"", i ? "," : "",
+                                names[i]);
+    snprintf(list + len, sizeof list - len, "]");
+    char id[101];
+    memset(id, 'r', sizeof id - 1);
+    id[sizeof id - 1] = '\0';
+
+    shed *s = shed_new(1);
+    uint64_t used = MAX - MAX / 4;
+    char first[sizeof line];
+    snprintf(first, sizeof first, "%s", alert(id, list, 1));
+    assert_true(admit(s, first, used));
+    assert_false(admit(s, alert(id, list, 2), used));
+    whole w = {0};
+    shed_each(s, on_whole, &w);
+    assert_int_equal(w.n, 1);
+    assert_string_equal(w.rule, id);
+    assert_string_equal(w.viol, list);
+    shed_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -143,6 +188,7 @@ int main(void)
         cmocka_unit_test(t_past_half_alerts_only),
         cmocka_unit_test(t_flood_leaves_room),
         cmocka_unit_test(t_markers_from_strings_do_not_count),
+        cmocka_unit_test(t_class_kept_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

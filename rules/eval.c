@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "decoders/wire.h"
 #include "rules/special.h"
 
@@ -226,15 +227,15 @@ static int name_hashes(const uint8_t *w, uint32_t *h, uint32_t sufh[DNS_NAME_MAX
     }
     if (i >= DNS_NAME_MAX)
         return -1;
-    uint32_t x = 2166136261u; /* FNV-1a */
+    uint32_t x = HASH_FNV32_OFFSET;
     if (sufh)
         sufh[0] = x;
     for (int k = nl - 1; k >= 0; k--) {
         const uint8_t *l = w + off[k];
-        x = (x ^ l[0]) * 16777619u;
+        x = hash_fnv32_byte(x, l[0]);
         for (unsigned j = 1; j <= l[0]; j++) {
             unsigned c = l[j];
-            x = (x ^ (c - 'A' < 26u ? c + 32 : c)) * 16777619u;
+            x = hash_fnv32_byte(x, (unsigned char)(c - 'A' < 26u ? c + 32 : c));
         }
         if (sufh)
             sufh[nl - k] = x;

@@ -10,15 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
+
 #define NS_NAME_MAX 253   /* text bytes of a name without its trailing dot */
 #define NS_LABEL_MAX 63
 #define NS_WIRE_MAX 255  /* wire bytes of a name, root label included */
 /* A wildcard suffix is at most NS_NAME_MAX - 2 bytes, hence at most 126 labels: suffixes
  * of a queried name beyond that can never match, so NAMESET_SUFFIX_MAX (128) are enough
  * to remember. */
-
-#define FNV_OFFSET 2166136261u
-#define FNV_PRIME 16777619u
 
 typedef struct ns_entry {
     uint32_t key_off;  /* into nameset.keys */
@@ -54,12 +53,12 @@ struct nameset {
 
 static inline uint32_t hash_step(uint32_t h, unsigned char c)
 {
-    return (h ^ c) * FNV_PRIME;
+    return hash_fnv32_byte(h, c);
 }
 
 static uint32_t hash_reverse(const char *s, size_t len)
 {
-    uint32_t h = FNV_OFFSET;
+    uint32_t h = HASH_FNV32_OFFSET;
     while (len > 0)
         h = hash_step(h, (unsigned char)s[--len]);
     return h;
@@ -321,7 +320,7 @@ static bool separator(const char *name, size_t i)
 
 void nameset_query_init(nameset_query *q, const char *name, size_t len)
 {
-    uint32_t h = FNV_OFFSET;
+    uint32_t h = HASH_FNV32_OFFSET;
     bool want_wild = true;
     q->name = name;
     q->nsuf = 0;
@@ -405,7 +404,7 @@ int nameset_query_wire(nameset_query *q, const uint8_t *wire, size_t wlen, char 
 
     /* Right to left, label by label: the hash nameset_query_init computes over the text,
      * with each proper suffix's hash taken at its label boundary. */
-    uint32_t h = FNV_OFFSET;
+    uint32_t h = HASH_FNV32_OFFSET;
     bool want_wild = true;
     size_t end = n;
     for (size_t k = nl; k-- > 0;) {

@@ -23,6 +23,7 @@
 #include <ldns/sha2.h>
 #include <yaml.h>
 
+#include "common/hash.h"
 #include "rules/suggest.h"
 #include "rules/yamlnode.h"
 
@@ -834,13 +835,12 @@ struct pcache_ent {
 
 static uint64_t pfx_hash(const struct vec *pfx)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = HASH_FNV64_OFFSET;
     for (size_t i = 0; i < pfx->n; i++) {
         const struct pfx *p = VAT(*pfx, struct pfx, i);
-        uint64_t x = (uint64_t)p->family << 8 | p->plen;
-        for (int b = 0; b < 16; b++)
-            x = x * 0x100000001b3ull ^ p->addr[b];
-        h = (h ^ x) * 0x100000001b3ull;
+        uint8_t head[2] = {(uint8_t)p->family, (uint8_t)p->plen};
+        h = hash_fnv64(h, head, sizeof head);
+        h = hash_fnv64(h, p->addr, sizeof p->addr);
     }
     return h;
 }
@@ -1358,10 +1358,7 @@ static void parse_exceptions(struct loader *L, const yaml_node_t *list, struct v
  * first rule of each id only. */
 static uint32_t id_hash(const char *id)
 {
-    uint32_t h = 2166136261u;
-    for (; *id; id++)
-        h = (h ^ (unsigned char)*id) * 16777619u;
-    return h;
+    return hash_fnv32_str(id);
 }
 
 static const struct id_ref *id_first(struct loader *L, const char *id)

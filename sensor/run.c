@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/hash.h"
 #include "decoders/pkt.h"
 #include "sensor/capfilter.h"
 #include "sensor/event.h"
@@ -320,12 +321,8 @@ static unsigned pick_worker(pipeline *pl, const uint8_t *data, uint32_t len)
     if (r == PKT_SKIP)
         return 0; /* worker 0 parses it again and counts why it is skipped */
     size_t alen = pi.ip_version == 6 ? 16 : 4;
-    uint64_t hs = 0xcbf29ce484222325ull, hd = hs;
-    for (size_t i = 0; i < alen; i++) {
-        hs = (hs ^ pi.src[i]) * 0x100000001b3ull;
-        hd = (hd ^ pi.dst[i]) * 0x100000001b3ull;
-    }
-    uint64_t h = hs + hd;
+    uint64_t h = hash_fnv64(HASH_FNV64_OFFSET, pi.src, alen) +
+                 hash_fnv64(HASH_FNV64_OFFSET, pi.dst, alen);
     h ^= h >> 29;
     return (unsigned)(h % pl->n_workers);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "decoders/decode.h"
 #include "decoders/dns.h"
 #include "decoders/wire.h"
@@ -122,13 +123,6 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
     }
 }
 
-static uint64_t wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -156,7 +150,7 @@ static void *worker_main(void *arg)
             continue;
         refresh_sources(w);
         if (w->cfg.live && idle % 4096 == 0) {
-            uint64_t now = wall_us();
+            uint64_t now = clk_wall_us();
             if (now >= w->next_fold_check_us) {
                 alerter_expire(w->alerts, w->enc, now, emit, w);
                 w->next_fold_check_us = now + 1000000u;

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/num.h"
 #include "decoders/decode.h"
 #include "decoders/dns.h"
 #include "rules/asn.h"
@@ -279,10 +280,8 @@ static int bad_record(const char *text, const char *why)
 
 static int parse_ttl(const char *s, uint32_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (s[0] < '0' || s[0] > '9' || *end || errno || v > UINT32_MAX)
+    uint64_t v;
+    if (num_parse_u64(s, 0, UINT32_MAX, &v) != 0)
         return -EINVAL;
     *out = (uint32_t)v;
     return 0;

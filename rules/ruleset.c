@@ -24,6 +24,7 @@
 #include <yaml.h>
 
 #include "common/hash.h"
+#include "common/num.h"
 #include "rules/suggest.h"
 #include "rules/yamlnode.h"
 
@@ -407,16 +408,9 @@ static bool parse_date(const char *s, time_t *end)
 
 static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
 {
-    uint64_t v = 0;
-    if (!*s)
+    uint64_t v;
+    if (num_parse_u64(s, 0, max, &v) != 0)
         return false;
-    for (; *s; s++) {
-        if (!isdigit((unsigned char)*s))
-            return false;
-        v = v * 10 + (uint64_t)(*s - '0');
-        if (v > max)
-            return false;
-    }
     *out = (uint32_t)v;
     return true;
 }

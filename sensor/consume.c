@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/num.h"
 #include "sensor/redisurl.h"
 
 #define ID_MAX 64
@@ -58,14 +59,10 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
 
 static int parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
 {
-    char *end;
-    if (!s || !*s || *s < '0' || *s > '9')
+    uint64_t v;
+    if (num_parse_u64(s, lo, hi, &v) != 0)
         return -EINVAL;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
-        return -EINVAL;
-    *out = v;
+    *out = (unsigned long)v;
     return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/num.h"
 
 #define MAX_CONNS 16
 
@@ -267,15 +268,8 @@ int metrics_parse_listen(const char *listen, struct sockaddr_storage *addr, sock
         snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
         port = colon + 1;
     }
-    unsigned long pv = 0;
-    bool ok = *port != '\0' && strlen(port) <= 5;
-    for (const char *p = port; ok && *p; p++) {
-        if (!isdigit((unsigned char)*p))
-            ok = false;
-        else
-            pv = pv * 10 + (unsigned long)(*p - '0');
-    }
-    if (!ok || pv > 65535) {
+    uint64_t pv;
+    if (num_parse_u64(port, 0, 65535, &pv) != 0) {
         snprintf(err, errlen, "\"%.80s\": port must be a number from 0 to 65535", listen);
         return -EINVAL;
     }

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/num.h"
+
 #define HDR 12u
 #define MAGIC "DWS1"
 #define CURSOR_MAGIC "DWC1"
@@ -513,12 +515,10 @@ static int list_segments(spool *s)
     struct dirent *de;
     int rc = 0;
     while ((de = readdir(d))) {
-        char *end;
+        uint64_t num;
         if (strncmp(de->d_name, "seg-", 4) != 0 || strlen(de->d_name) != 24 ||
-            strcmp(de->d_name + 20, ".dws") != 0)
-            continue;
-        uint64_t num = strtoull(de->d_name + 4, &end, 16);
-        if (end != de->d_name + 20)
+            strcmp(de->d_name + 20, ".dws") != 0 ||
+            num_parse_hex_u64n(de->d_name + 4, 16, &num) != 0)
             continue;
         struct stat st;
         if (fstatat(s->dirfd, de->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))

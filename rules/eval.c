@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "common/hash.h"
-#include "decoders/wire.h"
+#include "decoders/dns_present.h"
 #include "rules/special.h"
 
 /* Every A/AAAA record (<= DNS_MAX_RRS) plus every SVCB/HTTPS hint a 64 KiB message can
@@ -376,16 +376,6 @@ static void add_group(evaluator *ev, const dns_msg *m, eval_result *r)
     }
 }
 
-/* Whether the owner of rr is a bare pointer to the question name (most answers). */
-static bool owner_is_qname(const dns_msg *m, const dns_rr *rr)
-{
-    wire_ctx w = wire_init(m->buf, m->len);
-    wire_seek(&w, rr->name_off);
-    uint16_t ptr = wire_u16(&w);
-    return m->has_question && wire_ok(&w) && (ptr & 0xc000) == 0xc000 &&
-           (ptr & 0x3fff) == m->qname_off;
-}
-
 static bool addr_type(uint16_t t)
 {
     return t == DNS_T_A || t == DNS_T_AAAA || t == DNS_T_SVCB || t == DNS_T_HTTPS;
@@ -419,7 +409,7 @@ static void build_groups(evaluator *ev, const dns_msg *m, eval_result *r)
         /* (a DNAME's owner is never asked for through it: it maps the names below) */
         if (rr->section != DNS_SEC_ANSWER || !(addr_type(rr->type) || rr->type == DNS_T_CNAME))
             continue;
-        if (owner_is_qname(m, rr) && r->n_groups == 1) {
+        if (dns_rr_owner_is_question(m, rr) && r->n_groups == 1) {
             ev->rec_groups[i] = 1u;
             ev->rec_ng[i] = 1;
             continue;
@@ -457,7 +447,7 @@ static void mark_owners(evaluator *ev, const eval_result *r, const dns_msg *m)
             continue;
         /* Most answers name their owner by a pointer to the question name: the first
          * name of group 0, and of no other group when there is no other. */
-        if (r->n_groups == 1 && owner_is_qname(m, rr)) {
+        if (r->n_groups == 1 && dns_rr_owner_is_question(m, rr)) {
             ev->rec_groups[i] = 1u;
             continue;
         }

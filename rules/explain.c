@@ -15,6 +15,7 @@
 #include "common/num.h"
 #include "decoders/decode.h"
 #include "decoders/dns.h"
+#include "decoders/dns_present.h"
 #include "rules/asn.h"
 #include "rules/eval.h"
 #include "rules/ruleset.h"
@@ -629,14 +630,10 @@ static void print_response(explain_state *st, const pkt_info *pi, const dns_msg 
     printf("response: %s %s from %s to %s, %s, flags", qn,
            m->has_question ? dns_type_name(m->qtype, tb) : "-", srv, cli,
            dns_rcode_name(m->rcode, rb));
-    static const struct {
-        uint16_t bit;
-        const char *name;
-    } flags[] = {{DNS_F_QR, "QR"}, {DNS_F_AA, "AA"}, {DNS_F_TC, "TC"}, {DNS_F_RD, "RD"},
-                 {DNS_F_RA, "RA"}, {DNS_F_AD, "AD"}, {DNS_F_CD, "CD"}};
-    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
-        if (m->flags & flags[i].bit)
-            printf(" %s", flags[i].name);
+    const char *flags[DNS_FLAG_NAMES_MAX];
+    size_t nflags = dns_flag_names(m->flags, flags);
+    for (size_t i = 0; i < nflags; i++)
+        printf(" %s", flags[i]);
     if (m->has_opt)
         printf(", EDNS%s", m->edns_do ? " DO" : "");
     putchar('\n');

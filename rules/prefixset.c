@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "decoders/dns.h"
+#include "decoders/dns_present.h"
 
 #define PS_NONE UINT32_MAX
 

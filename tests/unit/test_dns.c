@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "decoders/dns.h"
+#include "decoders/dns_present.h"
 #include "dns_msgbuild.h"
 
 static dns_msg *M;
@@ -159,6 +160,65 @@ static void test_truncated_header(void **state)
     B.b[5] = 0;
     assert_int_equal(dns_parse(M, B.b, DNS_HEADER_LEN, &C), 0);
     assert_false(M->has_question);
+}
+
+/* The consumer API over the header and owners: what worker.c, eval.c, event.c and
+ * explain.c used to read from the wire themselves. */
+static void test_header_and_owner_api(void **state)
+{
+    (void)state;
+    q_www(3, 0, 0);
+    rr_a(12, A1);           /* owner: a bare pointer to the question */
+    size_t other = B.n;
+    mb_name(&B, "www.example.org"); /* the same name spelled out: not "the question" */
+    size_t at = mb_rr_fixed(&B, DNS_T_A, 1, 300);
+    mb_bytes(&B, A2, 4);
+    mb_rdlen_fix(&B, at);
+    mb_ptr(&B, (unsigned)other); /* a pointer, but to the other copy */
+    at = mb_rr_fixed(&B, DNS_T_A, 1, 300);
+    mb_bytes(&B, A2, 4);
+    mb_rdlen_fix(&B, at);
+
+    dns_header h;
+    assert_int_equal(dns_header_read(B.b, B.n, &h), 0);
+    assert_int_equal(h.id, 0x1234);
+    assert_int_equal(h.flags, DNS_F_QR | DNS_F_RD | DNS_F_RA);
+    assert_int_equal(h.qdcount, 1);
+    assert_int_equal(h.ancount, 3);
+    assert_int_equal(h.nscount, 0);
+    assert_int_equal(h.arcount, 0);
+    assert_true(dns_header_is_answer(&h));
+    for (size_t n = 0; n < DNS_HEADER_LEN; n++)
+        assert_int_equal(dns_header_read(B.b, n, &h), -EINVAL);
+
+    assert_int_equal(parse(), 0);
+    assert_int_equal(M->n_an, 3);
+    assert_true(dns_rr_owner_is_question(M, &M->rr[0]));
+    assert_false(dns_rr_owner_is_question(M, &M->rr[1]));
+    assert_false(dns_rr_owner_is_question(M, &M->rr[2]));
+    assert_false(dns_msg_name_is_question(M, M->len - 1)); /* one byte left: no pointer */
+    assert_false(dns_msg_name_is_question(M, M->len));
+    M->has_question = false;
+    assert_false(dns_rr_owner_is_question(M, &M->rr[0]));
+
+    /* A query (QR clear, no answers) is not an answer; answers make one whatever QR says. */
+    h.flags = DNS_F_RD;
+    h.ancount = 0;
+    assert_false(dns_header_is_answer(&h));
+    h.ancount = 1;
+    assert_true(dns_header_is_answer(&h));
+
+    const char *names[DNS_FLAG_NAMES_MAX];
+    assert_int_equal(dns_flag_names(0, names), 0);
+    assert_int_equal(dns_flag_names(DNS_F_Z | 0x000f, names), 0); /* Z and rcode bits */
+    assert_int_equal(dns_flag_names(0xffff, names), 7);
+    static const char *const all[] = {"QR", "AA", "TC", "RD", "RA", "AD", "CD"};
+    for (size_t i = 0; i < 7; i++)
+        assert_string_equal(names[i], all[i]);
+    assert_int_equal(dns_flag_names(DNS_F_QR | DNS_F_RA | DNS_F_CD, names), 3);
+    assert_string_equal(names[0], "QR");
+    assert_string_equal(names[1], "RA");
+    assert_string_equal(names[2], "CD");
 }
 
 static void test_question_truncated(void **state)
@@ -1111,6 +1171,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic_response),
         cmocka_unit_test(test_truncated_header),
+        cmocka_unit_test(test_header_and_owner_api),
         cmocka_unit_test(test_question_truncated),
         cmocka_unit_test(test_counts_beyond_data),
         cmocka_unit_test(test_rdlen_past_end),

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "decoders/dns.h"
+#include "decoders/dns_present.h"
 
 static uint64_t state = 0x1234567;
 

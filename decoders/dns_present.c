@@ -3,6 +3,7 @@
  * message or decides what it means. */
 #include "decoders/dns_present.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -635,6 +636,20 @@ static const char octet_text[256][4] = {
     "240", "241", "242", "243", "244", "245", "246", "247",
     "248", "249", "250", "251", "252", "253", "254", "255",
 };
+
+int dns_parse_ip(const char *text, uint8_t out[16])
+{
+    uint8_t a[16];
+    if (inet_pton(AF_INET, text, a) == 1) {
+        memcpy(out, a, 4);
+        return 4;
+    }
+    if (inet_pton(AF_INET6, text, a) == 1) {
+        memcpy(out, a, 16);
+        return 6;
+    }
+    return -EINVAL;
+}
 
 void dns_format_ip(int family, const uint8_t *a, char out[DNS_IPV6_TEXT_MAX])
 {

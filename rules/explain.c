@@ -137,12 +137,10 @@ static int parse_args(explain_opts *o, int argc, char **argv)
         } else if (strcmp(a, "-r") == 0) {
             o->pcap_file = v;
         } else if (strcmp(a, "--resolver") == 0) {
-            if (inet_pton(AF_INET, v, o->server) == 1)
-                o->server_family = 4;
-            else if (inet_pton(AF_INET6, v, o->server) == 1)
-                o->server_family = 6;
-            else
+            int family = dns_parse_ip(v, o->server);
+            if (family < 0)
                 return usage_error("--resolver '%s' is not an IPv4 or IPv6 address", v);
+            o->server_family = family;
         } else if (strcmp(a, "--rcode") == 0) {
             if (rcode_from_text(v, &o->rcode) != 0)
                 return usage_error("--rcode '%s': use NOERROR, FORMERR, SERVFAIL, NXDOMAIN, "
@@ -554,12 +552,6 @@ static void on_trace(void *ctx, const dw_rule *rule, const char *check, int verd
     snprintf(t->detail, sizeof t->detail, "%s", detail);
 }
 
-static void fmt_ip(int family, const uint8_t *a, char out[46])
-{
-    if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, out, 46))
-        strcpy(out, "?");
-}
-
 /* Does pattern (normalised, as in rule->names) cover name (lower case, no trailing dot)? */
 static bool pattern_covers(const char *pattern, const char *name)
 {
@@ -591,8 +583,8 @@ static const char *matched_name(const dw_rule *rule, const eval_result *r, const
 
 static void print_addr(const explain_state *st, int family, const uint8_t *a)
 {
-    char ip[46], v4[46];
-    fmt_ip(family, a, ip);
+    char ip[DNS_IPV6_TEXT_MAX], v4[DNS_IPV6_TEXT_MAX];
+    dns_format_ip(family, a, ip);
     printf("address: %s", ip);
     asn_info ai;
     if (!st->db)
@@ -603,7 +595,7 @@ static void print_addr(const explain_state *st, int family, const uint8_t *a)
         printf(", in no AS of the ASN database");
     special_result sr = special_classify(family, a);
     if (sr.via) {
-        fmt_ip(sr.family, sr.judged, v4);
+        dns_format_ip(sr.family, sr.judged, v4);
         printf(", %s %s", sr.via, v4);
     }
     if (sr.kind == SPECIAL_SINKHOLE)
@@ -621,10 +613,11 @@ static void on_hint(void *ctx, int family, const uint8_t *addr)
 static void print_response(explain_state *st, const pkt_info *pi, const dns_msg *m)
 {
     const eval_result *r = st->res;
-    char srv[46], cli[46], qn[DNS_NAME_TEXT_MAX], tb[16], rb[16], data[1024];
+    char srv[DNS_IPV6_TEXT_MAX], cli[DNS_IPV6_TEXT_MAX], qn[DNS_NAME_TEXT_MAX], tb[16], rb[16],
+        data[1024];
 
-    fmt_ip(pi->ip_version, pi->src, srv);
-    fmt_ip(pi->ip_version, pi->dst, cli);
+    dns_format_ip(pi->ip_version, pi->src, srv);
+    dns_format_ip(pi->ip_version, pi->dst, cli);
     if (!m->has_question || dns_msg_name_text(m, m->qname_off, qn, false) < 0)
         strcpy(qn, "(no question)");
     printf("response: %s %s from %s to %s, %s, flags", qn,

@@ -153,7 +153,7 @@ void event_format_time(uint64_t ts_us, char out[40])
     out[27] = '\0';
 }
 
-void event_format_ip(int ip_version, const uint8_t *addr, char out[46])
+void event_format_ip(int ip_version, const uint8_t *addr, char out[DNS_IPV6_TEXT_MAX])
 {
     /* By hand (decoders): glibc's inet_ntop goes through sprintf. */
     dns_format_ip(ip_version, addr, out);
@@ -233,7 +233,7 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
         /* A well-formed A or AAAA record's data text is its address text (dns.h): the
          * same bytes as dns_rdata_text, without its generic machinery. */
         uint8_t a[16];
-        char ip[46];
+        char ip[DNS_IPV6_TEXT_MAX];
         int alen = dns_rr_addr(m, rr, a);
         if (alen) {
             event_format_ip(alen == 16 ? 6 : 4, a, ip);
@@ -258,7 +258,7 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
     for (unsigned i = 0; i < m->n_rr; i++) {
         const dns_rr *rr = &m->rr[i];
         uint8_t a[16];
-        char ip[46];
+        char ip[DNS_IPV6_TEXT_MAX];
         if (rr->section != DNS_SEC_ANSWER || !answer_shown(e, i))
             continue;
         if (j->len > EVENT_MAX_BYTES)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "decoders/dns.h"
+#include "decoders/dns_present.h"
 #include "decoders/pkt.h"
 #include "sensor/json.h"
 
@@ -112,7 +113,7 @@ const char *event_encode_custom(event_encoder *e, uint64_t ts_us, const char *ki
 /* "2026-11-27T10:00:00.123456Z" into out[40]. */
 void event_format_time(uint64_t ts_us, char out[40]);
 
-/* Address text (inet_ntop) of a 4- or 16-byte address into out[46]. */
-void event_format_ip(int ip_version, const uint8_t *addr, char out[46]);
+/* Address text (inet_ntop) of a 4- or 16-byte address into out[DNS_IPV6_TEXT_MAX]. */
+void event_format_ip(int ip_version, const uint8_t *addr, char out[DNS_IPV6_TEXT_MAX]);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/arr.h"
 #include "common/hash.h"
 
 #define NS_NAME_MAX 253   /* text bytes of a name without its trailing dot */
@@ -99,14 +100,8 @@ static int vals_add(uint32_t **vals, uint32_t *n, uint32_t *cap, uint32_t v)
     for (uint32_t i = 0; i < *n; i++)
         if ((*vals)[i] == v)
             return 0;
-    if (*n == *cap) {
-        uint32_t ncap = *cap ? *cap * 2 : 2;
-        uint32_t *nv = realloc(*vals, ncap * sizeof **vals);
-        if (!nv)
-            return -ENOMEM;
-        *vals = nv;
-        *cap = ncap;
-    }
+    if (ARR_RESERVE(*vals, *cap, (size_t)*n + 1, 2) != 0)
+        return -ENOMEM;
     (*vals)[(*n)++] = v;
     return 0;
 }
@@ -162,16 +157,8 @@ static int keys_append(nameset *s, const char *k, size_t len, uint32_t *off)
 {
     if (s->keys_len + len > UINT32_MAX)
         return -ENOMEM;
-    if (s->keys_len + len > s->keys_cap) {
-        size_t ncap = s->keys_cap ? s->keys_cap * 2 : 1024;
-        while (ncap < s->keys_len + len)
-            ncap *= 2;
-        char *nk = realloc(s->keys, ncap);
-        if (!nk)
-            return -ENOMEM;
-        s->keys = nk;
-        s->keys_cap = ncap;
-    }
+    if (ARR_RESERVE(s->keys, s->keys_cap, s->keys_len + len, 1024) != 0)
+        return -ENOMEM;
     memcpy(s->keys + s->keys_len, k, len);
     *off = (uint32_t)s->keys_len;
     s->keys_len += len;
@@ -192,14 +179,8 @@ static int table_add(nameset *s, ns_table *t, const char *k, size_t len, uint32_
         if (rc != 0)
             return rc;
     }
-    if (t->n == t->cap) {
-        uint32_t ncap = t->cap ? t->cap * 2 : 16;
-        ns_entry *ne = realloc(t->ents, ncap * sizeof *ne);
-        if (!ne)
-            return -ENOMEM;
-        t->ents = ne;
-        t->cap = ncap;
-    }
+    if (ARR_RESERVE(t->ents, t->cap, (size_t)t->n + 1, 16) != 0)
+        return -ENOMEM;
     ns_entry ent = {.key_len = (uint32_t)len, .hash = h};
     int rc = keys_append(s, k, len, &ent.key_off);
     if (rc == 0)

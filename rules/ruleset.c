@@ -23,6 +23,7 @@
 #include <ldns/sha2.h>
 #include <yaml.h>
 
+#include "common/arr.h"
 #include "common/hash.h"
 #include "common/num.h"
 #include "rules/suggest.h"
@@ -54,14 +55,8 @@ struct vec {
 
 static void *vec_push(struct vec *v)
 {
-    if (v->n == v->cap) {
-        size_t ncap = v->cap ? v->cap * 2 : 8;
-        void *nv = realloc(v->v, ncap * v->esz);
-        if (!nv)
-            return NULL;
-        v->v = nv;
-        v->cap = ncap;
-    }
+    if (arr_reserve(&v->v, &v->cap, v->n + 1, 8, v->esz) != 0)
+        return NULL;
     void *e = (char *)v->v + v->n * v->esz;
     memset(e, 0, v->esz);
     v->n++;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/arr.h"
 #include "common/num.h"
 
 #define HDR 12u
@@ -435,14 +436,8 @@ static int new_segment(spool *s)
     int rc = spool_flush(s);
     if (rc)
         return rc;
-    if (s->nsegs == s->capsegs) {
-        size_t nc = s->capsegs ? s->capsegs * 2 : 16;
-        seg *ns = realloc(s->segs, nc * sizeof *ns);
-        if (!ns)
-            return -ENOMEM;
-        s->segs = ns;
-        s->capsegs = nc;
-    }
+    if (ARR_RESERVE(s->segs, s->capsegs, s->nsegs + 1, 16) != 0)
+        return -ENOMEM;
     int fd = open_seg(s, s->next_num, O_WRONLY | O_CREAT | O_EXCL | O_APPEND);
     if (fd < 0)
         return -errno;
@@ -523,15 +518,9 @@ static int list_segments(spool *s)
         struct stat st;
         if (fstatat(s->dirfd, de->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
             continue;
-        if (s->nsegs == s->capsegs) {
-            size_t nc = s->capsegs ? s->capsegs * 2 : 16;
-            seg *ns = realloc(s->segs, nc * sizeof *ns);
-            if (!ns) {
-                rc = -ENOMEM;
-                break;
-            }
-            s->segs = ns;
-            s->capsegs = nc;
+        if (ARR_RESERVE(s->segs, s->capsegs, s->nsegs + 1, 16) != 0) {
+            rc = -ENOMEM;
+            break;
         }
         s->segs[s->nsegs].num = num;
         s->segs[s->nsegs].size = (uint64_t)st.st_size;

@@ -96,7 +96,7 @@ typedef struct dns_msg {
     uint16_t qdcount, ancount, nscount, arcount; /* as the header claims */
 
     bool has_question;  /* the first question parsed */
-    uint16_t qname_off, qtype, qclass;
+    uint16_t qname_off, qtype, qclass; /* qname_off: DNS_HEADER_LEN when has_question */
     /* Non-zero when the question name is stored without compression pointers: its wire
      * length (root label included), already validated, at buf + qname_off. Consumers may
      * copy those bytes instead of unpacking the name again. */
@@ -196,12 +196,12 @@ int dns_svcb_hints(const dns_msg *m, const dns_rr *rr,
  * consumers reuse what they made of the question instead of unpacking it again. */
 static inline bool dns_msg_name_is_question(const dns_msg *m, size_t off)
 {
-    if (!m->has_question || m->qname_off >= 0x4000)
-        return false;
     wire_ctx w = wire_init(m->buf, m->len);
     wire_seek(&w, off);
     uint16_t ptr = wire_u16(&w);
-    return wire_ok(&w) && ptr == (0xc000u | m->qname_off);
+    /* qname_off is DNS_HEADER_LEN whenever has_question (the question follows the
+     * header), so it fits the 14 bits of a pointer. */
+    return wire_ok(&w) && ptr == (0xc000u | m->qname_off) && m->has_question;
 }
 
 /* dns_msg_name_is_question for a record's owner. */

@@ -446,21 +446,6 @@ int dns_rdata_generic(const dns_msg *m, const dns_rr *rr, char *out, size_t outl
 
 /* ---- mnemonics ---- */
 
-size_t dns_flag_names(uint16_t flags, const char *out[DNS_FLAG_NAMES_MAX])
-{
-    static const struct {
-        uint16_t bit;
-        const char *name;
-    } tab[DNS_FLAG_NAMES_MAX] = {{DNS_F_QR, "QR"}, {DNS_F_AA, "AA"}, {DNS_F_TC, "TC"},
-                                 {DNS_F_RD, "RD"}, {DNS_F_RA, "RA"}, {DNS_F_AD, "AD"},
-                                 {DNS_F_CD, "CD"}};
-    size_t n = 0;
-    for (size_t i = 0; i < DNS_FLAG_NAMES_MAX; i++)
-        if (flags & tab[i].bit)
-            out[n++] = tab[i].name;
-    return n;
-}
-
 static const char *type_mnemonic(uint16_t type)
 {
     switch (type) {

@@ -65,10 +65,19 @@ const char *dns_class_name(uint16_t rclass, char buf[16]);
 const char *dns_rcode_name(uint16_t rcode, char buf[16]);
 const char *dns_opcode_name(uint8_t opcode, char buf[16]);
 
-/* The mnemonics of the header flags set in flags (the dns_msg or dns_header word), in
- * header order: QR AA TC RD RA AD CD (Z has none, opcode and rcode are not flags).
- * Writes up to DNS_FLAG_NAMES_MAX pointers to static strings; returns how many. */
-#define DNS_FLAG_NAMES_MAX 7
-size_t dns_flag_names(uint16_t flags, const char *out[DNS_FLAG_NAMES_MAX]);
+/* The header flags that have a mnemonic, in header order: QR AA TC RD RA AD CD (Z has
+ * none; opcode and rcode are not flags). Flag i (0 <= i < DNS_FLAG_COUNT) is the bit
+ * *bit of the flags word (dns_msg or dns_header) and its mnemonic is returned, a static
+ * string. Inline so that a loop over the flags unrolls to seven tests: every event
+ * writes them. */
+#define DNS_FLAG_COUNT 7
+static inline const char *dns_flag(size_t i, uint16_t *bit)
+{
+    static const uint16_t bits[DNS_FLAG_COUNT] = {DNS_F_QR, DNS_F_AA, DNS_F_TC, DNS_F_RD,
+                                                  DNS_F_RA, DNS_F_AD, DNS_F_CD};
+    static const char *const names[DNS_FLAG_COUNT] = {"QR", "AA", "TC", "RD", "RA", "AD", "CD"};
+    *bit = bits[i];
+    return names[i];
+}
 
 #endif

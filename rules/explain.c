@@ -623,10 +623,12 @@ static void print_response(explain_state *st, const pkt_info *pi, const dns_msg 
     printf("response: %s %s from %s to %s, %s, flags", qn,
            m->has_question ? dns_type_name(m->qtype, tb) : "-", srv, cli,
            dns_rcode_name(m->rcode, rb));
-    const char *flags[DNS_FLAG_NAMES_MAX];
-    size_t nflags = dns_flag_names(m->flags, flags);
-    for (size_t i = 0; i < nflags; i++)
-        printf(" %s", flags[i]);
+    for (size_t i = 0; i < DNS_FLAG_COUNT; i++) {
+        uint16_t bit;
+        const char *name = dns_flag(i, &bit);
+        if (m->flags & bit)
+            printf(" %s", name);
+    }
     if (m->has_opt)
         printf(", EDNS%s", m->edns_do ? " DO" : "");
     putchar('\n');

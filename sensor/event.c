@@ -200,12 +200,14 @@ static void write_owner(event_encoder *e, const dns_msg *m, size_t off)
 
 static void write_header_flags(json_buf *j, const dns_msg *m)
 {
-    const char *flags[DNS_FLAG_NAMES_MAX];
-    size_t n = dns_flag_names(m->flags, flags);
     json_key(j, "header_flags");
     json_arr_begin(j);
-    for (size_t i = 0; i < n; i++)
-        json_str(j, flags[i]);
+    for (size_t i = 0; i < DNS_FLAG_COUNT; i++) {
+        uint16_t bit;
+        const char *name = dns_flag(i, &bit);
+        if (m->flags & bit)
+            json_str(j, name);
+    }
     if (m->has_opt && m->edns_do)
         json_str(j, "DO");
     json_arr_end(j);

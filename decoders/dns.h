@@ -138,7 +138,7 @@ typedef struct dns_header {
 
 /* Reads the header of buf[0..len) into *h: 0, or -EINVAL when len is shorter than a
  * header (*h then unspecified). Inline: the worker reads it for every query it skips. */
-static inline int dns_header_read(const uint8_t *buf, size_t len, dns_header *h)
+__attribute__((warn_unused_result)) static inline int dns_header_read(const uint8_t *buf, size_t len, dns_header *h)
 {
     wire_ctx w = wire_init(buf, len);
     h->id = wire_u16(&w);

@@ -57,7 +57,7 @@ void dns_format_ip(int family, const uint8_t *a, char out[DNS_IPV6_TEXT_MAX]);
 /* The reverse of dns_format_ip: IPv4 dotted-quad text (4 bytes into out) or IPv6 text
  * (16 bytes), as inet_pton reads them. Returns the family, 4 or 6, or -EINVAL; out is
  * written only on success, and only as many bytes as the family has. */
-int dns_parse_ip(const char *text, uint8_t out[16]);
+__attribute__((warn_unused_result)) int dns_parse_ip(const char *text, uint8_t out[16]);
 
 /* Mnemonics: "A", "AAAA", ... or "TYPE1234" in buf (buf must hold 16 bytes). */
 const char *dns_type_name(uint16_t type, char buf[16]);

@@ -7,16 +7,21 @@
  * Names are never copied while parsing; they are validated (labels <= 63, names <= 255,
  * compression pointers followed forwards and backwards, as many as the message can hold
  * without a loop, like the stub resolvers we protect: glibc follows 500 and more, musl
- * 70 and more) and later unpacked on demand with dns_name_unpack() or rendered with
- * dns_name_text(). */
+ * 70 and more) and later unpacked on demand with dns_name_unpack(). Their text, and the
+ * text of everything else parsed here, is dns_present.h's.
+ *
+ * Consumers read a message through this API only (dns_header_read, the dns_msg fields,
+ * dns_rr_owner_is_question, ...), never its bytes: the wire reader is the decoder's. */
 #ifndef DW_DNS_H
 #define DW_DNS_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "decoders/counters.h"
+#include "decoders/wire.h"
 
 #define DNS_HEADER_LEN 12
 #define DNS_NAME_MAX 255         /* wire length of a name, root label included */
@@ -91,7 +96,7 @@ typedef struct dns_msg {
     uint16_t qdcount, ancount, nscount, arcount; /* as the header claims */
 
     bool has_question;  /* the first question parsed */
-    uint16_t qname_off, qtype, qclass;
+    uint16_t qname_off, qtype, qclass; /* qname_off: DNS_HEADER_LEN when has_question */
     /* Non-zero when the question name is stored without compression pointers: its wire
      * length (root label included), already validated, at buf + qname_off. Consumers may
      * copy those bytes instead of unpacking the name again. */
@@ -124,6 +129,33 @@ static inline bool dns_msg_is_answer(const dns_msg *m)
     return (m->flags & DNS_F_QR) != 0 || m->ancount > 0;
 }
 
+/* The fixed header of a message, read without parsing anything after it. */
+typedef struct dns_header {
+    uint16_t id;
+    uint16_t flags; /* DNS_F_*, DNS_OPCODE(), DNS_RCODE() */
+    uint16_t qdcount, ancount, nscount, arcount;
+} dns_header;
+
+/* Reads the header of buf[0..len) into *h: 0, or -EINVAL when len is shorter than a
+ * header (*h then unspecified). Inline: the worker reads it for every query it skips. */
+__attribute__((warn_unused_result)) static inline int dns_header_read(const uint8_t *buf, size_t len, dns_header *h)
+{
+    wire_ctx w = wire_init(buf, len);
+    h->id = wire_u16(&w);
+    h->flags = wire_u16(&w);
+    h->qdcount = wire_u16(&w);
+    h->ancount = wire_u16(&w);
+    h->nscount = wire_u16(&w);
+    h->arcount = wire_u16(&w);
+    return wire_ok(&w) ? 0 : -EINVAL;
+}
+
+/* dns_msg_is_answer from the header alone (same rule). */
+static inline bool dns_header_is_answer(const dns_header *h)
+{
+    return (h->flags & DNS_F_QR) != 0 || h->ancount > 0;
+}
+
 /* Parses buf[0..len) into *m (which need not be initialised). Returns 0 when the header
  * and the question were sound, even if a later section was not: what decoded before the
  * damage is kept (m->n_rr records) and the damage is in m->problems and counted in *c.
@@ -149,43 +181,6 @@ int dns_name_unpack(const uint8_t *msg, size_t len, size_t off, uint8_t out[DNS_
  * dns_parse resolved skipped in one step. Consumers of a dns_msg use this one. */
 int dns_msg_name_unpack(const dns_msg *m, size_t off, uint8_t out[DNS_NAME_MAX], size_t *end);
 
-/* Presentation text of the name at off: labels joined by '.', no trailing dot, the root
- * as "."; bytes outside [0-9A-Za-z_-] and '*' escaped the master-file way ("\." "\\"
- * for a dot or backslash inside a label, "\DDD" decimal for every other byte: '"',
- * space, '/', control bytes, bytes >= 0x80), so the text is printable ASCII and maps
- * back to the exact wire name.
- * lower: fold A-Z to a-z (for matching). Returns the text length, or a negative error as
- * dns_name_unpack. out must hold DNS_NAME_TEXT_MAX bytes. */
-int dns_name_text(const uint8_t *msg, size_t len, size_t off, char out[DNS_NAME_TEXT_MAX],
-                  bool lower);
-
-/* dns_name_text on a parsed message (see dns_msg_name_unpack). */
-int dns_msg_name_text(const dns_msg *m, size_t off, char out[DNS_NAME_TEXT_MAX], bool lower);
-
-/* Same for a name already in uncompressed wire form. */
-int dns_wirename_text(const uint8_t *wire, size_t wlen, char out[DNS_NAME_TEXT_MAX], bool lower);
-
-/* Presentation text of a record's data into out[outlen]. A, AAAA, CNAME, DNAME, NS, PTR,
- * MX, TXT, SOA, SRV, SVCB/HTTPS are rendered here without allocating; any other type is
- * rendered by ldns (dns_text.c). Returns the length written (always NUL-terminated), or
- * a negative error when the data is malformed for its type (out then holds "\# N hex"
- * generic form if it fits, per RFC 3597), or -ENOSPC when the text was cut to fit.
- * Forms: A dotted quad; AAAA as inet_ntop (RFC 5952); names as dns_name_text (no
- * trailing dot); MX "10 mx.example.org"; SOA "mname rname serial refresh retry expire
- * minimum"; SRV "prio weight port target"; TXT every string in double quotes with '"'
- * and '\' backslash-escaped and bytes outside 0x20..0x7e as \DDD, separated by a space;
- * SVCB/HTTPS "prio target key=value..." per RFC 9460 (mandatory, alpn, no-default-alpn,
- * port, ipv4hint, ech as base64, ipv6hint, dohpath and keyN="..."). The ldns text is
- * printable ASCII too (control bytes as \DDD), with names in the same form. */
-int dns_rdata_text(const dns_msg *m, const dns_rr *rr, char *out, size_t outlen);
-
-/* Internal to the dns module, declared here for dns_text.c and the tests:
- * dns_rdata_text_ldns renders any type through ldns (allocates; same contract as
- * dns_rdata_text), dns_rdata_generic writes the RFC 3597 form "\# N hex" (cut to fit;
- * -ENOSPC if cut). */
-int dns_rdata_text_ldns(const dns_msg *m, const dns_rr *rr, char *out, size_t outlen);
-int dns_rdata_generic(const dns_msg *m, const dns_rr *rr, char *out, size_t outlen);
-
 /* Address of an A or AAAA record: copies 4 or 16 bytes into out and returns 4 or 16;
  * 0 for another type or a wrong rdlength. */
 int dns_rr_addr(const dns_msg *m, const dns_rr *rr, uint8_t out[16]);
@@ -196,18 +191,24 @@ int dns_rr_addr(const dns_msg *m, const dns_rr *rr, uint8_t out[16]);
 int dns_svcb_hints(const dns_msg *m, const dns_rr *rr,
                    void (*fn)(void *ctx, int family, const uint8_t *addr), void *ctx);
 
-#define DNS_IPV6_TEXT_MAX 46
-/* An IPv6 address as RFC 5952 text, identical to inet_ntop's. */
-void dns_format_ipv6(const uint8_t a[16], char out[DNS_IPV6_TEXT_MAX]);
-/* Address text as inet_ntop writes it, without sprintf: family 6 a 16-byte IPv6 address,
- * any other a 4-byte IPv4 address (dotted quad). */
-void dns_format_ip(int family, const uint8_t *a, char out[DNS_IPV6_TEXT_MAX]);
+/* Whether the name stored at off is a bare compression pointer to the question name, as
+ * the owner of most answers is: its wire form and text are then the question's, and
+ * consumers reuse what they made of the question instead of unpacking it again. */
+static inline bool dns_msg_name_is_question(const dns_msg *m, size_t off)
+{
+    wire_ctx w = wire_init(m->buf, m->len);
+    wire_seek(&w, off);
+    uint16_t ptr = wire_u16(&w);
+    /* qname_off is DNS_HEADER_LEN whenever has_question (the question follows the
+     * header), so it fits the 14 bits of a pointer. */
+    return wire_ok(&w) && ptr == (0xc000u | m->qname_off) && m->has_question;
+}
 
-/* Mnemonics: "A", "AAAA", ... or "TYPE1234" in buf (buf must hold 16 bytes). */
-const char *dns_type_name(uint16_t type, char buf[16]);
-const char *dns_class_name(uint16_t rclass, char buf[16]);
-const char *dns_rcode_name(uint16_t rcode, char buf[16]);
-const char *dns_opcode_name(uint8_t opcode, char buf[16]);
+/* dns_msg_name_is_question for a record's owner. */
+static inline bool dns_rr_owner_is_question(const dns_msg *m, const dns_rr *rr)
+{
+    return dns_msg_name_is_question(m, rr->name_off);
+}
 
 /* Compares two uncompressed wire names, ASCII case-insensitively. */
 bool dns_wirename_eq(const uint8_t *a, const uint8_t *b);

@@ -2,7 +2,7 @@
  * (DNSSEC records, CAA, NAPTR, LOC, ...): ldns builds the record from the message and
  * prints its fields. This allocates, and is only used to render evidence for uncommon
  * types, never on the per-packet path of the common ones. */
-#include "decoders/dns.h"
+#include "decoders/dns_present.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 
 #include <ldns/ldns.h>
 
-/* Names are printed the way dns.c prints them (no trailing dot, same escapes), so one
+/* Names are printed the way dns_present.c prints them (no trailing dot, same escapes), so one
  * event never mixes two spellings of a name. */
 static bool append_rdf(ldns_buffer *b, const ldns_rdf *rdf)
 {

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decoders/wire.h"
+#include "common/hash.h"
+#include "decoders/dns_present.h"
 #include "rules/special.h"
 
 /* Every A/AAAA record (<= DNS_MAX_RRS) plus every SVCB/HTTPS hint a 64 KiB message can
@@ -232,15 +233,15 @@ static int name_hashes(const uint8_t *w, uint32_t *h, uint32_t sufh[DNS_NAME_MAX
     }
     if (i >= DNS_NAME_MAX)
         return -1;
-    uint32_t x = 2166136261u; /* FNV-1a */
+    uint32_t x = HASH_FNV32_OFFSET;
     if (sufh)
         sufh[0] = x;
     for (int k = nl - 1; k >= 0; k--) {
         const uint8_t *l = w + off[k];
-        x = (x ^ l[0]) * 16777619u;
+        x = hash_fnv32_byte(x, l[0]);
         for (unsigned j = 1; j <= l[0]; j++) {
             unsigned c = l[j];
-            x = (x ^ (c - 'A' < 26u ? c + 32 : c)) * 16777619u;
+            x = hash_fnv32_byte(x, (unsigned char)(c - 'A' < 26u ? c + 32 : c));
         }
         if (sufh)
             sufh[nl - k] = x;
@@ -381,16 +382,6 @@ static void add_group(evaluator *ev, const dns_msg *m, eval_result *r)
     }
 }
 
-/* Whether the owner of rr is a bare pointer to the question name (most answers). */
-static bool owner_is_qname(const dns_msg *m, const dns_rr *rr)
-{
-    wire_ctx w = wire_init(m->buf, m->len);
-    wire_seek(&w, rr->name_off);
-    uint16_t ptr = wire_u16(&w);
-    return m->has_question && wire_ok(&w) && (ptr & 0xc000) == 0xc000 &&
-           (ptr & 0x3fff) == m->qname_off;
-}
-
 static bool addr_type(uint16_t t)
 {
     return t == DNS_T_A || t == DNS_T_AAAA || t == DNS_T_SVCB || t == DNS_T_HTTPS;
@@ -424,7 +415,7 @@ static void build_groups(evaluator *ev, const dns_msg *m, eval_result *r)
         /* (a DNAME's owner is never asked for through it: it maps the names below) */
         if (rr->section != DNS_SEC_ANSWER || !(addr_type(rr->type) || rr->type == DNS_T_CNAME))
             continue;
-        if (owner_is_qname(m, rr) && r->n_groups == 1) {
+        if (dns_rr_owner_is_question(m, rr) && r->n_groups == 1) {
             ev->rec_groups[i] = 1u;
             ev->rec_ng[i] = 1;
             continue;
@@ -462,7 +453,7 @@ static void mark_owners(evaluator *ev, const eval_result *r, const dns_msg *m)
             continue;
         /* Most answers name their owner by a pointer to the question name: the first
          * name of group 0, and of no other group when there is no other. */
-        if (r->n_groups == 1 && owner_is_qname(m, rr)) {
+        if (r->n_groups == 1 && dns_rr_owner_is_question(m, rr)) {
             ev->rec_groups[i] = 1u;
             continue;
         }

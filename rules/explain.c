@@ -12,8 +12,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/num.h"
 #include "decoders/decode.h"
 #include "decoders/dns.h"
+#include "decoders/dns_present.h"
 #include "rules/asn.h"
 #include "rules/eval.h"
 #include "rules/ruleset.h"
@@ -135,12 +137,10 @@ static int parse_args(explain_opts *o, int argc, char **argv)
         } else if (strcmp(a, "-r") == 0) {
             o->pcap_file = v;
         } else if (strcmp(a, "--resolver") == 0) {
-            if (inet_pton(AF_INET, v, o->server) == 1)
-                o->server_family = 4;
-            else if (inet_pton(AF_INET6, v, o->server) == 1)
-                o->server_family = 6;
-            else
+            int family = dns_parse_ip(v, o->server);
+            if (family < 0)
                 return usage_error("--resolver '%s' is not an IPv4 or IPv6 address", v);
+            o->server_family = family;
         } else if (strcmp(a, "--rcode") == 0) {
             if (rcode_from_text(v, &o->rcode) != 0)
                 return usage_error("--rcode '%s': use NOERROR, FORMERR, SERVFAIL, NXDOMAIN, "
@@ -279,10 +279,8 @@ static int bad_record(const char *text, const char *why)
 
 static int parse_ttl(const char *s, uint32_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (s[0] < '0' || s[0] > '9' || *end || errno || v > UINT32_MAX)
+    uint64_t v;
+    if (num_parse_u64(s, 0, UINT32_MAX, &v) != 0)
         return -EINVAL;
     *out = (uint32_t)v;
     return 0;
@@ -554,12 +552,6 @@ static void on_trace(void *ctx, const dw_rule *rule, const char *check, int verd
     snprintf(t->detail, sizeof t->detail, "%s", detail);
 }
 
-static void fmt_ip(int family, const uint8_t *a, char out[46])
-{
-    if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, out, 46))
-        strcpy(out, "?");
-}
-
 /* Does pattern (normalised, as in rule->names) cover name (lower case, no trailing dot)? */
 static bool pattern_covers(const char *pattern, const char *name)
 {
@@ -591,8 +583,8 @@ static const char *matched_name(const dw_rule *rule, const eval_result *r, const
 
 static void print_addr(const explain_state *st, int family, const uint8_t *a)
 {
-    char ip[46], v4[46];
-    fmt_ip(family, a, ip);
+    char ip[DNS_IPV6_TEXT_MAX], v4[DNS_IPV6_TEXT_MAX];
+    dns_format_ip(family, a, ip);
     printf("address: %s", ip);
     asn_info ai;
     if (!st->db)
@@ -603,7 +595,7 @@ static void print_addr(const explain_state *st, int family, const uint8_t *a)
         printf(", in no AS of the ASN database");
     special_result sr = special_classify(family, a);
     if (sr.via) {
-        fmt_ip(sr.family, sr.judged, v4);
+        dns_format_ip(sr.family, sr.judged, v4);
         printf(", %s %s", sr.via, v4);
     }
     if (sr.kind == SPECIAL_SINKHOLE)
@@ -621,23 +613,22 @@ static void on_hint(void *ctx, int family, const uint8_t *addr)
 static void print_response(explain_state *st, const pkt_info *pi, const dns_msg *m)
 {
     const eval_result *r = st->res;
-    char srv[46], cli[46], qn[DNS_NAME_TEXT_MAX], tb[16], rb[16], data[1024];
+    char srv[DNS_IPV6_TEXT_MAX], cli[DNS_IPV6_TEXT_MAX], qn[DNS_NAME_TEXT_MAX], tb[16], rb[16],
+        data[1024];
 
-    fmt_ip(pi->ip_version, pi->src, srv);
-    fmt_ip(pi->ip_version, pi->dst, cli);
+    dns_format_ip(pi->ip_version, pi->src, srv);
+    dns_format_ip(pi->ip_version, pi->dst, cli);
     if (!m->has_question || dns_msg_name_text(m, m->qname_off, qn, false) < 0)
         strcpy(qn, "(no question)");
     printf("response: %s %s from %s to %s, %s, flags", qn,
            m->has_question ? dns_type_name(m->qtype, tb) : "-", srv, cli,
            dns_rcode_name(m->rcode, rb));
-    static const struct {
+    for (size_t i = 0; i < DNS_FLAG_COUNT; i++) {
         uint16_t bit;
-        const char *name;
-    } flags[] = {{DNS_F_QR, "QR"}, {DNS_F_AA, "AA"}, {DNS_F_TC, "TC"}, {DNS_F_RD, "RD"},
-                 {DNS_F_RA, "RA"}, {DNS_F_AD, "AD"}, {DNS_F_CD, "CD"}};
-    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
-        if (m->flags & flags[i].bit)
-            printf(" %s", flags[i].name);
+        const char *name = dns_flag(i, &bit);
+        if (m->flags & bit)
+            printf(" %s", name);
+    }
     if (m->has_opt)
         printf(", EDNS%s", m->edns_do ? " DO" : "");
     putchar('\n');

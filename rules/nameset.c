@@ -10,15 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/arr.h"
+#include "common/hash.h"
+
 #define NS_NAME_MAX 253   /* text bytes of a name without its trailing dot */
 #define NS_LABEL_MAX 63
 #define NS_WIRE_MAX 255  /* wire bytes of a name, root label included */
 /* A wildcard suffix is at most NS_NAME_MAX - 2 bytes, hence at most 126 labels: suffixes
  * of a queried name beyond that can never match, so NAMESET_SUFFIX_MAX (128) are enough
  * to remember. */
-
-#define FNV_OFFSET 2166136261u
-#define FNV_PRIME 16777619u
 
 typedef struct ns_entry {
     uint32_t key_off;  /* into nameset.keys */
@@ -54,12 +54,12 @@ struct nameset {
 
 static inline uint32_t hash_step(uint32_t h, unsigned char c)
 {
-    return (h ^ c) * FNV_PRIME;
+    return hash_fnv32_byte(h, c);
 }
 
 static uint32_t hash_reverse(const char *s, size_t len)
 {
-    uint32_t h = FNV_OFFSET;
+    uint32_t h = HASH_FNV32_OFFSET;
     while (len > 0)
         h = hash_step(h, (unsigned char)s[--len]);
     return h;
@@ -100,14 +100,8 @@ static int vals_add(uint32_t **vals, uint32_t *n, uint32_t *cap, uint32_t v)
     for (uint32_t i = 0; i < *n; i++)
         if ((*vals)[i] == v)
             return 0;
-    if (*n == *cap) {
-        uint32_t ncap = *cap ? *cap * 2 : 2;
-        uint32_t *nv = realloc(*vals, ncap * sizeof **vals);
-        if (!nv)
-            return -ENOMEM;
-        *vals = nv;
-        *cap = ncap;
-    }
+    if (ARR_RESERVE(*vals, *cap, (size_t)*n + 1, 2) != 0)
+        return -ENOMEM;
     (*vals)[(*n)++] = v;
     return 0;
 }
@@ -163,16 +157,8 @@ static int keys_append(nameset *s, const char *k, size_t len, uint32_t *off)
 {
     if (s->keys_len + len > UINT32_MAX)
         return -ENOMEM;
-    if (s->keys_len + len > s->keys_cap) {
-        size_t ncap = s->keys_cap ? s->keys_cap * 2 : 1024;
-        while (ncap < s->keys_len + len)
-            ncap *= 2;
-        char *nk = realloc(s->keys, ncap);
-        if (!nk)
-            return -ENOMEM;
-        s->keys = nk;
-        s->keys_cap = ncap;
-    }
+    if (ARR_RESERVE(s->keys, s->keys_cap, s->keys_len + len, 1024) != 0)
+        return -ENOMEM;
     memcpy(s->keys + s->keys_len, k, len);
     *off = (uint32_t)s->keys_len;
     s->keys_len += len;
@@ -193,14 +179,8 @@ static int table_add(nameset *s, ns_table *t, const char *k, size_t len, uint32_
         if (rc != 0)
             return rc;
     }
-    if (t->n == t->cap) {
-        uint32_t ncap = t->cap ? t->cap * 2 : 16;
-        ns_entry *ne = realloc(t->ents, ncap * sizeof *ne);
-        if (!ne)
-            return -ENOMEM;
-        t->ents = ne;
-        t->cap = ncap;
-    }
+    if (ARR_RESERVE(t->ents, t->cap, (size_t)t->n + 1, 16) != 0)
+        return -ENOMEM;
     ns_entry ent = {.key_len = (uint32_t)len, .hash = h};
     int rc = keys_append(s, k, len, &ent.key_off);
     if (rc == 0)
@@ -321,7 +301,7 @@ static bool separator(const char *name, size_t i)
 
 void nameset_query_init(nameset_query *q, const char *name, size_t len)
 {
-    uint32_t h = FNV_OFFSET;
+    uint32_t h = HASH_FNV32_OFFSET;
     bool want_wild = true;
     q->name = name;
     q->nsuf = 0;
@@ -405,7 +385,7 @@ int nameset_query_wire(nameset_query *q, const uint8_t *wire, size_t wlen, char 
 
     /* Right to left, label by label: the hash nameset_query_init computes over the text,
      * with each proper suffix's hash taken at its label boundary. */
-    uint32_t h = FNV_OFFSET;
+    uint32_t h = HASH_FNV32_OFFSET;
     bool want_wild = true;
     size_t end = n;
     for (size_t k = nl; k-- > 0;) {

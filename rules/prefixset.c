@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/arr.h"
 #include "decoders/dns.h"
+#include "decoders/dns_present.h"
 
 #define PS_NONE UINT32_MAX
 
@@ -124,16 +126,8 @@ int prefixset_add(prefixset *s, int family, const uint8_t addr[16], unsigned ple
 
     /* An insert creates at most two nodes: reserve them first so that pointers into the
      * array stay valid below. */
-    if (s->cap - s->n < 2) {
-        if (s->cap > UINT32_MAX / 2 - 2)
-            return -ENOMEM;
-        uint32_t ncap = s->cap ? s->cap * 2 : 64;
-        ps_node *nn = realloc(s->nodes, (size_t)ncap * sizeof *nn);
-        if (!nn)
-            return -ENOMEM;
-        s->nodes = nn;
-        s->cap = ncap;
-    }
+    if (ARR_RESERVE(s->nodes, s->cap, (size_t)s->n + 2, 64) != 0)
+        return -ENOMEM;
 
     uint8_t key[16];
     mask_copy(key, addr, maxbits / 8, plen);
@@ -271,16 +265,8 @@ static int flat_push(ps_flat *f, ps_addr start, uint32_t node)
         if (last->node == node)
             return 0;
     }
-    if (f->n == f->cap) {
-        if (f->cap > UINT32_MAX / 2)
-            return -ENOMEM;
-        uint32_t ncap = f->cap ? f->cap * 2 : 16;
-        ps_range *nv = realloc(f->v, (size_t)ncap * sizeof *nv);
-        if (!nv)
-            return -ENOMEM;
-        f->v = nv;
-        f->cap = ncap;
-    }
+    if (ARR_RESERVE(f->v, f->cap, (size_t)f->n + 1, 16) != 0)
+        return -ENOMEM;
     f->v[f->n++] = (ps_range){start, node};
     return 0;
 }

@@ -23,6 +23,9 @@
 #include <ldns/sha2.h>
 #include <yaml.h>
 
+#include "common/arr.h"
+#include "common/hash.h"
+#include "common/num.h"
 #include "rules/suggest.h"
 #include "rules/yamlnode.h"
 
@@ -52,14 +55,8 @@ struct vec {
 
 static void *vec_push(struct vec *v)
 {
-    if (v->n == v->cap) {
-        size_t ncap = v->cap ? v->cap * 2 : 8;
-        void *nv = realloc(v->v, ncap * v->esz);
-        if (!nv)
-            return NULL;
-        v->v = nv;
-        v->cap = ncap;
-    }
+    if (arr_reserve(&v->v, &v->cap, v->n + 1, 8, v->esz) != 0)
+        return NULL;
     void *e = (char *)v->v + v->n * v->esz;
     memset(e, 0, v->esz);
     v->n++;
@@ -406,16 +403,9 @@ static bool parse_date(const char *s, time_t *end)
 
 static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
 {
-    uint64_t v = 0;
-    if (!*s)
+    uint64_t v;
+    if (num_parse_u64(s, 0, max, &v) != 0)
         return false;
-    for (; *s; s++) {
-        if (!isdigit((unsigned char)*s))
-            return false;
-        v = v * 10 + (uint64_t)(*s - '0');
-        if (v > max)
-            return false;
-    }
     *out = (uint32_t)v;
     return true;
 }
@@ -834,13 +824,12 @@ struct pcache_ent {
 
 static uint64_t pfx_hash(const struct vec *pfx)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = HASH_FNV64_OFFSET;
     for (size_t i = 0; i < pfx->n; i++) {
         const struct pfx *p = VAT(*pfx, struct pfx, i);
-        uint64_t x = (uint64_t)p->family << 8 | p->plen;
-        for (int b = 0; b < 16; b++)
-            x = x * 0x100000001b3ull ^ p->addr[b];
-        h = (h ^ x) * 0x100000001b3ull;
+        uint8_t head[2] = {(uint8_t)p->family, (uint8_t)p->plen};
+        h = hash_fnv64(h, head, sizeof head);
+        h = hash_fnv64(h, p->addr, sizeof p->addr);
     }
     return h;
 }
@@ -1358,10 +1347,7 @@ static void parse_exceptions(struct loader *L, const yaml_node_t *list, struct v
  * first rule of each id only. */
 static uint32_t id_hash(const char *id)
 {
-    uint32_t h = 2166136261u;
-    for (; *id; id++)
-        h = (h ^ (unsigned char)*id) * 16777619u;
-    return h;
+    return hash_fnv32_str(id);
 }
 
 static const struct id_ref *id_first(struct loader *L, const char *id)

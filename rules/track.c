@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
+
 #define PROBE 8 /* slots looked at per key: bounds the work per packet */
 
 typedef struct slot {
@@ -45,15 +47,6 @@ void track_free(track *t)
     free(t);
 }
 
-static uint64_t mix(uint64_t h, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 /* The key of an exchange, seen from the client's side: client address and port, server
  * address and port, id, and the question (name case-folded, type, class). A response
  * with a different question does not answer the query, whatever its id. */
@@ -67,20 +60,20 @@ static uint64_t exchange_key(const pkt_info *pi, const dns_msg *m, bool response
     uint8_t misc[8] = {(uint8_t)(cport >> 8), (uint8_t)cport, (uint8_t)(sport >> 8),
                        (uint8_t)sport, (uint8_t)(m->id >> 8), (uint8_t)m->id, pi->proto,
                        pi->ip_version};
-    uint64_t h = 0xcbf29ce484222325ull;
-    h = mix(h, client, alen);
-    h = mix(h, server, alen);
-    h = mix(h, misc, sizeof misc);
+    uint64_t h = HASH_FNV64_OFFSET;
+    h = hash_fnv64(h, client, alen);
+    h = hash_fnv64(h, server, alen);
+    h = hash_fnv64(h, misc, sizeof misc);
     if (m->has_question) {
         uint8_t name[DNS_NAME_MAX];
         int n = dns_msg_name_unpack(m, m->qname_off, name, NULL);
         for (int i = 0; i < n; i++)
             name[i] = (uint8_t)tolower(name[i]);
         if (n > 0)
-            h = mix(h, name, (size_t)n);
+            h = hash_fnv64(h, name, (size_t)n);
         uint8_t tc[4] = {(uint8_t)(m->qtype >> 8), (uint8_t)m->qtype, (uint8_t)(m->qclass >> 8),
                          (uint8_t)m->qclass};
-        h = mix(h, tc, sizeof tc);
+        h = hash_fnv64(h, tc, sizeof tc);
     }
     return h ? h : 1;
 }

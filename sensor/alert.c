@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decoders/dns_present.h"
 #include "rules/prefixset.h"
 #include "sensor/suppress.h"
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "common/num.h"
 #include "rules/suggest.h"
 #include "rules/yamlnode.h"
 #include "sensor/metrics.h"
@@ -323,15 +324,8 @@ static bool get_uint(struct cfg *C, const yaml_node_t *n, const char *what, uint
     const char *s = want_text(C, n, what, true);
     if (!s)
         return false;
-    uint64_t v = 0;
-    bool ok = *s;
-    for (const char *p = s; ok && *p; p++) {
-        if (!isdigit((unsigned char)*p) || v > (UINT64_MAX - 9) / 10)
-            ok = false;
-        else
-            v = v * 10 + (uint64_t)(*p - '0');
-    }
-    if (!ok || v < lo || v > hi) {
+    uint64_t v;
+    if (num_parse_u64(s, lo, hi, &v) != 0) {
         diag(C, true, n, "\"%s\" must be a whole number from %llu to %llu, not \"%.80s\"", what,
              (unsigned long long)lo, (unsigned long long)hi, s);
         return false;
@@ -349,14 +343,9 @@ static bool get_size(struct cfg *C, const yaml_node_t *n, const char *what, uint
     if (!s)
         return false;
     uint64_t v = 0;
-    const char *p = s;
-    bool ok = isdigit((unsigned char)*p);
-    for (; ok && isdigit((unsigned char)*p); p++) {
-        if (v > (UINT64_MAX - 9) / 10)
-            ok = false;
-        else
-            v = v * 10 + (uint64_t)(*p - '0');
-    }
+    size_t nd = num_digits(s);
+    const char *p = s + nd;
+    bool ok = num_parse_u64n(s, nd, 0, UINT64_MAX, &v) == 0;
     unsigned shift = 0;
     if (ok && *p) {
         static const char units[] = "KMGT";

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/num.h"
 #include "sensor/redisurl.h"
 
 #define ID_MAX 64
@@ -57,14 +59,10 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
 
 static int parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
 {
-    char *end;
-    if (!s || !*s || *s < '0' || *s > '9')
+    uint64_t v;
+    if (num_parse_u64(s, lo, hi, &v) != 0)
         return -EINVAL;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
-        return -EINVAL;
-    *out = v;
+    *out = (unsigned long)v;
     return 0;
 }
 
@@ -267,13 +265,6 @@ static int create_group(consumer *c)
     return rc;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Own pending entries first (a restart resumes them), then claims, then new entries. */
 static int session(consumer *c)
 {
@@ -287,11 +278,11 @@ static int session(consumer *c)
         return rc;
     uint64_t next_claim = 0;
     while (!stop_requested) {
-        if (c->claim_idle_ms && now_ms() >= next_claim) {
+        if (c->claim_idle_ms && clk_mono_ms() >= next_claim) {
             rc = claim(c);
             if (rc)
                 return rc;
-            next_claim = now_ms() + (c->claim_idle_ms < 1000 ? 1000 : c->claim_idle_ms / 2);
+            next_claim = clk_mono_ms() + (c->claim_idle_ms < 1000 ? 1000 : c->claim_idle_ms / 2);
         }
         rc = read_batch(c, false, last, 1000);
         if (rc < 0)

@@ -8,7 +8,8 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "decoders/wire.h"
+#include "decoders/dns_present.h"
+
 
 /* Room for the presentation text of the largest record data: a 65535-byte TXT record
  * whose every byte becomes "\DDD". */
@@ -191,29 +192,23 @@ static void write_question_name(event_encoder *e, const dns_msg *m)
  * question, else rendered from the message. */
 static void write_owner(event_encoder *e, const dns_msg *m, size_t off)
 {
-    if (e->qtext_len >= 0) {
-        wire_ctx w = wire_init(m->buf, m->len);
-        wire_seek(&w, off);
-        uint16_t ptr = wire_u16(&w);
-        if (wire_ok(&w) && ptr == (0xc000u | m->qname_off)) {
-            json_strn(&e->j, e->qtext, (size_t)e->qtext_len);
-            return;
-        }
+    if (e->qtext_len >= 0 && dns_msg_name_is_question(m, off)) {
+        json_strn(&e->j, e->qtext, (size_t)e->qtext_len);
+        return;
     }
     write_name(e, m, off);
 }
-
-static const char *const flag_names[] = {"QR", "AA", "TC", "RD", "RA", "AD", "CD"};
-static const uint16_t flag_bits[] = {DNS_F_QR, DNS_F_AA, DNS_F_TC, DNS_F_RD,
-                                     DNS_F_RA, DNS_F_AD, DNS_F_CD};
 
 static void write_header_flags(json_buf *j, const dns_msg *m)
 {
     json_key(j, "header_flags");
     json_arr_begin(j);
-    for (size_t i = 0; i < sizeof flag_bits / sizeof flag_bits[0]; i++)
-        if (m->flags & flag_bits[i])
-            json_str(j, flag_names[i]);
+    for (size_t i = 0; i < DNS_FLAG_COUNT; i++) {
+        uint16_t bit;
+        const char *name = dns_flag(i, &bit);
+        if (m->flags & bit)
+            json_str(j, name);
+    }
     if (m->has_opt && m->edns_do)
         json_str(j, "DO");
     json_arr_end(j);

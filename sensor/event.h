@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "decoders/dns.h"
+#include "decoders/dns_present.h"
 #include "decoders/pkt.h"
 #include "sensor/json.h"
 

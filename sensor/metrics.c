@@ -15,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/num.h"
+
 #define MAX_CONNS 16
 
 /* ---- rendering ----------------------------------------------------------------------- */
@@ -265,15 +268,8 @@ int metrics_parse_listen(const char *listen, struct sockaddr_storage *addr, sock
         snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
         port = colon + 1;
     }
-    unsigned long pv = 0;
-    bool ok = *port != '\0' && strlen(port) <= 5;
-    for (const char *p = port; ok && *p; p++) {
-        if (!isdigit((unsigned char)*p))
-            ok = false;
-        else
-            pv = pv * 10 + (unsigned long)(*p - '0');
-    }
-    if (!ok || pv > 65535) {
+    uint64_t pv;
+    if (num_parse_u64(port, 0, 65535, &pv) != 0) {
         snprintf(err, errlen, "\"%.80s\": port must be a number from 0 to 65535", listen);
         return -EINVAL;
     }
@@ -320,13 +316,6 @@ struct metrics_server {
     void *ctx;
     struct conn conns[MAX_CONNS];
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void conn_close(struct conn *c)
 {
@@ -461,7 +450,7 @@ static void conn_read(struct metrics_server *m, struct conn *c)
     else
         return;
     if (c->fd >= 0 && c->resp)
-        c->deadline_ms = now_ms() + METRICS_READ_TIMEOUT_MS;
+        c->deadline_ms = clk_mono_ms() + METRICS_READ_TIMEOUT_MS;
 }
 
 static void conn_write(struct conn *c)
@@ -481,7 +470,7 @@ static void conn_write(struct conn *c)
      * (a 431 to a request still being sent): end our side, read theirs to its end. */
     shutdown(c->fd, SHUT_WR);
     c->draining = true;
-    c->deadline_ms = now_ms() + 1000;
+    c->deadline_ms = clk_mono_ms() + 1000;
 }
 
 static void conn_drain(struct conn *c)
@@ -506,7 +495,7 @@ static void do_accept(struct metrics_server *m)
             return;
         slot->fd = fd;
         slot->len = 0;
-        slot->deadline_ms = now_ms() + METRICS_READ_TIMEOUT_MS;
+        slot->deadline_ms = clk_mono_ms() + METRICS_READ_TIMEOUT_MS;
     }
 }
 
@@ -518,7 +507,7 @@ static void *server_main(void *arg)
     for (;;) {
         size_t n = 0;
         bool free_slot = false;
-        uint64_t now = now_ms(), next = UINT64_MAX;
+        uint64_t now = clk_mono_ms(), next = UINT64_MAX;
         pfd[n++] = (struct pollfd){.fd = m->wake[0], .events = POLLIN};
         for (int i = 0; i < MAX_CONNS; i++) {
             struct conn *c = &m->conns[i];

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/num.h"
 #include "sensor/config.h"
 
 void options_default(dw_options *o)
@@ -81,14 +82,10 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
 /* Strict unsigned parse: digits only, within [lo, hi]. */
 static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
 {
-    char *end;
-    if (!s || !*s || *s == '-' || *s == '+')
+    uint64_t v;
+    if (num_parse_u64(s, lo, hi, &v) != 0)
         return -EINVAL;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
-        return -EINVAL;
-    *out = v;
+    *out = (unsigned long)v;
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "sensor/redisurl.h"
 #include "sensor/shed.h"
 #include "sensor/spool.h"
@@ -69,13 +70,6 @@ struct publisher {
     size_t *boff, *blen;
     spool_rec *recs;
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void publish_config_default(publish_config *c)
 {
@@ -410,7 +404,7 @@ static void *publisher_thread(void *arg)
 
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        uint64_t now = now_ns();
+        uint64_t now = clk_mono_ns();
         drop_warning(p, now);
         bool empty = p->qlen == 0 && spool_count(p->sp) == 0;
         if (p->stopping && (empty || now >= p->deadline_ns ||
@@ -435,7 +429,7 @@ static void *publisher_thread(void *arg)
                     fprintf(stderr, "dnswatch: %s; spooling to %s and retrying\n", err,
                             p->spool_dir);
                 }
-                schedule_retry(p, now_ns());
+                schedule_retry(p, clk_mono_ns());
                 continue;
             }
             p->rc = c;
@@ -451,10 +445,10 @@ static void *publisher_thread(void *arg)
         size_t n = batch_take(p, &from_spool);
         pthread_mutex_unlock(&p->mu);
 
-        uint64_t t0 = now_ns();
+        uint64_t t0 = clk_mono_ns();
         err[0] = '\0';
         size_t ok = n ? batch_send(p, n, err, sizeof err) : 0;
-        uint64_t t1 = now_ns();
+        uint64_t t1 = clk_mono_ns();
 
         pthread_mutex_lock(&p->mu);
         fifo_remove(p, ok);
@@ -575,7 +569,7 @@ int publisher_new(const publish_config *c, publisher **out, char *err, size_t er
                         "a disk error in an earlier run); the events in them are lost\n",
                 p->spool_dir, (unsigned long long)p->damaged_at_open);
     p->backoff_ms = BACKOFF_MIN_MS;
-    p->seed = (unsigned)now_ns() ^ (unsigned)getpid();
+    p->seed = (unsigned)clk_mono_ns() ^ (unsigned)getpid();
     p->rc = redisurl_connect(&p->url, p->password, CMD_TIMEOUT_MS, &auth_failed, err, errlen);
     if (!p->rc && auth_failed) {
         rc = -EACCES;
@@ -586,7 +580,7 @@ int publisher_new(const publish_config *c, publisher **out, char *err, size_t er
     p->st.connected = connected;
     if (!connected) {
         p->outage_logged = true; /* the caller prints err as the warning */
-        schedule_retry(p, now_ns());
+        schedule_retry(p, clk_mono_ns());
     }
     rc = pthread_create(&p->thread, NULL, publisher_thread, p);
     if (rc) {
@@ -624,7 +618,7 @@ uint64_t publisher_close_stats(publisher *p, unsigned timeout_ms, publish_stats 
     pthread_mutex_lock(&p->mu);
     p->stopping = true;
     p->close_timeout_ms = timeout_ms;
-    p->deadline_ns = now_ns() + (uint64_t)timeout_ms * 1000000u;
+    p->deadline_ns = clk_mono_ns() + (uint64_t)timeout_ms * 1000000u;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
     if (p->thread_started)

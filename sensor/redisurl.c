@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "common/num.h"
+
 #define FORMS "(use redis://[user@]host[:port][/db] or unix://[user@]/path[?db=N])"
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
@@ -24,15 +26,8 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
 /* Digits only, no sign, no leading junk, value <= hi. */
 static int parse_num(const char *s, size_t n, unsigned long hi, unsigned *out)
 {
-    unsigned long v = 0;
-    if (n == 0 || n > 10)
-        return -EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -EINVAL;
-        v = v * 10 + (unsigned long)(s[i] - '0');
-    }
-    if (v > hi)
+    uint64_t v;
+    if (num_parse_u64n(s, n, 0, hi, &v) != 0)
         return -EINVAL;
     *out = (unsigned)v;
     return 0;

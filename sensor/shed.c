@@ -5,6 +5,7 @@
 
 #include "rules/ruleset.h"
 #include "rules/violation.h"
+#include "common/hash.h"
 
 typedef struct cls {
     uint64_t key;      /* 0: free */
@@ -45,15 +46,6 @@ static const char *string_end(const char *p, const char *end)
     return NULL;
 }
 
-static uint64_t fnv(uint64_t h, const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 static void copy_cut(char *dst, size_t size, const char *src, size_t n)
 {
     if (n >= size)
@@ -76,20 +68,20 @@ static uint64_t classify(const char *line, size_t len, const char **id, size_t *
         return 0;
     const char *r = memmem(line, len, rule, sizeof rule - 1);
     if (!r)
-        return fnv(0xcbf29ce484222325ull, "", 1); /* an alert without a rule */
+        return hash_fnv64(HASH_FNV64_OFFSET, "", 1); /* an alert without a rule */
     *id = r + sizeof rule - 1;
     const char *q = string_end(*id, end);
     if (!q)
-        return fnv(0xcbf29ce484222325ull, "", 1);
+        return hash_fnv64(HASH_FNV64_OFFSET, "", 1);
     *id_len = (size_t)(q - *id);
-    uint64_t h = fnv(0xcbf29ce484222325ull, *id, *id_len + 1);
+    uint64_t h = hash_fnv64(HASH_FNV64_OFFSET, *id, *id_len + 1);
     const char *v = memmem(q, (size_t)(end - q), vio, sizeof vio - 1);
     if (v) {
         const char *ve = memchr(v, ']', (size_t)(end - v));
         if (ve) { /* violation names are ours: no ']' inside them */
             *viol = v + sizeof vio - 2;
             *viol_len = (size_t)(ve + 1 - *viol);
-            h = fnv(h, *viol, *viol_len);
+            h = hash_fnv64(h, *viol, *viol_len);
         }
     }
     return h ? h : 1;

@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/arr.h"
+#include "common/num.h"
+
 #define HDR 12u
 #define MAGIC "DWS1"
 #define CURSOR_MAGIC "DWC1"
@@ -433,14 +436,8 @@ static int new_segment(spool *s)
     int rc = spool_flush(s);
     if (rc)
         return rc;
-    if (s->nsegs == s->capsegs) {
-        size_t nc = s->capsegs ? s->capsegs * 2 : 16;
-        seg *ns = realloc(s->segs, nc * sizeof *ns);
-        if (!ns)
-            return -ENOMEM;
-        s->segs = ns;
-        s->capsegs = nc;
-    }
+    if (ARR_RESERVE(s->segs, s->capsegs, s->nsegs + 1, 16) != 0)
+        return -ENOMEM;
     int fd = open_seg(s, s->next_num, O_WRONLY | O_CREAT | O_EXCL | O_APPEND);
     if (fd < 0)
         return -errno;
@@ -513,25 +510,17 @@ static int list_segments(spool *s)
     struct dirent *de;
     int rc = 0;
     while ((de = readdir(d))) {
-        char *end;
+        uint64_t num;
         if (strncmp(de->d_name, "seg-", 4) != 0 || strlen(de->d_name) != 24 ||
-            strcmp(de->d_name + 20, ".dws") != 0)
-            continue;
-        uint64_t num = strtoull(de->d_name + 4, &end, 16);
-        if (end != de->d_name + 20)
+            strcmp(de->d_name + 20, ".dws") != 0 ||
+            num_parse_hex_u64n(de->d_name + 4, 16, &num) != 0)
             continue;
         struct stat st;
         if (fstatat(s->dirfd, de->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
             continue;
-        if (s->nsegs == s->capsegs) {
-            size_t nc = s->capsegs ? s->capsegs * 2 : 16;
-            seg *ns = realloc(s->segs, nc * sizeof *ns);
-            if (!ns) {
-                rc = -ENOMEM;
-                break;
-            }
-            s->segs = ns;
-            s->capsegs = nc;
+        if (ARR_RESERVE(s->segs, s->capsegs, s->nsegs + 1, 16) != 0) {
+            rc = -ENOMEM;
+            break;
         }
         s->segs[s->nsegs].num = num;
         s->segs[s->nsegs].size = (uint64_t)st.st_size;

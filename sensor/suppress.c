@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "rules/ruleset.h"
+#include "common/hash.h"
 
 typedef struct entry {
     uint64_t key;        /* 0: free */
@@ -25,14 +26,7 @@ struct suppress {
 
 uint64_t suppress_hash(uint64_t h, const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    if (!h)
-        h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
+    return hash_fnv64(h ? h : HASH_FNV64_OFFSET, data, len);
 }
 
 suppress *suppress_new(unsigned max_entries, unsigned window_ms)

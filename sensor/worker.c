@@ -6,9 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "decoders/decode.h"
 #include "decoders/dns.h"
-#include "decoders/wire.h"
 #include "rules/eval.h"
 #include "sensor/alert.h"
 #include "sensor/event.h"
@@ -74,13 +74,8 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
      * written for one, and half the traffic is queries. Its header is enough to count it.
      * A message with answer records is judged as a response whatever QR says (see
      * dns_msg_is_answer): the header tells that too. */
-    wire_ctx hw = wire_init(data, len);
-    wire_skip(&hw, 2);
-    uint16_t hflags = wire_u16(&hw);
-    wire_skip(&hw, 2);
-    uint16_t hancount = wire_u16(&hw);
-    wire_skip(&hw, 4);
-    if (wire_ok(&hw) && !(hflags & DNS_F_QR) && hancount == 0 &&
+    dns_header hdr;
+    if (dns_header_read(data, len, &hdr) == 0 && !dns_header_is_answer(&hdr) &&
         !(w->eval && evaluator_wants_queries(w->eval))) {
         DW_COUNT(&w->counters, DNS_MESSAGES);
         DW_COUNT(&w->counters, DNS_QUERIES);
@@ -122,13 +117,6 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
     }
 }
 
-static uint64_t wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -156,7 +144,7 @@ static void *worker_main(void *arg)
             continue;
         refresh_sources(w);
         if (w->cfg.live && idle % 4096 == 0) {
-            uint64_t now = wall_us();
+            uint64_t now = clk_wall_us();
             if (now >= w->next_fold_check_us) {
                 alerter_expire(w->alerts, w->enc, now, emit, w);
                 w->next_fold_check_us = now + 1000000u;

@@ -14,6 +14,7 @@
 #include <ldns/ldns.h>
 
 #include "decoders/dns.h"
+#include "decoders/dns_present.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

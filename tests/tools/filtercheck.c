@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "decoders/decode.h"
 #include "sensor/capfilter.h"
 
@@ -27,28 +28,20 @@ typedef struct seen {
     size_t n, cap;
 } seen;
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
-
 /* One DNS message: its bytes and the facts an event takes from the packet. */
 static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *msg, size_t len)
 {
     seen *s = ctx;
-    uint64_t h = 0xcbf29ce484222325ull;
-    h = fnv(h, msg, len);
-    h = fnv(h, &pi->ip_version, 1);
-    h = fnv(h, pi->src, sizeof pi->src);
-    h = fnv(h, pi->dst, sizeof pi->dst);
-    h = fnv(h, &pi->sport, 2);
-    h = fnv(h, &pi->dport, 2);
-    h = fnv(h, &pi->proto, 1);
-    h = fnv(h, &pi->n_vlan, 1);
-    h = fnv(h, pi->vlan, sizeof pi->vlan[0] * pi->n_vlan);
+    uint64_t h = HASH_FNV64_OFFSET;
+    h = hash_fnv64(h, msg, len);
+    h = hash_fnv64(h, &pi->ip_version, 1);
+    h = hash_fnv64(h, pi->src, sizeof pi->src);
+    h = hash_fnv64(h, pi->dst, sizeof pi->dst);
+    h = hash_fnv64(h, &pi->sport, 2);
+    h = hash_fnv64(h, &pi->dport, 2);
+    h = hash_fnv64(h, &pi->proto, 1);
+    h = hash_fnv64(h, &pi->n_vlan, 1);
+    h = hash_fnv64(h, pi->vlan, sizeof pi->vlan[0] * pi->n_vlan);
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 256;
         s->h = realloc(s->h, s->cap * sizeof *s->h);

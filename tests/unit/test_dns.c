@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "decoders/dns.h"
+#include "decoders/dns_present.h"
 #include "dns_msgbuild.h"
 
 static dns_msg *M;
@@ -159,6 +160,69 @@ static void test_truncated_header(void **state)
     B.b[5] = 0;
     assert_int_equal(dns_parse(M, B.b, DNS_HEADER_LEN, &C), 0);
     assert_false(M->has_question);
+}
+
+/* The consumer API over the header and owners: what worker.c, eval.c, event.c and
+ * explain.c used to read from the wire themselves. */
+static void test_header_and_owner_api(void **state)
+{
+    (void)state;
+    q_www(3, 0, 0);
+    rr_a(12, A1);           /* owner: a bare pointer to the question */
+    size_t other = B.n;
+    mb_name(&B, "www.example.org"); /* the same name spelled out: not "the question" */
+    size_t at = mb_rr_fixed(&B, DNS_T_A, 1, 300);
+    mb_bytes(&B, A2, 4);
+    mb_rdlen_fix(&B, at);
+    mb_ptr(&B, (unsigned)other); /* a pointer, but to the other copy */
+    at = mb_rr_fixed(&B, DNS_T_A, 1, 300);
+    mb_bytes(&B, A2, 4);
+    mb_rdlen_fix(&B, at);
+
+    dns_header h;
+    assert_int_equal(dns_header_read(B.b, B.n, &h), 0);
+    assert_int_equal(h.id, 0x1234);
+    assert_int_equal(h.flags, DNS_F_QR | DNS_F_RD | DNS_F_RA);
+    assert_int_equal(h.qdcount, 1);
+    assert_int_equal(h.ancount, 3);
+    assert_int_equal(h.nscount, 0);
+    assert_int_equal(h.arcount, 0);
+    assert_true(dns_header_is_answer(&h));
+    for (size_t n = 0; n < DNS_HEADER_LEN; n++)
+        assert_int_equal(dns_header_read(B.b, n, &h), -EINVAL);
+
+    assert_int_equal(parse(), 0);
+    assert_int_equal(M->n_an, 3);
+    assert_true(dns_rr_owner_is_question(M, &M->rr[0]));
+    assert_false(dns_rr_owner_is_question(M, &M->rr[1]));
+    assert_false(dns_rr_owner_is_question(M, &M->rr[2]));
+    assert_false(dns_msg_name_is_question(M, M->len - 1)); /* one byte left: no pointer */
+    assert_false(dns_msg_name_is_question(M, M->len));
+    M->has_question = false;
+    assert_false(dns_rr_owner_is_question(M, &M->rr[0]));
+
+    /* A query (QR clear, no answers) is not an answer; answers make one whatever QR says. */
+    h.flags = DNS_F_RD;
+    h.ancount = 0;
+    assert_false(dns_header_is_answer(&h));
+    h.ancount = 1;
+    assert_true(dns_header_is_answer(&h));
+
+    /* The flags with a mnemonic, in header order; Z, opcode and rcode bits are none. */
+    static const struct {
+        uint16_t bit;
+        const char *name;
+    } want[] = {{DNS_F_QR, "QR"}, {DNS_F_AA, "AA"}, {DNS_F_TC, "TC"}, {DNS_F_RD, "RD"},
+                {DNS_F_RA, "RA"}, {DNS_F_AD, "AD"}, {DNS_F_CD, "CD"}};
+    assert_int_equal(DNS_FLAG_COUNT, sizeof want / sizeof *want);
+    uint16_t seen = 0;
+    for (size_t i = 0; i < DNS_FLAG_COUNT; i++) {
+        uint16_t bit = 0;
+        assert_string_equal(dns_flag(i, &bit), want[i].name);
+        assert_int_equal(bit, want[i].bit);
+        seen |= bit;
+    }
+    assert_int_equal(seen & (DNS_F_Z | 0x780f), 0);
 }
 
 static void test_question_truncated(void **state)
@@ -1111,6 +1175,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic_response),
         cmocka_unit_test(test_truncated_header),
+        cmocka_unit_test(test_header_and_owner_api),
         cmocka_unit_test(test_question_truncated),
         cmocka_unit_test(test_counts_beyond_data),
         cmocka_unit_test(test_rdlen_past_end),

@@ -19,6 +19,7 @@
 #include <ldns/ldns.h>
 
 #include "decoders/dns.h"
+#include "decoders/dns_present.h"
 #include "dns_msgbuild.h"
 
 #define N_MESSAGES 30000

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "decoders/dns.h"
+#include "decoders/dns_present.h"
 
 static uint64_t state = 0x1234567;
 
@@ -100,9 +101,36 @@ static void test_ipv4_matches_inet_ntop(void **st)
     assert_string_equal(got, "2001:db8::1");
 }
 
+/* dns_parse_ip reads back what dns_format_ip writes, and writes only its family's bytes. */
+static void test_parse_round_trip(void **st)
+{
+    (void)st;
+    uint8_t a[16], b[16];
+    char text[DNS_IPV6_TEXT_MAX];
+    for (unsigned i = 0; i < 2000; i++) {
+        for (int k = 0; k < 16; k++)
+            a[k] = (uint8_t)(i % 3 == 0 && k % 4 ? 0 : (i * 131u + (unsigned)k * 17u) >> (k % 5));
+        int fam = i % 2 ? 6 : 4;
+        dns_format_ip(fam, a, text);
+        memset(b, 0xee, sizeof b);
+        assert_int_equal(dns_parse_ip(text, b), fam);
+        assert_memory_equal(a, b, fam == 6 ? 16 : 4);
+        if (fam == 4)
+            assert_int_equal(b[4], 0xee);
+    }
+    static const char *const bad[] = {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "::1::", "x",
+                                      " 1.2.3.4", "1.2.3.4 ", "1.2.3.4/24"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        memset(b, 0xee, sizeof b);
+        assert_int_equal(dns_parse_ip(bad[i], b), -EINVAL);
+        assert_int_equal(b[0], 0xee);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_matches_inet_ntop),
-                                       cmocka_unit_test(test_ipv4_matches_inet_ntop)};
+                                       cmocka_unit_test(test_ipv4_matches_inet_ntop),
+                                       cmocka_unit_test(test_parse_round_trip)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -332,6 +332,10 @@ static void test_parse_listen(void **state)
     assert_int_equal(ss.ss_family, AF_INET6);
     assert_int_equal(sl, sizeof(struct sockaddr_in6));
     assert_int_equal(metrics_parse_listen("0.0.0.0:9153", &ss, &sl, err, sizeof err), 0);
+    /* Leading zeros, as every other number: a 5-character cap refused this port with
+     * "port must be a number from 0 to 65535". */
+    assert_int_equal(metrics_parse_listen("127.0.0.1:0009153", &ss, &sl, err, sizeof err), 0);
+    assert_int_equal(ntohs(((struct sockaddr_in *)&ss)->sin_port), 9153);
     static const char *const bad[] = {
         "9153", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:x", "::1:9153", "[::1]9153",
         "example.com:9153", "[::1:9153", "1.2.3.4:-1", "",

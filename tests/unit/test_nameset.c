@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "decoders/dns.h"
+#include "decoders/dns_present.h"
 #include "rules/nameset.h"
 
 typedef struct hits {

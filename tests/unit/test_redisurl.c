@@ -59,6 +59,9 @@ static void test_good(void **state)
     good("unix:///tmp/r.sock?db=4", true, "/tmp/r.sock", 0, "", 4);
     good("unix://sensor@/tmp/r.sock", true, "/tmp/r.sock", 0, "sensor", 0);
     good("redis://h:65535/65535", false, "h", 65535, "", 65535);
+    /* Leading zeros, as every other number the sensor reads: the old 10-digit cap
+     * refused this port with "port must be a number 1-65535". */
+    good("redis://h:000000000006379/00000000003", false, "h", 6379, "", 3);
 }
 
 static void test_bad(void **state)

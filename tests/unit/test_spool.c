@@ -141,6 +141,37 @@ static void test_restart(void **state)
     spool_free(s);
 }
 
+/* Only "seg-" + exactly 16 hex digits + ".dws" is a segment. strtoull read the digits
+ * once and took a sign, leading space or "0x" inside the field, so a stray file could
+ * pass for a segment: be read, counted as damage, and deleted once "consumed". */
+static void test_foreign_names(void **state)
+{
+    (void)state;
+    spool *s = open_ok(4u << 20);
+    append_range(s, 0, 100);
+    spool_free(s);
+    static const char *const foreign[] = {"seg-0x00000000000000.dws", "seg-+000000000000000.dws",
+                                          "seg- 000000000000000.dws", "seg--000000000000001.dws"};
+    char path[160];
+    for (size_t i = 0; i < sizeof foreign / sizeof *foreign; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, foreign[i]);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("not a spool segment\n", f);
+        fclose(f);
+    }
+    s = open_ok(4u << 20);
+    assert_int_equal(spool_count(s), 100);
+    expect_range(s, 0, 100, 50);
+    assert_int_equal(spool_count(s), 0);
+    assert_int_equal(spool_corrupt(s), 0);
+    spool_free(s);
+    for (size_t i = 0; i < sizeof foreign / sizeof *foreign; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, foreign[i]);
+        assert_int_equal(access(path, F_OK), 0); /* left alone */
+    }
+}
+
 static void test_consume_more_than_peeked(void **state)
 {
     (void)state;
@@ -316,6 +347,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damage_in_the_middle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_limit, setup, teardown),
         cmocka_unit_test(test_bad_dir),
+        cmocka_unit_test_setup_teardown(test_foreign_names, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

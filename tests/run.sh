@@ -12,7 +12,7 @@ jobs=$(nproc)
 
 run_suite() {
     local dir=$1; shift
-    cmake -S "$top" -B "$dir" -G Ninja "$@" >/dev/null
+    cmake -S "$top" -B "$dir" -G Ninja -DDNSWATCH_WERROR=ON "$@" >/dev/null
     ninja -C "$dir"
     ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600
 }

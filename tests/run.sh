@@ -7,6 +7,8 @@
 # may be skipped: DW_NO_SKIP=1 turns a test's "skipped" (a missing tool, permission or the
 # conformance corpus) into a failure, so a machine without a dependency fails loudly.
 # Usage: tests/run.sh            (build dirs under build/)
+# The conformance corpus is ../shared/corpus beside the source tree; DW_CORPUS=DIR names
+# another place (CMake: DNSWATCH_TEST_CORPUS).
 set -euo pipefail
 export DW_NO_SKIP=1
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +17,8 @@ jobs=$(nproc)
 
 run_suite() {
     local dir=$1; shift
-    cmake -S "$top" -B "$dir" -G Ninja -DDNSWATCH_WERROR=ON -DDNSWATCH_NO_SKIP=ON "$@" >/dev/null
+    cmake -S "$top" -B "$dir" -G Ninja -DDNSWATCH_WERROR=ON -DDNSWATCH_NO_SKIP=ON \
+        ${DW_CORPUS:+"-DDNSWATCH_TEST_CORPUS=$DW_CORPUS"} "$@" >/dev/null
     ninja -C "$dir"
     ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600 --no-tests=error
 }

@@ -27,7 +27,7 @@ dw_on_exit() {
 
 dw_tmpdir() {
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/dw-$1.XXXXXX") || { echo "FAIL: mktemp"; exit 1; }
-    [ "${DW_KEEP:-0}" = 1 ] && echo "keeping $tmp"
+    if [ "${DW_KEEP:-0}" = 1 ]; then echo "keeping $tmp"; fi
     trap dw_on_exit EXIT
 }
 

@@ -2,11 +2,11 @@
 # Rule tests: the rule cases of gen_pcap (`gen_pcap --list-rules`: CASE SCENARIO RULES
 # [ARGS], the one table of them, RULE_SCENARIOS in tests/tools/gen_pcap.c) run through
 # `dnswatch run -r SCENARIO.pcap --rules RULES --asn-db TEST.mmdb ARGS`, and the alerts
-# checked against tests/rules/<case>.expect (check_expect.py, `select: event.kind=alert`). Every violation
-# has a capture that raises it and a benign twin that raises nothing; the twins are also
-# run on the bad capture, where they must fail (so a silent sensor cannot pass). The shipped
-# pack deploy/rules is checked on ordinary traffic (no alert) and on deploy/demo/demo.pcap
-# (which must be what `gen_pcap demo` writes).
+# checked against tests/rules/<case>.expect (check_expect.py, `select: event.kind=alert`).
+# Every violation has a capture that raises it and a benign twin that raises nothing; the
+# twins are also run on the bad capture, where they must fail (so a silent sensor cannot
+# pass). The shipped pack deploy/rules is checked on ordinary traffic (no alert) and on
+# deploy/demo/demo.pcap (which must be what `gen_pcap demo` writes).
 #
 # The ASN database is built from tests/data/asn-sample.txt with make_test_mmdb.pl.
 # Run by ctest with DW_SRC, DW_BIN set; by hand:

@@ -6,11 +6,13 @@ set -u
 dw="$DW_BIN/sensor/dnswatch"
 shim="$DW_BIN/tests/libdw_malloc_count.so"
 src=${DW_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-[ -f "$shim" ] || { echo "SKIP: no shim (sanitizer build)"; exit 77; }
-perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null || { echo "SKIP: MaxMind::DB::Writer missing"; exit 77; }
-perl "$src/tests/tools/make_test_mmdb.pl" "$tmp/asn.mmdb" "$src/tests/data/asn-sample.txt"
+DW_SRC=$src
+. "$src/tests/lib/common.sh"
+# ctest runs this only in builds that make the shim (not the sanitizer builds).
+[ -f "$shim" ] || { echo "FAIL: $shim not built"; exit 1; }
+dw_need_mmdb_writer
+dw_tmpdir alloc
+dw_make_mmdb "$tmp/asn.mmdb"
 "$DW_BIN/tests/gen_pcap" bench 20000 "$tmp/small.pcap" >/dev/null
 "$DW_BIN/tests/gen_pcap" bench 200000 "$tmp/big.pcap" >/dev/null
 

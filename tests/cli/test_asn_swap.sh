@@ -15,17 +15,15 @@
 # the rules reload, the broken database is an "asn-reload" failure, not a rules failure.
 set -u
 dw="$DW_BIN/sensor/dnswatch"
-command -v perl >/dev/null && perl -MMaxMind::DB::Writer::Tree -e 1 2>/dev/null ||
-    { echo "SKIP: libmaxmind-db-writer-perl not installed"; exit 77; }
-tmp=$(mktemp -d); [ -n "${KEEP:-}" ] && echo "tmp: $tmp"
+. "$DW_SRC/tests/lib/common.sh"
+dw_need_mmdb_writer
 feeder_pid=
 dw_pid=
-cleanup() {
+dw_test_cleanup() {
     for p in $feeder_pid $dw_pid; do kill -9 "$p" 2>/dev/null; done
     wait 2>/dev/null
-    [ -n "${KEEP:-}" ] || rm -rf "$tmp"
 }
-trap cleanup EXIT
+dw_tmpdir asn-swap
 fail=0
 pass=0
 ok() { pass=$((pass + 1)); }
@@ -40,9 +38,8 @@ filler() {
 }
 { grep -v '^151\.101\.' "$DW_SRC/tests/data/asn-sample.txt"; echo "151.101.0.0/16 54113 Fastly, Inc."; filler; } >"$tmp/a.txt"
 { grep -v '^151\.101\.' "$DW_SRC/tests/data/asn-sample.txt"; echo "151.101.0.0/16 63949 Linode, LLC"; filler; } >"$tmp/b.txt"
-perl "$DW_SRC/tests/tools/make_test_mmdb.pl" "$tmp/a.mmdb" "$tmp/a.txt" &&
-    perl "$DW_SRC/tests/tools/make_test_mmdb.pl" "$tmp/b.mmdb" "$tmp/b.txt" ||
-    { echo "FAIL: cannot build the test databases"; exit 1; }
+dw_make_mmdb "$tmp/a.mmdb" "$tmp/a.txt"
+dw_make_mmdb "$tmp/b.mmdb" "$tmp/b.txt"
 head -c 4096 "$tmp/b.mmdb" >"$tmp/truncated.mmdb"
 "$DW_BIN/tests/gen_pcap" r_asn_mismatch "$tmp/one.pcap" >/dev/null ||
     { echo "FAIL: gen_pcap"; exit 1; }

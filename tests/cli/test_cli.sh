@@ -3,8 +3,8 @@
 # one-line error naming the file on unreadable or non-pcap input, 0 on success.
 set -u
 dw="$DW_BIN/sensor/dnswatch"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$DW_SRC/tests/lib/common.sh"
+dw_tmpdir cli
 fail=0
 pass=0
 

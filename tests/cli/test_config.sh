@@ -3,8 +3,8 @@
 # with flags overriding the file, every config error listed before exiting 1.
 set -u
 dw="$DW_BIN/sensor/dnswatch"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$DW_SRC/tests/lib/common.sh"
+dw_tmpdir config
 fail=0
 pass=0
 

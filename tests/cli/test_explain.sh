@@ -5,17 +5,13 @@
 set -u
 dw="$DW_BIN/sensor/dnswatch"
 gen="$DW_BIN/tests/gen_pcap"
-if ! /usr/bin/perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null; then
-    echo "explain: MaxMind::DB::Writer not installed, skipping"
-    exit 77
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$DW_SRC/tests/lib/common.sh"
+dw_need_mmdb_writer
+dw_tmpdir explain
 fail=0
 pass=0
 db="$tmp/asn.mmdb"
-/usr/bin/perl "$DW_SRC/tests/tools/make_test_mmdb.pl" "$db" "$DW_SRC/tests/data/asn-sample.txt" ||
-    { echo "FAIL: cannot build the test ASN database"; exit 1; }
+dw_make_mmdb "$db"
 design="$DW_SRC/tests/data/rules/design-example.yaml"
 
 cat >"$tmp/own.yaml" <<'EOF'

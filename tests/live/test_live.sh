@@ -6,31 +6,32 @@
 #  - SIGHUP with a broken rule file keeps the old rules (and says so in a health event),
 #    a later good reload succeeds,
 #  - SIGTERM flushes everything and exits 0.
-# Traffic stays inside the namespace. Skips (exit 77) where namespaces are not permitted.
+# Traffic stays inside the namespace. Skips (exit 77; a failure under DW_NO_SKIP=1) where
+# namespaces are not permitted or a tool is missing.
 set -u
 dw="$DW_BIN/sensor/dnswatch"
 gen="$DW_BIN/tests/gen_pcap"
 src=${DW_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces"
-command -v tcpreplay >/dev/null || skip "tcpreplay not installed"
-command -v ip >/dev/null || skip "iproute2 not installed"
-perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null || skip "perl MaxMind::DB::Writer missing"
-getent passwd nobody >/dev/null || skip "no user 'nobody'"
+DW_SRC=$src
+. "$src/tests/lib/common.sh"
+[ "$(id -u)" -eq 0 ] || dw_skip "needs root for network namespaces"
+command -v tcpreplay >/dev/null || dw_skip "tcpreplay not installed"
+command -v ip >/dev/null || dw_skip "iproute2 not installed"
+command -v setpriv >/dev/null || dw_skip "setpriv (util-linux) not installed"
+dw_need_mmdb_writer
+getent passwd nobody >/dev/null || dw_skip "no user 'nobody'"
 
 ns=dwlive$$
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
 pids=()
-cleanup() {
+dw_test_cleanup() {
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
     ip netns del "$ns" 2>/dev/null
-    rm -rf "$tmp"
 }
-trap cleanup EXIT
-ip netns add "$ns" 2>/dev/null || skip "cannot create a network namespace here"
-ip netns exec "$ns" ip link add va type veth peer name vb || skip "cannot create a veth pair"
+dw_tmpdir live
+chmod 755 "$tmp"
+ip netns add "$ns" 2>/dev/null || dw_skip "cannot create a network namespace here"
+ip netns exec "$ns" ip link add va type veth peer name vb || dw_skip "cannot create a veth pair"
 # Jumbo frames, as on a mirror target's link (VXLAN adds 50 bytes to a full-size frame).
 ip netns exec "$ns" ip link set va mtu 9000 && ip netns exec "$ns" ip link set vb mtu 9000
 ip netns exec "$ns" ip link set va up && ip netns exec "$ns" ip link set vb up
@@ -44,7 +45,7 @@ bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 # Rules whose answers in the bench capture give a known mix of alerts.
 mkdir -p "$tmp/rules"
 cp "$src/tests/data/rules/design-example.yaml" "$tmp/rules/"
-perl "$src/tests/tools/make_test_mmdb.pl" "$tmp/asn.mmdb" "$src/tests/data/asn-sample.txt"
+dw_make_mmdb "$tmp/asn.mmdb"
 chmod -R a+rX "$tmp"
 "$gen" bench 4000 "$tmp/a.pcap" >/dev/null
 "$gen" bench 2000 "$tmp/b.pcap" 7 >/dev/null
@@ -157,10 +158,12 @@ rc=$?
 nog=$(id -gn nobody)
 asnobody=(setpriv --reuid=nobody --regid="$nog" --clear-groups --inh-caps=+net_raw,+net_admin
           --ambient-caps=+net_raw,+net_admin)
-if ! command -v setpriv >/dev/null || ! ip netns exec "$ns" "${asnobody[@]}" "$dw" --version >/dev/null 2>&1; then
-    echo "note: setpriv missing or the build is not readable by nobody; ambient-capability check skipped"
+# From a copy in the temp dir: the build tree may not be readable by nobody.
+cp "$dw" "$tmp/dnswatch" && chmod 755 "$tmp/dnswatch"
+if ! ip netns exec "$ns" "${asnobody[@]}" "$tmp/dnswatch" --version >"$tmp/amb-version.err" 2>&1; then
+    bad "nobody with ambient capabilities cannot start dnswatch: $(head -3 "$tmp/amb-version.err")"
 else
-    ip netns exec "$ns" "${asnobody[@]}" "$dw" run -i vb "${args[@]}" >"$tmp/amb.jsonl" 2>"$tmp/amb.err" &
+    ip netns exec "$ns" "${asnobody[@]}" "$tmp/dnswatch" run -i vb "${args[@]}" >"$tmp/amb.jsonl" 2>"$tmp/amb.err" &
     sensor=$!
     pids+=("$sensor")
     for _ in $(seq 100); do grep -q "capturing on vb" "$tmp/amb.err" && break; sleep 0.1; done

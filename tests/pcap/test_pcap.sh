@@ -4,36 +4,30 @@
 # against tests/pcap/<scenario>.expect (and tests/pcap/corpus/<file>.expect) by
 # check_expect.py, which also rejects any output line that is not one valid JSON object.
 #
-# Run by ctest with DW_SRC, DW_BIN, DW_SHARED set; by hand:
-#   DW_SRC=. DW_BIN=/tmp/build DW_SHARED=../shared bash tests/pcap/test_pcap.sh [SCENARIO...]
+# Run by ctest with DW_SRC, DW_BIN, DW_CORPUS set; by hand:
+#   DW_SRC=. DW_BIN=/tmp/build DW_CORPUS=../shared/corpus bash tests/pcap/test_pcap.sh [SCENARIO...]
 # Env: DW_KEEP=1 keeps the temp dir (captures and outputs); DW_PCAP_ARGS adds arguments to
 # every dnswatch run (e.g. "--workers 1").
-# Exit: 0 pass, 1 fail, 77 skip (no python3, or the sensor is not written yet).
+# Exit: 0 pass, 1 fail, 77 skip (no python3, or no corpus after all else passed; under
+# DW_NO_SKIP=1 those fail too).
 set -u
 
 : "${DW_SRC:?DW_SRC must point at the source tree}"
 : "${DW_BIN:?DW_BIN must point at the build tree}"
-DW_SHARED=${DW_SHARED:-$DW_SRC/../shared}
+DW_CORPUS=${DW_CORPUS:-$DW_SRC/../shared/corpus}
+. "$DW_SRC/tests/lib/common.sh"
 
 here=$DW_SRC/tests/pcap
 gen=$DW_BIN/tests/gen_pcap
 dw=$DW_BIN/sensor/dnswatch
 CORPUS_FILES="dns.pcap vlan11.pcap frags.pcap dns6.pcap sll2.pcap edns.pcap dnsotcp-many1pkt.pcap dnso1tcp.pcap dnsotcp-manyopkts.pcap 1qtcpnosyn.pcap 1qtcppadd.pcap dnspad.pcap ether_padd.pcap"
 
-if ! command -v python3 >/dev/null 2>&1; then
-    echo "SKIP: python3 not found (the expectation checker needs it)"
-    exit 77
-fi
+command -v python3 >/dev/null 2>&1 || dw_skip "python3 not found (the expectation checker needs it)"
 # Resolve the interpreter once: version-manager shims (pyenv) cost ~0.5 s per start.
 py=$(python3 -c 'import sys; print(sys.executable)') || exit 1
 check="$py $here/check_expect.py"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dw-pcap.XXXXXX") || exit 1
-if [ "${DW_KEEP:-0}" = 1 ]; then
-    echo "keeping $tmp"
-else
-    trap 'rm -rf "$tmp"' EXIT
-fi
+dw_tmpdir pcap
 
 failures=0
 fail() {
@@ -92,16 +86,10 @@ if ! "$gen" bench 2000 "$tmp/b1.pcap" || ! "$gen" bench 2000 "$tmp/b2.pcap" ||
     fail "gen_pcap bench failed or is not deterministic"
 fi
 
-# 3. The sensor. It is written in parallel with these tests: without sensor/main.c there
-# is nothing to run yet; with it, a missing binary is a build failure.
+# 3. The sensor.
 if [ ! -x "$dw" ]; then
-    if [ -f "$DW_SRC/sensor/main.c" ]; then
-        fail "$dw not built"
-        exit 1
-    fi
-    [ "$failures" = 0 ] || exit 1
-    echo "SKIP: sensor/main.c not written yet; checker self-test and captures are fine"
-    exit 77
+    fail "$dw not built"
+    exit 1
 fi
 
 run_and_check() { # NAME PCAP EXPECT
@@ -136,24 +124,25 @@ for s in $scenarios; do
 done
 
 # 4. Third-party captures, expectations made with tshark (see corpus/README.md).
+no_corpus=
 if [ $# -eq 0 ]; then
-    if [ -d "$DW_SHARED/corpus/dnscap" ]; then
+    if [ -d "$DW_CORPUS/dnscap" ]; then
         for f in $CORPUS_FILES; do
-            if [ -f "$DW_SHARED/corpus/dnscap/$f" ]; then
-                run_and_check "corpus-$f" "$DW_SHARED/corpus/dnscap/$f" "$here/corpus/$f.expect"
+            if [ -f "$DW_CORPUS/dnscap/$f" ]; then
+                run_and_check "corpus-$f" "$DW_CORPUS/dnscap/$f" "$here/corpus/$f.expect"
             else
-                fail "corpus file $DW_SHARED/corpus/dnscap/$f missing"
+                fail "corpus file $DW_CORPUS/dnscap/$f missing"
             fi
         done
     else
-        echo "note: $DW_SHARED/corpus absent, corpus checks skipped"
+        no_corpus="conformance corpus $DW_CORPUS/dnscap absent (CMake: DNSWATCH_TEST_CORPUS)"
     fi
 fi
 
 # 5. Every third-party capture, malformed and fuzzed ones included: dnswatch must read it
 #    to the end (exit 0), print only valid JSON, and never crash (the sanitizer build runs
 #    this too).
-if [ $# -eq 0 ] && [ -d "$DW_SHARED/corpus" ]; then
+if [ $# -eq 0 ] && [ -d "$DW_CORPUS" ]; then
     n=0
     while IFS= read -r f; do
         n=$((n + 1))
@@ -166,7 +155,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
 ' "$tmp/any.jsonl"; then
             fail "invalid JSON from $f"
         fi
-    done < <(find "$DW_SHARED/corpus" -name '*.pcap' | sort)
+    done < <(find "$DW_CORPUS" -name '*.pcap' | sort)
     echo "ok: all $n third-party captures read without error"
 fi
 
@@ -174,5 +163,6 @@ if [ "$failures" != 0 ]; then
     echo "$failures failure(s)"
     exit 1
 fi
+[ -z "$no_corpus" ] || dw_skip "$no_corpus; everything else passed"
 echo "all pcap tests passed"
 exit 0

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# Rule tests: the rule scenarios of gen_pcap (`gen_pcap --list-rules`) run through
-# `dnswatch run -r X.pcap --rules RULES --asn-db TEST.mmdb`, and the alerts checked against
-# tests/rules/<case>.expect (check_expect.py, `select: event.kind=alert`). Every violation
-# has a capture that raises it and a benign twin that raises nothing; the twins are also
-# run on the bad capture, where they must fail (so a silent sensor cannot pass). The shipped
-# pack deploy/rules is checked on ordinary traffic (no alert) and on deploy/demo/demo.pcap
-# (which must be what `gen_pcap demo` writes).
+# Rule tests: the rule cases of gen_pcap (`gen_pcap --list-rules`: CASE SCENARIO RULES
+# [ARGS], the one table of them, RULE_SCENARIOS in tests/tools/gen_pcap.c) run through
+# `dnswatch run -r SCENARIO.pcap --rules RULES --asn-db TEST.mmdb ARGS`, and the alerts
+# checked against tests/rules/<case>.expect (check_expect.py, `select: event.kind=alert`).
+# Every violation has a capture that raises it and a benign twin that raises nothing; the
+# twins are also run on the bad capture, where they must fail (so a silent sensor cannot
+# pass). The shipped pack deploy/rules is checked on ordinary traffic (no alert) and on
+# deploy/demo/demo.pcap (which must be what `gen_pcap demo` writes).
 #
 # The ASN database is built from tests/data/asn-sample.txt with make_test_mmdb.pl.
 # Run by ctest with DW_SRC, DW_BIN set; by hand:
 #   DW_SRC=. DW_BIN=/tmp/build bash tests/pcap/test_rules.sh [CASE...]
 # Env: DW_KEEP=1 keeps the temp dir; DW_PCAP_ARGS adds arguments to every dnswatch run;
 # DW_DNSWATCH overrides the binary.
-# Exit: 0 pass, 1 fail, 77 skip (no python3, no MaxMind::DB::Writer, or a sensor without
-# --rules).
+# Exit: 0 pass, 1 fail, 77 skip (no python3 or no MaxMind::DB::Writer; under DW_NO_SKIP=1
+# those fail too).
 set -u
 
 : "${DW_SRC:?DW_SRC must point at the source tree}"
@@ -24,87 +25,13 @@ gen=$DW_BIN/tests/gen_pcap
 dw=${DW_DNSWATCH:-$DW_BIN/sensor/dnswatch}
 demo_pcap=$DW_SRC/deploy/demo/demo.pcap
 
-# case  scenario  rule paths (relative to DW_SRC, comma-separated)  [extra run arguments]
-CASES="
-asn_mismatch          r_asn_mismatch          tests/rules/violations.yaml
-asn_mismatch_ok       r_asn_mismatch_ok       tests/rules/violations.yaml
-asn_unknown           r_asn_unknown           tests/rules/violations.yaml
-asn_unknown_ok        r_asn_unknown_ok        tests/rules/violations.yaml
-prefix_mismatch       r_prefix_mismatch       tests/rules/violations.yaml
-prefix_mismatch_ok    r_prefix_mismatch_ok    tests/rules/violations.yaml
-cname_unexpected      r_cname_unexpected      tests/rules/violations.yaml
-cname_unexpected_ok   r_cname_unexpected_ok   tests/rules/violations.yaml
-resolver              r_resolver              tests/rules/violations.yaml
-resolver_ok           r_resolver_ok           tests/rules/violations.yaml
-rebinding             r_rebinding             tests/rules/violations.yaml
-rebinding_ok          r_rebinding_ok          tests/rules/violations.yaml
-rebind_disguise       r_rebind_disguise       tests/rules/violations.yaml
-rebind_disguise_ok    r_rebind_disguise_ok    tests/rules/violations.yaml
-rebind_svcb           r_rebind_svcb           tests/rules/violations.yaml
-rebind_svcb_ok        r_rebind_svcb_ok        tests/rules/violations.yaml
-sinkhole              r_sinkhole              tests/rules/violations.yaml
-sinkhole_ok           r_sinkhole_ok           tests/rules/violations.yaml
-dnssec_ad             r_dnssec_ad             tests/rules/violations.yaml
-dnssec_ad_ok          r_dnssec_ad_ok          tests/rules/violations.yaml
-dnssec_do             r_dnssec_do             tests/rules/violations.yaml
-dnssec_do_ok          r_dnssec_do_ok          tests/rules/violations.yaml
-ttl                   r_ttl                   tests/rules/violations.yaml
-ttl_ok                r_ttl_ok                tests/rules/violations.yaml
-exception_live        r_exception             tests/rules/exception_live.yaml
-exception_expired     r_exception             tests/rules/exception_expired.yaml
-rebind_allow          r_rebind_allow          tests/rules/violations.yaml
-match_except          r_match_except          tests/rules/violations.yaml
-chain                 r_chain                 tests/rules/violations.yaml
-chain_ok              r_chain_ok              tests/rules/violations.yaml
-dname                 r_dname                 tests/rules/violations.yaml
-dname_ok              r_dname_ok              tests/rules/violations.yaml
-cname_alias           r_cname_alias           tests/rules/violations.yaml
-dns64                 r_dns64                 tests/rules/violations.yaml
-benign                r_benign                deploy/rules
-demo                  demo                    deploy/rules
-amplify               r_amplify               tests/rules/violations.yaml
-amplify_ok            r_amplify_ok            tests/rules/violations.yaml
-fold_victim           r_fold_victim           tests/rules/violations.yaml --workers 1
-fold_victim_ok        r_fold_victim_ok        tests/rules/violations.yaml --workers 1
-frag_flood            r_frag_flood            tests/rules/violations.yaml
-frag_flood_ok         r_frag_flood_ok         tests/rules/violations.yaml
-tcp_flood             r_tcp_flood             tests/rules/violations.yaml
-tcp_flood_ok          r_tcp_flood_ok          tests/rules/violations.yaml
-vxlan_asn             r_vxlan_asn             tests/rules/violations.yaml
-vxlan_asn_ok          r_vxlan_asn_ok          tests/rules/violations.yaml
-qr_clear              r_qr_clear              tests/rules/violations.yaml
-qr_clear_ok           r_qr_clear_ok           tests/rules/violations.yaml
-badvers               r_badvers               tests/rules/violations.yaml
-badvers_ok            r_badvers_ok            tests/rules/violations.yaml
-ptr64                 r_ptr64                 tests/rules/violations.yaml
-ptr64_ok              r_ptr64_ok              tests/rules/violations.yaml
-ptr70                 r_ptr70                 tests/rules/violations.yaml
-ptr70_ok              r_ptr70_ok              tests/rules/violations.yaml
-ptr500                r_ptr500                tests/rules/violations.yaml
-ptr500_ok             r_ptr500_ok             tests/rules/violations.yaml
-no_question           r_no_question           tests/rules/violations.yaml
-no_question_ok        r_no_question_ok        tests/rules/violations.yaml
-foreign_owner         r_foreign_owner         tests/rules/violations.yaml
-foreign_owner_ok      r_foreign_owner_ok      tests/rules/violations.yaml
-"
+. "$DW_SRC/tests/lib/common.sh"
 
-if ! command -v python3 >/dev/null 2>&1; then
-    echo "SKIP: python3 not found (the expectation checker needs it)"
-    exit 77
-fi
+command -v python3 >/dev/null 2>&1 || dw_skip "python3 not found (the expectation checker needs it)"
 py=$(python3 -c 'import sys; print(sys.executable)') || exit 1
 check="$py $DW_SRC/tests/pcap/check_expect.py"
-if ! perl -MMaxMind::DB::Writer::Tree -e 1 2>/dev/null; then
-    echo "SKIP: perl MaxMind::DB::Writer missing (apt-get install libmaxmind-db-writer-perl)"
-    exit 77
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dw-rules.XXXXXX") || exit 1
-if [ "${DW_KEEP:-0}" = 1 ]; then
-    echo "keeping $tmp"
-else
-    trap 'rm -rf "$tmp"' EXIT
-fi
+dw_need_mmdb_writer
+dw_tmpdir rules
 
 failures=0
 fail() {
@@ -112,18 +39,15 @@ fail() {
     failures=$((failures + 1))
 }
 
-# 1. The table, the scenarios and the .expect files agree; captures are deterministic;
-# the committed demo capture is the generated one.
+# 1. The cases and the .expect files agree; captures are deterministic; the committed
+# demo capture is the generated one.
 [ -x "$gen" ] || { echo "FAIL: $gen not built"; exit 1; }
-scenarios=$("$gen" --list-rules) || { echo "FAIL: gen_pcap --list-rules"; exit 1; }
+CASES=$("$gen" --list-rules) || { echo "FAIL: gen_pcap --list-rules"; exit 1; }
+[ -n "$CASES" ] || { echo "FAIL: gen_pcap --list-rules lists no case"; exit 1; }
 table_cases=$(awk 'NF {print $1}' <<<"$CASES")
-table_scen=$(awk 'NF {print $2}' <<<"$CASES" | sort -u)
-for s in $scenarios; do
-    grep -qx "$s" <<<"$table_scen" || fail "rule scenario $s is in no case of $0"
-done
-for s in $table_scen; do
-    grep -qx "$s" <<<"$scenarios" || fail "case scenario $s is not a gen_pcap rule scenario"
-done
+scenarios=$(awk 'NF && !seen[$2]++ {print $2}' <<<"$CASES")
+dups=$(sort <<<"$table_cases" | uniq -d)
+[ -z "$dups" ] || fail "cases listed twice by gen_pcap --list-rules: $dups"
 for c in $table_cases; do
     [ -f "$rules/$c.expect" ] || fail "case $c has no $rules/$c.expect"
 done
@@ -145,24 +69,10 @@ fi
 
 # 2. The test ASN database.
 db=$tmp/asn.mmdb
-if ! perl "$DW_SRC/tests/tools/make_test_mmdb.pl" "$db" "$DW_SRC/tests/data/asn-sample.txt" \
-    >"$tmp/mmdb.log" 2>&1; then
-    fail "make_test_mmdb.pl"
-    sed 's/^/    /' "$tmp/mmdb.log"
-    exit 1
-fi
+dw_make_mmdb "$db"
 
-# 3. The sensor must exist; until `run --rules` is wired, the rest cannot run.
+# 3. The sensor must exist.
 [ -x "$dw" ] || { fail "$dw not built"; exit 1; }
-"$dw" run -r "$tmp/r_rebinding.pcap" --rules "$rules/violations.yaml" --asn-db "$db" \
-    >"$tmp/probe.out" 2>"$tmp/probe.err"
-probe=$?
-if [ "$probe" = 2 ]; then
-    [ "$failures" = 0 ] || exit 1
-    echo "SKIP: dnswatch run does not take --rules/--asn-db yet:"
-    sed 's/^/    /' "$tmp/probe.err" | head -3
-    exit 77
-fi
 
 # Runs dnswatch; RUN_OUT gets stdout. Args: NAME PCAP RULEPATHS(comma-separated|-) EXTRA...
 run_dw() {
@@ -318,15 +228,11 @@ if [ $# -eq 0 ]; then
         fi
     done
 
-    # 6. The rule files lint clean (warnings allowed), once check-rules exists.
+    # 6. The rule files lint clean (warnings allowed).
     for p in deploy/rules tests/rules/violations.yaml tests/rules/exception_live.yaml \
         tests/rules/exception_expired.yaml; do
         "$dw" check-rules "$DW_SRC/$p" >"$tmp/check.out" 2>&1
         rc=$?
-        if [ "$rc" = 2 ]; then
-            echo "note: dnswatch check-rules not available, lint skipped"
-            break
-        fi
         if [ "$rc" != 0 ] || grep -q ': error:' "$tmp/check.out"; then
             fail "check-rules $p exited $rc"
             sed 's/^/    /' "$tmp/check.out" | head -20

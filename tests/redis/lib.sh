@@ -1,20 +1,20 @@
 # Sourced by tests/redis/test_*.sh: a throwaway redis-server on a free loopback port and a
-# unix socket in a temp dir (hiredis' test.sh style), killed on exit. Exit 77 = skipped.
+# unix socket in a temp dir (hiredis' test.sh style), killed on exit. Without redis: exit
+# 77 (skipped), a failure under DW_NO_SKIP=1 (tests/lib/common.sh).
 # The runs here use --workers 1: the tests compare event order with a stdout run, and
 # the order across workers is not defined (within one worker, and one flow, it is).
 set -u
 dw="$DW_BIN/sensor/dnswatch"
+. "$DW_SRC/tests/lib/common.sh"
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
-    { echo "SKIP: redis-server or redis-cli not installed"; exit 77; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dw-redis.XXXXXX")
+    dw_skip "redis-server or redis-cli not installed"
 redis_pid=
 extra_pids=
-cleanup() {
+dw_test_cleanup() {
     for p in $extra_pids $redis_pid; do kill -9 "$p" 2>/dev/null; done
     wait 2>/dev/null
-    rm -rf "$tmp"
 }
-trap cleanup EXIT
+dw_tmpdir redis
 fail=0
 pass=0
 ok() { pass=$((pass + 1)); }

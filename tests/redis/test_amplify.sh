@@ -8,12 +8,8 @@
 # stays bounded (measured with /usr/bin/time -v).
 . "$(dirname "$0")/lib.sh"
 rules=$DW_SRC/tests/rules/violations.yaml
-if ! perl -MMaxMind::DB::Writer::Tree -e 1 2>/dev/null; then
-    echo "SKIP: perl MaxMind::DB::Writer missing (apt-get install libmaxmind-db-writer-perl)"
-    exit 77
-fi
-perl "$DW_SRC/tests/tools/make_test_mmdb.pl" "$tmp/asn.mmdb" "$DW_SRC/tests/data/asn-sample.txt" \
-    >/dev/null || { echo "make_test_mmdb.pl failed"; exit 1; }
+dw_need_mmdb_writer
+dw_make_mmdb "$tmp/asn.mmdb"
 "$DW_BIN/tests/gen_pcap" r_amplify "$tmp/amp.pcap" || exit 1
 "$DW_BIN/tests/gen_pcap" udp4_a "$tmp/quiet.pcap" || exit 1
 redis_start

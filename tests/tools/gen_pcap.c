@@ -1,7 +1,7 @@
 /* gen_pcap: writes the deterministic captures that the pcap tests and the benchmark read.
  *
  *   gen_pcap --list                  scenario names, one a line
- *   gen_pcap --list-rules            rule scenario names (tests/pcap/test_rules.sh)
+ *   gen_pcap --list-rules            rule cases: CASE SCENARIO RULES [ARGS] (test_rules.sh)
  *   gen_pcap SCENARIO OUT.pcap       one small scenario (see the table at the end)
  *   gen_pcap bench N OUT.pcap [SEED] N packets of query/response pairs
  *
@@ -2325,67 +2325,82 @@ static void r_fold_victim_x(gen *g, bool bad)
 static void sc_r_fold_victim(gen *g) { r_fold_victim_x(g, true); }
 static void sc_r_fold_victim_ok(gen *g) { r_fold_victim_x(g, false); }
 
-/* Rule scenarios: listed by --list-rules (tests/pcap/test_rules.sh). */
-static const scenario RULE_SCENARIOS[] = {
-    {"r_asn_mismatch", DLT_EN10MB, sc_r_asn_mismatch},
-    {"r_asn_mismatch_ok", DLT_EN10MB, sc_r_asn_mismatch_ok},
-    {"r_asn_unknown", DLT_EN10MB, sc_r_asn_unknown},
-    {"r_asn_unknown_ok", DLT_EN10MB, sc_r_asn_unknown_ok},
-    {"r_prefix_mismatch", DLT_EN10MB, sc_r_prefix_mismatch},
-    {"r_prefix_mismatch_ok", DLT_EN10MB, sc_r_prefix_mismatch_ok},
-    {"r_cname_unexpected", DLT_EN10MB, sc_r_cname_unexpected},
-    {"r_cname_unexpected_ok", DLT_EN10MB, sc_r_cname_unexpected_ok},
-    {"r_resolver", DLT_EN10MB, sc_r_resolver},
-    {"r_resolver_ok", DLT_EN10MB, sc_r_resolver_ok},
-    {"r_rebinding", DLT_EN10MB, sc_r_rebinding},
-    {"r_rebinding_ok", DLT_EN10MB, sc_r_rebinding_ok},
-    {"r_rebind_disguise", DLT_EN10MB, sc_r_rebind_disguise},
-    {"r_rebind_disguise_ok", DLT_EN10MB, sc_r_rebind_disguise_ok},
-    {"r_rebind_svcb", DLT_EN10MB, sc_r_rebind_svcb},
-    {"r_rebind_svcb_ok", DLT_EN10MB, sc_r_rebind_svcb_ok},
-    {"r_sinkhole", DLT_EN10MB, sc_r_sinkhole},
-    {"r_sinkhole_ok", DLT_EN10MB, sc_r_sinkhole_ok},
-    {"r_dnssec_ad", DLT_EN10MB, sc_r_dnssec_ad},
-    {"r_dnssec_ad_ok", DLT_EN10MB, sc_r_dnssec_ad_ok},
-    {"r_dnssec_do", DLT_EN10MB, sc_r_dnssec_do},
-    {"r_dnssec_do_ok", DLT_EN10MB, sc_r_dnssec_do_ok},
-    {"r_ttl", DLT_EN10MB, sc_r_ttl},
-    {"r_ttl_ok", DLT_EN10MB, sc_r_ttl_ok},
-    {"r_exception", DLT_EN10MB, sc_r_exception},
-    {"r_rebind_allow", DLT_EN10MB, sc_r_rebind_allow},
-    {"r_match_except", DLT_EN10MB, sc_r_match_except},
-    {"r_chain", DLT_EN10MB, sc_r_chain},
-    {"r_chain_ok", DLT_EN10MB, sc_r_chain_ok},
-    {"r_dname", DLT_EN10MB, sc_r_dname},
-    {"r_dname_ok", DLT_EN10MB, sc_r_dname_ok},
-    {"r_cname_alias", DLT_EN10MB, sc_r_cname_alias},
-    {"r_dns64", DLT_EN10MB, sc_r_dns64},
-    {"r_benign", DLT_EN10MB, sc_r_benign},
-    {"demo", DLT_EN10MB, sc_demo},
-    {"r_amplify", DLT_EN10MB, sc_r_amplify},
-    {"r_amplify_ok", DLT_EN10MB, sc_r_amplify_ok},
-    {"r_fold_victim", DLT_EN10MB, sc_r_fold_victim},
-    {"r_fold_victim_ok", DLT_EN10MB, sc_r_fold_victim_ok},
-    {"r_frag_flood", DLT_EN10MB, sc_r_frag_flood},
-    {"r_frag_flood_ok", DLT_EN10MB, sc_r_frag_flood_ok},
-    {"r_tcp_flood", DLT_EN10MB, sc_r_tcp_flood},
-    {"r_tcp_flood_ok", DLT_EN10MB, sc_r_tcp_flood_ok},
-    {"r_vxlan_asn", DLT_EN10MB, sc_r_vxlan_asn},
-    {"r_vxlan_asn_ok", DLT_EN10MB, sc_r_vxlan_asn_ok},
-    {"r_qr_clear", DLT_EN10MB, sc_r_qr_clear},
-    {"r_qr_clear_ok", DLT_EN10MB, sc_r_qr_clear_ok},
-    {"r_badvers", DLT_EN10MB, sc_r_badvers},
-    {"r_badvers_ok", DLT_EN10MB, sc_r_badvers_ok},
-    {"r_ptr64", DLT_EN10MB, sc_r_ptr64},
-    {"r_ptr64_ok", DLT_EN10MB, sc_r_ptr64_ok},
-    {"r_ptr70", DLT_EN10MB, sc_r_ptr70},
-    {"r_ptr70_ok", DLT_EN10MB, sc_r_ptr70_ok},
-    {"r_ptr500", DLT_EN10MB, sc_r_ptr500},
-    {"r_ptr500_ok", DLT_EN10MB, sc_r_ptr500_ok},
-    {"r_no_question", DLT_EN10MB, sc_r_no_question},
-    {"r_no_question_ok", DLT_EN10MB, sc_r_no_question_ok},
-    {"r_foreign_owner", DLT_EN10MB, sc_r_foreign_owner},
-    {"r_foreign_owner_ok", DLT_EN10MB, sc_r_foreign_owner_ok},
+/* Rule cases, the one list of them: `gen_pcap --list-rules` prints a line per case,
+ * "CASE SCENARIO RULES [ARGS...]", and tests/pcap/test_rules.sh runs `dnswatch run -r` over
+ * the capture of SCENARIO with --rules for each of the comma-separated RULES (paths in the
+ * source tree) and ARGS, and checks the alerts against tests/rules/CASE.expect. A case
+ * named X_ok is the benign twin of X: its expectation must also fail on X's capture.
+ * Several cases may share a scenario (one capture under different rule files). */
+typedef struct rule_case {
+    const char *name;
+    const char *scenario;
+    int dlt;
+    void (*fn)(gen *);
+    const char *rules;
+    const char *args;
+} rule_case;
+
+static const rule_case RULE_SCENARIOS[] = {
+    {"asn_mismatch", "r_asn_mismatch", DLT_EN10MB, sc_r_asn_mismatch, "tests/rules/violations.yaml", ""},
+    {"asn_mismatch_ok", "r_asn_mismatch_ok", DLT_EN10MB, sc_r_asn_mismatch_ok, "tests/rules/violations.yaml", ""},
+    {"asn_unknown", "r_asn_unknown", DLT_EN10MB, sc_r_asn_unknown, "tests/rules/violations.yaml", ""},
+    {"asn_unknown_ok", "r_asn_unknown_ok", DLT_EN10MB, sc_r_asn_unknown_ok, "tests/rules/violations.yaml", ""},
+    {"prefix_mismatch", "r_prefix_mismatch", DLT_EN10MB, sc_r_prefix_mismatch, "tests/rules/violations.yaml", ""},
+    {"prefix_mismatch_ok", "r_prefix_mismatch_ok", DLT_EN10MB, sc_r_prefix_mismatch_ok, "tests/rules/violations.yaml", ""},
+    {"cname_unexpected", "r_cname_unexpected", DLT_EN10MB, sc_r_cname_unexpected, "tests/rules/violations.yaml", ""},
+    {"cname_unexpected_ok", "r_cname_unexpected_ok", DLT_EN10MB, sc_r_cname_unexpected_ok, "tests/rules/violations.yaml", ""},
+    {"resolver", "r_resolver", DLT_EN10MB, sc_r_resolver, "tests/rules/violations.yaml", ""},
+    {"resolver_ok", "r_resolver_ok", DLT_EN10MB, sc_r_resolver_ok, "tests/rules/violations.yaml", ""},
+    {"rebinding", "r_rebinding", DLT_EN10MB, sc_r_rebinding, "tests/rules/violations.yaml", ""},
+    {"rebinding_ok", "r_rebinding_ok", DLT_EN10MB, sc_r_rebinding_ok, "tests/rules/violations.yaml", ""},
+    {"rebind_disguise", "r_rebind_disguise", DLT_EN10MB, sc_r_rebind_disguise, "tests/rules/violations.yaml", ""},
+    {"rebind_disguise_ok", "r_rebind_disguise_ok", DLT_EN10MB, sc_r_rebind_disguise_ok, "tests/rules/violations.yaml", ""},
+    {"rebind_svcb", "r_rebind_svcb", DLT_EN10MB, sc_r_rebind_svcb, "tests/rules/violations.yaml", ""},
+    {"rebind_svcb_ok", "r_rebind_svcb_ok", DLT_EN10MB, sc_r_rebind_svcb_ok, "tests/rules/violations.yaml", ""},
+    {"sinkhole", "r_sinkhole", DLT_EN10MB, sc_r_sinkhole, "tests/rules/violations.yaml", ""},
+    {"sinkhole_ok", "r_sinkhole_ok", DLT_EN10MB, sc_r_sinkhole_ok, "tests/rules/violations.yaml", ""},
+    {"dnssec_ad", "r_dnssec_ad", DLT_EN10MB, sc_r_dnssec_ad, "tests/rules/violations.yaml", ""},
+    {"dnssec_ad_ok", "r_dnssec_ad_ok", DLT_EN10MB, sc_r_dnssec_ad_ok, "tests/rules/violations.yaml", ""},
+    {"dnssec_do", "r_dnssec_do", DLT_EN10MB, sc_r_dnssec_do, "tests/rules/violations.yaml", ""},
+    {"dnssec_do_ok", "r_dnssec_do_ok", DLT_EN10MB, sc_r_dnssec_do_ok, "tests/rules/violations.yaml", ""},
+    {"ttl", "r_ttl", DLT_EN10MB, sc_r_ttl, "tests/rules/violations.yaml", ""},
+    {"ttl_ok", "r_ttl_ok", DLT_EN10MB, sc_r_ttl_ok, "tests/rules/violations.yaml", ""},
+    {"exception_live", "r_exception", DLT_EN10MB, sc_r_exception, "tests/rules/exception_live.yaml", ""},
+    {"exception_expired", "r_exception", DLT_EN10MB, sc_r_exception, "tests/rules/exception_expired.yaml", ""},
+    {"rebind_allow", "r_rebind_allow", DLT_EN10MB, sc_r_rebind_allow, "tests/rules/violations.yaml", ""},
+    {"match_except", "r_match_except", DLT_EN10MB, sc_r_match_except, "tests/rules/violations.yaml", ""},
+    {"chain", "r_chain", DLT_EN10MB, sc_r_chain, "tests/rules/violations.yaml", ""},
+    {"chain_ok", "r_chain_ok", DLT_EN10MB, sc_r_chain_ok, "tests/rules/violations.yaml", ""},
+    {"dname", "r_dname", DLT_EN10MB, sc_r_dname, "tests/rules/violations.yaml", ""},
+    {"dname_ok", "r_dname_ok", DLT_EN10MB, sc_r_dname_ok, "tests/rules/violations.yaml", ""},
+    {"cname_alias", "r_cname_alias", DLT_EN10MB, sc_r_cname_alias, "tests/rules/violations.yaml", ""},
+    {"dns64", "r_dns64", DLT_EN10MB, sc_r_dns64, "tests/rules/violations.yaml", ""},
+    {"benign", "r_benign", DLT_EN10MB, sc_r_benign, "deploy/rules", ""},
+    {"demo", "demo", DLT_EN10MB, sc_demo, "deploy/rules", ""},
+    {"amplify", "r_amplify", DLT_EN10MB, sc_r_amplify, "tests/rules/violations.yaml", ""},
+    {"amplify_ok", "r_amplify_ok", DLT_EN10MB, sc_r_amplify_ok, "tests/rules/violations.yaml", ""},
+    {"fold_victim", "r_fold_victim", DLT_EN10MB, sc_r_fold_victim, "tests/rules/violations.yaml", "--workers 1"},
+    {"fold_victim_ok", "r_fold_victim_ok", DLT_EN10MB, sc_r_fold_victim_ok, "tests/rules/violations.yaml", "--workers 1"},
+    {"frag_flood", "r_frag_flood", DLT_EN10MB, sc_r_frag_flood, "tests/rules/violations.yaml", ""},
+    {"frag_flood_ok", "r_frag_flood_ok", DLT_EN10MB, sc_r_frag_flood_ok, "tests/rules/violations.yaml", ""},
+    {"tcp_flood", "r_tcp_flood", DLT_EN10MB, sc_r_tcp_flood, "tests/rules/violations.yaml", ""},
+    {"tcp_flood_ok", "r_tcp_flood_ok", DLT_EN10MB, sc_r_tcp_flood_ok, "tests/rules/violations.yaml", ""},
+    {"vxlan_asn", "r_vxlan_asn", DLT_EN10MB, sc_r_vxlan_asn, "tests/rules/violations.yaml", ""},
+    {"vxlan_asn_ok", "r_vxlan_asn_ok", DLT_EN10MB, sc_r_vxlan_asn_ok, "tests/rules/violations.yaml", ""},
+    {"qr_clear", "r_qr_clear", DLT_EN10MB, sc_r_qr_clear, "tests/rules/violations.yaml", ""},
+    {"qr_clear_ok", "r_qr_clear_ok", DLT_EN10MB, sc_r_qr_clear_ok, "tests/rules/violations.yaml", ""},
+    {"badvers", "r_badvers", DLT_EN10MB, sc_r_badvers, "tests/rules/violations.yaml", ""},
+    {"badvers_ok", "r_badvers_ok", DLT_EN10MB, sc_r_badvers_ok, "tests/rules/violations.yaml", ""},
+    {"ptr64", "r_ptr64", DLT_EN10MB, sc_r_ptr64, "tests/rules/violations.yaml", ""},
+    {"ptr64_ok", "r_ptr64_ok", DLT_EN10MB, sc_r_ptr64_ok, "tests/rules/violations.yaml", ""},
+    {"ptr70", "r_ptr70", DLT_EN10MB, sc_r_ptr70, "tests/rules/violations.yaml", ""},
+    {"ptr70_ok", "r_ptr70_ok", DLT_EN10MB, sc_r_ptr70_ok, "tests/rules/violations.yaml", ""},
+    {"ptr500", "r_ptr500", DLT_EN10MB, sc_r_ptr500, "tests/rules/violations.yaml", ""},
+    {"ptr500_ok", "r_ptr500_ok", DLT_EN10MB, sc_r_ptr500_ok, "tests/rules/violations.yaml", ""},
+    {"no_question", "r_no_question", DLT_EN10MB, sc_r_no_question, "tests/rules/violations.yaml", ""},
+    {"no_question_ok", "r_no_question_ok", DLT_EN10MB, sc_r_no_question_ok, "tests/rules/violations.yaml", ""},
+    {"foreign_owner", "r_foreign_owner", DLT_EN10MB, sc_r_foreign_owner, "tests/rules/violations.yaml", ""},
+    {"foreign_owner_ok", "r_foreign_owner_ok", DLT_EN10MB, sc_r_foreign_owner_ok, "tests/rules/violations.yaml", ""},
 };
 #define N_RULE_SCENARIOS (sizeof RULE_SCENARIOS / sizeof RULE_SCENARIOS[0])
 
@@ -2431,8 +2446,11 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc == 2 && strcmp(argv[1], "--list-rules") == 0) {
-        for (size_t i = 0; i < N_RULE_SCENARIOS; i++)
-            puts(RULE_SCENARIOS[i].name);
+        for (size_t i = 0; i < N_RULE_SCENARIOS; i++) {
+            const rule_case *c = &RULE_SCENARIOS[i];
+            printf("%s %s %s%s%s\n", c->name, c->scenario, c->rules, *c->args ? " " : "",
+                   c->args);
+        }
         return 0;
     }
     if (argc >= 4 && argc <= 5 && strcmp(argv[1], "bench") == 0) {
@@ -2464,7 +2482,7 @@ int main(int argc, char **argv)
         }
     }
     for (size_t i = 0; i < N_RULE_SCENARIOS; i++) {
-        if (strcmp(argv[1], RULE_SCENARIOS[i].name) == 0) {
+        if (strcmp(argv[1], RULE_SCENARIOS[i].scenario) == 0) {
             open_out(&g, RULE_SCENARIOS[i].dlt, argv[2]);
             RULE_SCENARIOS[i].fn(&g);
             if (close_out(&g) != 0)

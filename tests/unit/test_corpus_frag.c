@@ -1,7 +1,8 @@
-/* pkt + defrag against captures from other projects' test suites (DW_SHARED/corpus):
+/* pkt + defrag against captures from other projects' test suites (the conformance corpus,
+ * DNSWATCH_TEST_CORPUS in CMake):
  * DNS-OARC pcap-thread's fragment edge cases, whose .gold hexdumps hold the payloads its
  * reassembler produced, and dnscap's captures (frags.pcap: 41 exchanges, IPv4-fragmented).
- * Skips when the corpus is absent. */
+ * Without the corpus the program exits 77 (ctest: skipped), or fails under DW_NO_SKIP. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "decoders/defrag.h"
 #include "decoders/pkt.h"
 #include "decoders/wire.h"
+#include "tests/lib/dw_test.h"
 
 #define MAX_MSGS 256
 
@@ -37,21 +39,8 @@ static char corpus[4096];
 static int group_setup(void **st)
 {
     (void)st;
-    const char *sh = getenv("DW_SHARED");
-    struct stat sb;
-    if (sh && snprintf(corpus, sizeof corpus, "%s/corpus", sh) < (int)sizeof corpus &&
-        stat(corpus, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return 0;
-    corpus[0] = 0;
+    snprintf(corpus, sizeof corpus, "%s", dw_corpus_dir());
     return 0;
-}
-
-static void need_corpus(void)
-{
-    if (!corpus[0]) {
-        print_message("DW_SHARED/corpus absent: third-party captures not checked\n");
-        skip();
-    }
 }
 
 static void record(stats *s, const pkt_info *pi)
@@ -204,7 +193,6 @@ static const struct {
 static void test_pcap_thread(void **st)
 {
     (void)st;
-    need_corpus();
     for (int v = 4; v <= 6; v += 2) {
         for (size_t i = 0; i < sizeof frag_cases / sizeof frag_cases[0]; i++) {
             char file[128], rel[256];
@@ -247,7 +235,6 @@ static void test_pcap_thread(void **st)
 static void test_dnscap_frags(void **st)
 {
     (void)st;
-    need_corpus();
     stats f, u;
     run("dnscap/frags.pcap", &f);
     assert_int_equal(f.udp, 82);
@@ -273,7 +260,6 @@ static void test_dnscap_frags(void **st)
 static void test_dnscap_links(void **st)
 {
     (void)st;
-    need_corpus();
     static const struct {
         const char *file;
         unsigned udp, queries;
@@ -306,6 +292,12 @@ static void test_dnscap_links(void **st)
 
 int main(void)
 {
+    if (!dw_corpus_has("dnscap") || !dw_corpus_has("pcap-thread")) {
+        char why[4200];
+        snprintf(why, sizeof why, "conformance corpus %s (dnscap, pcap-thread) not found",
+                 dw_corpus_dir());
+        return dw_unavailable(why);
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pcap_thread),
         cmocka_unit_test(test_dnscap_frags),

@@ -1,5 +1,5 @@
 /* Conformance of the TCP reassembler over dnscap's TCP captures (DNS-OARC dnscap,
- * src/test; see /work/shared/corpus/README.md). Frames are parsed here by a tiny local
+ * src/test; see the corpus's README.md). Frames are parsed here by a tiny local
  * Ethernet/IPv4/IPv6/TCP reader (the project's pkt.c is written separately), fed to
  * tcp_reasm_segment(), and the DNS messages delivered are counted and their ids checked.
  *
@@ -24,6 +24,7 @@
 
 #include "decoders/tcpstream.h"
 #include "decoders/wire.h"
+#include "tests/lib/dw_test.h"
 
 #define MAXIDS 256
 
@@ -112,8 +113,7 @@ static bool parse_frame(const uint8_t *data, size_t caplen, uint64_t ts, pkt_inf
 static const char *corpus_dir(void)
 {
     static char dir[4096];
-    const char *sh = getenv("DW_SHARED");
-    snprintf(dir, sizeof dir, "%s/corpus/dnscap", sh && *sh ? sh : "/work/shared");
+    snprintf(dir, sizeof dir, "%s/dnscap", dw_corpus_dir());
     return dir;
 }
 
@@ -157,26 +157,6 @@ static void run_file(const char *name, seen *before_flush, seen *all, dw_counter
     pcap_close(p);
 }
 
-static int need_corpus(void **state)
-{
-    (void)state;
-    char path[4400];
-    snprintf(path, sizeof path, "%s/dnso1tcp.pcap", corpus_dir());
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 1;
-    fclose(f);
-    return 0;
-}
-
-#define SKIP_WITHOUT_CORPUS()                                                              \
-    do {                                                                                   \
-        if (need_corpus(state)) {                                                          \
-            print_message("dnscap corpus not found under %s: skipped\n", corpus_dir());    \
-            skip();                                                                        \
-        }                                                                                  \
-    } while (0)
-
 static void assert_ids(const seen *s, const char *dirs, const uint16_t *ids, unsigned n)
 {
     assert_int_equal(s->n, n);
@@ -193,7 +173,7 @@ static void assert_ids(const seen *s, const char *dirs, const uint16_t *ids, uns
  * (both runs): 82. */
 static void test_dnso1tcp(void **state)
 {
-    SKIP_WITHOUT_CORPUS();
+    (void)state;
     seen a, all;
     dw_counters c;
     run_file("dnso1tcp.pcap", &a, &all, &c);
@@ -219,7 +199,7 @@ static void test_dnso1tcp(void **state)
  * e7af), one response 12cf. dnscap test8: 4. */
 static void test_many1pkt(void **state)
 {
-    SKIP_WITHOUT_CORPUS();
+    (void)state;
     seen a, all;
     dw_counters c;
     run_file("dnsotcp-many1pkt.pcap", &a, &all, &c);
@@ -231,7 +211,7 @@ static void test_many1pkt(void **state)
  * split in half). tshark: e7af, then e7af,e7af. dnscap test8: 3. */
 static void test_manyopkts(void **state)
 {
-    SKIP_WITHOUT_CORPUS();
+    (void)state;
     seen a, all;
     dw_counters c;
     run_file("dnsotcp-manyopkts.pcap", &a, &all, &c);
@@ -243,7 +223,7 @@ static void test_manyopkts(void **state)
  * message boundary. tshark: 12cf, 12cf; dnscap test7 with parse_ongoing_tcp: 2. */
 static void test_1qtcpnosyn(void **state)
 {
-    SKIP_WITHOUT_CORPUS();
+    (void)state;
     seen a, all;
     dw_counters c;
     run_file("1qtcpnosyn.pcap", &a, &all, &c);
@@ -256,7 +236,7 @@ static void test_1qtcpnosyn(void **state)
  * what bounds the segment). tshark: 12cf, 12cf. */
 static void test_1qtcppadd(void **state)
 {
-    SKIP_WITHOUT_CORPUS();
+    (void)state;
     seen a, all;
     dw_counters c;
     run_file("1qtcppadd.pcap", &a, &all, &c);
@@ -274,7 +254,7 @@ static void test_1qtcppadd(void **state)
  * length to the query body; dnscap test7 with parse_ongoing_tcp: 3, as here. */
 static void test_nosyn_nolen(void **state)
 {
-    SKIP_WITHOUT_CORPUS();
+    (void)state;
     seen a, all;
     dw_counters c;
     run_file("do1t-nosyn-1nolen.pcap", &a, &all, &c);
@@ -295,7 +275,7 @@ static void test_nosyn_nolen(void **state)
  * tshark's frames with ids. */
 static void test_midmiss(void **state)
 {
-    SKIP_WITHOUT_CORPUS();
+    (void)state;
     seen a, all;
     dw_counters c;
     run_file("dnso1tcp-midmiss.pcap", &a, &all, &c);
@@ -323,7 +303,7 @@ static void test_midmiss(void **state)
  * message delivered must be one of dnso1tcp.pcap's, in the same order per direction. */
 static void test_bighole(void **state)
 {
-    SKIP_WITHOUT_CORPUS();
+    (void)state;
     seen full, fall, a, all;
     dw_counters c;
     run_file("dnso1tcp.pcap", &full, &fall, &c);
@@ -350,6 +330,11 @@ static void test_bighole(void **state)
 
 int main(void)
 {
+    if (!dw_corpus_has("dnscap")) {
+        char why[4200];
+        snprintf(why, sizeof why, "conformance corpus %s/dnscap not found", dw_corpus_dir());
+        return dw_unavailable(why);
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dnso1tcp),   cmocka_unit_test(test_many1pkt),
         cmocka_unit_test(test_manyopkts),  cmocka_unit_test(test_1qtcpnosyn),

@@ -1,12 +1,10 @@
-/* `dnswatch run`: the pipeline of DESIGN.md. The main thread captures (libpcap, live or
- * from a file), hashes each frame's address pair to pick a worker, and pushes the frame
+/* `dnswatch run`: the pipeline of DESIGN.md. The main thread reads the input (input.h: a
+ * live interface or a capture file), hashes each frame's address pair to pick a worker, and pushes the frame
  * into that worker's ring; workers decode, judge and write events. The main thread also
  * handles signals (stop, reload), privileges and the counters. */
 #include "sensor/run.h"
 
 #include <errno.h>
-#include <pcap/pcap.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,8 +15,8 @@
 #include <unistd.h>
 
 #include "decoders/pkt.h"
-#include "sensor/capfilter.h"
 #include "sensor/event.h"
+#include "sensor/input.h"
 #include "sensor/metrics.h"
 #include "sensor/privdrop.h"
 #include "sensor/publish.h"
@@ -40,7 +38,7 @@
 /* ---- signals: the handlers only set flags (and break the capture loop) ---------------- */
 
 static volatile sig_atomic_t stop_requested, reload_requested;
-static pcap_t *volatile active_pcap;
+static dw_input *volatile active_input;
 static publisher *volatile active_pub;
 
 /* The first stop signal drains and flushes, waiting for Redis a while (redis_wait_ms). A
@@ -57,16 +55,16 @@ static void on_stop(int sig)
         return;
     }
     stop_requested = 1;
-    if (active_pcap)
-        pcap_breakloop(active_pcap);
+    if (active_input)
+        dw_input_break(active_input);
 }
 
 static void on_hup(int sig)
 {
     (void)sig;
     reload_requested = 1;
-    if (active_pcap)
-        pcap_breakloop(active_pcap);
+    if (active_input)
+        dw_input_break(active_input);
 }
 
 static void install_signals(void)
@@ -78,7 +76,7 @@ static void install_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     /* A reload must not end a read of a pipe or a slow file with EINTR (libpcap takes that
-     * for a read error); pcap_breakloop still brings it to the loop after that packet. */
+     * for a read error); dw_input_break still brings it to the loop after that frame. */
     sa.sa_handler = on_hup;
     sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
@@ -128,9 +126,9 @@ static void sink_flush(dw_sink *s)
 typedef struct pipeline {
     const dw_options *o;
     const char *src;           /* file or interface name, for messages */
-    pcap_t *p;
+    dw_input *in;
     int dlt;
-    bool live;
+    bool live;                 /* the input is real-time: never wait for a ring */
     unsigned n_workers;
     worker *w[MAX_WORKERS];
     dw_counters scratch;       /* pkt_parse's counts in the capture thread (the workers count) */
@@ -142,7 +140,7 @@ typedef struct pipeline {
     event_encoder *health;     /* health events from the main thread */
     char observer[256];
     /* For metrics, read from the metrics thread: capture statistics (refreshed by the
-     * capture thread, pcap_stats is not for two threads) and the rules in force (copied
+     * capture thread, an input's stats are not for two threads) and the rules in force (copied
      * under a lock at each reload, since old sources are freed). */
     uint64_t cap_recv, cap_drop, cap_ifdrop;
     uint64_t reloads, reload_failures;
@@ -202,7 +200,7 @@ static void fill_metrics(void *ctx, metrics_snapshot *s)
         s->response_events += worker_events(pl->w[i]);
         s->ring_dropped[i] = __atomic_load_n(&pl->ring_drops[i], __ATOMIC_RELAXED);
     }
-    s->have_capture = pl->live;
+    s->have_capture = dw_input_has_stats(pl->in);
     s->capture_received = __atomic_load_n(&pl->cap_recv, __ATOMIC_RELAXED);
     s->capture_kernel_dropped = __atomic_load_n(&pl->cap_drop, __ATOMIC_RELAXED);
     s->capture_interface_dropped = __atomic_load_n(&pl->cap_ifdrop, __ATOMIC_RELAXED);
@@ -299,12 +297,12 @@ static void emit_metric_event(pipeline *pl)
 
 static void refresh_capture_stats(pipeline *pl)
 {
-    struct pcap_stat ps;
-    if (!pl->live || pcap_stats(pl->p, &ps) != 0)
+    dw_input_stats st;
+    if (dw_input_stats_get(pl->in, &st) != 0)
         return;
-    __atomic_store_n(&pl->cap_recv, ps.ps_recv, __ATOMIC_RELAXED);
-    __atomic_store_n(&pl->cap_drop, ps.ps_drop, __ATOMIC_RELAXED);
-    __atomic_store_n(&pl->cap_ifdrop, ps.ps_ifdrop, __ATOMIC_RELAXED);
+    __atomic_store_n(&pl->cap_recv, st.received, __ATOMIC_RELAXED);
+    __atomic_store_n(&pl->cap_drop, st.dropped, __ATOMIC_RELAXED);
+    __atomic_store_n(&pl->cap_ifdrop, st.if_dropped, __ATOMIC_RELAXED);
 }
 
 /* Symmetric in source and destination, so a query and its response meet in one worker.
@@ -330,23 +328,22 @@ static unsigned pick_worker(pipeline *pl, const uint8_t *data, uint32_t len)
     return (unsigned)(h % pl->n_workers);
 }
 
-static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+static void on_frame(void *ctx, uint64_t ts, const uint8_t *bytes, uint32_t caplen)
 {
-    pipeline *pl = (pipeline *)(void *)user; /* our own pointer, handed back by libpcap */
-    uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
-    unsigned wi = pick_worker(pl, bytes, h->caplen);
+    pipeline *pl = ctx;
+    unsigned wi = pick_worker(pl, bytes, caplen);
     ring *r = worker_ring(pl->w[wi]);
 
     pl->received++;
-    if (ring_push(r, ts, bytes, h->caplen))
+    if (ring_push(r, ts, bytes, caplen))
         return;
     if (pl->live) {
         count_drop(pl, wi); /* live capture never waits: a full ring is a counted drop */
         return;
     }
     /* A file waits for nobody: wait for room, so an offline run sees every frame. */
-    while (!ring_push(r, ts, bytes, h->caplen)) {
-        if (h->caplen > FILE_RING_BYTES / 4) { /* never fits: not waiting for ever */
+    while (!ring_push(r, ts, bytes, caplen)) {
+        if (caplen > FILE_RING_BYTES / 4) { /* never fits: not waiting for ever */
             count_drop(pl, wi);
             return;
         }
@@ -612,79 +609,7 @@ static void free_retired(pipeline *pl)
     pl->retired = NULL;
 }
 
-/* ---- capture set-up -------------------------------------------------------------------- */
-
-/* A capture file through a 1 MiB stdio buffer: libpcap reads it record by record, and
- * with the default 4 KiB buffer that is a read() every 30 frames (29 000 for a 1M-frame
- * file). "-" is standard input, as for pcap_open_offline. */
-static pcap_t *open_file(const char *path, char *err)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) {
-        snprintf(err, PCAP_ERRBUF_SIZE, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    /* glibc ignores the size unless given the buffer. A process reads one file, and the
-     * buffer must outlive the stream (pcap_close closes it at exit): a static one. */
-    static char buf[1u << 20];
-    setvbuf(f, buf, _IOFBF, sizeof buf); /* advisory: the default buffer if it fails */
-    pcap_t *p = pcap_fopen_offline(f, err);
-    if (!p && f != stdin)
-        fclose(f);
-    return p;
-}
-
-static pcap_t *open_capture(const dw_options *o, char *err)
-{
-    if (o->pcap_file)
-        return open_file(o->pcap_file, err);
-    pcap_t *p = pcap_create(o->iface, err);
-    if (!p)
-        return NULL;
-    pcap_set_snaplen(p, (int)o->capture.snaplen);
-    pcap_set_promisc(p, o->capture.promisc);
-    /* Not immediate mode: the 100 ms buffer timeout also wakes the capture loop on a quiet
-     * link, so output is flushed and reloads are seen within that time. */
-    pcap_set_timeout(p, (int)o->capture.timeout_ms);
-    pcap_set_buffer_size(p, (int)(o->capture.buffer_mb << 20));
-    int rc = pcap_activate(p);
-    if (rc < 0) {
-        snprintf(err, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(p));
-        if (!*err)
-            snprintf(err, PCAP_ERRBUF_SIZE, "%s", pcap_statustostr(rc));
-        pcap_close(p);
-        return NULL;
-    }
-    return p;
-}
-
-/* The default filter: everything the decoder can read on the DNS ports, in any VLAN
- * stacking, PPPoE, IPv6 extension headers and tunnels (see capfilter.h). */
-static int default_filter(const dw_options *o, int dlt, char *out, size_t len)
-{
-    if (capfilter_default(dlt, o->decoder.ports, o->decoder.n_ports, out, len) != 0) {
-        fprintf(stderr, "dnswatch: default capture filter too long for %u ports\n",
-                o->decoder.n_ports);
-        return -1;
-    }
-    return 0;
-}
-
-static int set_filter(pcap_t *p, const char *src, const char *expr)
-{
-    struct bpf_program prog;
-    if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-        fprintf(stderr, "dnswatch: %s: bad capture filter '%s': %s\n", src, expr, pcap_geterr(p));
-        return -1;
-    }
-    int rc = pcap_setfilter(p, &prog);
-    pcap_freecode(&prog);
-    if (rc != 0) {
-        fprintf(stderr, "dnswatch: %s: cannot set capture filter: %s\n", src, pcap_geterr(p));
-        return -1;
-    }
-    return 0;
-}
+/* ---- set-up ---------------------------------------------------------------------------- */
 
 /* Live: one core is the capture thread's, the others the workers'. Reading a file, the
  * capture thread mostly waits for room in the rings, so every core gets a worker
@@ -716,12 +641,11 @@ static uint64_t report(pipeline *pl)
     if (drops)
         fprintf(stderr, "dnswatch: frames dropped, worker ring full: %llu\n",
                 (unsigned long long)drops);
-    if (pl->live) {
-        struct pcap_stat ps;
-        if (pcap_stats(pl->p, &ps) == 0)
-            fprintf(stderr, "dnswatch: kernel: received %u, dropped %u, interface dropped %u\n",
-                    ps.ps_recv, ps.ps_drop, ps.ps_ifdrop);
-    }
+    dw_input_stats st;
+    if (dw_input_stats_get(pl->in, &st) == 0)
+        fprintf(stderr, "dnswatch: kernel: received %llu, dropped %llu, interface dropped %llu\n",
+                (unsigned long long)st.received, (unsigned long long)st.dropped,
+                (unsigned long long)st.if_dropped);
     if (pl->current && pl->current->rules)
         fprintf(stderr, "dnswatch: alerts written: %llu\n", (unsigned long long)alerts);
     return drops;
@@ -780,13 +704,12 @@ int run_main(const dw_options *o)
 {
     static pipeline pipe_state;
     pipeline *pl = &pipe_state;
-    char err[PCAP_ERRBUF_SIZE] = "";
+    /* Large: an input's message may quote a long --filter. */
+    static char err[1u << 18];
     int status = 1;
 
     memset(pl, 0, sizeof *pl);
     pl->o = o;
-    pl->src = o->pcap_file ? o->pcap_file : o->iface;
-    pl->live = o->iface != NULL;
     pl->sink.f = stdout;
     pthread_mutex_init(&pl->sink.mu, NULL);
     pthread_mutex_init(&pl->info_mu, NULL);
@@ -798,42 +721,17 @@ int run_main(const dw_options *o)
         goto out;
     set_rules_info(pl);
 
-    pl->p = open_capture(o, err);
-    if (!pl->p) {
-        fprintf(stderr, "dnswatch: cannot %s %s: %s\n", o->pcap_file ? "read" : "capture on",
-                pl->src, err);
+    if (dw_input_open(o, &pl->in, err, sizeof err) != 0) {
+        fprintf(stderr, "dnswatch: %s\n", err);
         goto out;
     }
-    pl->dlt = pcap_datalink(pl->p);
-    if (!pkt_dlt_supported(pl->dlt)) {
-        const char *name = pcap_datalink_val_to_name(pl->dlt);
-        fprintf(stderr, "dnswatch: %s: link type %d (%s) is not supported\n", pl->src, pl->dlt,
-                name ? name : "unknown");
-        goto out;
-    }
-    char filter[CAPFILTER_MAX];
-    if (!o->bpf && default_filter(o, pl->dlt, filter, sizeof filter) != 0)
-        goto out;
-    if ((o->bpf || pl->live) && set_filter(pl->p, pl->src, o->bpf ? o->bpf : filter) != 0)
-        goto out;
+    pl->src = pl->in->src;
+    pl->live = pl->in->live;
+    pl->dlt = dw_input_link_type(pl->in);
 
-    /* The capture is open: nothing from here on needs privileges. */
-    if (o->user) {
-        if (privdrop_to(o->user, err, sizeof err) != 0) {
-            fprintf(stderr, "dnswatch: %s\n", err);
-            goto out;
-        }
-    } else if (pl->live && geteuid() != 0 && getuid() != 0 && privdrop_privileged()) {
-        /* An unprivileged user given capabilities for the capture (the systemd unit):
-         * keep the user, drop the capabilities. */
-        if (privdrop_caps(err, sizeof err) != 0) {
-            fprintf(stderr, "dnswatch: %s\n", err);
-            goto out;
-        }
-    } else if (pl->live && privdrop_privileged() && !o->allow_root) {
-        fprintf(stderr, "dnswatch: refusing to keep capturing on %s with root privileges: pass "
-                        "--user NAME to drop to that user once the interface is open, or "
-                        "--allow-root\n", pl->src);
+    /* The input is open: nothing from here on needs privileges. */
+    if (privdrop_after_open(o->user, o->allow_root, pl->live, pl->src, err, sizeof err) != 0) {
+        fprintf(stderr, "dnswatch: %s\n", err);
         goto out;
     }
 
@@ -879,35 +777,24 @@ int run_main(const dw_options *o)
     }
 
     install_signals();
-    active_pcap = pl->p;
+    active_input = pl->in;
     fprintf(stderr, "dnswatch: %s on %s, %u worker%s\n", pl->live ? "capturing" : "reading",
             pl->src, pl->n_workers, pl->n_workers == 1 ? "" : "s");
     int rc = 0;
     uint64_t next_flush = mono_us() + FLUSH_EVERY_US;
     /* A broken output (stdout closed, disk full) ends the run: capturing on with nowhere
      * to put the events would lose them without a word. */
-    /* Live: wait for packets with poll() and our own timeout, then read without blocking.
-     * libpcap's own wait (TPACKET_V3) can sleep until the next packet on a quiet link,
-     * which would hold back output flushes, metric events and reloads. */
-    int fd = -1;
-    if (pl->live && pcap_setnonblock(pl->p, 1, err) == 0)
-        fd = pcap_get_selectable_fd(pl->p);
     while (!stop_requested && !__atomic_load_n(&pl->sink.failed, __ATOMIC_RELAXED)) {
-        if (fd >= 0) {
-            struct pollfd pfd = {fd, POLLIN, 0};
-            poll(&pfd, 1, 100); /* EINTR (a signal) is fine: the flags are checked below */
-        }
-        rc = pcap_dispatch(pl->p, 256, on_packet, (u_char *)pl);
-        if (rc == PCAP_ERROR)
+        rc = dw_input_dispatch(pl->in, 256, on_frame, pl);
+        if (rc == DW_INPUT_ERROR)
             break;
         /* A break is a signal's doing (stop or reload): the loop condition and the
-         * reload flag say which. Never end on it alone: libpcap may report a break
+         * reload flag say which. Never end on it alone: an input may report a break
          * once more after a reload was already handled. */
-        bool broke = rc == PCAP_ERROR_BREAK;
-        if (broke)
+        if (rc == DW_INPUT_EOF && !reload_requested && !stop_requested)
+            break;
+        if (rc < 0)
             rc = 0;
-        if (rc == 0 && !broke && !pl->live && !reload_requested && !stop_requested)
-            break; /* end of file: a file read returns 0 only there */
         if (reload_requested)
             reload(pl);
         free_retired(pl);
@@ -936,9 +823,9 @@ int run_main(const dw_options *o)
             pl->next_textfile_us = now + (uint64_t)(o->metrics.interval_s ? o->metrics.interval_s : 15) * 1000000u;
         }
     }
-    active_pcap = NULL;
-    if (rc == PCAP_ERROR)
-        fprintf(stderr, "dnswatch: %s: %s\n", pl->src, pcap_geterr(pl->p));
+    active_input = NULL;
+    if (rc == DW_INPUT_ERROR)
+        fprintf(stderr, "dnswatch: %s: %s\n", pl->src, dw_input_error(pl->in));
     else
         status = 0;
 
@@ -972,8 +859,7 @@ out:
         worker_free(pl->w[i]);
     if (pl->sink.pub)
         publisher_close(pl->sink.pub, o->redis_wait_ms);
-    if (pl->p)
-        pcap_close(pl->p);
+    dw_input_close(pl->in);
     event_encoder_free(pl->health);
     sources_free(pl->retired);
     sources_free(pl->current);

@@ -19,7 +19,7 @@
 #include "sensor/input.h"
 #include "sensor/metrics.h"
 #include "sensor/privdrop.h"
-#include "sensor/publish.h"
+#include "sensor/output.h"
 #include "sensor/sources.h"
 #include "sensor/worker.h"
 
@@ -39,19 +39,19 @@
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 static dw_input *volatile active_input;
-static publisher *volatile active_pub;
+static dw_out *volatile active_hurry; /* the output, if it can be hurried */
 
-/* The first stop signal drains and flushes, waiting for Redis a while (redis_wait_ms). A
- * second stops that wait: what is queued goes to the spool, counted, and the run ends
- * (an impatient operator or init system loses nothing). A third, or a second without
- * Redis output, exits at once. */
+/* The first stop signal drains and flushes, waiting for the output's far end a while
+ * (Redis: redis_wait_ms). A second stops that wait: what is queued goes to the spool,
+ * counted, and the run ends (an impatient operator or init system loses nothing). A third,
+ * or a second with an output that never waits, exits at once. */
 static void on_stop(int sig)
 {
-    if (stop_requested >= 2 || (stop_requested && !active_pub))
+    if (stop_requested >= 2 || (stop_requested && !active_hurry))
         _exit(128 + sig);
     if (stop_requested) {
         stop_requested = 2;
-        publisher_hurry(active_pub);
+        dw_out_hurry(active_hurry);
         return;
     }
     stop_requested = 1;
@@ -85,42 +85,6 @@ static void install_signals(void)
     sigaction(SIGPIPE, &sa, NULL); /* a closed stdout is a write error, not a death */
 }
 
-/* ---- the output sink ------------------------------------------------------------------ */
-
-struct dw_sink {
-    pthread_mutex_t mu;
-    FILE *f;
-    bool failed;
-    int err;
-    publisher *pub; /* --output redis: thread-safe, never waits for Redis */
-};
-
-void sink_write(dw_sink *s, const char *line, size_t len)
-{
-    if (s->pub) {
-        publisher_submit(s->pub, line, len);
-        return;
-    }
-    pthread_mutex_lock(&s->mu);
-    if (!s->failed && fwrite(line, 1, len, s->f) != len) {
-        s->err = errno;
-        __atomic_store_n(&s->failed, true, __ATOMIC_RELAXED); /* read by the capture loop */
-    }
-    pthread_mutex_unlock(&s->mu);
-}
-
-static void sink_flush(dw_sink *s)
-{
-    if (s->pub)
-        return;
-    pthread_mutex_lock(&s->mu);
-    if (!s->failed && fflush(s->f) != 0) {
-        s->err = errno;
-        __atomic_store_n(&s->failed, true, __ATOMIC_RELAXED);
-    }
-    pthread_mutex_unlock(&s->mu);
-}
-
 /* ---- the pipeline state --------------------------------------------------------------- */
 
 typedef struct pipeline {
@@ -134,7 +98,7 @@ typedef struct pipeline {
     dw_counters scratch;       /* pkt_parse's counts in the capture thread (the workers count) */
     uint64_t received;
     uint64_t ring_drops[MAX_WORKERS]; /* written by the capture thread, relaxed atomics */
-    dw_sink sink;
+    dw_out *out;               /* where events go (output.h) */
     dw_sources *current;       /* read by workers atomically */
     dw_sources *retired;       /* replaced, freed once every worker has moved on */
     event_encoder *health;     /* health events from the main thread */
@@ -213,9 +177,9 @@ static void fill_metrics(void *ctx, metrics_snapshot *s)
     s->rules_loaded = pl->info_rules;
     pthread_mutex_unlock(&pl->info_mu);
     s->start_time = pl->start_time;
-    if (pl->sink.pub) {
+    if (dw_out_has_stats(pl->out)) {
         s->have_publish = true;
-        publisher_stats(pl->sink.pub, &s->publish);
+        dw_out_stats(pl->out, &s->publish);
     }
 }
 
@@ -292,7 +256,7 @@ static void emit_metric_event(pipeline *pl)
     const char *line = event_encode_custom(pl->health, wall_us(), "metric", "dnswatch.metrics",
                                            write_metric_members, &snap, &len);
     if (line)
-        sink_write(&pl->sink, line, len);
+        dw_out_write(pl->out, line, len);
 }
 
 static void refresh_capture_stats(pipeline *pl)
@@ -383,8 +347,8 @@ static void health(pipeline *pl, const char *action, const char *outcome, const 
     const char *line =
         event_encode_health(pl->health, wall_us(), action, outcome, reason, details, n, &len);
     if (line)
-        sink_write(&pl->sink, line, len);
-    sink_flush(&pl->sink);
+        dw_out_write(pl->out, line, len);
+    dw_out_flush(pl->out);
 }
 
 /* Reassembly eviction pressure (decoders/defrag.h, decoders/tcpstream.c): a health event
@@ -438,7 +402,7 @@ static void evict_health(pipeline *pl, bool start, bool final, const dw_counters
                                            start ? "failure" : "success", reason, details, nd,
                                            &len);
     if (line)
-        sink_write(&pl->sink, line, len);
+        dw_out_write(pl->out, line, len);
 }
 
 static void watch_evictions(pipeline *pl, bool final)
@@ -651,55 +615,6 @@ static uint64_t report(pipeline *pl)
     return drops;
 }
 
-/* --output redis: a wrong password or a bad URL stops the start; Redis being away does
- * not (the publisher spools and retries). */
-static int redis_start(pipeline *pl)
-{
-    char err[1024];
-    int rc = publisher_new(&pl->o->redis, &pl->sink.pub, err, sizeof err);
-    if (rc < 0) {
-        fprintf(stderr, "dnswatch: %s\n", err);
-        return -1;
-    }
-    if (rc > 0)
-        fprintf(stderr, "dnswatch: %s\n", err);
-    return 0;
-}
-
-/* Every event ends in Redis or in the spool before the run ends, or is counted lost; says
- * which. Returns the number lost. */
-static uint64_t redis_finish(pipeline *pl)
-{
-    const dw_options *o = pl->o;
-    publish_stats ps;
-    uint64_t left = publisher_close_stats(pl->sink.pub, o->redis_wait_ms, &ps);
-    active_pub = NULL;
-    pl->sink.pub = NULL;
-    if (stop_requested >= 2)
-        fprintf(stderr, "dnswatch: second stop signal: stopped waiting for Redis\n");
-    if (left)
-        fprintf(stderr, "dnswatch: %llu events left in the spool %s, replayed at next start\n",
-                (unsigned long long)left, o->redis.spool_dir);
-    else
-        fprintf(stderr, "dnswatch: all %llu events in Redis\n", (unsigned long long)ps.published);
-    fprintf(stderr, "dnswatch: redis: published %llu, spooled %llu, replayed %llu, dropped %llu%s\n",
-            (unsigned long long)ps.published, (unsigned long long)ps.spooled,
-            (unsigned long long)ps.replayed, (unsigned long long)ps.dropped,
-            !ps.dropped ? "" : ps.dropped_disk == ps.dropped ? " (the disk refused them)"
-                             : ps.shed_alerts + ps.shed_events == ps.dropped ? " (shed under pressure)"
-                             : " (spool full, shed, or the disk refused them)");
-    if (ps.shed_alerts || ps.shed_events)
-        fprintf(stderr, "dnswatch: redis spool under pressure: of the dropped, %llu alerts were "
-                        "shed (flood quota), %llu other events\n",
-                (unsigned long long)ps.shed_alerts, (unsigned long long)ps.shed_events);
-    if (ps.spool_damaged)
-        fprintf(stderr, "dnswatch: redis spool: %llu damaged stretches skipped, %llu events "
-                        "in them counted lost%s\n", (unsigned long long)ps.spool_damaged,
-                (unsigned long long)(ps.spool_lost + ps.spool_damaged_at_start),
-                ps.spool_damaged_at_start ? " (at least: an earlier run's are not counted)" : "");
-    return publish_stats_lost(&ps);
-}
-
 int run_main(const dw_options *o)
 {
     static pipeline pipe_state;
@@ -710,12 +625,8 @@ int run_main(const dw_options *o)
 
     memset(pl, 0, sizeof *pl);
     pl->o = o;
-    pl->sink.f = stdout;
-    pthread_mutex_init(&pl->sink.mu, NULL);
     pthread_mutex_init(&pl->info_mu, NULL);
     pl->start_time = (double)wall_us() / 1e6;
-    static char outbuf[1 << 20];
-    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 
     if (sources_load(o, 1, msg_stderr, NULL, &pl->current) != 0)
         goto out;
@@ -735,9 +646,15 @@ int run_main(const dw_options *o)
         goto out;
     }
 
-    if (o->output == DW_OUT_REDIS && redis_start(pl) != 0)
+    /* A wrong password or a bad URL stops the start; Redis being away does not (the
+     * publisher spools and retries). */
+    int orc = dw_out_open(o, &pl->out, err, sizeof err);
+    if (orc != 0)
+        fprintf(stderr, "dnswatch: %s\n", err);
+    if (orc < 0)
         goto out;
-    active_pub = pl->sink.pub;
+    if (dw_out_can_hurry(pl->out))
+        active_hurry = pl->out;
 
     if (gethostname(pl->observer, sizeof pl->observer) != 0 || !pl->observer[0])
         snprintf(pl->observer, sizeof pl->observer, "dnswatch");
@@ -754,8 +671,9 @@ int run_main(const dw_options *o)
     if (pl->n_workers > MAX_WORKERS)
         pl->n_workers = MAX_WORKERS;
     worker_config wc = {
-        .o = o, .dlt = pl->dlt, .live = pl->live, .iface = o->iface,
-        .observer_name = observer, .sink = &pl->sink, .sources = &pl->current,
+        .decoder = &o->decoder, .log = o->log, .fold_seconds = o->fold_seconds,
+        .track_queries = o->track_queries, .dlt = pl->dlt, .live = pl->live,
+        .iface = o->iface, .observer_name = observer, .out = pl->out, .sources = &pl->current,
         .ring_bytes = pl->live ? RING_BYTES : FILE_RING_BYTES,
     };
     for (unsigned i = 0; i < pl->n_workers; i++) {
@@ -784,7 +702,7 @@ int run_main(const dw_options *o)
     uint64_t next_flush = mono_us() + FLUSH_EVERY_US;
     /* A broken output (stdout closed, disk full) ends the run: capturing on with nowhere
      * to put the events would lose them without a word. */
-    while (!stop_requested && !__atomic_load_n(&pl->sink.failed, __ATOMIC_RELAXED)) {
+    while (!stop_requested && !dw_out_failed(pl->out)) {
         rc = dw_input_dispatch(pl->in, 256, on_frame, pl);
         if (rc == DW_INPUT_ERROR)
             break;
@@ -805,7 +723,7 @@ int run_main(const dw_options *o)
             pl->next_asn_check_us = now + ASN_CHECK_EVERY_US;
         }
         if (pl->live && now >= next_flush) {
-            sink_flush(&pl->sink);
+            dw_out_flush(pl->out);
             next_flush = now + FLUSH_EVERY_US;
         }
         if (now >= pl->next_stats_us) {
@@ -836,17 +754,19 @@ stop:
     for (unsigned i = 0; i < pl->n_workers; i++)
         worker_stop(pl->w[i]);
     watch_evictions(pl, true);
-    sink_flush(&pl->sink);
-    if (pl->sink.failed) {
-        fprintf(stderr, "dnswatch: writing events failed: %s\n", strerror(pl->sink.err));
+    dw_out_flush(pl->out);
+    if (dw_out_failed(pl->out)) {
+        fprintf(stderr, "dnswatch: writing events failed: %s\n", strerror(dw_out_failed(pl->out)));
         status = 1;
     }
     refresh_capture_stats(pl);
     if (o->metrics.textfile)
         write_textfile(pl);
     uint64_t lost = report(pl);
-    if (pl->sink.pub)
-        lost += redis_finish(pl);
+    /* Still hurriable while it drains: a second stop signal ends the wait. */
+    lost += dw_out_close(pl->out, true);
+    active_hurry = NULL;
+    pl->out = NULL;
     if (lost) {
         /* A run that lost events did not do its job, whatever else went well. */
         fprintf(stderr, "dnswatch: %llu frames or events lost (counted above): exit status 1\n",
@@ -857,13 +777,12 @@ stop:
 out:
     for (unsigned i = 0; i < MAX_WORKERS; i++)
         worker_free(pl->w[i]);
-    if (pl->sink.pub)
-        publisher_close(pl->sink.pub, o->redis_wait_ms);
+    dw_out_close(pl->out, false);
+    active_hurry = NULL;
     dw_input_close(pl->in);
     event_encoder_free(pl->health);
     sources_free(pl->retired);
     sources_free(pl->current);
-    pthread_mutex_destroy(&pl->sink.mu);
     pthread_mutex_destroy(&pl->info_mu);
     return status;
 }

@@ -1,7 +1,8 @@
 /* `dnswatch run`: the pipeline of DESIGN.md. The main thread reads the input (input.h: a
- * live interface or a capture file), hashes each frame's address pair to pick a worker, and pushes the frame
- * into that worker's ring; workers decode, judge and write events. The main thread also
- * handles signals (stop, reload), privileges and the counters. */
+ * live interface or a capture file), hashes each frame's address pair to pick a worker,
+ * and pushes the frame into that worker's ring; workers decode, judge and write events to
+ * the output (output.h). The main thread also handles signals (stop, reload), privileges
+ * and the counters. */
 #include "sensor/run.h"
 
 #include <errno.h>
@@ -756,7 +757,8 @@ stop:
     watch_evictions(pl, true);
     dw_out_flush(pl->out);
     if (dw_out_failed(pl->out)) {
-        fprintf(stderr, "dnswatch: writing events failed: %s\n", strerror(dw_out_failed(pl->out)));
+        fprintf(stderr, "dnswatch: writing events failed: %s\n",
+                strerror(dw_out_failed(pl->out)));
         status = 1;
     }
     refresh_capture_stats(pl);

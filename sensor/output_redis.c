@@ -4,7 +4,6 @@
 #include "sensor/output_redis.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,7 +202,7 @@ typedef struct redis_output {
     publisher *pub;
     const char *spool_dir;
     unsigned wait_ms;
-    volatile sig_atomic_t hurried;
+    int hurried; /* atomic: set from a signal handler */
 } redis_output;
 
 static void ro_write(dw_out *out, const char *line, size_t len)
@@ -221,7 +220,7 @@ static void ro_stats(dw_out *out, publish_stats *st)
 static void ro_hurry(dw_out *out)
 {
     redis_output *r = (redis_output *)out;
-    r->hurried = 1;
+    __atomic_store_n(&r->hurried, 1, __ATOMIC_RELAXED);
     publisher_hurry(r->pub);
 }
 
@@ -231,7 +230,7 @@ static uint64_t ro_close(dw_out *out, bool report)
     redis_output *r = (redis_output *)out;
     publish_stats ps;
     uint64_t left = publisher_close_stats(r->pub, r->wait_ms, &ps);
-    bool hurried = r->hurried;
+    bool hurried = __atomic_load_n(&r->hurried, __ATOMIC_RELAXED);
     const char *spool_dir = r->spool_dir;
     free(r);
     if (!report)

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +51,8 @@ struct publisher {
     uint64_t drop_warned, drop_warn_ns;
     bool spool_error_logged;
     uint64_t damaged_at_open; /* stretches found by spool_open: records uncounted */
-    volatile sig_atomic_t hurry; /* set by publisher_hurry, from a signal handler */
+    int hurry; /* set by publisher_hurry from a signal handler, read by the thread: a
+                * lock-free atomic, which is async-signal-safe and free of data races */
 
     /* Publisher thread only. */
     bool linked;     /* the transport is connected */
@@ -206,7 +206,7 @@ uint64_t publish_stats_lost(const publish_stats *s)
 void publisher_hurry(publisher *p)
 {
     if (p)
-        p->hurry = 1;
+        __atomic_store_n(&p->hurry, 1, __ATOMIC_RELAXED);
 }
 
 /* Removes the k oldest events of the FIFO (acknowledged). Caller holds mu. */
@@ -325,7 +325,8 @@ static void *publisher_thread(void *arg)
         uint64_t now = now_ns();
         drop_warning(p, now);
         bool empty = p->qlen == 0 && spool_count(p->sp) == 0;
-        if (p->stopping && (empty || now >= p->deadline_ns || p->hurry))
+        if (p->stopping && (empty || now >= p->deadline_ns ||
+                            __atomic_load_n(&p->hurry, __ATOMIC_RELAXED)))
             break;
         if (!p->linked) {
             p->st.connected = false;

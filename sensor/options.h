@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "decoders/decode.h"
-#include "sensor/publish.h"
+#include "sensor/output_redis.h"
 
 #define DW_MAX_RULE_PATHS 64
 

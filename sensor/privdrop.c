@@ -87,3 +87,21 @@ int privdrop_caps(char *err, size_t errlen)
     }
     return 0;
 }
+
+int privdrop_after_open(const char *user, bool allow_root, bool live, const char *src, char *err,
+                        size_t errlen)
+{
+    if (user)
+        return privdrop_to(user, err, errlen);
+    if (live && geteuid() != 0 && getuid() != 0 && privdrop_privileged())
+        /* An unprivileged user given capabilities for the capture (the systemd unit):
+         * keep the user, drop the capabilities. */
+        return privdrop_caps(err, errlen);
+    if (live && privdrop_privileged() && !allow_root) {
+        snprintf(err, errlen, "refusing to keep capturing on %s with root privileges: pass "
+                              "--user NAME to drop to that user once the interface is open, "
+                              "or --allow-root", src);
+        return -EPERM;
+    }
+    return 0;
+}

@@ -16,6 +16,14 @@ int privdrop_to(const char *user, char *err, size_t errlen);
  * code with one line in err. */
 int privdrop_caps(char *err, size_t errlen);
 
+/* What the pipeline does once its input is open (nothing from then on needs privileges):
+ * drops to user when given one; else, for a live input (one that needed privileges to
+ * open), clears the capabilities of an unprivileged user given some, and refuses to go on
+ * as root unless allow_root. src names the input in the message. Returns 0, or a negative
+ * code with one line in err. */
+int privdrop_after_open(const char *user, bool allow_root, bool live, const char *src, char *err,
+                        size_t errlen);
+
 /* True if the process runs as root or holds any effective capability. */
 bool privdrop_privileged(void);
 

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +9,11 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "sensor/redisurl.h"
 #include "sensor/shed.h"
 #include "sensor/spool.h"
 
 #define BACKOFF_MIN_MS 100u
 #define BACKOFF_MAX_MS 2000u
-#define CMD_TIMEOUT_MS 5000u
 #define DROP_WARN_NS (10ull * 1000000000ull)
 /* A batch holds at most batch_max events and this many bytes (one event always fits). */
 #define BATCH_MAX_BYTES (4u << 20)
@@ -28,15 +25,13 @@ typedef struct slot {
 } slot;
 
 /* The events waiting form one FIFO: the spool (older) followed by the in-memory queue
- * (newer). The thread sends from its head and removes only what Redis acknowledged, so a
+ * (newer). The thread sends from its head and removes only what was acknowledged, so a
  * batch that fails stays where it was, in order, and an overflowing queue moves into the
  * spool behind what is already there. */
 struct publisher {
-    publish_config cfg;
-    char *url_s, *key, *spool_dir;
-    redis_url url;
-    char password[512];
-    char where[300];
+    publish_queue_config cfg;
+    char *name, *spool_dir;
+    publish_transport *t;
 
     pthread_t thread;
     bool thread_started;
@@ -44,7 +39,7 @@ struct publisher {
     pthread_cond_t cv;
     bool waiting;  /* the thread sleeps on cv */
     bool stopping;
-    uint64_t deadline_ns; /* while stopping: give up when Redis has taken nothing since */
+    uint64_t deadline_ns; /* while stopping: give up when nothing was taken since */
     unsigned close_timeout_ms;
 
     slot *q;
@@ -57,10 +52,11 @@ struct publisher {
     uint64_t drop_warned, drop_warn_ns;
     bool spool_error_logged;
     uint64_t damaged_at_open; /* stretches found by spool_open: records uncounted */
-    int hurry;                 /* set by publisher_hurry from a signal handler (atomic) */
+    int hurry; /* set by publisher_hurry from a signal handler, read by the thread: a
+                * lock-free atomic, which is async-signal-safe and free of data races */
 
     /* Publisher thread only. */
-    redisContext *rc;
+    bool linked;     /* the transport is connected */
     bool outage_logged;
     unsigned backoff_ms;
     uint64_t next_try_ns;
@@ -70,20 +66,6 @@ struct publisher {
     size_t *boff, *blen;
     spool_rec *recs;
 };
-
-void publish_config_default(publish_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->url = REDISURL_DEFAULT;
-    c->mode = PUB_STREAM;
-    c->key = "dnswatch:events";
-    c->maxlen = 1000000;
-    c->spool_dir = "/var/lib/dnswatch/spool";
-    c->spool_max_bytes = 256ull << 20;
-    c->batch_max = 256;
-    c->queue_max = 65536;
-    c->queue_max_bytes = 64ull << 20;
-}
 
 /* A slot leaves the queue: its buffer is kept for reuse while the queue holds less than
  * half its byte budget, else given back, so idle buffers never hold more than that half.
@@ -103,9 +85,9 @@ static void spool_write_error(publisher *p, int rc)
     if (p->spool_error_logged)
         return;
     p->spool_error_logged = true;
-    fprintf(stderr, "dnswatch: redis spool %s: cannot write: %s (the file system refuses, with "
+    fprintf(stderr, "dnswatch: %s spool %s: cannot write: %s (the file system refuses, with "
                     "%llu of the spool's %llu bytes used); events that do not fit are dropped "
-                    "and counted\n", p->spool_dir, strerror(-rc),
+                    "and counted\n", p->name, p->spool_dir, strerror(-rc),
             (unsigned long long)spool_bytes(p->sp), (unsigned long long)p->cfg.spool_max_bytes);
 }
 
@@ -205,8 +187,9 @@ void publisher_stats(publisher *p, publish_stats *out)
 
 static void shed_line(void *ctx, const char *rule_id, const char *violations, uint64_t n)
 {
-    fprintf(ctx, "dnswatch: redis spool: %llu alert%s of rule %s %s shed (flood quota)\n",
-            (unsigned long long)n, n == 1 ? "" : "s", rule_id, violations);
+    const publisher *p = ctx;
+    fprintf(stderr, "dnswatch: %s spool: %llu alert%s of rule %s %s shed (flood quota)\n",
+            p->name, (unsigned long long)n, n == 1 ? "" : "s", rule_id, violations);
 }
 
 uint64_t publish_stats_lost(const publish_stats *s)
@@ -217,10 +200,10 @@ uint64_t publish_stats_lost(const publish_stats *s)
 void publisher_hurry(publisher *p)
 {
     if (p)
-        __atomic_store_n(&p->hurry, 1, __ATOMIC_RELAXED); /* lock-free: signal-safe */
+        __atomic_store_n(&p->hurry, 1, __ATOMIC_RELAXED);
 }
 
-/* Removes the k oldest events of the FIFO (acknowledged by Redis). Caller holds mu. */
+/* Removes the k oldest events of the FIFO (acknowledged). Caller holds mu. */
 static void fifo_remove(publisher *p, size_t k)
 {
     uint64_t in_spool = spool_count(p->sp);
@@ -282,90 +265,19 @@ static size_t batch_take(publisher *p, bool *from_spool)
     return n;
 }
 
-static bool reply_ok(const publisher *p, const redisReply *r)
-{
-    if (p->cfg.mode == PUB_STREAM)
-        return r->type == REDIS_REPLY_STRING && r->len > 0;
-    return r->type == REDIS_REPLY_INTEGER; /* LPUSH/RPUSH length, PUBLISH receivers */
-}
-
-/* Sends the batch pipelined. Returns how many leading events Redis acknowledged; on a
- * failure err holds the reason and the connection must be dropped. */
-static size_t batch_send(publisher *p, size_t n, char *err, size_t errlen)
-{
-    char maxlen[24];
-    const char *argv[8];
-    size_t lens[8];
-    int argc = 0;
-
-    snprintf(maxlen, sizeof maxlen, "%lu", p->cfg.maxlen);
-    switch (p->cfg.mode) {
-    case PUB_STREAM:
-        argv[argc++] = "XADD";
-        argv[argc++] = p->key;
-        if (p->cfg.maxlen) {
-            argv[argc++] = "MAXLEN";
-            argv[argc++] = "~";
-            argv[argc++] = maxlen;
-        }
-        argv[argc++] = "*";
-        argv[argc++] = "event";
-        break;
-    case PUB_LIST:
-        argv[argc++] = p->cfg.list_rpush ? "RPUSH" : "LPUSH";
-        argv[argc++] = p->key;
-        break;
-    case PUB_CHANNEL:
-        argv[argc++] = "PUBLISH";
-        argv[argc++] = p->key;
-        break;
-    }
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    for (size_t i = 0; i < n; i++) {
-        argv[argc] = p->bbuf + p->boff[i];
-        lens[argc] = p->blen[i];
-        if (redisAppendCommandArgv(p->rc, argc + 1, argv, lens) != REDIS_OK) {
-            snprintf(err, errlen, "cannot queue a command: %s", p->rc->errstr);
-            return 0;
-        }
-    }
-    size_t ok = 0;
-    bool failed = false;
-    for (size_t i = 0; i < n; i++) {
-        void *v = NULL;
-        if (redisGetReply(p->rc, &v) != REDIS_OK || !v) {
-            snprintf(err, errlen, "%s", p->rc->errstr[0] ? p->rc->errstr : "connection lost");
-            return ok;
-        }
-        redisReply *r = v;
-        if (!failed && reply_ok(p, r)) {
-            ok++;
-        } else if (!failed) {
-            /* The rest of the replies are read to keep the pipeline in step, but nothing
-             * after a refused event counts: the batch is retried from there, in order. */
-            failed = true;
-            snprintf(err, errlen, "redis refused an event: %.200s",
-                     r->type == REDIS_REPLY_ERROR && r->str ? r->str : "unexpected reply type");
-        }
-        freeReplyObject(r);
-    }
-    return ok;
-}
-
 static void drop_warning(publisher *p, uint64_t now)
 {
     if (p->st.dropped > p->drop_warned && (p->drop_warn_ns == 0 || now - p->drop_warn_ns >= DROP_WARN_NS)) {
         uint64_t disk = p->st.dropped_disk, full = p->st.dropped - disk;
         if (full)
             fprintf(stderr,
-                    "dnswatch: redis spool %s is full (its bound, %llu bytes): %llu events "
-                    "dropped so far\n", p->spool_dir,
+                    "dnswatch: %s spool %s is full (its bound, %llu bytes): %llu events "
+                    "dropped so far\n", p->name, p->spool_dir,
                     (unsigned long long)p->cfg.spool_max_bytes, (unsigned long long)full);
         if (disk)
             fprintf(stderr,
-                    "dnswatch: redis spool %s: the disk refused %llu events so far (full or "
-                    "failing, with %llu bytes in the spool): dropped\n", p->spool_dir,
+                    "dnswatch: %s spool %s: the disk refused %llu events so far (full or "
+                    "failing, with %llu bytes in the spool): dropped\n", p->name, p->spool_dir,
                     (unsigned long long)disk, (unsigned long long)spool_bytes(p->sp));
         p->drop_warned = p->st.dropped;
         p->drop_warn_ns = now;
@@ -410,20 +322,19 @@ static void *publisher_thread(void *arg)
         if (p->stopping && (empty || now >= p->deadline_ns ||
                             __atomic_load_n(&p->hurry, __ATOMIC_RELAXED)))
             break;
-        if (!p->rc) {
+        if (!p->linked) {
             p->st.connected = false;
-            queue_to_spool(p); /* free the memory queue while Redis is away */
+            queue_to_spool(p); /* free the memory queue while the far end is away */
             if (now < p->next_try_ns) {
                 sleep_locked(p, p->stopping && p->deadline_ns < p->next_try_ns ? p->deadline_ns
                                                                                : p->next_try_ns);
                 continue;
             }
             pthread_mutex_unlock(&p->mu);
-            bool auth_failed;
-            redisContext *c = redisurl_connect(&p->url, p->password, CMD_TIMEOUT_MS,
-                                               &auth_failed, err, sizeof err);
+            bool fatal = false;
+            int crc = p->t->ops->connect(p->t, &fatal, err, sizeof err);
             pthread_mutex_lock(&p->mu);
-            if (!c) {
+            if (crc != 0) {
                 if (!p->outage_logged) {
                     p->outage_logged = true;
                     fprintf(stderr, "dnswatch: %s; spooling to %s and retrying\n", err,
@@ -432,7 +343,7 @@ static void *publisher_thread(void *arg)
                 schedule_retry(p, clk_mono_ns());
                 continue;
             }
-            p->rc = c;
+            p->linked = true;
             p->st.connected = true;
             p->backoff_ms = BACKOFF_MIN_MS;
             continue;
@@ -447,7 +358,7 @@ static void *publisher_thread(void *arg)
 
         uint64_t t0 = clk_mono_ns();
         err[0] = '\0';
-        size_t ok = n ? batch_send(p, n, err, sizeof err) : 0;
+        size_t ok = n ? p->t->ops->send(p->t, p->bbuf, p->boff, p->blen, n, err, sizeof err) : 0;
         uint64_t t1 = clk_mono_ns();
 
         pthread_mutex_lock(&p->mu);
@@ -461,7 +372,8 @@ static void *publisher_thread(void *arg)
         if (ok == n && n) {
             if (p->outage_logged) {
                 p->outage_logged = false;
-                fprintf(stderr, "dnswatch: redis at %s is taking events again\n", p->where);
+                fprintf(stderr, "dnswatch: %s at %s is taking events again\n", p->name,
+                        p->t->where);
             }
             continue;
         }
@@ -469,11 +381,11 @@ static void *publisher_thread(void *arg)
             snprintf(err, sizeof err, "cannot read the spool");
         if (!p->outage_logged) {
             p->outage_logged = true;
-            fprintf(stderr, "dnswatch: redis at %s: %s; spooling to %s and retrying\n", p->where,
-                    err, p->spool_dir);
+            fprintf(stderr, "dnswatch: %s at %s: %s; spooling to %s and retrying\n", p->name,
+                    p->t->where, err, p->spool_dir);
         }
-        redisFree(p->rc);
-        p->rc = NULL;
+        p->t->ops->disconnect(p->t);
+        p->linked = false;
         p->st.connected = false;
         schedule_retry(p, t1);
     }
@@ -487,8 +399,8 @@ static void publisher_free(publisher *p)
 {
     if (!p)
         return;
-    if (p->rc)
-        redisFree(p->rc);
+    if (p->t)
+        p->t->ops->free(p->t);
     spool_free(p->sp);
     shed_free(p->shed);
     for (size_t i = 0; p->q && i < p->qcap; i++)
@@ -498,25 +410,26 @@ static void publisher_free(publisher *p)
     free(p->boff);
     free(p->blen);
     free(p->recs);
-    free(p->url_s);
-    free(p->key);
+    free(p->name);
     free(p->spool_dir);
-    memset(p->password, 0, sizeof p->password);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p);
 }
 
-int publisher_new(const publish_config *c, publisher **out, char *err, size_t errlen)
+int publisher_new(const publish_queue_config *c, publish_transport *t, publisher **out,
+                  char *err, size_t errlen)
 {
     publisher *p = calloc(1, sizeof *p);
     int rc = -ENOMEM;
-    bool auth_failed = false;
+    bool fatal = false;
 
     if (!p) {
+        t->ops->free(t);
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
+    p->t = t;
     pthread_mutex_init(&p->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -531,52 +444,38 @@ int publisher_new(const publish_config *c, publisher **out, char *err, size_t er
         p->cfg.queue_max = 65536;
     if (!p->cfg.queue_max_bytes)
         p->cfg.queue_max_bytes = 64ull << 20;
-    p->url_s = strdup(c->url ? c->url : REDISURL_DEFAULT);
-    p->key = strdup(c->key ? c->key : "dnswatch:events");
-    p->spool_dir = strdup(c->spool_dir ? c->spool_dir : "/var/lib/dnswatch/spool");
+    p->name = strdup(c->name ? c->name : "publisher");
+    p->spool_dir = strdup(c->spool_dir ? c->spool_dir : "");
     p->qcap = p->cfg.queue_max;
     p->q = calloc(p->qcap, sizeof *p->q);
     p->boff = calloc(p->cfg.batch_max, sizeof *p->boff);
     p->blen = calloc(p->cfg.batch_max, sizeof *p->blen);
     p->recs = calloc(p->cfg.batch_max, sizeof *p->recs);
     p->shed = shed_new(0);
-    if (!p->url_s || !p->key || !p->spool_dir || !p->q || !p->boff || !p->blen || !p->recs ||
-        !p->shed) {
+    if (!p->name || !p->spool_dir || !p->q || !p->boff || !p->blen || !p->recs || !p->shed) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    p->cfg.url = p->url_s;
-    p->cfg.key = p->key;
+    p->cfg.name = p->name;
     p->cfg.spool_dir = p->spool_dir;
-    if (!p->key[0]) {
-        rc = -EINVAL;
-        snprintf(err, errlen, "the redis key must not be empty");
-        goto fail;
-    }
-    rc = redisurl_parse(p->url_s, &p->url, err, errlen);
-    if (rc)
-        goto fail;
-    redisurl_describe(&p->url, p->where, sizeof p->where);
-    rc = redisurl_password(c->password_file, p->password, sizeof p->password, err, errlen);
-    if (rc)
-        goto fail;
     rc = spool_open(p->spool_dir, p->cfg.spool_max_bytes, &p->sp, err, errlen);
     if (rc)
         goto fail;
     p->damaged_at_open = spool_corrupt(p->sp);
     if (p->damaged_at_open)
-        fprintf(stderr, "dnswatch: redis spool %s: %llu damaged stretches skipped (a crash or "
+        fprintf(stderr, "dnswatch: %s spool %s: %llu damaged stretches skipped (a crash or "
                         "a disk error in an earlier run); the events in them are lost\n",
-                p->spool_dir, (unsigned long long)p->damaged_at_open);
+                p->name, p->spool_dir, (unsigned long long)p->damaged_at_open);
     p->backoff_ms = BACKOFF_MIN_MS;
     p->seed = (unsigned)clk_mono_ns() ^ (unsigned)getpid();
-    p->rc = redisurl_connect(&p->url, p->password, CMD_TIMEOUT_MS, &auth_failed, err, errlen);
-    if (!p->rc && auth_failed) {
-        rc = -EACCES;
+    rc = t->ops->connect(t, &fatal, err, errlen);
+    if (rc != 0 && fatal) {
+        rc = rc < 0 ? rc : -EACCES;
         goto fail;
     }
     /* Read before the thread starts: from then on p->st is the thread's, under p->mu. */
-    bool connected = p->rc != NULL;
+    bool connected = rc == 0;
+    p->linked = connected;
     p->st.connected = connected;
     if (!connected) {
         p->outage_logged = true; /* the caller prints err as the warning */
@@ -630,12 +529,12 @@ uint64_t publisher_close_stats(publisher *p, unsigned timeout_ms, publish_stats 
         p->st.dropped += n;
         p->st.dropped_disk += n;
         if (n)
-            fprintf(stderr, "dnswatch: redis spool %s: cannot write: %s; the last %llu "
-                            "events are dropped\n", p->spool_dir, strerror(-rc),
+            fprintf(stderr, "dnswatch: %s spool %s: cannot write: %s; the last %llu "
+                            "events are dropped\n", p->name, p->spool_dir, strerror(-rc),
                     (unsigned long long)n);
     }
     uint64_t left = spool_count(p->sp);
-    shed_each(p->shed, shed_line, stderr);
+    shed_each(p->shed, shed_line, p);
     spool_stats(p);
     if (final)
         *final = p->st;

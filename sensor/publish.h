@@ -1,7 +1,8 @@
-/* The Redis publisher (DESIGN.md "Redis"): events go to Redis from a thread of their own
- * fed by a bounded queue, in pipelined batches; while Redis is unreachable they go to a
- * bounded on-disk spool and are replayed in order, before newer events, when it returns.
- * Only a full spool drops events, and those are counted. */
+/* The publisher (DESIGN.md "Redis"), transport-neutral: events go out from a thread of
+ * their own fed by a bounded queue, in batches handed to a transport (output_redis.c);
+ * while the far end is unreachable they go to a bounded on-disk spool and are replayed in
+ * order, before newer events, when it returns. Only a full spool (or its admission policy,
+ * shed.h) drops events, and those are counted. */
 #ifndef DW_PUBLISH_H
 #define DW_PUBLISH_H
 
@@ -11,27 +12,41 @@
 
 typedef struct publisher publisher;
 
-enum publish_mode { PUB_STREAM = 0, PUB_LIST = 1, PUB_CHANNEL = 2 };
-
-typedef struct publish_config {
-    const char *url;            /* redis://[user@]host[:port][/db] or unix:///path[?db=N];
-                                 * default redis://127.0.0.1:6379 */
-    enum publish_mode mode;     /* default stream */
-    const char *key;            /* stream/list key or channel; default "dnswatch:events" */
-    unsigned long maxlen;       /* stream: XADD MAXLEN ~ N (default 1000000; 0 = no trim) */
-    bool list_rpush;            /* list: RPUSH instead of LPUSH */
-    const char *password_file;  /* else $DNSWATCH_REDIS_PASSWORD; never argv */
-    const char *spool_dir;      /* default /var/lib/dnswatch/spool */
-    uint64_t spool_max_bytes;   /* default 256 MiB */
-    unsigned batch_max;         /* events per pipelined batch (default 256) */
+/* The queue and spool bounds, the same for every transport. */
+typedef struct publish_queue_config {
+    const char *name;           /* the transport, in messages: "redis" */
+    const char *spool_dir;      /* required */
+    uint64_t spool_max_bytes;   /* the spool's bound on disk */
+    unsigned batch_max;         /* events per batch (default 256) */
     unsigned queue_max;         /* events waiting in memory (default 65536) */
     uint64_t queue_max_bytes;   /* memory the queue holds, event buffers included
                                  * (default 64 MiB); beyond either bound events go to
                                  * the spool */
-} publish_config;
+} publish_queue_config;
+
+/* Where the events go: a transport is used by the publisher's thread alone once
+ * publisher_new has returned, so it needs no lock of its own. */
+typedef struct publish_transport publish_transport;
+typedef struct publish_transport_ops {
+    /* Connects (and authenticates). 0; or a negative code with one line in err, and
+     * *fatal set when retrying cannot help (a wrong password). */
+    int (*connect)(publish_transport *t, bool *fatal, char *err, size_t errlen);
+    /* Sends n events, event i being len[i] bytes at buf + off[i], and waits for them to be
+     * acknowledged. Returns how many leading events were; fewer than n: err says why and
+     * the publisher disconnects. */
+    size_t (*send)(publish_transport *t, const char *buf, const size_t *off, const size_t *len,
+                   size_t n, char *err, size_t errlen);
+    void (*disconnect)(publish_transport *t); /* accepts a transport not connected */
+    void (*free)(publish_transport *t);
+} publish_transport_ops;
+
+struct publish_transport {
+    const publish_transport_ops *ops;
+    char where[300];            /* "host:port" or the like, for messages */
+};
 
 typedef struct publish_stats {
-    uint64_t published;         /* acknowledged by Redis */
+    uint64_t published;         /* acknowledged by the far end */
     uint64_t spooled;           /* written to the spool */
     uint64_t replayed;          /* sent from the spool after an outage */
     uint64_t dropped;           /* lost: spool full, shed, or the disk refused them */
@@ -47,16 +62,16 @@ typedef struct publish_stats {
     double last_batch_ms;       /* latency of the last batch */
 } publish_stats;
 
-void publish_config_default(publish_config *c);
-
-/* Connects (and authenticates) once before returning, so a wrong password or a bad URL
- * fails at start: returns a negative code and one line in err naming the cause
- * ("authentication failed", ...). Redis being unreachable at start is not an error: the
- * publisher spools and keeps retrying (err then holds a warning, return 1). 0 on success. */
-int publisher_new(const publish_config *c, publisher **out, char *err, size_t errlen);
+/* Takes t over (freed with the publisher, or at once on failure). Opens the spool and
+ * connects once before returning, so a wrong password fails at start: returns a negative
+ * code and one line in err naming the cause ("authentication failed", ...). The
+ * transport's far end being unreachable at start is not an error: the publisher spools
+ * and keeps retrying (err then holds a warning, return 1). 0 on success. */
+int publisher_new(const publish_queue_config *c, publish_transport *t, publisher **out,
+                  char *err, size_t errlen);
 
 /* Hands one event (a JSON line, with or without its newline) to the publisher; copies it.
- * Thread-safe, never waits for Redis: when the queue is full the event goes straight to
+ * Thread-safe, never waits for the transport: when the queue is full the event goes straight to
  * the spool, and only a full spool drops it (counted). */
 void publisher_submit(publisher *p, const char *line, size_t len);
 
@@ -66,19 +81,19 @@ void publisher_stats(publisher *p, publish_stats *out);
  * damaged stretch found at start, whose records nobody counted. */
 uint64_t publish_stats_lost(const publish_stats *s);
 
-/* A second stop signal: stop waiting for Redis, put what is queued into the spool and
+/* A second stop signal: stop waiting for the far end, put what is queued into the spool and
  * finish (publisher_close then returns at once). Async-signal-safe: only sets a flag. */
 void publisher_hurry(publisher *p);
 
-/* Stops: delivers what is queued to Redis, or to the spool if Redis does not take it
+/* Stops: delivers what is queued, or puts it in the spool if the far end does not take it
  * within timeout_ms; then frees. Returns the number of events left in the spool (0: all
- * in Redis). Accepts NULL. */
+ * delivered). Accepts NULL. */
 uint64_t publisher_close(publisher *p, unsigned timeout_ms);
 
 /* publisher_close that also hands back the final counters (when final is not NULL), for
  * the summary a run prints at its end (to which it adds one line on stderr per alert
- * class the spool shed, shed.h). timeout_ms counts from the last batch Redis took:
- * a long replay is not cut short while Redis keeps up. */
+ * class the spool shed, shed.h). timeout_ms counts from the last batch the far end
+ * took: a long replay is not cut short while it keeps up. */
 uint64_t publisher_close_stats(publisher *p, unsigned timeout_ms, publish_stats *final);
 
 #endif

@@ -1,12 +1,11 @@
-/* `dnswatch run`: the pipeline of DESIGN.md. The main thread captures (libpcap, live or
- * from a file), hashes each frame's address pair to pick a worker, and pushes the frame
- * into that worker's ring; workers decode, judge and write events. The main thread also
- * handles signals (stop, reload), privileges and the counters. */
+/* `dnswatch run`: the pipeline of DESIGN.md. The main thread reads the input (input.h: a
+ * live interface or a capture file), hashes each frame's address pair to pick a worker,
+ * and pushes the frame into that worker's ring; workers decode, judge and write events to
+ * the output (output.h). The main thread also handles signals (stop, reload), privileges
+ * and the counters. */
 #include "sensor/run.h"
 
 #include <errno.h>
-#include <pcap/pcap.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,11 +18,11 @@
 #include "common/clock.h"
 #include "common/hash.h"
 #include "decoders/pkt.h"
-#include "sensor/capfilter.h"
 #include "sensor/event.h"
+#include "sensor/input.h"
 #include "sensor/metrics.h"
 #include "sensor/privdrop.h"
-#include "sensor/publish.h"
+#include "sensor/output.h"
 #include "sensor/sources.h"
 #include "sensor/worker.h"
 
@@ -42,33 +41,33 @@
 /* ---- signals: the handlers only set flags (and break the capture loop) ---------------- */
 
 static volatile sig_atomic_t stop_requested, reload_requested;
-static pcap_t *volatile active_pcap;
-static publisher *volatile active_pub;
+static dw_input *volatile active_input;
+static dw_out *volatile active_hurry; /* the output, if it can be hurried */
 
-/* The first stop signal drains and flushes, waiting for Redis a while (redis_wait_ms). A
- * second stops that wait: what is queued goes to the spool, counted, and the run ends
- * (an impatient operator or init system loses nothing). A third, or a second without
- * Redis output, exits at once. */
+/* The first stop signal drains and flushes, waiting for the output's far end a while
+ * (Redis: redis_wait_ms). A second stops that wait: what is queued goes to the spool,
+ * counted, and the run ends (an impatient operator or init system loses nothing). A third,
+ * or a second with an output that never waits, exits at once. */
 static void on_stop(int sig)
 {
-    if (stop_requested >= 2 || (stop_requested && !active_pub))
+    if (stop_requested >= 2 || (stop_requested && !active_hurry))
         _exit(128 + sig);
     if (stop_requested) {
         stop_requested = 2;
-        publisher_hurry(active_pub);
+        dw_out_hurry(active_hurry);
         return;
     }
     stop_requested = 1;
-    if (active_pcap)
-        pcap_breakloop(active_pcap);
+    if (active_input)
+        dw_input_break(active_input);
 }
 
 static void on_hup(int sig)
 {
     (void)sig;
     reload_requested = 1;
-    if (active_pcap)
-        pcap_breakloop(active_pcap);
+    if (active_input)
+        dw_input_break(active_input);
 }
 
 static void install_signals(void)
@@ -80,7 +79,7 @@ static void install_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     /* A reload must not end a read of a pipe or a slow file with EINTR (libpcap takes that
-     * for a read error); pcap_breakloop still brings it to the loop after that packet. */
+     * for a read error); dw_input_break still brings it to the loop after that frame. */
     sa.sa_handler = on_hup;
     sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
@@ -89,62 +88,26 @@ static void install_signals(void)
     sigaction(SIGPIPE, &sa, NULL); /* a closed stdout is a write error, not a death */
 }
 
-/* ---- the output sink ------------------------------------------------------------------ */
-
-struct dw_sink {
-    pthread_mutex_t mu;
-    FILE *f;
-    bool failed;
-    int err;
-    publisher *pub; /* --output redis: thread-safe, never waits for Redis */
-};
-
-void sink_write(dw_sink *s, const char *line, size_t len)
-{
-    if (s->pub) {
-        publisher_submit(s->pub, line, len);
-        return;
-    }
-    pthread_mutex_lock(&s->mu);
-    if (!s->failed && fwrite(line, 1, len, s->f) != len) {
-        s->err = errno;
-        __atomic_store_n(&s->failed, true, __ATOMIC_RELAXED); /* read by the capture loop */
-    }
-    pthread_mutex_unlock(&s->mu);
-}
-
-static void sink_flush(dw_sink *s)
-{
-    if (s->pub)
-        return;
-    pthread_mutex_lock(&s->mu);
-    if (!s->failed && fflush(s->f) != 0) {
-        s->err = errno;
-        __atomic_store_n(&s->failed, true, __ATOMIC_RELAXED);
-    }
-    pthread_mutex_unlock(&s->mu);
-}
-
 /* ---- the pipeline state --------------------------------------------------------------- */
 
 typedef struct pipeline {
     const dw_options *o;
     const char *src;           /* file or interface name, for messages */
-    pcap_t *p;
+    dw_input *in;
     int dlt;
-    bool live;
+    bool live;                 /* the input is real-time: never wait for a ring */
     unsigned n_workers;
     worker *w[MAX_WORKERS];
     dw_counters scratch;       /* pkt_parse's counts in the capture thread (the workers count) */
     uint64_t received;
     uint64_t ring_drops[MAX_WORKERS]; /* written by the capture thread, relaxed atomics */
-    dw_sink sink;
+    dw_out *out;               /* where events go (output.h) */
     dw_sources *current;       /* read by workers atomically */
     dw_sources *retired;       /* replaced, freed once every worker has moved on */
     event_encoder *health;     /* health events from the main thread */
     char observer[256];
     /* For metrics, read from the metrics thread: capture statistics (refreshed by the
-     * capture thread, pcap_stats is not for two threads) and the rules in force (copied
+     * capture thread, an input's stats are not for two threads) and the rules in force (copied
      * under a lock at each reload, since old sources are freed). */
     uint64_t cap_recv, cap_drop, cap_ifdrop;
     uint64_t reloads, reload_failures;
@@ -190,7 +153,7 @@ static void fill_metrics(void *ctx, metrics_snapshot *s)
         s->response_events += worker_events(pl->w[i]);
         s->ring_dropped[i] = __atomic_load_n(&pl->ring_drops[i], __ATOMIC_RELAXED);
     }
-    s->have_capture = pl->live;
+    s->have_capture = dw_input_has_stats(pl->in);
     s->capture_received = __atomic_load_n(&pl->cap_recv, __ATOMIC_RELAXED);
     s->capture_kernel_dropped = __atomic_load_n(&pl->cap_drop, __ATOMIC_RELAXED);
     s->capture_interface_dropped = __atomic_load_n(&pl->cap_ifdrop, __ATOMIC_RELAXED);
@@ -203,9 +166,9 @@ static void fill_metrics(void *ctx, metrics_snapshot *s)
     s->rules_loaded = pl->info_rules;
     pthread_mutex_unlock(&pl->info_mu);
     s->start_time = pl->start_time;
-    if (pl->sink.pub) {
+    if (dw_out_has_stats(pl->out)) {
         s->have_publish = true;
-        publisher_stats(pl->sink.pub, &s->publish);
+        dw_out_stats(pl->out, &s->publish);
     }
 }
 
@@ -282,17 +245,17 @@ static void emit_metric_event(pipeline *pl)
     const char *line = event_encode_custom(pl->health, clk_wall_us(), "metric", "dnswatch.metrics",
                                            write_metric_members, &snap, &len);
     if (line)
-        sink_write(&pl->sink, line, len);
+        dw_out_write(pl->out, line, len);
 }
 
 static void refresh_capture_stats(pipeline *pl)
 {
-    struct pcap_stat ps;
-    if (!pl->live || pcap_stats(pl->p, &ps) != 0)
+    dw_input_stats st;
+    if (dw_input_stats_get(pl->in, &st) != 0)
         return;
-    __atomic_store_n(&pl->cap_recv, ps.ps_recv, __ATOMIC_RELAXED);
-    __atomic_store_n(&pl->cap_drop, ps.ps_drop, __ATOMIC_RELAXED);
-    __atomic_store_n(&pl->cap_ifdrop, ps.ps_ifdrop, __ATOMIC_RELAXED);
+    __atomic_store_n(&pl->cap_recv, st.received, __ATOMIC_RELAXED);
+    __atomic_store_n(&pl->cap_drop, st.dropped, __ATOMIC_RELAXED);
+    __atomic_store_n(&pl->cap_ifdrop, st.if_dropped, __ATOMIC_RELAXED);
 }
 
 /* Symmetric in source and destination, so a query and its response meet in one worker.
@@ -318,23 +281,22 @@ static unsigned pick_worker(pipeline *pl, const uint8_t *data, uint32_t len)
     return (unsigned)(h % pl->n_workers);
 }
 
-static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+static void on_frame(void *ctx, uint64_t ts, const uint8_t *bytes, uint32_t caplen)
 {
-    pipeline *pl = (pipeline *)(void *)user; /* our own pointer, handed back by libpcap */
-    uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
-    unsigned wi = pick_worker(pl, bytes, h->caplen);
+    pipeline *pl = ctx;
+    unsigned wi = pick_worker(pl, bytes, caplen);
     ring *r = worker_ring(pl->w[wi]);
 
     pl->received++;
-    if (ring_push(r, ts, bytes, h->caplen))
+    if (ring_push(r, ts, bytes, caplen))
         return;
     if (pl->live) {
         count_drop(pl, wi); /* live capture never waits: a full ring is a counted drop */
         return;
     }
     /* A file waits for nobody: wait for room, so an offline run sees every frame. */
-    while (!ring_push(r, ts, bytes, h->caplen)) {
-        if (h->caplen > FILE_RING_BYTES / 4) { /* never fits: not waiting for ever */
+    while (!ring_push(r, ts, bytes, caplen)) {
+        if (caplen > FILE_RING_BYTES / 4) { /* never fits: not waiting for ever */
             count_drop(pl, wi);
             return;
         }
@@ -374,8 +336,8 @@ static void health(pipeline *pl, const char *action, const char *outcome, const 
     const char *line =
         event_encode_health(pl->health, clk_wall_us(), action, outcome, reason, details, n, &len);
     if (line)
-        sink_write(&pl->sink, line, len);
-    sink_flush(&pl->sink);
+        dw_out_write(pl->out, line, len);
+    dw_out_flush(pl->out);
 }
 
 /* Reassembly eviction pressure (decoders/defrag.h, decoders/tcpstream.c): a health event
@@ -429,7 +391,7 @@ static void evict_health(pipeline *pl, bool start, bool final, const dw_counters
                                            start ? "failure" : "success", reason, details, nd,
                                            &len);
     if (line)
-        sink_write(&pl->sink, line, len);
+        dw_out_write(pl->out, line, len);
 }
 
 static void watch_evictions(pipeline *pl, bool final)
@@ -600,79 +562,7 @@ static void free_retired(pipeline *pl)
     pl->retired = NULL;
 }
 
-/* ---- capture set-up -------------------------------------------------------------------- */
-
-/* A capture file through a 1 MiB stdio buffer: libpcap reads it record by record, and
- * with the default 4 KiB buffer that is a read() every 30 frames (29 000 for a 1M-frame
- * file). "-" is standard input, as for pcap_open_offline. */
-static pcap_t *open_file(const char *path, char *err)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) {
-        snprintf(err, PCAP_ERRBUF_SIZE, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    /* glibc ignores the size unless given the buffer. A process reads one file, and the
-     * buffer must outlive the stream (pcap_close closes it at exit): a static one. */
-    static char buf[1u << 20];
-    setvbuf(f, buf, _IOFBF, sizeof buf); /* advisory: the default buffer if it fails */
-    pcap_t *p = pcap_fopen_offline(f, err);
-    if (!p && f != stdin)
-        fclose(f);
-    return p;
-}
-
-static pcap_t *open_capture(const dw_options *o, char *err)
-{
-    if (o->pcap_file)
-        return open_file(o->pcap_file, err);
-    pcap_t *p = pcap_create(o->iface, err);
-    if (!p)
-        return NULL;
-    pcap_set_snaplen(p, (int)o->capture.snaplen);
-    pcap_set_promisc(p, o->capture.promisc);
-    /* Not immediate mode: the 100 ms buffer timeout also wakes the capture loop on a quiet
-     * link, so output is flushed and reloads are seen within that time. */
-    pcap_set_timeout(p, (int)o->capture.timeout_ms);
-    pcap_set_buffer_size(p, (int)(o->capture.buffer_mb << 20));
-    int rc = pcap_activate(p);
-    if (rc < 0) {
-        snprintf(err, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(p));
-        if (!*err)
-            snprintf(err, PCAP_ERRBUF_SIZE, "%s", pcap_statustostr(rc));
-        pcap_close(p);
-        return NULL;
-    }
-    return p;
-}
-
-/* The default filter: everything the decoder can read on the DNS ports, in any VLAN
- * stacking, PPPoE, IPv6 extension headers and tunnels (see capfilter.h). */
-static int default_filter(const dw_options *o, int dlt, char *out, size_t len)
-{
-    if (capfilter_default(dlt, o->decoder.ports, o->decoder.n_ports, out, len) != 0) {
-        fprintf(stderr, "dnswatch: default capture filter too long for %u ports\n",
-                o->decoder.n_ports);
-        return -1;
-    }
-    return 0;
-}
-
-static int set_filter(pcap_t *p, const char *src, const char *expr)
-{
-    struct bpf_program prog;
-    if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-        fprintf(stderr, "dnswatch: %s: bad capture filter '%s': %s\n", src, expr, pcap_geterr(p));
-        return -1;
-    }
-    int rc = pcap_setfilter(p, &prog);
-    pcap_freecode(&prog);
-    if (rc != 0) {
-        fprintf(stderr, "dnswatch: %s: cannot set capture filter: %s\n", src, pcap_geterr(p));
-        return -1;
-    }
-    return 0;
-}
+/* ---- set-up ---------------------------------------------------------------------------- */
 
 /* Live: one core is the capture thread's, the others the workers'. Reading a file, the
  * capture thread mostly waits for room in the rings, so every core gets a worker
@@ -704,130 +594,56 @@ static uint64_t report(pipeline *pl)
     if (drops)
         fprintf(stderr, "dnswatch: frames dropped, worker ring full: %llu\n",
                 (unsigned long long)drops);
-    if (pl->live) {
-        struct pcap_stat ps;
-        if (pcap_stats(pl->p, &ps) == 0)
-            fprintf(stderr, "dnswatch: kernel: received %u, dropped %u, interface dropped %u\n",
-                    ps.ps_recv, ps.ps_drop, ps.ps_ifdrop);
-    }
+    dw_input_stats st;
+    if (dw_input_stats_get(pl->in, &st) == 0)
+        fprintf(stderr, "dnswatch: kernel: received %llu, dropped %llu, interface dropped %llu\n",
+                (unsigned long long)st.received, (unsigned long long)st.dropped,
+                (unsigned long long)st.if_dropped);
     if (pl->current && pl->current->rules)
         fprintf(stderr, "dnswatch: alerts written: %llu\n", (unsigned long long)alerts);
     return drops;
-}
-
-/* --output redis: a wrong password or a bad URL stops the start; Redis being away does
- * not (the publisher spools and retries). */
-static int redis_start(pipeline *pl)
-{
-    char err[1024];
-    int rc = publisher_new(&pl->o->redis, &pl->sink.pub, err, sizeof err);
-    if (rc < 0) {
-        fprintf(stderr, "dnswatch: %s\n", err);
-        return -1;
-    }
-    if (rc > 0)
-        fprintf(stderr, "dnswatch: %s\n", err);
-    return 0;
-}
-
-/* Every event ends in Redis or in the spool before the run ends, or is counted lost; says
- * which. Returns the number lost. */
-static uint64_t redis_finish(pipeline *pl)
-{
-    const dw_options *o = pl->o;
-    publish_stats ps;
-    uint64_t left = publisher_close_stats(pl->sink.pub, o->redis_wait_ms, &ps);
-    active_pub = NULL;
-    pl->sink.pub = NULL;
-    if (stop_requested >= 2)
-        fprintf(stderr, "dnswatch: second stop signal: stopped waiting for Redis\n");
-    if (left)
-        fprintf(stderr, "dnswatch: %llu events left in the spool %s, replayed at next start\n",
-                (unsigned long long)left, o->redis.spool_dir);
-    else
-        fprintf(stderr, "dnswatch: all %llu events in Redis\n", (unsigned long long)ps.published);
-    fprintf(stderr, "dnswatch: redis: published %llu, spooled %llu, replayed %llu, dropped %llu%s\n",
-            (unsigned long long)ps.published, (unsigned long long)ps.spooled,
-            (unsigned long long)ps.replayed, (unsigned long long)ps.dropped,
-            !ps.dropped ? "" : ps.dropped_disk == ps.dropped ? " (the disk refused them)"
-                             : ps.shed_alerts + ps.shed_events == ps.dropped ? " (shed under pressure)"
-                             : " (spool full, shed, or the disk refused them)");
-    if (ps.shed_alerts || ps.shed_events)
-        fprintf(stderr, "dnswatch: redis spool under pressure: of the dropped, %llu alerts were "
-                        "shed (flood quota), %llu other events\n",
-                (unsigned long long)ps.shed_alerts, (unsigned long long)ps.shed_events);
-    if (ps.spool_damaged)
-        fprintf(stderr, "dnswatch: redis spool: %llu damaged stretches skipped, %llu events "
-                        "in them counted lost%s\n", (unsigned long long)ps.spool_damaged,
-                (unsigned long long)(ps.spool_lost + ps.spool_damaged_at_start),
-                ps.spool_damaged_at_start ? " (at least: an earlier run's are not counted)" : "");
-    return publish_stats_lost(&ps);
 }
 
 int run_main(const dw_options *o)
 {
     static pipeline pipe_state;
     pipeline *pl = &pipe_state;
-    char err[PCAP_ERRBUF_SIZE] = "";
+    /* Large: an input's message may quote a long --filter. */
+    static char err[1u << 18];
     int status = 1;
 
     memset(pl, 0, sizeof *pl);
     pl->o = o;
-    pl->src = o->pcap_file ? o->pcap_file : o->iface;
-    pl->live = o->iface != NULL;
-    pl->sink.f = stdout;
-    pthread_mutex_init(&pl->sink.mu, NULL);
     pthread_mutex_init(&pl->info_mu, NULL);
     pl->start_time = (double)clk_wall_us() / 1e6;
-    static char outbuf[1 << 20];
-    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 
     if (sources_load(o, 1, msg_stderr, NULL, &pl->current) != 0)
         goto out;
     set_rules_info(pl);
 
-    pl->p = open_capture(o, err);
-    if (!pl->p) {
-        fprintf(stderr, "dnswatch: cannot %s %s: %s\n", o->pcap_file ? "read" : "capture on",
-                pl->src, err);
+    if (dw_input_open(o, &pl->in, err, sizeof err) != 0) {
+        fprintf(stderr, "dnswatch: %s\n", err);
         goto out;
     }
-    pl->dlt = pcap_datalink(pl->p);
-    if (!pkt_dlt_supported(pl->dlt)) {
-        const char *name = pcap_datalink_val_to_name(pl->dlt);
-        fprintf(stderr, "dnswatch: %s: link type %d (%s) is not supported\n", pl->src, pl->dlt,
-                name ? name : "unknown");
-        goto out;
-    }
-    char filter[CAPFILTER_MAX];
-    if (!o->bpf && default_filter(o, pl->dlt, filter, sizeof filter) != 0)
-        goto out;
-    if ((o->bpf || pl->live) && set_filter(pl->p, pl->src, o->bpf ? o->bpf : filter) != 0)
-        goto out;
+    pl->src = pl->in->src;
+    pl->live = pl->in->live;
+    pl->dlt = dw_input_link_type(pl->in);
 
-    /* The capture is open: nothing from here on needs privileges. */
-    if (o->user) {
-        if (privdrop_to(o->user, err, sizeof err) != 0) {
-            fprintf(stderr, "dnswatch: %s\n", err);
-            goto out;
-        }
-    } else if (pl->live && geteuid() != 0 && getuid() != 0 && privdrop_privileged()) {
-        /* An unprivileged user given capabilities for the capture (the systemd unit):
-         * keep the user, drop the capabilities. */
-        if (privdrop_caps(err, sizeof err) != 0) {
-            fprintf(stderr, "dnswatch: %s\n", err);
-            goto out;
-        }
-    } else if (pl->live && privdrop_privileged() && !o->allow_root) {
-        fprintf(stderr, "dnswatch: refusing to keep capturing on %s with root privileges: pass "
-                        "--user NAME to drop to that user once the interface is open, or "
-                        "--allow-root\n", pl->src);
+    /* The input is open: nothing from here on needs privileges. */
+    if (privdrop_after_open(o->user, o->allow_root, pl->live, pl->src, err, sizeof err) != 0) {
+        fprintf(stderr, "dnswatch: %s\n", err);
         goto out;
     }
 
-    if (o->output == DW_OUT_REDIS && redis_start(pl) != 0)
+    /* A wrong password or a bad URL stops the start; Redis being away does not (the
+     * publisher spools and retries). */
+    int orc = dw_out_open(o, &pl->out, err, sizeof err);
+    if (orc != 0)
+        fprintf(stderr, "dnswatch: %s\n", err);
+    if (orc < 0)
         goto out;
-    active_pub = pl->sink.pub;
+    if (dw_out_can_hurry(pl->out))
+        active_hurry = pl->out;
 
     if (gethostname(pl->observer, sizeof pl->observer) != 0 || !pl->observer[0])
         snprintf(pl->observer, sizeof pl->observer, "dnswatch");
@@ -844,8 +660,9 @@ int run_main(const dw_options *o)
     if (pl->n_workers > MAX_WORKERS)
         pl->n_workers = MAX_WORKERS;
     worker_config wc = {
-        .o = o, .dlt = pl->dlt, .live = pl->live, .iface = o->iface,
-        .observer_name = observer, .sink = &pl->sink, .sources = &pl->current,
+        .decoder = &o->decoder, .log = o->log, .fold_seconds = o->fold_seconds,
+        .track_queries = o->track_queries, .dlt = pl->dlt, .live = pl->live,
+        .iface = o->iface, .observer_name = observer, .out = pl->out, .sources = &pl->current,
         .ring_bytes = pl->live ? RING_BYTES : FILE_RING_BYTES,
     };
     for (unsigned i = 0; i < pl->n_workers; i++) {
@@ -867,35 +684,24 @@ int run_main(const dw_options *o)
     }
 
     install_signals();
-    active_pcap = pl->p;
+    active_input = pl->in;
     fprintf(stderr, "dnswatch: %s on %s, %u worker%s\n", pl->live ? "capturing" : "reading",
             pl->src, pl->n_workers, pl->n_workers == 1 ? "" : "s");
     int rc = 0;
     uint64_t next_flush = clk_mono_us() + FLUSH_EVERY_US;
     /* A broken output (stdout closed, disk full) ends the run: capturing on with nowhere
      * to put the events would lose them without a word. */
-    /* Live: wait for packets with poll() and our own timeout, then read without blocking.
-     * libpcap's own wait (TPACKET_V3) can sleep until the next packet on a quiet link,
-     * which would hold back output flushes, metric events and reloads. */
-    int fd = -1;
-    if (pl->live && pcap_setnonblock(pl->p, 1, err) == 0)
-        fd = pcap_get_selectable_fd(pl->p);
-    while (!stop_requested && !__atomic_load_n(&pl->sink.failed, __ATOMIC_RELAXED)) {
-        if (fd >= 0) {
-            struct pollfd pfd = {fd, POLLIN, 0};
-            poll(&pfd, 1, 100); /* EINTR (a signal) is fine: the flags are checked below */
-        }
-        rc = pcap_dispatch(pl->p, 256, on_packet, (u_char *)pl);
-        if (rc == PCAP_ERROR)
+    while (!stop_requested && !dw_out_failed(pl->out)) {
+        rc = dw_input_dispatch(pl->in, 256, on_frame, pl);
+        if (rc == DW_INPUT_ERROR)
             break;
         /* A break is a signal's doing (stop or reload): the loop condition and the
-         * reload flag say which. Never end on it alone: libpcap may report a break
+         * reload flag say which. Never end on it alone: an input may report a break
          * once more after a reload was already handled. */
-        bool broke = rc == PCAP_ERROR_BREAK;
-        if (broke)
+        if (rc == DW_INPUT_EOF && !reload_requested && !stop_requested)
+            break;
+        if (rc < 0)
             rc = 0;
-        if (rc == 0 && !broke && !pl->live && !reload_requested && !stop_requested)
-            break; /* end of file: a file read returns 0 only there */
         if (reload_requested)
             reload(pl);
         free_retired(pl);
@@ -906,7 +712,7 @@ int run_main(const dw_options *o)
             pl->next_asn_check_us = now + ASN_CHECK_EVERY_US;
         }
         if (pl->live && now >= next_flush) {
-            sink_flush(&pl->sink);
+            dw_out_flush(pl->out);
             next_flush = now + FLUSH_EVERY_US;
         }
         if (now >= pl->next_stats_us) {
@@ -924,9 +730,9 @@ int run_main(const dw_options *o)
             pl->next_textfile_us = now + (uint64_t)(o->metrics.interval_s ? o->metrics.interval_s : 15) * 1000000u;
         }
     }
-    active_pcap = NULL;
-    if (rc == PCAP_ERROR)
-        fprintf(stderr, "dnswatch: %s: %s\n", pl->src, pcap_geterr(pl->p));
+    active_input = NULL;
+    if (rc == DW_INPUT_ERROR)
+        fprintf(stderr, "dnswatch: %s: %s\n", pl->src, dw_input_error(pl->in));
     else
         status = 0;
 
@@ -937,17 +743,20 @@ stop:
     for (unsigned i = 0; i < pl->n_workers; i++)
         worker_stop(pl->w[i]);
     watch_evictions(pl, true);
-    sink_flush(&pl->sink);
-    if (pl->sink.failed) {
-        fprintf(stderr, "dnswatch: writing events failed: %s\n", strerror(pl->sink.err));
+    dw_out_flush(pl->out);
+    if (dw_out_failed(pl->out)) {
+        fprintf(stderr, "dnswatch: writing events failed: %s\n",
+                strerror(dw_out_failed(pl->out)));
         status = 1;
     }
     refresh_capture_stats(pl);
     if (o->metrics.textfile)
         write_textfile(pl);
     uint64_t lost = report(pl);
-    if (pl->sink.pub)
-        lost += redis_finish(pl);
+    /* Still hurriable while it drains: a second stop signal ends the wait. */
+    lost += dw_out_close(pl->out, true);
+    active_hurry = NULL;
+    pl->out = NULL;
     if (lost) {
         /* A run that lost events did not do its job, whatever else went well. */
         fprintf(stderr, "dnswatch: %llu frames or events lost (counted above): exit status 1\n",
@@ -958,14 +767,12 @@ stop:
 out:
     for (unsigned i = 0; i < MAX_WORKERS; i++)
         worker_free(pl->w[i]);
-    if (pl->sink.pub)
-        publisher_close(pl->sink.pub, o->redis_wait_ms);
-    if (pl->p)
-        pcap_close(pl->p);
+    dw_out_close(pl->out, false);
+    active_hurry = NULL;
+    dw_input_close(pl->in);
     event_encoder_free(pl->health);
     sources_free(pl->retired);
     sources_free(pl->current);
-    pthread_mutex_destroy(&pl->sink.mu);
     pthread_mutex_destroy(&pl->info_mu);
     return status;
 }

@@ -38,7 +38,7 @@ struct worker {
 static void emit(void *ctx, const char *line, size_t len)
 {
     worker *w = ctx;
-    sink_write(w->cfg.sink, line, len);
+    dw_out_write(w->cfg.out, line, len);
 }
 
 /* Takes up the pipeline's current sources if they changed (a reload). */
@@ -51,7 +51,7 @@ static void refresh_sources(worker *w)
         evaluator_free(w->eval);
         w->eval = NULL;
     } else if (!w->eval) {
-        track_limits tl = {w->cfg.o->track_queries, 0}; /* 0: the default */
+        track_limits tl = {w->cfg.track_queries, 0}; /* 0: the default */
         w->eval = evaluator_new(s->rules, s->asn, &tl);
     } else if (evaluator_set_ruleset(w->eval, s->rules) != 0) {
         evaluator_free(w->eval); /* out of memory: run without rules rather than wrong ones */
@@ -68,7 +68,7 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
 {
     worker *w = ctx;
     dns_msg *m = w->msg;
-    const dw_options *o = w->cfg.o;
+    enum dw_log log = w->cfg.log;
 
     /* A query is parsed only when a rule needs it (query tracking): no event is ever
      * written for one, and half the traffic is queries. Its header is enough to count it.
@@ -102,7 +102,7 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
         evaluator_response(w->eval, pi, m, r);
         watched = r->watched;
     }
-    if (o->log == DW_LOG_ALL || (o->log == DW_LOG_WATCHED && watched)) {
+    if (log == DW_LOG_ALL || (log == DW_LOG_WATCHED && watched)) {
         size_t n;
         const char *text = event_encode(w->enc, pi, m, NULL, &n);
         if (text) {
@@ -167,11 +167,11 @@ worker *worker_start(const worker_config *cfg)
     w->cfg = *cfg;
     event_meta meta = {cfg->observer_name, cfg->iface};
     w->ring = ring_new(cfg->ring_bytes);
-    w->dec = dw_decoder_new(&cfg->o->decoder, &w->counters);
+    w->dec = dw_decoder_new(cfg->decoder, &w->counters);
     w->enc = event_encoder_new(&meta);
     w->msg = malloc(sizeof *w->msg);
     w->result = malloc(sizeof *w->result);
-    w->alerts = alerter_new(NULL, cfg->o->fold_seconds * 1000u, 4096);
+    w->alerts = alerter_new(NULL, cfg->fold_seconds * 1000u, 4096);
     if (!w->ring || !w->dec || !w->enc || !w->msg || !w->result || !w->alerts)
         goto fail;
     refresh_sources(w);

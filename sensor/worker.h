@@ -1,7 +1,7 @@
 /* A worker thread: frames from its ring to events. It owns everything it touches per
  * packet (decoder with its fragment and TCP tables, DNS message, evaluator with its query
  * table, alert folding, event encoder), so workers share nothing but the read-only
- * sources and the output sink. */
+ * sources and the output it is given. */
 #ifndef DW_WORKER_H
 #define DW_WORKER_H
 
@@ -10,23 +10,25 @@
 #include <stdint.h>
 
 #include "decoders/counters.h"
+#include "decoders/decode.h"
 #include "sensor/options.h"
+#include "sensor/output.h"
 #include "sensor/ring.h"
 #include "sensor/sources.h"
 
-/* Where events go: stdout (under a lock, whole lines) or the Redis publisher. */
-typedef struct dw_sink dw_sink;
-void sink_write(dw_sink *s, const char *line, size_t len);
-
 typedef struct worker worker;
 
+/* What a worker needs, and nothing more. The pointers must outlive the worker. */
 typedef struct worker_config {
-    const dw_options *o;
-    int dlt;
+    const dw_decoder_config *decoder;
+    enum dw_log log;              /* which responses get an event besides alerts */
+    unsigned fold_seconds;        /* identical alerts folded within */
+    unsigned track_queries;       /* query tracker bound, 0: its default */
+    int dlt;                      /* link type of the frames */
     bool live;                    /* expire folds and flush by wall clock when idle */
     const char *iface;            /* observer.ingress.interface.name */
     const char *observer_name;
-    dw_sink *sink;
+    dw_out *out;                  /* where events go; thread-safe */
     dw_sources *const *sources;   /* the pipeline's current sources, read atomically */
     size_t ring_bytes;
 } worker_config;

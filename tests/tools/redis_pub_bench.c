@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sensor/output_redis.h"
 #include "sensor/publish.h"
 
 static double now(void)
@@ -35,8 +36,12 @@ int main(int argc, char **argv)
     c.maxlen = 0;
 
     publisher *p;
+    publish_transport *tr;
+    publish_queue_config qc;
     char err[512];
-    if (publisher_new(&c, &p, err, sizeof err) != 0) {
+    publish_config_queue(&c, &qc);
+    if (redis_transport_new(&c, &tr, err, sizeof err) != 0 ||
+        publisher_new(&qc, tr, &p, err, sizeof err) != 0) {
         fprintf(stderr, "redis_pub_bench: %s\n", err);
         return 1;
     }

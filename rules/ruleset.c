@@ -24,14 +24,14 @@
 #include <yaml.h>
 
 #include "rules/suggest.h"
-#include "rules/yamlnode.h"
+#include "rules/yamlschema.h"
 
 #define RS_MAX_FILE_BYTES (16u << 20)
 #define RS_MAX_DIAGS 1000
 /* Aliases let a document reference one node many times, and set references expand; the
  * work done for one document is bounded so a small file cannot make loading explode. */
 #define RS_DOC_BUDGET 200000u
-#define RS_MAX_ID 64
+#define RS_MAX_ID YS_MAX_ID
 /* Below this many bytes of rules, parsing and hashing stay on the calling thread: a helper
  * thread pays off only for packs that take tens of milliseconds to load. */
 size_t ruleset_parallel_bytes = 256u << 10;
@@ -152,9 +152,8 @@ struct lfile {
     struct vec docs; /* yaml_document_t */
     /* What parse_file found, reported in file order once every file is parsed (files may
      * be parsed on two threads). The texts are libyaml's static strings. */
-    bool parse_oom, parse_err;
-    unsigned err_line, err_col, err_ctx_line;
-    const char *err_problem, *err_context;
+    bool parse_oom;
+    ys_syntax syntax;
 };
 
 struct set_def {
@@ -183,12 +182,6 @@ struct id_ref {
     unsigned line, col;
 };
 
-struct pending {
-    ruleset_diag d;
-    size_t file, seq;
-    char id[RS_MAX_ID + 8];
-};
-
 struct loader {
     time_t now;
     ruleset *rs;
@@ -198,27 +191,18 @@ struct loader {
     struct vec ids;   /* struct id_ref, every rule seen (for duplicate ids) */
     size_t *id_tab, id_cap, id_used; /* the first of each id in ids, by hash */
     struct vec names; /* struct name_ref, every match name of every good rule */
-    struct vec diags; /* struct pending */
     struct vec pcache; /* struct pcache_ent: compiled prefix lists, shared when identical */
     struct vec pre;    /* struct pre_set, in the order the sets pass meets them */
     size_t pre_next;
-    size_t dropped;
-    unsigned errors, warnings;
     int io_err;
-    bool oom;
-    /* the document being read */
-    size_t cur_file;
-    yaml_document_t *doc;
-    const char *cur_id;
-    size_t budget;
-    bool over_budget;
+    ys_ctx y; /* messages, out of memory, and the document being read */
 };
 
 static void *lpush(struct loader *L, struct vec *v)
 {
     void *e = vec_push(v);
     if (!e)
-        L->oom = true;
+        L->y.oom = true;
     return e;
 }
 
@@ -226,7 +210,7 @@ static void *lalloc(struct loader *L, size_t size)
 {
     void *p = arena_alloc(L->rs, size);
     if (!p)
-        L->oom = true;
+        L->y.oom = true;
     return p;
 }
 
@@ -241,82 +225,10 @@ static char *lstrdup(struct loader *L, const char *s)
 
 /* ---- diagnostics --------------------------------------------------------------------- */
 
-__attribute__((format(printf, 7, 0))) static void vdiag_at(struct loader *L, bool err,
-                                                             size_t file, unsigned line,
-                                                             unsigned col, const char *id,
-                                                             const char *fmt, va_list ap)
+static const char *file_path(const void *pctx, size_t file)
 {
-    if (err)
-        L->errors++;
-    else
-        L->warnings++;
-    if (L->diags.n >= RS_MAX_DIAGS) {
-        L->dropped++;
-        return;
-    }
-    struct pending *p = lpush(L, &L->diags);
-    if (!p)
-        return;
-    p->file = file;
-    p->seq = L->diags.n;
-    p->d.line = line;
-    p->d.col = col;
-    p->d.is_error = err;
-    if (id)
-        snprintf(p->id, sizeof p->id, "%s", id);
-    p->d.rule_id = id ? p->id : NULL;
-    vsnprintf(p->d.msg, sizeof p->d.msg, fmt, ap);
-}
-
-__attribute__((format(printf, 7, 8))) static void diag_at(struct loader *L, bool err, size_t file,
-                                                            unsigned line, unsigned col,
-                                                            const char *id, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vdiag_at(L, err, file, line, col, id, fmt, ap);
-    va_end(ap);
-}
-
-/* At node n of the current document, about the current rule. */
-__attribute__((format(printf, 4, 5))) static void diag(struct loader *L, bool err,
-                                                         const yaml_node_t *n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vdiag_at(L, err, L->cur_file, (unsigned)n->start_mark.line + 1,
-             (unsigned)n->start_mark.column + 1, L->cur_id, fmt, ap);
-    va_end(ap);
-}
-
-static int pending_cmp(const void *a, const void *b)
-{
-    const struct pending *x = a, *y = b;
-    if (x->file != y->file)
-        return x->file < y->file ? -1 : 1;
-    if (x->d.line != y->d.line)
-        return x->d.line < y->d.line ? -1 : 1;
-    if (x->d.col != y->d.col)
-        return x->d.col < y->d.col ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static void flush_diags(struct loader *L, ruleset_diag_fn fn, void *ctx)
-{
-    struct pending *p = L->diags.v;
-    if (L->diags.n)
-        qsort(p, L->diags.n, sizeof *p, pending_cmp);
-    for (size_t i = 0; fn && i < L->diags.n; i++) {
-        p[i].d.file = p[i].file < L->files.n ? VAT(L->files, struct lfile, p[i].file)->path : "?";
-        p[i].d.rule_id = p[i].d.rule_id ? p[i].id : NULL;
-        fn(ctx, &p[i].d);
-    }
-    if (fn && L->dropped) {
-        ruleset_diag d = {.file = L->files.n ? VAT(L->files, struct lfile, 0)->path : "?",
-                          .is_error = L->errors > 0};
-        snprintf(d.msg, sizeof d.msg, "%zu more diagnostics not shown", L->dropped);
-        fn(ctx, &d);
-    }
+    const struct loader *L = pctx;
+    return file < L->files.n ? VAT(L->files, struct lfile, file)->path : "?";
 }
 
 void ruleset_diag_format(const ruleset_diag *d, char *buf, size_t len)
@@ -422,148 +334,52 @@ static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
 
 /* ---- YAML node helpers ---------------------------------------------------------------- */
 
-static yaml_node_t *node(struct loader *L, int i) { return yaml_document_get_node(L->doc, i); }
+static yaml_node_t *node(struct loader *L, int i) { return yaml_document_get_node(L->y.doc, i); }
 
 
 
-static bool spend(struct loader *L, const yaml_node_t *n, size_t units)
-{
-    if (L->over_budget)
-        return false;
-    L->budget += units;
-    if (L->budget > RS_DOC_BUDGET) {
-        L->over_budget = true;
-        diag(L, true, n, "document too large: more than %u items once aliases and sets are "
-                         "expanded; split it", RS_DOC_BUDGET);
-        return false;
-    }
-    return true;
-}
+/* The mappings of a rule file. Each section's hint keys are the ones suggested when written
+ * in another mapping ("it belongs under ..."). */
+static const char *const rule_keys[] = {
+    "id", "title", "severity", "tags", "match", "cname", "expect", "dnssec", "ttl",
+    "rebinding", "exceptions",
+};
+static const char *const match_keys[] = {"names", "except"};
+static const char *const cname_keys[] = {"allowed_targets"};
+static const char *const expect_keys[] = {"asn", "prefixes", "resolvers"};
+static const char *const ttl_keys[] = {"max"};
+static const char *const rebinding_keys[] = {"check", "allow", "sinkhole"};
+static const char *const exception_keys[] = {"prefixes", "names", "reason", "expires"};
+static const char *const dnssec_keys[] = {"expect"};
+static const char *const set_keys[] = {"asn", "prefixes"};
+#define KEYS(k) k, sizeof k / sizeof *k
+static const ys_section rule_sections[] = {
+    {"rule", "in rule", "at the top level of the rule", KEYS(rule_keys), NULL, 0},
+    {"match", "in match", "under \"match\"", KEYS(match_keys), NULL, 0},
+    {"cname", "in cname", "under \"cname\"", KEYS(cname_keys), NULL, 0},
+    {"expect", "in expect", "under \"expect\"", KEYS(expect_keys), NULL, 0},
+    {"ttl", "in ttl", "under \"ttl\"", KEYS(ttl_keys), NULL, 0},
+    {"rebinding", "in rebinding", "under \"rebinding\"", KEYS(rebinding_keys), NULL, 0},
+    {"exception", "in exception", "in an item of \"exceptions\"", KEYS(exception_keys),
+     exception_keys + 2, 2},
+    {"dnssec", "in dnssec", "under \"dnssec\"", KEYS(dnssec_keys), dnssec_keys, 0},
+    {"set", "in set", "under \"set\"", KEYS(set_keys), set_keys, 0},
+};
+#undef KEYS
+enum { S_RULE, S_MATCH, S_CNAME, S_EXPECT, S_TTL, S_REBINDING, S_EXCEPTION, S_DNSSEC, S_SET };
 
-/* Text of a scalar, or NULL after reporting what was found instead. */
-static const char *want_text(struct loader *L, const yaml_node_t *n, const char *what)
-{
-    if (n->type != YAML_SCALAR_NODE || is_null(n)) {
-        diag(L, true, n, "\"%s\" must be text, found %s", what, type_name(n));
-        return NULL;
-    }
-    if (strlen(sval(n)) != n->data.scalar.length) {
-        diag(L, true, n, "\"%s\" contains a NUL character", what);
-        return NULL;
-    }
-    return sval(n);
-}
-
-/* True for a list; false, silently, for nothing (an empty list); false with an error for
- * anything else. */
-static bool want_list(struct loader *L, const yaml_node_t *n, const char *what)
-{
-    if (n->type == YAML_SEQUENCE_NODE)
-        return true;
-    if (is_null(n))
-        return false;
-    if (n->type == YAML_SCALAR_NODE)
-        diag(L, true, n, "\"%s\" must be a list, found text; write [%.80s]", what, sval(n));
-    else
-        diag(L, true, n, "\"%s\" must be a list, found %s", what, type_name(n));
-    return false;
-}
-
-static bool want_map(struct loader *L, const yaml_node_t *n, const char *what)
-{
-    if (n->type == YAML_MAPPING_NODE)
-        return true;
-    if (is_null(n))
-        return false;
-    diag(L, true, n, "\"%s\" must be a mapping (key: value), found %s", what, type_name(n));
-    return false;
-}
-
-/* Where each key belongs, for "it belongs under ..." hints. */
-static const struct {
-    const char *key, *home;
-} key_home[] = {
-    {"id", "rule"},          {"title", "rule"},      {"severity", "rule"},
-    {"tags", "rule"},        {"match", "rule"},      {"cname", "rule"},
-    {"expect", "rule"},      {"dnssec", "rule"},     {"ttl", "rule"},
-    {"rebinding", "rule"},   {"exceptions", "rule"}, {"names", "match"},
-    {"except", "match"},     {"allowed_targets", "cname"}, {"asn", "expect"},
-    {"prefixes", "expect"},  {"resolvers", "expect"}, {"max", "ttl"},
-    {"check", "rebinding"},  {"allow", "rebinding"}, {"sinkhole", "rebinding"},
-    {"reason", "exception"}, {"expires", "exception"},
+/* A key written without a value is judged as written: "title:" is an error, "tags:" an
+ * empty list. */
+static const ys_schema rule_schema = {
+    .sections = rule_sections,
+    .n_sections = sizeof rule_sections / sizeof *rule_sections,
+    .dup_names_section = true,
+    .null_is_absent = false,
 };
 
-static void unknown_key(struct loader *L, const yaml_node_t *k, const char *where,
-                        const char *const *keys, size_t nk)
+static void map_get(struct loader *L, const yaml_node_t *map, int section, yaml_node_t **vals)
 {
-    const char *key = sval(k);
-    const char *near = suggest_nearest(key, keys, nk);
-    if (near) {
-        diag(L, true, k, "unknown key \"%s\" in %s; did you mean \"%s\"?", key, where, near);
-        return;
-    }
-    /* Right key, wrong level? Or a typo of a key of another level? */
-    const char *best = NULL, *home = NULL;
-    unsigned bd = 3;
-    for (size_t i = 0; i < sizeof key_home / sizeof *key_home; i++) {
-        if (!strcmp(key_home[i].home, where))
-            continue;
-        unsigned d = suggest_distance(key, key_home[i].key);
-        if (d < bd && (d == 0 || d < strlen(key))) {
-            bd = d;
-            best = key_home[i].key;
-            home = key_home[i].home;
-        }
-    }
-    char at[48];
-    if (home && !strcmp(home, "rule"))
-        snprintf(at, sizeof at, "at the top level of the rule");
-    else if (home && !strcmp(home, "exception"))
-        snprintf(at, sizeof at, "in an item of \"exceptions\"");
-    else if (home)
-        snprintf(at, sizeof at, "under \"%s\"", home);
-    if (best && bd == 0) {
-        diag(L, true, k, "unknown key \"%s\" in %s; it belongs %s", key, where, at);
-    } else if (best) {
-        diag(L, true, k, "unknown key \"%s\" in %s; did you mean \"%s\" (%s)?", key, where, best,
-             at);
-    } else {
-        char list[256];
-        suggest_join(list, sizeof list, keys, nk);
-        diag(L, true, k, "unknown key \"%s\" in %s; valid keys: %s", key, where, list);
-    }
-}
-
-/* Fills vals[i] with the value of keys[i] (NULL if absent), reporting unknown, duplicate
- * and non-text keys. */
-static void map_get(struct loader *L, const yaml_node_t *map, const char *where,
-                    const char *const *keys, size_t nk, yaml_node_t **vals)
-{
-    const yaml_node_t *kn[16] = {0};
-    for (size_t i = 0; i < nk; i++)
-        vals[i] = NULL;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
-        if (!k || !v || !spend(L, k, 1))
-            continue;
-        if (k->type != YAML_SCALAR_NODE) {
-            diag(L, true, k, "a key in %s must be text, found %s", where, type_name(k));
-            continue;
-        }
-        size_t i = 0;
-        while (i < nk && strcmp(keys[i], sval(k)))
-            i++;
-        if (i == nk) {
-            unknown_key(L, k, where, keys, nk);
-        } else if (vals[i]) {
-            diag(L, true, k, "duplicate key \"%s\" in %s; the first is on line %u", keys[i],
-                 where, (unsigned)kn[i]->start_mark.line + 1);
-        } else {
-            vals[i] = v;
-            kn[i] = k;
-        }
-    }
+    ys_map_get(&L->y, &rule_schema, &rule_sections[section], map, vals);
 }
 
 /* ---- sets and typed lists ------------------------------------------------------------ */
@@ -596,14 +412,14 @@ static struct set_def *set_ref(struct loader *L, const yaml_node_t *n, const cha
             }
         }
         if (best)
-            diag(L, true, n, "unknown set \"%s\" in %s; did you mean \"set:%s\"?", name, what, best);
+            ys_diag(&L->y, true, n, "unknown set \"%s\" in %s; did you mean \"set:%s\"?", name, what, best);
         else
-            diag(L, true, n, "unknown set \"%s\" in %s; define it in a sets: document", name,
+            ys_diag(&L->y, true, n, "unknown set \"%s\" in %s; define it in a sets: document", name,
                  what);
         return NULL;
     }
     if (s->is_asn != want_asn) {
-        diag(L, true, n, "set \"%s\" holds %s, but %s needs %s", name,
+        ys_diag(&L->y, true, n, "set \"%s\" holds %s, but %s needs %s", name,
              s->is_asn ? "ASNs" : "prefixes", what, want_asn ? "ASNs" : "prefixes");
         return NULL;
     }
@@ -618,9 +434,9 @@ static bool parse_asn(struct loader *L, const yaml_node_t *n, const char *s, con
     uint32_t v;
     if ((s[0] == 'A' || s[0] == 'a') && (s[1] == 'S' || s[1] == 's') &&
         parse_u32(s + 2, UINT32_MAX, &v) && v != 0)
-        diag(L, true, n, "bad ASN \"%s\" in %s; write the number alone: %" PRIu32, s, what, v);
+        ys_diag(&L->y, true, n, "bad ASN \"%s\" in %s; write the number alone: %" PRIu32, s, what, v);
     else
-        diag(L, true, n, "bad ASN \"%.80s\" in %s; an ASN is an integer from 1 to 4294967295", s,
+        ys_diag(&L->y, true, n, "bad ASN \"%.80s\" in %s; an ASN is an integer from 1 to 4294967295", s,
              what);
     return false;
 }
@@ -629,23 +445,23 @@ static bool parse_asn(struct loader *L, const yaml_node_t *n, const char *s, con
 static void parse_asn_list(struct loader *L, const yaml_node_t *list, const char *what,
                            bool allow_sets, struct vec *out)
 {
-    if (!want_list(L, list, what))
+    if (!ys_list(&L->y, list, what))
         return;
     for (yaml_node_item_t *it = list->data.sequence.items.start;
          it < list->data.sequence.items.top; it++) {
         yaml_node_t *n = node(L, *it);
-        if (!n || !spend(L, list, 1))
+        if (!n || !ys_spend(&L->y, list, 1))
             return;
-        const char *s = want_text(L, n, what);
+        const char *s = ys_text(&L->y, n, what);
         if (!s)
             continue;
         if (!strncmp(s, "set:", 4)) {
             if (!allow_sets) {
-                diag(L, true, n, "a set cannot refer to another set (\"%.80s\")", s);
+                ys_diag(&L->y, true, n, "a set cannot refer to another set (\"%.80s\")", s);
                 continue;
             }
             struct set_def *set = set_ref(L, n, s, true, what);
-            if (!set || !spend(L, n, set->asn.n))
+            if (!set || !ys_spend(&L->y, n, set->asn.n))
                 continue;
             for (size_t i = 0; i < set->asn.n; i++) {
                 uint32_t *e = lpush(L, out);
@@ -681,25 +497,25 @@ static void parse_prefix_list(struct loader *L, const yaml_node_t *list, const c
 {
     if (whole)
         *whole = NULL;
-    if (!want_list(L, list, what))
+    if (!ys_list(&L->y, list, what))
         return;
     bool single = list->data.sequence.items.top - list->data.sequence.items.start == 1 &&
                   out->n == 0;
     for (yaml_node_item_t *it = list->data.sequence.items.start;
          it < list->data.sequence.items.top; it++) {
         yaml_node_t *n = node(L, *it);
-        if (!n || !spend(L, list, 1))
+        if (!n || !ys_spend(&L->y, list, 1))
             return;
-        const char *s = want_text(L, n, what);
+        const char *s = ys_text(&L->y, n, what);
         if (!s)
             continue;
         if (!strncmp(s, "set:", 4)) {
             if (!allow_sets) {
-                diag(L, true, n, "a set cannot refer to another set (\"%.80s\")", s);
+                ys_diag(&L->y, true, n, "a set cannot refer to another set (\"%.80s\")", s);
                 continue;
             }
             struct set_def *set = set_ref(L, n, s, false, what);
-            if (!set || !spend(L, n, set->pfx.n))
+            if (!set || !ys_spend(&L->y, n, set->pfx.n))
                 continue;
             if (single && whole) {
                 *whole = set;
@@ -719,14 +535,14 @@ static void parse_prefix_list(struct loader *L, const yaml_node_t *list, const c
         memset(&p, 0, sizeof p);
         /* No masked text from the parser: it is needed only for the warning below. */
         if (prefix_parse(s, &p.family, p.addr, &p.plen, &host_bits, NULL, &why) != 0) {
-            diag(L, true, n, "bad prefix \"%.80s\" in %s: %s", s, what, why);
+            ys_diag(&L->y, true, n, "bad prefix \"%.80s\" in %s: %s", s, what, why);
             continue;
         }
         /* The stored form is the masked one, whatever the parser leaves in host bits. */
         pfx_mask(&p);
         if (host_bits) {
             prefix_format(p.family, p.addr, p.plen, masked);
-            diag(L, false, n, "prefix \"%.80s\" in %s has host bits set; using %s (write that)",
+            ys_diag(&L->y, false, n, "prefix \"%.80s\" in %s has host bits set; using %s (write that)",
                  s, what, masked);
         }
         struct pfx *e = lpush(L, out);
@@ -739,23 +555,23 @@ static void parse_prefix_list(struct loader *L, const yaml_node_t *list, const c
 static void parse_name_list(struct loader *L, const yaml_node_t *list, const char *what,
                             struct vec *texts, struct vec *nodes)
 {
-    if (!want_list(L, list, what))
+    if (!ys_list(&L->y, list, what))
         return;
     for (yaml_node_item_t *it = list->data.sequence.items.start;
          it < list->data.sequence.items.top; it++) {
         yaml_node_t *n = node(L, *it);
-        if (!n || !spend(L, list, 1))
+        if (!n || !ys_spend(&L->y, list, 1))
             return;
-        const char *s = want_text(L, n, what);
+        const char *s = ys_text(&L->y, n, what);
         if (!s)
             continue;
         if (!strncmp(s, "set:", 4)) {
-            diag(L, true, n, "\"%.80s\" in %s: sets hold ASNs or prefixes, not names", s, what);
+            ys_diag(&L->y, true, n, "\"%.80s\" in %s: sets hold ASNs or prefixes, not names", s, what);
             continue;
         }
         const char *why = "bad name";
         if (nameset_check_pattern(s, &why) != 0) {
-            diag(L, true, n, "bad name pattern \"%.80s\" in %s: %s", s, what, why);
+            ys_diag(&L->y, true, n, "bad name pattern \"%.80s\" in %s: %s", s, what, why);
             continue;
         }
         char *norm = lstrdup(L, s);
@@ -770,11 +586,11 @@ static void parse_name_list(struct loader *L, const yaml_node_t *list, const cha
         for (size_t i = 0; i < texts->n && !dup; i++)
             dup = !strcmp(*VAT(*texts, char *, i), norm);
         if (dup) {
-            diag(L, false, n, "\"%s\" is listed twice in %s", norm, what);
+            ys_diag(&L->y, false, n, "\"%s\" is listed twice in %s", norm, what);
             continue;
         }
         if (is_public_suffix_wildcard(norm))
-            diag(L, false, n, "wildcard \"%s\" in %s covers a whole public suffix: names anyone "
+            ys_diag(&L->y, false, n, "wildcard \"%s\" in %s covers a whole public suffix: names anyone "
                               "can register match it; name the domain, e.g. \"*.example%s\"",
                  norm, what, norm + 1);
         char **t = lpush(L, texts);
@@ -808,13 +624,13 @@ static nameset *own_nameset(struct loader *L, const struct vec *texts)
     nameset **slot = s ? lpush(L, &L->rs->namesets) : NULL;
     if (!slot) {
         nameset_free(s);
-        L->oom = true;
+        L->y.oom = true;
         return NULL;
     }
     *slot = s;
     for (size_t i = 0; i < texts->n; i++)
         if (nameset_add(s, *VAT(*texts, char *, i), 0) == -ENOMEM)
-            L->oom = true;
+            L->y.oom = true;
     return s;
 }
 
@@ -957,9 +773,9 @@ static void pre_run(struct pre_set *p)
  * takes only the ones it parses. */
 static void pre_collect(struct loader *L)
 {
-    for (size_t fi = 0; fi < L->files.n && !L->oom; fi++) {
+    for (size_t fi = 0; fi < L->files.n && !L->y.oom; fi++) {
         struct lfile *f = VAT(L->files, struct lfile, fi);
-        for (size_t di = 0; di < f->docs.n && !L->oom; di++) {
+        for (size_t di = 0; di < f->docs.n && !L->y.oom; di++) {
             yaml_document_t *doc = VAT(f->docs, yaml_document_t, di);
             yaml_node_t *root = yaml_document_get_root_node(doc);
             if (!root || root->type != YAML_MAPPING_NODE)
@@ -1037,7 +853,7 @@ static struct pre_set *pre_find(struct loader *L, const yaml_node_t *list)
 {
     for (size_t i = L->pre_next; i < L->pre.n; i++) {
         struct pre_set *p = VAT(L->pre, struct pre_set, i);
-        if (p->list == list && p->doc == L->doc) {
+        if (p->list == list && p->doc == L->y.doc) {
             L->pre_next = i + 1;
             return p;
         }
@@ -1050,9 +866,9 @@ static struct pre_set *pre_find(struct loader *L, const yaml_node_t *list)
 static bool take_pre(struct loader *L, const yaml_node_t *list, struct set_def *s)
 {
     struct pre_set *p = pre_find(L, list);
-    if (!p || !p->clean || L->over_budget || RS_DOC_BUDGET - L->budget < p->pfx.n)
+    if (!p || !p->clean || L->y.over_budget || RS_DOC_BUDGET - L->y.budget < p->pfx.n)
         return false;
-    L->budget += p->pfx.n;
+    L->y.budget += p->pfx.n;
     vec_free(&s->pfx);
     s->pfx = p->pfx;
     p->pfx = VEC(struct pfx);
@@ -1159,7 +975,7 @@ static const prefixset *build_prefixset(struct loader *L, const struct vec *pfx,
     if (!slot || !v) {
         if (!slot)
             prefixset_free(s);
-        L->oom = true;
+        L->y.oom = true;
         return NULL;
     }
     *slot = s;
@@ -1169,10 +985,10 @@ static const prefixset *build_prefixset(struct loader *L, const struct vec *pfx,
         prefix_format(p->family, p->addr, p->plen, buf);
         v[i] = lstrdup(L, buf);
         if (!v[i] || prefixset_add(s, p->family, p->addr, p->plen, (uint32_t)i) == -ENOMEM)
-            L->oom = true;
+            L->y.oom = true;
     }
     if (prefixset_freeze(s) == -ENOMEM)
-        L->oom = true;
+        L->y.oom = true;
     text->v = v;
     text->n = pfx->n;
     return s;
@@ -1189,38 +1005,38 @@ static int u32_cmp(const void *a, const void *b)
 static void parse_sets_doc(struct loader *L, const yaml_node_t *root)
 {
     const yaml_node_t *sets = NULL;
-    L->cur_id = NULL;
+    L->y.id = NULL;
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = node(L, p->key);
         if (!k || k->type != YAML_SCALAR_NODE)
             continue;
         if (strcmp(sval(k), "sets") != 0)
-            diag(L, true, k, "unknown key \"%.80s\" in a sets document: it holds only \"sets\"; "
+            ys_diag(&L->y, true, k, "unknown key \"%.80s\" in a sets document: it holds only \"sets\"; "
                              "put each rule in its own document after ---", sval(k));
         else if (sets)
-            diag(L, true, k, "duplicate key \"sets\" in a sets document");
+            ys_diag(&L->y, true, k, "duplicate key \"sets\" in a sets document");
         else
             sets = node(L, p->value);
     }
-    if (!sets || !want_map(L, sets, "sets"))
+    if (!sets || !ys_map(&L->y, sets, "sets"))
         return;
     for (yaml_node_pair_t *p = sets->data.mapping.pairs.start; p < sets->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = node(L, p->key), *body = node(L, p->value);
-        if (!k || !body || !spend(L, k, 1))
+        if (!k || !body || !ys_spend(&L->y, k, 1))
             continue;
-        const char *name = want_text(L, k, "set name");
+        const char *name = ys_text(&L->y, k, "set name");
         if (!name)
             continue;
         if (!valid_ident(name)) {
-            diag(L, true, k, "bad set name \"%.80s\": use letters, digits, '.', '_' and '-' "
+            ys_diag(&L->y, true, k, "bad set name \"%.80s\": use letters, digits, '.', '_' and '-' "
                              "(at most %d)", name, RS_MAX_ID);
             continue;
         }
         struct set_def *first = find_set(L, name);
         if (first) {
-            diag(L, true, k, "duplicate set \"%s\"; first defined at %s:%u:%u", name,
+            ys_diag(&L->y, true, k, "duplicate set \"%s\"; first defined at %s:%u:%u", name,
                  VAT(L->files, struct lfile, first->file)->path, first->line, first->col);
             continue;
         }
@@ -1228,27 +1044,26 @@ static void parse_sets_doc(struct loader *L, const yaml_node_t *root)
         if (!s)
             return;
         s->name = name;
-        s->file = L->cur_file;
+        s->file = L->y.file;
         s->line = (unsigned)k->start_mark.line + 1;
         s->col = (unsigned)k->start_mark.column + 1;
         s->asn = VEC(uint32_t);
         s->pfx = VEC(struct pfx);
-        static const char *const bkeys[] = {"asn", "prefixes"};
         yaml_node_t *bv[2];
         char what[96];
-        if (!want_map(L, body, name)) {
+        if (!ys_map(&L->y, body, name)) {
             if (is_null(body))
-                diag(L, true, k, "set \"%s\" is empty; give it {asn: [...]} or {prefixes: [...]}",
+                ys_diag(&L->y, true, k, "set \"%s\" is empty; give it {asn: [...]} or {prefixes: [...]}",
                      name);
             continue;
         }
-        map_get(L, body, "set", bkeys, 2, bv);
+        map_get(L, body, S_SET, bv);
         if (bv[0] && bv[1]) {
-            diag(L, true, k, "set \"%s\" holds either asn or prefixes, not both; split it", name);
+            ys_diag(&L->y, true, k, "set \"%s\" holds either asn or prefixes, not both; split it", name);
             continue;
         }
         if (!bv[0] && !bv[1]) {
-            diag(L, true, k, "set \"%s\" is empty; give it {asn: [...]} or {prefixes: [...]}", name);
+            ys_diag(&L->y, true, k, "set \"%s\" is empty; give it {asn: [...]} or {prefixes: [...]}", name);
             continue;
         }
         s->is_asn = bv[0] != NULL;
@@ -1266,48 +1081,24 @@ enum {
     K_ID, K_TITLE, K_SEVERITY, K_TAGS, K_MATCH, K_CNAME, K_EXPECT, K_DNSSEC, K_TTL,
     K_REBINDING, K_EXCEPTIONS, K_NKEYS
 };
-static const char *const rule_keys[K_NKEYS] = {
-    "id", "title", "severity", "tags", "match", "cname", "expect", "dnssec", "ttl",
-    "rebinding", "exceptions",
-};
-
-static int pick(struct loader *L, const yaml_node_t *n, const char *what,
-                const char *const *names, size_t nn)
-{
-    const char *s = want_text(L, n, what);
-    if (!s)
-        return -1;
-    for (size_t i = 0; i < nn; i++)
-        if (!strcasecmp(s, names[i]))
-            return (int)i;
-    char list[128];
-    suggest_join(list, sizeof list, names, nn);
-    const char *near = suggest_nearest(s, names, nn);
-    if (near)
-        diag(L, true, n, "bad %s \"%.80s\"; did you mean \"%s\"? (valid: %s)", what, s, near, list);
-    else
-        diag(L, true, n, "bad %s \"%.80s\"; valid: %s", what, s, list);
-    return -1;
-}
 
 static void parse_exceptions(struct loader *L, const yaml_node_t *list, struct vec *out)
 {
-    if (!want_list(L, list, "exceptions"))
+    if (!ys_list(&L->y, list, "exceptions"))
         return;
-    static const char *const keys[] = {"prefixes", "names", "reason", "expires"};
     for (yaml_node_item_t *it = list->data.sequence.items.start;
          it < list->data.sequence.items.top; it++) {
         yaml_node_t *n = node(L, *it);
-        if (!n || !spend(L, list, 1))
+        if (!n || !ys_spend(&L->y, list, 1))
             return;
         if (n->type != YAML_MAPPING_NODE) {
-            diag(L, true, n, "an item of \"exceptions\" must be a mapping ({prefixes: [...], "
+            ys_diag(&L->y, true, n, "an item of \"exceptions\" must be a mapping ({prefixes: [...], "
                              "reason: ..., expires: YYYY-MM-DD}), found %s", type_name(n));
             continue;
         }
         yaml_node_t *v[4];
-        map_get(L, n, "exception", keys, 4, v);
-        unsigned errs = L->errors;
+        map_get(L, n, S_EXCEPTION, v);
+        unsigned errs = L->y.errors;
         dw_exception e;
         memset(&e, 0, sizeof e);
         e.line = (unsigned)n->start_mark.line + 1;
@@ -1318,25 +1109,25 @@ static void parse_exceptions(struct loader *L, const yaml_node_t *list, struct v
         if (v[1])
             parse_name_list(L, v[1], "exception names", &names, &nodes);
         if (!v[0] && !v[1])
-            diag(L, true, n, "exception excuses nothing; give it prefixes: [...] and/or "
+            ys_diag(&L->y, true, n, "exception excuses nothing; give it prefixes: [...] and/or "
                              "names: [...]");
         if (!v[2])
-            diag(L, true, n, "exception has no \"reason\"; say why it is allowed (e.g. the "
+            ys_diag(&L->y, true, n, "exception has no \"reason\"; say why it is allowed (e.g. the "
                              "change ticket)");
-        else if ((e.reason = want_text(L, v[2], "reason")) && !*e.reason)
-            diag(L, true, v[2], "exception \"reason\" is empty");
+        else if ((e.reason = ys_text(&L->y, v[2], "reason")) && !*e.reason)
+            ys_diag(&L->y, true, v[2], "exception \"reason\" is empty");
         const char *exp = NULL;
         if (!v[3])
-            diag(L, true, n, "exception has no \"expires\"; add expires: YYYY-MM-DD");
-        else if ((exp = want_text(L, v[3], "expires")) && !parse_date(exp, &e.expires)) {
-            diag(L, true, v[3], "bad date \"%.80s\" in expires; write YYYY-MM-DD (a real day)",
+            ys_diag(&L->y, true, n, "exception has no \"expires\"; add expires: YYYY-MM-DD");
+        else if ((exp = ys_text(&L->y, v[3], "expires")) && !parse_date(exp, &e.expires)) {
+            ys_diag(&L->y, true, v[3], "bad date \"%.80s\" in expires; write YYYY-MM-DD (a real day)",
                  exp);
             exp = NULL;
         }
-        if (L->errors == errs && exp) {
+        if (L->y.errors == errs && exp) {
             snprintf(e.expires_text, sizeof e.expires_text, "%s", exp);
             if (L->now >= e.expires) {
-                diag(L, false, v[3], "exception expired on %s and is ignored (reason: %.80s); "
+                ys_diag(&L->y, false, v[3], "exception expired on %s and is ignored (reason: %.80s); "
                                      "remove it or extend \"expires\"", exp, e.reason);
             } else {
                 e.reason = lstrdup(L, e.reason);
@@ -1385,7 +1176,7 @@ static void id_insert(struct loader *L, size_t k)
         size_t ncap = L->id_cap ? L->id_cap * 2 : 64;
         size_t *nt = calloc(ncap, sizeof *nt);
         if (!nt) {
-            L->oom = true;
+            L->y.oom = true;
             return;
         }
         for (size_t j = 0; j < L->id_cap; j++) {
@@ -1419,36 +1210,36 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
     struct vec pfx = VEC(struct pfx), resolvers = VEC(struct pfx), allow = VEC(struct pfx);
     struct set_def *pfx_set = NULL, *resolvers_set = NULL, *allow_set = NULL;
     struct vec exceptions = VEC(dw_exception);
-    unsigned errs = L->errors;
+    unsigned errs = L->y.errors;
 
     memset(&r, 0, sizeof r);
     r.severity = DW_SEV_MEDIUM;
     r.rebind_check = true;
-    struct lfile *f = VAT(L->files, struct lfile, L->cur_file);
+    struct lfile *f = VAT(L->files, struct lfile, L->y.file);
     if (!f->kept)
         f->kept = lstrdup(L, f->path);
     r.file = f->kept;
     r.line = (unsigned)root->start_mark.line + 1;
 
     /* Know the id before the first message, whatever the key order. */
-    L->cur_id = NULL;
+    L->y.id = NULL;
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = node(L, p->key), *val = node(L, p->value);
         if (k && val && k->type == YAML_SCALAR_NODE && !strcmp(sval(k), "id") &&
             val->type == YAML_SCALAR_NODE && valid_ident(sval(val))) {
-            L->cur_id = sval(val);
+            L->y.id = sval(val);
             break;
         }
     }
 
-    map_get(L, root, "rule", rule_keys, K_NKEYS, v);
+    map_get(L, root, S_RULE, v);
 
     if (!v[K_ID]) {
-        diag(L, true, root, "rule has no \"id\"; add id: <short-name>");
-    } else if ((r.id = want_text(L, v[K_ID], "id"))) {
+        ys_diag(&L->y, true, root, "rule has no \"id\"; add id: <short-name>");
+    } else if ((r.id = ys_text(&L->y, v[K_ID], "id"))) {
         if (!valid_ident(r.id)) {
-            diag(L, true, v[K_ID], "bad rule id \"%.80s\": use letters, digits, '.', '_' and '-' "
+            ys_diag(&L->y, true, v[K_ID], "bad rule id \"%.80s\": use letters, digits, '.', '_' and '-' "
                                    "(at most %d)", r.id, RS_MAX_ID);
             r.id = NULL;
         }
@@ -1456,13 +1247,13 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
     if (r.id) {
         const struct id_ref *first = id_first(L, r.id);
         if (first)
-            diag(L, true, v[K_ID], "duplicate rule id \"%s\"; first defined at %s:%u:%u",
+            ys_diag(&L->y, true, v[K_ID], "duplicate rule id \"%s\"; first defined at %s:%u:%u",
                  r.id, VAT(L->files, struct lfile, first->file)->path, first->line,
                  first->col);
         struct id_ref *ref = lpush(L, &L->ids);
         if (ref) {
             ref->id = r.id;
-            ref->file = L->cur_file;
+            ref->file = L->y.file;
             ref->line = (unsigned)v[K_ID]->start_mark.line + 1;
             ref->col = (unsigned)v[K_ID]->start_mark.column + 1;
             if (!first)
@@ -1471,20 +1262,20 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
     }
 
     if (v[K_TITLE])
-        r.title = want_text(L, v[K_TITLE], "title");
+        r.title = ys_text(&L->y, v[K_TITLE], "title");
     if (v[K_SEVERITY]) {
-        int s = pick(L, v[K_SEVERITY], "severity", sev_names, 4);
+        int s = ys_enum(&L->y, v[K_SEVERITY], "severity", sev_names, 4, true);
         if (s >= 0)
             r.severity = (enum dw_severity)s;
     }
-    if (v[K_TAGS] && want_list(L, v[K_TAGS], "tags")) {
+    if (v[K_TAGS] && ys_list(&L->y, v[K_TAGS], "tags")) {
         const yaml_node_t *l = v[K_TAGS];
         for (yaml_node_item_t *it = l->data.sequence.items.start; it < l->data.sequence.items.top;
              it++) {
             yaml_node_t *n = node(L, *it);
-            if (!n || !spend(L, l, 1))
+            if (!n || !ys_spend(&L->y, l, 1))
                 break;
-            const char *t = want_text(L, n, "tags");
+            const char *t = ys_text(&L->y, n, "tags");
             char **slot = t ? lpush(L, &tags) : NULL;
             if (slot)
                 *slot = (char *)t;
@@ -1492,28 +1283,26 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
     }
 
     if (!v[K_MATCH]) {
-        diag(L, true, root, "rule has no \"match\"; add match: {names: [...]}");
-    } else if (want_map(L, v[K_MATCH], "match") || is_null(v[K_MATCH])) {
-        static const char *const mkeys[] = {"names", "except"};
+        ys_diag(&L->y, true, root, "rule has no \"match\"; add match: {names: [...]}");
+    } else if (ys_map(&L->y, v[K_MATCH], "match") || is_null(v[K_MATCH])) {
         yaml_node_t *mv[2] = {NULL, NULL};
         if (v[K_MATCH]->type == YAML_MAPPING_NODE)
-            map_get(L, v[K_MATCH], "match", mkeys, 2, mv);
+            map_get(L, v[K_MATCH], S_MATCH, mv);
         if (!mv[0])
-            diag(L, true, v[K_MATCH], "\"match\" has no \"names\"; add names: [...]");
+            ys_diag(&L->y, true, v[K_MATCH], "\"match\" has no \"names\"; add names: [...]");
         else {
-            unsigned e0 = L->errors;
+            unsigned e0 = L->y.errors;
             parse_name_list(L, mv[0], "match.names", &names, &name_nodes);
-            if (!names.n && L->errors == e0)
-                diag(L, true, mv[0], "\"match.names\" is empty: the rule would never apply");
+            if (!names.n && L->y.errors == e0)
+                ys_diag(&L->y, true, mv[0], "\"match.names\" is empty: the rule would never apply");
         }
         if (mv[1])
             parse_name_list(L, mv[1], "match.except", &except, &except_nodes);
     }
 
-    if (v[K_CNAME] && want_map(L, v[K_CNAME], "cname")) {
-        static const char *const ckeys[] = {"allowed_targets"};
+    if (v[K_CNAME] && ys_map(&L->y, v[K_CNAME], "cname")) {
         yaml_node_t *cv[1];
-        map_get(L, v[K_CNAME], "cname", ckeys, 1, cv);
+        map_get(L, v[K_CNAME], S_CNAME, cv);
         if (cv[0]) {
             parse_name_list(L, cv[0], "cname.allowed_targets", &cname, &cname_nodes);
             r.cname_allowed = own_nameset(L, &cname);
@@ -1521,10 +1310,9 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
         }
     }
 
-    if (v[K_EXPECT] && want_map(L, v[K_EXPECT], "expect")) {
-        static const char *const ekeys[] = {"asn", "prefixes", "resolvers"};
+    if (v[K_EXPECT] && ys_map(&L->y, v[K_EXPECT], "expect")) {
         yaml_node_t *ev[3];
-        map_get(L, v[K_EXPECT], "expect", ekeys, 3, ev);
+        map_get(L, v[K_EXPECT], S_EXPECT, ev);
         if (ev[0])
             parse_asn_list(L, ev[0], "expect.asn", true, &asn);
         if (ev[1])
@@ -1533,38 +1321,35 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
             parse_prefix_list(L, ev[2], "expect.resolvers", true, &resolvers, &resolvers_set);
     }
 
-    if (v[K_DNSSEC] && want_map(L, v[K_DNSSEC], "dnssec")) {
-        static const char *const dkeys[] = {"expect"};
+    if (v[K_DNSSEC] && ys_map(&L->y, v[K_DNSSEC], "dnssec")) {
         yaml_node_t *dv[1];
-        map_get(L, v[K_DNSSEC], "dnssec", dkeys, 1, dv);
-        int d = dv[0] ? pick(L, dv[0], "dnssec.expect", dnssec_names, 3) : -1;
+        map_get(L, v[K_DNSSEC], S_DNSSEC, dv);
+        int d = dv[0] ? ys_enum(&L->y, dv[0], "dnssec.expect", dnssec_names, 3, true) : -1;
         if (d >= 0)
             r.dnssec = (enum dw_dnssec_expect)d;
     }
 
-    if (v[K_TTL] && want_map(L, v[K_TTL], "ttl")) {
-        static const char *const tkeys[] = {"max"};
+    if (v[K_TTL] && ys_map(&L->y, v[K_TTL], "ttl")) {
         yaml_node_t *tv[1];
-        map_get(L, v[K_TTL], "ttl", tkeys, 1, tv);
-        const char *s = tv[0] ? want_text(L, tv[0], "ttl.max") : NULL;
+        map_get(L, v[K_TTL], S_TTL, tv);
+        const char *s = tv[0] ? ys_text(&L->y, tv[0], "ttl.max") : NULL;
         if (s && (!parse_u32(s, INT32_MAX, &r.ttl_max) || r.ttl_max == 0)) {
-            diag(L, true, tv[0], "bad ttl.max \"%.80s\"; write a number of seconds from 1 to "
+            ys_diag(&L->y, true, tv[0], "bad ttl.max \"%.80s\"; write a number of seconds from 1 to "
                                  "2147483647", s);
             r.ttl_max = 0;
         }
     }
 
-    if (v[K_REBINDING] && want_map(L, v[K_REBINDING], "rebinding")) {
-        static const char *const rkeys[] = {"check", "allow", "sinkhole"};
+    if (v[K_REBINDING] && ys_map(&L->y, v[K_REBINDING], "rebinding")) {
         static const char *const bools[] = {"false", "true"};
         yaml_node_t *rv[3];
-        map_get(L, v[K_REBINDING], "rebinding", rkeys, 3, rv);
-        int c = rv[0] ? pick(L, rv[0], "rebinding.check", bools, 2) : -1;
+        map_get(L, v[K_REBINDING], S_REBINDING, rv);
+        int c = rv[0] ? ys_enum(&L->y, rv[0], "rebinding.check", bools, 2, true) : -1;
         if (c >= 0)
             r.rebind_check = c == 1;
         if (rv[1])
             parse_prefix_list(L, rv[1], "rebinding.allow", true, &allow, &allow_set);
-        int s = rv[2] ? pick(L, rv[2], "rebinding.sinkhole", sinkhole_names, 3) : -1;
+        int s = rv[2] ? ys_enum(&L->y, rv[2], "rebinding.sinkhole", sinkhole_names, 3, true) : -1;
         if (s >= 0)
             r.sinkhole = (enum dw_sinkhole_mode)s;
     }
@@ -1572,11 +1357,11 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
     if (v[K_EXCEPTIONS])
         parse_exceptions(L, v[K_EXCEPTIONS], &exceptions);
 
-    if (L->errors == errs && !L->oom) {
+    if (L->y.errors == errs && !L->y.oom) {
         if (!asn.n && !plist_items(&pfx, pfx_set)->n &&
             !plist_items(&resolvers, resolvers_set)->n && !r.cname_allowed && r.dnssec == DW_DNSSEC_UNKNOWN &&
             !r.ttl_max && !r.rebind_check)
-            diag(L, false, root, "rule checks nothing; give it expect, cname, dnssec or ttl, or "
+            ys_diag(&L->y, false, root, "rule checks nothing; give it expect, cname, dnssec or ttl, or "
                                  "drop rebinding.check: false");
         r.id = lstrdup(L, r.id);
         r.title = lstrdup(L, r.title ? r.title : r.id);
@@ -1625,7 +1410,7 @@ static void parse_rule(struct loader *L, const yaml_node_t *root)
                 break;
             ref->pat = *VAT(names, char *, i);
             ref->rule = idx;
-            ref->file = L->cur_file;
+            ref->file = L->y.file;
             ref->seq = L->names.n;
             ref->line = (unsigned)n->start_mark.line + 1;
             ref->col = (unsigned)n->start_mark.column + 1;
@@ -1668,7 +1453,7 @@ static void check_overlaps(struct loader *L)
         for (; j < L->names.n && !strcmp(v[i].pat, v[j].pat); j++) {
             const dw_rule *first = VAT(L->rules, dw_rule, v[i].rule);
             const dw_rule *me = VAT(L->rules, dw_rule, v[j].rule);
-            diag_at(L, false, v[j].file, v[j].line, v[j].col, me->id,
+            ys_diag_at(&L->y, false, v[j].file, v[j].line, v[j].col, me->id,
                     "\"%s\" is also matched by rule \"%s\" (%s:%u:%u); both rules apply to it",
                     v[j].pat, first->id, VAT(L->files, struct lfile, v[i].file)->path,
                     v[i].line, v[i].col);
@@ -1687,7 +1472,7 @@ static struct lfile *add_file(struct loader *L, const char *path)
     f->docs = VEC(yaml_document_t);
     f->path = strdup(path);
     if (!f->path) {
-        L->oom = true;
+        L->y.oom = true;
         L->files.n--;
         return NULL;
     }
@@ -1699,7 +1484,7 @@ static void io_error(struct loader *L, size_t file, int err, const char *what)
     VAT(L->files, struct lfile, file)->nodata = true;
     if (!L->io_err)
         L->io_err = -err;
-    diag_at(L, true, file, 0, 0, NULL, "%s: %s", what, strerror(err));
+    ys_diag_at(&L->y, true, file, 0, 0, NULL, "%s: %s", what, strerror(err));
 }
 
 static int str_cmp(const void *a, const void *b)
@@ -1732,7 +1517,7 @@ static void collect_dir(struct loader *L, const char *dir)
         char **slot = full ? lpush(L, &names) : NULL;
         if (!slot) {
             free(full);
-            L->oom = true;
+            L->y.oom = true;
             break;
         }
         sprintf(full, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", de->d_name);
@@ -1747,12 +1532,12 @@ static void collect_dir(struct loader *L, const char *dir)
     closedir(d);
     if (!names.n && add_file(L, dir)) {
         VAT(L->files, struct lfile, L->files.n - 1)->nodata = true;
-        diag_at(L, false, L->files.n - 1, 0, 0, NULL, "no *.yaml or *.yml files in this directory");
+        ys_diag_at(&L->y, false, L->files.n - 1, 0, 0, NULL, "no *.yaml or *.yml files in this directory");
     }
     if (names.n)
         qsort(names.v, names.n, sizeof(char *), str_cmp);
     for (size_t i = 0; i < names.n; i++) {
-        if (!L->oom)
+        if (!L->y.oom)
             add_file(L, *VAT(names, char *, i));
         free(*VAT(names, char *, i));
     }
@@ -1762,76 +1547,20 @@ static void collect_dir(struct loader *L, const char *dir)
 static void read_file(struct loader *L, size_t fi)
 {
     struct lfile *f = VAT(L->files, struct lfile, fi);
-    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        io_error(L, fi, errno, "cannot open");
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode)) {
-        io_error(L, fi, EINVAL, "not a regular file");
-        close(fd);
-        return;
-    }
-    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096, len = 0;
-    unsigned char *buf = NULL;
-    for (;;) {
-        if (len >= RS_MAX_FILE_BYTES) {
-            diag_at(L, true, fi, 0, 0, NULL, "file larger than %u bytes; split it",
-                    RS_MAX_FILE_BYTES);
-            f->nodata = true;
-            if (!L->io_err)
-                L->io_err = -EFBIG;
-            free(buf);
-            close(fd);
-            return;
-        }
-        if (!buf || len == cap) {
-            if (buf)
-                cap *= 2;
-            if (cap > RS_MAX_FILE_BYTES + 1)
-                cap = RS_MAX_FILE_BYTES + 1;
-            unsigned char *nb = realloc(buf, cap);
-            if (!nb) {
-                L->oom = true;
-                free(buf);
-                close(fd);
-                return;
-            }
-            buf = nb;
-        }
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            io_error(L, fi, errno, "cannot read");
-            free(buf);
-            close(fd);
-            return;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-    }
-    close(fd);
-    f->data = buf;
-    f->len = len;
-}
-
-static void line_col_of(const unsigned char *data, size_t len, size_t off, unsigned *line,
-                        unsigned *col)
-{
-    *line = 1;
-    *col = 1;
-    for (size_t i = 0; i < off && i < len; i++) {
-        if (data[i] == '\n') {
-            ++*line;
-            *col = 1;
-        } else if ((data[i] & 0xc0) != 0x80) {
-            ++*col;
-        }
+    enum ys_read_stage stage;
+    int rc = ys_read_file(f->path, RS_MAX_FILE_BYTES, &f->data, &f->len, &stage);
+    if (rc == -ENOMEM) {
+        L->y.oom = true;
+    } else if (rc && stage == YS_READ_BIG) {
+        ys_diag_at(&L->y, true, fi, 0, 0, NULL, "file larger than %u bytes; split it",
+                   RS_MAX_FILE_BYTES);
+        f->nodata = true;
+        if (!L->io_err)
+            L->io_err = -EFBIG;
+    } else if (rc) {
+        io_error(L, fi, stage == YS_READ_TYPE ? EINVAL : -rc,
+                 stage == YS_READ_OPEN ? "cannot open"
+                 : stage == YS_READ_TYPE ? "not a regular file" : "cannot read");
     }
 }
 
@@ -1851,14 +1580,7 @@ static void parse_file(struct lfile *f)
                 f->parse_oom = true;
                 break;
             }
-            f->parse_err = true;
-            f->err_line = (unsigned)p.problem_mark.line + 1;
-            f->err_col = (unsigned)p.problem_mark.column + 1;
-            if (p.error == YAML_READER_ERROR)
-                line_col_of(f->data, f->len, p.problem_offset, &f->err_line, &f->err_col);
-            f->err_problem = p.problem;
-            f->err_context = p.context;
-            f->err_ctx_line = (unsigned)p.context_mark.line + 1;
+            ys_syntax_from(&f->syntax, &p, f->data, f->len);
             break;
         }
         if (!yaml_document_get_root_node(&doc)) {
@@ -1883,19 +1605,11 @@ static void parse_report(struct loader *L)
     for (size_t fi = 0; fi < L->files.n; fi++) {
         const struct lfile *f = VAT(L->files, struct lfile, fi);
         if (f->parse_oom) {
-            L->oom = true;
+            L->y.oom = true;
             return;
         }
-        if (!f->parse_err)
-            continue;
-        const char *problem = f->err_problem ? f->err_problem : "unknown problem";
-        if (f->err_context)
-            diag_at(L, true, fi, f->err_line, f->err_col, NULL,
-                    "YAML syntax error: %s (%s at line %u)", problem, f->err_context,
-                    f->err_ctx_line);
-        else
-            diag_at(L, true, fi, f->err_line, f->err_col, NULL, "YAML syntax error: %s",
-                    problem);
+        if (f->syntax.set)
+            ys_syntax_report(&L->y, fi, &f->syntax);
     }
 }
 
@@ -2009,25 +1723,25 @@ static bool is_sets_doc(yaml_document_t *doc, const yaml_node_t *root)
 
 static void each_doc(struct loader *L, bool sets_pass)
 {
-    for (size_t fi = 0; fi < L->files.n && !L->oom; fi++) {
+    for (size_t fi = 0; fi < L->files.n && !L->y.oom; fi++) {
         struct lfile *f = VAT(L->files, struct lfile, fi);
-        for (size_t di = 0; di < f->docs.n && !L->oom; di++) {
-            L->cur_file = fi;
-            L->doc = VAT(f->docs, yaml_document_t, di);
-            L->cur_id = NULL;
-            L->budget = 0;
-            L->over_budget = false;
-            yaml_node_t *root = yaml_document_get_root_node(L->doc);
+        for (size_t di = 0; di < f->docs.n && !L->y.oom; di++) {
+            L->y.file = fi;
+            L->y.doc = VAT(f->docs, yaml_document_t, di);
+            L->y.id = NULL;
+            L->y.budget = 0;
+            L->y.over_budget = false;
+            yaml_node_t *root = yaml_document_get_root_node(L->y.doc);
             if (!root || is_null(root))
                 continue;
-            bool sets = is_sets_doc(L->doc, root);
+            bool sets = is_sets_doc(L->y.doc, root);
             if (sets && sets_pass)
                 parse_sets_doc(L, root);
             else if (!sets && !sets_pass) {
                 if (root->type == YAML_MAPPING_NODE)
                     parse_rule(L, root);
                 else
-                    diag(L, true, root, "a document must be a mapping: a rule (id:, match:, ...) "
+                    ys_diag(&L->y, true, root, "a document must be a mapping: a rule (id:, match:, ...) "
                                         "or sets:, found %s", type_name(root));
             }
         }
@@ -2067,7 +1781,7 @@ static void loader_done(struct loader *L)
     vec_free(&L->ids);
     free(L->id_tab);
     vec_free(&L->names);
-    vec_free(&L->diags);
+    ys_free(&L->y);
     vec_free(&L->pcache);
     for (size_t i = 0; i < L->pre.n; i++) {
         struct pre_set *p = VAT(L->pre, struct pre_set, i);
@@ -2091,7 +1805,8 @@ int ruleset_load(const char *const *paths, size_t n, time_t now, ruleset_diag_fn
     L.rules = VEC(dw_rule);
     L.ids = VEC(struct id_ref);
     L.names = VEC(struct name_ref);
-    L.diags = VEC(struct pending);
+    L.y.max_diags = RS_MAX_DIAGS;
+    L.y.budget_max = RS_DOC_BUDGET;
     L.pcache = VEC(struct pcache_ent);
     L.pre = VEC(struct pre_set);
     L.rs = calloc(1, sizeof *L.rs);
@@ -2102,34 +1817,34 @@ int ruleset_load(const char *const *paths, size_t n, time_t now, ruleset_diag_fn
     L.rs->namesets = VEC(nameset *);
     L.rs->prefixsets = VEC(prefixset *);
 
-    for (size_t i = 0; i < n && !L.oom; i++) {
+    for (size_t i = 0; i < n && !L.y.oom; i++) {
         struct stat st;
         if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
             collect_dir(&L, paths[i]);
         else
             add_file(&L, paths[i]);
     }
-    for (size_t i = 0; i < L.files.n && !L.oom; i++)
+    for (size_t i = 0; i < L.files.n && !L.y.oom; i++)
         if (!VAT(L.files, struct lfile, i)->nodata)
             read_file(&L, i);
     uint8_t digest[LDNS_SHA256_DIGEST_LENGTH];
     bool hashed = false, parallel = false;
-    if (!L.oom) {
+    if (!L.y.oom) {
         parse_files(&L, digest, &hashed, &parallel);
         parse_report(&L);
     }
-    if (parallel && !L.oom)
+    if (parallel && !L.y.oom)
         precompile_sets(&L);
     each_doc(&L, true);
     each_doc(&L, false);
-    if (!L.oom)
+    if (!L.y.oom)
         check_overlaps(&L);
 
-    if (L.oom) {
+    if (L.y.oom) {
         rc = -ENOMEM;
         goto out;
     }
-    if (L.io_err || L.errors) {
+    if (L.io_err || L.y.errors) {
         rc = L.io_err ? L.io_err : -EINVAL;
         goto out;
     }
@@ -2146,8 +1861,8 @@ int ruleset_load(const char *const *paths, size_t n, time_t now, ruleset_diag_fn
     for (size_t i = 0; i < rs->n; i++)
         for (size_t j = 0; j < rs->rules[i].names.n; j++)
             if (nameset_add(rs->names, rs->rules[i].names.v[j], (uint32_t)i) != 0)
-                L.oom = true;
-    if (L.oom) {
+                L.y.oom = true;
+    if (L.y.oom) {
         rc = -ENOMEM;
         goto out;
     }
@@ -2155,7 +1870,7 @@ int ruleset_load(const char *const *paths, size_t n, time_t now, ruleset_diag_fn
     *out = rs;
     L.rs = NULL;
 out:
-    flush_diags(&L, fn, ctx);
+    ys_flush(&L.y, file_path, &L, fn, ctx);
     loader_done(&L);
     return rc;
 }

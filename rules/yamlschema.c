@@ -385,12 +385,8 @@ int ys_enum(ys_ctx *Y, const yaml_node_t *n, const char *what, const char *const
     return -1;
 }
 
-bool ys_uint(ys_ctx *Y, const yaml_node_t *n, const char *what, uint64_t lo, uint64_t hi,
-             uint64_t *out)
+bool ys_parse_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-    const char *s = ys_text(Y, n, what);
-    if (!s)
-        return false;
     uint64_t v = 0;
     bool ok = *s;
     for (const char *p = s; ok && *p; p++) {
@@ -399,21 +395,14 @@ bool ys_uint(ys_ctx *Y, const yaml_node_t *n, const char *what, uint64_t lo, uin
         else
             v = v * 10 + (uint64_t)(*p - '0');
     }
-    if (!ok || v < lo || v > hi) {
-        ys_diag(Y, true, n, "\"%s\" must be a whole number from %llu to %llu, not \"%.80s\"", what,
-                (unsigned long long)lo, (unsigned long long)hi, s);
+    if (!ok || v < lo || v > hi)
         return false;
-    }
     *out = v;
     return true;
 }
 
-bool ys_size(ys_ctx *Y, const yaml_node_t *n, const char *what, uint64_t lo, uint64_t hi,
-             uint64_t *out)
+bool ys_parse_size(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-    const char *s = ys_text(Y, n, what);
-    if (!s)
-        return false;
     uint64_t v = 0;
     const char *p = s;
     bool ok = isdigit((unsigned char)*p);
@@ -437,13 +426,38 @@ bool ys_size(ys_ctx *Y, const yaml_node_t *n, const char *what, uint64_t lo, uin
             v <<= shift;
         }
     }
-    if (!ok || v < lo || v > hi) {
+    if (!ok || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool ys_uint(ys_ctx *Y, const yaml_node_t *n, const char *what, uint64_t lo, uint64_t hi,
+             uint64_t *out)
+{
+    const char *s = ys_text(Y, n, what);
+    if (!s)
+        return false;
+    if (!ys_parse_uint(s, lo, hi, out)) {
+        ys_diag(Y, true, n, "\"%s\" must be a whole number from %llu to %llu, not \"%.80s\"", what,
+                (unsigned long long)lo, (unsigned long long)hi, s);
+        return false;
+    }
+    return true;
+}
+
+bool ys_size(ys_ctx *Y, const yaml_node_t *n, const char *what, uint64_t lo, uint64_t hi,
+             uint64_t *out)
+{
+    const char *s = ys_text(Y, n, what);
+    if (!s)
+        return false;
+    if (!ys_parse_size(s, lo, hi, out)) {
         ys_diag(Y, true, n, "\"%s\" must be a size from %llu to %llu bytes (a number, optionally "
                             "with K, M, G or T), not \"%.80s\"", what, (unsigned long long)lo,
                 (unsigned long long)hi, s);
         return false;
     }
-    *out = v;
     return true;
 }
 

@@ -157,6 +157,10 @@ bool ys_map(ys_ctx *Y, const yaml_node_t *n, const char *what);
 int ys_enum(ys_ctx *Y, const yaml_node_t *n, const char *what, const char *const *names,
             size_t nn, bool fold_case);
 
+/* The same rules on text: digits only, within [lo, hi]; a size. *out set on success. */
+bool ys_parse_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+bool ys_parse_size(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+
 /* Digits only, within [lo, hi]. */
 bool ys_uint(ys_ctx *Y, const yaml_node_t *n, const char *what, uint64_t lo, uint64_t hi,
              uint64_t *out);

@@ -20,6 +20,22 @@
 #define CFG_MAX_FILE_BYTES (1u << 20)
 #define CFG_MAX_DIAGS 200
 
+/* The sections and their keys come from the option table (sensor/options.h), in its
+ * order: a key's section is what stands before its '.', none for the top level. */
+enum { S_TOP, S_REDIS, S_CAPTURE, S_LIMITS, S_METRICS, S_N };
+static const char *const section_names[S_N] = {"", "redis", "capture", "limits", "metrics"};
+static const char *const section_where[S_N] = {
+    "at the top level", "under \"redis\"", "under \"capture\"", "under \"limits\"",
+    "under \"metrics\"",
+};
+
+struct cfg_schema {
+    const char *keys[S_N][YS_MAX_KEYS];
+    const dw_optdef *rows[S_N][YS_MAX_KEYS];
+    ys_section sections[S_N];
+    ys_schema schema;
+};
+
 /* One string of the chain: the chain is the arena; a config holds a few dozen strings. */
 struct config_mem {
     struct config_mem *next;
@@ -32,6 +48,7 @@ struct cfg {
     dw_options o;                /* the working copy, committed on success */
     struct config_mem *mem;      /* strings of this load */
     ys_ctx y;                    /* messages, held back to be given in file order; the document */
+    struct cfg_schema S;
 };
 
 void config_mem_free(struct config_mem *m)
@@ -59,40 +76,6 @@ static char *cstrdup(struct cfg *C, const char *s)
 
 /* ---- the schema ---------------------------------------------------------------------- */
 
-enum { T_INTERFACE, T_RULES, T_ASN_DB, T_OUTPUT, T_REDIS, T_WORKERS, T_LOG, T_USER,
-       T_ALLOW_ROOT, T_NAME, T_FILTER, T_PORTS, T_FOLD, T_CAPTURE, T_LIMITS, T_METRICS, T_N };
-static const char *const top_keys[T_N] = {
-    "interface", "rules", "asn_db", "output", "redis", "workers", "log", "user",
-    "allow_root", "name", "filter", "ports", "fold_seconds", "capture", "limits", "metrics",
-};
-
-enum { R_URL, R_MODE, R_KEY, R_MAXLEN, R_LIST_PUSH, R_PASSWORD_FILE, R_SPOOL_DIR,
-       R_SPOOL_MAX, R_BATCH, R_QUEUE, R_QUEUE_BYTES, R_N };
-static const char *const redis_keys[R_N] = {
-    "url", "mode", "key", "maxlen", "list_push", "password_file", "spool_dir",
-    "spool_max_bytes", "batch", "queue", "queue_bytes",
-};
-
-enum { C_SNAPLEN, C_BUFFER_MB, C_PROMISC, C_TIMEOUT_MS, C_N };
-static const char *const capture_keys[C_N] = {"snaplen", "buffer_mb", "promisc", "timeout_ms"};
-
-enum { L_FRAG_DATAGRAMS, L_FRAG_BYTES, L_TCP_FLOWS, L_TCP_BYTES, L_TRACK_QUERIES, L_N };
-static const char *const limits_keys[L_N] = {
-    "frag_datagrams", "frag_bytes", "tcp_flows", "tcp_bytes", "track_queries",
-};
-
-enum { M_LISTEN, M_TEXTFILE, M_INTERVAL, M_N };
-static const char *const metrics_keys[M_N] = {"listen", "textfile", "interval_s"};
-
-static const ys_section sections[] = {
-    {"", "at the top level", "at the top level", top_keys, T_N, NULL, 0},
-    {"redis", "under \"redis\"", "under \"redis\"", redis_keys, R_N, NULL, 0},
-    {"capture", "under \"capture\"", "under \"capture\"", capture_keys, C_N, NULL, 0},
-    {"limits", "under \"limits\"", "under \"limits\"", limits_keys, L_N, NULL, 0},
-    {"metrics", "under \"metrics\"", "under \"metrics\"", metrics_keys, M_N, NULL, 0},
-};
-enum { S_TOP, S_REDIS, S_CAPTURE, S_LIMITS, S_METRICS };
-
 /* Flag spellings and other names people write for a key. */
 static const ys_alias aliases[] = {
     {"iface", "interface", ""},     {"asn-db", "asn_db", ""},     {"fold", "fold_seconds", ""},
@@ -114,15 +97,40 @@ static bool password_hint(ys_ctx *Y, const yaml_node_t *k, const ys_section *sec
 }
 
 /* A key written without a value keeps its default (docs/config.md). */
-static const ys_schema schema = {
-    .sections = sections,
-    .n_sections = sizeof sections / sizeof *sections,
+static const ys_schema schema_template = {
     .aliases = aliases,
     .n_aliases = sizeof aliases / sizeof *aliases,
     .dup_names_section = false,
     .null_is_absent = true,
     .unknown_hook = password_hint,
 };
+
+static void schema_build(struct cfg_schema *S)
+{
+    size_t n[S_N] = {0};
+    for (size_t i = 0; i < dw_n_opts; i++) {
+        const dw_optdef *d = &dw_opts[i];
+        if (!d->key)
+            continue;
+        const char *dot = strchr(d->key, '.');
+        size_t s = S_TOP;
+        if (dot)
+            for (s = 1; s < S_N && (strlen(section_names[s]) != (size_t)(dot - d->key) ||
+                                    strncmp(section_names[s], d->key, (size_t)(dot - d->key)));
+                 s++)
+                ;
+        if (s == S_N || n[s] == YS_MAX_KEYS)
+            continue; /* not reachable with the table as written */
+        S->keys[s][n[s]] = dot ? dot + 1 : d->key;
+        S->rows[s][n[s]++] = d;
+    }
+    for (size_t s = 0; s < S_N; s++)
+        S->sections[s] = (ys_section){section_names[s], section_where[s], section_where[s],
+                                      S->keys[s], n[s], NULL, 0};
+    S->schema = schema_template;
+    S->schema.sections = S->sections;
+    S->schema.n_sections = S_N;
+}
 
 /* ---- YAML helpers -------------------------------------------------------------------- */
 
@@ -270,119 +278,128 @@ static void check_filter(struct cfg *C, const yaml_node_t *n, const char *expr)
     pcap_close(p);
 }
 
-static void parse_redis(struct cfg *C, const yaml_node_t *map)
+/* The value of key (of section s) among vals, or NULL. */
+static const yaml_node_t *value_of(const struct cfg *C, size_t s, yaml_node_t *const *vals,
+                                   const char *key)
 {
-    static const char *const modes[] = {"stream", "list", "channel"};
-    static const char *const pushes[] = {"lpush", "rpush"};
-    publish_config *r = &C->o.redis;
-    yaml_node_t *v[R_N];
-    uint64_t u;
+    for (size_t i = 0; i < C->S.sections[s].n; i++)
+        if (!strcmp(C->S.keys[s][i], key))
+            return vals[i];
+    return NULL;
+}
+
+static void parse_section(struct cfg *C, size_t s, const yaml_node_t *map);
+
+/* A key whose row needs nothing but its type, bounds and place; true when stored. */
+static bool parse_generic(struct cfg *C, const dw_optdef *d, const yaml_node_t *n)
+{
+    uint64_t u = 0;
     int e;
-    ys_map_get(&C->y, &schema, &sections[S_REDIS], map, v);
-    if (v[R_URL] && (r->url = get_str(C, v[R_URL], "redis.url", false))) {
-        /* The parser `run` uses: check-config accepts no URL that run refuses. */
-        redis_url parsed;
-        char err[512];
-        if (redisurl_parse(r->url, &parsed, err, sizeof err) != 0)
-            ys_diag(&C->y, true, v[R_URL], "\"redis.url\": %s", err);
+    const char *str;
+    switch (d->type) {
+    case DW_OPT_TEXT:
+        if (!(str = get_str(C, n, d->key, d->lo == 0)))
+            return false;
+        options_store(&C->o, d, 0, str);
+        return true;
+    case DW_OPT_UINT:
+        if (!ys_uint(&C->y, n, d->key, d->lo, d->hi, &u))
+            return false;
+        break;
+    case DW_OPT_SIZE:
+        if (!ys_size(&C->y, n, d->key, d->lo, d->hi, &u))
+            return false;
+        break;
+    case DW_OPT_BOOL: {
+        bool b;
+        if (!ys_bool(&C->y, n, d->key, &b))
+            return false;
+        u = b;
+        break;
     }
-    if (v[R_MODE] && (e = ys_enum(&C->y, v[R_MODE], "redis.mode", modes, 3, false)) >= 0)
-        r->mode = (enum publish_mode)e;
-    if (v[R_KEY])
-        r->key = get_str(C, v[R_KEY], "redis.key", false);
-    if (v[R_MAXLEN] && ys_uint(&C->y, v[R_MAXLEN], "redis.maxlen", 0, UINT32_MAX, &u))
-        r->maxlen = (unsigned long)u;
-    if (v[R_LIST_PUSH] && (e = ys_enum(&C->y, v[R_LIST_PUSH], "redis.list_push", pushes, 2, false)) >= 0)
-        r->list_rpush = e == 1;
-    if (v[R_PASSWORD_FILE]) {
-        const char *p = get_path(C, v[R_PASSWORD_FILE], "redis.password_file");
-        struct stat st;
-        if (p && check_exists(C, v[R_PASSWORD_FILE], "redis.password_file", p, MUST_FILE)) {
-            r->password_file = p;
-            if (stat(p, &st) == 0 && (st.st_mode & 0007))
-                ys_diag(&C->y, false, v[R_PASSWORD_FILE], "\"redis.password_file\": %s is readable by "
-                     "every user; chmod o-rwx it", p);
+    case DW_OPT_ENUM:
+        if ((e = ys_enum(&C->y, n, d->key, d->names, d->n_names, false)) < 0)
+            return false;
+        u = (uint64_t)e;
+        break;
+    case DW_OPT_SECTION:
+        for (size_t s = 1; s < S_N; s++) {
+            if (strcmp(section_names[s], d->key))
+                continue;
+            if (n->type != YAML_MAPPING_NODE && s == S_REDIS)
+                ys_diag(&C->y, true, n, "\"redis\" must be a mapping (url: ..., mode: ...), "
+                        "found %s", type_name(n));
+            else if (n->type != YAML_MAPPING_NODE)
+                ys_diag(&C->y, true, n, "\"%s\" must be a mapping (key: value), found %s", d->key,
+                        type_name(n));
+            else
+                parse_section(C, s, n);
         }
+        return false;
+    default:
+        return false;
     }
-    if (v[R_SPOOL_DIR])
-        r->spool_dir = get_path(C, v[R_SPOOL_DIR], "redis.spool_dir");
-    if (v[R_SPOOL_MAX] &&
-        ys_size(&C->y, v[R_SPOOL_MAX], "redis.spool_max_bytes", 0, (uint64_t)1 << 42, &u))
-        r->spool_max_bytes = u;
-    if (v[R_BATCH] && ys_uint(&C->y, v[R_BATCH], "redis.batch", 1, 100000, &u))
-        r->batch_max = (unsigned)u;
-    if (v[R_QUEUE] && ys_uint(&C->y, v[R_QUEUE], "redis.queue", 1, 1u << 24, &u))
-        r->queue_max = (unsigned)u;
-    if (v[R_QUEUE_BYTES] &&
-        ys_size(&C->y, v[R_QUEUE_BYTES], "redis.queue_bytes", 1u << 20, (uint64_t)1 << 40, &u))
-        r->queue_max_bytes = u;
-    if (v[R_LIST_PUSH] && v[R_MODE] && r->mode != PUB_LIST)
-        ys_diag(&C->y, false, v[R_LIST_PUSH], "\"redis.list_push\" has no effect unless redis.mode is "
-                                       "list");
-    if (v[R_MAXLEN] && v[R_MODE] && r->mode != PUB_STREAM)
-        ys_diag(&C->y, false, v[R_MAXLEN], "\"redis.maxlen\" has no effect unless redis.mode is stream");
+    options_store(&C->o, d, u, NULL);
+    return true;
 }
 
-static void parse_capture(struct cfg *C, const yaml_node_t *map)
+/* The rows the table marks DW_OPT_CODE_CONFIG. */
+static void parse_coded(struct cfg *C, const dw_optdef *d, const yaml_node_t *n)
 {
-    dw_capture_options *c = &C->o.capture;
-    yaml_node_t *v[C_N];
-    uint64_t u;
-    ys_map_get(&C->y, &schema, &sections[S_CAPTURE], map, v);
-    if (v[C_SNAPLEN] && ys_uint(&C->y, v[C_SNAPLEN], "capture.snaplen", 64, 262144, &u)) {
-        c->snaplen = (unsigned)u;
-        if (u < 1514)
-            ys_diag(&C->y, false, v[C_SNAPLEN], "\"capture.snaplen\" %u cuts large DNS responses "
-                 "(counted as udp_short_capture); 65535 keeps them whole", c->snaplen);
-    }
-    if (v[C_BUFFER_MB] && ys_uint(&C->y, v[C_BUFFER_MB], "capture.buffer_mb", 1, 2047, &u))
-        c->buffer_mb = (unsigned)u;
-    if (v[C_PROMISC])
-        ys_bool(&C->y, v[C_PROMISC], "capture.promisc", &c->promisc);
-    if (v[C_TIMEOUT_MS] && ys_uint(&C->y, v[C_TIMEOUT_MS], "capture.timeout_ms", 1, 1000, &u))
-        c->timeout_ms = (unsigned)u;
-}
-
-static void parse_limits(struct cfg *C, const yaml_node_t *map)
-{
-    dw_decoder_config *d = &C->o.decoder;
-    yaml_node_t *v[L_N];
-    uint64_t u;
-    ys_map_get(&C->y, &schema, &sections[S_LIMITS], map, v);
-    if (v[L_FRAG_DATAGRAMS] &&
-        ys_uint(&C->y, v[L_FRAG_DATAGRAMS], "limits.frag_datagrams", 1, 1u << 20, &u))
-        d->frag.max_datagrams = (unsigned)u;
-    if (v[L_FRAG_BYTES] &&
-        ys_size(&C->y, v[L_FRAG_BYTES], "limits.frag_bytes", 65536, (uint64_t)1 << 32, &u))
-        d->frag.max_bytes = (size_t)u;
-    if (v[L_TCP_FLOWS] && ys_uint(&C->y, v[L_TCP_FLOWS], "limits.tcp_flows", 1, 1u << 20, &u))
-        d->tcp.max_flows = (unsigned)u;
-    if (v[L_TCP_BYTES] &&
-        ys_size(&C->y, v[L_TCP_BYTES], "limits.tcp_bytes", 1u << 18, (uint64_t)1 << 32, &u))
-        d->tcp.max_total_bytes = (size_t)u;
-    if (v[L_TRACK_QUERIES] &&
-        ys_uint(&C->y, v[L_TRACK_QUERIES], "limits.track_queries", 1, 1u << 24, &u))
-        C->o.track_queries = (unsigned)u;
-}
-
-static void parse_metrics(struct cfg *C, const yaml_node_t *map)
-{
-    dw_metrics_options *m = &C->o.metrics;
-    yaml_node_t *v[M_N];
-    uint64_t u;
-    ys_map_get(&C->y, &schema, &sections[S_METRICS], map, v);
-    if (v[M_LISTEN]) {
-        const char *s = get_str(C, v[M_LISTEN], "metrics.listen", true);
+    dw_options *o = &C->o;
+    if (!strcmp(d->key, "rules")) {
+        parse_rules(C, n);
+    } else if (!strcmp(d->key, "ports")) {
+        parse_ports(C, n);
+    } else if (!strcmp(d->key, "asn_db")) {
+        const char *s = want_text(C, n, "asn_db", false);
+        if (s && !strcmp(s, "none")) {
+            o->asn_db = "none";
+        } else if (s) {
+            const char *p = get_path(C, n, "asn_db");
+            if (p && check_exists(C, n, "asn_db", p, MUST_FILE))
+                o->asn_db = p;
+        }
+    } else if (!strcmp(d->key, "filter")) {
+        const char *s = get_str(C, n, "filter", false);
+        if (s) {
+            check_filter(C, n, s);
+            o->bpf = s;
+        }
+    } else if (!strcmp(d->key, "redis.url")) {
+        if ((o->redis.url = get_str(C, n, "redis.url", false))) {
+            /* The parser `run` uses: check-config accepts no URL that run refuses. */
+            redis_url parsed;
+            char err[512];
+            if (redisurl_parse(o->redis.url, &parsed, err, sizeof err) != 0)
+                ys_diag(&C->y, true, n, "\"redis.url\": %s", err);
+        }
+    } else if (!strcmp(d->key, "redis.password_file")) {
+        const char *p = get_path(C, n, "redis.password_file");
+        struct stat st;
+        if (p && check_exists(C, n, "redis.password_file", p, MUST_FILE)) {
+            o->redis.password_file = p;
+            if (stat(p, &st) == 0 && (st.st_mode & 0007))
+                ys_diag(&C->y, false, n, "\"redis.password_file\": %s is readable by "
+                        "every user; chmod o-rwx it", p);
+        }
+    } else if (!strcmp(d->key, "redis.spool_dir")) {
+        o->redis.spool_dir = get_path(C, n, "redis.spool_dir");
+    } else if (!strcmp(d->key, "capture.snaplen")) {
+        if (parse_generic(C, d, n) && o->capture.snaplen < 1514)
+            ys_diag(&C->y, false, n, "\"capture.snaplen\" %u cuts large DNS responses "
+                    "(counted as udp_short_capture); 65535 keeps them whole", o->capture.snaplen);
+    } else if (!strcmp(d->key, "metrics.listen")) {
+        const char *s = get_str(C, n, "metrics.listen", true);
         struct sockaddr_storage ss;
         socklen_t sl;
         char err[160];
         if (s && *s && metrics_parse_listen(s, &ss, &sl, err, sizeof err) != 0)
-            ys_diag(&C->y, true, v[M_LISTEN], "\"metrics.listen\": %s", err);
+            ys_diag(&C->y, true, n, "\"metrics.listen\": %s", err);
         else if (s)
-            m->listen = s;
-    }
-    if (v[M_TEXTFILE]) {
-        const char *p = get_path(C, v[M_TEXTFILE], "metrics.textfile");
+            o->metrics.listen = s;
+    } else if (!strcmp(d->key, "metrics.textfile")) {
+        const char *p = get_path(C, n, "metrics.textfile");
         if (p) {
             char dir[PATH_MAX];
             snprintf(dir, sizeof dir, "%s", p);
@@ -391,83 +408,44 @@ static void parse_metrics(struct cfg *C, const yaml_node_t *map)
                 slash[1] = '\0';
             else if (slash)
                 *slash = '\0';
-            if (!slash || check_exists(C, v[M_TEXTFILE], "metrics.textfile", dir, MUST_DIR))
-                m->textfile = p;
+            if (!slash || check_exists(C, n, "metrics.textfile", dir, MUST_DIR))
+                o->metrics.textfile = p;
             if (strlen(p) < 5 || strcmp(p + strlen(p) - 5, ".prom"))
-                ys_diag(&C->y, false, v[M_TEXTFILE], "\"metrics.textfile\": node_exporter reads only "
-                                              "files ending in .prom");
+                ys_diag(&C->y, false, n, "\"metrics.textfile\": node_exporter reads only "
+                                         "files ending in .prom");
         }
     }
-    /* Also the period of the metric events a live capture writes to its output. */
-    if (v[M_INTERVAL] && ys_uint(&C->y, v[M_INTERVAL], "metrics.interval_s", 1, 3600, &u))
-        m->interval_s = (unsigned)u;
 }
 
-static void parse_top(struct cfg *C, const yaml_node_t *root)
+/* Every key of section s in the table's order, then the checks across keys. */
+static void parse_section(struct cfg *C, size_t s, const yaml_node_t *map)
 {
-    static const char *const outputs[] = {"stdout", "redis"};
-    static const char *const logs[] = {"alerts", "watched", "all"};
-    dw_options *o = &C->o;
-    yaml_node_t *v[T_N];
-    uint64_t u;
-    int e;
-    ys_map_get(&C->y, &schema, &sections[S_TOP], root, v);
-    if (v[T_INTERFACE])
-        o->iface = get_str(C, v[T_INTERFACE], "interface", false);
-    if (v[T_RULES])
-        parse_rules(C, v[T_RULES]);
-    if (v[T_ASN_DB]) {
-        const char *s = want_text(C, v[T_ASN_DB], "asn_db", false);
-        if (s && !strcmp(s, "none")) {
-            o->asn_db = "none";
-        } else if (s) {
-            const char *p = get_path(C, v[T_ASN_DB], "asn_db");
-            if (p && check_exists(C, v[T_ASN_DB], "asn_db", p, MUST_FILE))
-                o->asn_db = p;
-        }
+    yaml_node_t *v[YS_MAX_KEYS];
+    ys_map_get(&C->y, &C->S.schema, &C->S.sections[s], map, v);
+    for (size_t i = 0; i < C->S.sections[s].n; i++) {
+        const dw_optdef *d = C->S.rows[s][i];
+        if (!v[i])
+            continue;
+        if (d->code & DW_OPT_CODE_CONFIG)
+            parse_coded(C, d, v[i]);
+        else
+            parse_generic(C, d, v[i]);
     }
-    if (v[T_OUTPUT] && (e = ys_enum(&C->y, v[T_OUTPUT], "output", outputs, 2, false)) >= 0)
-        o->output = (enum dw_output)e;
-    if (v[T_REDIS] && v[T_REDIS]->type != YAML_MAPPING_NODE)
-        ys_diag(&C->y, true, v[T_REDIS], "\"redis\" must be a mapping (url: ..., mode: ...), found %s",
-             type_name(v[T_REDIS]));
-    else if (v[T_REDIS])
-        parse_redis(C, v[T_REDIS]);
-    if (v[T_WORKERS] && ys_uint(&C->y, v[T_WORKERS], "workers", 1, 64, &u))
-        o->workers = (unsigned)u;
-    if (v[T_LOG] && (e = ys_enum(&C->y, v[T_LOG], "log", logs, 3, false)) >= 0)
-        o->log = (enum dw_log)e;
-    if (v[T_USER])
-        o->user = get_str(C, v[T_USER], "user", false);
-    if (v[T_ALLOW_ROOT])
-        ys_bool(&C->y, v[T_ALLOW_ROOT], "allow_root", &o->allow_root);
-    if (v[T_NAME])
-        o->observer_name = get_str(C, v[T_NAME], "name", false);
-    if (v[T_FILTER]) {
-        const char *s = get_str(C, v[T_FILTER], "filter", false);
-        if (s) {
-            check_filter(C, v[T_FILTER], s);
-            o->bpf = s;
-        }
+    const dw_options *o = &C->o;
+    if (s == S_REDIS) {
+        const yaml_node_t *mode = value_of(C, s, v, "mode"), *push = value_of(C, s, v, "list_push"),
+                          *maxlen = value_of(C, s, v, "maxlen");
+        if (push && mode && o->redis.mode != PUB_LIST)
+            ys_diag(&C->y, false, push, "\"redis.list_push\" has no effect unless redis.mode is "
+                                        "list");
+        if (maxlen && mode && o->redis.mode != PUB_STREAM)
+            ys_diag(&C->y, false, maxlen, "\"redis.maxlen\" has no effect unless redis.mode is "
+                                          "stream");
+    } else if (s == S_TOP) {
+        const yaml_node_t *user = value_of(C, s, v, "user"), *root = value_of(C, s, v, "allow_root");
+        if (user && root && o->allow_root && o->user)
+            ys_diag(&C->y, false, root, "\"allow_root\" has no effect when \"user\" is set");
     }
-    if (v[T_PORTS])
-        parse_ports(C, v[T_PORTS]);
-    if (v[T_FOLD] && ys_uint(&C->y, v[T_FOLD], "fold_seconds", 0, 86400, &u))
-        o->fold_seconds = (unsigned)u;
-    static const struct {
-        int key;
-        void (*fn)(struct cfg *, const yaml_node_t *);
-    } subs[] = {{T_CAPTURE, parse_capture}, {T_LIMITS, parse_limits}, {T_METRICS, parse_metrics}};
-    for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
-        const yaml_node_t *n = v[subs[i].key];
-        if (n && n->type != YAML_MAPPING_NODE)
-            ys_diag(&C->y, true, n, "\"%s\" must be a mapping (key: value), found %s",
-                 top_keys[subs[i].key], type_name(n));
-        else if (n)
-            subs[i].fn(C, n);
-    }
-    if (v[T_USER] && v[T_ALLOW_ROOT] && o->allow_root && o->user)
-        ys_diag(&C->y, false, v[T_ALLOW_ROOT], "\"allow_root\" has no effect when \"user\" is set");
 }
 
 /* ---- loading ------------------------------------------------------------------------- */
@@ -503,6 +481,7 @@ static void syntax_error(struct cfg *C, const yaml_parser_t *p, const unsigned c
 int config_load(const char *path, dw_options *o, config_diag_fn fn, void *ctx)
 {
     struct cfg C = {.path = path, .o = *o, .y = {.max_diags = CFG_MAX_DIAGS}};
+    schema_build(&C.S);
     unsigned char *data = NULL;
     size_t len = 0;
     yaml_parser_t p;
@@ -553,7 +532,7 @@ int config_load(const char *path, dw_options *o, config_diag_fn fn, void *ctx)
     } else {
         syntax_error(&C, &p, data, len);
     }
-    parse_top(&C, root);
+    parse_section(&C, S_TOP, root);
 done:
     if (C.y.oom)
         rc = -ENOMEM;

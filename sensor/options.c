@@ -63,7 +63,7 @@ const dw_optdef dw_opts[] = {
     {"ports", 0, "53,5353", "ports", DW_OPT_LIST, 1, 65535, NULL, 0, 0, 0, CLI | CFG, "`[53]`",
      "DNS ports, either direction; up to 16"},
     {"fold", 0, "SECONDS", "fold_seconds", DW_OPT_UINT, 0, 86400, NULL, 0, AT(fold_seconds), 0,
-     "`60`", "identical alerts within N seconds become one (0 = off), 0–86400"},
+     "`60`", "identical alerts within that many seconds become one (0 = off), 0–86400"},
     {"redis", 0, "URL", "redis.url", DW_OPT_TEXT, 1, 0, NULL, 0, AT(redis.url), CFG,
      "`redis://127.0.0.1:6379`", "`redis://[user@]host[:port][/db]` or `unix:///path[?db=N]`"},
     {"redis-mode", 0, "stream|list|rpush|channel", "redis.mode", DW_OPT_ENUM, 0, 0,
@@ -198,6 +198,32 @@ static void flag_text(char *buf, size_t len, const dw_optdef *d)
         snprintf(buf, len, "--%s%s%s", d->flag, d->arg ? " " : "", d->arg ? d->arg : "");
 }
 
+/* text at indent, words wrapped before width, the docs' `code` marks dropped. */
+static void wrap(FILE *f, const char *text, int indent, int width)
+{
+    int col = 0;
+    while (*text) {
+        while (*text == ' ')
+            text++;
+        size_t n = strcspn(text, " ");
+        int w = 0;
+        for (size_t i = 0; i < n; i++)
+            w += text[i] != '`' && (text[i] & 0xc0) != 0x80;
+        if (col && col + 1 + w > width) {
+            fputc('\n', f);
+            col = 0;
+        }
+        col += col ? fprintf(f, " ") : fprintf(f, "%*s", indent, "");
+        for (size_t i = 0; i < n; i++)
+            if (text[i] != '`')
+                fputc(text[i], f);
+        col += w;
+        text += n;
+    }
+    if (col)
+        fputc('\n', f);
+}
+
 void options_help_run(FILE *f)
 {
     fputs("Usage: dnswatch run [-c CONFIG] (-i IFACE | -r FILE.pcap) [OPTION]...\n"
@@ -213,10 +239,11 @@ void options_help_run(FILE *f)
             continue;
         char ft[96];
         flag_text(ft, sizeof ft, d);
-        fprintf(f, "  %s\n      %s", ft, d->help);
-        if (d->key)
-            fprintf(f, " [config: %s]", d->key);
-        fputc('\n', f);
+        char text[768];
+        snprintf(text, sizeof text, "%s%s%s%s", d->help, d->key ? " [config: " : "",
+                 d->key ? d->key : "", d->key ? "]" : "");
+        fprintf(f, "  %s\n", ft);
+        wrap(f, text, 6, 88);
     }
     fputs("  -h, --help\n      this text\n", f);
 }

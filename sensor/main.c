@@ -4,10 +4,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "rules/explain.h"
 #include "rules/ruleset.h"
 
+#include "sensor/check.h"
 #include "sensor/config.h"
+#include "sensor/explain.h"
 #include "sensor/consume.h"
 #include "sensor/options.h"
 #include "sensor/run.h"
@@ -143,13 +144,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "dnswatch check-rules: give at least one rule file or directory\n");
             return usage(stderr, 2);
         }
-        return ruleset_check((const char *const *)argv + 2, (size_t)argc - 2, time(NULL), stdout,
+        return check_rules((const char *const *)argv + 2, (size_t)argc - 2, time(NULL), stdout,
                              stderr);
     }
     if (strcmp(cmd, "explain") == 0)
         return explain_main(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)
-        return config_check_main(argc - 1, argv + 1);
+        return check_config_main(argc - 1, argv + 1);
     fprintf(stderr, "dnswatch: unknown command '%s'\n\n", cmd);
     return usage(stderr, 2);
 }

@@ -1,4 +1,4 @@
-#include "rules/explain.h"
+#include "sensor/explain.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

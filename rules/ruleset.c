@@ -299,20 +299,29 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-/* "YYYY-MM-DD" -> the first second after that day, UTC. */
-static bool parse_date(const char *s, time_t *end)
+int ruleset_parse_day(const char *s, time_t *start)
 {
     static const unsigned dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-        return false;
+        return -EINVAL;
     for (int i = 0; i < 10; i++)
         if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-            return false;
+            return -EINVAL;
     unsigned y = (unsigned)atoi(s), m = (unsigned)atoi(s + 5), d = (unsigned)atoi(s + 8);
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (y < 1970 || m < 1 || m > 12 || d < 1 || d > dim[m - 1] + (m == 2 && leap))
+        return -EINVAL;
+    *start = (time_t)(days_from_civil(y, m, d) * 86400);
+    return 0;
+}
+
+/* "YYYY-MM-DD" -> the first second after that day, UTC. */
+static bool parse_date(const char *s, time_t *end)
+{
+    time_t start;
+    if (ruleset_parse_day(s, &start) != 0)
         return false;
-    *end = (time_t)((days_from_civil(y, m, d) + 1) * 86400);
+    *end = start + 86400;
     return true;
 }
 

@@ -134,6 +134,10 @@ const char *ruleset_hash(const ruleset *rs);
  * name. */
 const nameset *ruleset_names(const ruleset *rs);
 
+/* "YYYY-MM-DD", as an exception's `expires` is written (a real day, 1970 or later), to the
+ * first second of that day, UTC. Returns 0, or -EINVAL and leaves *start alone. */
+int ruleset_parse_day(const char *s, time_t *start) __attribute__((warn_unused_result));
+
 /* "file:line:col: error: [id] text" (": [id]" omitted when rule_id is NULL, ":line:col"
  * omitted when line is 0) into buf, NUL-terminated, truncated to len. */
 void ruleset_diag_format(const ruleset_diag *d, char *buf, size_t len);

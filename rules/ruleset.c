@@ -255,10 +255,6 @@ yaml_node_t *rs_node(struct loader *L, int i) { return yaml_document_get_node(L-
 
 /* The mappings of a rule file. Each section's hint keys are the ones suggested when written
  * in another mapping ("it belongs under ..."). */
-static const char *const rule_keys[] = {
-    "id", "title", "severity", "tags", "match", "cname", "expect", "dnssec", "ttl",
-    "rebinding", "exceptions",
-};
 static const char *const match_keys[] = {"names", "except"};
 static const char *const cname_keys[] = {"allowed_targets"};
 static const char *const expect_keys[] = {"asn", "prefixes", "resolvers"};
@@ -269,7 +265,7 @@ static const char *const dnssec_keys[] = {"expect"};
 static const char *const set_keys[] = {"asn", "prefixes"};
 #define KEYS(k) k, sizeof k / sizeof *k
 static const ys_section rule_sections[] = {
-    {"rule", "in rule", "at the top level of the rule", KEYS(rule_keys), NULL, 0},
+    {"rule", "in rule", "at the top level of the rule", rs_rule_keys, RS_RULE_NKEYS, NULL, 0},
     {"match", "in match", "under \"match\"", KEYS(match_keys), NULL, 0},
     {"cname", "in cname", "under \"cname\"", KEYS(cname_keys), NULL, 0},
     {"expect", "in expect", "under \"expect\"", KEYS(expect_keys), NULL, 0},

@@ -160,6 +160,8 @@ void rs_sets_init(struct loader *L); /* the sets' containers in L, empty */
 void rs_sets_done(struct loader *L); /* frees what the sets compiled ahead left */
 
 /* ruleset_rule.c */
+#define RS_RULE_NKEYS 11
+extern const char *const rs_rule_keys[RS_RULE_NKEYS]; /* the keys of a rule document */
 void rs_parse_rule(struct loader *L, const yaml_node_t *root);
 
 #endif

@@ -32,10 +32,6 @@ static int u32_cmp(const void *a, const void *b)
 
 /* ---- rules ---------------------------------------------------------------------------- */
 
-enum {
-    K_ID, K_TITLE, K_SEVERITY, K_TAGS, K_MATCH, K_CNAME, K_EXPECT, K_DNSSEC, K_TTL,
-    K_REBINDING, K_EXCEPTIONS, K_NKEYS
-};
 
 static void parse_exceptions(struct loader *L, const yaml_node_t *list, struct vec *out)
 {
@@ -154,27 +150,281 @@ static void id_insert(struct loader *L, size_t k)
     L->id_used++;
 }
 
+/* A rule under construction: what its keys found, until it is compiled or dropped. */
+struct rule_build {
+    struct loader *L;
+    const yaml_node_t *root;
+    dw_rule r;
+    struct vec names, name_nodes;     /* char *, yaml_node_t *: match.names */
+    struct vec except, except_nodes;  /* match.except */
+    struct vec cname, cname_nodes;    /* cname.allowed_targets */
+    struct vec tags;                  /* char * */
+    struct vec asn;                   /* uint32_t */
+    struct vec pfx, resolvers, allow; /* struct pfx, or a whole set below */
+    struct set_def *pfx_set, *resolvers_set, *allow_set;
+    struct vec exceptions;            /* dw_exception */
+};
+
+static void key_id(struct rule_build *B, const yaml_node_t *v)
+{
+    struct loader *L = B->L;
+    if (!v) {
+        ys_diag(&L->y, true, B->root, "rule has no \"id\"; add id: <short-name>");
+    } else if ((B->r.id = ys_text(&L->y, v, "id"))) {
+        if (!rs_valid_ident(B->r.id)) {
+            ys_diag(&L->y, true, v, "bad rule id \"%.80s\": use letters, digits, '.', '_' and '-' "
+                                   "(at most %d)", B->r.id, RS_MAX_ID);
+            B->r.id = NULL;
+        }
+    }
+    if (!B->r.id)
+        return;
+    const struct id_ref *first = id_first(L, B->r.id);
+    if (first)
+        ys_diag(&L->y, true, v, "duplicate rule id \"%s\"; first defined at %s:%u:%u", B->r.id,
+                VAT(L->files, struct lfile, first->file)->path, first->line, first->col);
+    struct id_ref *ref = rs_lpush(L, &L->ids);
+    if (ref) {
+        ref->id = B->r.id;
+        ref->file = L->y.file;
+        ref->line = (unsigned)v->start_mark.line + 1;
+        ref->col = (unsigned)v->start_mark.column + 1;
+        if (!first)
+            id_insert(L, L->ids.n - 1);
+    }
+}
+
+static void key_title(struct rule_build *B, const yaml_node_t *v)
+{
+    if (v)
+        B->r.title = ys_text(&B->L->y, v, "title");
+}
+
+static void key_severity(struct rule_build *B, const yaml_node_t *v)
+{
+    int s = v ? ys_enum(&B->L->y, v, "severity", sev_names, 4, true) : -1;
+    if (s >= 0)
+        B->r.severity = (enum dw_severity)s;
+}
+
+static void key_tags(struct rule_build *B, const yaml_node_t *l)
+{
+    struct loader *L = B->L;
+    if (!l || !ys_list(&L->y, l, "tags"))
+        return;
+    for (yaml_node_item_t *it = l->data.sequence.items.start; it < l->data.sequence.items.top;
+         it++) {
+        yaml_node_t *n = rs_node(L, *it);
+        if (!n || !ys_spend(&L->y, l, 1))
+            break;
+        const char *t = ys_text(&L->y, n, "tags");
+        char **slot = t ? rs_lpush(L, &B->tags) : NULL;
+        if (slot)
+            *slot = (char *)t;
+    }
+}
+
+static void key_match(struct rule_build *B, const yaml_node_t *v)
+{
+    struct loader *L = B->L;
+    if (!v) {
+        ys_diag(&L->y, true, B->root, "rule has no \"match\"; add match: {names: [...]}");
+        return;
+    }
+    if (!ys_map(&L->y, v, "match") && !is_null(v))
+        return;
+    yaml_node_t *mv[2] = {NULL, NULL};
+    if (v->type == YAML_MAPPING_NODE)
+        rs_map_get(L, v, S_MATCH, mv);
+    if (!mv[0]) {
+        ys_diag(&L->y, true, v, "\"match\" has no \"names\"; add names: [...]");
+    } else {
+        unsigned e0 = L->y.errors;
+        rs_parse_name_list(L, mv[0], "match.names", &B->names, &B->name_nodes);
+        if (!B->names.n && L->y.errors == e0)
+            ys_diag(&L->y, true, mv[0], "\"match.names\" is empty: the rule would never apply");
+    }
+    if (mv[1])
+        rs_parse_name_list(L, mv[1], "match.except", &B->except, &B->except_nodes);
+}
+
+static void key_cname(struct rule_build *B, const yaml_node_t *v)
+{
+    struct loader *L = B->L;
+    if (!v || !ys_map(&L->y, v, "cname"))
+        return;
+    yaml_node_t *cv[1];
+    rs_map_get(L, v, S_CNAME, cv);
+    if (cv[0]) {
+        rs_parse_name_list(L, cv[0], "cname.allowed_targets", &B->cname, &B->cname_nodes);
+        B->r.cname_allowed = rs_own_nameset(L, &B->cname);
+        B->r.cname_allowed_text = rs_strlist_from(L, &B->cname);
+    }
+}
+
+static void key_expect(struct rule_build *B, const yaml_node_t *v)
+{
+    struct loader *L = B->L;
+    if (!v || !ys_map(&L->y, v, "expect"))
+        return;
+    yaml_node_t *ev[3];
+    rs_map_get(L, v, S_EXPECT, ev);
+    if (ev[0])
+        rs_parse_asn_list(L, ev[0], "expect.asn", true, &B->asn);
+    if (ev[1])
+        rs_parse_prefix_list(L, ev[1], "expect.prefixes", true, &B->pfx, &B->pfx_set);
+    if (ev[2])
+        rs_parse_prefix_list(L, ev[2], "expect.resolvers", true, &B->resolvers,
+                             &B->resolvers_set);
+}
+
+static void key_dnssec(struct rule_build *B, const yaml_node_t *v)
+{
+    struct loader *L = B->L;
+    if (!v || !ys_map(&L->y, v, "dnssec"))
+        return;
+    yaml_node_t *dv[1];
+    rs_map_get(L, v, S_DNSSEC, dv);
+    int d = dv[0] ? ys_enum(&L->y, dv[0], "dnssec.expect", dnssec_names, 3, true) : -1;
+    if (d >= 0)
+        B->r.dnssec = (enum dw_dnssec_expect)d;
+}
+
+static void key_ttl(struct rule_build *B, const yaml_node_t *v)
+{
+    struct loader *L = B->L;
+    if (!v || !ys_map(&L->y, v, "ttl"))
+        return;
+    yaml_node_t *tv[1];
+    rs_map_get(L, v, S_TTL, tv);
+    const char *s = tv[0] ? ys_text(&L->y, tv[0], "ttl.max") : NULL;
+    if (s && (!rs_parse_u32(s, INT32_MAX, &B->r.ttl_max) || B->r.ttl_max == 0)) {
+        ys_diag(&L->y, true, tv[0], "bad ttl.max \"%.80s\"; write a number of seconds from 1 to "
+                                    "2147483647", s);
+        B->r.ttl_max = 0;
+    }
+}
+
+static void key_rebinding(struct rule_build *B, const yaml_node_t *v)
+{
+    static const char *const bools[] = {"false", "true"};
+    struct loader *L = B->L;
+    if (!v || !ys_map(&L->y, v, "rebinding"))
+        return;
+    yaml_node_t *rv[3];
+    rs_map_get(L, v, S_REBINDING, rv);
+    int c = rv[0] ? ys_enum(&L->y, rv[0], "rebinding.check", bools, 2, true) : -1;
+    if (c >= 0)
+        B->r.rebind_check = c == 1;
+    if (rv[1])
+        rs_parse_prefix_list(L, rv[1], "rebinding.allow", true, &B->allow, &B->allow_set);
+    int s = rv[2] ? ys_enum(&L->y, rv[2], "rebinding.sinkhole", sinkhole_names, 3, true) : -1;
+    if (s >= 0)
+        B->r.sinkhole = (enum dw_sinkhole_mode)s;
+}
+
+static void key_exceptions(struct rule_build *B, const yaml_node_t *v)
+{
+    if (v)
+        parse_exceptions(B->L, v, &B->exceptions);
+}
+
+/* The keys of a rule, in the order they are judged (whatever order the file has them in),
+ * and the parser of each: it gets the key's value, NULL when the key is absent. */
+const char *const rs_rule_keys[RS_RULE_NKEYS] = {
+    "id", "title", "severity", "tags", "match", "cname", "expect", "dnssec", "ttl",
+    "rebinding", "exceptions",
+};
+static void (*const rule_key_parse[RS_RULE_NKEYS])(struct rule_build *B, const yaml_node_t *v) = {
+    key_id, key_title, key_severity, key_tags, key_match, key_cname,
+    key_expect, key_dnssec, key_ttl, key_rebinding, key_exceptions,
+};
+
+/* Compiles a rule whose keys drew no error into the ruleset under construction. */
+static void rule_commit(struct rule_build *B)
+{
+    struct loader *L = B->L;
+    dw_rule *r = &B->r;
+    if (!B->asn.n && !rs_plist_items(&B->pfx, B->pfx_set)->n &&
+        !rs_plist_items(&B->resolvers, B->resolvers_set)->n && !r->cname_allowed &&
+        r->dnssec == DW_DNSSEC_UNKNOWN && !r->ttl_max && !r->rebind_check)
+        ys_diag(&L->y, false, B->root, "rule checks nothing; give it expect, cname, dnssec or "
+                                       "ttl, or drop rebinding.check: false");
+    r->id = rs_lstrdup(L, r->id);
+    r->title = rs_lstrdup(L, r->title ? r->title : r->id);
+    r->score = sev_score[r->severity];
+    for (size_t i = 0; i < B->tags.n; i++)
+        *VAT(B->tags, char *, i) = rs_lstrdup(L, *VAT(B->tags, char *, i));
+    r->tags = rs_strlist_from(L, &B->tags);
+    r->names = rs_strlist_from(L, &B->names);
+    if (B->except.n) {
+        r->except = rs_own_nameset(L, &B->except);
+        r->except_text = rs_strlist_from(L, &B->except);
+    }
+    if (B->asn.n) {
+        qsort(B->asn.v, B->asn.n, sizeof(uint32_t), u32_cmp);
+        size_t u = 0;
+        uint32_t *a = B->asn.v;
+        for (size_t i = 0; i < B->asn.n; i++)
+            if (u == 0 || a[u - 1] != a[i])
+                a[u++] = a[i];
+        uint32_t *copy = rs_lalloc(L, u * sizeof *copy);
+        if (copy) {
+            memcpy(copy, a, u * sizeof *copy);
+            r->asn = copy;
+            r->n_asn = u;
+        }
+    }
+    r->prefixes = rs_own_prefixset(L, &B->pfx, B->pfx_set, &r->prefixes_text);
+    r->resolvers = rs_own_prefixset(L, &B->resolvers, B->resolvers_set, &r->resolvers_text);
+    r->rebind_allow = rs_own_prefixset(L, &B->allow, B->allow_set, &r->rebind_allow_text);
+    if (B->exceptions.n) {
+        dw_exception *ex = rs_lalloc(L, B->exceptions.n * sizeof *ex);
+        if (ex) {
+            memcpy(ex, B->exceptions.v, B->exceptions.n * sizeof *ex);
+            r->exceptions = ex;
+            r->n_exceptions = B->exceptions.n;
+        }
+    }
+    size_t idx = L->rules.n;
+    dw_rule *slot = rs_lpush(L, &L->rules);
+    if (slot)
+        *slot = *r;
+    for (size_t i = 0; i < B->names.n; i++) {
+        const yaml_node_t *n = *VAT(B->name_nodes, yaml_node_t *, i);
+        struct name_ref *ref = rs_lpush(L, &L->names);
+        if (!ref)
+            break;
+        ref->pat = *VAT(B->names, char *, i);
+        ref->rule = idx;
+        ref->file = L->y.file;
+        ref->seq = L->names.n;
+        ref->line = (unsigned)n->start_mark.line + 1;
+        ref->col = (unsigned)n->start_mark.column + 1;
+    }
+}
+
 void rs_parse_rule(struct loader *L, const yaml_node_t *root)
 {
-    yaml_node_t *v[K_NKEYS];
-    dw_rule r;
-    struct vec names = VEC(char *), name_nodes = VEC(yaml_node_t *);
-    struct vec except = VEC(char *), except_nodes = VEC(yaml_node_t *);
-    struct vec cname = VEC(char *), cname_nodes = VEC(yaml_node_t *);
-    struct vec tags = VEC(char *), asn = VEC(uint32_t);
-    struct vec pfx = VEC(struct pfx), resolvers = VEC(struct pfx), allow = VEC(struct pfx);
-    struct set_def *pfx_set = NULL, *resolvers_set = NULL, *allow_set = NULL;
-    struct vec exceptions = VEC(dw_exception);
+    yaml_node_t *v[RS_RULE_NKEYS];
+    struct rule_build B = {
+        .L = L, .root = root,
+        .names = VEC(char *), .name_nodes = VEC(yaml_node_t *),
+        .except = VEC(char *), .except_nodes = VEC(yaml_node_t *),
+        .cname = VEC(char *), .cname_nodes = VEC(yaml_node_t *),
+        .tags = VEC(char *), .asn = VEC(uint32_t),
+        .pfx = VEC(struct pfx), .resolvers = VEC(struct pfx), .allow = VEC(struct pfx),
+        .exceptions = VEC(dw_exception),
+    };
     unsigned errs = L->y.errors;
 
-    memset(&r, 0, sizeof r);
-    r.severity = DW_SEV_MEDIUM;
-    r.rebind_check = true;
+    B.r.severity = DW_SEV_MEDIUM;
+    B.r.rebind_check = true;
     struct lfile *f = VAT(L->files, struct lfile, L->y.file);
     if (!f->kept)
         f->kept = rs_lstrdup(L, f->path);
-    r.file = f->kept;
-    r.line = (unsigned)root->start_mark.line + 1;
+    B.r.file = f->kept;
+    B.r.line = (unsigned)root->start_mark.line + 1;
 
     /* Know the id before the first message, whatever the key order. */
     L->y.id = NULL;
@@ -189,200 +439,15 @@ void rs_parse_rule(struct loader *L, const yaml_node_t *root)
     }
 
     rs_map_get(L, root, S_RULE, v);
+    for (size_t i = 0; i < RS_RULE_NKEYS; i++)
+        rule_key_parse[i](&B, v[i]);
+    if (L->y.errors == errs && !L->y.oom)
+        rule_commit(&B);
 
-    if (!v[K_ID]) {
-        ys_diag(&L->y, true, root, "rule has no \"id\"; add id: <short-name>");
-    } else if ((r.id = ys_text(&L->y, v[K_ID], "id"))) {
-        if (!rs_valid_ident(r.id)) {
-            ys_diag(&L->y, true, v[K_ID], "bad rule id \"%.80s\": use letters, digits, '.', '_' and '-' "
-                                   "(at most %d)", r.id, RS_MAX_ID);
-            r.id = NULL;
-        }
-    }
-    if (r.id) {
-        const struct id_ref *first = id_first(L, r.id);
-        if (first)
-            ys_diag(&L->y, true, v[K_ID], "duplicate rule id \"%s\"; first defined at %s:%u:%u",
-                 r.id, VAT(L->files, struct lfile, first->file)->path, first->line,
-                 first->col);
-        struct id_ref *ref = rs_lpush(L, &L->ids);
-        if (ref) {
-            ref->id = r.id;
-            ref->file = L->y.file;
-            ref->line = (unsigned)v[K_ID]->start_mark.line + 1;
-            ref->col = (unsigned)v[K_ID]->start_mark.column + 1;
-            if (!first)
-                id_insert(L, L->ids.n - 1);
-        }
-    }
-
-    if (v[K_TITLE])
-        r.title = ys_text(&L->y, v[K_TITLE], "title");
-    if (v[K_SEVERITY]) {
-        int s = ys_enum(&L->y, v[K_SEVERITY], "severity", sev_names, 4, true);
-        if (s >= 0)
-            r.severity = (enum dw_severity)s;
-    }
-    if (v[K_TAGS] && ys_list(&L->y, v[K_TAGS], "tags")) {
-        const yaml_node_t *l = v[K_TAGS];
-        for (yaml_node_item_t *it = l->data.sequence.items.start; it < l->data.sequence.items.top;
-             it++) {
-            yaml_node_t *n = rs_node(L, *it);
-            if (!n || !ys_spend(&L->y, l, 1))
-                break;
-            const char *t = ys_text(&L->y, n, "tags");
-            char **slot = t ? rs_lpush(L, &tags) : NULL;
-            if (slot)
-                *slot = (char *)t;
-        }
-    }
-
-    if (!v[K_MATCH]) {
-        ys_diag(&L->y, true, root, "rule has no \"match\"; add match: {names: [...]}");
-    } else if (ys_map(&L->y, v[K_MATCH], "match") || is_null(v[K_MATCH])) {
-        yaml_node_t *mv[2] = {NULL, NULL};
-        if (v[K_MATCH]->type == YAML_MAPPING_NODE)
-            rs_map_get(L, v[K_MATCH], S_MATCH, mv);
-        if (!mv[0])
-            ys_diag(&L->y, true, v[K_MATCH], "\"match\" has no \"names\"; add names: [...]");
-        else {
-            unsigned e0 = L->y.errors;
-            rs_parse_name_list(L, mv[0], "match.names", &names, &name_nodes);
-            if (!names.n && L->y.errors == e0)
-                ys_diag(&L->y, true, mv[0], "\"match.names\" is empty: the rule would never apply");
-        }
-        if (mv[1])
-            rs_parse_name_list(L, mv[1], "match.except", &except, &except_nodes);
-    }
-
-    if (v[K_CNAME] && ys_map(&L->y, v[K_CNAME], "cname")) {
-        yaml_node_t *cv[1];
-        rs_map_get(L, v[K_CNAME], S_CNAME, cv);
-        if (cv[0]) {
-            rs_parse_name_list(L, cv[0], "cname.allowed_targets", &cname, &cname_nodes);
-            r.cname_allowed = rs_own_nameset(L, &cname);
-            r.cname_allowed_text = rs_strlist_from(L, &cname);
-        }
-    }
-
-    if (v[K_EXPECT] && ys_map(&L->y, v[K_EXPECT], "expect")) {
-        yaml_node_t *ev[3];
-        rs_map_get(L, v[K_EXPECT], S_EXPECT, ev);
-        if (ev[0])
-            rs_parse_asn_list(L, ev[0], "expect.asn", true, &asn);
-        if (ev[1])
-            rs_parse_prefix_list(L, ev[1], "expect.prefixes", true, &pfx, &pfx_set);
-        if (ev[2])
-            rs_parse_prefix_list(L, ev[2], "expect.resolvers", true, &resolvers, &resolvers_set);
-    }
-
-    if (v[K_DNSSEC] && ys_map(&L->y, v[K_DNSSEC], "dnssec")) {
-        yaml_node_t *dv[1];
-        rs_map_get(L, v[K_DNSSEC], S_DNSSEC, dv);
-        int d = dv[0] ? ys_enum(&L->y, dv[0], "dnssec.expect", dnssec_names, 3, true) : -1;
-        if (d >= 0)
-            r.dnssec = (enum dw_dnssec_expect)d;
-    }
-
-    if (v[K_TTL] && ys_map(&L->y, v[K_TTL], "ttl")) {
-        yaml_node_t *tv[1];
-        rs_map_get(L, v[K_TTL], S_TTL, tv);
-        const char *s = tv[0] ? ys_text(&L->y, tv[0], "ttl.max") : NULL;
-        if (s && (!rs_parse_u32(s, INT32_MAX, &r.ttl_max) || r.ttl_max == 0)) {
-            ys_diag(&L->y, true, tv[0], "bad ttl.max \"%.80s\"; write a number of seconds from 1 to "
-                                 "2147483647", s);
-            r.ttl_max = 0;
-        }
-    }
-
-    if (v[K_REBINDING] && ys_map(&L->y, v[K_REBINDING], "rebinding")) {
-        static const char *const bools[] = {"false", "true"};
-        yaml_node_t *rv[3];
-        rs_map_get(L, v[K_REBINDING], S_REBINDING, rv);
-        int c = rv[0] ? ys_enum(&L->y, rv[0], "rebinding.check", bools, 2, true) : -1;
-        if (c >= 0)
-            r.rebind_check = c == 1;
-        if (rv[1])
-            rs_parse_prefix_list(L, rv[1], "rebinding.allow", true, &allow, &allow_set);
-        int s = rv[2] ? ys_enum(&L->y, rv[2], "rebinding.sinkhole", sinkhole_names, 3, true) : -1;
-        if (s >= 0)
-            r.sinkhole = (enum dw_sinkhole_mode)s;
-    }
-
-    if (v[K_EXCEPTIONS])
-        parse_exceptions(L, v[K_EXCEPTIONS], &exceptions);
-
-    if (L->y.errors == errs && !L->y.oom) {
-        if (!asn.n && !rs_plist_items(&pfx, pfx_set)->n &&
-            !rs_plist_items(&resolvers, resolvers_set)->n && !r.cname_allowed && r.dnssec == DW_DNSSEC_UNKNOWN &&
-            !r.ttl_max && !r.rebind_check)
-            ys_diag(&L->y, false, root, "rule checks nothing; give it expect, cname, dnssec or ttl, or "
-                                 "drop rebinding.check: false");
-        r.id = rs_lstrdup(L, r.id);
-        r.title = rs_lstrdup(L, r.title ? r.title : r.id);
-        r.score = sev_score[r.severity];
-        for (size_t i = 0; i < tags.n; i++)
-            *VAT(tags, char *, i) = rs_lstrdup(L, *VAT(tags, char *, i));
-        r.tags = rs_strlist_from(L, &tags);
-        r.names = rs_strlist_from(L, &names);
-        if (except.n) {
-            r.except = rs_own_nameset(L, &except);
-            r.except_text = rs_strlist_from(L, &except);
-        }
-        if (asn.n) {
-            qsort(asn.v, asn.n, sizeof(uint32_t), u32_cmp);
-            size_t u = 0;
-            uint32_t *a = asn.v;
-            for (size_t i = 0; i < asn.n; i++)
-                if (u == 0 || a[u - 1] != a[i])
-                    a[u++] = a[i];
-            uint32_t *copy = rs_lalloc(L, u * sizeof *copy);
-            if (copy) {
-                memcpy(copy, a, u * sizeof *copy);
-                r.asn = copy;
-                r.n_asn = u;
-            }
-        }
-        r.prefixes = rs_own_prefixset(L, &pfx, pfx_set, &r.prefixes_text);
-        r.resolvers = rs_own_prefixset(L, &resolvers, resolvers_set, &r.resolvers_text);
-        r.rebind_allow = rs_own_prefixset(L, &allow, allow_set, &r.rebind_allow_text);
-        if (exceptions.n) {
-            dw_exception *ex = rs_lalloc(L, exceptions.n * sizeof *ex);
-            if (ex) {
-                memcpy(ex, exceptions.v, exceptions.n * sizeof *ex);
-                r.exceptions = ex;
-                r.n_exceptions = exceptions.n;
-            }
-        }
-        size_t idx = L->rules.n;
-        dw_rule *slot = rs_lpush(L, &L->rules);
-        if (slot)
-            *slot = r;
-        for (size_t i = 0; i < names.n; i++) {
-            const yaml_node_t *n = *VAT(name_nodes, yaml_node_t *, i);
-            struct name_ref *ref = rs_lpush(L, &L->names);
-            if (!ref)
-                break;
-            ref->pat = *VAT(names, char *, i);
-            ref->rule = idx;
-            ref->file = L->y.file;
-            ref->seq = L->names.n;
-            ref->line = (unsigned)n->start_mark.line + 1;
-            ref->col = (unsigned)n->start_mark.column + 1;
-        }
-    }
-
-    rs_vec_free(&names);
-    rs_vec_free(&name_nodes);
-    rs_vec_free(&except);
-    rs_vec_free(&except_nodes);
-    rs_vec_free(&cname);
-    rs_vec_free(&cname_nodes);
-    rs_vec_free(&tags);
-    rs_vec_free(&asn);
-    rs_vec_free(&pfx);
-    rs_vec_free(&resolvers);
-    rs_vec_free(&allow);
-    rs_vec_free(&exceptions);
+    struct vec *own[] = {&B.names, &B.name_nodes, &B.except, &B.except_nodes, &B.cname,
+                         &B.cname_nodes, &B.tags, &B.asn, &B.pfx, &B.resolvers, &B.allow,
+                         &B.exceptions};
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+        rs_vec_free(own[i]);
 }
 

@@ -138,8 +138,9 @@ static void test_flag_and_key_agree(void **state)
         checked++;
     }
     assert_true(checked >= 10);
-    unlink(strcat(dir, "/c.yaml"));
-    dir[strlen(dir) - 7] = 0;
+    char path[128];
+    snprintf(path, sizeof path, "%s/c.yaml", dir);
+    unlink(path);
     rmdir(dir);
 }
 

@@ -103,7 +103,7 @@ void evaluator_set_asn_db(evaluator *ev, const asn_db *db);
  * For tests. */
 void evaluator_set_clock(evaluator *ev, time_t (*now)(void));
 
-/* Optional trace of every check, for `dnswatch explain` (rules/explain.h). fn is called
+/* Optional trace of every check, for `dnswatch explain` (sensor/explain.h). fn is called
  * from evaluator_response() for each candidate rule, in rule order, once per check
  * ("resolver", "cname", "ttl", "addresses", "dnssec") and once per address for the
  * address checks ("exception", "rebinding", "expect.asn", "expect.prefixes").

@@ -1,5 +1,5 @@
-/* Rule files (DESIGN.md "Rule files") compiled into an immutable ruleset, and the linter
- * behind `dnswatch check-rules`.
+/* Rule files (DESIGN.md "Rule files") compiled into an immutable ruleset, with the
+ * diagnostics `dnswatch check-rules` (sensor/check.h) prints.
  *
  * A ruleset is built whole by ruleset_load() and never changed afterwards: worker threads
  * share it read-only, and a reload builds a new one aside and swaps the pointer. Every
@@ -139,13 +139,12 @@ const char *ruleset_hash(const ruleset *rs);
  * name. */
 const nameset *ruleset_names(const ruleset *rs);
 
+/* "YYYY-MM-DD", as an exception's `expires` is written (a real day, 1970 or later), to the
+ * first second of that day, UTC. Returns 0, or -EINVAL and leaves *start alone. */
+int ruleset_parse_day(const char *s, time_t *start) __attribute__((warn_unused_result));
+
 /* "file:line:col: error: [id] text" (": [id]" omitted when rule_id is NULL, ":line:col"
  * omitted when line is 0) into buf, NUL-terminated, truncated to len. */
 void ruleset_diag_format(const ruleset_diag *d, char *buf, size_t len);
-
-/* `dnswatch check-rules PATH...`: loads, prints every diagnostic (one line each, the
- * format above) to out, and a last line "N rules, E errors, W warnings" to summary when
- * non-NULL. Returns the exit status: 0 valid (warnings allowed), 1 any error. */
-int ruleset_check(const char *const *paths, size_t n, time_t now, FILE *out, FILE *summary);
 
 #endif

@@ -31,9 +31,4 @@ int config_load(const char *path, dw_options *o, config_diag_fn fn, void *ctx)
 /* Frees a config_mem chain (accepts NULL); options_free() calls it. */
 void config_mem_free(struct config_mem *m);
 
-/* `dnswatch check-config [FILE]` (argv[0] is "check-config"; default DW_CONFIG_DEFAULT):
- * prints every diagnostic to stdout, a summary line to stderr. Returns the exit status:
- * 0 valid (warnings allowed), 1 errors, 2 usage error. */
-int config_check_main(int argc, char **argv);
-
 #endif

@@ -1,25 +1,39 @@
 /* dnswatch: a passive DNS sensor for build networks. See DESIGN.md for the contract. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "rules/explain.h"
 #include "rules/ruleset.h"
 
+#include "sensor/check.h"
 #include "sensor/config.h"
+#include "sensor/explain.h"
 #include "sensor/consume.h"
 #include "sensor/options.h"
 #include "sensor/run.h"
 
-static const char usage_text[] =
-    "Usage:\n"
-    "  dnswatch run   [-c CONFIG] (-i IFACE | -r FILE.pcap) [--rules PATH]... [--asn-db FILE.mmdb|none]\n"
-    "                 [--output stdout|redis] [--redis URL] [--workers N]\n"
-    "                 [--log alerts|watched|all] [--user NAME] [--name OBSERVER]\n"
-    "                 [--filter BPF] [--ports 53,5353] [--fold SECONDS] [--allow-root]\n"
-    "                 [--redis-mode stream|list|rpush|channel] [--redis-key KEY]\n"
-    "                 [--redis-maxlen N] [--redis-password-file FILE]\n"
-    "                 [--spool-dir DIR] [--spool-max-bytes N] [--redis-wait MS]\n"
+/* The run synopsis comes from the option table (sensor/options.h). */
+static void usage_run_synopsis(FILE *f)
+{
+    const char *lead = "  dnswatch run   ";
+    size_t col = (size_t)fprintf(f, "%s[-c CONFIG] (-i IFACE | -r FILE.pcap)", lead);
+    for (size_t i = 0; i < dw_n_opts; i++) {
+        const dw_optdef *d = &dw_opts[i];
+        char item[96];
+        if (!d->flag || d->short_flag)
+            continue;
+        int n = snprintf(item, sizeof item, "[--%s%s%s]%s", d->flag, d->arg ? " " : "",
+                         d->arg ? d->arg : "", !strcmp(d->flag, "rules") ? "..." : "");
+        if (col + 1 + (size_t)n > 92) {
+            col = (size_t)fprintf(f, "\n%*s", (int)strlen(lead) - 1, "");
+        }
+        col += (size_t)fprintf(f, " %s", item);
+    }
+    fputc('\n', f);
+}
+
+static const char usage_rest[] =
     "  dnswatch check-rules PATH...\n"
     "  dnswatch explain --rules PATH... [--asn-db FILE.mmdb|none] [--resolver IP] [--do] [--ad]\n"
     "                   (\"NAME TYPE DATA [TTL]\"... | -r FILE.pcap)\n"
@@ -28,6 +42,7 @@ static const char usage_text[] =
     "                 [--from-start|--from-now] [--claim-idle MS] [--count N]\n"
     "                 [--redis-password-file FILE]\n"
     "  dnswatch --version | --help\n"
+    "  dnswatch COMMAND --help             # the flags of one command\n"
     "\n"
     "run reads DNS responses from a live interface (-i) or a capture file (-r) and writes one\n"
     "JSON event per line: alerts only (--log alerts, the default), responses for watched names\n"
@@ -44,8 +59,50 @@ static const char usage_text[] =
 
 static int usage(FILE *f, int status)
 {
-    fputs(usage_text, f);
+    fputs("Usage:\n", f);
+    usage_run_synopsis(f);
+    fputs(usage_rest, f);
     return status;
+}
+
+/* `dnswatch COMMAND --help` for the commands that have no help of their own. */
+static const struct {
+    const char *cmd, *text;
+} command_help[] = {
+    {"check-rules",
+     "Usage: dnswatch check-rules PATH...\n"
+     "\n"
+     "Loads rule files and directories (their *.yaml and *.yml files) as run would and prints\n"
+     "every problem as \"file:line:col: error|warning: [rule] text\" on stdout, then\n"
+     "\"N rules, E errors, W warnings, ruleset sha256:...\" on stderr.\n"
+     "\n"
+     "Exit status: 0 valid (warnings allowed), 1 any error, 2 usage error.\n"},
+    {"check-config",
+     "Usage: dnswatch check-config [CONFIG]      # default /etc/dnswatch/dnswatch.yaml\n"
+     "\n"
+     "Loads a config file as run -c would and prints every problem as\n"
+     "\"file:line:col: error|warning: text\" on stdout, then a summary line on stderr.\n"
+     "docs/config.md lists every key.\n"
+     "\n"
+     "Exit status: 0 valid (warnings allowed), 1 any error, 2 usage error.\n"},
+    {"consume",
+     "Usage: dnswatch consume [--redis URL] [--key K] [--group G] [--consumer C] [--out FILE]\n"
+     "                        [--from-start|--from-now] [--claim-idle MS] [--count N]\n"
+     "                        [--redis-password-file FILE]\n"
+     "\n"
+     "Reads the event stream in a Redis consumer group and writes one JSON event per line\n"
+     "(to --out FILE, default stdout), acknowledging each once written.\n"
+     "\n"
+     "Exit status: 0 success, 1 Redis or output error, 2 usage error.\n"},
+};
+
+/* "--help" or "-h" among the arguments of a command (before a "--"). */
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return true;
+    return false;
 }
 
 int main(int argc, char **argv)
@@ -58,6 +115,16 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
         printf("dnswatch %s\n", DNSWATCH_VERSION);
         return 0;
+    }
+    if (strcmp(cmd, "run") == 0 && wants_help(argc, argv)) {
+        options_help_run(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof command_help / sizeof *command_help; i++) {
+        if (!strcmp(cmd, command_help[i].cmd) && wants_help(argc, argv)) {
+            fputs(command_help[i].text, stdout);
+            return 0;
+        }
     }
     if (strcmp(cmd, "run") == 0) {
         dw_options o;
@@ -77,13 +144,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "dnswatch check-rules: give at least one rule file or directory\n");
             return usage(stderr, 2);
         }
-        return ruleset_check((const char *const *)argv + 2, (size_t)argc - 2, time(NULL), stdout,
+        return check_rules((const char *const *)argv + 2, (size_t)argc - 2, time(NULL), stdout,
                              stderr);
     }
     if (strcmp(cmd, "explain") == 0)
         return explain_main(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)
-        return config_check_main(argc - 1, argv + 1);
+        return check_config_main(argc - 1, argv + 1);
     fprintf(stderr, "dnswatch: unknown command '%s'\n\n", cmd);
     return usage(stderr, 2);
 }

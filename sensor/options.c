@@ -3,14 +3,288 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "common/num.h"
+#include "rules/yamlschema.h"
 #include "sensor/config.h"
+
+/* ---- the option table ---------------------------------------------------------------- */
+
+static const char *const outputs[] = {"stdout", "redis"};
+static const char *const logs[] = {"alerts", "watched", "all"};
+static const char *const modes[] = {"stream", "list", "channel"};
+static const char *const pushes[] = {"lpush", "rpush"};
+
+#define AT(field) offsetof(dw_options, field), sizeof(((dw_options *)0)->field)
+#define NAMES(v) v, sizeof v / sizeof *v
+#define CLI DW_OPT_CODE_CLI
+#define CFG DW_OPT_CODE_CONFIG
+
+/* The order of the keys of one section is the order check-config lists them in. */
+const dw_optdef dw_opts[] = {
+    {"config", 'c', "FILE", NULL, DW_OPT_PATH, 0, 0, NULL, 0, AT(config), CLI | CFG,
+     "`/etc/dnswatch/dnswatch.yaml` if it exists",
+     "config file read before the flags (`none`: no file)"},
+    {"interface", 'i', "IFACE", "interface", DW_OPT_TEXT, 1, 0, NULL, 0, AT(iface), 0, "—",
+     "interface to capture on (the span port)"},
+    {"read", 'r', "FILE.pcap", NULL, DW_OPT_PATH, 0, 0, NULL, 0, AT(pcap_file), CLI | CFG, "—",
+     "capture file to read instead of an interface"},
+    {"rules", 0, "PATH", "rules", DW_OPT_LIST, 0, DW_MAX_RULE_PATHS, NULL, 0, 0, 0, CLI | CFG,
+     "none",
+     "list of rule files or directories (their `*.yaml`/`*.yml`), at most 64; a single path "
+     "may be written without brackets; the flag is repeatable and replaces the file's list"},
+    {"asn-db", 0, "FILE|none", "asn_db", DW_OPT_PATH, 0, 0, NULL, 0, AT(asn_db), CFG, "none",
+     "GeoLite2-ASN / DB-IP ASN Lite `.mmdb`; `none` = ASN checks off on purpose"},
+    {"output", 0, "stdout|redis", "output", DW_OPT_ENUM, 0, 0, NAMES(outputs), AT(output), 0,
+     "`stdout`", "where events go"},
+    {NULL, 0, NULL, "redis", DW_OPT_SECTION, 0, 0, NULL, 0, 0, 0, 0, NULL,
+     "the Redis publisher (`--output redis`)"},
+    {"workers", 0, "N", "workers", DW_OPT_UINT, 1, 64, NULL, 0, AT(workers), 0,
+     "cores - 1 live, cores reading a file", "worker threads, 1–64"},
+    {"log", 0, "alerts|watched|all", "log", DW_OPT_ENUM, 0, 0, NAMES(logs), AT(log), 0,
+     "`alerts`", "alerts only; also responses for watched names; every response"},
+    {"user", 0, "NAME", "user", DW_OPT_TEXT, 1, 0, NULL, 0, AT(user), 0, "—",
+     "drop to this user once the capture is open"},
+    {"allow-root", 0, NULL, "allow_root", DW_OPT_BOOL, 0, 0, NULL, 0, AT(allow_root), 0,
+     "`false`",
+     "keep running privileged on a live capture without `user` (refused otherwise)"},
+    {"name", 0, "OBSERVER", "name", DW_OPT_TEXT, 1, 0, NULL, 0, AT(observer_name), 0,
+     "the host name", "`observer.name` in every event"},
+    {"filter", 0, "BPF", "filter", DW_OPT_TEXT, 1, 0, NULL, 0, AT(bpf), CFG,
+     "DNS on the configured ports at any VLAN depth and in PPPoE; IP fragments, IPv6 with "
+     "extension headers and tunnels (GRE, ERSPAN, VXLAN, Geneve) whole (`sensor/capfilter.h`)",
+     "capture filter; must compile (checked against Ethernet)"},
+    {"ports", 0, "53,5353", "ports", DW_OPT_LIST, 1, 65535, NULL, 0, 0, 0, CLI | CFG, "`[53]`",
+     "DNS ports, either direction; up to 16"},
+    {"fold", 0, "SECONDS", "fold_seconds", DW_OPT_UINT, 0, 86400, NULL, 0, AT(fold_seconds), 0,
+     "`60`", "identical alerts within that many seconds become one (0 = off), 0–86400"},
+    {"redis", 0, "URL", "redis.url", DW_OPT_TEXT, 1, 0, NULL, 0, AT(redis.url), CFG,
+     "`redis://127.0.0.1:6379`", "`redis://[user@]host[:port][/db]` or `unix:///path[?db=N]`"},
+    {"redis-mode", 0, "stream|list|rpush|channel", "redis.mode", DW_OPT_ENUM, 0, 0,
+     NAMES(modes), AT(redis.mode), CLI, "`stream`",
+     "`stream` (XADD), `list` (LPUSH/RPUSH), `channel` (PUBLISH); the flag's `rpush` is a list "
+     "filled with RPUSH"},
+    {"redis-key", 0, "KEY", "redis.key", DW_OPT_TEXT, 1, 0, NULL, 0, AT(redis.key), 0,
+     "`dnswatch:events`", "stream/list key or channel"},
+    {"redis-maxlen", 0, "N", "redis.maxlen", DW_OPT_UINT, 0, UINT32_MAX, NULL, 0,
+     AT(redis.maxlen), 0, "`1000000`", "stream: `XADD MAXLEN ~ N`; 0 = no trim; 0–4294967295"},
+    {NULL, 0, NULL, "redis.list_push", DW_OPT_ENUM, 0, 0, NAMES(pushes), AT(redis.list_rpush), 0,
+     "`lpush`", "list mode: `lpush` or `rpush`"},
+    {"redis-password-file", 0, "FILE", "redis.password_file", DW_OPT_PATH, 0, 0, NULL, 0,
+     AT(redis.password_file), CFG, "—",
+     "file holding the password (else `$DNSWATCH_REDIS_PASSWORD`); warned about when readable "
+     "by every user. A `password` key is refused: the password is never written in the config"},
+    {"spool-dir", 0, "DIR", "redis.spool_dir", DW_OPT_PATH, 0, 0, NULL, 0, AT(redis.spool_dir),
+     CFG, "`/var/lib/dnswatch/spool`", "on-disk spool while Redis is unreachable"},
+    {"spool-max-bytes", 0, "SIZE", "redis.spool_max_bytes", DW_OPT_SIZE, 0, (uint64_t)1 << 42,
+     NULL, 0, AT(redis.spool_max_bytes), 0, "`256M`", "spool bound (size), 0–4T"},
+    {NULL, 0, NULL, "redis.batch", DW_OPT_UINT, 1, 100000, NULL, 0, AT(redis.batch_max), 0,
+     "`256`", "events per pipelined batch, 1–100000"},
+    {NULL, 0, NULL, "redis.queue", DW_OPT_UINT, 1, 1u << 24, NULL, 0, AT(redis.queue_max), 0,
+     "`65536`", "events waiting in memory, 1–16777216"},
+    {NULL, 0, NULL, "redis.queue_bytes", DW_OPT_SIZE, 1u << 20, (uint64_t)1 << 40, NULL, 0,
+     AT(redis.queue_max_bytes), 0, "`64M`",
+     "memory the in-memory queue may hold, its event buffers included, 1M–1T; beyond it (or "
+     "`redis.queue`) events go to the spool"},
+    {"redis-wait", 0, "MS", NULL, DW_OPT_UINT, 0, 3600000, NULL, 0, AT(redis_wait_ms), 0,
+     "`10000`", "at the end of a run, how long to wait for Redis to take what is queued before "
+     "leaving it in the spool"},
+    {NULL, 0, NULL, "capture", DW_OPT_SECTION, 0, 0, NULL, 0, 0, 0, 0, NULL,
+     "live capture settings"},
+    {NULL, 0, NULL, "capture.snaplen", DW_OPT_UINT, 64, 262144, NULL, 0, AT(capture.snaplen),
+     CFG, "`65535`",
+     "bytes kept per frame, 64–262144 (below 1514 is warned about: large responses are cut)"},
+    {NULL, 0, NULL, "capture.buffer_mb", DW_OPT_UINT, 1, 2047, NULL, 0, AT(capture.buffer_mb), 0,
+     "`64`", "kernel capture buffer, MiB, 1–2047"},
+    {NULL, 0, NULL, "capture.promisc", DW_OPT_BOOL, 0, 0, NULL, 0, AT(capture.promisc), 0,
+     "`true`", "promiscuous mode (needed on most span ports)"},
+    {NULL, 0, NULL, "capture.timeout_ms", DW_OPT_UINT, 1, 1000, NULL, 0, AT(capture.timeout_ms),
+     0, "`100`",
+     "libpcap buffer timeout, 1–1000: also how soon output is flushed and a reload is seen on "
+     "a quiet link"},
+    {NULL, 0, NULL, "limits", DW_OPT_SECTION, 0, 0, NULL, 0, 0, 0, 0, NULL,
+     "per-worker memory bounds"},
+    {NULL, 0, NULL, "limits.frag_datagrams", DW_OPT_UINT, 1, 1u << 20, NULL, 0,
+     AT(decoder.frag.max_datagrams), 0, "`65536`",
+     "IP datagrams in reassembly at once, 1–1048576"},
+    {NULL, 0, NULL, "limits.frag_bytes", DW_OPT_SIZE, 65536, (uint64_t)1 << 32, NULL, 0,
+     AT(decoder.frag.max_bytes), 0, "`32M`",
+     "fragment reassembly memory in total (size), 64K–4G: each datagram's entry (104 bytes), "
+     "its payload in 256-byte blocks and, past one block or run, its map (~1.5 KiB)"},
+    {NULL, 0, NULL, "limits.tcp_flows", DW_OPT_UINT, 1, 1u << 20, NULL, 0,
+     AT(decoder.tcp.max_flows), 0, "`65536`",
+     "TCP stream directions tracked at once (184 bytes each), 1–1048576"},
+    {NULL, 0, NULL, "limits.tcp_bytes", DW_OPT_SIZE, 1u << 18, (uint64_t)1 << 32, NULL, 0,
+     AT(decoder.tcp.max_total_bytes), 0, "`64M`", "TCP payload buffered in total (size), 256K–4G"},
+    {NULL, 0, NULL, "limits.track_queries", DW_OPT_UINT, 1, 1u << 24, NULL, 0, AT(track_queries),
+     0, "`65536`",
+     "queries remembered for query/response tracking, 1–16777216 (rounded up to a power of 2)"},
+    {NULL, 0, NULL, "metrics", DW_OPT_SECTION, 0, 0, NULL, 0, 0, 0, 0, NULL,
+     "the Prometheus endpoint and textfile"},
+    {NULL, 0, NULL, "metrics.listen", DW_OPT_TEXT, 0, 0, NULL, 0, AT(metrics.listen), CFG, "off",
+     "`HOST:PORT`, `[V6]:PORT` or `:PORT` (host omitted = 127.0.0.1) for the Prometheus "
+     "endpoint `GET /metrics`; `\"\"` = off"},
+    {NULL, 0, NULL, "metrics.textfile", DW_OPT_PATH, 0, 0, NULL, 0, AT(metrics.textfile), CFG,
+     "—",
+     "write the metrics to this file for node_exporter's textfile collector (atomically; the "
+     "name must end in `.prom` to be read)"},
+    {NULL, 0, NULL, "metrics.interval_s", DW_OPT_UINT, 1, 3600, NULL, 0, AT(metrics.interval_s),
+     0, "`15`",
+     "how often the textfile is rewritten and a live capture writes a metric event "
+     "(`event.kind: metric`) to its output, 1–3600"},
+};
+const size_t dw_n_opts = sizeof dw_opts / sizeof *dw_opts;
+
+#undef AT
+#undef NAMES
+#undef CLI
+#undef CFG
+
+const dw_optdef *options_by_key(const char *key)
+{
+    for (size_t i = 0; i < dw_n_opts; i++)
+        if (dw_opts[i].key && !strcmp(dw_opts[i].key, key))
+            return &dw_opts[i];
+    return NULL;
+}
+
+const dw_optdef *options_by_flag(const char *flag)
+{
+    for (size_t i = 0; i < dw_n_opts; i++)
+        if (dw_opts[i].flag && !strcmp(dw_opts[i].flag, flag))
+            return &dw_opts[i];
+    return NULL;
+}
+
+void options_store(dw_options *o, const dw_optdef *d, uint64_t v, const char *s)
+{
+    char *at = (char *)o + d->off;
+    if (d->type == DW_OPT_TEXT || d->type == DW_OPT_PATH) {
+        memcpy(at, &s, sizeof s);
+    } else if (d->size == sizeof(bool)) {
+        bool b = v != 0; /* also an enum of two held as a bool (redis.list_push) */
+        memcpy(at, &b, sizeof b);
+    } else if (d->size == sizeof(unsigned)) {
+        unsigned u = (unsigned)v; /* also the enums, which are int-sized */
+        memcpy(at, &u, sizeof u);
+    } else if (d->size == sizeof(uint64_t)) {
+        memcpy(at, &v, sizeof v);
+    }
+}
+
+/* "a, b or c" into buf. */
+static const char *or_list(char *buf, size_t len, const char *const *names, size_t n)
+{
+    size_t w = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < n && w < len; i++)
+        w += (size_t)snprintf(buf + w, len - w, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
+                              names[i]);
+    return buf;
+}
+
+static void flag_text(char *buf, size_t len, const dw_optdef *d)
+{
+    if (d->short_flag)
+        snprintf(buf, len, "-%c, --%s%s%s", d->short_flag, d->flag, d->arg ? " " : "",
+                 d->arg ? d->arg : "");
+    else
+        snprintf(buf, len, "--%s%s%s", d->flag, d->arg ? " " : "", d->arg ? d->arg : "");
+}
+
+/* text at indent, words wrapped before width, the docs' `code` marks dropped. */
+static void wrap(FILE *f, const char *text, int indent, int width)
+{
+    int col = 0;
+    while (*text) {
+        while (*text == ' ')
+            text++;
+        size_t n = strcspn(text, " ");
+        int w = 0;
+        for (size_t i = 0; i < n; i++)
+            w += text[i] != '`' && (text[i] & 0xc0) != 0x80;
+        if (col && col + 1 + w > width) {
+            fputc('\n', f);
+            col = 0;
+        }
+        col += col ? fprintf(f, " ") : fprintf(f, "%*s", indent, "");
+        for (size_t i = 0; i < n; i++)
+            if (text[i] != '`')
+                fputc(text[i], f);
+        col += w;
+        text += n;
+    }
+    if (col)
+        fputc('\n', f);
+}
+
+void options_help_run(FILE *f)
+{
+    fputs("Usage: dnswatch run [-c CONFIG] (-i IFACE | -r FILE.pcap) [OPTION]...\n"
+          "\n"
+          "Reads DNS responses from a live interface (-i) or a capture file (-r) and writes one\n"
+          "JSON event per line. Every flag overrides the config key it mirrors\n"
+          "(docs/config.md lists every key, with the ones that have no flag).\n"
+          "\n"
+          "Options:\n", f);
+    for (size_t i = 0; i < dw_n_opts; i++) {
+        const dw_optdef *d = &dw_opts[i];
+        if (!d->flag)
+            continue;
+        char ft[96];
+        flag_text(ft, sizeof ft, d);
+        char text[768];
+        snprintf(text, sizeof text, "%s%s%s%s", d->help, d->key ? " [config: " : "",
+                 d->key ? d->key : "", d->key ? "]" : "");
+        fprintf(f, "  %s\n", ft);
+        wrap(f, text, 6, 88);
+    }
+    fputs("  -h, --help\n      this text\n", f);
+}
+
+/* Markdown cell text: a '|' inside it is escaped. */
+static void cell(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            fputc('\\', f);
+        fputc(*s, f);
+    }
+}
+
+void options_doc_table(FILE *f)
+{
+    fputs("| key | default | flag | meaning |\n|---|---|---|---|\n", f);
+    for (size_t i = 0; i < dw_n_opts; i++) {
+        const dw_optdef *d = &dw_opts[i];
+        if (!d->key || d->type == DW_OPT_SECTION)
+            continue;
+        fprintf(f, "| `%s` | ", d->key);
+        cell(f, d->def);
+        fputs(" | ", f);
+        if (d->flag) {
+            char ft[96];
+            if (d->short_flag)
+                snprintf(ft, sizeof ft, "`-%c %s`", d->short_flag, d->arg);
+            else
+                snprintf(ft, sizeof ft, "`--%s%s%s`", d->flag, d->arg ? " " : "",
+                         d->arg ? d->arg : "");
+            cell(f, ft);
+        } else {
+            fputs("—", f);
+        }
+        fputs(" | ", f);
+        cell(f, d->help);
+        fputs(" |\n", f);
+    }
+}
+
 
 void options_default(dw_options *o)
 {
@@ -42,14 +316,52 @@ static void print_config_diag(void *ctx, const config_diag *d)
     fprintf(stderr, "%s\n", line);
 }
 
+/* getopt's tables from dw_opts: a row's long option returns 256 + its index, or its
+ * short letter. */
+struct getopt_tables {
+    struct option longopts[sizeof dw_opts / sizeof *dw_opts + 1];
+    char shortopts[32];
+};
+
+static void build_getopt(struct getopt_tables *T)
+{
+    size_t n = 0, k = 0;
+    T->shortopts[k++] = ':';
+    for (size_t i = 0; i < dw_n_opts; i++) {
+        const dw_optdef *d = &dw_opts[i];
+        if (!d->flag)
+            continue;
+        int val = d->short_flag ? d->short_flag : 256 + (int)i;
+        T->longopts[n++] = (struct option){d->flag, d->arg ? required_argument : no_argument,
+                                           NULL, val};
+        if (d->short_flag && k + 3 < sizeof T->shortopts) {
+            T->shortopts[k++] = d->short_flag;
+            if (d->arg)
+                T->shortopts[k++] = ':';
+        }
+    }
+    T->longopts[n] = (struct option){NULL, 0, NULL, 0};
+    T->shortopts[k] = 0;
+}
+
+static const dw_optdef *row_of(int c)
+{
+    if (c >= 256 && (size_t)(c - 256) < dw_n_opts)
+        return &dw_opts[c - 256];
+    for (size_t i = 0; i < dw_n_opts; i++)
+        if (dw_opts[i].flag && dw_opts[i].short_flag == c)
+            return &dw_opts[i];
+    return NULL;
+}
+
 /* The config file comes first so that every flag overrides it, wherever -c stands. */
-static int load_config(dw_options *o, int argc, char **argv, const struct option *longopts)
+static int load_config(dw_options *o, int argc, char **argv, const struct getopt_tables *T)
 {
     const char *path = NULL;
     int c;
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":c:i:r:", longopts, NULL)) != -1)
+    while ((c = getopt_long(argc, argv, T->shortopts, T->longopts, NULL)) != -1)
         if (c == 'c')
             path = optarg;
     if (path && strcmp(path, "none") == 0)
@@ -79,17 +391,7 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
     return 2;
 }
 
-/* Strict unsigned parse: digits only, within [lo, hi]. */
-static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
-{
-    uint64_t v;
-    if (num_parse_u64(s, lo, hi, &v) != 0)
-        return -EINVAL;
-    *out = (unsigned long)v;
-    return 0;
-}
-
-static int parse_ports(dw_options *o, const char *arg)
+static int parse_ports(dw_options *o, const dw_optdef *d, const char *arg)
 {
     char buf[256];
     if (strlen(arg) >= sizeof buf)
@@ -98,152 +400,105 @@ static int parse_ports(dw_options *o, const char *arg)
     o->decoder.n_ports = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
-        unsigned long v;
-        if (o->decoder.n_ports == DW_MAX_PORTS || parse_uint(tok, 1, 65535, &v) != 0)
+        uint64_t v;
+        if (o->decoder.n_ports == DW_MAX_PORTS || !ys_parse_uint(tok, d->lo, d->hi, &v))
             return -EINVAL;
         o->decoder.ports[o->decoder.n_ports++] = (uint16_t)v;
     }
     return o->decoder.n_ports ? 0 : -EINVAL;
 }
 
-enum { OPT_RULES = 256, OPT_ASN_DB, OPT_OUTPUT, OPT_REDIS, OPT_WORKERS, OPT_LOG, OPT_USER,
-       OPT_NAME, OPT_FILTER, OPT_PORTS, OPT_FOLD, OPT_ALLOW_ROOT, OPT_REDIS_MODE, OPT_REDIS_KEY,
-       OPT_REDIS_MAXLEN, OPT_REDIS_PWFILE, OPT_SPOOL_DIR, OPT_SPOOL_MAX, OPT_REDIS_WAIT };
+/* A flag whose row needs nothing but its type, bounds and place. */
+static int parse_generic(dw_options *o, const dw_optdef *d, const char *arg)
+{
+    char list[96];
+    uint64_t v = 0;
+    switch (d->type) {
+    case DW_OPT_TEXT:
+    case DW_OPT_PATH:
+        if (d->lo && !*arg)
+            return usage_error("--%s must not be empty", d->flag);
+        options_store(o, d, 0, arg);
+        return 0;
+    case DW_OPT_UINT:
+        if (!ys_parse_uint(arg, d->lo, d->hi, &v))
+            return usage_error("--%s must be a number from %llu to %llu, not '%s'", d->flag,
+                               (unsigned long long)d->lo, (unsigned long long)d->hi, arg);
+        break;
+    case DW_OPT_SIZE:
+        if (!ys_parse_size(arg, d->lo, d->hi, &v))
+            return usage_error("--%s must be a size from %llu to %llu bytes (a number, "
+                               "optionally with K, M, G or T), not '%s'", d->flag,
+                               (unsigned long long)d->lo, (unsigned long long)d->hi, arg);
+        break;
+    case DW_OPT_BOOL:
+        v = 1;
+        break;
+    case DW_OPT_ENUM:
+        while (v < d->n_names && strcmp(arg, d->names[v]))
+            v++;
+        if (v == d->n_names)
+            return usage_error("--%s must be %s, not '%s'", d->flag,
+                               or_list(list, sizeof list, d->names, d->n_names), arg);
+        break;
+    default:
+        return usage_error("--%s cannot be given on the command line", d->flag);
+    }
+    options_store(o, d, v, NULL);
+    return 0;
+}
 
 int options_parse_run(dw_options *o, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"interface", required_argument, NULL, 'i'},
-        {"read", required_argument, NULL, 'r'},
-        {"rules", required_argument, NULL, OPT_RULES},
-        {"asn-db", required_argument, NULL, OPT_ASN_DB},
-        {"output", required_argument, NULL, OPT_OUTPUT},
-        {"redis", required_argument, NULL, OPT_REDIS},
-        {"workers", required_argument, NULL, OPT_WORKERS},
-        {"log", required_argument, NULL, OPT_LOG},
-        {"user", required_argument, NULL, OPT_USER},
-        {"name", required_argument, NULL, OPT_NAME},
-        {"filter", required_argument, NULL, OPT_FILTER},
-        {"ports", required_argument, NULL, OPT_PORTS},
-        {"fold", required_argument, NULL, OPT_FOLD},
-        {"allow-root", no_argument, NULL, OPT_ALLOW_ROOT},
-        {"redis-mode", required_argument, NULL, OPT_REDIS_MODE},
-        {"redis-key", required_argument, NULL, OPT_REDIS_KEY},
-        {"redis-maxlen", required_argument, NULL, OPT_REDIS_MAXLEN},
-        {"redis-password-file", required_argument, NULL, OPT_REDIS_PWFILE},
-        {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
-        {"spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX},
-        {"redis-wait", required_argument, NULL, OPT_REDIS_WAIT},
-        {NULL, 0, NULL, 0},
-    };
-    unsigned long v;
+    struct getopt_tables T;
     int c;
     bool flag_rules = false; /* --rules replaces the config's list, not adds to it */
     const char *flag_iface = NULL;
 
-    if (load_config(o, argc, argv, longopts) != 0)
+    build_getopt(&T);
+    if (load_config(o, argc, argv, &T) != 0)
         return 1;
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":c:i:r:", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c': break;
-        case 'i': o->iface = flag_iface = optarg; break;
-        case 'r': o->pcap_file = optarg; break;
-        case OPT_RULES:
+    while ((c = getopt_long(argc, argv, T.shortopts, T.longopts, NULL)) != -1) {
+        const dw_optdef *d = row_of(c);
+        if (c == ':')
+            return usage_error("option '%s' needs a value", argv[optind - 1]);
+        if (!d)
+            return usage_error("unknown option '%s'", argv[optind - 1]);
+        if (!strcmp(d->flag, "config"))
+            continue;
+        if (!strcmp(d->flag, "interface"))
+            flag_iface = optarg;
+        if (!strcmp(d->flag, "read")) {
+            o->pcap_file = optarg;
+        } else if (!strcmp(d->flag, "rules")) {
             if (!flag_rules)
                 o->n_rule_paths = 0;
             flag_rules = true;
             if (o->n_rule_paths == DW_MAX_RULE_PATHS)
                 return usage_error("too many --rules (at most 64); pass a directory instead");
             o->rule_paths[o->n_rule_paths++] = optarg;
-            break;
-        case OPT_ASN_DB: o->asn_db = optarg; break;
-        case OPT_OUTPUT:
-            if (strcmp(optarg, "stdout") == 0)
-                o->output = DW_OUT_STDOUT;
-            else if (strcmp(optarg, "redis") == 0)
-                o->output = DW_OUT_REDIS;
-            else
-                return usage_error("--output must be stdout or redis, not '%s'", optarg);
-            break;
-        case OPT_REDIS: o->redis.url = optarg; break;
-        case OPT_WORKERS:
-            if (parse_uint(optarg, 1, 64, &v) != 0)
-                return usage_error("--workers must be a number from 1 to 64, not '%s'", optarg);
-            o->workers = (unsigned)v;
-            break;
-        case OPT_LOG:
-            if (strcmp(optarg, "alerts") == 0)
-                o->log = DW_LOG_ALERTS;
-            else if (strcmp(optarg, "watched") == 0)
-                o->log = DW_LOG_WATCHED;
-            else if (strcmp(optarg, "all") == 0)
-                o->log = DW_LOG_ALL;
-            else
-                return usage_error("--log must be alerts, watched or all, not '%s'", optarg);
-            break;
-        case OPT_USER: o->user = optarg; break;
-        case OPT_ALLOW_ROOT: o->allow_root = true; break;
-        case OPT_NAME: o->observer_name = optarg; break;
-        case OPT_FILTER: o->bpf = optarg; break;
-        case OPT_PORTS:
-            if (parse_ports(o, optarg) != 0)
+        } else if (!strcmp(d->flag, "ports")) {
+            if (parse_ports(o, d, optarg) != 0)
                 return usage_error("--ports takes up to 16 comma-separated ports 1-65535, not '%s'",
                                    optarg);
-            break;
-        case OPT_FOLD:
-            if (parse_uint(optarg, 0, 86400, &v) != 0)
-                return usage_error("--fold takes seconds from 0 (off) to 86400, not '%s'", optarg);
-            o->fold_seconds = (unsigned)v;
-            break;
-        case OPT_REDIS_MODE:
+        } else if (!strcmp(d->flag, "redis-mode")) {
             /* list = LPUSH (newest first); rpush = a list in arrival order, what Logstash's
              * and Vector's list inputs pop from the left. */
             o->redis.list_rpush = false;
-            if (strcmp(optarg, "stream") == 0)
-                o->redis.mode = PUB_STREAM;
-            else if (strcmp(optarg, "list") == 0)
-                o->redis.mode = PUB_LIST;
-            else if (strcmp(optarg, "rpush") == 0) {
+            if (strcmp(optarg, "rpush") == 0) {
                 o->redis.mode = PUB_LIST;
                 o->redis.list_rpush = true;
-            } else if (strcmp(optarg, "channel") == 0)
-                o->redis.mode = PUB_CHANNEL;
-            else
+            } else if (strcmp(optarg, "stream") && strcmp(optarg, "list") &&
+                       strcmp(optarg, "channel")) {
                 return usage_error("--redis-mode must be stream, list, rpush or channel, not '%s'",
                                    optarg);
-            break;
-        case OPT_REDIS_KEY:
-            if (!*optarg)
-                return usage_error("--redis-key must not be empty");
-            o->redis.key = optarg;
-            break;
-        case OPT_REDIS_MAXLEN:
-            if (parse_uint(optarg, 0, 4000000000ul, &v) != 0)
-                return usage_error("--redis-maxlen takes a number of entries (0 = no trimming), "
-                                   "not '%s'", optarg);
-            o->redis.maxlen = v;
-            break;
-        case OPT_REDIS_PWFILE: o->redis.password_file = optarg; break;
-        case OPT_SPOOL_DIR: o->redis.spool_dir = optarg; break;
-        case OPT_SPOOL_MAX:
-            if (parse_uint(optarg, 4096, ULONG_MAX, &v) != 0)
-                return usage_error("--spool-max-bytes takes a size in bytes of at least 4096, "
-                                   "not '%s'", optarg);
-            o->redis.spool_max_bytes = v;
-            break;
-        case OPT_REDIS_WAIT:
-            if (parse_uint(optarg, 0, 3600000, &v) != 0)
-                return usage_error("--redis-wait takes milliseconds from 0 to 3600000, not '%s'",
-                                   optarg);
-            o->redis_wait_ms = (unsigned)v;
-            break;
-        case ':':
-            return usage_error("option '%s' needs a value", argv[optind - 1]);
-        default:
-            return usage_error("unknown option '%s'", argv[optind - 1]);
+            } else if (parse_generic(o, d, optarg) != 0) {
+                return 2;
+            }
+        } else if (parse_generic(o, d, optarg) != 0) {
+            return 2;
         }
     }
     if (optind < argc)

@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "decoders/decode.h"
 #include "sensor/output_redis.h"
@@ -55,6 +57,57 @@ typedef struct dw_options {
     dw_metrics_options metrics;
     struct config_mem *config_mem; /* strings copied from config files; options_free() */
 } dw_options;
+
+/* ---- the option table ----------------------------------------------------------------
+ *
+ * One row per `run` flag and config key: the command line parser (options_parse_run), the
+ * config loader (sensor/config.c), `dnswatch run --help` and the key table of
+ * docs/config.md (options_doc_table; unit.test_options compares them) all read it. */
+
+enum dw_opt_type {
+    DW_OPT_TEXT,    /* lo = 1: must not be empty */
+    DW_OPT_PATH,    /* a file or directory; relative ones are taken from the config's dir */
+    DW_OPT_UINT,    /* digits, lo..hi */
+    DW_OPT_SIZE,    /* bytes, or a number with K, M, G or T; lo..hi */
+    DW_OPT_BOOL,    /* config: true/false, yes/no, on/off; flag: a switch that sets true */
+    DW_OPT_ENUM,    /* one of names; stored as its index */
+    DW_OPT_LIST,    /* a list (rules, ports) */
+    DW_OPT_SECTION, /* a mapping of the config holding other keys ("redis") */
+};
+
+/* The row is parsed by code of its own, not from type, bounds and place alone. */
+#define DW_OPT_CODE_CLI 1u    /* in options_parse_run */
+#define DW_OPT_CODE_CONFIG 2u /* in sensor/config.c */
+
+typedef struct dw_optdef {
+    const char *flag;          /* long flag without "--"; NULL: config only */
+    char short_flag;           /* 'i', or 0 */
+    const char *arg;           /* the flag's value in help ("N"); NULL: a switch */
+    const char *key;           /* config key ("redis.url"); NULL: flag only */
+    enum dw_opt_type type;
+    uint64_t lo, hi;           /* TEXT: lo = 1 refuses ""; UINT, SIZE: bounds */
+    const char *const *names;  /* ENUM: the words, index = the stored value */
+    size_t n_names;
+    size_t off, size;          /* the value in dw_options; size 0: none */
+    unsigned code;             /* DW_OPT_CODE_* */
+    const char *def;           /* the default, as docs/config.md writes it */
+    const char *help;          /* what it does (docs/config.md "meaning", --help) */
+} dw_optdef;
+
+extern const dw_optdef dw_opts[];
+extern const size_t dw_n_opts;
+
+/* The row of config key key / of long flag flag; NULL if none. */
+const dw_optdef *options_by_key(const char *key);
+const dw_optdef *options_by_flag(const char *flag);
+
+/* Stores v (a number, an enum index, a bool 0/1) or s (TEXT, PATH) where row d says. */
+void options_store(dw_options *o, const dw_optdef *d, uint64_t v, const char *s);
+
+/* `dnswatch run --help`: the usage line and one entry per flag, from the table. */
+void options_help_run(FILE *f);
+/* The "## Keys" table of docs/config.md: a header and one row per config key. */
+void options_doc_table(FILE *f);
 
 void options_default(dw_options *o);
 /* Frees what the options own (strings that came from a config file). */

@@ -75,6 +75,18 @@ fi
 expect 1 "unknown key" -- check-rules "$tmp/bad.yaml"
 expect 0 "1 rules, 0 errors" -- check-rules "$tmp/asn.yaml"
 expect 2 "Usage:" -- check-rules
+# Every command answers --help on stdout with status 0; run's lists every flag of the
+# option table.
+for c in run check-rules check-config explain consume; do
+    "$dw" "$c" --help >"$tmp/out" 2>"$tmp/err"; rc=$?
+    if [ "$rc" -eq 0 ] && grep -q "dnswatch $c" "$tmp/out" && [ ! -s "$tmp/err" ]; then
+        pass=$((pass + 1))
+    else
+        echo "FAIL: dnswatch $c --help -> exit $rc"; sed 's/^/    /' "$tmp/out" "$tmp/err"; fail=$((fail + 1))
+    fi
+done
+"$dw" run -r x.pcap --workers 2 -h >"$tmp/out" && grep -q -- '--spool-max-bytes SIZE' "$tmp/out" &&
+    pass=$((pass + 1)) || { echo "FAIL: run -h among other flags"; fail=$((fail + 1)); }
 
 # A closed stdout is a write error that ends the run with status 1, not a hang or a crash.
 "$DW_BIN/tests/gen_pcap" bench 20000 "$tmp/many.pcap" >/dev/null

@@ -105,6 +105,27 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Null is "nothing" in the config as in rule files: a key without a value keeps its
+ * default, and a null item of a list is an error, never the text "~" or "null" (a rules
+ * path "null" beside the config, a port "~"). */
+static void test_null_values(void **state)
+{
+    (void)state;
+    struct run *r = load("workers:\nname: ~\nrules: [rules.yaml, ~]\nports: [53, null]\n");
+    assert_int_equal(r->rc, -EINVAL);
+    expect_diag(r, 3, 21, true, "\"rules\" must be text, found nothing");
+    expect_diag(r, 4, 13, true, "\"ports\" must be text, found nothing");
+    assert_int_equal(r->n, 2);
+    options_free(&r->o);
+    r = load("workers:\nname: ~\ncapture: {snaplen: }\n");
+    assert_int_equal(r->rc, 0);
+    assert_int_equal(r->n, 0);
+    assert_int_equal(r->o.workers, 0);
+    assert_null(r->o.observer_name);
+    assert_int_equal(r->o.capture.snaplen, 65535);
+    options_free(&r->o);
+}
+
 static void test_every_key(void **state)
 {
     (void)state;
@@ -398,7 +419,7 @@ static void test_flags_override(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_key),      cmocka_unit_test(test_defaults_kept),
+        cmocka_unit_test(test_null_values),    cmocka_unit_test(test_every_key),      cmocka_unit_test(test_defaults_kept),
         cmocka_unit_test(test_unknown_keys),   cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_warnings_only),  cmocka_unit_test(test_file_shape),
         cmocka_unit_test(test_two_files),      cmocka_unit_test(test_flags_override),

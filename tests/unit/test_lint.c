@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "rules/ruleset.h"
+#include "sensor/check.h"
 
 #define NOW ((time_t)1790000000) /* 2026-09-21T14:13:20Z */
 
@@ -548,7 +549,7 @@ static void t_format(void **state)
     char out[2048] = "";
     FILE *f = fmemopen(out, sizeof out, "w");
     assert_non_null(f);
-    assert_int_equal(ruleset_check(&p, 1, NOW, f, f), 1);
+    assert_int_equal(check_rules(&p, 1, NOW, f, f), 1);
     fclose(f);
     char want[2048];
     snprintf(want, sizeof want,
@@ -562,7 +563,7 @@ static void t_format(void **state)
     p = write_file("check-ok.yaml", "id: a\nmatch: {names: [a.b]}\n");
     memset(out, 0, sizeof out);
     f = fmemopen(out, sizeof out, "w");
-    assert_int_equal(ruleset_check(&p, 1, NOW, f, NULL), 0);
+    assert_int_equal(check_rules(&p, 1, NOW, f, NULL), 0);
     fclose(f);
     assert_string_equal(out, "");
 }

@@ -1,4 +1,4 @@
-#include "rules/explain.h"
+#include "sensor/explain.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -98,21 +98,6 @@ static int rcode_from_text(const char *s, uint16_t *out)
     return -EINVAL;
 }
 
-/* "YYYY-MM-DD" to the first second of that day, UTC. */
-static int date_from_text(const char *s, time_t *out)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *end = strptime(s, "%Y-%m-%d", &tm);
-    if (!end || *end)
-        return -EINVAL;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return -EINVAL;
-    *out = t;
-    return 0;
-}
-
 static int parse_args(explain_opts *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
@@ -151,7 +136,7 @@ static int parse_args(explain_opts *o, int argc, char **argv)
             if (type_from_text(v, &o->qtype) != 0)
                 return usage_error("--qtype '%s': use A, AAAA, HTTPS, SVCB, CNAME, ...", v);
         } else if (strcmp(a, "--now") == 0) {
-            if (date_from_text(v, &o->now) != 0)
+            if (ruleset_parse_day(v, &o->now) != 0)
                 return usage_error("--now '%s' is not a date (YYYY-MM-DD)", v);
         } else if (strcmp(a, "--do") == 0) {
             o->query_do = true;
@@ -552,31 +537,35 @@ static void on_trace(void *ctx, const dw_rule *rule, const char *check, int verd
     snprintf(t->detail, sizeof t->detail, "%s", detail);
 }
 
-/* Does pattern (normalised, as in rule->names) cover name (lower case, no trailing dot)? */
-static bool pattern_covers(const char *pattern, const char *name)
+static void lowest(void *ctx, uint32_t value)
 {
-    if (strcmp(pattern, "*") == 0)
-        return true;
-    if (strncmp(pattern, "*.", 2) == 0) {
-        size_t pl = strlen(pattern + 1), nl = strlen(name); /* ".suffix" */
-        return nl > pl && strcmp(name + nl - pl, pattern + 1) == 0;
-    }
-    return strcmp(pattern, name) == 0;
+    uint32_t *best = ctx;
+    if (value < *best)
+        *best = value;
 }
 
-/* The first chain name through which the rule applies (the evaluator found one). */
+/* The first chain name through which the rule applies (the evaluator found one), and the
+ * first of the rule's patterns that covers it, matched by the engine's own name sets. */
 static const char *matched_name(const dw_rule *rule, const eval_result *r, const char **pattern)
 {
-    for (unsigned c = 0; c < r->n_chain; c++) {
+    nameset *own = nameset_new();
+    for (size_t i = 0; own && i < rule->names.n; i++)
+        if (nameset_add(own, rule->names.v[i], (uint32_t)i) != 0) {
+            nameset_free(own);
+            own = NULL;
+        }
+    for (unsigned c = 0; own && c < r->n_chain; c++) {
         const char *name = r->chain[c];
         if (rule->except && nameset_contains(rule->except, name, strlen(name)))
             continue;
-        for (size_t i = 0; i < rule->names.n; i++)
-            if (pattern_covers(rule->names.v[i], name)) {
-                *pattern = rule->names.v[i];
-                return name;
-            }
+        uint32_t best = UINT32_MAX;
+        if (nameset_match(own, name, strlen(name), lowest, &best) && best < rule->names.n) {
+            nameset_free(own);
+            *pattern = rule->names.v[best];
+            return name;
+        }
     }
+    nameset_free(own);
     *pattern = "?";
     return "?";
 }

@@ -36,7 +36,7 @@ expect 2 'workers must be' -- run -r a.pcap --workers 0
 expect 2 'ports takes' -- run -r a.pcap --ports 53,70000
 # strtoul skipped leading space, so " -1" wrapped to a huge value and was taken.
 expect 2 'workers must be' -- run -r a.pcap --workers ' 2'
-expect 2 'spool-max-bytes takes' -- run -r a.pcap --spool-max-bytes ' -1'
+expect 2 'spool-max-bytes must be a size' -- run -r a.pcap --spool-max-bytes ' -1'
 expect 2 'unexpected argument' -- run -r a.pcap extra
 expect 1 "cannot read $tmp/missing.pcap" -- run -r "$tmp/missing.pcap"
 printf 'this is not a capture file, just text\n' >"$tmp/text.pcap"

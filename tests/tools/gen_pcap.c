@@ -308,7 +308,8 @@ static void enc_wrap(gen *g, const enc_t *e, int i, bool to_client, int *af, con
     }
     dnsb_bytes(pl, in->b, in->n);
     if (e->kind == E_GRE_IP)
-        dnsb_set16(pl, gre_at + 4, dnsb_csum_fold(dnsb_csum_add(0, pl->b + gre_at, pl->n - gre_at)));
+        dnsb_set16(pl, gre_at + 4,
+                   dnsb_csum_fold(dnsb_csum_add(0, pl->b + gre_at, pl->n - gre_at)));
 
     const buf *l4 = pl;
     if (proto == 17) {

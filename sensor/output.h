@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "sensor/options.h"
 #include "sensor/publish.h"
 
@@ -42,6 +43,7 @@ struct dw_out {
 
 /* Opens the output --output names (o->output). Returns 0; 1 with a warning in err (the
  * output works, the far end is not there yet); or a negative code with one line in err. */
+DW_MUST_USE
 int dw_out_open(const dw_options *o, dw_out **out, char *err, size_t errlen);
 
 static inline void dw_out_write(dw_out *out, const char *line, size_t len)
@@ -65,7 +67,9 @@ static inline uint64_t dw_out_close(dw_out *out, bool report)
 }
 
 /* The implementations (output_*.c), for output.c's table. */
+DW_MUST_USE
 int output_stdout_open(const dw_options *o, dw_out **out, char *err, size_t errlen);
+DW_MUST_USE
 int output_redis_open(const dw_options *o, dw_out **out, char *err, size_t errlen);
 
 #endif

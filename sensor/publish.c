@@ -208,8 +208,10 @@ static void fifo_remove(publisher *p, size_t k)
 {
     uint64_t in_spool = spool_count(p->sp);
     size_t from_spool = in_spool < k ? (size_t)in_spool : k;
-    if (from_spool)
-        spool_consume(p->sp, from_spool);
+    /* -ENOENT (fewer there than asked) cannot happen with from_spool <= the count, and
+     * would mean that every record is gone anyway: nothing else to do. */
+    if (from_spool && spool_consume(p->sp, from_spool) != 0)
+        from_spool = (size_t)in_spool;
     k -= from_spool;
     if (k > p->qlen)
         k = p->qlen;

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
+
 typedef struct publisher publisher;
 
 /* The queue and spool bounds, the same for every transport. */
@@ -67,6 +69,7 @@ typedef struct publish_stats {
  * code and one line in err naming the cause ("authentication failed", ...). The
  * transport's far end being unreachable at start is not an error: the publisher spools
  * and keeps retrying (err then holds a warning, return 1). 0 on success. */
+DW_MUST_USE
 int publisher_new(const publish_queue_config *c, publish_transport *t, publisher **out,
                   char *err, size_t errlen);
 

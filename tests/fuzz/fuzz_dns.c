@@ -121,7 +121,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_text(big, r, sizeof big);
             r = dns_rdata_text(m, rr, tiny, sizeof tiny);
             check_text(tiny, r, sizeof tiny);
-            dns_rr_addr(m, rr, addr);
+            int al = dns_rr_addr(m, rr, addr);
+            if (al != 0 && (al != rr->rdlen || (al == 4) != (rr->type == DNS_T_A) ||
+                            (al == 16) != (rr->type == DNS_T_AAAA)))
+                abort();
             r = dns_svcb_hints(m, rr, hint, &nh);
             if (r >= 0 && r != nh)
                 abort();

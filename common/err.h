@@ -11,4 +11,10 @@
 
 #define DW_MUST_USE __attribute__((warn_unused_result))
 
+/* The one diagnostic callback: a library that reports more than one line, or reports
+ * while it runs (a thread of its own), says each line through this. One line, without
+ * the program name or a newline; the caller decides where it goes (the sensor's top level
+ * prints "dnswatch: LINE" on stderr). */
+typedef void (*dw_diag_fn)(void *ctx, const char *line);
+
 #endif

@@ -24,6 +24,10 @@ typedef struct publish_queue_config {
     uint64_t queue_max_bytes;   /* memory the queue holds, event buffers included
                                  * (default 64 MiB); beyond either bound events go to
                                  * the spool */
+    dw_diag_fn diag;            /* the publisher's messages (an outage and its end, a full
+                                 * or failing spool, shed alerts), from its thread and
+                                 * the caller's; NULL: not said (the stats still count) */
+    void *diag_ctx;
 } publish_queue_config;
 
 /* Where the events go: a transport is used by the publisher's thread alone once

@@ -22,8 +22,9 @@ typedef struct dw_sources {
     bool borrowed_rules, borrowed_asn;
 } dw_sources;
 
-/* Called for each diagnostic line (rule errors, database errors), without newline. */
-typedef void (*sources_msg_fn)(void *ctx, const char *line);
+/* Called for each diagnostic line (rule errors, database errors), without newline: the
+ * one diagnostic callback of common/err.h. */
+typedef dw_diag_fn sources_msg_fn;
 
 /* Loads rules and ASN database as the options say. The database is required when a rule
  * expects ASNs, unless asn_db is "none": ASN checks are never off silently. Returns 0,

@@ -13,10 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
+
 /* arrp points to the caller's array pointer (any element type); esz is an element's size. */
-__attribute__((warn_unused_result))
+DW_MUST_USE
 int arr_reserve(void *arrp, size_t *cap, size_t need, size_t first, size_t esz);
-__attribute__((warn_unused_result))
+DW_MUST_USE
 int arr_reserve32(void *arrp, uint32_t *cap, size_t need, size_t first, size_t esz);
 
 #define ARR_RESERVE(arr, cap, need, first)                                                \

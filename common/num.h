@@ -13,16 +13,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
+
 /* Decimal s[0..len). */
-__attribute__((warn_unused_result))
+DW_MUST_USE
 int num_parse_u64n(const char *s, size_t len, uint64_t lo, uint64_t hi, uint64_t *out);
 
 /* Decimal, the whole NUL-terminated string; s may be NULL (-EINVAL). */
-__attribute__((warn_unused_result))
+DW_MUST_USE
 int num_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
 
 /* Hexadecimal digits (either case) s[0..len), any value that fits 64 bits. */
-__attribute__((warn_unused_result))
+DW_MUST_USE
 int num_parse_hex_u64n(const char *s, size_t len, uint64_t *out);
 
 /* Length of the run of decimal digits at the start of s. */

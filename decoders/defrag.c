@@ -150,13 +150,14 @@ static uint32_t dg_hash(const defrag *d, const defrag_key *k)
 
 /* ---- pools ---- */
 
-static bool pool_init(dg_pool *p, size_t size, uint32_t cap)
+/* 0, or -ENOMEM (pool_fini frees what was allocated). */
+DW_MUST_USE static int pool_init(dg_pool *p, size_t size, uint32_t cap)
 {
     p->size = size;
     p->cap = cap;
     p->chunk = calloc(cap / POOL_CHUNK + 1, sizeof *p->chunk);
     p->free = malloc((cap ? cap : 1) * sizeof *p->free);
-    return p->chunk && p->free;
+    return p->chunk && p->free ? 0 : -ENOMEM;
 }
 
 static void pool_fini(dg_pool *p)
@@ -222,9 +223,9 @@ defrag *defrag_new(const defrag_limits *l)
 
     d->bucket = malloc(d->nbuckets * sizeof *d->bucket);
     d->out = malloc(DG_MAXLEN);
-    if (!d->bucket || !d->out || !pool_init(&d->ent, sizeof(dg), max_ent) ||
-        !pool_init(&d->maps, d->map_bytes, max_maps) ||
-        !pool_init(&d->blocks, DEFRAG_BLOCK, max_blocks))
+    if (!d->bucket || !d->out || pool_init(&d->ent, sizeof(dg), max_ent) != 0 ||
+        pool_init(&d->maps, d->map_bytes, max_maps) != 0 ||
+        pool_init(&d->blocks, DEFRAG_BLOCK, max_blocks) != 0)
         goto out;
     memset(d->bucket, 0xff, d->nbuckets * sizeof *d->bucket);
     ret = d;

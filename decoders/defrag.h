@@ -48,6 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "decoders/counters.h"
 #include "decoders/dnssrv.h"
 
@@ -84,6 +85,7 @@ void defrag_set_servers(defrag *d, const dnssrv *s);
  * complete: *out and *outlen are the reassembled IP payload, owned by the reassembler and
  * valid until the next defrag_add() or defrag_expire(). Returns 0 when the fragment was
  * kept, or a negative errno-style code when it was dropped (counted in c). */
+DW_MUST_USE
 int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const uint8_t *data,
                size_t len, uint64_t now_us, const uint8_t **out, size_t *outlen, dw_counters *c);
 

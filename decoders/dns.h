@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "decoders/counters.h"
 #include "decoders/wire.h"
 
@@ -138,7 +139,7 @@ typedef struct dns_header {
 
 /* Reads the header of buf[0..len) into *h: 0, or -EINVAL when len is shorter than a
  * header (*h then unspecified). Inline: the worker reads it for every query it skips. */
-__attribute__((warn_unused_result)) static inline int dns_header_read(const uint8_t *buf, size_t len, dns_header *h)
+DW_MUST_USE static inline int dns_header_read(const uint8_t *buf, size_t len, dns_header *h)
 {
     wire_ctx w = wire_init(buf, len);
     h->id = wire_u16(&w);
@@ -164,6 +165,7 @@ static inline bool dns_header_is_answer(const dns_header *h)
  * touched (the pipeline's DNS_MESSAGES/QUERIES/RESPONSES are the caller's). A length
  * byte 0b01xxxxxx (a 64..127-byte label) counts DNS_LABEL_TOO_LONG, 0b10xxxxxx counts
  * DNS_BAD_LABEL_TYPE. Bytes past 65535 are ignored (DNS_P_TRAILING). */
+DW_MUST_USE
 int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c);
 
 /* Unpacks the name at offset off into uncompressed wire form (length-prefixed labels,
@@ -174,15 +176,18 @@ int dns_parse(dns_msg *m, const uint8_t *buf, size_t len, dw_counters *c);
  * -ELOOP a pointer loop, -EINVAL bad label type or past the end.
  * If end != NULL, *end is the offset just after the name as stored at off (after the
  * first pointer if there is one). */
+DW_MUST_USE
 int dns_name_unpack(const uint8_t *msg, size_t len, size_t off, uint8_t out[DNS_NAME_MAX],
                     size_t *end);
 
 /* dns_name_unpack on a parsed message: the same result, with the pointer runs that
  * dns_parse resolved skipped in one step. Consumers of a dns_msg use this one. */
+DW_MUST_USE
 int dns_msg_name_unpack(const dns_msg *m, size_t off, uint8_t out[DNS_NAME_MAX], size_t *end);
 
 /* Address of an A or AAAA record: copies 4 or 16 bytes into out and returns 4 or 16;
  * 0 for another type or a wrong rdlength. */
+DW_MUST_USE
 int dns_rr_addr(const dns_msg *m, const dns_rr *rr, uint8_t out[16]);
 
 /* Address hints of an SVCB/HTTPS record (SvcParamKeys ipv4hint=4, ipv6hint=6). Calls

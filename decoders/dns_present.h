@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "decoders/dns.h"
 
 /* Presentation text of the name at off: labels joined by '.', no trailing dot, the root
@@ -17,13 +18,16 @@
  * back to the exact wire name.
  * lower: fold A-Z to a-z (for matching). Returns the text length, or a negative error as
  * dns_name_unpack. out must hold DNS_NAME_TEXT_MAX bytes. */
+DW_MUST_USE
 int dns_name_text(const uint8_t *msg, size_t len, size_t off, char out[DNS_NAME_TEXT_MAX],
                   bool lower);
 
 /* dns_name_text on a parsed message (see dns_msg_name_unpack). */
+DW_MUST_USE
 int dns_msg_name_text(const dns_msg *m, size_t off, char out[DNS_NAME_TEXT_MAX], bool lower);
 
 /* Same for a name already in uncompressed wire form. */
+DW_MUST_USE
 int dns_wirename_text(const uint8_t *wire, size_t wlen, char out[DNS_NAME_TEXT_MAX], bool lower);
 
 /* Presentation text of a record's data into out[outlen]. A, AAAA, CNAME, DNAME, NS, PTR,
@@ -57,7 +61,8 @@ void dns_format_ip(int family, const uint8_t *a, char out[DNS_IPV6_TEXT_MAX]);
 /* The reverse of dns_format_ip: IPv4 dotted-quad text (4 bytes into out) or IPv6 text
  * (16 bytes), as inet_pton reads them. Returns the family, 4 or 6, or -EINVAL; out is
  * written only on success, and only as many bytes as the family has. */
-__attribute__((warn_unused_result)) int dns_parse_ip(const char *text, uint8_t out[16]);
+DW_MUST_USE
+int dns_parse_ip(const char *text, uint8_t out[16]);
 
 /* Mnemonics: "A", "AAAA", ... or "TYPE1234" in buf (buf must hold 16 bytes). */
 const char *dns_type_name(uint16_t type, char buf[16]);

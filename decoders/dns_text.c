@@ -12,15 +12,16 @@
 
 /* Names are printed the way dns_present.c prints them (no trailing dot, same escapes), so one
  * event never mixes two spellings of a name. */
-static bool append_rdf(ldns_buffer *b, const ldns_rdf *rdf)
+/* 0, or -EINVAL when ldns cannot render the field (the caller falls back to RFC 3597). */
+DW_MUST_USE static int append_rdf(ldns_buffer *b, const ldns_rdf *rdf)
 {
     if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME) {
         char text[DNS_NAME_TEXT_MAX];
         if (dns_wirename_text(ldns_rdf_data(rdf), ldns_rdf_size(rdf), text, false) < 0)
-            return false;
-        return ldns_buffer_printf(b, "%s", text) >= 0;
+            return -EINVAL;
+        return ldns_buffer_printf(b, "%s", text) >= 0 ? 0 : -EINVAL;
     }
-    return ldns_rdf2buffer_str(b, rdf) == LDNS_STATUS_OK;
+    return ldns_rdf2buffer_str(b, rdf) == LDNS_STATUS_OK ? 0 : -EINVAL;
 }
 
 int dns_rdata_text_ldns(const dns_msg *m, const dns_rr *rr, char *out, size_t outlen)
@@ -54,7 +55,7 @@ int dns_rdata_text_ldns(const dns_msg *m, const dns_rr *rr, char *out, size_t ou
     for (size_t i = 0; i < ldns_rr_rd_count(lrr); i++) {
         if (i > 0 && ldns_buffer_printf(b, " ") < 0)
             goto generic;
-        if (!append_rdf(b, ldns_rr_rdf(lrr, i)))
+        if (append_rdf(b, ldns_rr_rdf(lrr, i)) != 0)
             goto generic;
     }
     if (!ldns_buffer_status_ok(b))

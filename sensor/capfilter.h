@@ -19,11 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
+
 #define CAPFILTER_MAX 65536 /* enough for 16 ports on Ethernet */
 
 /* Writes the filter expression for link type dlt and the DNS ports into out. Returns 0,
  * or -ENOSPC when len is too small (out then holds an empty string). */
 int capfilter_default(int dlt, const uint16_t *ports, unsigned n_ports, char *out, size_t len)
-    __attribute__((warn_unused_result));
+    DW_MUST_USE;
 
 #endif

@@ -88,21 +88,21 @@ static void skip_entry(consumer *c, const char *why)
 
 /* Writes the entries of one reply (an array of [id, [field, value, ...]]) and collects
  * their ids for XACK. Anything malformed is skipped and acknowledged: it would come back
- * forever otherwise. Returns -1 when the reply itself is not a list of entries. */
+ * forever otherwise. Returns 0, or -EPROTO when the reply itself is not a list of entries. */
 static int take_entries(consumer *c, const redisReply *entries, char *last, size_t *n)
 {
     *n = 0;
     if (!entries || entries->type != REDIS_REPLY_ARRAY)
-        return -1;
+        return -EPROTO;
     for (size_t i = 0; i < entries->elements; i++) {
         const redisReply *e = entries->element[i];
         if (!e || e->type == REDIS_REPLY_NIL)
             continue; /* XAUTOCLAIM on 6.2: an entry deleted meanwhile */
         if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || !is_str(e->element[0]) ||
             e->element[0]->len == 0 || e->element[0]->len >= ID_MAX)
-            return -1;
+            return -EPROTO;
         if (c->nids == c->count)
-            return -1; /* more than COUNT asked for */
+            return -EPROTO; /* more than COUNT asked for */
         const redisReply *id = e->element[0];
         const redisReply *fv = e->element[1];
         memcpy(c->ids[c->nids], id->str, id->len);
@@ -134,8 +134,13 @@ static int take_entries(consumer *c, const redisReply *entries, char *last, size
     return 0;
 }
 
-/* Makes what was written durable, then acknowledges it. -1: output failed (fatal);
- * -2: Redis failed (reconnect; the entries stay pending and come back). */
+/* What a failed step returns: STEP_RETRY (Redis failed: reconnect; the entries stay
+ * pending and come back), or any other negative errno, which ends the run (the output
+ * failed, memory ran out, the group cannot be made). */
+#define STEP_RETRY (-ECONNRESET)
+
+/* Makes what was written durable, then acknowledges it. 0, STEP_RETRY, or -EIO when the
+ * output failed, -ENOMEM. */
 static int commit(consumer *c)
 {
     if (!c->nids)
@@ -144,11 +149,11 @@ static int commit(consumer *c)
         (c->out_is_file && fdatasync(fileno(c->out)) != 0)) {
         fprintf(stderr, "dnswatch consume: writing %s failed: %s\n",
                 c->out_path ? c->out_path : "stdout", strerror(errno));
-        return -1;
+        return -EIO;
     }
     const char **argv = malloc((c->nids + 3) * sizeof *argv);
     if (!argv)
-        return -1;
+        return -ENOMEM;
     argv[0] = "XACK";
     argv[1] = c->key;
     argv[2] = c->group;
@@ -157,7 +162,7 @@ static int commit(consumer *c)
     redisReply *r = redisCommandArgv(c->rc, (int)c->nids + 3, argv, NULL);
     free(argv);
     c->nids = 0;
-    int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -2;
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : STEP_RETRY;
     if (rc)
         fprintf(stderr, "dnswatch consume: XACK failed: %s\n",
                 r && r->type == REDIS_REPLY_ERROR ? r->str : c->rc->errstr);
@@ -167,7 +172,8 @@ static int commit(consumer *c)
 }
 
 /* One XREADGROUP from start_id ("0": our pending entries after *last; ">": new ones).
- * Returns the number of entries, -1 output error, -2 Redis error. */
+ * Returns the number of entries, or what commit() returns on failure (STEP_RETRY when
+ * Redis failed). */
 static int read_batch(consumer *c, bool pending, char *last, unsigned block_ms)
 {
     char count[24], block[24];
@@ -185,7 +191,7 @@ static int read_batch(consumer *c, bool pending, char *last, unsigned block_ms)
     redisReply *r = redisCommandArgv(c->rc, argc, argv, NULL);
     if (!r) {
         fprintf(stderr, "dnswatch consume: redis at %s: %s\n", c->where, c->rc->errstr);
-        return -2;
+        return STEP_RETRY;
     }
     int rc = 0;
     size_t n = 0;
@@ -194,14 +200,14 @@ static int read_batch(consumer *c, bool pending, char *last, unsigned block_ms)
     } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
                r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2) {
         if (take_entries(c, r->element[0]->element[1], last, &n) != 0)
-            rc = -3;
+            rc = -EPROTO;
     } else {
-        rc = -3;
+        rc = -EPROTO;
     }
-    if (rc == -3) {
+    if (rc == -EPROTO) {
         fprintf(stderr, "dnswatch consume: XREADGROUP failed: %s\n",
                 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-        rc = -2;
+        rc = STEP_RETRY;
     }
     freeReplyObject(r);
     if (rc == 0)
@@ -221,7 +227,7 @@ static int claim(consumer *c)
         redisReply *r = redisCommandArgv(c->rc, 8, argv, NULL);
         if (!r) {
             fprintf(stderr, "dnswatch consume: redis at %s: %s\n", c->where, c->rc->errstr);
-            return -2;
+            return STEP_RETRY;
         }
         size_t n;
         bool ok = r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && is_str(r->element[0]) &&
@@ -232,7 +238,7 @@ static int claim(consumer *c)
                     r->type == REDIS_REPLY_ERROR ? " (claiming needs Redis >= 6.2; "
                                                    "--claim-idle 0 turns it off)" : "");
             freeReplyObject(r);
-            return -2;
+            return STEP_RETRY;
         }
         memcpy(cursor, r->element[0]->str, r->element[0]->len);
         cursor[r->element[0]->len] = '\0';
@@ -252,14 +258,14 @@ static int create_group(consumer *c)
     int rc = 0;
     if (!r) {
         fprintf(stderr, "dnswatch consume: redis at %s: %s\n", c->where, c->rc->errstr);
-        return -2;
+        return STEP_RETRY;
     }
     if (r->type == REDIS_REPLY_ERROR && r->str && strncmp(r->str, "BUSYGROUP", 9) == 0) {
         rc = 0; /* exists: where it starts was decided when it was made */
     } else if (r->type != REDIS_REPLY_STATUS) {
         fprintf(stderr, "dnswatch consume: cannot create group %s on %s: %s\n", c->group, c->key,
                 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-        rc = -1;
+        rc = -EINVAL;
     }
     freeReplyObject(r);
     return rc;
@@ -391,7 +397,7 @@ int consume_main(int argc, char **argv)
     unsigned backoff = 100;
     for (;;) {
         int rc = session(&c);
-        if (rc == 0 || rc == -1) {
+        if (rc != STEP_RETRY) {
             status = rc == 0 ? 0 : 1;
             break;
         }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "sensor/options.h"
 
 /* dispatch's results besides a count of frames (>= 0). */
@@ -60,6 +61,7 @@ struct dw_input {
 
 /* Opens the input the options name, with its filter set. Returns 0; or a negative errno
  * with one line in err ("cannot read FILE: ...", "IFACE: link type ... is not supported"). */
+DW_MUST_USE
 int dw_input_open(const dw_options *o, dw_input **out, char *err, size_t errlen);
 
 static inline int dw_input_dispatch(dw_input *in, unsigned max, dw_frame_fn fn, void *ctx)
@@ -82,8 +84,10 @@ static inline void dw_input_close(dw_input *in)
 
 /* The implementations (input_*.c), for input.c's table. */
 bool input_pcap_file_wanted(const dw_options *o);
+DW_MUST_USE
 int input_pcap_file_open(const dw_options *o, dw_input **out, char *err, size_t errlen);
 bool input_pcap_live_wanted(const dw_options *o);
+DW_MUST_USE
 int input_pcap_live_open(const dw_options *o, dw_input **out, char *err, size_t errlen);
 
 #endif

@@ -1,5 +1,6 @@
 #include "sensor/json.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,13 +27,13 @@ void json_reset(json_buf *j)
     j->after_key = false;
 }
 
-bool json_grow(json_buf *j, size_t n)
+int json_grow(json_buf *j, size_t n)
 {
     if (j->oom)
-        return false;
+        return -ENOMEM;
     if (n > SIZE_MAX / 4 - j->len) { /* a length no caller can mean: never wrap the sizes */
         j->oom = true;
-        return false;
+        return -ENOMEM;
     }
     size_t cap = j->cap ? j->cap : 1024;
     while (cap - j->len < n)
@@ -40,11 +41,11 @@ bool json_grow(json_buf *j, size_t n)
     char *p = realloc(j->p, cap);
     if (!p) {
         j->oom = true;
-        return false;
+        return -ENOMEM;
     }
     j->p = p;
     j->cap = cap;
-    return true;
+    return 0;
 }
 
 static inline bool reserve(json_buf *j, size_t n) { return json_room(j, n); }

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/err.h"
+
 #define JSON_MAX_DEPTH 32
 
 typedef struct json_buf {
@@ -31,13 +33,15 @@ void json_obj_end(json_buf *j);
 void json_arr_begin(json_buf *j);
 void json_arr_end(json_buf *j);
 /* The slow side of the inline writers below (not for other callers): grows the buffer
- * to hold n more bytes; false once memory has run out (then j->oom is set, sticky). */
-bool json_grow(json_buf *j, size_t n);
+ * to hold n more bytes: 0, or -ENOMEM once memory has run out (then j->oom is set,
+ * sticky, and every writer after it does nothing: check j->oom once at the end). */
+DW_MUST_USE
+int json_grow(json_buf *j, size_t n);
 
 /* Room for n more bytes at j->p + j->len. */
 static inline bool json_room(json_buf *j, size_t n)
 {
-    return (!j->oom && j->cap - j->len >= n) || json_grow(j, n);
+    return (!j->oom && j->cap - j->len >= n) || json_grow(j, n) == 0;
 }
 
 /* Object key; the next call writes its value. The key is written as it is: it must be a

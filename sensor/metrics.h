@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "decoders/counters.h"
+#include "common/err.h"
 #include "rules/ruleset.h"
 #include "sensor/publish.h"
 
@@ -53,16 +54,19 @@ typedef struct metrics_snapshot {
 
 /* Writes the whole exposition (every family with its HELP and TYPE lines). Returns 0 or
  * -EIO if out reported an error. */
+DW_MUST_USE
 int metrics_render(FILE *out, const metrics_snapshot *s);
 
 /* Writes the exposition to path for node_exporter's textfile collector: to a temporary
  * file in the same directory, then rename(), so a reader never sees half a file. Mode
  * 0644. Returns 0 or a negative errno code. */
+DW_MUST_USE
 int metrics_write_textfile(const char *path, const metrics_snapshot *s);
 
 /* Parses "HOST:PORT", "[V6]:PORT" or ":PORT" (host omitted = 127.0.0.1: loopback unless
  * asked otherwise). HOST is a numeric address or "localhost"; PORT 0-65535 (0: the kernel
  * picks one). Returns 0, or -EINVAL with the reason in err. */
+DW_MUST_USE
 int metrics_parse_listen(const char *listen, struct sockaddr_storage *addr, socklen_t *alen,
                          char *err, size_t errlen);
 
@@ -79,7 +83,7 @@ typedef struct metrics_server metrics_server;
  * negative errno code with one line in err. */
 int metrics_server_start(const char *listen, metrics_fill_fn fill, void *ctx,
                          metrics_server **out, char *err, size_t errlen)
-    __attribute__((warn_unused_result));
+    DW_MUST_USE;
 
 /* The port actually bound (useful after port 0). */
 unsigned metrics_server_port(const metrics_server *m);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "sensor/options.h"
 #include "sensor/publish.h"
 
@@ -29,8 +30,9 @@ typedef struct dw_out_ops {
     /* A second stop signal: stop waiting for the far end. Async-signal-safe; NULL for an
      * output that never waits. */
     void (*hurry)(dw_out *out);
-    /* Delivers or spools what is left and frees. With report, prints the end-of-run
-     * summary on stderr. Returns the number of events this output lost. */
+    /* Delivers or spools what is left and frees. With report, says the end-of-run
+     * summary through the diagnostic callback it was opened with. Returns the number of
+     * events this output lost. */
     uint64_t (*close)(dw_out *out, bool report);
 } dw_out_ops;
 
@@ -41,8 +43,12 @@ struct dw_out {
 };
 
 /* Opens the output --output names (o->output). Returns 0; 1 with a warning in err (the
- * output works, the far end is not there yet); or a negative code with one line in err. */
-int dw_out_open(const dw_options *o, dw_out **out, char *err, size_t errlen);
+ * output works, the far end is not there yet); or a negative code with one line in err.
+ * What the output has to say while it runs and at close (an outage, a full spool, the
+ * summary) goes through diag (NULL: not said; the counters still count). */
+DW_MUST_USE
+int dw_out_open(const dw_options *o, dw_diag_fn diag, void *diag_ctx, dw_out **out, char *err,
+                size_t errlen);
 
 static inline void dw_out_write(dw_out *out, const char *line, size_t len)
 {
@@ -65,7 +71,11 @@ static inline uint64_t dw_out_close(dw_out *out, bool report)
 }
 
 /* The implementations (output_*.c), for output.c's table. */
-int output_stdout_open(const dw_options *o, dw_out **out, char *err, size_t errlen);
-int output_redis_open(const dw_options *o, dw_out **out, char *err, size_t errlen);
+DW_MUST_USE
+int output_stdout_open(const dw_options *o, dw_diag_fn diag, void *diag_ctx, dw_out **out,
+                       char *err, size_t errlen);
+DW_MUST_USE
+int output_redis_open(const dw_options *o, dw_diag_fn diag, void *diag_ctx, dw_out **out,
+                      char *err, size_t errlen);
 
 #endif

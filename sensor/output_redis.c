@@ -4,6 +4,7 @@
 #include "sensor/output_redis.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,7 +203,23 @@ typedef struct redis_output {
     const char *spool_dir;
     unsigned wait_ms;
     int hurried; /* atomic: set from a signal handler */
+    dw_diag_fn diag;
+    void *diag_ctx;
 } redis_output;
+
+/* One line of the end-of-run summary through the output's diagnostic callback. */
+__attribute__((format(printf, 3, 4))) static void say(dw_diag_fn diag, void *ctx,
+                                                      const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    if (!diag)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    diag(ctx, line);
+}
 
 static void ro_write(dw_out *out, const char *line, size_t len)
 {
@@ -231,31 +248,33 @@ static uint64_t ro_close(dw_out *out, bool report)
     uint64_t left = publisher_close_stats(r->pub, r->wait_ms, &ps);
     bool hurried = __atomic_load_n(&r->hurried, __ATOMIC_RELAXED);
     const char *spool_dir = r->spool_dir;
+    dw_diag_fn d = r->diag;
+    void *dc = r->diag_ctx;
     free(r);
     if (!report)
         return publish_stats_lost(&ps);
     if (hurried)
-        fprintf(stderr, "dnswatch: second stop signal: stopped waiting for Redis\n");
+        say(d, dc, "second stop signal: stopped waiting for Redis");
     if (left)
-        fprintf(stderr, "dnswatch: %llu events left in the spool %s, replayed at next start\n",
-                (unsigned long long)left, spool_dir);
+        say(d, dc, "%llu events left in the spool %s, replayed at next start",
+            (unsigned long long)left, spool_dir);
     else
-        fprintf(stderr, "dnswatch: all %llu events in Redis\n", (unsigned long long)ps.published);
-    fprintf(stderr, "dnswatch: redis: published %llu, spooled %llu, replayed %llu, dropped %llu%s\n",
-            (unsigned long long)ps.published, (unsigned long long)ps.spooled,
-            (unsigned long long)ps.replayed, (unsigned long long)ps.dropped,
-            !ps.dropped ? "" : ps.dropped_disk == ps.dropped ? " (the disk refused them)"
-                             : ps.shed_alerts + ps.shed_events == ps.dropped ? " (shed under pressure)"
-                             : " (spool full, shed, or the disk refused them)");
+        say(d, dc, "all %llu events in Redis", (unsigned long long)ps.published);
+    say(d, dc, "redis: published %llu, spooled %llu, replayed %llu, dropped %llu%s",
+        (unsigned long long)ps.published, (unsigned long long)ps.spooled,
+        (unsigned long long)ps.replayed, (unsigned long long)ps.dropped,
+        !ps.dropped ? "" : ps.dropped_disk == ps.dropped ? " (the disk refused them)"
+                         : ps.shed_alerts + ps.shed_events == ps.dropped ? " (shed under pressure)"
+                         : " (spool full, shed, or the disk refused them)");
     if (ps.shed_alerts || ps.shed_events)
-        fprintf(stderr, "dnswatch: redis spool under pressure: of the dropped, %llu alerts were "
-                        "shed (flood quota), %llu other events\n",
-                (unsigned long long)ps.shed_alerts, (unsigned long long)ps.shed_events);
+        say(d, dc, "redis spool under pressure: of the dropped, %llu alerts were shed (flood "
+                   "quota), %llu other events",
+            (unsigned long long)ps.shed_alerts, (unsigned long long)ps.shed_events);
     if (ps.spool_damaged)
-        fprintf(stderr, "dnswatch: redis spool: %llu damaged stretches skipped, %llu events "
-                        "in them counted lost%s\n", (unsigned long long)ps.spool_damaged,
-                (unsigned long long)(ps.spool_lost + ps.spool_damaged_at_start),
-                ps.spool_damaged_at_start ? " (at least: an earlier run's are not counted)" : "");
+        say(d, dc, "redis spool: %llu damaged stretches skipped, %llu events in them counted "
+                   "lost%s", (unsigned long long)ps.spool_damaged,
+            (unsigned long long)(ps.spool_lost + ps.spool_damaged_at_start),
+            ps.spool_damaged_at_start ? " (at least: an earlier run's are not counted)" : "");
     return publish_stats_lost(&ps);
 }
 
@@ -263,7 +282,8 @@ static const dw_out_ops redis_out_ops = {ro_write, ro_flush, ro_stats, ro_hurry,
 
 /* A wrong password or a bad URL stops the start; Redis being away does not (the publisher
  * spools and retries, and err holds the warning). */
-int output_redis_open(const dw_options *o, dw_out **out, char *err, size_t errlen)
+int output_redis_open(const dw_options *o, dw_diag_fn diag, void *diag_ctx, dw_out **out,
+                      char *err, size_t errlen)
 {
     publish_transport *t = NULL;
     publish_queue_config qc;
@@ -277,6 +297,8 @@ int output_redis_open(const dw_options *o, dw_out **out, char *err, size_t errle
         return -ENOMEM;
     }
     publish_config_queue(&o->redis, &qc);
+    qc.diag = diag;
+    qc.diag_ctx = diag_ctx;
     rc = publisher_new(&qc, t, &r->pub, err, errlen);
     if (rc < 0) {
         free(r);
@@ -285,6 +307,8 @@ int output_redis_open(const dw_options *o, dw_out **out, char *err, size_t errle
     r->out.ops = &redis_out_ops;
     r->spool_dir = qc.spool_dir; /* the options outlive the run */
     r->wait_ms = o->redis_wait_ms;
+    r->diag = diag;
+    r->diag_ctx = diag_ctx;
     *out = &r->out;
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "sensor/publish.h"
 
 enum publish_mode { PUB_STREAM = 0, PUB_LIST = 1, PUB_CHANNEL = 2 };
@@ -37,6 +38,7 @@ void publish_config_queue(const publish_config *c, publish_queue_config *q);
 
 /* The transport for c: checks the key, parses the URL and reads the password, without
  * connecting (the publisher does). Returns 0, or a negative code with one line in err. */
+DW_MUST_USE
 int redis_transport_new(const publish_config *c, publish_transport **out, char *err,
                         size_t errlen);
 

@@ -50,9 +50,12 @@ static uint64_t stdout_close(dw_out *out, bool report)
 
 static const dw_out_ops stdout_ops = {stdout_write, stdout_flush, NULL, NULL, stdout_close};
 
-int output_stdout_open(const dw_options *o, dw_out **out, char *err, size_t errlen)
+int output_stdout_open(const dw_options *o, dw_diag_fn diag, void *diag_ctx, dw_out **out,
+                       char *err, size_t errlen)
 {
     (void)o;
+    (void)diag; /* standard output has nothing to say: a failed write marks it broken */
+    (void)diag_ctx;
     stdout_output *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,15 +81,28 @@ static void slot_release(publisher *p, slot *s)
     }
 }
 
+/* One line through the caller's diagnostic callback (publish_queue_config.diag). */
+__attribute__((format(printf, 2, 3))) static void say(const publisher *p, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    if (!p->cfg.diag)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    p->cfg.diag(p->cfg.diag_ctx, line);
+}
+
 static void spool_write_error(publisher *p, int rc)
 {
     if (p->spool_error_logged)
         return;
     p->spool_error_logged = true;
-    fprintf(stderr, "dnswatch: %s spool %s: cannot write: %s (the file system refuses, with "
-                    "%llu of the spool's %llu bytes used); events that do not fit are dropped "
-                    "and counted\n", p->name, p->spool_dir, strerror(-rc),
-            (unsigned long long)spool_bytes(p->sp), (unsigned long long)p->cfg.spool_max_bytes);
+    say(p, "%s spool %s: cannot write: %s (the file system refuses, with "
+           "%llu of the spool's %llu bytes used); events that do not fit are dropped "
+           "and counted", p->name, p->spool_dir, strerror(-rc),
+        (unsigned long long)spool_bytes(p->sp), (unsigned long long)p->cfg.spool_max_bytes);
 }
 
 /* Appends one event to the spool; a full spool or a refusing disk drops it (counted).
@@ -188,8 +202,8 @@ void publisher_stats(publisher *p, publish_stats *out)
 static void shed_line(void *ctx, const char *rule_id, const char *violations, uint64_t n)
 {
     const publisher *p = ctx;
-    fprintf(stderr, "dnswatch: %s spool: %llu alert%s of rule %s %s shed (flood quota)\n",
-            p->name, (unsigned long long)n, n == 1 ? "" : "s", rule_id, violations);
+    say(p, "%s spool: %llu alert%s of rule %s %s shed (flood quota)", p->name,
+        (unsigned long long)n, n == 1 ? "" : "s", rule_id, violations);
 }
 
 uint64_t publish_stats_lost(const publish_stats *s)
@@ -208,8 +222,10 @@ static void fifo_remove(publisher *p, size_t k)
 {
     uint64_t in_spool = spool_count(p->sp);
     size_t from_spool = in_spool < k ? (size_t)in_spool : k;
-    if (from_spool)
-        spool_consume(p->sp, from_spool);
+    /* -ENOENT (fewer there than asked) cannot happen with from_spool <= the count, and
+     * would mean that every record is gone anyway: nothing else to do. */
+    if (from_spool && spool_consume(p->sp, from_spool) != 0)
+        from_spool = (size_t)in_spool;
     k -= from_spool;
     if (k > p->qlen)
         k = p->qlen;
@@ -270,15 +286,13 @@ static void drop_warning(publisher *p, uint64_t now)
     if (p->st.dropped > p->drop_warned && (p->drop_warn_ns == 0 || now - p->drop_warn_ns >= DROP_WARN_NS)) {
         uint64_t disk = p->st.dropped_disk, full = p->st.dropped - disk;
         if (full)
-            fprintf(stderr,
-                    "dnswatch: %s spool %s is full (its bound, %llu bytes): %llu events "
-                    "dropped so far\n", p->name, p->spool_dir,
-                    (unsigned long long)p->cfg.spool_max_bytes, (unsigned long long)full);
+            say(p, "%s spool %s is full (its bound, %llu bytes): %llu events dropped so far",
+                p->name, p->spool_dir, (unsigned long long)p->cfg.spool_max_bytes,
+                (unsigned long long)full);
         if (disk)
-            fprintf(stderr,
-                    "dnswatch: %s spool %s: the disk refused %llu events so far (full or "
-                    "failing, with %llu bytes in the spool): dropped\n", p->name, p->spool_dir,
-                    (unsigned long long)disk, (unsigned long long)spool_bytes(p->sp));
+            say(p, "%s spool %s: the disk refused %llu events so far (full or "
+                   "failing, with %llu bytes in the spool): dropped", p->name, p->spool_dir,
+                (unsigned long long)disk, (unsigned long long)spool_bytes(p->sp));
         p->drop_warned = p->st.dropped;
         p->drop_warn_ns = now;
     }
@@ -337,8 +351,7 @@ static void *publisher_thread(void *arg)
             if (crc != 0) {
                 if (!p->outage_logged) {
                     p->outage_logged = true;
-                    fprintf(stderr, "dnswatch: %s; spooling to %s and retrying\n", err,
-                            p->spool_dir);
+                    say(p, "%s; spooling to %s and retrying", err, p->spool_dir);
                 }
                 schedule_retry(p, clk_mono_ns());
                 continue;
@@ -372,8 +385,7 @@ static void *publisher_thread(void *arg)
         if (ok == n && n) {
             if (p->outage_logged) {
                 p->outage_logged = false;
-                fprintf(stderr, "dnswatch: %s at %s is taking events again\n", p->name,
-                        p->t->where);
+                say(p, "%s at %s is taking events again", p->name, p->t->where);
             }
             continue;
         }
@@ -381,8 +393,8 @@ static void *publisher_thread(void *arg)
             snprintf(err, sizeof err, "cannot read the spool");
         if (!p->outage_logged) {
             p->outage_logged = true;
-            fprintf(stderr, "dnswatch: %s at %s: %s; spooling to %s and retrying\n", p->name,
-                    p->t->where, err, p->spool_dir);
+            say(p, "%s at %s: %s; spooling to %s and retrying", p->name, p->t->where, err,
+                p->spool_dir);
         }
         p->t->ops->disconnect(p->t);
         p->linked = false;
@@ -463,9 +475,9 @@ int publisher_new(const publish_queue_config *c, publish_transport *t, publisher
         goto fail;
     p->damaged_at_open = spool_corrupt(p->sp);
     if (p->damaged_at_open)
-        fprintf(stderr, "dnswatch: %s spool %s: %llu damaged stretches skipped (a crash or "
-                        "a disk error in an earlier run); the events in them are lost\n",
-                p->name, p->spool_dir, (unsigned long long)p->damaged_at_open);
+        say(p, "%s spool %s: %llu damaged stretches skipped (a crash or "
+               "a disk error in an earlier run); the events in them are lost",
+            p->name, p->spool_dir, (unsigned long long)p->damaged_at_open);
     p->backoff_ms = BACKOFF_MIN_MS;
     p->seed = (unsigned)clk_mono_ns() ^ (unsigned)getpid();
     rc = t->ops->connect(t, &fatal, err, errlen);
@@ -529,9 +541,8 @@ uint64_t publisher_close_stats(publisher *p, unsigned timeout_ms, publish_stats 
         p->st.dropped += n;
         p->st.dropped_disk += n;
         if (n)
-            fprintf(stderr, "dnswatch: %s spool %s: cannot write: %s; the last %llu "
-                            "events are dropped\n", p->name, p->spool_dir, strerror(-rc),
-                    (unsigned long long)n);
+            say(p, "%s spool %s: cannot write: %s; the last %llu events are dropped",
+                p->name, p->spool_dir, strerror(-rc), (unsigned long long)n);
     }
     uint64_t left = spool_count(p->sp);
     shed_each(p->shed, shed_line, p);

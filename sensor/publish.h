@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
+
 typedef struct publisher publisher;
 
 /* The queue and spool bounds, the same for every transport. */
@@ -22,6 +24,10 @@ typedef struct publish_queue_config {
     uint64_t queue_max_bytes;   /* memory the queue holds, event buffers included
                                  * (default 64 MiB); beyond either bound events go to
                                  * the spool */
+    dw_diag_fn diag;            /* the publisher's messages (an outage and its end, a full
+                                 * or failing spool, shed alerts), from its thread and
+                                 * the caller's; NULL: not said (the stats still count) */
+    void *diag_ctx;
 } publish_queue_config;
 
 /* Where the events go: a transport is used by the publisher's thread alone once
@@ -67,6 +73,7 @@ typedef struct publish_stats {
  * code and one line in err naming the cause ("authentication failed", ...). The
  * transport's far end being unreachable at start is not an error: the publisher spools
  * and keeps retrying (err then holds a warning, return 1). 0 on success. */
+DW_MUST_USE
 int publisher_new(const publish_queue_config *c, publish_transport *t, publisher **out,
                   char *err, size_t errlen);
 

@@ -9,6 +9,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "common/err.h"
+
 #define REDISURL_DEFAULT "redis://127.0.0.1:6379"
 /* The stream, list or channel the sensor publishes to and `dnswatch consume` reads. */
 #define REDISURL_KEY_DEFAULT "dnswatch:events"
@@ -27,11 +29,13 @@ typedef struct redis_url {
  * unix://[user@]/path[?db=N]. A password in the URL is refused: it would show in `ps`.
  * Returns 0, or -EINVAL with one line in err saying what is wrong and the accepted form.
  * *out is written only on success. NULL url means REDISURL_DEFAULT. */
+DW_MUST_USE
 int redisurl_parse(const char *url, redis_url *out, char *err, size_t errlen);
 
 /* The password: the first line of password_file (trailing CR/LF stripped) when it is not
  * NULL, else $DNSWATCH_REDIS_PASSWORD, else "" (none). Returns 0, or a negative code with
  * err naming the file (never the password). */
+DW_MUST_USE
 int redisurl_password(const char *password_file, char *buf, size_t len, char *err,
                       size_t errlen);
 

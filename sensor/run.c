@@ -637,7 +637,7 @@ int run_main(const dw_options *o)
 
     /* A wrong password or a bad URL stops the start; Redis being away does not (the
      * publisher spools and retries). */
-    int orc = dw_out_open(o, &pl->out, err, sizeof err);
+    int orc = dw_out_open(o, msg_stderr, NULL, &pl->out, err, sizeof err);
     if (orc != 0)
         fprintf(stderr, "dnswatch: %s\n", err);
     if (orc < 0)

@@ -1,5 +1,6 @@
 #include "sensor/sources.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,9 +70,10 @@ static int load(const dw_options *o, unsigned gen, const dw_sources *prev, sourc
 {
     dw_sources *s = calloc(1, sizeof *s);
     diag_ctx dc = {fn, ctx};
+    int rc;
     if (!s) {
         say(fn, ctx, "out of memory");
-        return -1;
+        return -ENOMEM;
     }
     s->gen = gen;
     bool asn_none = o->asn_db && strcmp(o->asn_db, "none") == 0;
@@ -82,7 +84,8 @@ static int load(const dw_options *o, unsigned gen, const dw_sources *prev, sourc
         *out = s;
         return 0;
     }
-    if (ruleset_load(o->rule_paths, o->n_rule_paths, time(NULL), on_diag, &dc, &s->rules) != 0) {
+    rc = ruleset_load(o->rule_paths, o->n_rule_paths, time(NULL), on_diag, &dc, &s->rules);
+    if (rc != 0) {
         say(fn, ctx, "rules not loaded (fix the errors above; 'dnswatch check-rules' lists "
                      "them without running)");
         goto fail;
@@ -97,7 +100,8 @@ static int load(const dw_options *o, unsigned gen, const dw_sources *prev, sourc
                          "rebinding checks still run");
     } else if (o->asn_db) {
         char err[512];
-        if (asn_db_open(o->asn_db, &s->asn, err, sizeof err) != 0) {
+        rc = asn_db_open(o->asn_db, &s->asn, err, sizeof err);
+        if (rc != 0) {
             if (!prev || !prev->asn) {
                 say(fn, ctx, "%s (or pass --asn-db none to run without ASN checks)", err);
                 goto fail;
@@ -110,6 +114,7 @@ static int load(const dw_options *o, unsigned gen, const dw_sources *prev, sourc
         say(fn, ctx, "the rules expect ASNs but no ASN database was given: pass --asn-db "
                      "FILE.mmdb (GeoLite2-ASN layout), or --asn-db none to run without ASN "
                      "checks");
+        rc = -EINVAL;
         goto fail;
     }
     say(fn, ctx, "%zu rules loaded, ruleset %s%s", ruleset_count(s->rules), ruleset_hash(s->rules),
@@ -118,7 +123,7 @@ static int load(const dw_options *o, unsigned gen, const dw_sources *prev, sourc
     return 0;
 fail:
     sources_free(s);
-    return -1;
+    return rc;
 }
 
 int sources_load(const dw_options *o, unsigned gen, sources_msg_fn fn, void *ctx,

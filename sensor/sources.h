@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/err.h"
 #include "rules/asn.h"
 #include "rules/ruleset.h"
 #include "sensor/options.h"
@@ -21,19 +22,23 @@ typedef struct dw_sources {
     bool borrowed_rules, borrowed_asn;
 } dw_sources;
 
-/* Called for each diagnostic line (rule errors, database errors), without newline. */
-typedef void (*sources_msg_fn)(void *ctx, const char *line);
+/* Called for each diagnostic line (rule errors, database errors), without newline: the
+ * one diagnostic callback of common/err.h. */
+typedef dw_diag_fn sources_msg_fn;
 
 /* Loads rules and ASN database as the options say. The database is required when a rule
  * expects ASNs, unless asn_db is "none": ASN checks are never off silently. Returns 0,
- * or -1 after reporting every problem through fn. */
+ * or a negative errno after reporting every problem through fn (-EINVAL: the rules or
+ * the options are wrong; -ENOMEM; what reading a file or the database failed with). */
+DW_MUST_USE
 int sources_load(const dw_options *o, unsigned gen, sources_msg_fn fn, void *ctx,
                  dw_sources **out);
 
 /* SIGHUP: sources_load for a running sensor. When the rules load but the ASN database
  * does not, the new rules keep prev's database (borrowed) and asn_err says why (empty
  * when the database loaded): a broken database file is not a rules failure. Returns 0, or
- * -1 when the rules did not load (reported through fn). */
+ * a negative errno as sources_load when the rules did not load (reported through fn). */
+DW_MUST_USE
 int sources_reload(const dw_options *o, const dw_sources *prev, sources_msg_fn fn, void *ctx,
                    dw_sources **out, char *asn_err, size_t asn_errlen);
 

@@ -312,7 +312,9 @@ size_t spool_peek(spool *s, spool_rec *recs, size_t max)
     s->peek_n = 0;
     if (ensure_peek_cap(s, max) != 0)
         return 0;
-    spool_flush(s); /* on failure the buffered records are simply not visible yet */
+    if (spool_flush(s) != 0) {
+        /* the buffered records are simply not visible yet: a later flush retries */
+    }
     while (n < max && s->nsegs) {
         if (head_reader(s) != 0) {
             /* An unreadable segment cannot be replayed: skip it rather than stall. */
@@ -653,7 +655,10 @@ void spool_free(spool *s)
 {
     if (!s)
         return;
-    spool_flush(s);
+    if (spool_flush(s) != 0) {
+        /* the owner flushes first and counts what the disk refuses (publisher_close);
+         * what is still buffered here is not on disk */
+    }
     write_cursor(s);
     if (s->w_fd >= 0)
         close(s->w_fd);

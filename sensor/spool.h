@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
+
 typedef struct spool spool;
 
 typedef struct spool_rec {
@@ -29,6 +31,7 @@ typedef struct spool_rec {
 /* Opens (creating it, mode 0700) dir and counts the records left by an earlier run, which
  * come out first. max_bytes bounds the files' total size. Returns 0 or a negative code with
  * one line in err. */
+DW_MUST_USE
 int spool_open(const char *dir, uint64_t max_bytes, spool **out, char *err, size_t errlen);
 void spool_free(spool *s);
 
@@ -36,7 +39,9 @@ void spool_free(spool *s);
  * -EDQUOT when the spool is at its configured bound (nothing written), -EMSGSIZE above
  * SPOOL_MAX_RECORD, or a negative errno from the file system (-ENOSPC: the disk is full;
  * the record is not queued). */
+DW_MUST_USE
 int spool_append(spool *s, const void *data, size_t len);
+DW_MUST_USE
 int spool_flush(spool *s);
 
 /* The oldest records, at most max, without removing them; fewer than max is not the end.
@@ -45,6 +50,7 @@ size_t spool_peek(spool *s, spool_rec *recs, size_t max);
 
 /* Removes the n oldest records (delivered) and records that in the cursor. Returns 0, or
  * -ENOENT when fewer than n were there (all were removed). */
+DW_MUST_USE
 int spool_consume(spool *s, size_t n);
 
 uint64_t spool_count(const spool *s);   /* records waiting */

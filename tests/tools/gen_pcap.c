@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/lib/dnsbuild.h"
+
 #define T0_SEC 1795773600L /* 2026-11-27T10:00:00Z */
 #define SNAPLEN 262144
 
@@ -52,154 +54,26 @@ static void die(const char *fmt, ...)
     exit(1);
 }
 
-/* ---- a growable-free byte buffer: large enough for any IP packet plus link header ---- */
-
-typedef struct buf {
-    size_t n;
-    uint8_t b[70000];
-} buf;
-
-static void put8(buf *b, unsigned v)
-{
-    if (b->n >= sizeof b->b)
-        die("buffer overflow (scenario too large)");
-    b->b[b->n++] = (uint8_t)v;
-}
-
-static void put16(buf *b, unsigned v)
-{
-    put8(b, v >> 8);
-    put8(b, v);
-}
-
-static void put32(buf *b, uint32_t v)
-{
-    put16(b, v >> 16);
-    put16(b, v & 0xffff);
-}
-
-static void putmem(buf *b, const void *p, size_t n)
-{
-    if (n == 0) /* p may be NULL then (a TCP segment without payload) */
-        return;
-    if (n > sizeof b->b - b->n)
-        die("buffer overflow (scenario too large)");
-    memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
-
-static void set16(buf *b, size_t at, unsigned v)
-{
-    b->b[at] = (uint8_t)(v >> 8);
-    b->b[at + 1] = (uint8_t)v;
-}
-
-/* ---- DNS message building ---- */
-
-static void dn_label(buf *m, const void *p, size_t n)
-{
-    put8(m, (unsigned)n);
-    putmem(m, p, n);
-}
-
-/* Plain dotted name, no escapes; "" or "." is the root. */
-static void dn_name(buf *m, const char *name)
-{
-    while (*name && strcmp(name, ".") != 0) {
-        const char *dot = strchr(name, '.');
-        size_t n = dot ? (size_t)(dot - name) : strlen(name);
-        dn_label(m, name, n);
-        name += n + (dot ? 1 : 0);
-    }
-    put8(m, 0);
-}
-
-static void dn_ptr(buf *m, unsigned off) { put16(m, 0xc000 | off); }
-
-static void dns_hdr(buf *m, unsigned id, unsigned flags, unsigned qd, unsigned an, unsigned ns,
-                    unsigned ar)
-{
-    m->n = 0;
-    put16(m, id);
-    put16(m, flags);
-    put16(m, qd);
-    put16(m, an);
-    put16(m, ns);
-    put16(m, ar);
-}
-
-/* Type, class, TTL and a placeholder rdlength; returns where rdlength goes for rr_end(). */
-static size_t rr_begin(buf *m, unsigned type, unsigned cls, uint32_t ttl)
-{
-    put16(m, type);
-    put16(m, cls);
-    put32(m, ttl);
-    size_t at = m->n;
-    put16(m, 0);
-    return at;
-}
-
-static void rr_end(buf *m, size_t at) { set16(m, at, (unsigned)(m->n - at - 2)); }
-
-static void put_ip4(buf *m, const char *s)
-{
-    uint8_t a[4];
-    if (inet_pton(AF_INET, s, a) != 1)
-        die("bad IPv4 literal %s", s);
-    putmem(m, a, 4);
-}
-
-static void put_ip6(buf *m, const char *s)
-{
-    uint8_t a[16];
-    if (inet_pton(AF_INET6, s, a) != 1)
-        die("bad IPv6 literal %s", s);
-    putmem(m, a, 16);
-}
-
-static void rr_a(buf *m, unsigned owner_ptr, uint32_t ttl, const char *ip)
-{
-    dn_ptr(m, owner_ptr);
-    size_t at = rr_begin(m, T_A, 1, ttl);
-    put_ip4(m, ip);
-    rr_end(m, at);
-}
-
-static void rr_aaaa(buf *m, unsigned owner_ptr, uint32_t ttl, const char *ip)
-{
-    dn_ptr(m, owner_ptr);
-    size_t at = rr_begin(m, T_AAAA, 1, ttl);
-    put_ip6(m, ip);
-    rr_end(m, at);
-}
+/* Messages and packets are built with tests/lib/dnsbuild.h: buf is its bounds-checked
+ * buffer, ep an address and port. */
+typedef dnsb buf;
+typedef dnsb_ep ep;
 
 /* OPT pseudo-record; ede < 0 means no Extended DNS Error option. */
 static void rr_opt(buf *m, unsigned udp, bool do_bit, int ede)
 {
-    put8(m, 0);
-    size_t at = rr_begin(m, T_OPT, udp, do_bit ? 0x8000 : 0);
+    size_t at = dnsb_opt_begin(m, udp, do_bit);
     if (ede >= 0) {
-        put16(m, 15); /* EDNS option code: Extended DNS Error */
-        put16(m, 2);
-        put16(m, (unsigned)ede);
+        uint8_t info[2] = {(uint8_t)(ede >> 8), (uint8_t)ede};
+        dnsb_edns_option(m, 15, info, sizeof info); /* Extended DNS Error */
     }
-    rr_end(m, at);
-}
-
-/* Header and question; the question name is at offset 12. */
-static void dns_start(buf *m, unsigned id, unsigned flags, const char *qname, unsigned qtype,
-                      unsigned an, unsigned ns, unsigned ar)
-{
-    dns_hdr(m, id, flags, 1, an, ns, ar);
-    dn_name(m, qname);
-    put16(m, qtype);
-    put16(m, 1);
+    dnsb_rr_end(m, at);
 }
 
 static void dns_query(buf *m, unsigned id, const char *qname, unsigned qtype, int edns_udp,
                       bool do_bit)
 {
-    dns_start(m, id, F_QUERY, qname, qtype, 0, 0, edns_udp > 0 ? 1 : 0);
+    dnsb_start(m, id, F_QUERY, qname, qtype, 0, 0, edns_udp > 0 ? 1 : 0);
     if (edns_udp > 0)
         rr_opt(m, (unsigned)edns_udp, do_bit, -1);
 }
@@ -232,12 +106,6 @@ typedef struct link {
     size_t outer_frag;    /* > 0: the outermost IPv4 packet goes out in fragments of this */
 } link_t;
 
-typedef struct ep {
-    int af;
-    uint8_t a[16];
-    uint16_t port;
-} ep;
-
 /* One conversation: client, server, how frames are wrapped, TCP sequence numbers. */
 typedef struct conv {
     ep cli, srv;
@@ -256,27 +124,13 @@ typedef struct gen {
 
 static buf g_frame, g_ip, g_l4; /* scratch; one packet is in flight at a time */
 
-static ep mkep(const char *ip, uint16_t port)
-{
-    ep e;
-    memset(&e, 0, sizeof e);
-    e.port = port;
-    if (inet_pton(AF_INET, ip, e.a) == 1)
-        e.af = 4;
-    else if (inet_pton(AF_INET6, ip, e.a) == 1)
-        e.af = 6;
-    else
-        die("bad address %s", ip);
-    return e;
-}
-
 static conv mkconv(const char *cli, uint16_t cport, const char *srv, uint16_t sport,
                    enum link_kind kind)
 {
     conv c;
     memset(&c, 0, sizeof c);
-    c.cli = mkep(cli, cport);
-    c.srv = mkep(srv, sport);
+    c.cli = dnsb_endpoint(cli, cport);
+    c.srv = dnsb_endpoint(srv, sport);
     c.lk.kind = kind;
     c.seq[0] = 0x10000000u;
     c.seq[1] = 0x50000000u;
@@ -307,66 +161,57 @@ static void send_frame(gen *g, const link_t *lk, bool to_client, int af, const b
     f->n = 0;
     switch (lk->kind) {
     case L_ETH:
-        putmem(f, dst, 6);
-        putmem(f, src, 6);
-        for (int i = 0; i < lk->nvlan; i++) {
-            put16(f, lk->tpid[i]);
-            put16(f, lk->tci[i]);
-        }
+        dnsb_eth_addrs(f, dst, src);
+        for (int i = 0; i < lk->nvlan; i++)
+            dnsb_vlan(f, lk->tpid[i], lk->tci[i]);
         if (lk->pppoe) {
-            put16(f, 0x8864);
-            put8(f, 0x11);                     /* version 1, type 1 */
-            put8(f, 0);                        /* code: session data */
-            put16(f, 0x2a2a);                  /* session id */
-            put16(f, (unsigned)(ip->n + 2));   /* PPP protocol + payload */
-            put16(f, af == 4 ? 0x0021 : 0x0057);
+            dnsb_u16(f, 0x8864);
+            dnsb_u8(f, 0x11);                     /* version 1, type 1 */
+            dnsb_u8(f, 0);                        /* code: session data */
+            dnsb_u16(f, 0x2a2a);                  /* session id */
+            dnsb_u16(f, (unsigned)(ip->n + 2));   /* PPP protocol + payload */
+            dnsb_u16(f, af == 4 ? 0x0021 : 0x0057);
         } else {
-            put16(f, etype);
+            dnsb_u16(f, etype);
         }
         break;
     case L_SLL:
-        put16(f, to_client ? 0 : 4); /* packet type: to us / outgoing */
-        put16(f, 1);                 /* ARPHRD_ETHER */
-        put16(f, 6);
-        putmem(f, src, 6);
-        put16(f, 0);
-        put16(f, etype);
+        dnsb_u16(f, to_client ? 0 : 4); /* packet type: to us / outgoing */
+        dnsb_u16(f, 1);                 /* ARPHRD_ETHER */
+        dnsb_u16(f, 6);
+        dnsb_bytes(f, src, 6);
+        dnsb_u16(f, 0);
+        dnsb_u16(f, etype);
         break;
     case L_SLL2:
-        put16(f, etype);
-        put16(f, 0);
-        put32(f, 2); /* interface index */
-        put16(f, 1); /* ARPHRD_ETHER */
-        put8(f, to_client ? 0 : 4);
-        put8(f, 6);
-        putmem(f, src, 6);
-        put16(f, 0);
+        dnsb_u16(f, etype);
+        dnsb_u16(f, 0);
+        dnsb_u32(f, 2); /* interface index */
+        dnsb_u16(f, 1); /* ARPHRD_ETHER */
+        dnsb_u8(f, to_client ? 0 : 4);
+        dnsb_u8(f, 6);
+        dnsb_bytes(f, src, 6);
+        dnsb_u16(f, 0);
         break;
     case L_RAW:
         break;
     case L_NULL: { /* host byte order of the capturing machine: little-endian here */
         uint32_t fam = af == 4 ? 2 : 24;
-        put8(f, fam & 0xff);
-        put8(f, (fam >> 8) & 0xff);
-        put8(f, (fam >> 16) & 0xff);
-        put8(f, fam >> 24);
+        dnsb_u8(f, fam & 0xff);
+        dnsb_u8(f, (fam >> 8) & 0xff);
+        dnsb_u8(f, (fam >> 16) & 0xff);
+        dnsb_u8(f, fam >> 24);
         break;
     }
     case L_LOOP:
-        put32(f, af == 4 ? 2 : 24);
+        dnsb_u32(f, af == 4 ? 2 : 24);
         break;
     }
-    putmem(f, ip->b, ip->n);
+    dnsb_bytes(f, ip->b, ip->n);
     emit(g, f->b, f->n);
 }
 
 
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n);
-static uint16_t csum_fold(uint32_t sum);
-static void udp_build(buf *l4, const ep *s, const ep *d, const uint8_t *pl, size_t n);
-static void ip4_hdr(buf *ip, const ep *s, const ep *d, unsigned proto, size_t paylen,
-                    unsigned id, size_t frag_off, bool mf);
-static void ip6_hdr(buf *ip, const ep *s, const ep *d, unsigned next, size_t paylen);
 
 /* Wrapping scratch: the packet so far, the tunnel payload, the result, the outer UDP
  * (not g_l4: udp_send_frag slices one g_l4 over several send_ip calls). */
@@ -378,14 +223,14 @@ static void enc_eps(int af, int i, ep *s, ep *d)
     char a[64];
     if (af == 4) {
         snprintf(a, sizeof a, "192.0.2.%d", 10 + i);
-        *s = mkep(a, (uint16_t)(49152 + i));
+        *s = dnsb_endpoint(a, (uint16_t)(49152 + i));
         snprintf(a, sizeof a, "198.51.100.%d", 10 + i);
-        *d = mkep(a, 0);
+        *d = dnsb_endpoint(a, 0);
     } else {
         snprintf(a, sizeof a, "2001:db8:%d::1", 10 + i);
-        *s = mkep(a, (uint16_t)(49152 + i));
+        *s = dnsb_endpoint(a, (uint16_t)(49152 + i));
         snprintf(a, sizeof a, "2001:db8:%d::2", 10 + i);
-        *d = mkep(a, 0);
+        *d = dnsb_endpoint(a, 0);
     }
 }
 
@@ -404,79 +249,79 @@ static void enc_wrap(gen *g, const enc_t *e, int i, bool to_client, int *af, con
     case E_VXLAN_LINUX:
         d.port = e->kind == E_VXLAN ? 4789 : 8472;
         proto = 17;
-        put8(pl, 0x08);
-        put8(pl, 0), put16(pl, 0);
-        put32(pl, (uint32_t)(4242 + i) << 8);
+        dnsb_u8(pl, 0x08);
+        dnsb_u8(pl, 0), dnsb_u16(pl, 0);
+        dnsb_u32(pl, (uint32_t)(4242 + i) << 8);
         break;
     case E_GENEVE:
     case E_GENEVE_IP:
         d.port = 6081;
         proto = 17;
-        put8(pl, 2); /* version 0, two words of options */
-        put8(pl, 0);
-        put16(pl, e->kind == E_GENEVE ? 0x6558 : etype);
-        put32(pl, (uint32_t)(77 + i) << 8);
-        put16(pl, 0x0102); /* option class */
-        put8(pl, 0x80);    /* type (critical bit) */
-        put8(pl, 1);       /* one word of data */
-        put32(pl, 0xdeadbeef);
+        dnsb_u8(pl, 2); /* version 0, two words of options */
+        dnsb_u8(pl, 0);
+        dnsb_u16(pl, e->kind == E_GENEVE ? 0x6558 : etype);
+        dnsb_u32(pl, (uint32_t)(77 + i) << 8);
+        dnsb_u16(pl, 0x0102); /* option class */
+        dnsb_u8(pl, 0x80);    /* type (critical bit) */
+        dnsb_u8(pl, 1);       /* one word of data */
+        dnsb_u32(pl, 0xdeadbeef);
         break;
     case E_GRE_IP:
         gre_at = pl->n;
-        put16(pl, 0x8000 | 0x2000 | 0x1000); /* checksum, key, sequence number */
-        put16(pl, etype);
-        put32(pl, 0);       /* checksum, reserved: filled in below */
-        put32(pl, 0x1234);  /* key */
-        put32(pl, g->npkts); /* sequence */
+        dnsb_u16(pl, 0x8000 | 0x2000 | 0x1000); /* checksum, key, sequence number */
+        dnsb_u16(pl, etype);
+        dnsb_u32(pl, 0);       /* checksum, reserved: filled in below */
+        dnsb_u32(pl, 0x1234);  /* key */
+        dnsb_u32(pl, g->npkts); /* sequence */
         break;
     case E_GRE_TEB:
-        put16(pl, 0x2000); /* key */
-        put16(pl, 0x6558);
-        put32(pl, 0x4321);
+        dnsb_u16(pl, 0x2000); /* key */
+        dnsb_u16(pl, 0x6558);
+        dnsb_u32(pl, 0x4321);
         break;
     case E_ERSPAN2:
-        put16(pl, 0x1000);
-        put16(pl, 0x88be);
-        put32(pl, g->npkts);
-        put32(pl, 1u << 28 | (uint32_t)e->inner_vlan << 16 | 3u << 11 | 0x55); /* session 0x55 */
-        put32(pl, 0x00000007); /* index */
+        dnsb_u16(pl, 0x1000);
+        dnsb_u16(pl, 0x88be);
+        dnsb_u32(pl, g->npkts);
+        dnsb_u32(pl, 1u << 28 | (uint32_t)e->inner_vlan << 16 | 3u << 11 | 0x55); /* session 0x55 */
+        dnsb_u32(pl, 0x00000007); /* index */
         break;
     case E_ERSPAN3:
-        put16(pl, 0x1000);
-        put16(pl, 0x22eb);
-        put32(pl, g->npkts);
-        put32(pl, 2u << 28 | (uint32_t)e->inner_vlan << 16 | 0x66);
-        put32(pl, (uint32_t)g->now_us); /* timestamp */
-        put16(pl, 0);                    /* security group tag */
-        put16(pl, 0x0001);               /* frame type 0 (Ethernet), O: subheader follows */
-        put32(pl, 0x12345678);           /* platform-specific subheader */
-        put32(pl, 0x9abcdef0);
+        dnsb_u16(pl, 0x1000);
+        dnsb_u16(pl, 0x22eb);
+        dnsb_u32(pl, g->npkts);
+        dnsb_u32(pl, 2u << 28 | (uint32_t)e->inner_vlan << 16 | 0x66);
+        dnsb_u32(pl, (uint32_t)g->now_us); /* timestamp */
+        dnsb_u16(pl, 0);                    /* security group tag */
+        dnsb_u16(pl, 0x0001);               /* frame type 0 (Ethernet), O: subheader follows */
+        dnsb_u32(pl, 0x12345678);           /* platform-specific subheader */
+        dnsb_u32(pl, 0x9abcdef0);
         break;
     }
     if (e->kind != E_GRE_IP && e->kind != E_GENEVE_IP) { /* an Ethernet frame inside */
-        putmem(pl, to_client ? MAC_CLIENT : MAC_GW, 6);
-        putmem(pl, to_client ? MAC_GW : MAC_CLIENT, 6);
+        dnsb_eth_addrs(pl, to_client ? MAC_CLIENT : MAC_GW, to_client ? MAC_GW : MAC_CLIENT);
         if (e->inner_vlan) {
-            put16(pl, ETH_8021Q);
-            put16(pl, e->inner_vlan);
+            dnsb_u16(pl, ETH_8021Q);
+            dnsb_u16(pl, e->inner_vlan);
         }
-        put16(pl, etype);
+        dnsb_u16(pl, etype);
     }
-    putmem(pl, in->b, in->n);
+    dnsb_bytes(pl, in->b, in->n);
     if (e->kind == E_GRE_IP)
-        set16(pl, gre_at + 4, csum_fold(csum_add(0, pl->b + gre_at, pl->n - gre_at)));
+        dnsb_set16(pl, gre_at + 4,
+                   dnsb_csum_fold(dnsb_csum_add(0, pl->b + gre_at, pl->n - gre_at)));
 
     const buf *l4 = pl;
     if (proto == 17) {
-        udp_build(&g_enc[3], &s, &d, pl->b, pl->n);
+        dnsb_udp(&g_enc[3], &s, &d, pl->b, pl->n);
         l4 = &g_enc[3];
     }
     out->n = 0;
     if (e->af == 4)
-        ip4_hdr(out, &s, &d, proto, l4->n, g->ipid++, 0, false);
+        dnsb_ip4_hdr(out, &s, &d, proto, l4->n, g->ipid++, 0, false);
     else
-        ip6_hdr(out, &s, &d, proto, l4->n);
-    putmem(out, l4->b, l4->n);
+        dnsb_ip6_hdr(out, &s, &d, proto, l4->n);
+    dnsb_bytes(out, l4->b, l4->n);
     *af = e->af;
 }
 
@@ -490,7 +335,7 @@ static void send_ip(gen *g, const link_t *lk, bool to_client, int af, const buf 
     }
     buf *cur = &g_enc[0], *out = &g_enc[2];
     cur->n = 0;
-    putmem(cur, ip->b, ip->n);
+    dnsb_bytes(cur, ip->b, ip->n);
     for (int i = lk->nenc - 1; i >= 0; i--) {
         enc_wrap(g, &lk->enc[i], i, to_client, &af, cur, out);
         buf *t = cur;
@@ -514,99 +359,10 @@ static void send_ip(gen *g, const link_t *lk, bool to_client, int af, const buf 
     for (size_t off = 0; off < plen; off += lk->outer_frag) {
         size_t n = plen - off < lk->outer_frag ? plen - off : lk->outer_frag;
         out->n = 0;
-        ip4_hdr(out, &s, &d, proto, n, id, off, off + n < plen);
-        putmem(out, cur->b + 20 + off, n);
+        dnsb_ip4_hdr(out, &s, &d, proto, n, id, off, off + n < plen);
+        dnsb_bytes(out, cur->b + 20 + off, n);
         send_frame(g, lk, to_client, 4, out);
     }
-}
-
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (n & 1)
-        sum += (uint32_t)(p[n - 1] << 8);
-    return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
-/* Fills in the checksum of a UDP or TCP segment in l4 (at byte csum_at). */
-static void l4_checksum(buf *l4, size_t csum_at, const ep *s, const ep *d, unsigned proto)
-{
-    uint32_t sum = 0;
-    size_t alen = s->af == 4 ? 4 : 16;
-    sum = csum_add(sum, s->a, alen);
-    sum = csum_add(sum, d->a, alen);
-    sum += proto;
-    sum += (uint32_t)(l4->n & 0xffff) + (uint32_t)(l4->n >> 16);
-    set16(l4, csum_at, 0);
-    sum = csum_add(sum, l4->b, l4->n);
-    uint16_t c = csum_fold(sum);
-    if (proto == 17 && c == 0)
-        c = 0xffff;
-    set16(l4, csum_at, c);
-}
-
-static void udp_build(buf *l4, const ep *s, const ep *d, const uint8_t *pl, size_t n)
-{
-    l4->n = 0;
-    put16(l4, s->port);
-    put16(l4, d->port);
-    put16(l4, (unsigned)(8 + n));
-    put16(l4, 0);
-    putmem(l4, pl, n);
-    l4_checksum(l4, 6, s, d, 17);
-}
-
-static void tcp_build(buf *l4, const ep *s, const ep *d, uint32_t seq, uint32_t ack,
-                      unsigned flags, const uint8_t *pl, size_t n)
-{
-    l4->n = 0;
-    put16(l4, s->port);
-    put16(l4, d->port);
-    put32(l4, seq);
-    put32(l4, (flags & TH_ACK) ? ack : 0);
-    put8(l4, 5 << 4);
-    put8(l4, flags);
-    put16(l4, 65535);
-    put16(l4, 0);
-    put16(l4, 0);
-    putmem(l4, pl, n);
-    l4_checksum(l4, 16, s, d, 6);
-}
-
-/* IPv4 header; frag_off in bytes (multiple of 8), mf = more fragments. */
-static void ip4_hdr(buf *ip, const ep *s, const ep *d, unsigned proto, size_t paylen,
-                    unsigned id, size_t frag_off, bool mf)
-{
-    size_t at = ip->n;
-    put8(ip, 0x45);
-    put8(ip, 0);
-    put16(ip, (unsigned)(20 + paylen));
-    put16(ip, id);
-    put16(ip, (unsigned)(frag_off / 8) | (mf ? 0x2000 : 0) | (frag_off == 0 && !mf ? 0x4000 : 0));
-    put8(ip, 64);
-    put8(ip, proto);
-    put16(ip, 0);
-    putmem(ip, s->a, 4);
-    putmem(ip, d->a, 4);
-    set16(ip, at + 10, csum_fold(csum_add(0, ip->b + at, 20)));
-}
-
-static void ip6_hdr(buf *ip, const ep *s, const ep *d, unsigned next, size_t paylen)
-{
-    put32(ip, 0x60000000u);
-    put16(ip, (unsigned)paylen);
-    put8(ip, next);
-    put8(ip, 64);
-    putmem(ip, s->a, 16);
-    putmem(ip, d->a, 16);
 }
 
 static void send_l4(gen *g, const conv *c, bool from_cli, unsigned proto, const buf *l4)
@@ -616,16 +372,16 @@ static void send_l4(gen *g, const conv *c, bool from_cli, unsigned proto, const 
     buf *ip = &g_ip;
     ip->n = 0;
     if (s->af == 4)
-        ip4_hdr(ip, s, d, proto, l4->n, g->ipid++, 0, false);
+        dnsb_ip4_hdr(ip, s, d, proto, l4->n, g->ipid++, 0, false);
     else
-        ip6_hdr(ip, s, d, proto, l4->n);
-    putmem(ip, l4->b, l4->n);
+        dnsb_ip6_hdr(ip, s, d, proto, l4->n);
+    dnsb_bytes(ip, l4->b, l4->n);
     send_ip(g, &c->lk, !from_cli, s->af, ip);
 }
 
 static void udp_send(gen *g, const conv *c, bool from_cli, const buf *dns)
 {
-    udp_build(&g_l4, from_cli ? &c->cli : &c->srv, from_cli ? &c->srv : &c->cli, dns->b, dns->n);
+    dnsb_udp(&g_l4, from_cli ? &c->cli : &c->srv, from_cli ? &c->srv : &c->cli, dns->b, dns->n);
     send_l4(g, c, from_cli, 17, &g_l4);
 }
 
@@ -636,7 +392,7 @@ static void udp_send_frag(gen *g, const conv *c, bool from_cli, const buf *dns, 
 {
     const ep *s = from_cli ? &c->cli : &c->srv;
     const ep *d = from_cli ? &c->srv : &c->cli;
-    udp_build(&g_l4, s, d, dns->b, dns->n);
+    dnsb_udp(&g_l4, s, d, dns->b, dns->n);
     if ((g_l4.n + fragsz - 1) / fragsz != (size_t)nfrag)
         die("fragment plan does not match the datagram size (%zu bytes)", g_l4.n);
     unsigned id4 = g->ipid++;
@@ -648,15 +404,15 @@ static void udp_send_frag(gen *g, const conv *c, bool from_cli, const buf *dns, 
         buf *ip = &g_ip;
         ip->n = 0;
         if (s->af == 4) {
-            ip4_hdr(ip, s, d, 17, n, id4, off, mf);
+            dnsb_ip4_hdr(ip, s, d, 17, n, id4, off, mf);
         } else {
-            ip6_hdr(ip, s, d, 44, 8 + n);
-            put8(ip, 17);
-            put8(ip, 0);
-            put16(ip, (unsigned)off | (mf ? 1 : 0));
-            put32(ip, id6);
+            dnsb_ip6_hdr(ip, s, d, 44, 8 + n);
+            dnsb_u8(ip, 17);
+            dnsb_u8(ip, 0);
+            dnsb_u16(ip, (unsigned)off | (mf ? 1 : 0));
+            dnsb_u32(ip, id6);
         }
-        putmem(ip, g_l4.b + off, n);
+        dnsb_bytes(ip, g_l4.b + off, n);
         send_ip(g, &c->lk, !from_cli, s->af, ip);
     }
 }
@@ -664,7 +420,7 @@ static void udp_send_frag(gen *g, const conv *c, bool from_cli, const buf *dns, 
 static void tcp_send(gen *g, conv *c, bool from_cli, unsigned flags, const uint8_t *pl, size_t n)
 {
     int me = from_cli ? 0 : 1;
-    tcp_build(&g_l4, from_cli ? &c->cli : &c->srv, from_cli ? &c->srv : &c->cli, c->seq[me],
+    dnsb_tcp(&g_l4, from_cli ? &c->cli : &c->srv, from_cli ? &c->srv : &c->cli, c->seq[me],
               c->seq[1 - me], flags, pl, n);
     c->seq[me] += (uint32_t)n + ((flags & (TH_SYN | TH_FIN)) ? 1u : 0u);
     send_l4(g, c, from_cli, 6, &g_l4);
@@ -673,8 +429,8 @@ static void tcp_send(gen *g, conv *c, bool from_cli, unsigned flags, const uint8
 /* A DNS message with its 2-byte length prefix, for DNS over TCP. */
 static void tcp_frame(buf *out, const buf *dns)
 {
-    put16(out, (unsigned)dns->n);
-    putmem(out, dns->b, dns->n);
+    dnsb_u16(out, (unsigned)dns->n);
+    dnsb_bytes(out, dns->b, dns->n);
 }
 
 /* ---- scenarios ---- */
@@ -690,11 +446,11 @@ static void exchange_addr(gen *g, const conv *c, unsigned id, const char *name, 
     dns_query(&g_q, id, name, type, 0, false);
     udp_send(g, c, true, &g_q);
     g->now_us += 1500;
-    dns_start(&g_r, id, F_RESP, name, type, 1, 0, 0);
+    dnsb_start(&g_r, id, F_RESP, name, type, 1, 0, 0);
     if (v6)
-        rr_aaaa(&g_r, 12, ttl, addr);
+        dnsb_rr_addr(&g_r, 12, ttl, addr);
     else
-        rr_a(&g_r, 12, ttl, addr);
+        dnsb_rr_addr(&g_r, 12, ttl, addr);
     udp_send(g, c, false, &g_r);
     g->now_us += 10000;
 }
@@ -752,13 +508,13 @@ static void sc_cname_chain(gen *g)
     dns_query(&g_q, 0x3001, "files.pythonhosted.org", T_A, 0, false);
     udp_send(g, &c, true, &g_q);
     g->now_us += 1500;
-    dns_start(&g_r, 0x3001, F_RESP, "files.pythonhosted.org", T_A, 2, 0, 0);
-    dn_ptr(&g_r, 12);
-    size_t at = rr_begin(&g_r, T_CNAME, 1, 3600);
+    dnsb_start(&g_r, 0x3001, F_RESP, "files.pythonhosted.org", T_A, 2, 0, 0);
+    dnsb_ptr(&g_r, 12);
+    size_t at = dnsb_rr_begin(&g_r, T_CNAME, 1, 3600);
     size_t target = g_r.n;
-    dn_name(&g_r, "dualstack.python.map.fastly.net");
-    rr_end(&g_r, at);
-    rr_a(&g_r, (unsigned)target, 60, "151.101.64.223");
+    dnsb_name(&g_r, "dualstack.python.map.fastly.net");
+    dnsb_rr_end(&g_r, at);
+    dnsb_rr_addr(&g_r, (unsigned)target, 60, "151.101.64.223");
     udp_send(g, &c, false, &g_r);
 }
 
@@ -781,9 +537,9 @@ static void sc_tcp(gen *g)
     tcp_send(g, &c, true, TH_PSH | TH_ACK, g_tmp.b, g_tmp.n);
     g->now_us += 1500;
 
-    dns_start(&g_r, 0x7001, F_RESP, "pypi.org", T_A, 2, 0, 0);
-    rr_a(&g_r, 12, 300, "151.101.0.223");
-    rr_a(&g_r, 12, 300, "151.101.64.223");
+    dnsb_start(&g_r, 0x7001, F_RESP, "pypi.org", T_A, 2, 0, 0);
+    dnsb_rr_addr(&g_r, 12, 300, "151.101.0.223");
+    dnsb_rr_addr(&g_r, 12, 300, "151.101.64.223");
     g_tmp.n = 0;
     tcp_frame(&g_tmp, &g_r);
     size_t cut1 = 7, cut2 = 27;
@@ -805,11 +561,11 @@ static void sc_tcp(gen *g)
     g->now_us += 1500;
 
     g_tmp.n = 0;
-    dns_start(&g_r, 0x7002, F_RESP, "registry.npmjs.org", T_A, 1, 0, 0);
-    rr_a(&g_r, 12, 300, "104.16.0.35");
+    dnsb_start(&g_r, 0x7002, F_RESP, "registry.npmjs.org", T_A, 1, 0, 0);
+    dnsb_rr_addr(&g_r, 12, 300, "104.16.0.35");
     tcp_frame(&g_tmp, &g_r);
-    dns_start(&g_r, 0x7003, F_RESP, "files.pythonhosted.org", T_AAAA, 1, 0, 0);
-    rr_aaaa(&g_r, 12, 300, "2a04:4e42::223");
+    dnsb_start(&g_r, 0x7003, F_RESP, "files.pythonhosted.org", T_AAAA, 1, 0, 0);
+    dnsb_rr_addr(&g_r, 12, 300, "2a04:4e42::223");
     tcp_frame(&g_tmp, &g_r);
     tcp_send(g, &c, false, TH_PSH | TH_ACK, g_tmp.b, g_tmp.n);
     g->now_us += 100;
@@ -826,11 +582,11 @@ static void sc_tcp(gen *g)
 /* 185 A records + OPT: a 2997-byte message, 3005 bytes of UDP, three fragments. */
 static void frag_response(buf *r, unsigned id)
 {
-    dns_start(r, id, F_RESP, "pypi.org", T_A, 185, 0, 1);
+    dnsb_start(r, id, F_RESP, "pypi.org", T_A, 185, 0, 1);
     char ip[32];
     for (int i = 0; i < 185; i++) {
         snprintf(ip, sizeof ip, "151.101.%d.223", i);
-        rr_a(r, 12, 300, ip);
+        dnsb_rr_addr(r, 12, 300, ip);
     }
     rr_opt(r, 4096, false, -1);
 }
@@ -863,30 +619,30 @@ static void sc_edns_dnssec(gen *g)
     dns_query(&g_q, 0x5001, "pythonhosted.org", T_DS, 1232, true);
     udp_send(g, &c, true, &g_q);
     g->now_us += 1500;
-    dns_start(&g_r, 0x5001, F_RESP | 0x0020 /* AD */, "pythonhosted.org", T_DS, 2, 0, 1);
+    dnsb_start(&g_r, 0x5001, F_RESP | 0x0020 /* AD */, "pythonhosted.org", T_DS, 2, 0, 1);
 
-    dn_ptr(&g_r, 12);
-    size_t at = rr_begin(&g_r, T_DS, 1, 3600);
-    put16(&g_r, 2371);
-    put8(&g_r, 13);
-    put8(&g_r, 2);
+    dnsb_ptr(&g_r, 12);
+    size_t at = dnsb_rr_begin(&g_r, T_DS, 1, 3600);
+    dnsb_u16(&g_r, 2371);
+    dnsb_u8(&g_r, 13);
+    dnsb_u8(&g_r, 2);
     for (unsigned i = 0; i < 32; i++)
-        put8(&g_r, 0xa0 + i);
-    rr_end(&g_r, at);
+        dnsb_u8(&g_r, 0xa0 + i);
+    dnsb_rr_end(&g_r, at);
 
-    dn_ptr(&g_r, 12);
-    at = rr_begin(&g_r, T_RRSIG, 1, 3600);
-    put16(&g_r, T_DS);
-    put8(&g_r, 13);
-    put8(&g_r, 2);
-    put32(&g_r, 3600);
-    put32(&g_r, 1796947200u); /* 2026-12-11T00:00:00Z expiration */
-    put32(&g_r, 1795737600u); /* 2026-11-27T00:00:00Z inception */
-    put16(&g_r, 12345);
-    dn_name(&g_r, "org"); /* RFC 4034: the signer name is never compressed */
+    dnsb_ptr(&g_r, 12);
+    at = dnsb_rr_begin(&g_r, T_RRSIG, 1, 3600);
+    dnsb_u16(&g_r, T_DS);
+    dnsb_u8(&g_r, 13);
+    dnsb_u8(&g_r, 2);
+    dnsb_u32(&g_r, 3600);
+    dnsb_u32(&g_r, 1796947200u); /* 2026-12-11T00:00:00Z expiration */
+    dnsb_u32(&g_r, 1795737600u); /* 2026-11-27T00:00:00Z inception */
+    dnsb_u16(&g_r, 12345);
+    dnsb_name(&g_r, "org"); /* RFC 4034: the signer name is never compressed */
     for (unsigned i = 0; i < 64; i++)
-        put8(&g_r, i * 3);
-    rr_end(&g_r, at);
+        dnsb_u8(&g_r, i * 3);
+    dnsb_rr_end(&g_r, at);
 
     rr_opt(&g_r, 1232, true, 18);
     udp_send(g, &c, false, &g_r);
@@ -898,21 +654,21 @@ static void sc_svcb(gen *g)
     dns_query(&g_q, 0x5002, "pypi.org", T_HTTPS, 0, false);
     udp_send(g, &c, true, &g_q);
     g->now_us += 1500;
-    dns_start(&g_r, 0x5002, F_RESP, "pypi.org", T_HTTPS, 1, 0, 0);
-    dn_ptr(&g_r, 12);
-    size_t at = rr_begin(&g_r, T_HTTPS, 1, 300);
-    put16(&g_r, 1); /* SvcPriority */
-    put8(&g_r, 0);  /* TargetName "." */
-    put16(&g_r, 1); /* alpn */
-    put16(&g_r, 3);
-    dn_label(&g_r, "h2", 2);
-    put16(&g_r, 4); /* ipv4hint */
-    put16(&g_r, 4);
-    put_ip4(&g_r, "151.101.0.223");
-    put16(&g_r, 6); /* ipv6hint */
-    put16(&g_r, 16);
-    put_ip6(&g_r, "2a04:4e40::223");
-    rr_end(&g_r, at);
+    dnsb_start(&g_r, 0x5002, F_RESP, "pypi.org", T_HTTPS, 1, 0, 0);
+    dnsb_ptr(&g_r, 12);
+    size_t at = dnsb_rr_begin(&g_r, T_HTTPS, 1, 300);
+    dnsb_u16(&g_r, 1); /* SvcPriority */
+    dnsb_u8(&g_r, 0);  /* TargetName "." */
+    dnsb_u16(&g_r, 1); /* alpn */
+    dnsb_u16(&g_r, 3);
+    dnsb_label(&g_r, "h2", 2);
+    dnsb_u16(&g_r, 4); /* ipv4hint */
+    dnsb_u16(&g_r, 4);
+    dnsb_ip4(&g_r, "151.101.0.223");
+    dnsb_u16(&g_r, 6); /* ipv6hint */
+    dnsb_u16(&g_r, 16);
+    dnsb_ip6(&g_r, "2a04:4e40::223");
+    dnsb_rr_end(&g_r, at);
     udp_send(g, &c, false, &g_r);
 }
 
@@ -922,36 +678,36 @@ static void sc_weird_names(gen *g)
     conv c = mkconv("10.1.2.3", 53222, "10.10.0.53", 53, L_ETH);
     /* question: label "a.b" then "example" -> a\.b.example */
     g_q.n = 0;
-    dns_hdr(&g_q, 0x6001, F_QUERY, 1, 0, 0, 0);
-    dn_label(&g_q, "a.b", 3);
-    dn_name(&g_q, "example");
-    put16(&g_q, T_A);
-    put16(&g_q, 1);
+    dnsb_hdr(&g_q, 0x6001, F_QUERY, 1, 0, 0, 0);
+    dnsb_label(&g_q, "a.b", 3);
+    dnsb_name(&g_q, "example");
+    dnsb_u16(&g_q, T_A);
+    dnsb_u16(&g_q, 1);
     udp_send(g, &c, true, &g_q);
     g->now_us += 1500;
 
-    dns_hdr(&g_r, 0x6001, F_RESP, 1, 3, 0, 0);
-    dn_label(&g_r, "a.b", 3);
-    dn_name(&g_r, "example");
-    put16(&g_r, T_A);
-    put16(&g_r, 1);
+    dnsb_hdr(&g_r, 0x6001, F_RESP, 1, 3, 0, 0);
+    dnsb_label(&g_r, "a.b", 3);
+    dnsb_name(&g_r, "example");
+    dnsb_u16(&g_r, T_A);
+    dnsb_u16(&g_r, 1);
     /* a\.b.example CNAME q\034uote.back\\slash.example */
-    dn_ptr(&g_r, 12);
-    size_t at = rr_begin(&g_r, T_CNAME, 1, 300);
+    dnsb_ptr(&g_r, 12);
+    size_t at = dnsb_rr_begin(&g_r, T_CNAME, 1, 300);
     size_t t1 = g_r.n;
-    dn_label(&g_r, "q\"uote", 6);
-    dn_label(&g_r, "back\\slash", 10);
-    dn_ptr(&g_r, 16); /* "example" of the question */
-    rr_end(&g_r, at);
+    dnsb_label(&g_r, "q\"uote", 6);
+    dnsb_label(&g_r, "back\\slash", 10);
+    dnsb_ptr(&g_r, 16); /* "example" of the question */
+    dnsb_rr_end(&g_r, at);
     /* ... CNAME ctl\001.\255\195.example */
-    dn_ptr(&g_r, (unsigned)t1);
-    at = rr_begin(&g_r, T_CNAME, 1, 300);
+    dnsb_ptr(&g_r, (unsigned)t1);
+    at = dnsb_rr_begin(&g_r, T_CNAME, 1, 300);
     size_t t2 = g_r.n;
-    dn_label(&g_r, "ctl\x01", 4);
-    dn_label(&g_r, "\xff\xc3", 2);
-    dn_ptr(&g_r, 16);
-    rr_end(&g_r, at);
-    rr_a(&g_r, (unsigned)t2, 300, "151.101.0.223");
+    dnsb_label(&g_r, "ctl\x01", 4);
+    dnsb_label(&g_r, "\xff\xc3", 2);
+    dnsb_ptr(&g_r, 16);
+    dnsb_rr_end(&g_r, at);
+    dnsb_rr_addr(&g_r, (unsigned)t2, 300, "151.101.0.223");
     udp_send(g, &c, false, &g_r);
 }
 
@@ -964,7 +720,7 @@ static void sc_malformed(gen *g)
     dns_query(&g_q, 0x0101, "pypi.org", T_A, 0, false);
     udp_send(g, &c, true, &g_q);
     g->now_us += 1500;
-    dns_hdr(&g_r, 0x0101, F_RESP, 1, 1, 0, 0);
+    dnsb_hdr(&g_r, 0x0101, F_RESP, 1, 1, 0, 0);
     g_r.n = 7;
     udp_send(g, &c, false, &g_r);
     g->now_us += 10000;
@@ -974,8 +730,8 @@ static void sc_malformed(gen *g)
     dns_query(&g_q, 0x0102, "pypi.org", T_A, 0, false);
     udp_send(g, &c, true, &g_q);
     g->now_us += 1500;
-    dns_start(&g_r, 0x0102, F_RESP, "pypi.org", T_A, 3, 0, 0);
-    rr_a(&g_r, 12, 300, "151.101.0.223");
+    dnsb_start(&g_r, 0x0102, F_RESP, "pypi.org", T_A, 3, 0, 0);
+    dnsb_rr_addr(&g_r, 12, 300, "151.101.0.223");
     udp_send(g, &c, false, &g_r);
     g->now_us += 10000;
 
@@ -984,9 +740,9 @@ static void sc_malformed(gen *g)
     dns_query(&g_q, 0x0103, "pypi.org", T_A, 0, false);
     udp_send(g, &c, true, &g_q);
     g->now_us += 1500;
-    dns_start(&g_r, 0x0103, F_RESP, "pypi.org", T_A, 2, 0, 0);
-    rr_a(&g_r, 12, 300, "151.101.64.223");
-    rr_a(&g_r, (unsigned)g_r.n, 300, "6.6.6.6");
+    dnsb_start(&g_r, 0x0103, F_RESP, "pypi.org", T_A, 2, 0, 0);
+    dnsb_rr_addr(&g_r, 12, 300, "151.101.64.223");
+    dnsb_rr_addr(&g_r, (unsigned)g_r.n, 300, "6.6.6.6");
     udp_send(g, &c, false, &g_r);
     g->now_us += 10000;
 
@@ -995,12 +751,12 @@ static void sc_malformed(gen *g)
     dns_query(&g_q, 0x0104, "pypi.org", T_A, 0, false);
     udp_send(g, &c, true, &g_q);
     g->now_us += 1500;
-    dns_start(&g_r, 0x0104, F_RESP, "pypi.org", T_A, 2, 0, 0);
-    rr_a(&g_r, 12, 300, "151.101.128.223");
-    dn_ptr(&g_r, 12);
-    size_t at = rr_begin(&g_r, T_A, 1, 300);
-    put_ip4(&g_r, "6.6.6.6");
-    set16(&g_r, at, 200);
+    dnsb_start(&g_r, 0x0104, F_RESP, "pypi.org", T_A, 2, 0, 0);
+    dnsb_rr_addr(&g_r, 12, 300, "151.101.128.223");
+    dnsb_ptr(&g_r, 12);
+    size_t at = dnsb_rr_begin(&g_r, T_A, 1, 300);
+    dnsb_ip4(&g_r, "6.6.6.6");
+    dnsb_set16(&g_r, at, 200);
     udp_send(g, &c, false, &g_r);
     g->now_us += 10000;
 
@@ -1009,14 +765,14 @@ static void sc_malformed(gen *g)
     dns_query(&g_q, 0x0105, "pypi.org", T_A, 0, false);
     udp_send(g, &c, true, &g_q);
     g->now_us += 1500;
-    dns_hdr(&g_r, 0x0105, F_RESP, 1, 1, 0, 0);
-    put8(&g_r, 64);
+    dnsb_hdr(&g_r, 0x0105, F_RESP, 1, 1, 0, 0);
+    dnsb_u8(&g_r, 64);
     for (int i = 0; i < 64; i++)
-        put8(&g_r, 'x');
-    dn_name(&g_r, "pypi.org");
-    put16(&g_r, T_A);
-    put16(&g_r, 1);
-    rr_a(&g_r, 12, 300, "6.6.6.6");
+        dnsb_u8(&g_r, 'x');
+    dnsb_name(&g_r, "pypi.org");
+    dnsb_u16(&g_r, T_A);
+    dnsb_u16(&g_r, 1);
+    dnsb_rr_addr(&g_r, 12, 300, "6.6.6.6");
     udp_send(g, &c, false, &g_r);
     g->now_us += 10000;
 
@@ -1025,15 +781,15 @@ static void sc_malformed(gen *g)
     dns_query(&g_q, 0x0106, "pypi.org", T_A, 0, false);
     udp_send(g, &c, true, &g_q);
     g->now_us += 1500;
-    dns_start(&g_r, 0x0106, F_RESP, "pypi.org", T_A, 2, 0, 0);
-    rr_a(&g_r, 12, 300, "151.101.192.223");
-    put8(&g_r, 64);
+    dnsb_start(&g_r, 0x0106, F_RESP, "pypi.org", T_A, 2, 0, 0);
+    dnsb_rr_addr(&g_r, 12, 300, "151.101.192.223");
+    dnsb_u8(&g_r, 64);
     for (int i = 0; i < 64; i++)
-        put8(&g_r, 'y');
-    dn_ptr(&g_r, 12);
-    at = rr_begin(&g_r, T_A, 1, 300);
-    put_ip4(&g_r, "6.6.6.6");
-    rr_end(&g_r, at);
+        dnsb_u8(&g_r, 'y');
+    dnsb_ptr(&g_r, 12);
+    at = dnsb_rr_begin(&g_r, T_A, 1, 300);
+    dnsb_ip4(&g_r, "6.6.6.6");
+    dnsb_rr_end(&g_r, at);
     udp_send(g, &c, false, &g_r);
     g->now_us += 10000;
 
@@ -1042,11 +798,11 @@ static void sc_malformed(gen *g)
     dns_query(&g_q, 0x0107, "pypi.org", T_A, 0, false);
     udp_send(g, &c, true, &g_q);
     g->now_us += 1500;
-    dns_hdr(&g_r, 0x0107, F_RESP, 1, 1, 0, 0);
-    dn_ptr(&g_r, 12);
-    put16(&g_r, T_A);
-    put16(&g_r, 1);
-    rr_a(&g_r, 12, 300, "6.6.6.6");
+    dnsb_hdr(&g_r, 0x0107, F_RESP, 1, 1, 0, 0);
+    dnsb_ptr(&g_r, 12);
+    dnsb_u16(&g_r, T_A);
+    dnsb_u16(&g_r, 1);
+    dnsb_rr_addr(&g_r, 12, 300, "6.6.6.6");
     udp_send(g, &c, false, &g_r);
     g->now_us += 10000;
 
@@ -1063,17 +819,17 @@ static void sc_forward_ptr(gen *g)
     dns_query(&g_q, 0x6101, "pypi.org", T_A, 0, false);
     udp_send(g, &c, true, &g_q);
     g->now_us += 1500;
-    dns_start(&g_r, 0x6101, F_RESP, "pypi.org", T_A, 2, 0, 0);
+    dnsb_start(&g_r, 0x6101, F_RESP, "pypi.org", T_A, 2, 0, 0);
     size_t fwd = g_r.n;
-    dn_ptr(&g_r, 0);
-    size_t at = rr_begin(&g_r, T_A, 1, 300);
-    put_ip4(&g_r, "151.101.0.223");
-    rr_end(&g_r, at);
-    set16(&g_r, fwd, 0xc000 | (unsigned)g_r.n);
-    dn_name(&g_r, "pypi.org");
-    at = rr_begin(&g_r, T_A, 1, 300);
-    put_ip4(&g_r, "151.101.64.223");
-    rr_end(&g_r, at);
+    dnsb_ptr(&g_r, 0);
+    size_t at = dnsb_rr_begin(&g_r, T_A, 1, 300);
+    dnsb_ip4(&g_r, "151.101.0.223");
+    dnsb_rr_end(&g_r, at);
+    dnsb_set16(&g_r, fwd, 0xc000 | (unsigned)g_r.n);
+    dnsb_name(&g_r, "pypi.org");
+    at = dnsb_rr_begin(&g_r, T_A, 1, 300);
+    dnsb_ip4(&g_r, "151.101.64.223");
+    dnsb_rr_end(&g_r, at);
     udp_send(g, &c, false, &g_r);
     g->now_us += 10000;
 
@@ -1082,17 +838,17 @@ static void sc_forward_ptr(gen *g)
     dns_query(&g_q, 0x6102, "pypi.org", T_A, 0, false);
     udp_send(g, &c, true, &g_q);
     g->now_us += 1500;
-    dns_start(&g_r, 0x6102, F_RESP, "pypi.org", T_A, 1, 0, 1);
+    dnsb_start(&g_r, 0x6102, F_RESP, "pypi.org", T_A, 1, 0, 1);
     fwd = g_r.n;
-    dn_ptr(&g_r, 0);
-    at = rr_begin(&g_r, T_A, 1, 300);
-    put_ip4(&g_r, "151.101.128.223");
-    rr_end(&g_r, at);
-    dn_name(&g_r, "223.0.101.151.in-addr.arpa");
-    at = rr_begin(&g_r, T_PTR, 1, 300);
-    set16(&g_r, fwd, 0xc000 | (unsigned)g_r.n);
-    dn_name(&g_r, "pypi.org");
-    rr_end(&g_r, at);
+    dnsb_ptr(&g_r, 0);
+    at = dnsb_rr_begin(&g_r, T_A, 1, 300);
+    dnsb_ip4(&g_r, "151.101.128.223");
+    dnsb_rr_end(&g_r, at);
+    dnsb_name(&g_r, "223.0.101.151.in-addr.arpa");
+    at = dnsb_rr_begin(&g_r, T_PTR, 1, 300);
+    dnsb_set16(&g_r, fwd, 0xc000 | (unsigned)g_r.n);
+    dnsb_name(&g_r, "pypi.org");
+    dnsb_rr_end(&g_r, at);
     udp_send(g, &c, false, &g_r);
 }
 
@@ -1102,17 +858,17 @@ static void sc_nxdomain(gen *g)
     dns_query(&g_q, 0x6201, "nosuch.pypi.org", T_A, 0, false);
     udp_send(g, &c, true, &g_q);
     g->now_us += 1500;
-    dns_start(&g_r, 0x6201, F_RESP | 3, "nosuch.pypi.org", T_A, 0, 1, 0);
-    dn_ptr(&g_r, 12 + 7); /* "pypi.org" inside the question */
-    size_t at = rr_begin(&g_r, T_SOA, 1, 300);
-    dn_name(&g_r, "ns1.fastly.net");
-    dn_name(&g_r, "hostmaster.fastly.com");
-    put32(&g_r, 2026112701);
-    put32(&g_r, 3600);
-    put32(&g_r, 600);
-    put32(&g_r, 604800);
-    put32(&g_r, 300);
-    rr_end(&g_r, at);
+    dnsb_start(&g_r, 0x6201, F_RESP | 3, "nosuch.pypi.org", T_A, 0, 1, 0);
+    dnsb_ptr(&g_r, 12 + 7); /* "pypi.org" inside the question */
+    size_t at = dnsb_rr_begin(&g_r, T_SOA, 1, 300);
+    dnsb_name(&g_r, "ns1.fastly.net");
+    dnsb_name(&g_r, "hostmaster.fastly.com");
+    dnsb_u32(&g_r, 2026112701);
+    dnsb_u32(&g_r, 3600);
+    dnsb_u32(&g_r, 600);
+    dnsb_u32(&g_r, 604800);
+    dnsb_u32(&g_r, 300);
+    dnsb_rr_end(&g_r, at);
     udp_send(g, &c, false, &g_r);
 }
 
@@ -1122,7 +878,7 @@ static void sc_servfail(gen *g)
     dns_query(&g_q, 0x6202, "pypi.org", T_A, 1232, false);
     udp_send(g, &c, true, &g_q);
     g->now_us += 1500;
-    dns_start(&g_r, 0x6202, F_RESP | 2, "pypi.org", T_A, 0, 0, 1);
+    dnsb_start(&g_r, 0x6202, F_RESP | 2, "pypi.org", T_A, 0, 0, 1);
     rr_opt(&g_r, 1232, false, 22); /* EDE 22: No Reachable Authority */
     udp_send(g, &c, false, &g_r);
 }
@@ -1195,8 +951,8 @@ static void sc_gre_ip(gen *g)
     tcp_frame(&g_tmp, &g_q);
     tcp_send(g, &t, true, TH_PSH | TH_ACK, g_tmp.b, g_tmp.n);
     g->now_us += 1500;
-    dns_start(&g_r, 0x4703, F_RESP, "pypi.org", T_A, 1, 0, 0);
-    rr_a(&g_r, 12, 300, "151.101.128.223");
+    dnsb_start(&g_r, 0x4703, F_RESP, "pypi.org", T_A, 1, 0, 0);
+    dnsb_rr_addr(&g_r, 12, 300, "151.101.128.223");
     g_tmp.n = 0;
     tcp_frame(&g_tmp, &g_r);
     tcp_send(g, &t, false, TH_PSH | TH_ACK, g_tmp.b, g_tmp.n);
@@ -1303,26 +1059,26 @@ static void udp6_ext_send(gen *g, const conv *c, bool from_cli, const buf *dns, 
 {
     const ep *s = from_cli ? &c->cli : &c->srv;
     const ep *d = from_cli ? &c->srv : &c->cli;
-    udp_build(&g_l4, s, d, dns->b, dns->n);
+    dnsb_udp(&g_l4, s, d, dns->b, dns->n);
     buf *ip = &g_ip;
     ip->n = 0;
-    ip6_hdr(ip, s, d, routing ? 60 : 0, 8 + 8 + g_l4.n);
+    dnsb_ip6_hdr(ip, s, d, routing ? 60 : 0, 8 + 8 + g_l4.n);
     static const uint8_t padn[6] = {0x01, 0x04, 0, 0, 0, 0};
-    put8(ip, routing ? 43 : 60); /* first: destination options / hop-by-hop */
-    put8(ip, 0);
-    putmem(ip, padn, 6);
+    dnsb_u8(ip, routing ? 43 : 60); /* first: destination options / hop-by-hop */
+    dnsb_u8(ip, 0);
+    dnsb_bytes(ip, padn, 6);
     if (routing) { /* routing header type 2 style, segments left 0: 8 bytes */
-        put8(ip, 17);
-        put8(ip, 0);
-        put8(ip, 4);
-        put8(ip, 0);
-        put32(ip, 0);
+        dnsb_u8(ip, 17);
+        dnsb_u8(ip, 0);
+        dnsb_u8(ip, 4);
+        dnsb_u8(ip, 0);
+        dnsb_u32(ip, 0);
     } else {
-        put8(ip, 17);
-        put8(ip, 0);
-        putmem(ip, padn, 6);
+        dnsb_u8(ip, 17);
+        dnsb_u8(ip, 0);
+        dnsb_bytes(ip, padn, 6);
     }
-    putmem(ip, g_l4.b, g_l4.n);
+    dnsb_bytes(ip, g_l4.b, g_l4.n);
     send_ip(g, &c->lk, !from_cli, 6, ip);
 }
 
@@ -1332,8 +1088,8 @@ static void sc_ip6_exthdr(gen *g)
     dns_query(&g_q, 0x6060, "pypi.org", T_AAAA, 0, false);
     udp6_ext_send(g, &c, true, &g_q, false);
     g->now_us += 1500;
-    dns_start(&g_r, 0x6060, F_RESP, "pypi.org", T_AAAA, 1, 0, 0);
-    rr_aaaa(&g_r, 12, 300, "2a04:4e40::223");
+    dnsb_start(&g_r, 0x6060, F_RESP, "pypi.org", T_AAAA, 1, 0, 0);
+    dnsb_rr_addr(&g_r, 12, 300, "2a04:4e40::223");
     udp6_ext_send(g, &c, false, &g_r, true);
 }
 
@@ -1415,10 +1171,10 @@ static unsigned rnd(unsigned n) { return (unsigned)(rng() % n); }
 
 static void put_a_raw(buf *m, unsigned owner_ptr, uint32_t ttl, const uint8_t *a, int len)
 {
-    dn_ptr(m, owner_ptr);
-    size_t at = rr_begin(m, len == 4 ? T_A : T_AAAA, 1, ttl);
-    putmem(m, a, (size_t)len);
-    rr_end(m, at);
+    dnsb_ptr(m, owner_ptr);
+    size_t at = dnsb_rr_begin(m, len == 4 ? T_A : T_AAAA, 1, ttl);
+    dnsb_bytes(m, a, (size_t)len);
+    dnsb_rr_end(m, at);
 }
 
 static void bench(gen *g, uint64_t npkts, uint64_t seed)
@@ -1488,26 +1244,26 @@ static void bench(gen *g, uint64_t npkts, uint64_t seed)
         a6[15] = a4[3];
         if (kind < 60) {
             unsigned n = 1 + rnd(4);
-            dns_start(&g_r, id, F_RESP, name, T_A, n, 0, 0);
+            dnsb_start(&g_r, id, F_RESP, name, T_A, n, 0, 0);
             for (unsigned i = 0; i < n; i++, a4[3]++)
                 put_a_raw(&g_r, 12, 300, a4, 4);
         } else if (kind < 80) {
             unsigned n = 1 + rnd(2);
-            dns_start(&g_r, id, F_RESP, name, T_AAAA, n, 0, 0);
+            dnsb_start(&g_r, id, F_RESP, name, T_AAAA, n, 0, 0);
             for (unsigned i = 0; i < n; i++, a6[15]++)
                 put_a_raw(&g_r, 12, 300, a6, 16);
         } else if (kind < 95) {
-            dns_start(&g_r, id, F_RESP, name, T_A, 3, 0, 0);
-            dn_ptr(&g_r, 12);
-            size_t at = rr_begin(&g_r, T_CNAME, 1, 3600);
+            dnsb_start(&g_r, id, F_RESP, name, T_A, 3, 0, 0);
+            dnsb_ptr(&g_r, 12);
+            size_t at = dnsb_rr_begin(&g_r, T_CNAME, 1, 3600);
             size_t target = g_r.n;
-            dn_name(&g_r, BENCH_CDN[idx % N_BENCH_CDN]);
-            rr_end(&g_r, at);
+            dnsb_name(&g_r, BENCH_CDN[idx % N_BENCH_CDN]);
+            dnsb_rr_end(&g_r, at);
             put_a_raw(&g_r, (unsigned)target, 60, a4, 4);
             a4[3]++;
             put_a_raw(&g_r, (unsigned)target, 60, a4, 4);
         } else {
-            dns_start(&g_r, id, F_RESP | 3, name, T_A, 0, 0, 0);
+            dnsb_start(&g_r, id, F_RESP | 3, name, T_A, 0, 0, 0);
         }
         udp_send(g, &c, false, &g_r);
         g->now_us += 13;
@@ -1538,53 +1294,53 @@ typedef struct r_rr {
 static void r_put_rr(buf *m, const r_rr *x)
 {
     if (x->owner)
-        dn_name(m, x->owner);
+        dnsb_name(m, x->owner);
     else
-        dn_ptr(m, 12);
-    size_t at = rr_begin(m, x->type, 1, x->ttl);
+        dnsb_ptr(m, 12);
+    size_t at = dnsb_rr_begin(m, x->type, 1, x->ttl);
     switch (x->type) {
     case T_A:
-        put_ip4(m, x->data);
+        dnsb_ip4(m, x->data);
         break;
     case T_AAAA:
-        put_ip6(m, x->data);
+        dnsb_ip6(m, x->data);
         break;
     case T_CNAME:
     case T_PTR:
     case R_T_DNAME:
-        dn_name(m, x->data);
+        dnsb_name(m, x->data);
         break;
     case T_HTTPS: {
         bool v6 = strchr(x->data, ':') != NULL;
-        put16(m, 1); /* SvcPriority: service form */
-        put8(m, 0);  /* TargetName "." = the owner */
-        put16(m, 1); /* alpn h2 */
-        put16(m, 3);
-        dn_label(m, "h2", 2);
-        put16(m, v6 ? 6 : 4);
-        put16(m, v6 ? 16 : 4);
+        dnsb_u16(m, 1); /* SvcPriority: service form */
+        dnsb_u8(m, 0);  /* TargetName "." = the owner */
+        dnsb_u16(m, 1); /* alpn h2 */
+        dnsb_u16(m, 3);
+        dnsb_label(m, "h2", 2);
+        dnsb_u16(m, v6 ? 6 : 4);
+        dnsb_u16(m, v6 ? 16 : 4);
         if (v6)
-            put_ip6(m, x->data);
+            dnsb_ip6(m, x->data);
         else
-            put_ip4(m, x->data);
+            dnsb_ip4(m, x->data);
         break;
     }
     case T_RRSIG:
-        put16(m, T_A);
-        put8(m, 13);
-        put8(m, 2);
-        put32(m, x->ttl);
-        put32(m, 1796947200u); /* 2026-12-11T00:00:00Z */
-        put32(m, 1795737600u); /* 2026-11-27T00:00:00Z */
-        put16(m, 4242);
-        dn_name(m, x->data);
+        dnsb_u16(m, T_A);
+        dnsb_u8(m, 13);
+        dnsb_u8(m, 2);
+        dnsb_u32(m, x->ttl);
+        dnsb_u32(m, 1796947200u); /* 2026-12-11T00:00:00Z */
+        dnsb_u32(m, 1795737600u); /* 2026-11-27T00:00:00Z */
+        dnsb_u16(m, 4242);
+        dnsb_name(m, x->data);
         for (unsigned i = 0; i < 64; i++)
-            put8(m, 0x40 + i);
+            dnsb_u8(m, 0x40 + i);
         break;
     default:
         die("r_put_rr: type %u not supported", x->type);
     }
-    rr_end(m, at);
+    dnsb_rr_end(m, at);
 }
 
 /* A query (with EDNS when edns > 0, DO as asked) and its response, 1.5 ms later, carrying
@@ -1596,7 +1352,7 @@ static void r_exchange(gen *g, const conv *c, unsigned id, const char *qname, un
     dns_query(&g_q, id, qname, qtype, edns, do_bit);
     udp_send(g, c, true, &g_q);
     g->now_us += 1500;
-    dns_start(&g_r, id, F_RESP | rflags, qname, qtype, n, 0, edns > 0 ? 1 : 0);
+    dnsb_start(&g_r, id, F_RESP | rflags, qname, qtype, n, 0, edns > 0 ? 1 : 0);
     for (unsigned i = 0; i < n; i++)
         r_put_rr(&g_r, &an[i]);
     if (edns > 0)
@@ -1956,8 +1712,8 @@ static void r_pypi_pair(gen *g, const conv *c, unsigned id)
 static void r_qr_clear_x(gen *g, bool bad)
 {
     conv c = r_conv(20, 40201);
-    dns_start(&g_r, 0xa201, 0x0100, "pypi.org", T_A, 1, 0, 0);
-    rr_a(&g_r, 12, 300, r_pypi_addr(bad));
+    dnsb_start(&g_r, 0xa201, 0x0100, "pypi.org", T_A, 1, 0, 0);
+    dnsb_rr_addr(&g_r, 12, 300, r_pypi_addr(bad));
     r_pypi_pair(g, &c, 0xa201);
 }
 static void sc_r_qr_clear(gen *g) { r_qr_clear_x(g, true); }
@@ -1968,11 +1724,11 @@ static void sc_r_qr_clear_ok(gen *g) { r_qr_clear_x(g, false); }
 static void r_badvers_x(gen *g, bool bad)
 {
     conv c = r_conv(21, 40211);
-    dns_start(&g_r, 0xa211, F_RESP, "pypi.org", T_A, 1, 0, 1);
-    rr_a(&g_r, 12, 300, r_pypi_addr(bad));
-    put8(&g_r, 0);
-    size_t at = rr_begin(&g_r, T_OPT, 1232, 0x01000000u);
-    rr_end(&g_r, at);
+    dnsb_start(&g_r, 0xa211, F_RESP, "pypi.org", T_A, 1, 0, 1);
+    dnsb_rr_addr(&g_r, 12, 300, r_pypi_addr(bad));
+    dnsb_u8(&g_r, 0);
+    size_t at = dnsb_rr_begin(&g_r, T_OPT, 1232, 0x01000000u);
+    dnsb_rr_end(&g_r, at);
     r_pypi_pair(g, &c, 0xa211);
 }
 static void sc_r_badvers(gen *g) { r_badvers_x(g, true); }
@@ -1987,22 +1743,22 @@ static void r_ptr_chain_x(gen *g, unsigned n, unsigned host, bool bad)
 {
     conv c = r_conv(host, (uint16_t)(40200 + host));
     unsigned id = 0xa200 + host;
-    dns_start(&g_r, id, F_RESP, "pypi.org", T_A, 1, 0, 1);
+    dnsb_start(&g_r, id, F_RESP, "pypi.org", T_A, 1, 0, 1);
     size_t owner = g_r.n;
-    dn_ptr(&g_r, 12); /* set below */
-    size_t at = rr_begin(&g_r, T_A, 1, 300);
-    put_ip4(&g_r, r_pypi_addr(bad));
-    rr_end(&g_r, at);
-    put8(&g_r, 0);
-    at = rr_begin(&g_r, 65280, 1, 0);
+    dnsb_ptr(&g_r, 12); /* set below */
+    size_t at = dnsb_rr_begin(&g_r, T_A, 1, 300);
+    dnsb_ip4(&g_r, r_pypi_addr(bad));
+    dnsb_rr_end(&g_r, at);
+    dnsb_u8(&g_r, 0);
+    at = dnsb_rr_begin(&g_r, 65280, 1, 0);
     size_t prev = 12;
     for (unsigned i = 0; i < n; i++) {
         size_t here = g_r.n;
-        dn_ptr(&g_r, (unsigned)prev);
+        dnsb_ptr(&g_r, (unsigned)prev);
         prev = here;
     }
-    rr_end(&g_r, at);
-    set16(&g_r, owner, 0xc000 | (unsigned)prev);
+    dnsb_rr_end(&g_r, at);
+    dnsb_set16(&g_r, owner, 0xc000 | (unsigned)prev);
     r_pypi_pair(g, &c, id);
 }
 static void sc_r_ptr64(gen *g) { r_ptr_chain_x(g, 64, 22, true); }
@@ -2017,11 +1773,11 @@ static void sc_r_ptr500_ok(gen *g) { r_ptr_chain_x(g, 500, 24, false); }
 static void r_no_question_x(gen *g, bool bad)
 {
     conv c = r_conv(25, 40225);
-    dns_hdr(&g_r, 0xa225, F_RESP, 0, 1, 0, 0);
-    dn_name(&g_r, "pypi.org");
-    size_t at = rr_begin(&g_r, T_A, 1, 300);
-    put_ip4(&g_r, r_pypi_addr(bad));
-    rr_end(&g_r, at);
+    dnsb_hdr(&g_r, 0xa225, F_RESP, 0, 1, 0, 0);
+    dnsb_name(&g_r, "pypi.org");
+    size_t at = dnsb_rr_begin(&g_r, T_A, 1, 300);
+    dnsb_ip4(&g_r, r_pypi_addr(bad));
+    dnsb_rr_end(&g_r, at);
     r_pypi_pair(g, &c, 0xa225);
 }
 static void sc_r_no_question(gen *g) { r_no_question_x(g, true); }
@@ -2032,11 +1788,11 @@ static void sc_r_no_question_ok(gen *g) { r_no_question_x(g, false); }
 static void r_foreign_owner_x(gen *g, bool bad)
 {
     conv c = r_conv(26, 40226);
-    dns_start(&g_r, 0xa226, F_RESP, "pypi.org", T_A, 1, 0, 0);
-    dn_name(&g_r, "cdn.mirror-pypi.example");
-    size_t at = rr_begin(&g_r, T_A, 1, 300);
-    put_ip4(&g_r, r_pypi_addr(bad));
-    rr_end(&g_r, at);
+    dnsb_start(&g_r, 0xa226, F_RESP, "pypi.org", T_A, 1, 0, 0);
+    dnsb_name(&g_r, "cdn.mirror-pypi.example");
+    size_t at = dnsb_rr_begin(&g_r, T_A, 1, 300);
+    dnsb_ip4(&g_r, r_pypi_addr(bad));
+    dnsb_rr_end(&g_r, at);
     r_pypi_pair(g, &c, 0xa226);
 }
 static void sc_r_foreign_owner(gen *g) { r_foreign_owner_x(g, true); }
@@ -2104,12 +1860,12 @@ static void r_flood_warmup(gen *g)
 /* The forged (or sound) answer: 185 A records, the first one the forgery. */
 static void r_flood_answer(buf *r, unsigned id, bool bad)
 {
-    dns_start(r, id, F_RESP, "pypi.org", T_A, 185, 0, 1);
-    rr_a(r, 12, 300, bad ? "45.33.20.5" : "151.101.64.223");
+    dnsb_start(r, id, F_RESP, "pypi.org", T_A, 185, 0, 1);
+    dnsb_rr_addr(r, 12, 300, bad ? "45.33.20.5" : "151.101.64.223");
     char ip[32];
     for (int i = 1; i < 185; i++) {
         snprintf(ip, sizeof ip, "151.101.%d.223", i);
-        rr_a(r, 12, 300, ip);
+        dnsb_rr_addr(r, 12, 300, ip);
     }
     rr_opt(r, 4096, false, -1);
 }
@@ -2119,7 +1875,7 @@ static ep r_junk_src(unsigned i, uint16_t port)
 {
     char a[32];
     snprintf(a, sizeof a, "198.%u.%u.%u", 18 + (i >> 16), (i >> 8) & 255, i & 255);
-    return mkep(a, port);
+    return dnsb_endpoint(a, port);
 }
 
 static void r_frag_flood_x(gen *g, bool bad)
@@ -2132,7 +1888,7 @@ static void r_frag_flood_x(gen *g, bool bad)
 
     /* The answer's three fragments, as udp_send_frag() cuts them; the first goes now. */
     r_flood_answer(&g_r, 0xa301, bad);
-    udp_build(&g_l4, &c.srv, &c.cli, g_r.b, g_r.n);
+    dnsb_udp(&g_l4, &c.srv, &c.cli, g_r.b, g_r.n);
     const size_t fragsz = 1480;
     unsigned id = g->ipid++;
     static buf whole;
@@ -2140,8 +1896,8 @@ static void r_frag_flood_x(gen *g, bool bad)
     for (size_t off = 0; off < whole.n; off += fragsz) {
         size_t n = whole.n - off < fragsz ? whole.n - off : fragsz;
         g_ip.n = 0;
-        ip4_hdr(&g_ip, &c.srv, &c.cli, 17, n, id, off, off + n < whole.n);
-        putmem(&g_ip, whole.b + off, n);
+        dnsb_ip4_hdr(&g_ip, &c.srv, &c.cli, 17, n, id, off, off + n < whole.n);
+        dnsb_bytes(&g_ip, whole.b + off, n);
         send_ip(g, &c.lk, true, 4, &g_ip);
         g->now_us += 100;
         if (off)
@@ -2151,13 +1907,13 @@ static void r_frag_flood_x(gen *g, bool bad)
             ep js = r_junk_src(i, 53), jd = c.cli;
             jd.port = (uint16_t)(1024 + i % 60000);
             g_l4.n = 0;
-            put16(&g_l4, js.port);
-            put16(&g_l4, jd.port);
-            put16(&g_l4, 8 + 512);
-            put16(&g_l4, 0);
+            dnsb_u16(&g_l4, js.port);
+            dnsb_u16(&g_l4, jd.port);
+            dnsb_u16(&g_l4, 8 + 512);
+            dnsb_u16(&g_l4, 0);
             g_ip.n = 0;
-            ip4_hdr(&g_ip, &js, &jd, 17, g_l4.n, 0x7000 + i % 4096, 0, true);
-            putmem(&g_ip, g_l4.b, g_l4.n);
+            dnsb_ip4_hdr(&g_ip, &js, &jd, 17, g_l4.n, 0x7000 + i % 4096, 0, true);
+            dnsb_bytes(&g_ip, g_l4.b, g_l4.n);
             send_ip(g, &c.lk, true, 4, &g_ip);
             g->now_us += 50; /* 20 000 in 1 s, well inside the 30 s timeout */
         }
@@ -2282,7 +2038,7 @@ static void r_amplify_x(gen *g, bool bad)
     for (unsigned i = 0; i < AMP_RESPONSES; i++) {
         char name[64];
         snprintf(name, sizeof name, "n%u.amp.attacker.example", i);
-        dns_start(&g_r, 0xd000 + i, F_RESP, name, T_A, AMP_ADDRS, 0, 0);
+        dnsb_start(&g_r, 0xd000 + i, F_RESP, name, T_A, AMP_ADDRS, 0, 0);
         for (unsigned k = 0; k < AMP_ADDRS; k++) {
             uint8_t a[4] = {bad ? 10 : 93, (uint8_t)(bad ? i : 184), (uint8_t)(k >> 8),
                             (uint8_t)k};

@@ -13,11 +13,11 @@
 
 #include "decoders/dns.h"
 #include "decoders/dns_present.h"
-#include "dns_msgbuild.h"
+#include "tests/lib/dnsbuild.h"
 
 static dns_msg *M;
 static dw_counters C;
-static mb B;
+static dnsb B;
 
 static int setup(void **state)
 {
@@ -70,18 +70,16 @@ static const char *ntext(size_t off)
 /* Question "www.example.org" A IN at offset 12; answers follow. */
 static void q_www(unsigned an, unsigned ns, unsigned ar)
 {
-    mb_hdr(&B, 0x1234, DNS_F_QR | DNS_F_RD | DNS_F_RA, 1, an, ns, ar);
-    mb_name(&B, "www.example.org");
-    mb_u16(&B, DNS_T_A);
-    mb_u16(&B, 1);
+    dnsb_start(&B, 0x1234, DNS_F_QR | DNS_F_RD | DNS_F_RA, "www.example.org", DNS_T_A, an, ns,
+               ar);
 }
 
 static void rr_a(unsigned owner_ptr, const uint8_t a[4])
 {
-    mb_ptr(&B, owner_ptr);
-    size_t at = mb_rr_fixed(&B, DNS_T_A, 1, 300);
-    mb_bytes(&B, a, 4);
-    mb_rdlen_fix(&B, at);
+    dnsb_ptr(&B, owner_ptr);
+    size_t at = dnsb_rr_begin(&B, DNS_T_A, 1, 300);
+    dnsb_bytes(&B, a, 4);
+    dnsb_rr_end(&B, at);
 }
 
 static const uint8_t A1[4] = {192, 0, 2, 1}, A2[4] = {198, 51, 100, 7};
@@ -91,18 +89,18 @@ static void test_basic_response(void **state)
     (void)state;
     static const uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     q_www(4, 0, 0);
-    mb_ptr(&B, 12); /* www.example.org CNAME edge.cdn.example.net */
-    size_t at = mb_rr_fixed(&B, DNS_T_CNAME, 1, 60);
+    dnsb_ptr(&B, 12); /* www.example.org CNAME edge.cdn.example.net */
+    size_t at = dnsb_rr_begin(&B, DNS_T_CNAME, 1, 60);
     size_t cname_target = B.n;
-    mb_labels(&B, "edge.cdn");
-    mb_name(&B, "example.net");
-    mb_rdlen_fix(&B, at);
+    dnsb_labels(&B, "edge.cdn");
+    dnsb_name(&B, "example.net");
+    dnsb_rr_end(&B, at);
     rr_a((unsigned)cname_target, A1);
     rr_a((unsigned)cname_target, A2);
-    mb_ptr(&B, (unsigned)cname_target);
-    at = mb_rr_fixed(&B, DNS_T_AAAA, 1, 3600);
-    mb_bytes(&B, a6, 16);
-    mb_rdlen_fix(&B, at);
+    dnsb_ptr(&B, (unsigned)cname_target);
+    at = dnsb_rr_begin(&B, DNS_T_AAAA, 1, 3600);
+    dnsb_bytes(&B, a6, 16);
+    dnsb_rr_end(&B, at);
 
     assert_int_equal(parse(), 0);
     assert_int_equal(counters_total(), 0);
@@ -170,14 +168,14 @@ static void test_header_and_owner_api(void **state)
     q_www(3, 0, 0);
     rr_a(12, A1);           /* owner: a bare pointer to the question */
     size_t other = B.n;
-    mb_name(&B, "www.example.org"); /* the same name spelled out: not "the question" */
-    size_t at = mb_rr_fixed(&B, DNS_T_A, 1, 300);
-    mb_bytes(&B, A2, 4);
-    mb_rdlen_fix(&B, at);
-    mb_ptr(&B, (unsigned)other); /* a pointer, but to the other copy */
-    at = mb_rr_fixed(&B, DNS_T_A, 1, 300);
-    mb_bytes(&B, A2, 4);
-    mb_rdlen_fix(&B, at);
+    dnsb_name(&B, "www.example.org"); /* the same name spelled out: not "the question" */
+    size_t at = dnsb_rr_begin(&B, DNS_T_A, 1, 300);
+    dnsb_bytes(&B, A2, 4);
+    dnsb_rr_end(&B, at);
+    dnsb_ptr(&B, (unsigned)other); /* a pointer, but to the other copy */
+    at = dnsb_rr_begin(&B, DNS_T_A, 1, 300);
+    dnsb_bytes(&B, A2, 4);
+    dnsb_rr_end(&B, at);
 
     dns_header h;
     assert_int_equal(dns_header_read(B.b, B.n, &h), 0);
@@ -251,8 +249,8 @@ static void test_counts_beyond_data(void **state)
     /* The fixed fields of the second record cut: a truncated record. */
     q_www(2, 0, 0);
     rr_a(12, A1);
-    mb_ptr(&B, 12);
-    mb_u16(&B, DNS_T_A);
+    dnsb_ptr(&B, 12);
+    dnsb_u16(&B, DNS_T_A);
     assert_int_equal(parse(), 0);
     assert_int_equal(M->n_an, 1);
     assert_int_equal(CV(DNS_RR_TRUNCATED), 1);
@@ -264,10 +262,10 @@ static void test_rdlen_past_end(void **state)
     (void)state;
     q_www(2, 0, 0);
     rr_a(12, A1);
-    mb_ptr(&B, 12);
-    mb_rr_fixed(&B, DNS_T_A, 1, 300);
+    dnsb_ptr(&B, 12);
+    dnsb_rr_begin(&B, DNS_T_A, 1, 300);
     B.b[B.n - 1] = 8; /* rdlength 8, 4 present */
-    mb_bytes(&B, A2, 4);
+    dnsb_bytes(&B, A2, 4);
     assert_int_equal(parse(), 0);
     assert_int_equal(M->n_an, 1);
     assert_int_equal(CV(DNS_RDLEN_OVERRUN), 1);
@@ -282,8 +280,8 @@ static void test_pointer_loops(void **state)
     q_www(2, 0, 0);
     rr_a(12, A1);
     size_t self = B.n;
-    mb_ptr(&B, (unsigned)self);
-    mb_rr_fixed(&B, DNS_T_A, 1, 1);
+    dnsb_ptr(&B, (unsigned)self);
+    dnsb_rr_begin(&B, DNS_T_A, 1, 1);
     assert_int_equal(parse(), 0);
     assert_int_equal(M->n_an, 1);
     assert_true(M->problems & DNS_P_BAD_RR);
@@ -297,11 +295,11 @@ static void test_pointer_loops(void **state)
     /* A -> B -> A, through a label: a loop (or a name too long, whichever shows first). */
     q_www(1, 0, 0);
     size_t a = B.n;
-    mb_u8(&B, 1);
-    mb_u8(&B, 'x');
-    mb_ptr(&B, (unsigned)(a + 4));
-    mb_ptr(&B, (unsigned)a); /* B at a+4 */
-    mb_rr_fixed(&B, DNS_T_A, 1, 1);
+    dnsb_u8(&B, 1);
+    dnsb_u8(&B, 'x');
+    dnsb_ptr(&B, (unsigned)(a + 4));
+    dnsb_ptr(&B, (unsigned)a); /* B at a+4 */
+    dnsb_rr_begin(&B, DNS_T_A, 1, 1);
     assert_int_equal(parse(), 0);
     assert_int_equal(M->n_an, 0);
     assert_true(M->problems & DNS_P_BAD_RR);
@@ -310,18 +308,18 @@ static void test_pointer_loops(void **state)
     /* Pure pointer ping-pong: A -> B -> A. */
     q_www(1, 0, 0);
     a = B.n;
-    mb_ptr(&B, (unsigned)(a + 2));
-    mb_ptr(&B, (unsigned)a);
+    dnsb_ptr(&B, (unsigned)(a + 2));
+    dnsb_ptr(&B, (unsigned)a);
     assert_int_equal(parse(), 0);
     assert_int_equal(M->n_an, 0);
     assert_int_equal(CV(DNS_NAME_LOOP), 1);
     assert_int_equal(dns_name_unpack(B.b, B.n, a, w, NULL), -ELOOP);
 
     /* A loop in the question makes the message unusable. */
-    mb_hdr(&B, 1, 0, 1, 0, 0, 0);
-    mb_ptr(&B, 12);
-    mb_u16(&B, 1);
-    mb_u16(&B, 1);
+    dnsb_hdr(&B, 1, 0, 1, 0, 0, 0);
+    dnsb_ptr(&B, 12);
+    dnsb_u16(&B, 1);
+    dnsb_u16(&B, 1);
     assert_int_equal(parse(), -EINVAL);
     assert_int_equal(CV(DNS_NAME_LOOP), 1);
     assert_int_equal(CV(DNS_BAD_QUESTION), 1);
@@ -332,20 +330,20 @@ static void test_forward_pointers(void **state)
     (void)state;
     /* The question name is a pointer to a name stored later (in the answer's owner):
      * resolvers accept this, so must we. */
-    mb_hdr(&B, 7, DNS_F_QR, 1, 1, 0, 0);
+    dnsb_hdr(&B, 7, DNS_F_QR, 1, 1, 0, 0);
     size_t qptr = B.n;
-    mb_ptr(&B, 0); /* patched below */
-    mb_u16(&B, DNS_T_A);
-    mb_u16(&B, 1);
+    dnsb_ptr(&B, 0); /* patched below */
+    dnsb_u16(&B, DNS_T_A);
+    dnsb_u16(&B, 1);
     size_t owner = B.n;
-    mb_labels(&B, "pypi");
-    mb_ptr(&B, (unsigned)(owner + 5 + 2 + 10 + 4)); /* forward again: to after the rdata */
-    size_t at = mb_rr_fixed(&B, DNS_T_A, 1, 300);
-    mb_bytes(&B, A1, 4);
-    mb_rdlen_fix(&B, at);
+    dnsb_labels(&B, "pypi");
+    dnsb_ptr(&B, (unsigned)(owner + 5 + 2 + 10 + 4)); /* forward again: to after the rdata */
+    size_t at = dnsb_rr_begin(&B, DNS_T_A, 1, 300);
+    dnsb_bytes(&B, A1, 4);
+    dnsb_rr_end(&B, at);
     size_t tail = B.n;
     assert_int_equal(tail, owner + 5 + 2 + 10 + 4);
-    mb_name(&B, "org"); /* trailing bytes that the names use */
+    dnsb_name(&B, "org"); /* trailing bytes that the names use */
     B.b[qptr + 1] = (uint8_t)owner;
 
     assert_int_equal(parse(), 0);
@@ -363,13 +361,13 @@ static void test_forward_pointers(void **state)
 /* A chain of n pointers ending at "a." */
 static size_t chain(unsigned n)
 {
-    mb_hdr(&B, 1, 0, 0, 0, 0, 0);
+    dnsb_hdr(&B, 1, 0, 0, 0, 0, 0);
     size_t target = B.n;
-    mb_name(&B, "a");
+    dnsb_name(&B, "a");
     size_t prev = target;
     for (unsigned i = 0; i < n; i++) {
         size_t here = B.n;
-        mb_ptr(&B, (unsigned)prev);
+        dnsb_ptr(&B, (unsigned)prev);
         prev = here;
     }
     return prev;
@@ -393,28 +391,26 @@ static void test_pointer_chains(void **state)
      * after it, and the answer's owner points into the same chain: both decode. */
     static const unsigned plens[] = {63, 64, 70, 500};
     for (size_t k = 0; k < sizeof plens / sizeof plens[0]; k++) {
-        mb_hdr(&B, 1, DNS_F_QR, 1, 1, 0, 0);
+        dnsb_hdr(&B, 1, DNS_F_QR, 1, 1, 0, 0);
         size_t q = B.n;
-        mb_ptr(&B, 0);
-        mb_u16(&B, DNS_T_A);
-        mb_u16(&B, 1);
+        dnsb_ptr(&B, 0);
+        dnsb_u16(&B, DNS_T_A);
+        dnsb_u16(&B, 1);
         size_t owner = B.n;
-        mb_ptr(&B, 0);
-        size_t at = mb_rr_fixed(&B, DNS_T_A, 1, 300);
-        mb_bytes(&B, A1, 4);
-        mb_rdlen_fix(&B, at);
+        dnsb_ptr(&B, 0);
+        size_t at = dnsb_rr_begin(&B, DNS_T_A, 1, 300);
+        dnsb_bytes(&B, A1, 4);
+        dnsb_rr_end(&B, at);
         size_t target = B.n;
-        mb_name(&B, "pypi.org");
+        dnsb_name(&B, "pypi.org");
         size_t prev = target;
         for (unsigned i = 0; i < plens[k]; i++) {
             size_t here = B.n;
-            mb_ptr(&B, (unsigned)prev);
+            dnsb_ptr(&B, (unsigned)prev);
             prev = here;
         }
-        B.b[q] = (uint8_t)(0xc0 | prev >> 8);
-        B.b[q + 1] = (uint8_t)prev;
-        B.b[owner] = (uint8_t)(0xc0 | prev >> 8);
-        B.b[owner + 1] = (uint8_t)prev;
+        dnsb_set16(&B, q, 0xc000 | (unsigned)prev);
+        dnsb_set16(&B, owner, 0xc000 | (unsigned)prev);
         assert_int_equal(parse(), 0);
         assert_string_equal(ntext(M->qname_off), "pypi.org");
         assert_int_equal(M->n_an, 1);
@@ -431,32 +427,28 @@ static void test_pointer_chain_loops(void **state)
     (void)state;
     uint8_t w[DNS_NAME_MAX];
     for (int kind = 0; kind < 2; kind++) {
-        mb_hdr(&B, 1, DNS_F_QR, 1, 1, 0, 0);
-        mb_name(&B, "pypi.org");
-        mb_u16(&B, DNS_T_A);
-        mb_u16(&B, 1);
+        dnsb_start(&B, 1, DNS_F_QR, "pypi.org", DNS_T_A, 1, 0, 0);
         size_t owner = B.n;
-        mb_ptr(&B, 0);
-        size_t at = mb_rr_fixed(&B, DNS_T_A, 1, 300);
-        mb_bytes(&B, A1, 4);
-        mb_rdlen_fix(&B, at);
+        dnsb_ptr(&B, 0);
+        size_t at = dnsb_rr_begin(&B, DNS_T_A, 1, 300);
+        dnsb_bytes(&B, A1, 4);
+        dnsb_rr_end(&B, at);
         size_t cyc = B.n;
         if (kind == 0) { /* cyc -> cyc + 2 -> cyc */
-            mb_ptr(&B, (unsigned)(cyc + 2));
-            mb_ptr(&B, (unsigned)cyc);
+            dnsb_ptr(&B, (unsigned)(cyc + 2));
+            dnsb_ptr(&B, (unsigned)cyc);
         } else { /* "x" then back to itself */
-            mb_u8(&B, 1);
-            mb_u8(&B, 'x');
-            mb_ptr(&B, (unsigned)cyc);
+            dnsb_u8(&B, 1);
+            dnsb_u8(&B, 'x');
+            dnsb_ptr(&B, (unsigned)cyc);
         }
         size_t prev = cyc;
         for (unsigned i = 0; i < 500; i++) {
             size_t here = B.n;
-            mb_ptr(&B, (unsigned)prev);
+            dnsb_ptr(&B, (unsigned)prev);
             prev = here;
         }
-        B.b[owner] = (uint8_t)(0xc0 | prev >> 8);
-        B.b[owner + 1] = (uint8_t)prev;
+        dnsb_set16(&B, owner, 0xc000 | (unsigned)prev);
         assert_int_equal(dns_name_unpack(B.b, B.n, prev, w, NULL), -ELOOP);
         char t[DNS_NAME_TEXT_MAX];
         assert_int_equal(dns_name_text(B.b, B.n, prev, t, false), -ELOOP);
@@ -468,12 +460,12 @@ static void test_pointer_chain_loops(void **state)
     }
 
     /* A message that is nothing but a pointer to itself, 64 KiB long: refused at once. */
-    mb_hdr(&B, 1, DNS_F_QR, 1, 0, 0, 0);
-    mb_ptr(&B, 12);
-    mb_u16(&B, 1);
-    mb_u16(&B, 1);
+    dnsb_hdr(&B, 1, DNS_F_QR, 1, 0, 0, 0);
+    dnsb_ptr(&B, 12);
+    dnsb_u16(&B, 1);
+    dnsb_u16(&B, 1);
     while (B.n < 65535)
-        mb_u8(&B, 0);
+        dnsb_u8(&B, 0);
     assert_int_equal(dns_name_unpack(B.b, B.n, 12, w, NULL), -ELOOP);
     assert_int_equal(parse(), -EINVAL);
     assert_int_equal(CV(DNS_NAME_LOOP), 1);
@@ -485,11 +477,11 @@ static void test_bad_label_types(void **state)
     /* 0x40: a 64-byte label. */
     q_www(2, 0, 0);
     rr_a(12, A1);
-    mb_u8(&B, 64);
+    dnsb_u8(&B, 64);
     for (int i = 0; i < 64; i++)
-        mb_u8(&B, 'a');
-    mb_u8(&B, 0);
-    mb_rr_fixed(&B, DNS_T_A, 1, 1);
+        dnsb_u8(&B, 'a');
+    dnsb_u8(&B, 0);
+    dnsb_rr_begin(&B, DNS_T_A, 1, 1);
     assert_int_equal(parse(), 0);
     assert_int_equal(M->n_an, 1);
     assert_true(M->problems & DNS_P_BAD_RR);
@@ -497,12 +489,12 @@ static void test_bad_label_types(void **state)
     assert_int_equal(counters_total(), 1);
 
     /* 0x80: reserved label type, in the question. */
-    mb_hdr(&B, 1, 0, 1, 0, 0, 0);
-    mb_u8(&B, 0x81);
-    mb_u8(&B, 'a');
-    mb_u8(&B, 0);
-    mb_u16(&B, 1);
-    mb_u16(&B, 1);
+    dnsb_hdr(&B, 1, 0, 1, 0, 0, 0);
+    dnsb_u8(&B, 0x81);
+    dnsb_u8(&B, 'a');
+    dnsb_u8(&B, 0);
+    dnsb_u16(&B, 1);
+    dnsb_u16(&B, 1);
     assert_int_equal(parse(), -EINVAL);
     assert_int_equal(CV(DNS_BAD_LABEL_TYPE), 1);
     assert_int_equal(CV(DNS_BAD_QUESTION), 1);
@@ -510,13 +502,13 @@ static void test_bad_label_types(void **state)
     assert_int_equal(dns_name_unpack(B.b, B.n, 12, w, NULL), -EINVAL);
 
     /* Exactly 63 is fine. */
-    mb_hdr(&B, 1, 0, 1, 0, 0, 0);
-    mb_u8(&B, 63);
+    dnsb_hdr(&B, 1, 0, 1, 0, 0, 0);
+    dnsb_u8(&B, 63);
     for (int i = 0; i < 63; i++)
-        mb_u8(&B, 'b');
-    mb_u8(&B, 0);
-    mb_u16(&B, 1);
-    mb_u16(&B, 1);
+        dnsb_u8(&B, 'b');
+    dnsb_u8(&B, 0);
+    dnsb_u16(&B, 1);
+    dnsb_u16(&B, 1);
     assert_int_equal(parse(), 0);
     assert_int_equal(dns_name_unpack(B.b, B.n, 12, w, NULL), 65);
 }
@@ -527,12 +519,12 @@ static void long_name(unsigned total_wire)
     unsigned left = total_wire - 1;
     while (left > 0) {
         unsigned l = left - 1 > 63 ? 63 : left - 1;
-        mb_u8(&B, l);
+        dnsb_u8(&B, l);
         for (unsigned i = 0; i < l; i++)
-            mb_u8(&B, 'a' + i % 26);
+            dnsb_u8(&B, 'a' + i % 26);
         left -= l + 1;
     }
-    mb_u8(&B, 0);
+    dnsb_u8(&B, 0);
 }
 
 static void test_name_too_long(void **state)
@@ -540,18 +532,18 @@ static void test_name_too_long(void **state)
     (void)state;
     uint8_t w[DNS_NAME_MAX];
     char t[DNS_NAME_TEXT_MAX];
-    mb_hdr(&B, 1, 0, 1, 0, 0, 0);
+    dnsb_hdr(&B, 1, 0, 1, 0, 0, 0);
     long_name(255);
-    mb_u16(&B, 1);
-    mb_u16(&B, 1);
+    dnsb_u16(&B, 1);
+    dnsb_u16(&B, 1);
     assert_int_equal(parse(), 0);
     assert_int_equal(dns_name_unpack(B.b, B.n, 12, w, NULL), 255);
     assert_int_equal(dns_name_text(B.b, B.n, 12, t, false), 253);
 
-    mb_hdr(&B, 1, 0, 1, 0, 0, 0);
+    dnsb_hdr(&B, 1, 0, 1, 0, 0, 0);
     long_name(256);
-    mb_u16(&B, 1);
-    mb_u16(&B, 1);
+    dnsb_u16(&B, 1);
+    dnsb_u16(&B, 1);
     assert_int_equal(parse(), -EINVAL);
     assert_int_equal(CV(DNS_NAME_TOO_LONG), 1);
     assert_int_equal(dns_name_unpack(B.b, B.n, 12, w, NULL), -EMSGSIZE);
@@ -560,10 +552,10 @@ static void test_name_too_long(void **state)
     q_www(1, 0, 0);
     size_t big = B.n;
     long_name(200);
-    mb_u8(&B, 60);
+    dnsb_u8(&B, 60);
     for (int i = 0; i < 60; i++)
-        mb_u8(&B, 'z');
-    mb_ptr(&B, (unsigned)big); /* 61 + 200 > 255 */
+        dnsb_u8(&B, 'z');
+    dnsb_ptr(&B, (unsigned)big); /* 61 + 200 > 255 */
     assert_int_equal(dns_name_unpack(B.b, B.n, big + 200, w, NULL), -EMSGSIZE);
 }
 
@@ -572,19 +564,19 @@ static void test_opt_edns(void **state)
     (void)state;
     q_www(1, 0, 1);
     rr_a(12, A1);
-    mb_u8(&B, 0);                                   /* root owner */
-    size_t at = mb_rr_fixed(&B, DNS_T_OPT, 1232, 0x01008000); /* ext rcode 1, v0, DO */
-    mb_u16(&B, 15); /* EDE: Stale Answer */
-    mb_u16(&B, 2);
-    mb_u16(&B, 3);
-    mb_u16(&B, 10); /* cookie, ignored */
-    mb_u16(&B, 8);
-    mb_bytes(&B, "12345678", 8);
-    mb_u16(&B, 15); /* EDE with text: Blocked */
-    mb_u16(&B, 7);
-    mb_u16(&B, 15);
-    mb_bytes(&B, "hello", 5);
-    mb_rdlen_fix(&B, at);
+    dnsb_u8(&B, 0);                                   /* root owner */
+    size_t at = dnsb_rr_begin(&B, DNS_T_OPT, 1232, 0x01008000); /* ext rcode 1, v0, DO */
+    dnsb_u16(&B, 15); /* EDE: Stale Answer */
+    dnsb_u16(&B, 2);
+    dnsb_u16(&B, 3);
+    dnsb_u16(&B, 10); /* cookie, ignored */
+    dnsb_u16(&B, 8);
+    dnsb_bytes(&B, "12345678", 8);
+    dnsb_u16(&B, 15); /* EDE with text: Blocked */
+    dnsb_u16(&B, 7);
+    dnsb_u16(&B, 15);
+    dnsb_bytes(&B, "hello", 5);
+    dnsb_rr_end(&B, at);
     B.b[3] |= 0x0; /* header rcode 0 -> full rcode 16 BADVERS */
     assert_int_equal(parse(), 0);
     assert_int_equal(counters_total(), 0);
@@ -614,12 +606,12 @@ static void test_opt_edns(void **state)
 
     /* EDE option shorter than its info-code: counted, OPT still used. */
     q_www(0, 0, 1);
-    mb_u8(&B, 0);
-    at = mb_rr_fixed(&B, DNS_T_OPT, 512, 0);
-    mb_u16(&B, 15);
-    mb_u16(&B, 1);
-    mb_u8(&B, 0);
-    mb_rdlen_fix(&B, at);
+    dnsb_u8(&B, 0);
+    at = dnsb_rr_begin(&B, DNS_T_OPT, 512, 0);
+    dnsb_u16(&B, 15);
+    dnsb_u16(&B, 1);
+    dnsb_u8(&B, 0);
+    dnsb_rr_end(&B, at);
     assert_int_equal(parse(), 0);
     assert_true(M->has_opt);
     assert_int_equal(M->n_ede, 0);
@@ -628,14 +620,14 @@ static void test_opt_edns(void **state)
 
     /* More EDE options than kept. */
     q_www(0, 0, 1);
-    mb_u8(&B, 0);
-    at = mb_rr_fixed(&B, DNS_T_OPT, 512, 0);
+    dnsb_u8(&B, 0);
+    at = dnsb_rr_begin(&B, DNS_T_OPT, 512, 0);
     for (unsigned i = 0; i < DNS_MAX_EDE + 3; i++) {
-        mb_u16(&B, 15);
-        mb_u16(&B, 2);
-        mb_u16(&B, i);
+        dnsb_u16(&B, 15);
+        dnsb_u16(&B, 2);
+        dnsb_u16(&B, i);
     }
-    mb_rdlen_fix(&B, at);
+    dnsb_rr_end(&B, at);
     assert_int_equal(parse(), 0);
     assert_int_equal(M->n_ede, DNS_MAX_EDE);
     assert_int_equal(M->ede[DNS_MAX_EDE - 1], DNS_MAX_EDE - 1);
@@ -647,9 +639,9 @@ static void test_opt_misplaced(void **state)
     (void)state;
     /* OPT in the answer section: kept as a record, not used for EDNS. */
     q_www(2, 0, 0);
-    mb_u8(&B, 0);
-    size_t at = mb_rr_fixed(&B, DNS_T_OPT, 4096, 0x0f008000);
-    mb_rdlen_fix(&B, at);
+    dnsb_u8(&B, 0);
+    size_t at = dnsb_rr_begin(&B, DNS_T_OPT, 4096, 0x0f008000);
+    dnsb_rr_end(&B, at);
     rr_a(12, A1);
     assert_int_equal(parse(), 0);
     assert_false(M->has_opt);
@@ -661,12 +653,12 @@ static void test_opt_misplaced(void **state)
 
     /* Two OPTs in additional: the first one counts. */
     q_www(0, 0, 2);
-    mb_u8(&B, 0);
-    at = mb_rr_fixed(&B, DNS_T_OPT, 1400, 0);
-    mb_rdlen_fix(&B, at);
-    mb_u8(&B, 0);
-    at = mb_rr_fixed(&B, DNS_T_OPT, 512, 0x02008000);
-    mb_rdlen_fix(&B, at);
+    dnsb_u8(&B, 0);
+    at = dnsb_rr_begin(&B, DNS_T_OPT, 1400, 0);
+    dnsb_rr_end(&B, at);
+    dnsb_u8(&B, 0);
+    at = dnsb_rr_begin(&B, DNS_T_OPT, 512, 0x02008000);
+    dnsb_rr_end(&B, at);
     assert_int_equal(parse(), 0);
     assert_true(M->has_opt);
     assert_int_equal(M->edns_udp_size, 1400);
@@ -698,37 +690,34 @@ static void hint_cb(void *ctx, int family, const uint8_t *addr)
 static size_t https_rr(bool bad_hint)
 {
     static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53};
-    mb_hdr(&B, 9, DNS_F_QR, 1, 1, 0, 0);
-    mb_name(&B, "example.com");
-    mb_u16(&B, DNS_T_HTTPS);
-    mb_u16(&B, 1);
-    mb_ptr(&B, 12);
-    size_t at = mb_rr_fixed(&B, DNS_T_HTTPS, 1, 300);
-    mb_u16(&B, 1);
-    mb_name(&B, "svc.example.net");
-    mb_u16(&B, 1); /* alpn h2,h3 */
-    mb_u16(&B, 6);
-    mb_u8(&B, 2);
-    mb_bytes(&B, "h2", 2);
-    mb_u8(&B, 2);
-    mb_bytes(&B, "h3", 2);
-    mb_u16(&B, 3); /* port */
-    mb_u16(&B, 2);
-    mb_u16(&B, 8443);
-    mb_u16(&B, 4); /* ipv4hint x2 */
-    mb_u16(&B, bad_hint ? 7 : 8);
-    mb_bytes(&B, A1, 4);
-    mb_bytes(&B, A2, bad_hint ? 3 : 4);
-    mb_u16(&B, 5); /* ech */
-    mb_u16(&B, 4);
-    mb_bytes(&B, "\x00\x01\x02\x03", 4);
-    mb_u16(&B, 6); /* ipv6hint */
-    mb_u16(&B, 16);
-    mb_bytes(&B, v6, 16);
-    mb_u16(&B, 65001); /* unknown key */
-    mb_u16(&B, 3);
-    mb_bytes(&B, "a\"b", 3);
-    mb_rdlen_fix(&B, at);
+    dnsb_start(&B, 9, DNS_F_QR, "example.com", DNS_T_HTTPS, 1, 0, 0);
+    dnsb_ptr(&B, 12);
+    size_t at = dnsb_rr_begin(&B, DNS_T_HTTPS, 1, 300);
+    dnsb_u16(&B, 1);
+    dnsb_name(&B, "svc.example.net");
+    dnsb_u16(&B, 1); /* alpn h2,h3 */
+    dnsb_u16(&B, 6);
+    dnsb_u8(&B, 2);
+    dnsb_bytes(&B, "h2", 2);
+    dnsb_u8(&B, 2);
+    dnsb_bytes(&B, "h3", 2);
+    dnsb_u16(&B, 3); /* port */
+    dnsb_u16(&B, 2);
+    dnsb_u16(&B, 8443);
+    dnsb_u16(&B, 4); /* ipv4hint x2 */
+    dnsb_u16(&B, bad_hint ? 7 : 8);
+    dnsb_bytes(&B, A1, 4);
+    dnsb_bytes(&B, A2, bad_hint ? 3 : 4);
+    dnsb_u16(&B, 5); /* ech */
+    dnsb_u16(&B, 4);
+    dnsb_bytes(&B, "\x00\x01\x02\x03", 4);
+    dnsb_u16(&B, 6); /* ipv6hint */
+    dnsb_u16(&B, 16);
+    dnsb_bytes(&B, v6, 16);
+    dnsb_u16(&B, 65001); /* unknown key */
+    dnsb_u16(&B, 3);
+    dnsb_bytes(&B, "a\"b", 3);
+    dnsb_rr_end(&B, at);
     return at;
 }
 
@@ -758,15 +747,12 @@ static void test_svcb(void **state)
     assert_memory_equal(buf, "\\# ", 3);
 
     /* AliasMode, root target, no params. */
-    mb_hdr(&B, 9, DNS_F_QR, 1, 1, 0, 0);
-    mb_name(&B, "example.com");
-    mb_u16(&B, DNS_T_SVCB);
-    mb_u16(&B, 1);
-    mb_ptr(&B, 12);
-    size_t at = mb_rr_fixed(&B, DNS_T_SVCB, 1, 300);
-    mb_u16(&B, 0);
-    mb_u8(&B, 0);
-    mb_rdlen_fix(&B, at);
+    dnsb_start(&B, 9, DNS_F_QR, "example.com", DNS_T_SVCB, 1, 0, 0);
+    dnsb_ptr(&B, 12);
+    size_t at = dnsb_rr_begin(&B, DNS_T_SVCB, 1, 300);
+    dnsb_u16(&B, 0);
+    dnsb_u8(&B, 0);
+    dnsb_rr_end(&B, at);
     assert_int_equal(parse(), 0);
     assert_string_equal(rtext(0), "0 .");
     assert_int_equal(dns_svcb_hints(M, &M->rr[0], hint_cb, &h), 0);
@@ -781,20 +767,20 @@ static void test_txt(void **state)
 {
     (void)state;
     q_www(2, 0, 0);
-    mb_ptr(&B, 12);
-    size_t at = mb_rr_fixed(&B, DNS_T_TXT, 1, 5);
-    mb_u8(&B, 9);
-    mb_bytes(&B, "v=\"x\\y\" z", 9);
-    mb_u8(&B, 0);
-    mb_u8(&B, 5);
-    mb_bytes(&B, "\x01\x7f\xc3\xa9~", 5);
-    mb_rdlen_fix(&B, at);
+    dnsb_ptr(&B, 12);
+    size_t at = dnsb_rr_begin(&B, DNS_T_TXT, 1, 5);
+    dnsb_u8(&B, 9);
+    dnsb_bytes(&B, "v=\"x\\y\" z", 9);
+    dnsb_u8(&B, 0);
+    dnsb_u8(&B, 5);
+    dnsb_bytes(&B, "\x01\x7f\xc3\xa9~", 5);
+    dnsb_rr_end(&B, at);
     /* A TXT whose last string runs past its rdata: bad data, record kept. */
-    mb_ptr(&B, 12);
-    at = mb_rr_fixed(&B, DNS_T_TXT, 1, 5);
-    mb_u8(&B, 4);
-    mb_bytes(&B, "abc", 3);
-    mb_rdlen_fix(&B, at);
+    dnsb_ptr(&B, 12);
+    at = dnsb_rr_begin(&B, DNS_T_TXT, 1, 5);
+    dnsb_u8(&B, 4);
+    dnsb_bytes(&B, "abc", 3);
+    dnsb_rr_end(&B, at);
     assert_int_equal(parse(), 0);
     assert_int_equal(M->n_an, 2);
     assert_string_equal(rtext(0), "\"v=\\\"x\\\\y\\\" z\" \"\" \"\\001\\127\\195\\169~\"");
@@ -806,41 +792,6 @@ static void test_txt(void **state)
     /* Cut to fit, still NUL-terminated. */
     assert_int_equal(dns_rdata_text(M, &M->rr[0], buf, 8), -ENOSPC);
     assert_int_equal(strlen(buf), 7);
-}
-
-/* Inverse of the name text form, to prove it is exact: text back to wire. */
-static int text_to_wire(const char *s, uint8_t *out)
-{
-    size_t n = 0, lpos = 0;
-    if (strcmp(s, ".") == 0) {
-        out[0] = 0;
-        return 1;
-    }
-    out[n++] = 0;
-    for (; *s; s++) {
-        if (*s == '.') {
-            out[lpos] = (uint8_t)(n - lpos - 1);
-            lpos = n;
-            out[n++] = 0;
-            continue;
-        }
-        uint8_t b;
-        if (*s == '\\') {
-            if (s[1] >= '0' && s[1] <= '9') {
-                b = (uint8_t)((s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0'));
-                s += 3;
-            } else {
-                b = (uint8_t)s[1];
-                s++;
-            }
-        } else {
-            b = (uint8_t)*s;
-        }
-        out[n++] = b;
-    }
-    out[lpos] = (uint8_t)(n - lpos - 1);
-    out[n++] = 0;
-    return (int)n;
 }
 
 static void test_name_text_escapes(void **state)
@@ -855,7 +806,7 @@ static void test_name_text_escapes(void **state)
     for (const char *p = t; *p; p++)
         assert_true(*p >= 0x21 && *p <= 0x7e);
     uint8_t back[DNS_NAME_MAX];
-    assert_int_equal(text_to_wire(t, back), (int)sizeof wire);
+    assert_int_equal(dnsb_name_from_text(t, back, sizeof back), (int)sizeof wire);
     assert_memory_equal(back, wire, sizeof wire);
 
     int wn = dns_wirename_text(wire, sizeof wire, t, true);
@@ -871,10 +822,10 @@ static void test_name_text_escapes(void **state)
     /* The same name as an owner inside a message. */
     q_www(1, 0, 0);
     size_t owner = B.n;
-    mb_bytes(&B, wire, sizeof wire);
-    size_t at = mb_rr_fixed(&B, DNS_T_CNAME, 1, 1);
-    mb_ptr(&B, (unsigned)owner);
-    mb_rdlen_fix(&B, at);
+    dnsb_bytes(&B, wire, sizeof wire);
+    size_t at = dnsb_rr_begin(&B, DNS_T_CNAME, 1, 1);
+    dnsb_ptr(&B, (unsigned)owner);
+    dnsb_rr_end(&B, at);
     assert_int_equal(parse(), 0);
     assert_string_equal(ntext(owner), "a\\.b\\\\\\034Z\\032.\\001\\127\\195\\169\\047*.OrG");
     assert_string_equal(rtext(0), "a\\.b\\\\\\034Z\\032.\\001\\127\\195\\169\\047*.OrG");
@@ -903,35 +854,35 @@ static void test_mx_soa_srv_ns(void **state)
 {
     (void)state;
     q_www(1, 2, 1);
-    mb_ptr(&B, 16); /* example.org */
-    size_t at = mb_rr_fixed(&B, DNS_T_MX, 1, 300);
-    mb_u16(&B, 10);
-    mb_labels(&B, "mx");
-    mb_ptr(&B, 16);
-    mb_rdlen_fix(&B, at);
-    mb_ptr(&B, 16);
-    at = mb_rr_fixed(&B, DNS_T_SOA, 1, 300);
-    mb_labels(&B, "ns1");
-    mb_ptr(&B, 16);
-    mb_labels(&B, "hostmaster");
-    mb_ptr(&B, 16);
-    mb_u32(&B, 2024010101);
-    mb_u32(&B, 7200);
-    mb_u32(&B, 3600);
-    mb_u32(&B, 1209600);
-    mb_u32(&B, 300);
-    mb_rdlen_fix(&B, at);
-    mb_ptr(&B, 16);
-    at = mb_rr_fixed(&B, DNS_T_NS, 1, 300);
-    mb_u8(&B, 0); /* root as the NS target */
-    mb_rdlen_fix(&B, at);
-    mb_name(&B, "_sip._tcp.example.org");
-    at = mb_rr_fixed(&B, DNS_T_SRV, 1, 300);
-    mb_u16(&B, 10);
-    mb_u16(&B, 60);
-    mb_u16(&B, 5060);
-    mb_name(&B, "sip.example.org");
-    mb_rdlen_fix(&B, at);
+    dnsb_ptr(&B, 16); /* example.org */
+    size_t at = dnsb_rr_begin(&B, DNS_T_MX, 1, 300);
+    dnsb_u16(&B, 10);
+    dnsb_labels(&B, "mx");
+    dnsb_ptr(&B, 16);
+    dnsb_rr_end(&B, at);
+    dnsb_ptr(&B, 16);
+    at = dnsb_rr_begin(&B, DNS_T_SOA, 1, 300);
+    dnsb_labels(&B, "ns1");
+    dnsb_ptr(&B, 16);
+    dnsb_labels(&B, "hostmaster");
+    dnsb_ptr(&B, 16);
+    dnsb_u32(&B, 2024010101);
+    dnsb_u32(&B, 7200);
+    dnsb_u32(&B, 3600);
+    dnsb_u32(&B, 1209600);
+    dnsb_u32(&B, 300);
+    dnsb_rr_end(&B, at);
+    dnsb_ptr(&B, 16);
+    at = dnsb_rr_begin(&B, DNS_T_NS, 1, 300);
+    dnsb_u8(&B, 0); /* root as the NS target */
+    dnsb_rr_end(&B, at);
+    dnsb_name(&B, "_sip._tcp.example.org");
+    at = dnsb_rr_begin(&B, DNS_T_SRV, 1, 300);
+    dnsb_u16(&B, 10);
+    dnsb_u16(&B, 60);
+    dnsb_u16(&B, 5060);
+    dnsb_name(&B, "sip.example.org");
+    dnsb_rr_end(&B, at);
     assert_int_equal(parse(), 0);
     assert_int_equal(counters_total(), 0);
     assert_int_equal(M->n_an, 1);
@@ -951,23 +902,23 @@ static void test_bad_rdata_names(void **state)
     (void)state;
     /* CNAME whose target loops, then a good A: the A is still decoded. */
     q_www(4, 0, 0);
-    mb_ptr(&B, 12);
-    size_t at = mb_rr_fixed(&B, DNS_T_CNAME, 1, 1);
-    mb_ptr(&B, (unsigned)B.n);
-    mb_rdlen_fix(&B, at);
+    dnsb_ptr(&B, 12);
+    size_t at = dnsb_rr_begin(&B, DNS_T_CNAME, 1, 1);
+    dnsb_ptr(&B, (unsigned)B.n);
+    dnsb_rr_end(&B, at);
     /* MX whose name runs past its rdata into the next record. */
-    mb_ptr(&B, 12);
-    at = mb_rr_fixed(&B, DNS_T_MX, 1, 1);
-    mb_u16(&B, 5);
-    mb_u8(&B, 2);
-    mb_u8(&B, 'm');
-    mb_rdlen_fix(&B, at);
+    dnsb_ptr(&B, 12);
+    at = dnsb_rr_begin(&B, DNS_T_MX, 1, 1);
+    dnsb_u16(&B, 5);
+    dnsb_u8(&B, 2);
+    dnsb_u8(&B, 'm');
+    dnsb_rr_end(&B, at);
     rr_a(12, A1);
     /* A with a 3-byte address. */
-    mb_ptr(&B, 12);
-    at = mb_rr_fixed(&B, DNS_T_A, 1, 1);
-    mb_bytes(&B, A1, 3);
-    mb_rdlen_fix(&B, at);
+    dnsb_ptr(&B, 12);
+    at = dnsb_rr_begin(&B, DNS_T_A, 1, 1);
+    dnsb_bytes(&B, A1, 3);
+    dnsb_rr_end(&B, at);
     assert_int_equal(parse(), 0);
     assert_int_equal(M->n_an, 4);
     assert_true(M->problems & DNS_P_BAD_RDATA);
@@ -988,9 +939,9 @@ static void test_trailing_section_bad(void **state)
     q_www(2, 1, 1);
     rr_a(12, A1);
     rr_a(12, A2);
-    mb_u8(&B, 0x80);
-    mb_u8(&B, 0);
-    mb_rr_fixed(&B, DNS_T_NS, 1, 1);
+    dnsb_u8(&B, 0x80);
+    dnsb_u8(&B, 0);
+    dnsb_rr_begin(&B, DNS_T_NS, 1, 1);
     assert_int_equal(parse(), 0);
     assert_int_equal(M->n_an, 2);
     assert_int_equal(M->n_ns, 0);
@@ -1007,24 +958,24 @@ static void test_trailing_section_bad(void **state)
 static void test_qdcount(void **state)
 {
     (void)state;
-    mb_hdr(&B, 1, DNS_F_QR, 0, 1, 0, 0);
-    mb_name(&B, "a.example");
-    size_t at = mb_rr_fixed(&B, DNS_T_A, 1, 1);
-    mb_bytes(&B, A1, 4);
-    mb_rdlen_fix(&B, at);
+    dnsb_hdr(&B, 1, DNS_F_QR, 0, 1, 0, 0);
+    dnsb_name(&B, "a.example");
+    size_t at = dnsb_rr_begin(&B, DNS_T_A, 1, 1);
+    dnsb_bytes(&B, A1, 4);
+    dnsb_rr_end(&B, at);
     assert_int_equal(parse(), 0);
     assert_false(M->has_question);
     assert_int_equal(M->n_an, 1);
     assert_int_equal(CV(DNS_QDCOUNT_NOT_ONE), 1);
     assert_int_equal(counters_total(), 1);
 
-    mb_hdr(&B, 1, DNS_F_QR, 2, 1, 0, 0);
-    mb_name(&B, "first.example");
-    mb_u16(&B, DNS_T_AAAA);
-    mb_u16(&B, 1);
-    mb_name(&B, "second.example");
-    mb_u16(&B, DNS_T_A);
-    mb_u16(&B, 1);
+    dnsb_hdr(&B, 1, DNS_F_QR, 2, 1, 0, 0);
+    dnsb_name(&B, "first.example");
+    dnsb_u16(&B, DNS_T_AAAA);
+    dnsb_u16(&B, 1);
+    dnsb_name(&B, "second.example");
+    dnsb_u16(&B, DNS_T_A);
+    dnsb_u16(&B, 1);
     rr_a(12, A1);
     assert_int_equal(parse(), 0);
     assert_true(M->has_question);
@@ -1034,11 +985,11 @@ static void test_qdcount(void **state)
     assert_int_equal(CV(DNS_QDCOUNT_NOT_ONE), 1);
 
     /* The second question cut: the first is kept, nothing after it. */
-    mb_hdr(&B, 1, DNS_F_QR, 2, 1, 0, 0);
-    mb_name(&B, "first.example");
-    mb_u16(&B, DNS_T_A);
-    mb_u16(&B, 1);
-    mb_u8(&B, 5);
+    dnsb_hdr(&B, 1, DNS_F_QR, 2, 1, 0, 0);
+    dnsb_name(&B, "first.example");
+    dnsb_u16(&B, DNS_T_A);
+    dnsb_u16(&B, 1);
+    dnsb_u8(&B, 5);
     assert_int_equal(parse(), 0);
     assert_true(M->has_question);
     assert_int_equal(M->n_rr, 0);
@@ -1050,30 +1001,30 @@ static void test_ldns_fallback(void **state)
 {
     (void)state;
     q_www(4, 0, 0);
-    mb_ptr(&B, 12);
-    size_t at = mb_rr_fixed(&B, DNS_T_DS, 1, 1);
-    mb_u16(&B, 12345);
-    mb_u8(&B, 13);
-    mb_u8(&B, 2);
+    dnsb_ptr(&B, 12);
+    size_t at = dnsb_rr_begin(&B, DNS_T_DS, 1, 1);
+    dnsb_u16(&B, 12345);
+    dnsb_u8(&B, 13);
+    dnsb_u8(&B, 2);
     for (int i = 0; i < 32; i++)
-        mb_u8(&B, i);
-    mb_rdlen_fix(&B, at);
-    mb_ptr(&B, 12);
-    at = mb_rr_fixed(&B, 257 /* CAA */, 1, 1);
-    mb_u8(&B, 0);
-    mb_u8(&B, 5);
-    mb_bytes(&B, "issue", 5);
-    mb_bytes(&B, "ca.example", 10);
-    mb_rdlen_fix(&B, at);
-    mb_ptr(&B, 12);
-    at = mb_rr_fixed(&B, DNS_T_NSEC, 1, 1);
-    mb_name(&B, "a.example.org");
-    mb_bytes(&B, "\x00\x06\x40\x01\x00\x00\x00\x03", 8);
-    mb_rdlen_fix(&B, at);
-    mb_ptr(&B, 12);
-    at = mb_rr_fixed(&B, DNS_T_DS, 1, 1); /* too short for a DS */
-    mb_u16(&B, 1);
-    mb_rdlen_fix(&B, at);
+        dnsb_u8(&B, i);
+    dnsb_rr_end(&B, at);
+    dnsb_ptr(&B, 12);
+    at = dnsb_rr_begin(&B, 257 /* CAA */, 1, 1);
+    dnsb_u8(&B, 0);
+    dnsb_u8(&B, 5);
+    dnsb_bytes(&B, "issue", 5);
+    dnsb_bytes(&B, "ca.example", 10);
+    dnsb_rr_end(&B, at);
+    dnsb_ptr(&B, 12);
+    at = dnsb_rr_begin(&B, DNS_T_NSEC, 1, 1);
+    dnsb_name(&B, "a.example.org");
+    dnsb_bytes(&B, "\x00\x06\x40\x01\x00\x00\x00\x03", 8);
+    dnsb_rr_end(&B, at);
+    dnsb_ptr(&B, 12);
+    at = dnsb_rr_begin(&B, DNS_T_DS, 1, 1); /* too short for a DS */
+    dnsb_u16(&B, 1);
+    dnsb_rr_end(&B, at);
     assert_int_equal(parse(), 0);
     assert_string_equal(rtext(0), "12345 13 2 000102030405060708090a0b0c0d0e0f"
                                   "101112131415161718191a1b1c1d1e1f");
@@ -1136,15 +1087,14 @@ static void test_huge_and_many(void **state)
     (void)state;
     /* The most records a 65535-byte message can hold: all decoded, none dropped. */
     size_t max = 65535;
-    mb_hdr(&B, 1, DNS_F_QR, 0, 0, 0, 0);
+    dnsb_hdr(&B, 1, DNS_F_QR, 0, 0, 0, 0);
     unsigned n = 0;
     while (B.n + 11 <= max) {
-        mb_u8(&B, 0);
-        mb_rr_fixed(&B, 99, 1, 0);
+        dnsb_u8(&B, 0);
+        dnsb_rr_begin(&B, 99, 1, 0);
         n++;
     }
-    B.b[6] = (uint8_t)(n >> 8);
-    B.b[7] = (uint8_t)n;
+    dnsb_set16(&B, 6, n); /* ancount */
     assert_int_equal(parse(), 0);
     assert_int_equal(M->n_an, n);
     assert_true(n <= DNS_MAX_RRS);

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "dns_msgbuild.h"
+#include "tests/lib/dnsbuild.h"
 #include "rules/eval.h"
 #include "tests/lib/dw_test.h"
 
@@ -109,7 +109,7 @@ static ruleset *rules(const char *yaml) { return rules_at(yaml, 1700000000); }
 /* ---- messages ----------------------------------------------------------------------- */
 
 typedef struct bld {
-    mb m;
+    dnsb m;
     unsigned an, ns, ar;
 } bld;
 
@@ -117,11 +117,8 @@ static bld B;
 
 static void msg_begin(unsigned flags, const char *qname, unsigned qtype)
 {
-    mb_hdr(&B.m, 0x1234, flags, 1, 0, 0, 0);
+    dnsb_start(&B.m, 0x1234, flags, qname, qtype, 0, 0, 0);
     B.an = B.ns = B.ar = 0;
-    mb_name(&B.m, qname);
-    mb_u16(&B.m, qtype);
-    mb_u16(&B.m, 1);
 }
 
 static void resp_begin(const char *qname) { msg_begin(0x8180, qname, DNS_T_A); }
@@ -129,18 +126,15 @@ static void resp_begin(const char *qname) { msg_begin(0x8180, qname, DNS_T_A); }
 static size_t rr_start(const char *owner, unsigned type, uint32_t ttl)
 {
     B.an++;
-    mb_name(&B.m, owner);
-    return mb_rr_fixed(&B.m, type, 1, ttl);
+    dnsb_name(&B.m, owner);
+    return dnsb_rr_begin(&B.m, type, 1, ttl);
 }
 
 static void rr_addr_ttl(const char *owner, const char *ip, uint32_t ttl)
 {
-    uint8_t a[16];
-    bool v6 = strchr(ip, ':') != NULL;
-    assert_int_equal(inet_pton(v6 ? AF_INET6 : AF_INET, ip, a), 1);
-    size_t at = rr_start(owner, v6 ? DNS_T_AAAA : DNS_T_A, ttl);
-    mb_bytes(&B.m, a, v6 ? 16 : 4);
-    mb_rdlen_fix(&B.m, at);
+    size_t at = rr_start(owner, strchr(ip, ':') ? DNS_T_AAAA : DNS_T_A, ttl);
+    dnsb_ip(&B.m, ip);
+    dnsb_rr_end(&B.m, at);
 }
 
 static void rr_addr(const char *owner, const char *ip) { rr_addr_ttl(owner, ip, 300); }
@@ -148,37 +142,35 @@ static void rr_addr(const char *owner, const char *ip) { rr_addr_ttl(owner, ip, 
 static void rr_name(const char *owner, unsigned type, const char *target)
 {
     size_t at = rr_start(owner, type, 300);
-    mb_name(&B.m, target);
-    mb_rdlen_fix(&B.m, at);
+    dnsb_name(&B.m, target);
+    dnsb_rr_end(&B.m, at);
 }
 
 static void rr_svcb_v4hint(const char *owner, const char *ip)
 {
-    uint8_t a[4];
-    assert_int_equal(inet_pton(AF_INET, ip, a), 1);
     size_t at = rr_start(owner, DNS_T_HTTPS, 300);
-    mb_u16(&B.m, 1); /* priority */
-    mb_u8(&B.m, 0);  /* target "." */
-    mb_u16(&B.m, 4); /* ipv4hint */
-    mb_u16(&B.m, 4);
-    mb_bytes(&B.m, a, 4);
-    mb_rdlen_fix(&B.m, at);
+    dnsb_u16(&B.m, 1); /* priority */
+    dnsb_u8(&B.m, 0);  /* target "." */
+    dnsb_u16(&B.m, 4); /* ipv4hint */
+    dnsb_u16(&B.m, 4);
+    dnsb_ip4(&B.m, ip);
+    dnsb_rr_end(&B.m, at);
 }
 
 static void rr_rrsig(const char *owner)
 {
     size_t at = rr_start(owner, DNS_T_RRSIG, 300);
-    mb_u16(&B.m, DNS_T_A);
-    mb_u8(&B.m, 13);
-    mb_u8(&B.m, 2);
-    mb_u32(&B.m, 300);
-    mb_u32(&B.m, 0xffffffff);
-    mb_u32(&B.m, 0);
-    mb_u16(&B.m, 1234);
-    mb_name(&B.m, owner);
+    dnsb_u16(&B.m, DNS_T_A);
+    dnsb_u8(&B.m, 13);
+    dnsb_u8(&B.m, 2);
+    dnsb_u32(&B.m, 300);
+    dnsb_u32(&B.m, 0xffffffff);
+    dnsb_u32(&B.m, 0);
+    dnsb_u16(&B.m, 1234);
+    dnsb_name(&B.m, owner);
     for (int i = 0; i < 64; i++)
-        mb_u8(&B.m, 0);
-    mb_rdlen_fix(&B.m, at);
+        dnsb_u8(&B.m, 0);
+    dnsb_rr_end(&B.m, at);
 }
 
 /* A record in the additional section (written after every answer). */
@@ -191,22 +183,13 @@ static void ar_addr_ttl(const char *owner, const char *ip, uint32_t ttl)
 
 static void opt(bool dnssec_ok)
 {
-    mb_u8(&B.m, 0);
-    mb_u16(&B.m, DNS_T_OPT);
-    mb_u16(&B.m, 1232);
-    mb_u32(&B.m, dnssec_ok ? 0x8000 : 0);
-    mb_u16(&B.m, 0);
+    dnsb_rr_end(&B.m, dnsb_opt_begin(&B.m, 1232, dnssec_ok));
     B.ar++;
 }
 
 static const dns_msg *msg_end(void)
 {
-    B.m.b[6] = (uint8_t)(B.an >> 8);
-    B.m.b[7] = (uint8_t)B.an;
-    B.m.b[8] = (uint8_t)(B.ns >> 8);
-    B.m.b[9] = (uint8_t)B.ns;
-    B.m.b[10] = (uint8_t)(B.ar >> 8);
-    B.m.b[11] = (uint8_t)B.ar;
+    dnsb_counts(&B.m, B.an, B.ns, B.ar);
     assert_int_equal(dns_parse(&msg, B.m.b, B.m.n, NULL), 0);
     assert_int_equal(msg.problems, 0);
     return &msg;
@@ -959,7 +942,7 @@ static void t_no_rules(void **state)
     assert_int_equal(r->n_findings, 0);
     assert_false(r->watched);
     /* A response without a question: nothing to follow. */
-    mb_hdr(&B.m, 1, 0x8180, 0, 0, 0, 0);
+    dnsb_hdr(&B.m, 1, 0x8180, 0, 0, 0, 0);
     B.an = B.ns = B.ar = 0;
     r = judge(ev);
     assert_int_equal(r->n_chain, 0);
@@ -979,7 +962,7 @@ static void t_owners(void **state)
     evaluator *ev = ev_new(rs, NULL);
 
     /* No question: the owner's rules judge every address of the answer section. */
-    mb_hdr(&B.m, 1, 0x8180, 0, 0, 0, 0);
+    dnsb_hdr(&B.m, 1, 0x8180, 0, 0, 0, 0);
     B.an = B.ns = B.ar = 0;
     rr_addr("pypi.org", "151.101.0.223");
     rr_addr("cdn.evil.example", "45.33.20.5");
@@ -992,7 +975,7 @@ static void t_owners(void **state)
     assert_int_equal(r->n_addrs, 2);
 
     /* No question, a CNAME from pypi.org to the owner of the address. */
-    mb_hdr(&B.m, 1, 0x8180, 0, 0, 0, 0);
+    dnsb_hdr(&B.m, 1, 0x8180, 0, 0, 0, 0);
     B.an = B.ns = B.ar = 0;
     rr_addr("x.evil.example", "45.33.20.5");
     rr_name("pypi.org", DNS_T_CNAME, "x.evil.example");
@@ -1022,7 +1005,7 @@ static void t_owners(void **state)
 
     /* More owners than the groups kept: pypi.org after 40 others is still matched, and
      * judges the addresses owned beyond the groups. */
-    mb_hdr(&B.m, 1, 0x8180, 0, 0, 0, 0);
+    dnsb_hdr(&B.m, 1, 0x8180, 0, 0, 0, 0);
     B.an = B.ns = B.ar = 0;
     char name[32];
     for (int i = 0; i < 40; i++) {

@@ -13,12 +13,12 @@
 #include <cmocka.h>
 
 #include "decoders/dns.h"
-#include "dns_msgbuild.h"
+#include "tests/lib/dnsbuild.h"
 #include "sensor/event.h"
 
 static dns_msg *M;
 static dw_counters C;
-static mb B;
+static dnsb B;
 static event_encoder *E;
 static pkt_info PI;
 
@@ -64,18 +64,15 @@ static const char *has(const char *line, size_t len, const char *s)
 /* n A records 10.<i>.<k/256>.<k%256> for a fresh name. */
 static void build_many(unsigned n)
 {
-    mb_hdr(&B, 0x1234, 0x8180, 1, n, 0, 0);
-    mb_name(&B, "n1.amp.attacker.example");
-    mb_u16(&B, 1);
-    mb_u16(&B, 1);
+    dnsb_start(&B, 0x1234, 0x8180, "n1.amp.attacker.example", DNS_T_A, n, 0, 0);
     for (unsigned k = 0; k < n; k++) {
-        mb_ptr(&B, 12);
-        size_t at = mb_rr_fixed(&B, 1, 1, 60);
-        mb_u8(&B, 10);
-        mb_u8(&B, 1);
-        mb_u8(&B, k >> 8);
-        mb_u8(&B, k & 0xff);
-        mb_rdlen_fix(&B, at);
+        dnsb_ptr(&B, 12);
+        size_t at = dnsb_rr_begin(&B, 1, 1, 60);
+        dnsb_u8(&B, 10);
+        dnsb_u8(&B, 1);
+        dnsb_u8(&B, k >> 8);
+        dnsb_u8(&B, k & 0xff);
+        dnsb_rr_end(&B, at);
     }
     assert_int_equal(dns_parse(M, B.b, B.n, &C), 0);
 }
@@ -163,24 +160,24 @@ static void t_no_truncation_when_small(void **state)
 static void t_long_data_tightens(void **state)
 {
     (void)state;
-    mb_hdr(&B, 0x4321, 0x8180, 1, 40, 0, 0);
+    dnsb_hdr(&B, 0x4321, 0x8180, 1, 40, 0, 0);
     for (int l = 0; l < 4; l++) {
-        mb_u8(&B, 62);
+        dnsb_u8(&B, 62);
         for (int i = 0; i < 62; i++)
-            mb_u8(&B, 1);
+            dnsb_u8(&B, 1);
     }
-    mb_u8(&B, 0);
-    mb_u16(&B, 16);
-    mb_u16(&B, 1);
+    dnsb_u8(&B, 0);
+    dnsb_u16(&B, 16);
+    dnsb_u16(&B, 1);
     for (int r = 0; r < 40; r++) {
-        mb_ptr(&B, 12);
-        size_t at = mb_rr_fixed(&B, 16, 1, 60);
+        dnsb_ptr(&B, 12);
+        size_t at = dnsb_rr_begin(&B, 16, 1, 60);
         for (int s = 0; s < 5; s++) {
-            mb_u8(&B, 220);
+            dnsb_u8(&B, 220);
             for (int i = 0; i < 220; i++)
-                mb_u8(&B, 1);
+                dnsb_u8(&B, 1);
         }
-        mb_rdlen_fix(&B, at);
+        dnsb_rr_end(&B, at);
     }
     assert_int_equal(dns_parse(M, B.b, B.n, &C), 0);
     size_t len;

@@ -9,38 +9,11 @@
 #include <cmocka.h>
 
 #include "decoders/pkt.h"
+#include "tests/lib/dnsbuild.h"
 
-typedef struct buf {
-    uint8_t b[2048];
-    size_t n;
-} buf;
-
-static void put8(buf *f, unsigned v) { f->b[f->n++] = (uint8_t)v; }
-static void put16(buf *f, unsigned v)
-{
-    put8(f, v >> 8);
-    put8(f, v);
-}
-static void put32(buf *f, uint32_t v)
-{
-    put16(f, v >> 16);
-    put16(f, v & 0xffff);
-}
-static void putn(buf *f, const void *p, size_t n)
-{
-    memcpy(f->b + f->n, p, n);
-    f->n += n;
-}
-static void putz(buf *f, size_t n)
-{
-    memset(f->b + f->n, 0, n);
-    f->n += n;
-}
-static void set16(buf *f, size_t at, unsigned v)
-{
-    f->b[at] = (uint8_t)(v >> 8);
-    f->b[at + 1] = (uint8_t)v;
-}
+/* Frames are built with tests/lib/dnsbuild.h (bounds-checked); the headers below are
+ * written field by field, without checksums, so each test can set any field. */
+typedef dnsb buf;
 
 static const uint8_t SRC4[4] = {192, 0, 2, 1}, DST4[4] = {10, 40, 0, 53};
 static const uint8_t SRC6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
@@ -50,41 +23,41 @@ static const char MSG[] = "\x12\x34\x81\x80\x00\x01\x00\x00\x00\x00\x00\x00\x03p
 
 static void udp(buf *f, unsigned sport, unsigned dport, const void *pl, size_t n)
 {
-    put16(f, sport);
-    put16(f, dport);
-    put16(f, (unsigned)(8 + n));
-    put16(f, 0);
-    putn(f, pl, n);
+    dnsb_u16(f, sport);
+    dnsb_u16(f, dport);
+    dnsb_u16(f, (unsigned)(8 + n));
+    dnsb_u16(f, 0);
+    dnsb_bytes(f, pl, n);
 }
 
 /* IPv4 header with ihl_words (>= 5; options are NOPs), then the l4 bytes of l. */
 static void ipv4(buf *f, unsigned ihl_words, unsigned proto, unsigned id, unsigned ff,
                  const buf *l)
 {
-    put8(f, 0x40 | ihl_words);
-    put8(f, 0);
-    put16(f, ihl_words * 4 + (unsigned)l->n);
-    put16(f, id);
-    put16(f, ff);
-    put8(f, 64);
-    put8(f, proto);
-    put16(f, 0);
-    putn(f, SRC4, 4);
-    putn(f, DST4, 4);
+    dnsb_u8(f, 0x40 | ihl_words);
+    dnsb_u8(f, 0);
+    dnsb_u16(f, ihl_words * 4 + (unsigned)l->n);
+    dnsb_u16(f, id);
+    dnsb_u16(f, ff);
+    dnsb_u8(f, 64);
+    dnsb_u8(f, proto);
+    dnsb_u16(f, 0);
+    dnsb_bytes(f, SRC4, 4);
+    dnsb_bytes(f, DST4, 4);
     for (unsigned i = 5; i < ihl_words; i++)
-        put32(f, 0x01010101);
-    putn(f, l->b, l->n);
+        dnsb_u32(f, 0x01010101);
+    dnsb_bytes(f, l->b, l->n);
 }
 
 static void ipv6(buf *f, unsigned nh, const buf *l)
 {
-    put32(f, 0x60000000);
-    put16(f, (unsigned)l->n);
-    put8(f, nh);
-    put8(f, 64);
-    putn(f, SRC6, 16);
-    putn(f, DST6, 16);
-    putn(f, l->b, l->n);
+    dnsb_u32(f, 0x60000000);
+    dnsb_u16(f, (unsigned)l->n);
+    dnsb_u8(f, nh);
+    dnsb_u8(f, 64);
+    dnsb_bytes(f, SRC6, 16);
+    dnsb_bytes(f, DST6, 16);
+    dnsb_bytes(f, l->b, l->n);
 }
 
 static void udp4(buf *f)
@@ -103,8 +76,8 @@ static void udp6(buf *f)
 
 static void eth(buf *f, unsigned type)
 {
-    putz(f, 12);
-    put16(f, type);
+    dnsb_zeros(f, 12);
+    dnsb_u16(f, type);
 }
 
 static uint64_t total(const dw_counters *c)
@@ -166,7 +139,7 @@ static void test_ethernet(void **st)
 
     buf h = {0};
     eth(&h, 0x0806); /* ARP */
-    putz(&h, 28);
+    dnsb_zeros(&h, 28);
     assert_int_equal(parse(PKT_DLT_EN10MB, &h, &pi, &fr, &c), PKT_SKIP);
     assert_int_equal(c.v[DW_C_ETHERTYPE_OTHER], 1);
 
@@ -187,7 +160,7 @@ static void test_ethernet_padding(void **st)
     udp(&l, 53, 1000, "ab", 2);
     ipv4(&f, 5, 17, 1, 0, &l);
     while (f.n < 60)
-        put8(&f, 0xee);
+        dnsb_u8(&f, 0xee);
     pkt_info pi;
     pkt_frag fr;
     dw_counters c;
@@ -197,7 +170,7 @@ static void test_ethernet_padding(void **st)
     assert_int_equal(total(&c), 0);
 
     /* Same with a UDP length that claims the padding: the IP length bounds it. */
-    set16(&f, 14 + 20 + 4, 8 + 10);
+    dnsb_set16(&f, 14 + 20 + 4, 8 + 10);
     assert_int_equal(parse(PKT_DLT_EN10MB, &f, &pi, &fr, &c), PKT_OK);
     assert_int_equal(pi.payload_len, 2);
     assert_int_equal(c.v[DW_C_UDP_SHORT_CAPTURE], 1);
@@ -212,12 +185,12 @@ static void test_vlan(void **st)
     static const unsigned tpids[] = {0x8100, 0x88a8, 0x9100};
     for (unsigned t = 0; t < 3; t++) {
         buf f = {0};
-        putz(&f, 12);
-        put16(&f, tpids[t]);
-        put16(&f, 0x2000 | 100); /* priority bits must not leak into the id */
-        put16(&f, 0x8100);
-        put16(&f, 200);
-        put16(&f, 0x0800);
+        dnsb_zeros(&f, 12);
+        dnsb_u16(&f, tpids[t]);
+        dnsb_u16(&f, 0x2000 | 100); /* priority bits must not leak into the id */
+        dnsb_u16(&f, 0x8100);
+        dnsb_u16(&f, 200);
+        dnsb_u16(&f, 0x0800);
         udp4(&f);
         assert_int_equal(parse(PKT_DLT_EN10MB, &f, &pi, &fr, &c), PKT_OK);
         assert_int_equal(pi.n_vlan, 2);
@@ -228,12 +201,12 @@ static void test_vlan(void **st)
     /* PKT_MAX_VLAN tags are fine, one more is not. */
     for (unsigned depth = PKT_MAX_VLAN; depth <= PKT_MAX_VLAN + 1; depth++) {
         buf f = {0};
-        putz(&f, 12);
+        dnsb_zeros(&f, 12);
         for (unsigned i = 0; i < depth; i++) {
-            put16(&f, 0x8100);
-            put16(&f, 10 + i);
+            dnsb_u16(&f, 0x8100);
+            dnsb_u16(&f, 10 + i);
         }
-        put16(&f, 0x86dd);
+        dnsb_u16(&f, 0x86dd);
         udp6(&f);
         enum pkt_result r = parse(PKT_DLT_EN10MB, &f, &pi, &fr, &c);
         if (depth == PKT_MAX_VLAN) {
@@ -249,22 +222,22 @@ static void test_vlan(void **st)
 
 static void sll(buf *f, unsigned proto)
 {
-    put16(f, 0);    /* to us */
-    put16(f, 1);    /* ARPHRD_ETHER */
-    put16(f, 6);    /* address length */
-    putz(f, 8);     /* address */
-    put16(f, proto);
+    dnsb_u16(f, 0);    /* to us */
+    dnsb_u16(f, 1);    /* ARPHRD_ETHER */
+    dnsb_u16(f, 6);    /* address length */
+    dnsb_zeros(f, 8);     /* address */
+    dnsb_u16(f, proto);
 }
 
 static void sll2(buf *f, unsigned proto)
 {
-    put16(f, proto);
-    put16(f, 0);
-    put32(f, 3); /* ifindex */
-    put16(f, 1);
-    put8(f, 0);
-    put8(f, 6);
-    putz(f, 8);
+    dnsb_u16(f, proto);
+    dnsb_u16(f, 0);
+    dnsb_u32(f, 3); /* ifindex */
+    dnsb_u16(f, 1);
+    dnsb_u8(f, 0);
+    dnsb_u8(f, 6);
+    dnsb_zeros(f, 8);
 }
 
 static void test_sll(void **st)
@@ -289,8 +262,8 @@ static void test_sll(void **st)
 
     buf h = {0};
     sll(&h, 0x8100); /* a tag left in the data */
-    put16(&h, 42);
-    put16(&h, 0x0800);
+    dnsb_u16(&h, 42);
+    dnsb_u16(&h, 0x0800);
     udp4(&h);
     assert_int_equal(parse(PKT_DLT_LINUX_SLL, &h, &pi, &fr, &c), PKT_OK);
     assert_int_equal(pi.n_vlan, 1);
@@ -317,7 +290,7 @@ static void test_null_loop(void **st)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         buf f = {0};
-        putn(&f, cases[i].hdr, 4);
+        dnsb_bytes(&f, cases[i].hdr, 4);
         if (cases[i].ver == 4)
             udp4(&f);
         else
@@ -327,7 +300,7 @@ static void test_null_loop(void **st)
     }
     /* DLT_LOOP is network order only; AF 7 is not IP. */
     buf f = {0};
-    putn(&f, "\x02\x00\x00\x00", 4);
+    dnsb_bytes(&f, "\x02\x00\x00\x00", 4);
     udp4(&f);
     assert_int_equal(parse(PKT_DLT_LOOP, &f, &pi, &fr, &c), PKT_SKIP);
     assert_int_equal(c.v[DW_C_ETHERTYPE_OTHER], 1);
@@ -399,20 +372,20 @@ static void test_ipv4_header(void **st)
     assert_int_equal(c.v[DW_C_IP_BAD_HDRLEN], 1);
 
     g = f;
-    set16(&g, 2, 27); /* total length inside the header */
+    dnsb_set16(&g, 2, 27); /* total length inside the header */
     assert_int_equal(parse(PKT_DLT_RAW, &g, &pi, &fr, &c), PKT_SKIP);
     assert_int_equal(c.v[DW_C_IP_BAD_TOTLEN], 1);
 
     /* A total length shorter than the UDP length: the UDP length loses to what the IP
      * datagram holds. */
     g = f;
-    set16(&g, 2, 28 + 8 + 5);
+    dnsb_set16(&g, 2, 28 + 8 + 5);
     assert_int_equal(parse(PKT_DLT_RAW, &g, &pi, &fr, &c), PKT_OK);
     assert_int_equal(pi.payload_len, 5);
     assert_int_equal(c.v[DW_C_UDP_SHORT_CAPTURE], 1);
 
     buf icmp = {0}, h = {0};
-    putz(&icmp, 8);
+    dnsb_zeros(&icmp, 8);
     ipv4(&h, 5, 1, 1, 0, &icmp);
     assert_int_equal(parse(PKT_DLT_RAW, &h, &pi, &fr, &c), PKT_SKIP);
     assert_int_equal(c.v[DW_C_IP_PROTO_OTHER], 1);
@@ -429,24 +402,24 @@ static void test_udp_len(void **st)
     size_t ulen_at = 20 + 4;
 
     buf g = f; /* UDP length shorter than the IP payload: trusted */
-    set16(&g, ulen_at, 8 + 4);
+    dnsb_set16(&g, ulen_at, 8 + 4);
     assert_int_equal(parse(PKT_DLT_RAW, &g, &pi, &fr, &c), PKT_OK);
     assert_int_equal(pi.payload_len, 4);
     assert_int_equal(total(&c), 0);
 
     g = f; /* exactly the header: an empty payload */
-    set16(&g, ulen_at, 8);
+    dnsb_set16(&g, ulen_at, 8);
     assert_int_equal(parse(PKT_DLT_RAW, &g, &pi, &fr, &c), PKT_OK);
     assert_int_equal(pi.payload_len, 0);
 
     g = f;
-    set16(&g, ulen_at, 7);
+    dnsb_set16(&g, ulen_at, 7);
     assert_int_equal(parse(PKT_DLT_RAW, &g, &pi, &fr, &c), PKT_SKIP);
     assert_int_equal(c.v[DW_C_UDP_BAD_LEN], 1);
 
     g = f; /* longer than captured: what is there, counted */
-    set16(&g, ulen_at, 1000);
-    set16(&g, 2, 20 + 1000);
+    dnsb_set16(&g, ulen_at, 1000);
+    dnsb_set16(&g, 2, 20 + 1000);
     assert_int_equal(parse(PKT_DLT_RAW, &g, &pi, &fr, &c), PKT_OK);
     assert_int_equal(pi.payload_len, MSG_LEN);
     assert_int_equal(c.v[DW_C_UDP_SHORT_CAPTURE], 1);
@@ -468,16 +441,16 @@ static void test_udp_len(void **st)
 
 static void tcp(buf *f, unsigned doff_words, unsigned flags, const void *pl, size_t n)
 {
-    put16(f, 40001);
-    put16(f, 53);
-    put32(f, 0xdeadbeef);
-    put32(f, 0);
-    put16(f, doff_words << 12 | flags);
-    put16(f, 65535);
-    put32(f, 0);
+    dnsb_u16(f, 40001);
+    dnsb_u16(f, 53);
+    dnsb_u32(f, 0xdeadbeef);
+    dnsb_u32(f, 0);
+    dnsb_u16(f, doff_words << 12 | flags);
+    dnsb_u16(f, 65535);
+    dnsb_u32(f, 0);
     for (unsigned i = 5; i < doff_words; i++)
-        put32(f, 0x01010101);
-    putn(f, pl, n);
+        dnsb_u32(f, 0x01010101);
+    dnsb_bytes(f, pl, n);
 }
 
 static void test_tcp(void **st)
@@ -522,13 +495,13 @@ static void test_tcp(void **st)
 static void ext(buf *f, unsigned nh, unsigned type)
 {
     if (type == 51) { /* AH: 12 bytes header + 4 ICV = 16 bytes, length field 2 */
-        put8(f, nh);
-        put8(f, 2);
-        putz(f, 14);
+        dnsb_u8(f, nh);
+        dnsb_u8(f, 2);
+        dnsb_zeros(f, 14);
     } else { /* 16 bytes: length field 1 */
-        put8(f, nh);
-        put8(f, 1);
-        putz(f, 14);
+        dnsb_u8(f, nh);
+        dnsb_u8(f, 1);
+        dnsb_zeros(f, 14);
     }
 }
 
@@ -552,10 +525,10 @@ static void test_ipv6_ext(void **st)
 
     /* An atomic fragment (offset 0, M clear) is just its payload. */
     buf l2 = {0}, g = {0};
-    put8(&l2, 17);
-    put8(&l2, 0);
-    put16(&l2, 0);
-    put32(&l2, 0xabcdef01);
+    dnsb_u8(&l2, 17);
+    dnsb_u8(&l2, 0);
+    dnsb_u16(&l2, 0);
+    dnsb_u32(&l2, 0xabcdef01);
     udp(&l2, 53, 40000, MSG, MSG_LEN);
     ipv6(&g, 44, &l2);
     assert_int_equal(parse(PKT_DLT_RAW, &g, &pi, &fr, &c), PKT_OK);
@@ -574,22 +547,22 @@ static void test_ipv6_ext(void **st)
 
     /* A header claiming more than the payload length. */
     buf l4 = {0}, k = {0};
-    put8(&l4, 17);
-    put8(&l4, 200);
-    putz(&l4, 30);
+    dnsb_u8(&l4, 17);
+    dnsb_u8(&l4, 200);
+    dnsb_zeros(&l4, 30);
     ipv6(&k, 0, &l4);
     assert_int_equal(parse(PKT_DLT_RAW, &k, &pi, &fr, &c), PKT_SKIP);
     assert_int_equal(c.v[DW_C_IP6_EXTHDR_TRUNCATED], 1);
 
     /* Jumbogram / empty payload length. */
     buf m = f;
-    set16(&m, 4, 0);
+    dnsb_set16(&m, 4, 0);
     assert_int_equal(parse(PKT_DLT_RAW, &m, &pi, &fr, &c), PKT_SKIP);
     assert_int_equal(c.v[DW_C_IP_BAD_TOTLEN], 1);
 
     /* No next header. */
     buf empty = {0}, n = {0};
-    putz(&empty, 8);
+    dnsb_zeros(&empty, 8);
     ipv6(&n, 59, &empty);
     assert_int_equal(parse(PKT_DLT_RAW, &n, &pi, &fr, &c), PKT_SKIP);
     assert_int_equal(c.v[DW_C_IP_PROTO_OTHER], 1);
@@ -613,7 +586,7 @@ static void test_fragments(void **st)
     pkt_frag fr;
     dw_counters c;
     buf l = {0}, f = {0};
-    putn(&l, "0123456789abcdef", 16);
+    dnsb_bytes(&l, "0123456789abcdef", 16);
     ipv4(&f, 6, 17, 0x4242, 0x2000 | 3, &l); /* MF, offset 24, with options */
     assert_int_equal(parse(PKT_DLT_RAW, &f, &pi, &fr, &c), PKT_FRAGMENT);
     assert_true(fr.is_fragment);
@@ -630,10 +603,10 @@ static void test_fragments(void **st)
     /* Last fragment, padded by Ethernet: the padding is not fragment data. */
     buf g = {0}, l2 = {0};
     eth(&g, 0x0800);
-    putn(&l2, "xyz", 3);
+    dnsb_bytes(&l2, "xyz", 3);
     ipv4(&g, 5, 17, 9, 2, &l2);
     while (g.n < 60)
-        put8(&g, 0xee);
+        dnsb_u8(&g, 0xee);
     assert_int_equal(parse(PKT_DLT_EN10MB, &g, &pi, &fr, &c), PKT_FRAGMENT);
     assert_false(fr.more);
     assert_int_equal(fr.offset, 16);
@@ -654,11 +627,11 @@ static void test_fragments(void **st)
     /* IPv6, after a destination options header. */
     buf l6 = {0}, f6 = {0};
     ext(&l6, 44, 60);
-    put8(&l6, 17);
-    put8(&l6, 0);
-    put16(&l6, 1280 | 1);
-    put32(&l6, 0x80000001);
-    putn(&l6, "0123456789abcdef", 16);
+    dnsb_u8(&l6, 17);
+    dnsb_u8(&l6, 0);
+    dnsb_u16(&l6, 1280 | 1);
+    dnsb_u32(&l6, 0x80000001);
+    dnsb_bytes(&l6, "0123456789abcdef", 16);
     ipv6(&f6, 60, &l6);
     assert_int_equal(parse(PKT_DLT_RAW, &f6, &pi, &fr, &c), PKT_FRAGMENT);
     assert_int_equal(fr.id, 0x80000001);
@@ -676,18 +649,18 @@ static void fr_eth4(buf *f) { eth(f, 0x0800); udp4(f); }
 static void fr_eth6(buf *f) { eth(f, 0x86dd); udp6(f); }
 static void fr_qinq(buf *f)
 {
-    putz(f, 12);
-    put16(f, 0x88a8);
-    put16(f, 5);
-    put16(f, 0x8100);
-    put16(f, 6);
-    put16(f, 0x0800);
+    dnsb_zeros(f, 12);
+    dnsb_u16(f, 0x88a8);
+    dnsb_u16(f, 5);
+    dnsb_u16(f, 0x8100);
+    dnsb_u16(f, 6);
+    dnsb_u16(f, 0x0800);
     udp4(f);
 }
 static void fr_sll(buf *f) { sll(f, 0x0800); udp4(f); }
 static void fr_sll2(buf *f) { sll2(f, 0x86dd); udp6(f); }
-static void fr_null(buf *f) { putn(f, "\x1e\x00\x00\x00", 4); udp6(f); }
-static void fr_loop(buf *f) { putn(f, "\0\0\0\x02", 4); udp4(f); }
+static void fr_null(buf *f) { dnsb_bytes(f, "\x1e\x00\x00\x00", 4); udp6(f); }
+static void fr_loop(buf *f) { dnsb_bytes(f, "\0\0\0\x02", 4); udp4(f); }
 static void fr_raw4opt(buf *f)
 {
     buf l = {0};
@@ -711,11 +684,11 @@ static void fr_tcp4(buf *f)
 static void fr_frag6(buf *f)
 {
     buf l = {0};
-    put8(&l, 17);
-    put8(&l, 0);
-    put16(&l, 8 | 1);
-    put32(&l, 77);
-    putn(&l, "0123456789abcdef", 16);
+    dnsb_u8(&l, 17);
+    dnsb_u8(&l, 0);
+    dnsb_u16(&l, 8 | 1);
+    dnsb_u32(&l, 77);
+    dnsb_bytes(&l, "0123456789abcdef", 16);
     ipv6(f, 44, &l);
 }
 
@@ -777,28 +750,28 @@ static const uint8_t OUT4S[4] = {198, 51, 100, 1}, OUT4D[4] = {203, 0, 113, 1};
 /* An outer IPv4 header with documentation addresses around l. */
 static void outer4(buf *f, unsigned proto, unsigned ff, const buf *l)
 {
-    put8(f, 0x45);
-    put8(f, 0);
-    put16(f, 20 + (unsigned)l->n);
-    put16(f, 99);
-    put16(f, ff);
-    put8(f, 64);
-    put8(f, proto);
-    put16(f, 0);
-    putn(f, OUT4S, 4);
-    putn(f, OUT4D, 4);
-    putn(f, l->b, l->n);
+    dnsb_u8(f, 0x45);
+    dnsb_u8(f, 0);
+    dnsb_u16(f, 20 + (unsigned)l->n);
+    dnsb_u16(f, 99);
+    dnsb_u16(f, ff);
+    dnsb_u8(f, 64);
+    dnsb_u8(f, proto);
+    dnsb_u16(f, 0);
+    dnsb_bytes(f, OUT4S, 4);
+    dnsb_bytes(f, OUT4D, 4);
+    dnsb_bytes(f, l->b, l->n);
 }
 
 /* An inner Ethernet frame (tagged vlan when non-zero) carrying udp4(). */
 static void inner_eth4(buf *f, unsigned vlan)
 {
-    putz(f, 12);
+    dnsb_zeros(f, 12);
     if (vlan) {
-        put16(f, 0x8100);
-        put16(f, vlan);
+        dnsb_u16(f, 0x8100);
+        dnsb_u16(f, vlan);
     }
-    put16(f, 0x0800);
+    dnsb_u16(f, 0x0800);
     udp4(f);
 }
 
@@ -832,8 +805,8 @@ static uint64_t info_free_total(const dw_counters *c)
 static void fr_vxlan(buf *f)
 {
     buf v = {0};
-    put32(&v, 0x08000000);
-    put32(&v, 0x00123400);
+    dnsb_u32(&v, 0x08000000);
+    dnsb_u32(&v, 0x00123400);
     inner_eth4(&v, 30);
     udp_tunnel(f, 4789, &v);
 }
@@ -841,12 +814,12 @@ static void fr_vxlan(buf *f)
 static void fr_geneve(buf *f)
 {
     buf v = {0};
-    put8(&v, 2); /* two words of options */
-    put8(&v, 0);
-    put16(&v, 0x6558);
-    put32(&v, 0x00000100);
-    put32(&v, 0x01028001);
-    put32(&v, 0xdeadbeef);
+    dnsb_u8(&v, 2); /* two words of options */
+    dnsb_u8(&v, 0);
+    dnsb_u16(&v, 0x6558);
+    dnsb_u32(&v, 0x00000100);
+    dnsb_u32(&v, 0x01028001);
+    dnsb_u32(&v, 0xdeadbeef);
     inner_eth4(&v, 0);
     udp_tunnel(f, 6081, &v);
 }
@@ -854,11 +827,11 @@ static void fr_geneve(buf *f)
 static void fr_gre_cks(buf *f)
 {
     buf g = {0};
-    put16(&g, 0xb000); /* C K S */
-    put16(&g, 0x0800);
-    put32(&g, 0);
-    put32(&g, 7);
-    put32(&g, 8);
+    dnsb_u16(&g, 0xb000); /* C K S */
+    dnsb_u16(&g, 0x0800);
+    dnsb_u32(&g, 0);
+    dnsb_u32(&g, 7);
+    dnsb_u32(&g, 8);
     udp4(&g);
     gre_frame(f, &g);
 }
@@ -866,15 +839,15 @@ static void fr_gre_cks(buf *f)
 static void fr_erspan3(buf *f)
 {
     buf g = {0};
-    put16(&g, 0x1000);
-    put16(&g, 0x22eb);
-    put32(&g, 1);
-    put32(&g, 0x20280001); /* version 2, VLAN 40 */
-    put32(&g, 0x11223344);
-    put16(&g, 0);
-    put16(&g, 0x0001); /* Ethernet, O: 8-byte subheader */
-    put32(&g, 0);
-    put32(&g, 0);
+    dnsb_u16(&g, 0x1000);
+    dnsb_u16(&g, 0x22eb);
+    dnsb_u32(&g, 1);
+    dnsb_u32(&g, 0x20280001); /* version 2, VLAN 40 */
+    dnsb_u32(&g, 0x11223344);
+    dnsb_u16(&g, 0);
+    dnsb_u16(&g, 0x0001); /* Ethernet, O: 8-byte subheader */
+    dnsb_u32(&g, 0);
+    dnsb_u32(&g, 0);
     inner_eth4(&g, 0);
     gre_frame(f, &g);
 }
@@ -882,11 +855,11 @@ static void fr_erspan3(buf *f)
 static void fr_pppoe6(buf *f)
 {
     eth(f, 0x8864);
-    put8(f, 0x11);
-    put8(f, 0);
-    put16(f, 1);
-    put16(f, 0);
-    put16(f, 0x0057);
+    dnsb_u8(f, 0x11);
+    dnsb_u8(f, 0);
+    dnsb_u16(f, 1);
+    dnsb_u16(f, 0);
+    dnsb_u16(f, 0x0057);
     udp6(f);
 }
 
@@ -894,9 +867,9 @@ static void fr_pppoe6(buf *f)
 static void wrap_gre(buf *f)
 {
     buf g = {0}, out = {0};
-    put16(&g, 0);
-    put16(&g, 0x0800);
-    putn(&g, f->b + 14, f->n - 14);
+    dnsb_u16(&g, 0);
+    dnsb_u16(&g, 0x0800);
+    dnsb_bytes(&g, f->b + 14, f->n - 14);
     gre_frame(&out, &g);
     *f = out;
 }
@@ -963,22 +936,22 @@ static void test_vxlan_geneve(void **st)
     /* Options longer than the datagram. */
     buf h2 = h;
     h2.b[14 + 28] = 0x3f;
-    set16(&h2, 14 + 24, 8 + 8 + 8 + 20); /* UDP length: header, Geneve, 2 words, a bit */
+    dnsb_set16(&h2, 14 + 24, 8 + 8 + 8 + 20); /* UDP length: header, Geneve, 2 words, a bit */
     assert_int_equal(parse(PKT_DLT_EN10MB, &h2, &pi, &fr, &c), PKT_OK);
     assert_int_equal(pi.tunnels, 0);
     assert_int_equal(c.v[DW_C_TUNNEL_MALFORMED], 1);
 
     /* IPv4 directly inside; ARP inside is counted as not for us. */
     buf v = {0}, h3 = {0};
-    put8(&v, 0);
-    put8(&v, 0);
-    put16(&v, 0x0800);
-    put32(&v, 0x100);
+    dnsb_u8(&v, 0);
+    dnsb_u8(&v, 0);
+    dnsb_u16(&v, 0x0800);
+    dnsb_u32(&v, 0x100);
     udp4(&v);
     udp_tunnel(&h3, 6081, &v);
     assert_int_equal(parse(PKT_DLT_EN10MB, &h3, &pi, &fr, &c), PKT_OK);
     assert_udp_msg(&pi, 4);
-    set16(&h3, 14 + 28 + 2, 0x0806);
+    dnsb_set16(&h3, 14 + 28 + 2, 0x0806);
     assert_int_equal(parse(PKT_DLT_EN10MB, &h3, &pi, &fr, &c), PKT_SKIP);
     assert_int_equal(c.v[DW_C_TUNNEL_PROTO_OTHER], 1);
 }
@@ -1008,8 +981,8 @@ static void test_gre(void **st)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         buf g = {0}, h = {0};
-        put16(&g, bad[i].flags);
-        put16(&g, bad[i].proto);
+        dnsb_u16(&g, bad[i].flags);
+        dnsb_u16(&g, bad[i].proto);
         udp4(&g);
         gre_frame(&h, &g);
         assert_int_equal(parse(PKT_DLT_EN10MB, &h, &pi, &fr, &c), PKT_SKIP);
@@ -1018,27 +991,27 @@ static void test_gre(void **st)
     }
     /* K and S set, but the datagram ends inside the optional fields. */
     buf g = {0}, h = {0};
-    put16(&g, 0x3000);
-    put16(&g, 0x0800);
-    put32(&g, 1);
+    dnsb_u16(&g, 0x3000);
+    dnsb_u16(&g, 0x0800);
+    dnsb_u32(&g, 1);
     gre_frame(&h, &g);
     assert_int_equal(parse(PKT_DLT_EN10MB, &h, &pi, &fr, &c), PKT_SKIP);
     assert_int_equal(c.v[DW_C_TUNNEL_MALFORMED], 1);
 
     /* IPv6 in GRE over IPv6, and transparent Ethernet bridging. */
     buf g6 = {0}, l6 = {0}, h6 = {0};
-    put16(&g6, 0x2000);
-    put16(&g6, 0x86dd);
-    put32(&g6, 42);
+    dnsb_u16(&g6, 0x2000);
+    dnsb_u16(&g6, 0x86dd);
+    dnsb_u32(&g6, 42);
     udp6(&g6);
     ipv6(&l6, 47, &g6);
     eth(&h6, 0x86dd);
-    putn(&h6, l6.b, l6.n);
+    dnsb_bytes(&h6, l6.b, l6.n);
     assert_int_equal(parse(PKT_DLT_EN10MB, &h6, &pi, &fr, &c), PKT_OK);
     assert_udp_msg(&pi, 6);
     buf gt = {0}, ht = {0};
-    put16(&gt, 0);
-    put16(&gt, 0x6558);
+    dnsb_u16(&gt, 0);
+    dnsb_u16(&gt, 0x6558);
     inner_eth4(&gt, 50);
     gre_frame(&ht, &gt);
     assert_int_equal(parse(PKT_DLT_EN10MB, &ht, &pi, &fr, &c), PKT_OK);
@@ -1054,8 +1027,8 @@ static void test_erspan(void **st)
     dw_counters c;
     /* Type I: 0x88BE without a sequence number, the frame right after GRE. */
     buf g = {0}, h = {0};
-    put16(&g, 0);
-    put16(&g, 0x88be);
+    dnsb_u16(&g, 0);
+    dnsb_u16(&g, 0x88be);
     inner_eth4(&g, 0);
     gre_frame(&h, &g);
     assert_int_equal(parse(PKT_DLT_EN10MB, &h, &pi, &fr, &c), PKT_OK);
@@ -1064,11 +1037,11 @@ static void test_erspan(void **st)
 
     /* Type II; then with a wrong version. */
     buf g2 = {0}, h2 = {0};
-    put16(&g2, 0x1000);
-    put16(&g2, 0x88be);
-    put32(&g2, 5);
-    put32(&g2, 0x10280001);
-    put32(&g2, 0);
+    dnsb_u16(&g2, 0x1000);
+    dnsb_u16(&g2, 0x88be);
+    dnsb_u32(&g2, 5);
+    dnsb_u32(&g2, 0x10280001);
+    dnsb_u32(&g2, 0);
     inner_eth4(&g2, 40);
     gre_frame(&h2, &g2);
     assert_int_equal(parse(PKT_DLT_EN10MB, &h2, &pi, &fr, &c), PKT_OK);
@@ -1090,31 +1063,31 @@ static void test_erspan(void **st)
     assert_int_not_equal(parse(PKT_DLT_EN10MB, &h4, &pi, &fr, &c), PKT_OK);
     /* Frame type 2: IP straight after the header. */
     buf g5 = {0}, h5 = {0};
-    put16(&g5, 0x1000);
-    put16(&g5, 0x22eb);
-    put32(&g5, 1);
-    put32(&g5, 0x20000001);
-    put32(&g5, 0);
-    put16(&g5, 0);
-    put16(&g5, 2 << 10);
+    dnsb_u16(&g5, 0x1000);
+    dnsb_u16(&g5, 0x22eb);
+    dnsb_u32(&g5, 1);
+    dnsb_u32(&g5, 0x20000001);
+    dnsb_u32(&g5, 0);
+    dnsb_u16(&g5, 0);
+    dnsb_u16(&g5, 2 << 10);
     udp4(&g5);
     gre_frame(&h5, &g5);
     assert_int_equal(parse(PKT_DLT_EN10MB, &h5, &pi, &fr, &c), PKT_OK);
     assert_udp_msg(&pi, 4);
     /* Frame type 5: unknown. */
-    set16(&h5, 14 + 20 + 8 + 10, 5 << 10);
+    dnsb_set16(&h5, 14 + 20 + 8 + 10, 5 << 10);
     assert_int_equal(parse(PKT_DLT_EN10MB, &h5, &pi, &fr, &c), PKT_SKIP);
     assert_int_equal(c.v[DW_C_TUNNEL_PROTO_OTHER], 1);
     /* Subheader announced, datagram ends first. */
     buf g6 = {0}, h6 = {0};
-    put16(&g6, 0x1000);
-    put16(&g6, 0x22eb);
-    put32(&g6, 1);
-    put32(&g6, 0x20000001);
-    put32(&g6, 0);
-    put16(&g6, 0);
-    put16(&g6, 1);
-    put32(&g6, 0);
+    dnsb_u16(&g6, 0x1000);
+    dnsb_u16(&g6, 0x22eb);
+    dnsb_u32(&g6, 1);
+    dnsb_u32(&g6, 0x20000001);
+    dnsb_u32(&g6, 0);
+    dnsb_u16(&g6, 0);
+    dnsb_u16(&g6, 1);
+    dnsb_u32(&g6, 0);
     gre_frame(&h6, &g6);
     assert_int_equal(parse(PKT_DLT_EN10MB, &h6, &pi, &fr, &c), PKT_SKIP);
     assert_int_equal(c.v[DW_C_TUNNEL_MALFORMED], 1);
@@ -1135,12 +1108,12 @@ static void test_pppoe(void **st)
 
     /* Protocol field compression: one byte, 0x21 = IPv4; under a VLAN tag. */
     buf g = {0};
-    putz(&g, 12);
-    put16(&g, 0x8100);
-    put16(&g, 12);
-    put16(&g, 0x8864);
-    put8(&g, 0x11), put8(&g, 0), put16(&g, 1), put16(&g, 0);
-    put8(&g, 0x21);
+    dnsb_zeros(&g, 12);
+    dnsb_u16(&g, 0x8100);
+    dnsb_u16(&g, 12);
+    dnsb_u16(&g, 0x8864);
+    dnsb_u8(&g, 0x11), dnsb_u8(&g, 0), dnsb_u16(&g, 1), dnsb_u16(&g, 0);
+    dnsb_u8(&g, 0x21);
     udp4(&g);
     assert_int_equal(parse(PKT_DLT_EN10MB, &g, &pi, &fr, &c), PKT_OK);
     assert_udp_msg(&pi, 4);
@@ -1155,7 +1128,7 @@ static void test_pppoe(void **st)
     assert_int_equal(parse(PKT_DLT_EN10MB, &h, &pi, &fr, &c), PKT_SKIP);
     assert_int_equal(c.v[DW_C_TUNNEL_MALFORMED], 1);
     h = f;
-    set16(&h, 20, 0xc021); /* LCP */
+    dnsb_set16(&h, 20, 0xc021); /* LCP */
     assert_int_equal(parse(PKT_DLT_EN10MB, &h, &pi, &fr, &c), PKT_SKIP);
     assert_int_equal(c.v[DW_C_TUNNEL_PROTO_OTHER], 1);
 }
@@ -1184,9 +1157,9 @@ static void test_tunnel_depth_and_fragments(void **st)
     buf l = {0}, in = {0}, g = {0}, h = {0};
     udp(&l, 53, 40000, MSG, MSG_LEN);
     ipv4(&in, 5, 17, 0x77, 0x2000, &l); /* MF, offset 0 */
-    put16(&g, 0);
-    put16(&g, 0x0800);
-    putn(&g, in.b, in.n);
+    dnsb_u16(&g, 0);
+    dnsb_u16(&g, 0x0800);
+    dnsb_bytes(&g, in.b, in.n);
     gre_frame(&h, &g);
     assert_int_equal(parse(PKT_DLT_EN10MB, &h, &pi, &fr, &c), PKT_FRAGMENT);
     assert_memory_equal(pi.src, SRC4, 4);
@@ -1195,8 +1168,8 @@ static void test_tunnel_depth_and_fragments(void **st)
 
     /* An outer GRE fragment goes to reassembly (it was "not UDP/TCP" before)... */
     buf gg = {0}, o = {0};
-    put16(&gg, 0);
-    put16(&gg, 0x0800);
+    dnsb_u16(&gg, 0);
+    dnsb_u16(&gg, 0x0800);
     udp4(&gg);
     eth(&o, 0x0800);
     outer4(&o, 47, 0x2000, &gg);

@@ -53,36 +53,56 @@ expect: {asn: [54113]}
 YAML
 
 # The feeder: the capture's header once, then its records again and again (about 400
-# responses a second) for SECONDS, then end of file.
+# responses a second) for SECONDS, or until the file STOP exists, then end of file.
 cat >"$tmp/feed.py" <<'PY'
-import sys, time
+import os, sys, time
 src, dst, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+stop = sys.argv[4] if len(sys.argv) > 4 else None
 data = open(src, "rb").read()
 hdr, recs = data[:24], data[24:]
 with open(dst, "wb", buffering=0) as out:
     out.write(hdr)
     end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    while time.monotonic() < end and not (stop and os.path.exists(stop)):
         out.write(recs * 50)
         time.sleep(0.25)
 PY
 
+# Waits (at most 60 s: a loaded machine, a sanitizer build) until FILE holds N health
+# events; the sensor flushes each one as it writes it.
+wait_health() {
+    local file=$1 n=$2 i
+    for i in $(seq 600); do
+        [ "$(grep -c '"dnswatch.health"' "$file" 2>/dev/null)" -ge "$n" ] && return 0
+        sleep 0.1
+    done
+    echo "timed out waiting for health event $n in $file"
+    return 1
+}
+
 db="$tmp/asn.mmdb"
 cp "$tmp/a.mmdb" "$db"
 mkfifo "$tmp/fifo"
-python3 "$tmp/feed.py" "$tmp/one.pcap" "$tmp/fifo" 11 &
+python3 "$tmp/feed.py" "$tmp/one.pcap" "$tmp/fifo" 120 "$tmp/stop" &
 feeder_pid=$!
 "$dw" run -r "$tmp/fifo" --rules "$tmp/rules.yaml" --asn-db "$db" --fold 0 --workers 1 \
     >"$tmp/out" 2>"$tmp/err" &
 dw_pid=$!
 
+# Each step waits for the sensor's health event before the next, so a slow machine only
+# makes the test longer; the second waits keep each database in place for a while.
 sleep 2
 cp "$tmp/truncated.mmdb" "$db"   # in place: same inode, shorter file
-sleep 3
+wait_health "$tmp/out" 1
+sleep 1.5
 cp "$tmp/b.mmdb" "$db"           # in place again, now a good database
-sleep 3
+wait_health "$tmp/out" 2
+sleep 1.5
 cp "$tmp/truncated.mmdb" "$db"
 kill -HUP "$dw_pid"
+wait_health "$tmp/out" 4
+sleep 0.5
+touch "$tmp/stop"
 wait "$feeder_pid"
 feeder_pid=
 wait "$dw_pid"

@@ -90,6 +90,20 @@ static void install_signals(void)
 
 /* ---- the pipeline state --------------------------------------------------------------- */
 
+/* The counters of reassembly losses, by the claim of what was lost (watch_evictions). */
+static const enum dw_counter_id evict_ids[] = {
+    DW_C_FRAG_EVICT_SERVER, DW_C_FRAG_EVICT_DNS, DW_C_FRAG_EVICT_UNCLAIMED,
+    DW_C_TCP_EVICT_SERVER,  DW_C_TCP_EVICT_DNS,  DW_C_TCP_EVICT_UNCLAIMED,
+};
+#define N_EVICT_IDS (sizeof evict_ids / sizeof evict_ids[0])
+
+/* Reassembly eviction episodes (watch_evictions): the main thread's alone. */
+typedef struct evict_watch {
+    uint64_t next_us, last_us, seen;
+    uint64_t base[N_EVICT_IDS]; /* the counters when the current episode began */
+    bool active;
+} evict_watch;
+
 typedef struct pipeline {
     const dw_options *o;
     const char *src;           /* file or interface name, for messages */
@@ -123,6 +137,7 @@ typedef struct pipeline {
     double start_time;
     metrics_server *metrics;
     uint64_t next_stats_us, next_textfile_us, next_metric_event_us;
+    evict_watch evict;
 } pipeline;
 
 static void count_drop(pipeline *pl, unsigned w)
@@ -350,11 +365,6 @@ static void health(pipeline *pl, const char *action, const char *outcome, const 
 #define EVICT_CHECK_US 1000000u
 #define EVICT_QUIET_US 30000000u
 
-static const enum dw_counter_id evict_ids[] = {
-    DW_C_FRAG_EVICT_SERVER, DW_C_FRAG_EVICT_DNS, DW_C_FRAG_EVICT_UNCLAIMED,
-    DW_C_TCP_EVICT_SERVER,  DW_C_TCP_EVICT_DNS,  DW_C_TCP_EVICT_UNCLAIMED,
-};
-#define N_EVICT_IDS (sizeof evict_ids / sizeof evict_ids[0])
 
 /* One health event on the losses since base (the counters when the episode began). */
 static void evict_health(pipeline *pl, bool start, bool final, const dw_counters *now,
@@ -396,15 +406,11 @@ static void evict_health(pipeline *pl, bool start, bool final, const dw_counters
 
 static void watch_evictions(pipeline *pl, bool final)
 {
-    static struct {
-        uint64_t next_us, last_us, seen;
-        uint64_t base[N_EVICT_IDS]; /* the counters when the current episode began */
-        bool active;
-    } st;
+    evict_watch *st = &pl->evict;
     uint64_t now = clk_mono_us();
-    if (!final && now < st.next_us)
+    if (!final && now < st->next_us)
         return;
-    st.next_us = now + EVICT_CHECK_US;
+    st->next_us = now + EVICT_CHECK_US;
 
     dw_counters total, one;
     memset(&total, 0, sizeof total);
@@ -415,18 +421,18 @@ static void watch_evictions(pipeline *pl, bool final)
     uint64_t n = 0;
     for (unsigned i = 0; i < N_EVICT_IDS; i++)
         n += total.v[evict_ids[i]];
-    if (n > st.seen) {
-        if (!st.active)
-            evict_health(pl, true, final, &total, st.base);
-        st.active = true;
-        st.last_us = now;
+    if (n > st->seen) {
+        if (!st->active)
+            evict_health(pl, true, final, &total, st->base);
+        st->active = true;
+        st->last_us = now;
     }
-    st.seen = n;
-    if (st.active && (final || now - st.last_us >= EVICT_QUIET_US)) {
-        evict_health(pl, false, final, &total, st.base);
-        st.active = false;
+    st->seen = n;
+    if (st->active && (final || now - st->last_us >= EVICT_QUIET_US)) {
+        evict_health(pl, false, final, &total, st->base);
+        st->active = false;
         for (unsigned i = 0; i < N_EVICT_IDS; i++)
-            st.base[i] = total.v[evict_ids[i]];
+            st->base[i] = total.v[evict_ids[i]];
     }
 }
 

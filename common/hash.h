@@ -1,4 +1,4 @@
-/* FNV-1a hashing, the one copy every table and key in the sensor uses.
+/* FNV-1a hashing and a 64-bit mixer, the one copy every table and key in the sensor uses.
  *
  * Not a cryptographic hash: a flood of crafted keys can collide, so tables that hash
  * input bound their probes or their size elsewhere. Inline because the per-packet paths
@@ -53,6 +53,18 @@ static inline uint64_t hash_fnv64(uint64_t h, const void *data, size_t len)
     for (size_t i = 0; i < len; i++)
         h = hash_fnv64_byte(h, p[i]);
     return h;
+}
+
+/* The splitmix64 finaliser: spreads a 64-bit key (addresses and ports packed together)
+ * over every bit, for tables indexed by the low bits. */
+static inline uint64_t hash_mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
 }
 
 #endif

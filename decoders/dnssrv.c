@@ -6,6 +6,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "common/hash.h"
+
 typedef struct srv_way {
     uint8_t addr[16]; /* IPv4 in the first 4 bytes, the rest zero */
     uint8_t ip_version; /* 0: free */
@@ -20,15 +22,6 @@ struct dnssrv {
     unsigned n_ports;
 };
 
-static uint64_t srv_mix(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
 
 dnssrv *dnssrv_new(unsigned entries, const uint16_t *ports, unsigned n_ports)
 {
@@ -45,7 +38,7 @@ dnssrv *dnssrv_new(unsigned entries, const uint16_t *ports, unsigned n_ports)
         return NULL;
     }
     if (getrandom(&s->seed, sizeof s->seed, GRND_NONBLOCK) != (ssize_t)sizeof s->seed)
-        s->seed = srv_mix((uint64_t)(uintptr_t)s ^ (uint64_t)time(NULL));
+        s->seed = hash_mix64((uint64_t)(uintptr_t)s ^ (uint64_t)time(NULL));
     s->n_ports = n_ports < DNSSRV_MAX_PORTS ? n_ports : DNSSRV_MAX_PORTS;
     if (s->n_ports)
         memcpy(s->ports, ports, s->n_ports * sizeof *ports);
@@ -77,7 +70,7 @@ static srv_way *srv_bucket(const dnssrv *s, uint8_t ip_version, const uint8_t *a
     uint64_t w0, w1;
     memcpy(&w0, a16, 8);
     memcpy(&w1, a16 + 8, 8);
-    uint64_t h = srv_mix(srv_mix(s->seed ^ ip_version ^ w0) ^ w1);
+    uint64_t h = hash_mix64(hash_mix64(s->seed ^ ip_version ^ w0) ^ w1);
     return &s->way[((uint32_t)h & s->mask) * DNSSRV_WAYS];
 }
 

@@ -53,6 +53,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "common/hash.h"
 #include "decoders/wire.h"
 
 #define TCP_OOO_MAX 8          /* disjoint out-of-order ranges per direction */
@@ -133,15 +134,6 @@ void tcp_limits_default(tcp_limits *l)
         l->timeout_ms = 60000;
 }
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
 
 /* Returns NULL on allocation failure or when max_flows is 0 or absurd. */
 tcp_reasm *tcp_reasm_new(const tcp_limits *l)
@@ -337,13 +329,13 @@ static uint32_t key_hash(const tcp_reasm *t, uint8_t ipv, const uint8_t *src,
 {
     /* Mixed before each word is folded in: XORing words first would let addresses and
      * ports chosen to cancel out collide whatever the seed. */
-    uint64_t h = mix64(t->seed ^ ((uint64_t)ipv << 32 | (uint64_t)sport << 16 | dport));
+    uint64_t h = hash_mix64(t->seed ^ ((uint64_t)ipv << 32 | (uint64_t)sport << 16 | dport));
     for (int i = 0; i < 16; i += 8) {
         uint64_t a, b;
         memcpy(&a, src + i, 8);
         memcpy(&b, dst + i, 8);
-        h = mix64(h ^ a);
-        h = mix64(h ^ b);
+        h = hash_mix64(h ^ a);
+        h = hash_mix64(h ^ b);
     }
     return (uint32_t)h & t->mask;
 }

@@ -124,11 +124,19 @@ for f in sys.argv[2:]:
         datasets.add(e["event"]["dataset"])
         walk(e, [], "%s:%d" % (f.rsplit("/", 1)[-1], n))
 missing = sorted(p for p in seen if p not in named)
+# The page's examples are real events: each parses, and names a dataset.
+bad_examples = 0
+for n, block in enumerate(re.findall(r"```json\n(.*?)```", doc, re.S), 1):
+    try:
+        json.loads(block)["event"]["dataset"]
+    except (ValueError, KeyError, TypeError) as err:
+        print("FAIL: example %d of docs/events.md is not an event: %s" % (n, err))
+        bad_examples += 1
 for p in missing:
     print("FAIL: %s (first in %s) is not in docs/events.md" % (p, seen[p]))
 print("%d key paths in %s, %d missing from the page" % (len(seen), ", ".join(sorted(datasets)),
                                                          len(missing)))
-sys.exit(1 if missing else 0)
+sys.exit(1 if missing or bad_examples else 0)
 PY
 
 if [ "$fail" != 0 ]; then

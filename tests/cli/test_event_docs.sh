@@ -20,7 +20,10 @@ doc=${DW_EVENTS_DOC:-$DW_SRC/docs/events.md}
 command -v python3 >/dev/null 2>&1 || dw_skip "python3 not found"
 dw_need_mmdb_writer
 dw_tmpdir event-docs
-[ -x "$dw" ] && [ -x "$gen" ] || { echo "FAIL: $dw or $gen not built"; exit 1; }
+if [ ! -x "$dw" ] || [ ! -x "$gen" ]; then
+    echo "FAIL: $dw or $gen not built"
+    exit 1
+fi
 [ -f "$doc" ] || { echo "FAIL: $doc missing"; exit 1; }
 db="$tmp/asn.mmdb"
 dw_make_mmdb "$db"
@@ -39,7 +42,10 @@ run() {
     fi
 }
 
-cases=$("$gen" --list-rules) && [ -n "$cases" ] || { echo "FAIL: gen_pcap --list-rules"; exit 1; }
+if ! cases=$("$gen" --list-rules) || [ -z "$cases" ]; then
+    echo "FAIL: gen_pcap --list-rules"
+    exit 1
+fi
 while read -r c s rl extra; do
     [ -n "$c" ] || continue
     pcap="$tmp/$s.pcap"
@@ -73,6 +79,7 @@ if command -v unshare >/dev/null 2>&1; then
     [ "$(id -u)" -eq 0 ] || ns=(unshare -rn)
     printf 'metrics:\n  interval_s: 1\n' >"$tmp/metrics.yaml"
     if "${ns[@]}" true 2>/dev/null; then
+        # shellcheck disable=SC2016  # expanded by the inner shell, from its arguments
         timeout 20 "${ns[@]}" bash -c '
             ip link set lo up || exit 1
             "$1" run -c "$2" -i lo --allow-root --asn-db "$3" \

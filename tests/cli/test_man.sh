@@ -23,14 +23,13 @@ bad() {
 for page in "$man_dir/dnswatch.1" "$man_dir/dnswatch-rules.5"; do
     [ -f "$page" ] || { bad "$page missing"; continue; }
     # -ww: every warning; -z: no output, only the diagnostics.
-    groff -man -Tutf8 -ww -z "$page" >"$tmp/groff.err" 2>&1
-    if [ $? -ne 0 ] || [ -s "$tmp/groff.err" ]; then
+    if ! groff -man -Tutf8 -ww -z "$page" >"$tmp/groff.err" 2>&1 || [ -s "$tmp/groff.err" ]; then
         bad "groff warns on $page:"
         sed 's/^/    /' "$tmp/groff.err"
     fi
     if command -v man >/dev/null 2>&1; then
-        MANWIDTH=80 man --warnings -l "$page" >"$tmp/page.txt" 2>"$tmp/man.err"
-        if [ $? -ne 0 ] || [ -s "$tmp/man.err" ]; then
+        if ! MANWIDTH=80 man --warnings -l "$page" >"$tmp/page.txt" 2>"$tmp/man.err" ||
+            [ -s "$tmp/man.err" ]; then
             bad "man --warnings on $page:"
             sed 's/^/    /' "$tmp/man.err"
         fi
@@ -46,7 +45,7 @@ for cmd in "" run explain consume check-rules check-config; do
     [ -n "$opts" ] || [ "$cmd" = check-rules ] || [ "$cmd" = check-config ] ||
         bad "dnswatch $cmd --help lists no option"
     for o in $opts; do
-        grep -qF -- "$(sed 's/-/\\-/g' <<<"$o")" "$man_dir/dnswatch.1" ||
+        grep -qF -- "${o//-/\\-}" "$man_dir/dnswatch.1" ||
             bad "dnswatch.1 does not name $o (from dnswatch $cmd --help)"
     done
 done

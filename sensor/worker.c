@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "decoders/decode.h"
 #include "decoders/dns.h"
+#include "decoders/dns_musl.h"
 #include "rules/eval.h"
 #include "sensor/alert.h"
 #include "sensor/event.h"
@@ -95,6 +96,8 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
         DW_COUNT(&w->counters, DNS_ANSWER_QR_CLEAR);
     if (!m->has_question)
         DW_COUNT(&w->counters, DNS_ANSWER_NO_QUESTION);
+    if (dns_musl_compare(m, NULL, NULL).differs)
+        DW_COUNT(&w->counters, DNS_MUSL_VIEW_DIFFERS);
 
     eval_result *r = w->result;
     bool watched = false;

@@ -511,7 +511,8 @@ static void collect_addrs(evaluator *ev, const dns_msg *m, eval_result *r)
      * did not produce (dns_musl.h): musl uses them for the name it asked, so they belong
      * to no owner's group and the rules of the question judge them. */
     hint_ctx h = {ev, 0};
-    (void)dns_musl_compare(m, on_hint, &h);
+    r->musl_differs = dns_musl_compare(m, on_hint, &h).differs;
+    r->musl_compared = true;
     r->n_addrs = ev->n_addrs;
 }
 
@@ -1219,6 +1220,7 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     out->findings_dropped = 0;
     out->watched = false;
     out->n_addrs = 0; /* counted only when a rule applies; never the previous response's */
+    out->musl_compared = false;
     track_match tm = {false, false};
     if (ev->need_track)
         tm = track_response(ev->tr, pi, m);

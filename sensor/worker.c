@@ -96,8 +96,6 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
         DW_COUNT(&w->counters, DNS_ANSWER_QR_CLEAR);
     if (!m->has_question)
         DW_COUNT(&w->counters, DNS_ANSWER_NO_QUESTION);
-    if (dns_musl_compare(m, NULL, NULL).differs)
-        DW_COUNT(&w->counters, DNS_MUSL_VIEW_DIFFERS);
 
     eval_result *r = w->result;
     bool watched = false;
@@ -105,6 +103,10 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
         evaluator_response(w->eval, pi, m, r);
         watched = r->watched;
     }
+    /* (the evaluator compared musl's view when a rule applied) */
+    if (w->eval ? (r->musl_compared ? r->musl_differs : dns_musl_compare(m, NULL, NULL).differs)
+                : dns_musl_compare(m, NULL, NULL).differs)
+        DW_COUNT(&w->counters, DNS_MUSL_VIEW_DIFFERS);
     if (log == DW_LOG_ALL || (log == DW_LOG_WATCHED && watched)) {
         size_t n;
         const char *text = event_encode(w->enc, pi, m, NULL, &n);

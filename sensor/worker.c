@@ -82,8 +82,14 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
         DW_COUNT(&w->counters, DNS_QUERIES);
         return;
     }
-    if (dns_parse(m, data, len, &w->counters) != 0)
+    if (dns_parse(m, data, len, &w->counters) != 0) {
+        /* musl may still take records from it (it steps over a question's bytes without
+         * decoding them): not judged, no question to judge by, but counted. */
+        dns_musl_rr v[DNS_MUSL_MAX_RECORDS];
+        if (dns_musl_walk(data, len, v) > 0)
+            DW_COUNT(&w->counters, DNS_MUSL_VIEW_DIFFERS);
         return;
+    }
     DW_COUNT(&w->counters, DNS_MESSAGES);
     if (!dns_msg_is_answer(m)) {
         DW_COUNT(&w->counters, DNS_QUERIES);

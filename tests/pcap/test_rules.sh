@@ -167,7 +167,8 @@ if [ $# -eq 0 ]; then
     for cc in "qr_clear:DNS answers with QR clear, taken as responses: 1" \
         "no_question:DNS responses without a question: 1" \
         "musl_view:DNS answers musl would read differently: 1" \
-        "musl_view_ok:DNS answers musl would read differently: 1"; do
+        "musl_view_ok:DNS answers musl would read differently: 1" \
+        "musl_question:DNS answers musl would read differently: 1"; do
         c=${cc%%:*}
         if grep -qF "dnswatch: ${cc#*:}" "$tmp/$c.stderr"; then
             echo "ok: $c counted"

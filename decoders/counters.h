@@ -90,7 +90,8 @@
     X(DNS_OPT_MISPLACED, "DNS OPT outside the additional section or repeated")   \
     X(DNS_OPT_BAD, "DNS OPT malformed")                                          \
     X(DNS_RDATA_BAD, "DNS record data malformed for its type")                   \
-    X(DNS_QDCOUNT_NOT_ONE, "DNS messages without exactly one question")
+    X(DNS_QDCOUNT_NOT_ONE, "DNS messages without exactly one question")          \
+    X(DNS_MUSL_VIEW_DIFFERS, "DNS answers musl would read differently")
 
 enum dw_counter_id {
 #define DW_COUNTER_ENUM(name, text) DW_C_##name,

@@ -94,6 +94,27 @@ static inline uint32_t wire_u32le(wire_ctx *w)
     return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
 
+/* Moves past the bytes in 1..127 (neither 0 nor with the top bit set), up to the end;
+ * returns how many. Eight at a time while no such word holds another byte: a word
+ * minus 0x01 in every byte, or'ed with itself, has a top bit set exactly when one of its
+ * bytes is 0 or 128 and above; the bytewise loop then finds which. */
+static inline size_t wire_skip_ascii_nonzero(wire_ctx *w)
+{
+    if (w->err)
+        return 0;
+    size_t start = w->pos;
+    while (w->len - w->pos >= 8) {
+        uint64_t x;
+        memcpy(&x, w->base + w->pos, 8);
+        if (((x - 0x0101010101010101ull) | x) & 0x8080808080808080ull)
+            break;
+        w->pos += 8;
+    }
+    while (w->pos < w->len && (uint8_t)(w->base[w->pos] - 1u) < 127u)
+        w->pos++;
+    return w->pos - start;
+}
+
 /* Copies n bytes out; on error the destination is zeroed. */
 static inline void wire_bytes(wire_ctx *w, void *dst, size_t n)
 {

@@ -8,12 +8,13 @@
 #include <string.h>
 
 #include "common/hash.h"
+#include "decoders/dns_musl.h"
 #include "decoders/dns_present.h"
 #include "rules/special.h"
 
 /* Every A/AAAA record (<= DNS_MAX_RRS) plus every SVCB/HTTPS hint a 64 KiB message can
  * carry (4 bytes each): nothing at the end of the chain goes unchecked. */
-#define MAX_ADDRS (DNS_MAX_RRS + 16384)
+#define MAX_ADDRS (DNS_MAX_RRS + 16384 + DNS_MUSL_MAX_RECORDS) /* + musl's own */
 
 /* Group bits (eval_result.group): bit g for group g; GROUP_BEYOND for answer owners on
  * no chain kept (past EVAL_MAX_GROUPS or EVAL_MAX_NAMES). */
@@ -506,6 +507,12 @@ static void collect_addrs(evaluator *ev, const dns_msg *m, eval_result *r)
         if (n)
             add_addr(ev, n == 16 ? 6 : 4, a, ev->rec_groups[i]);
     }
+    /* And the addresses musl's reading of the same bytes would use that the parse above
+     * did not produce (dns_musl.h): musl uses them for the name it asked, so they belong
+     * to no owner's group and the rules of the question judge them. */
+    hint_ctx h = {ev, 0};
+    r->musl_differs = dns_musl_compare(m, on_hint, &h).differs;
+    r->musl_compared = true;
     r->n_addrs = ev->n_addrs;
 }
 
@@ -1213,6 +1220,7 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     out->findings_dropped = 0;
     out->watched = false;
     out->n_addrs = 0; /* counted only when a rule applies; never the previous response's */
+    out->musl_compared = false;
     track_match tm = {false, false};
     if (ev->need_track)
         tm = track_response(ev->tr, pi, m);

@@ -66,6 +66,9 @@ typedef struct eval_result {
     eval_group group[EVAL_MAX_GROUPS];
     bool owners_beyond;       /* answer owners past the groups kept: matched, not kept */
     unsigned n_addrs;         /* addresses of the answer section (A, AAAA, SVCB hints) */
+    /* musl's view compared (dns_musl.h; only when a rule applies), and whether it differs:
+     * the worker counts the difference without walking the message again. */
+    bool musl_compared, musl_differs;
     bool watched;             /* at least one rule other than catch-all "*" matched */
     unsigned n_findings;
     unsigned findings_dropped;/* beyond EVAL_MAX_FINDINGS */

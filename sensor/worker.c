@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "decoders/decode.h"
 #include "decoders/dns.h"
+#include "decoders/dns_musl.h"
 #include "rules/eval.h"
 #include "sensor/alert.h"
 #include "sensor/event.h"
@@ -81,8 +82,14 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
         DW_COUNT(&w->counters, DNS_QUERIES);
         return;
     }
-    if (dns_parse(m, data, len, &w->counters) != 0)
+    if (dns_parse(m, data, len, &w->counters) != 0) {
+        /* musl may still take records from it (it steps over a question's bytes without
+         * decoding them): not judged, no question to judge by, but counted. */
+        dns_musl_rr v[DNS_MUSL_MAX_RECORDS];
+        if (dns_musl_walk(data, len, v) > 0)
+            DW_COUNT(&w->counters, DNS_MUSL_VIEW_DIFFERS);
         return;
+    }
     DW_COUNT(&w->counters, DNS_MESSAGES);
     if (!dns_msg_is_answer(m)) {
         DW_COUNT(&w->counters, DNS_QUERIES);
@@ -102,6 +109,10 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
         evaluator_response(w->eval, pi, m, r);
         watched = r->watched;
     }
+    /* (the evaluator compared musl's view when a rule applied) */
+    if (w->eval ? (r->musl_compared ? r->musl_differs : dns_musl_compare(m, NULL, NULL).differs)
+                : dns_musl_compare(m, NULL, NULL).differs)
+        DW_COUNT(&w->counters, DNS_MUSL_VIEW_DIFFERS);
     if (log == DW_LOG_ALL || (log == DW_LOG_WATCHED && watched)) {
         size_t n;
         const char *text = event_encode(w->enc, pi, m, NULL, &n);

@@ -5,7 +5,8 @@
  * checks the text invariants: NUL-terminated, printable ASCII, name text maps back to
  * the exact wire name. Then, differentially: when ldns accepts the message (and frames
  * each record where rdlength says), the fast reader must accept it too and agree on the
- * section counts. Any disagreement aborts. */
+ * section counts. Any disagreement aborts. musl's view (dns_musl.h) of every input:
+ * its records lie inside the message, at most 64, and the addresses it adds are A/AAAA. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <ldns/ldns.h>
 
 #include "decoders/dns.h"
+#include "decoders/dns_musl.h"
 #include "decoders/dns_present.h"
 #include "tests/lib/dnsbuild.h"
 #include "tests/lib/ldns_cmp.h"
@@ -91,6 +93,24 @@ static void differential(const dns_msg *m, int rc, const uint8_t *data, size_t s
     ldns_pkt_free(p);
 }
 
+static void musl_view(const dns_msg *m, int rc, const uint8_t *data, size_t size)
+{
+    dns_musl_rr v[DNS_MUSL_MAX_RECORDS];
+    unsigned n = dns_musl_walk(data, size, v);
+    if (n > DNS_MUSL_MAX_RECORDS)
+        abort();
+    for (unsigned i = 0; i < n; i++)
+        if ((size_t)v[i].rdata_off + v[i].rdlen > (size < 65535 ? size : 65535) ||
+            (i > 0 && v[i].rdata_off <= v[i - 1].rdata_off))
+            abort();
+    if (rc != 0)
+        return;
+    int nh = 0;
+    dns_musl_diff d = dns_musl_compare(m, hint, &nh);
+    if (d.n_extra != (unsigned)nh || d.n_extra > n || (d.n_extra && !d.differs))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static dns_msg *m;
@@ -132,6 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             dns_class_name(rr->rclass, tb);
         }
     }
+    musl_view(m, rc, data, size);
     differential(m, rc, data, size);
     return 0;
 }

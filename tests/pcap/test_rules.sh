@@ -165,7 +165,10 @@ if [ $# -eq 0 ]; then
     fi
     # Answers in shapes stub resolvers accept are counted as they are judged.
     for cc in "qr_clear:DNS answers with QR clear, taken as responses: 1" \
-        "no_question:DNS responses without a question: 1"; do
+        "no_question:DNS responses without a question: 1" \
+        "musl_view:DNS answers musl would read differently: 1" \
+        "musl_view_ok:DNS answers musl would read differently: 1" \
+        "musl_question:DNS answers musl would read differently: 1"; do
         c=${cc%%:*}
         if grep -qF "dnswatch: ${cc#*:}" "$tmp/$c.stderr"; then
             echo "ok: $c counted"

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "decoders/dns.h"
+#include "decoders/dns_musl.h"
 #include "decoders/dns_present.h"
 #include "tests/lib/dnsbuild.h"
 
@@ -1120,6 +1121,186 @@ static void test_oversized_buffer(void **state)
     free(big);
 }
 
+/* ---- musl's view (dns_musl.h) ---- */
+
+typedef struct musl_seen {
+    unsigned n;
+    int family[4];
+    uint8_t a[4][16];
+} musl_seen;
+
+static void musl_addr(void *ctx, int family, const uint8_t *addr)
+{
+    musl_seen *s = ctx;
+    if (s->n < 4) {
+        s->family[s->n] = family;
+        memcpy(s->a[s->n], addr, family == 6 ? 16 : 4);
+    }
+    s->n++;
+}
+
+/* Walks B.b[0..n) from a heap copy of exactly n bytes, so that ASan sees any read past it. */
+static unsigned musl_walk_exact(size_t n, dns_musl_rr out[DNS_MUSL_MAX_RECORDS])
+{
+    uint8_t *copy = malloc(n ? n : 1);
+    assert_non_null(copy);
+    memcpy(copy, B.b, n);
+    unsigned k = dns_musl_walk(copy, n, out);
+    for (unsigned i = 0; i < k; i++)
+        assert_true((size_t)out[i].rdata_off + out[i].rdlen <= n);
+    free(copy);
+    return k;
+}
+
+static void test_musl_same_view(void **state)
+{
+    (void)state;
+    dns_musl_rr v[DNS_MUSL_MAX_RECORDS];
+    musl_seen s = {0};
+    q_www(2, 0, 0);
+    rr_a(12, A1);
+    rr_a(12, A2);
+    assert_int_equal(dns_parse(M, B.b, B.n, &C), 0);
+    assert_int_equal(dns_musl_walk(B.b, B.n, v), 2);
+    assert_int_equal(v[0].type, DNS_T_A);
+    assert_int_equal(v[0].rdata_off, M->rr[0].rdata_off);
+    assert_int_equal(v[1].rdata_off, M->rr[1].rdata_off);
+    dns_musl_diff d = dns_musl_compare(M, musl_addr, &s);
+    assert_false(d.differs);
+    assert_int_equal(d.n_extra, 0);
+    assert_int_equal(s.n, 0);
+}
+
+/* An owner label holding a 0: musl ends the name there and reads the A record hidden
+ * after it; its second answer is the parser's first. */
+static void test_musl_hidden_in_label(void **state)
+{
+    (void)state;
+    dns_musl_rr v[DNS_MUSL_MAX_RECORDS];
+    musl_seen s = {0};
+    uint8_t hide[15] = {0, 0, DNS_T_A, 0, 1, 0, 0, 1, 44, 0, 4};
+    memcpy(hide + 11, A2, 4);
+    q_www(2, 0, 0);
+    dnsb_label(&B, hide, sizeof hide);
+    rr_a(12, A1);
+    rr_a(12, A1);
+    assert_int_equal(dns_parse(M, B.b, B.n, &C), 0);
+    assert_int_equal(M->n_an, 2);
+    assert_int_equal(M->problems, 0);
+    assert_int_equal(dns_musl_walk(B.b, B.n, v), 2);
+    assert_int_equal(v[1].rdata_off, M->rr[0].rdata_off); /* and never reaches rr[1] */
+    dns_musl_diff d = dns_musl_compare(M, musl_addr, &s);
+    assert_true(d.differs);
+    assert_int_equal(d.n_extra, 1);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.family[0], 4);
+    assert_memory_equal(s.a[0], A2, 4);
+}
+
+/* musl takes the low byte of the type: a CAA record (257) with 4 bytes is an A to it. */
+static void test_musl_low_type_byte(void **state)
+{
+    (void)state;
+    musl_seen s = {0};
+    q_www(1, 0, 0);
+    dnsb_ptr(&B, 12);
+    size_t at = dnsb_rr_begin(&B, 0x0101, 1, 300);
+    dnsb_bytes(&B, A2, 4);
+    dnsb_rr_end(&B, at);
+    assert_int_equal(dns_parse(M, B.b, B.n, &C), 0);
+    dns_musl_diff d = dns_musl_compare(M, musl_addr, &s);
+    assert_true(d.differs);
+    assert_int_equal(d.n_extra, 1);
+    assert_memory_equal(s.a[0], A2, 4);
+}
+
+/* A reserved label type (0x41: 0b01......) stops the parser; musl steps over the byte. */
+static void test_musl_reserved_label(void **state)
+{
+    (void)state;
+    musl_seen s = {0};
+    static const uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
+    q_www(1, 0, 0);
+    dnsb_u8(&B, 0x41);
+    dnsb_u8(&B, 0);
+    size_t at = dnsb_rr_begin(&B, DNS_T_AAAA, 1, 300);
+    dnsb_bytes(&B, a6, 16);
+    dnsb_rr_end(&B, at);
+    assert_int_equal(dns_parse(M, B.b, B.n, &C), 0);
+    assert_int_equal(M->n_an, 0);
+    assert_true(M->problems & DNS_P_BAD_RR);
+    dns_musl_diff d = dns_musl_compare(M, musl_addr, &s);
+    assert_true(d.differs);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.family[0], 6);
+    assert_memory_equal(s.a[0], a6, 16);
+    /* A wrong length is no address to musl: counted as a difference, not used. */
+    dnsb_set16(&B, at, 4);
+    B.n = at + 2 + 4;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(dns_parse(M, B.b, B.n, &C), 0);
+    d = dns_musl_compare(M, musl_addr, &s);
+    assert_true(d.differs);
+    assert_int_equal(d.n_extra, 0);
+}
+
+/* What musl refuses, it hands nothing of (or nothing after). */
+static void test_musl_refusals(void **state)
+{
+    (void)state;
+    dns_musl_rr v[DNS_MUSL_MAX_RECORDS];
+    q_www(2, 0, 0);
+    rr_a(12, A1);
+    rr_a(12, A2);
+    size_t full = B.n;
+    assert_int_equal(musl_walk_exact(full, v), 2);
+    /* RCODE other than 0 in the header */
+    B.b[3] |= 3;
+    assert_int_equal(musl_walk_exact(full, v), 0);
+    B.b[3] &= 0xf0;
+    /* QDCOUNT + ANCOUNT over 64 */
+    dnsb_set16(&B, 6, 64);
+    assert_int_equal(musl_walk_exact(full, v), 0);
+    dnsb_set16(&B, 6, 63); /* 64 in all: walked, ends at the data's end */
+    assert_int_equal(musl_walk_exact(full, v), 2);
+    dnsb_set16(&B, 6, 2);
+    /* a "pointer" byte above 193 in the second owner: the first record is kept */
+    size_t second = full - 16; /* the second owner: a pointer, then 10 + 4 bytes */
+    assert_int_equal(B.b[second], 0xc0);
+    B.b[second] = 0xc2;
+    assert_int_equal(musl_walk_exact(full, v), 1);
+    B.b[second] = 0xc1;
+    B.b[second + 1] = 0xff;
+    assert_int_equal(musl_walk_exact(full, v), 1);
+    B.b[second + 1] = 0xfe; /* 0xc1fe is still a pointer to musl */
+    assert_int_equal(musl_walk_exact(full, v), 2);
+    /* every truncation: never a record past the end, never a read past it (ASan) */
+    for (size_t n = 0; n <= full; n++)
+        assert_true(musl_walk_exact(n, v) <= (n == full ? 2u : 1u));
+}
+
+/* A 64 KiB message of bytes musl steps over, and one of bytes it stops at. */
+static void test_musl_hostile_sizes(void **state)
+{
+    (void)state;
+    dns_musl_rr v[DNS_MUSL_MAX_RECORDS];
+    size_t n = 70000;
+    uint8_t *big = malloc(n);
+    assert_non_null(big);
+    static const uint8_t fills[] = {0x01, 0x7f, 0x00, 0xc0, 0xc1, 0xff};
+    for (size_t f = 0; f < sizeof fills; f++) {
+        memset(big, fills[f], n);
+        memset(big, 0, 12);
+        big[5] = 1;  /* QDCOUNT 1 */
+        big[7] = 63; /* ANCOUNT 63 */
+        unsigned k = dns_musl_walk(big, n, v);
+        assert_true(k <= 63);
+        for (unsigned i = 0; i < k; i++)
+            assert_true((size_t)v[i].rdata_off + v[i].rdlen <= 65535);
+    }
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1149,6 +1330,12 @@ int main(void)
         cmocka_unit_test(test_wirename_eq),
         cmocka_unit_test(test_huge_and_many),
         cmocka_unit_test(test_oversized_buffer),
+        cmocka_unit_test(test_musl_same_view),
+        cmocka_unit_test(test_musl_hidden_in_label),
+        cmocka_unit_test(test_musl_low_type_byte),
+        cmocka_unit_test(test_musl_reserved_label),
+        cmocka_unit_test(test_musl_refusals),
+        cmocka_unit_test(test_musl_hostile_sizes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -487,15 +487,17 @@ static void reload(pipeline *pl)
         pl->asn_seen_valid = true;
         pl->asn_failed_valid = false;
     }
-    swap_sources(pl, next);
-    __atomic_store_n(&pl->reloads, pl->reloads + 1, __ATOMIC_RELAXED);
-    set_rules_info(pl);
+    /* The health event goes out before the swap, so that every alert judged with the new
+     * sources follows it in the output. */
     char reason[256];
     snprintf(reason, sizeof reason, "rules reloaded: %zu rules, ruleset %s",
              next->rules ? ruleset_count(next->rules) : 0,
              next->rules ? ruleset_hash(next->rules) : "(none)");
     fprintf(stderr, "dnswatch: %s\n", reason);
     health(pl, "rules-reload", "success", reason, NULL);
+    swap_sources(pl, next);
+    __atomic_store_n(&pl->reloads, pl->reloads + 1, __ATOMIC_RELAXED);
+    set_rules_info(pl);
 }
 
 /* Every ASN_CHECK_EVERY_US: has the ASN database file been replaced or rewritten? Then
@@ -548,13 +550,14 @@ static void asn_watch(pipeline *pl)
         return;
     }
     pl->asn_failed_valid = false;
-    swap_sources(pl, next);
-    __atomic_store_n(&pl->asn_reloads, pl->asn_reloads + 1, __ATOMIC_RELAXED);
+    /* Announced before the swap: every alert judged with the new database follows it. */
     char reason[768];
     snprintf(reason, sizeof reason, "ASN database %s changed and was reloaded (%s, built %llu)",
              path, asn_db_type(db), (unsigned long long)asn_db_build_epoch(db));
     fprintf(stderr, "dnswatch: %s\n", reason);
     health(pl, "asn-reload", "success", reason, NULL);
+    swap_sources(pl, next);
+    __atomic_store_n(&pl->asn_reloads, pl->asn_reloads + 1, __ATOMIC_RELAXED);
 }
 
 static void free_retired(pipeline *pl)

@@ -34,8 +34,13 @@ typedef struct consumer {
     unsigned long count;
     redis_url url;
     char password[512];
-    char where[300];
-    redisContext *rc;
+    char sentinel_password[512];
+    const char *sentinel_password_file;
+    const char *tls_ca, *tls_cert, *tls_key, *tls_name;
+    bool tls;
+    redis_creds creds;
+    char where[600];
+    rconn *rc;
     FILE *out;
     bool out_is_file;
     char (*ids)[ID_MAX];
@@ -53,7 +58,9 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
     va_end(ap);
     fprintf(stderr, "\n(usage: dnswatch consume [--redis URL] [--key K] [--group G] "
                     "[--consumer C] [--out FILE] [--from-start|--from-now] [--claim-idle MS] "
-                    "[--count N] [--redis-password-file FILE])\n");
+                    "[--count N] [--redis-password-file FILE] [--redis-sentinel-password-file FILE] "
+                    "[--redis-tls] [--redis-tls-ca FILE] [--redis-tls-cert FILE] [--redis-tls-key FILE] "
+                    "[--redis-tls-server-name NAME])\n");
     return 2;
 }
 
@@ -159,13 +166,13 @@ static int commit(consumer *c)
     argv[2] = c->group;
     for (size_t i = 0; i < c->nids; i++)
         argv[i + 3] = c->ids[i];
-    redisReply *r = redisCommandArgv(c->rc, (int)c->nids + 3, argv, NULL);
+    redisReply *r = rconn_command(c->rc, (int)c->nids + 3, argv, NULL);
     free(argv);
     c->nids = 0;
     int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : STEP_RETRY;
     if (rc)
         fprintf(stderr, "dnswatch consume: XACK failed: %s\n",
-                r && r->type == REDIS_REPLY_ERROR ? r->str : c->rc->errstr);
+                r && r->type == REDIS_REPLY_ERROR ? r->str : rconn_error(c->rc));
     if (r)
         freeReplyObject(r);
     return rc;
@@ -188,9 +195,9 @@ static int read_batch(consumer *c, bool pending, char *last, unsigned block_ms)
     argv[argc++] = "STREAMS";
     argv[argc++] = c->key;
     argv[argc++] = pending ? last : ">";
-    redisReply *r = redisCommandArgv(c->rc, argc, argv, NULL);
+    redisReply *r = rconn_command(c->rc, argc, argv, NULL);
     if (!r) {
-        fprintf(stderr, "dnswatch consume: redis at %s: %s\n", c->where, c->rc->errstr);
+        fprintf(stderr, "dnswatch consume: redis at %s: %s\n", c->where, rconn_error(c->rc));
         return STEP_RETRY;
     }
     int rc = 0;
@@ -224,9 +231,9 @@ static int claim(consumer *c)
     do {
         const char *argv[8] = {"XAUTOCLAIM", c->key, c->group, c->name,
                                idle,         cursor, "COUNT", count};
-        redisReply *r = redisCommandArgv(c->rc, 8, argv, NULL);
+        redisReply *r = rconn_command(c->rc, 8, argv, NULL);
         if (!r) {
-            fprintf(stderr, "dnswatch consume: redis at %s: %s\n", c->where, c->rc->errstr);
+            fprintf(stderr, "dnswatch consume: redis at %s: %s\n", c->where, rconn_error(c->rc));
             return STEP_RETRY;
         }
         size_t n;
@@ -254,10 +261,10 @@ static int create_group(consumer *c)
 {
     const char *argv[6] = {"XGROUP", "CREATE", c->key, c->group, c->from_now ? "$" : "0",
                            "MKSTREAM"};
-    redisReply *r = redisCommandArgv(c->rc, 6, argv, NULL);
+    redisReply *r = rconn_command(c->rc, 6, argv, NULL);
     int rc = 0;
     if (!r) {
-        fprintf(stderr, "dnswatch consume: redis at %s: %s\n", c->where, c->rc->errstr);
+        fprintf(stderr, "dnswatch consume: redis at %s: %s\n", c->where, rconn_error(c->rc));
         return STEP_RETRY;
     }
     if (r->type == REDIS_REPLY_ERROR && r->str && strncmp(r->str, "BUSYGROUP", 9) == 0) {
@@ -310,6 +317,12 @@ int consume_main(int argc, char **argv)
         {"claim-idle", required_argument, NULL, 'I'},
         {"count", required_argument, NULL, 'N'},
         {"redis-password-file", required_argument, NULL, 'P'},
+        {"redis-sentinel-password-file", required_argument, NULL, 'S'},
+        {"redis-tls", no_argument, NULL, 'T'},
+        {"redis-tls-ca", required_argument, NULL, 'A'},
+        {"redis-tls-cert", required_argument, NULL, 'E'},
+        {"redis-tls-key", required_argument, NULL, 'K'},
+        {"redis-tls-server-name", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
     consumer c;
@@ -333,6 +346,12 @@ int consume_main(int argc, char **argv)
         case 's': c.from_now = false; break;
         case 'n': c.from_now = true; break;
         case 'P': c.password_file = optarg; break;
+        case 'S': c.sentinel_password_file = optarg; break;
+        case 'T': c.tls = true; break;
+        case 'A': c.tls_ca = optarg; break;
+        case 'E': c.tls_cert = optarg; break;
+        case 'K': c.tls_key = optarg; break;
+        case 'H': c.tls_name = optarg; break;
         case 'I':
             if (parse_ulong(optarg, 0, 86400000ul, &c.claim_idle_ms) != 0)
                 return usage_error("--claim-idle takes milliseconds (0 = never claim), not '%s'",
@@ -358,18 +377,31 @@ int consume_main(int argc, char **argv)
     }
     if (redisurl_parse(c.url_s, &c.url, err, sizeof err) != 0)
         return usage_error("%s", err);
+    if (c.tls && c.url.kind != REDISURL_UNIX)
+        c.url.tls = true;
+    if (c.url.kind == REDISURL_CLUSTER)
+        return usage_error("cluster:// URLs are not supported by consume yet");
     redisurl_describe(&c.url, c.where, sizeof c.where);
     c.ids = malloc(c.count * sizeof *c.ids);
     if (!c.ids) {
         fprintf(stderr, "dnswatch consume: out of memory\n");
         return 1;
     }
-    if (redisurl_password(c.password_file, c.password, sizeof c.password, err, sizeof err) != 0) {
+    if (redisurl_password(c.password_file, c.password, sizeof c.password, err, sizeof err) != 0 ||
+        (c.url.kind == REDISURL_SENTINEL &&
+         redisurl_secret(c.sentinel_password_file, REDISURL_SENTINEL_PASSWORD_ENV,
+                         c.sentinel_password, sizeof c.sentinel_password, err, sizeof err) != 0)) {
         fprintf(stderr, "dnswatch consume: %s\n", err);
         goto out;
     }
-    bool auth_failed;
-    c.rc = redisurl_connect(&c.url, c.password, TIMEOUT_MS, &auth_failed, err, sizeof err);
+    bool fatal;
+    c.creds.password = c.password;
+    c.creds.sentinel_password = c.sentinel_password;
+    c.creds.tls.ca_file = c.tls_ca;
+    c.creds.tls.cert_file = c.tls_cert;
+    c.creds.tls.key_file = c.tls_key;
+    c.creds.tls.server_name = c.tls_name;
+    c.rc = redisurl_connect(&c.url, &c.creds, c.key, TIMEOUT_MS, &fatal, err, sizeof err);
     if (!c.rc) {
         fprintf(stderr, "dnswatch consume: %s\n", err);
         goto out;
@@ -403,13 +435,13 @@ int consume_main(int argc, char **argv)
         }
         /* Redis went away: what was not acknowledged stays pending and comes back. */
         while (!stop_requested) {
-            redisFree(c.rc);
+            rconn_close(c.rc);
             c.rc = NULL;
             c.nids = 0;
             struct timespec ts = {(time_t)(backoff / 1000), (long)(backoff % 1000) * 1000000L};
             nanosleep(&ts, NULL);
             backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
-            c.rc = redisurl_connect(&c.url, c.password, TIMEOUT_MS, &auth_failed, err, sizeof err);
+            c.rc = redisurl_connect(&c.url, &c.creds, c.key, TIMEOUT_MS, &fatal, err, sizeof err);
             if (c.rc)
                 break;
         }
@@ -426,10 +458,11 @@ int consume_main(int argc, char **argv)
 
 out:
     if (c.rc)
-        redisFree(c.rc);
+        rconn_close(c.rc);
     if (c.out && c.out != stdout && fclose(c.out) != 0 && status == 0)
         status = 1;
     memset(c.password, 0, sizeof c.password);
+    memset(c.sentinel_password, 0, sizeof c.sentinel_password);
     free(c.ids);
     return status;
 }

@@ -188,7 +188,7 @@ static int read_batch(consumer *c, bool pending, char *last, unsigned block_ms)
     snprintf(block, sizeof block, "%u", block_ms);
     const char *argv[11] = {"XREADGROUP", "GROUP", c->group, c->name, "COUNT", count};
     int argc = 6;
-    if (!pending) {
+    if (!pending && block_ms) {
         argv[argc++] = "BLOCK";
         argv[argc++] = block;
     }
@@ -276,6 +276,235 @@ static int create_group(consumer *c)
     }
     freeReplyObject(r);
     return rc;
+}
+
+/* ---- a cluster: every sensor's stream (KEY:{NAME}) in one consumer group --------------- */
+
+#define CLUSTER_MAX_STREAMS 256
+#define CLUSTER_SCAN_EVERY_MS 5000u
+
+typedef struct stream_reader {
+    consumer c;          /* a copy of the base consumer, with its own key and connection */
+    char key[512];
+    char last[ID_MAX];
+    bool ready;          /* group made and own pending entries read */
+    uint64_t next_claim, next_try;
+} stream_reader;
+
+/* A glob pattern matching KEY:{anything}, KEY's own glob characters escaped. */
+static void stream_pattern(const char *key, char *out, size_t n)
+{
+    size_t o = 0;
+    for (const char *k = key; *k && o + 3 < n; k++) {
+        if (strchr("*?[]\\", *k))
+            out[o++] = '\\';
+        out[o++] = *k;
+    }
+    snprintf(out + o, n - o, ":{*}");
+}
+
+/* The masters of the cluster, from CLUSTER SLOTS of any seed. */
+static size_t cluster_masters(consumer *c, redis_node *m, size_t max)
+{
+    char err[1024];
+    bool fatal;
+    size_t n = 0;
+    rconn *s = redisurl_connect(&c->url, &c->creds, NULL, TIMEOUT_MS, &fatal, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "dnswatch consume: %s\n", err);
+        return 0;
+    }
+    redisReply *r = rconn_command(s, 2, (const char *[]){"CLUSTER", "SLOTS"}, NULL);
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements && n < max; i++) {
+        const redisReply *e = r->element[i];
+        if (!e || e->type != REDIS_REPLY_ARRAY || e->elements < 3)
+            continue;
+        const redisReply *nd = e->element[2];
+        if (!nd || nd->type != REDIS_REPLY_ARRAY || nd->elements < 2 ||
+            nd->element[0]->type != REDIS_REPLY_STRING ||
+            nd->element[1]->type != REDIS_REPLY_INTEGER || nd->element[1]->integer <= 0 ||
+            nd->element[1]->integer > 65535 || nd->element[0]->len >= sizeof m->host)
+            continue;
+        redis_node one;
+        memcpy(one.host, nd->element[0]->str, nd->element[0]->len);
+        one.host[nd->element[0]->len] = '\0';
+        one.port = (unsigned)nd->element[1]->integer;
+        bool seen = false;
+        for (size_t k = 0; k < n; k++)
+            seen |= !strcmp(m[k].host, one.host) && m[k].port == one.port;
+        if (!seen)
+            m[n++] = one;
+    }
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        fprintf(stderr, "dnswatch consume: CLUSTER SLOTS at %s failed: %s\n", rconn_where(s),
+                r ? (r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply") : rconn_error(s));
+    if (r)
+        freeReplyObject(r);
+    rconn_close(s);
+    return n;
+}
+
+/* Finds the streams of every sensor on every master; new ones get a reader. */
+static int cluster_scan(consumer *base, stream_reader *sr, size_t *nsr)
+{
+    redis_node masters[64];
+    char pattern[600], err[1024];
+    size_t nm = cluster_masters(base, masters, 64);
+    stream_pattern(base->key, pattern, sizeof pattern);
+    for (size_t i = 0; i < nm; i++) {
+        redis_url one = base->url;
+        bool fatal;
+        one.kind = REDISURL_SERVER;
+        memcpy(one.host, masters[i].host, sizeof one.host);
+        one.port = masters[i].port;
+        rconn *c = redisurl_connect(&one, &base->creds, NULL, TIMEOUT_MS, &fatal, err, sizeof err);
+        if (!c) {
+            fprintf(stderr, "dnswatch consume: %s\n", err);
+            continue;
+        }
+        char cursor[32] = "0";
+        do {
+            const char *argv[8] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000", "TYPE",
+                                   "stream"};
+            redisReply *r = rconn_command(c, 8, argv, NULL);
+            if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+                r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= sizeof cursor ||
+                r->element[1]->type != REDIS_REPLY_ARRAY) {
+                fprintf(stderr, "dnswatch consume: SCAN at %s failed: %s\n", rconn_where(c),
+                        r && r->type == REDIS_REPLY_ERROR ? r->str : rconn_error(c));
+                if (r)
+                    freeReplyObject(r);
+                break;
+            }
+            memcpy(cursor, r->element[0]->str, r->element[0]->len);
+            cursor[r->element[0]->len] = '\0';
+            for (size_t k = 0; k < r->element[1]->elements; k++) {
+                const redisReply *key = r->element[1]->element[k];
+                if (!key || key->type != REDIS_REPLY_STRING || key->len >= sizeof sr->key ||
+                    memchr(key->str, '\0', key->len))
+                    continue;
+                bool known = false;
+                for (size_t j = 0; j < *nsr && !known; j++)
+                    known = strlen(sr[j].key) == key->len && !memcmp(sr[j].key, key->str, key->len);
+                if (known)
+                    continue;
+                if (*nsr == CLUSTER_MAX_STREAMS) {
+                    fprintf(stderr, "dnswatch consume: more than %d sensor streams; the rest are "
+                                    "not read (run more consumers with --key)\n",
+                            CLUSTER_MAX_STREAMS);
+                    break;
+                }
+                stream_reader *n = &sr[(*nsr)++];
+                memset(n, 0, sizeof *n);
+                n->c = *base;
+                n->c.rc = NULL;
+                n->c.nids = 0;
+                n->c.written = n->c.skipped = 0;
+                n->c.ids = malloc(base->count * sizeof *n->c.ids);
+                if (!n->c.ids) {
+                    (*nsr)--;
+                    freeReplyObject(r);
+                    rconn_close(c);
+                    return -ENOMEM;
+                }
+                memcpy(n->key, key->str, key->len);
+                n->key[key->len] = '\0';
+                n->c.key = n->key;
+                snprintf(n->last, sizeof n->last, "0");
+            }
+            freeReplyObject(r);
+        } while (strcmp(cursor, "0") != 0 && !stop_requested);
+        rconn_close(c);
+    }
+    return 0;
+}
+
+/* One step of one stream: connect (to the node of its slot), make the group and read its
+ * own pending entries the first time, claim idle ones, then read new ones. Entries read
+ * and written counts; STEP_RETRY drops the connection (the next step reconnects). */
+static int cluster_step(stream_reader *r)
+{
+    char err[1024];
+    bool fatal;
+    uint64_t now = clk_mono_ms();
+    if (!r->c.rc) {
+        if (now < r->next_try)
+            return 0;
+        r->c.rc = redisurl_connect(&r->c.url, &r->c.creds, r->key, TIMEOUT_MS, &fatal, err,
+                                   sizeof err);
+        if (!r->c.rc) {
+            fprintf(stderr, "dnswatch consume: %s\n", err);
+            r->next_try = now + 1000;
+            return fatal ? -EACCES : 0;
+        }
+        r->c.where[0] = '\0';
+        snprintf(r->c.where, sizeof r->c.where, "%s", rconn_where(r->c.rc));
+        r->ready = false;
+        snprintf(r->last, sizeof r->last, "0");
+    }
+    int rc = 0, got = 0;
+    if (!r->ready) {
+        rc = create_group(&r->c);
+        while (rc == 0 && !stop_requested && (rc = read_batch(&r->c, true, r->last, 0)) > 0)
+            got += rc;
+        if (rc == 0)
+            r->ready = true;
+    }
+    if (rc == 0 && r->c.claim_idle_ms && now >= r->next_claim) {
+        rc = claim(&r->c);
+        r->next_claim = now + (r->c.claim_idle_ms < 1000 ? 1000 : r->c.claim_idle_ms / 2);
+    }
+    if (rc == 0)
+        rc = read_batch(&r->c, false, r->last, 0);
+    if (rc == STEP_RETRY) {
+        /* MOVED after a resharding, a failed node: the entries stay pending and come back
+         * on the node that has the slot now. */
+        rconn_close(r->c.rc);
+        r->c.rc = NULL;
+        r->c.nids = 0;
+        r->next_try = now + 100;
+        return got;
+    }
+    return rc < 0 ? rc : got + rc;
+}
+
+static int cluster_session(consumer *base)
+{
+    stream_reader *sr = calloc(CLUSTER_MAX_STREAMS, sizeof *sr);
+    size_t nsr = 0;
+    int rc = 0;
+    if (!sr)
+        return -ENOMEM;
+    uint64_t next_scan = 0;
+    while (!stop_requested && rc >= 0) {
+        if (clk_mono_ms() >= next_scan) {
+            rc = cluster_scan(base, sr, &nsr);
+            next_scan = clk_mono_ms() + CLUSTER_SCAN_EVERY_MS;
+            if (rc < 0)
+                break;
+        }
+        int got = 0;
+        for (size_t i = 0; i < nsr && !stop_requested; i++) {
+            int n = cluster_step(&sr[i]);
+            if (n < 0 && n != STEP_RETRY) {
+                rc = n;
+                break;
+            }
+            got += n > 0 ? n : 0;
+        }
+        if (!got && rc >= 0) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    for (size_t i = 0; i < nsr; i++) {
+        base->written += sr[i].c.written;
+        base->skipped += sr[i].c.skipped;
+        rconn_close(sr[i].c.rc);
+        free(sr[i].c.ids);
+    }
+    free(sr);
+    return rc < 0 ? rc : 0;
 }
 
 /* Own pending entries first (a restart resumes them), then claims, then new entries. */
@@ -379,8 +608,6 @@ int consume_main(int argc, char **argv)
         return usage_error("%s", err);
     if (c.tls && c.url.kind != REDISURL_UNIX)
         c.url.tls = true;
-    if (c.url.kind == REDISURL_CLUSTER)
-        return usage_error("cluster:// URLs are not supported by consume yet");
     redisurl_describe(&c.url, c.where, sizeof c.where);
     c.ids = malloc(c.count * sizeof *c.ids);
     if (!c.ids) {
@@ -401,7 +628,9 @@ int consume_main(int argc, char **argv)
     c.creds.tls.cert_file = c.tls_cert;
     c.creds.tls.key_file = c.tls_key;
     c.creds.tls.server_name = c.tls_name;
-    c.rc = redisurl_connect(&c.url, &c.creds, c.key, TIMEOUT_MS, &fatal, err, sizeof err);
+    /* A cluster is read stream by stream (cluster_session): this connection only checks
+     * that the seeds answer and the credentials are right. */
+    c.rc = redisurl_connect(&c.url, &c.creds, NULL, TIMEOUT_MS, &fatal, err, sizeof err);
     if (!c.rc) {
         fprintf(stderr, "dnswatch consume: %s\n", err);
         goto out;
@@ -427,7 +656,12 @@ int consume_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     unsigned backoff = 100;
-    for (;;) {
+    if (c.url.kind == REDISURL_CLUSTER) {
+        rconn_close(c.rc);
+        c.rc = NULL;
+        status = cluster_session(&c) == 0 ? 0 : 1;
+    }
+    for (; c.url.kind != REDISURL_CLUSTER;) {
         int rc = session(&c);
         if (rc != STEP_RETRY) {
             status = rc == 0 ? 0 : 1;

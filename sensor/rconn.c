@@ -32,6 +32,7 @@ struct rconn {
     char *out;          /* commands queued, not yet sent */
     size_t out_len;
     size_t buffered;    /* bytes fed to the reader for the reply being read */
+    bool tls_refused;   /* the server sent a TLS alert (a certificate it does not take) */
     char where[300];
     char err[512];
 };
@@ -318,6 +319,15 @@ int rconn_append(rconn *c, int argc, const char **argv, const size_t *lens)
     return 0;
 }
 
+/* Whether a failed SSL_read/SSL_write may simply be tried again: a signal interrupted
+ * the system call under it (a timeout, EAGAIN, is a failure). */
+static bool ssl_retry(rconn *c, int ret, int saved_errno)
+{
+    int e = SSL_get_error(c->ssl, ret);
+    return (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ||
+            e == SSL_ERROR_SYSCALL) && saved_errno == EINTR;
+}
+
 static const char *io_error(rconn *c, int ret, int saved_errno)
 {
     if (c->ssl) {
@@ -326,6 +336,7 @@ static const char *io_error(rconn *c, int ret, int saved_errno)
             return "the server closed the connection";
         if (e == SSL_ERROR_SSL) {
             static __thread char buf[256];
+            c->tls_refused = true;
             return ssl_error_text(buf, sizeof buf);
         }
     } else if (ret == 0) {
@@ -346,9 +357,22 @@ static int flush_out(rconn *c)
         ssize_t n = c->ssl ? SSL_write(c->ssl, c->out + off, chunk)
                            : send(c->fd, c->out + off, (size_t)chunk, MSG_NOSIGNAL);
         if (n <= 0) {
-            if (!c->ssl && n < 0 && errno == EINTR)
+            int saved = errno;
+            if (c->ssl ? ssl_retry(c, (int)n, saved) : (n < 0 && saved == EINTR))
                 continue;
-            set_err(c, "redis at %s: write failed: %s", c->where, io_error(c, (int)n, errno));
+            if (c->ssl) {
+                /* TLS 1.3 checks a client certificate after the handshake: the server's
+                 * alert, if it sent one, explains the reset better than the reset does. */
+                char probe[64];
+                ERR_clear_error();
+                int r = SSL_read(c->ssl, probe, sizeof probe);
+                if (r <= 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_SSL) {
+                    set_err(c, "TLS handshake with redis at %s failed: %s", c->where,
+                            io_error(c, r, errno));
+                    return -EPROTO;
+                }
+            }
+            set_err(c, "redis at %s: write failed: %s", c->where, io_error(c, (int)n, saved));
             return -EIO;
         }
         off += (size_t)n;
@@ -380,9 +404,14 @@ int rconn_reply(rconn *c, redisReply **out)
         errno = 0;
         ssize_t n = c->ssl ? SSL_read(c->ssl, buf, (int)sizeof buf) : recv(c->fd, buf, sizeof buf, 0);
         if (n <= 0) {
-            if (!c->ssl && n < 0 && errno == EINTR)
+            int saved = errno;
+            if (c->ssl ? ssl_retry(c, (int)n, saved) : (n < 0 && saved == EINTR))
                 continue;
-            set_err(c, "redis at %s: read failed: %s", c->where, io_error(c, (int)n, errno));
+            const char *why = io_error(c, (int)n, saved);
+            if (c->tls_refused)
+                set_err(c, "TLS handshake with redis at %s failed: %s", c->where, why);
+            else
+                set_err(c, "redis at %s: read failed: %s", c->where, why);
             return -EIO;
         }
         c->buffered += (size_t)n;
@@ -407,4 +436,5 @@ redisReply *rconn_command(rconn *c, int argc, const char **argv, const size_t *l
 }
 
 const char *rconn_error(const rconn *c) { return c->err; }
+bool rconn_tls_refused(const rconn *c) { return c->tls_refused; }
 const char *rconn_where(const rconn *c) { return c->where; }

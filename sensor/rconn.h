@@ -58,6 +58,10 @@ redisReply *rconn_command(rconn *c, int argc, const char **argv, const size_t *l
 /* The last failure, one line; "" when none. */
 const char *rconn_error(const rconn *c);
 
+/* Whether a read or write failed on a TLS alert from the server (TLS 1.3 refuses a
+ * missing or unknown client certificate after the handshake): retrying cannot help. */
+bool rconn_tls_refused(const rconn *c);
+
 /* "host:port", "[v6]:port" or the socket path, with " (TLS)" after a TLS one. */
 const char *rconn_where(const rconn *c);
 

@@ -497,6 +497,12 @@ static rconn *connect_node(const redis_url *u, const redis_creds *cr, const char
         return NULL;
     }
     if (handshake(c, user, password, db, what, fatal, err, errlen) != 0) {
+        if (rconn_tls_refused(c)) {
+            *fatal = true;
+            fail(err, errlen, "%s%s", rconn_error(c),
+                 tls.cert_file ? "" : " (does the server ask for a client certificate? "
+                                      "redis.tls_cert_file)");
+        }
         rconn_close(c);
         return NULL;
     }

@@ -639,6 +639,8 @@ int redisurl_redirect(const redisReply *r, bool *ask, redis_node *to)
         h++;
         hend--;
     }
+    if (hend <= h)
+        return 0;
     memcpy(to->host, h, (size_t)(hend - h));
     to->host[hend - h] = '\0';
     return 1;

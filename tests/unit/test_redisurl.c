@@ -139,6 +139,8 @@ static void test_redirect(void **state)
     assert_int_equal(redisurl_redirect(&r, &ask, &to), 0);
     r.str = (char[]){"MOVED x 127.0.0.1:1"};
     assert_int_equal(redisurl_redirect(&r, &ask, &to), 0);
+    r.str = (char[]){"ASK 0 []:1"}; /* found by fuzz_redisurl: an empty bracketed host */
+    assert_int_equal(redisurl_redirect(&r, &ask, &to), 0);
     r.str = (char[]){"MOVED 1 :1"};
     assert_int_equal(redisurl_redirect(&r, &ask, &to), 0);
     r.str = (char[]){"ERR other"};

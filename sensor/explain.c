@@ -860,6 +860,9 @@ int explain_main(int argc, char **argv)
     for (size_t i = 0; i < ruleset_count(rs); i++)
         if (ruleset_rule(rs, i)->n_asn)
             wants_asn = true;
+    for (size_t i = 0; i < ruleset_allow_count(rs); i++)
+        if (ruleset_allow(rs, i)->n_asn)
+            wants_asn = true;
     if (o.asn_db && strcmp(o.asn_db, "none") != 0) {
         char err[512];
         if (asn_db_open(o.asn_db, &db, err, sizeof err) != 0) {

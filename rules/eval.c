@@ -1311,6 +1311,7 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
 
     if (++ev->gen == 0) { /* stamps wrapped: clear them once every 2^32 responses */
         memset(ev->stamp, 0, ev->n_rules * sizeof *ev->stamp);
+        memset(ev->allow_stamp, 0, ev->n_allow * sizeof *ev->allow_stamp);
         ev->gen = 1;
     }
     ev->n_cand = 0;

@@ -1163,6 +1163,11 @@ static void explain_one(explain_state *st, const pkt_info *pi, const uint8_t *bu
 
 /* ---- the command -------------------------------------------------------------------- */
 
+/* The day exceptions and allow entries are judged on (--now, default today): the same at
+ * load and at each judgement. */
+static time_t explain_now;
+static time_t explain_clock(void) { return explain_now; }
+
 static void on_diag(void *ctx, const ruleset_diag *d)
 {
     char line[1024];
@@ -1307,6 +1312,8 @@ int explain_main(int argc, char **argv)
         goto out;
     }
     evaluator_set_trace(st.ev, on_trace, &st);
+    explain_now = o.now;
+    evaluator_set_clock(st.ev, explain_clock);
 
     if ((o.pcap_file ? explain_pcap(&st, o.pcap_file) : explain_records(&st, &o)) != 0)
         goto out;

@@ -243,6 +243,12 @@ ex 1 --rules "$pack" --rules "$tmp/allow.yaml" --asn-db none \
     "x.blob.core.windows.net. 60 IN CNAME x.privatelink.blob.core.windows.net." \
     "x.privatelink.blob.core.windows.net. 10 IN A 10.31.0.9"
 has "$tmp/out" "rebinding: FAIL 10.31.0.9 is in special-purpose range 10.0.0.0/8"
+# --now is the day of judgement too, not only of loading: an entry live on that day passes
+# the address even when it has expired since.
+sed 's/2099-06-30/2025-01-31/' "$tmp/allow.yaml" >"$tmp/allow-2025.yaml"
+ex 0 --rules "$pack" --rules "$tmp/allow-2025.yaml" --asn-db none --now 2025-01-31 "$(sed -n 3,4p "$tmp/dig.txt")"
+has "$tmp/out" "allow: SKIP 10.30.1.5 allowed ($tmp/allow-2025.yaml:2): CHG-7 Azure private endpoints, until 2025-01-31"
+ex 1 --rules "$pack" --rules "$tmp/allow-2025.yaml" --asn-db none --now 2025-02-01 "$(sed -n 3,4p "$tmp/dig.txt")"
 # A zone line with TTL and class, AAAA, HTTPS with hints among other parameters.
 ex 1 --rules "$design" --asn-db "$db" "pypi.org. 300 IN A 45.33.20.5" \
     "pypi.org. 300 IN HTTPS 1 . alpn=h2 ipv4hint=151.101.0.223 ipv6hint=2a04:4e42::223"

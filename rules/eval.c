@@ -73,6 +73,10 @@ struct evaluator {
     bool need_track;            /* some rule needs the query (dnssec: signed) */
     /* The question's chain went on past EVAL_MAX_CHAIN (said in the trace). */
     bool chain_cut;
+    /* Allow documents: per entry, the groups whose chain has a name the entry lists,
+     * worked out once per response (allow_stamp[i] == gen) when an address needs it. */
+    uint32_t *allow_stamp, *allow_groups;
+    size_t n_allow;
     eval_trace_fn trace_fn; /* NULL: no tracing (the sensor) */
     void *trace_ctx;
     time_t (*clock)(void);  /* NULL: time() */
@@ -102,18 +106,28 @@ size_t dw_violation_names(uint32_t set, const char *out[DW_V_COUNT])
 static int size_for(evaluator *ev, const ruleset *rs)
 {
     size_t n = ruleset_count(rs);
+    size_t na = ruleset_allow_count(rs);
     uint32_t *stamp = calloc(n ? n : 1, sizeof *stamp);
     uint32_t *cand = calloc(n ? n : 1, sizeof *cand);
     cand_info *info = calloc(n ? n : 1, sizeof *info);
-    if (!stamp || !cand || !info) {
+    uint32_t *astamp = calloc(na ? na : 1, sizeof *astamp);
+    uint32_t *agroups = calloc(na ? na : 1, sizeof *agroups);
+    if (!stamp || !cand || !info || !astamp || !agroups) {
         free(stamp);
         free(cand);
         free(info);
+        free(astamp);
+        free(agroups);
         return -ENOMEM;
     }
     free(ev->stamp);
     free(ev->cand);
     free(ev->info);
+    free(ev->allow_stamp);
+    free(ev->allow_groups);
+    ev->allow_stamp = astamp;
+    ev->allow_groups = agroups;
+    ev->n_allow = na;
     ev->stamp = stamp;
     ev->cand = cand;
     ev->info = info;
@@ -122,7 +136,8 @@ static int size_for(evaluator *ev, const ruleset *rs)
     ev->rs = rs;
     ev->need_track = false;
     for (size_t i = 0; i < n; i++)
-        if (ruleset_rule(rs, i)->dnssec == DW_DNSSEC_SIGNED)
+        if (ruleset_rule(rs, i)->dnssec == DW_DNSSEC_SIGNED &&
+            ruleset_rule(rs, i)->status != DW_RULE_DISABLED)
             ev->need_track = true;
     return 0;
 }
@@ -151,6 +166,8 @@ void evaluator_free(evaluator *ev)
     free(ev->stamp);
     free(ev->cand);
     free(ev->info);
+    free(ev->allow_stamp);
+    free(ev->allow_groups);
     free(ev);
 }
 
@@ -680,6 +697,61 @@ static const dw_exception *excused(const evaluator *ev, const dw_rule *rule, con
     return NULL;
 }
 
+static bool u32_in(const uint32_t *v, size_t n, uint32_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] == x)
+            return true;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* The allow entry (ruleset_allow) that passes this address for rule idx, or NULL. An
+ * entry's names are looked for in the address's own chain: the groups of the record that
+ * holds it, or the question's chain for an address musl alone reads (it belongs to the
+ * name asked). So a private endpoint reached through x.blob.core.windows.net CNAME
+ * x.privatelink.blob.core.windows.net is allowed by either name, while an unrelated name
+ * elsewhere in the response allows nothing. Expiry is checked against now. */
+static const dw_allow *allowed(evaluator *ev, uint32_t idx, const eval_result *r,
+                               const eval_addr *x, time_t now)
+{
+    uint32_t groups = x->groups ? x->groups : 1u;
+    for (size_t i = 0; i < ev->n_allow; i++) {
+        const dw_allow *a = ruleset_allow(ev->rs, i);
+        if (now >= a->expires || (a->n_rules && !u32_in(a->rules, a->n_rules, idx)))
+            continue;
+        if (a->prefixes || a->n_asn) {
+            bool in = a->prefixes && prefixset_lookup(a->prefixes, x->family, x->a, NULL, NULL);
+            asn_info ai;
+            if (!in && a->n_asn && ev->db && asn_lookup(ev->db, x->family, x->a, &ai) == 1)
+                in = u32_in(a->asn, a->n_asn, ai.number);
+            if (!in)
+                continue;
+        }
+        if (a->names) {
+            if (ev->allow_stamp[i] != ev->gen) {
+                uint32_t bits = 0;
+                for (unsigned g = 0; g < r->n_groups; g++)
+                    for (unsigned c = r->group[g].first; c < (unsigned)r->group[g].first + r->group[g].n; c++)
+                        if (nameset_contains_query(a->names, &ev->q[c]))
+                            bits |= 1u << g;
+                ev->allow_stamp[i] = ev->gen;
+                ev->allow_groups[i] = bits;
+            }
+            if (!(ev->allow_groups[i] & groups))
+                continue;
+        }
+        return a;
+    }
+    return NULL;
+}
+
 static bool asn_expected(const dw_rule *rule, uint32_t asn)
 {
     for (size_t i = 0; i < rule->n_asn; i++)
@@ -1168,13 +1240,21 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, const cand_info *ci,
     if (ev->trace_fn)
         trace_config(ev, rule, ci, m, r);
     time_t now = 0;
-    if (rule->n_exceptions)
+    if (rule->n_exceptions || ev->n_allow)
         now = ev->clock ? ev->clock() : time(NULL);
+    uint32_t idx = (uint32_t)(rule - ruleset_rule(ev->rs, 0));
     for (unsigned i = 0; i < ev->n_addrs; i++) {
         if (!ci->all_addrs && !rule_owns(ci, ev->addrs[i].groups))
             continue;
         const dw_exception *ex = excused(ev, rule, r, &ev->addrs[i], now);
-        if (!ex) {
+        const dw_allow *al = !ex && ev->n_allow ? allowed(ev, idx, r, &ev->addrs[i], now) : NULL;
+        if (al) {
+            if (ev->trace_fn) {
+                fmt_ip(ev->addrs[i].family, ev->addrs[i].a, ip);
+                trace(ev, rule, "allow", -1, "%s allowed (%s:%u): %s, until %s", ip, al->file,
+                      al->line, al->reason, al->expires_text);
+            }
+        } else if (!ex) {
             check_addr(ev, rule, &ev->addrs[i], f);
         } else if (ev->trace_fn) {
             fmt_ip(ev->addrs[i].family, ev->addrs[i].a, ip);
@@ -1231,6 +1311,7 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
 
     if (++ev->gen == 0) { /* stamps wrapped: clear them once every 2^32 responses */
         memset(ev->stamp, 0, ev->n_rules * sizeof *ev->stamp);
+        memset(ev->allow_stamp, 0, ev->n_allow * sizeof *ev->allow_stamp);
         ev->gen = 1;
     }
     ev->n_cand = 0;

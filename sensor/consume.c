@@ -14,18 +14,29 @@
 
 #include "common/clock.h"
 #include "common/num.h"
+#include "sensor/jsoncheck.h"
 #include "sensor/redisurl.h"
 
 #define ID_MAX 64
 #define TIMEOUT_MS 5000u
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reopen_requested;
 
 static void on_stop(int sig)
 {
     (void)sig;
     stop_requested = 1;
 }
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    reopen_requested = 1;
+}
+
+/* Skipped entries are reported one line each, at most this many per minute; the rest are
+ * counted and said in one line when the minute is over (and in the total at exit). */
+#define SKIP_LINES_PER_MIN 10
 
 typedef struct consumer {
     const char *url_s, *key, *group, *name, *out_path, *password_file;
@@ -46,7 +57,9 @@ typedef struct consumer {
     char (*ids)[ID_MAX];
     size_t nids;
     unsigned long long written, skipped;
-    bool skip_logged;
+    uint64_t skip_window_ms;    /* start of the current minute of skip lines */
+    unsigned skip_lines;        /* printed in it */
+    unsigned long long skip_quiet; /* not printed in it */
 } consumer;
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -83,13 +96,28 @@ static bool str_eq(const redisReply *r, const char *s)
     return is_str(r) && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
 }
 
-static void skip_entry(consumer *c, const char *why)
+/* An entry that is not one dnswatch event as one JSON object is skipped, and acknowledged
+ * like the rest (docs/redis.md): left pending it would come back at every restart and
+ * every claim, forever, and hold the group's pending list. Each one is said on stderr
+ * with its stream id and why, rate-limited, and counted. */
+static void skip_entry(consumer *c, const char *id, const char *why)
 {
     c->skipped++;
-    if (!c->skip_logged) {
-        c->skip_logged = true;
-        fprintf(stderr, "dnswatch consume: skipping stream entries that are not dnswatch "
-                        "events (%s); they are acknowledged, not written\n", why);
+    uint64_t now = clk_mono_ms();
+    if (now - c->skip_window_ms >= 60000 || !c->skip_window_ms) {
+        if (c->skip_quiet)
+            fprintf(stderr, "dnswatch consume: %llu more entries skipped in the last minute "
+                            "(not shown)\n", c->skip_quiet);
+        c->skip_window_ms = now ? now : 1;
+        c->skip_lines = 0;
+        c->skip_quiet = 0;
+    }
+    if (c->skip_lines < SKIP_LINES_PER_MIN) {
+        c->skip_lines++;
+        fprintf(stderr, "dnswatch consume: skipped stream entry %s of %s: %s (acknowledged, "
+                        "not written)\n", id, c->key, why);
+    } else {
+        c->skip_quiet++;
     }
 }
 
@@ -117,9 +145,10 @@ static int take_entries(consumer *c, const redisReply *entries, char *last, size
         snprintf(last, ID_MAX, "%s", c->ids[c->nids]);
         c->nids++;
         (*n)++;
+        const char *eid = c->ids[c->nids - 1];
         if (!fv || fv->type != REDIS_REPLY_ARRAY) {
             if (!fv || fv->type != REDIS_REPLY_NIL)
-                skip_entry(c, "fields are not a list");
+                skip_entry(c, eid, "its fields are not a list");
             continue; /* nil: deleted from the stream while pending */
         }
         const redisReply *val = NULL;
@@ -127,11 +156,17 @@ static int take_entries(consumer *c, const redisReply *entries, char *last, size
             if (str_eq(fv->element[k], "event") && is_str(fv->element[k + 1]))
                 val = fv->element[k + 1];
         if (!val) {
-            skip_entry(c, "no 'event' field");
+            skip_entry(c, eid, "no 'event' field");
             continue;
         }
         if (memchr(val->str, '\n', val->len) || memchr(val->str, '\r', val->len)) {
-            skip_entry(c, "a line break inside the event");
+            skip_entry(c, eid, "a line break inside the event");
+            continue;
+        }
+        char why[96], msg[160];
+        if (jsoncheck_object(val->str, val->len, why, sizeof why) != 0) {
+            snprintf(msg, sizeof msg, "the event is not a JSON object (%s)", why);
+            skip_entry(c, eid, msg);
             continue;
         }
         fwrite(val->str, 1, val->len, c->out);
@@ -178,12 +213,43 @@ static int commit(consumer *c)
     return rc;
 }
 
+/* logrotate renamed the output and sent SIGHUP: what was written before is durable and
+ * acknowledged (called between batches only), so the old file is closed and the path
+ * opened anew; later lines go to the new file, none twice, none lost. If the path cannot
+ * be opened, the old file is kept and the next SIGHUP tries again. 0, or -EIO when
+ * closing the old file failed. */
+static int reopen_output(consumer *c)
+{
+    reopen_requested = 0;
+    if (!c->out_path)
+        return 0; /* stdout: nothing to reopen */
+    FILE *f = fopen(c->out_path, "a");
+    if (!f) {
+        fprintf(stderr, "dnswatch consume: SIGHUP: cannot open %s: %s; still writing to the "
+                        "file opened before\n", c->out_path, strerror(errno));
+        return 0;
+    }
+    if (fclose(c->out) != 0) {
+        fprintf(stderr, "dnswatch consume: closing the old %s failed: %s\n", c->out_path,
+                strerror(errno));
+        fclose(f);
+        c->out = NULL;
+        return -EIO;
+    }
+    c->out = f;
+    struct stat st;
+    c->out_is_file = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+    return 0;
+}
+
 /* One XREADGROUP from start_id ("0": our pending entries after *last; ">": new ones).
  * Returns the number of entries, or what commit() returns on failure (STEP_RETRY when
  * Redis failed). */
 static int read_batch(consumer *c, bool pending, char *last, unsigned block_ms)
 {
     char count[24], block[24];
+    if (reopen_requested && c->nids == 0 && reopen_output(c) != 0)
+        return -EIO;
     snprintf(count, sizeof count, "%lu", c->count);
     snprintf(block, sizeof block, "%u", block_ms);
     const char *argv[11] = {"XREADGROUP", "GROUP", c->group, c->name, "COUNT", count};
@@ -653,6 +719,9 @@ int consume_main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     unsigned backoff = 100;

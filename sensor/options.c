@@ -69,9 +69,9 @@ const dw_optdef dw_opts[] = {
      "`unix:///path[?db=N]`, `sentinel://h1:p1,h2:p2/MASTER[/db]` or "
      "`cluster://seed1:p1[,seed2:p2]`"},
     {"redis-mode", 0, "stream|list|rpush|channel", "redis.mode", DW_OPT_ENUM, 0, 0,
-     NAMES(modes), AT(redis.mode), CLI, "`stream`",
-     "`stream` (XADD), `list` (LPUSH/RPUSH), `channel` (PUBLISH); the flag's `rpush` is a list "
-     "filled with RPUSH"},
+     NAMES(modes), AT(redis.mode), CLI | CFG, "`stream`",
+     "`stream` (XADD), `list` (LPUSH/RPUSH), `rpush` (a list filled with RPUSH, the order "
+     "Logstash and Vector pop), `channel` (PUBLISH)"},
     {"redis-key", 0, "KEY", "redis.key", DW_OPT_TEXT, 1, 0, NULL, 0, AT(redis.key), 0,
      "`dnswatch:events`", "stream/list key or channel"},
     {"redis-maxlen", 0, "N", "redis.maxlen", DW_OPT_UINT, 0, UINT32_MAX, NULL, 0,

@@ -155,6 +155,8 @@ static size_t send_on(redis_transport *r, rconn *c, bool ask, const char *buf,
         }
         if (!failed && reply_ok(r, rep)) {
             ok++;
+            if (r->mode == PUB_CHANNEL && rep->integer == 0)
+                r->t.unheard++;
         } else if (!failed) {
             /* The rest of the replies are read to keep the pipeline in step, but nothing
              * after a refused event counts: the batch is retried from there, in order. */
@@ -388,6 +390,9 @@ static uint64_t ro_close(dw_out *out, bool report)
         !ps.dropped ? "" : ps.dropped_disk == ps.dropped ? " (the disk refused them)"
                          : ps.shed_alerts + ps.shed_events == ps.dropped ? " (shed under pressure)"
                          : " (spool full, shed, or the disk refused them)");
+    if (ps.unheard)
+        say(d, dc, "redis: %llu of the events published reached no subscriber of the channel",
+            (unsigned long long)ps.unheard);
     if (ps.shed_alerts || ps.shed_events)
         say(d, dc, "redis spool under pressure: of the dropped, %llu alerts were shed (flood "
                    "quota), %llu other events",

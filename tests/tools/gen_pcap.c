@@ -2136,6 +2136,42 @@ typedef struct rule_case {
     const char *args;
 } rule_case;
 
+/* Allow documents (tests/rules/allow_pe.yaml) against the shipped catch-all rebinding
+ * rule: an Azure private endpoint reached through its privatelink CNAME, in the allowed
+ * prefix (no alert); the same chain into another private range, and a private answer for
+ * a name with no privatelink in its chain, while a privatelink CNAME sits elsewhere in
+ * the same response (alerts). */
+static void r_allow_pe_x(gen *g, bool bad)
+{
+    conv c = r_conv(60, 40601);
+    r_rr a[] = {{NULL, T_CNAME, 300, "x.privatelink.blob.core.windows.net"},
+                {"x.privatelink.blob.core.windows.net", T_A, 60, "10.30.1.5"}};
+    r_exchange(g, &c, 0xa601, "x.blob.core.windows.net", T_A, 0, 0, false, a, R_N(a));
+    if (!bad)
+        return;
+    r_rr b[] = {{NULL, T_CNAME, 300, "y.privatelink.blob.core.windows.net"},
+                {"y.privatelink.blob.core.windows.net", T_A, 60, "10.31.9.9"}};
+    r_exchange(g, &c, 0xa602, "y.blob.core.windows.net", T_A, 0, 0, false, b, R_N(b));
+    r_rr d[] = {{NULL, T_A, 60, "10.30.1.6"},
+                {"z.blob.core.windows.net", T_CNAME, 300, "z.privatelink.blob.core.windows.net"}};
+    r_exchange(g, &c, 0xa603, "intranet.attacker.example", T_A, 0, 0, false, d, R_N(d));
+}
+static void sc_r_allow_pe(gen *g) { r_allow_pe_x(g, true); }
+static void sc_r_allow_pe_ok(gen *g) { r_allow_pe_x(g, false); }
+
+/* Rule status (tests/rules/status.yaml): a rule on test alerts at low severity tagged
+ * test; a disabled rule never alerts. The benign twin answers within the expectation. */
+static void r_status_x(gen *g, bool bad)
+{
+    conv c = r_conv(61, 40611);
+    r_rr a[] = {{NULL, T_A, 300, bad ? "45.33.20.5" : "151.101.0.223"}};
+    r_exchange(g, &c, 0xa611, "status-test.example", T_A, 0, 0, false, a, R_N(a));
+    r_rr b[] = {{NULL, T_A, 300, "45.33.20.6"}};
+    r_exchange(g, &c, 0xa612, "status-off.example", T_A, 0, 0, false, b, R_N(b));
+}
+static void sc_r_status(gen *g) { r_status_x(g, true); }
+static void sc_r_status_ok(gen *g) { r_status_x(g, false); }
+
 static const rule_case RULE_SCENARIOS[] = {
     {"asn_mismatch", "r_asn_mismatch", DLT_EN10MB, sc_r_asn_mismatch, "tests/rules/violations.yaml", ""},
     {"asn_mismatch_ok", "r_asn_mismatch_ok", DLT_EN10MB, sc_r_asn_mismatch_ok, "tests/rules/violations.yaml", ""},
@@ -2200,6 +2236,11 @@ static const rule_case RULE_SCENARIOS[] = {
     {"musl_view", "r_musl_view", DLT_EN10MB, sc_r_musl_view, "tests/rules/violations.yaml", ""},
     {"musl_view_ok", "r_musl_view_ok", DLT_EN10MB, sc_r_musl_view_ok, "tests/rules/violations.yaml", ""},
     {"musl_question", "r_musl_question", DLT_EN10MB, sc_r_musl_question, "tests/rules/violations.yaml", ""},
+    {"allow_pe", "r_allow_pe", DLT_EN10MB, sc_r_allow_pe, "deploy/rules,tests/rules/allow_pe.yaml", ""},
+    {"allow_pe_ok", "r_allow_pe_ok", DLT_EN10MB, sc_r_allow_pe_ok, "deploy/rules,tests/rules/allow_pe.yaml", ""},
+    {"allow_expired", "r_allow_pe_ok", DLT_EN10MB, sc_r_allow_pe_ok, "deploy/rules,tests/rules/allow_expired.yaml", ""},
+    {"status", "r_status", DLT_EN10MB, sc_r_status, "tests/rules/status.yaml", ""},
+    {"status_ok", "r_status_ok", DLT_EN10MB, sc_r_status_ok, "tests/rules/status.yaml", ""},
 };
 #define N_RULE_SCENARIOS (sizeof RULE_SCENARIOS / sizeof RULE_SCENARIOS[0])
 

@@ -114,6 +114,14 @@ static void parse_entry(struct loader *L, const yaml_node_t *n)
     if (!v[0] && !v[1] && !v[2])
         ys_diag(&L->y, true, n, "allow entry allows nothing; give it names: [...], prefixes: [...] "
                                 "and/or asn: [...]");
+    else if (!v[1] && !v[2])
+        /* A hijack of those names would pass every check the entry covers. */
+        ys_diag(&L->y, false, n, "allow entry has names but no prefixes or asn: it allows ANY "
+                                 "address of those names; add the prefixes: or asn: they use");
+    else if (!v[0] && !v[3])
+        ys_diag(&L->y, false, n, "allow entry has no names and no rules: it allows these "
+                                 "addresses for every name under every rule; narrow it with "
+                                 "names: [...] or rules: [...]");
     if (!v[4])
         ys_diag(&L->y, true, n, "allow entry has no \"reason\"; say why it is allowed (e.g. the "
                                 "change ticket)");

@@ -616,7 +616,12 @@ static void t_allow_doc(void **state)
           "  - {prefixes: [192.0.2.0/24], reason: old, expires: 2020-01-01}\n");
     const char *paths[] = {rules, allow};
     load_paths(&r, paths, 2);
-    expect_diag(&r, 0, "allow.yaml", 8, 54, false, NULL,
+    /* An entry with addresses but neither names nor rules allows them everywhere. */
+    expect_diag(&r, 0, "allow.yaml", 7, 5, false, NULL,
+                "allow entry has no names and no rules: it allows these addresses for every "
+                "name under every rule");
+    expect_diag(&r, 1, "allow.yaml", 8, 5, false, NULL, "allow entry has no names and no rules");
+    expect_diag(&r, 2, "allow.yaml", 8, 54, false, NULL,
                 "allow entry expired on 2020-01-01 and is ignored (reason: old)");
     assert_int_equal(ruleset_allow_count(r.rs), 2);
     const dw_allow *a = ruleset_allow(r.rs, 0);
@@ -632,7 +637,7 @@ static void t_allow_doc(void **state)
     assert_int_equal(a->n_asn, 1);
     assert_null(a->names);
     assert_null(a->prefixes);
-    expect_count(&r, 1, 0);
+    expect_count(&r, 3, 0);
 
     allow = write_file("badallow.yaml",
           "allow:\n"
@@ -657,12 +662,16 @@ static void t_allow_doc(void **state)
     expect_diag(&r, 5, "badallow.yaml", 5, 5, true, NULL,
                 "unknown key \"reasn\" in an allow entry; did you mean \"reason\"?");
     expect_diag(&r, 6, "badallow.yaml", 6, 14, true, NULL, "bad date \"2027-02-30\" in expires");
-    expect_diag(&r, 7, "badallow.yaml", 7, 5, true, NULL, "allow entry has no \"reason\"");
-    expect_diag(&r, 8, "badallow.yaml", 8, 5, true, NULL, "allow entry allows nothing");
-    expect_diag(&r, 9, "badallow.yaml", 9, 5, true, NULL, "an item of \"allow\" must be a mapping");
-    expect_diag(&r, 10, "badallow.yaml", 10, 1, true, NULL,
+    /* Names without addresses: any address of them passes, a hijack included. */
+    expect_diag(&r, 7, "badallow.yaml", 7, 5, false, NULL,
+                "allow entry has names but no prefixes or asn: it allows ANY address of those "
+                "names");
+    expect_diag(&r, 8, "badallow.yaml", 7, 5, true, NULL, "allow entry has no \"reason\"");
+    expect_diag(&r, 9, "badallow.yaml", 8, 5, true, NULL, "allow entry allows nothing");
+    expect_diag(&r, 10, "badallow.yaml", 9, 5, true, NULL, "an item of \"allow\" must be a mapping");
+    expect_diag(&r, 11, "badallow.yaml", 10, 1, true, NULL,
                 "unknown key \"id\" in an allow document");
-    expect_count(&r, 11, -EINVAL);
+    expect_count(&r, 12, -EINVAL);
 }
 
 /* ---- output format ---- */

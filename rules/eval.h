@@ -32,7 +32,10 @@ typedef struct eval_evidence {
     const char *range;        /* special range, or why DNSSEC is missing (static); or NULL */
     uint32_t ttl;             /* for ttl_exceeded */
     uint16_t chain_index;     /* for cname_unexpected: the target's place in the chain */
+    uint16_t rr;              /* for out_of_bailiwick: the record's index in dns_msg.rr;
+                               * EVAL_NO_RR when only counted */
 } eval_evidence;
+#define EVAL_NO_RR 0xffffu
 
 typedef struct eval_finding {
     const dw_rule *rule;

@@ -984,23 +984,24 @@ static void t_owners(void **state)
     assert_int_equal(r->group[f->group].n, 2);
 
     /* A question: an address owned by a name outside its chain is judged by the rules of
-     * the question (musl uses it) and by those of its owner, each with its own chain. */
+     * the question (musl uses it) and by those of its owner, each with its own chain; for
+     * the owner's rule it is also a record outside the question's bailiwick. */
     resp_begin("other.example");
     rr_addr("pypi.org", "45.33.20.5");
     r = judge(ev);
     f = must_find(r, "other", DW_V_PREFIX_MISMATCH);
     assert_int_equal(f->group, 0);
-    f = must_find(r, "pypi", DW_V_PREFIX_MISMATCH);
+    f = must_find(r, "pypi", DW_V_PREFIX_MISMATCH | DW_V_OUT_OF_BAILIWICK);
     assert_int_equal(f->group, 1);
     assert_reason(f, "pypi.org answered 45.33.20.5");
 
-    /* An owner's rule judges only the records along its own chain (TTL here), while the
-     * question's rule judges every address. */
+    /* An owner's rule judges only the records along its own chain (TTL here: nothing but
+     * the record's place), while the question's rule judges every address. */
     resp_begin("other.example");
     rr_addr_ttl("other.example", "192.0.2.1", 3600);
     rr_addr("pypi.org", "151.101.0.223");
     r = judge(ev);
-    assert_null(finding(r, "pypi"));
+    must_find(r, "pypi", DW_V_OUT_OF_BAILIWICK);
     must_find(r, "other", DW_V_PREFIX_MISMATCH);
 
     /* More owners than the groups kept: pypi.org after 40 others is still matched, and

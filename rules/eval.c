@@ -85,6 +85,10 @@ struct evaluator {
     /* Each chain name prepared once for every name set it is looked up in. */
     nameset_query q[EVAL_MAX_NAMES + 1];
     bool need_track;            /* some rule needs the query (dnssec: signed) */
+    bool watching;              /* a rule watches a name for poisoning (ruleset_watch) */
+    /* The first record that build_groups did not find owned by a name of the question's
+     * chain (m->n_rr: none): check_bailiwick starts there. */
+    unsigned bw_first;
     poison_pair *poison;        /* POISON_MAX, out_of_bailiwick of the current response */
     unsigned n_poison;
     /* check_bailiwick's record owner [0] and the suffix it shares with the question's
@@ -142,6 +146,7 @@ static int size_for(evaluator *ev, const ruleset *rs)
     ev->gen = 0;
     ev->rs = rs;
     ev->need_track = false;
+    ev->watching = rs && ruleset_watch(rs) && nameset_size(ruleset_watch(rs)) > 0;
     for (size_t i = 0; i < n; i++)
         if (ruleset_rule(rs, i)->dnssec == DW_DNSSEC_SIGNED)
             ev->need_track = true;
@@ -411,6 +416,14 @@ static bool addr_type(uint16_t t)
     return t == DNS_T_A || t == DNS_T_AAAA || t == DNS_T_SVCB || t == DNS_T_HTTPS;
 }
 
+/* Notes record i as not known to be owned by a name of the question's chain (records come
+ * in order: the first such one is where check_bailiwick starts). */
+static inline void off_chain(evaluator *ev, unsigned i)
+{
+    if (ev->bw_first > i)
+        ev->bw_first = i;
+}
+
 /* The groups of a response (see eval_result): the question's chain, then a chain from
  * each owner of an address or CNAME answer that is on no chain before it. Owners
  * past the room for groups are listed in ev->beyond, to be matched one by one. */
@@ -423,6 +436,7 @@ static void build_groups(evaluator *ev, const dns_msg *m, eval_result *r)
     ev->chain_cut = false;
     ev->n_beyond = 0;
     ev->n_hashed = 0;
+    ev->bw_first = m->n_rr;
     prepare_aliases(ev, m);
     if (m->has_question) {
         if (m->qname_wlen > 0 && m->qname_wlen <= DNS_NAME_MAX &&
@@ -437,19 +451,24 @@ static void build_groups(evaluator *ev, const dns_msg *m, eval_result *r)
         uint32_t bits;
         ev->rec_ng[i] = 0;
         /* (a DNAME's owner is never asked for through it: it maps the names below) */
-        if (rr->section != DNS_SEC_ANSWER || !(addr_type(rr->type) || rr->type == DNS_T_CNAME))
+        if (rr->section != DNS_SEC_ANSWER || !(addr_type(rr->type) || rr->type == DNS_T_CNAME)) {
+            off_chain(ev, i);
             continue;
+        }
         if (dns_rr_owner_is_question(m, rr) && r->n_groups == 1) {
             ev->rec_groups[i] = 1u;
             ev->rec_ng[i] = 1;
             continue;
         }
+        off_chain(ev, i); /* (unless on the chain after all, just below) */
         if (dns_msg_name_unpack(m, rr->name_off, owner, NULL) < 0)
             continue;
         if ((bits = groups_of(ev, r, owner)) != 0) {
             /* mark_owners takes this unless a group is added after */
             ev->rec_groups[i] = bits;
             ev->rec_ng[i] = (uint8_t)r->n_groups;
+            if ((bits & 1u) && ev->bw_first == i)
+                ev->bw_first = m->n_rr;
             continue;
         }
         if (r->n_groups < EVAL_MAX_GROUPS && r->n_chain < EVAL_MAX_NAMES) {
@@ -782,26 +801,27 @@ static void on_watched(void *ctx, uint32_t idx)
 static void check_bailiwick(evaluator *ev, const dns_msg *m, const eval_result *r)
 {
     ev->n_poison = 0;
-    const nameset *watch = ruleset_watch(ev->rs);
     unsigned rc = DNS_RCODE(m->flags);
-    if (!m->has_question || r->n_groups == 0 || !watch || nameset_size(watch) == 0 ||
+    if (ev->bw_first >= m->n_rr || !ev->watching || !m->has_question || r->n_groups == 0 ||
         (rc != 0 && rc != 3))
         return;
-    for (unsigned i = 0; i < m->n_rr; i++) {
-        const dns_rr *rr = &m->rr[i];
-        if (!cacheable(m, rr) || dns_rr_owner_is_question(m, rr) ||
-            (ev->rec_ng[i] && (ev->rec_groups[i] & 1u))) /* on the chain (build_groups) */
+    for (unsigned i = ev->bw_first; i < m->n_rr; i++) {
+        /* An address or CNAME answer owned by a name of the question's chain (found so
+         * by build_groups): most records of most responses, decided here. */
+        if (ev->rec_ng[i] && (ev->rec_groups[i] & 1u))
             continue;
+        const dns_rr *rr = &m->rr[i];
         /* A chain longer than the sensor follows may reach any answer's owner (their
          * addresses are still judged, through the owners' chains). */
-        if (ev->chain_cut && rr->section == DNS_SEC_ANSWER)
+        if (!cacheable(m, rr) || (ev->chain_cut && rr->section == DNS_SEC_ANSWER) ||
+            dns_rr_owner_is_question(m, rr))
             continue;
         if (dns_msg_name_unpack(m, rr->name_off, ev->bw_wire, NULL) < 0 ||
             in_range(ev, 0, r->group[0].n, ev->bw_wire) ||
             !query_of(&ev->bw_q[0], ev->bw_wire, DNS_NAME_MAX, ev->bw_text[0]))
             continue;
         bw_ctx c = {ev, r, (uint16_t)i, -1};
-        nameset_match_query(watch, &ev->bw_q[0], on_watched, &c);
+        nameset_match_query(ruleset_watch(ev->rs), &ev->bw_q[0], on_watched, &c);
     }
 }
 

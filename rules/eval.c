@@ -1489,6 +1489,8 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, const cand_info *ci,
     }
     if (ci->poison_n)
         bailiwick_evidence(ev, rule, ci, m, f);
+    else if (ev->trace_fn && m->has_question && catch_all(rule))
+        trace(ev, rule, "bailiwick", -1, "a catch-all rule watches no name for poisoning");
     else if (ev->trace_fn && m->has_question)
         trace(ev, rule, "bailiwick", 1, "no record for a name the rule watches outside the "
                                         "question's bailiwick");

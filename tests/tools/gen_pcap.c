@@ -1974,6 +1974,29 @@ static void r_bailiwick_soa_x(gen *g, bool bad)
 static void sc_r_bailiwick_soa(gen *g) { r_bailiwick_soa_x(g, true); }
 static void sc_r_bailiwick_soa_ok(gen *g) { r_bailiwick_soa_x(g, false); }
 
+/* An injection flood: 50 forged responses to one victim, each for a fresh random name of
+ * the attacker's zone, all carrying the same pypi.org NS and address: one alert and one
+ * folded summary, not 50 alerts. The twin: 50 fresh names that reach pypi.org through a
+ * CNAME, with pypi.org's NS in the authority section. */
+static void r_bailiwick_flood_x(gen *g, bool bad)
+{
+    conv c = r_conv(34, 40234);
+    char q[64];
+    for (unsigned i = 0; i < 50; i++) {
+        snprintf(q, sizeof q, bad ? "r%04x.attacker-chosen.example" : "w%04x.mirror.example",
+                 0x9100 + i * 7919 % 4096);
+        r_rr an_bad[] = {{NULL, T_A, 60, "93.184.216.34"}};
+        r_rr an_ok[] = {{NULL, T_CNAME, 300, "pypi.org"}, {"pypi.org", T_A, 300, "151.101.0.223"}};
+        r_rr ns[] = {{"pypi.org", T_NS, 86400, bad ? "ns.attacker-chosen.example" : "ns1.pypi.org"}};
+        r_rr ar[] = {{"pypi.org", T_A, 86400, "45.33.20.5"}};
+        r_sections_exchange(g, &c, 0xb000 + i, q, 0, bad ? an_bad : an_ok, bad ? 1 : 2, ns,
+                            R_N(ns), ar, bad ? 1 : 0);
+        g->now_us += 20000;
+    }
+}
+static void sc_r_bailiwick_flood(gen *g) { r_bailiwick_flood_x(g, true); }
+static void sc_r_bailiwick_flood_ok(gen *g) { r_bailiwick_flood_x(g, false); }
+
 /* deploy/demo/demo.pcap: ordinary traffic with four attacks among it (see its README). */
 static void sc_demo(gen *g)
 {
@@ -2343,6 +2366,8 @@ static const rule_case RULE_SCENARIOS[] = {
     {"bailiwick_glue_ok", "r_bailiwick_glue_ok", DLT_EN10MB, sc_r_bailiwick_glue_ok, "tests/rules/violations.yaml", ""},
     {"bailiwick_soa", "r_bailiwick_soa", DLT_EN10MB, sc_r_bailiwick_soa, "tests/rules/violations.yaml", ""},
     {"bailiwick_soa_ok", "r_bailiwick_soa_ok", DLT_EN10MB, sc_r_bailiwick_soa_ok, "tests/rules/violations.yaml", ""},
+    {"bailiwick_flood", "r_bailiwick_flood", DLT_EN10MB, sc_r_bailiwick_flood, "tests/rules/violations.yaml", "--workers 1"},
+    {"bailiwick_flood_ok", "r_bailiwick_flood_ok", DLT_EN10MB, sc_r_bailiwick_flood_ok, "tests/rules/violations.yaml", "--workers 1"},
 };
 #define N_RULE_SCENARIOS (sizeof RULE_SCENARIOS / sizeof RULE_SCENARIOS[0])
 

@@ -694,16 +694,14 @@ static bool label_eq(const uint8_t *a, const uint8_t *b)
     return true;
 }
 
-/* How many labels a and b share at their end (case-insensitively), and in *off where that
- * suffix starts in a; 0 (and *off unset) when they share none or one is malformed. */
-static int common_suffix(const uint8_t *a, const uint8_t *b, int *off)
+/* How many labels a (na labels at offsets oa) and b share at their end,
+ * case-insensitively; 0 when none, or b is malformed. */
+static int common_suffix(const uint8_t *a, const uint8_t *oa, int na, const uint8_t *b)
 {
-    uint8_t oa[DNS_NAME_MAX / 2 + 1], ob[DNS_NAME_MAX / 2 + 1];
-    int na = label_offsets(a, oa), nb = label_offsets(b, ob), k = 0;
+    uint8_t ob[DNS_NAME_MAX / 2 + 1];
+    int nb = label_offsets(b, ob), k = 0;
     while (k < na && k < nb && label_eq(a + oa[na - 1 - k], b + ob[nb - 1 - k]))
         k++;
-    if (k > 0)
-        *off = oa[na - k];
     return k;
 }
 
@@ -754,17 +752,16 @@ static void on_watched(void *ctx, uint32_t idx)
     const dw_rule *rule = ruleset_rule(ev->rs, idx);
     if (rule->except && nameset_contains_query(rule->except, &ev->bw_q[0]))
         return;
-    if (c->shared < 0) {
-        int best = 0, best_off = 0;
-        for (unsigned k = 0; k < c->r->group[0].n; k++) {
-            int off = 0, n = common_suffix(ev->bw_wire, ev->chain_wire[k], &off);
-            if (n > best) {
-                best = n;
-                best_off = off;
-            }
+    if (c->shared < 0) { /* once per record, for the first rule that watches it */
+        uint8_t oa[DNS_NAME_MAX / 2 + 1];
+        int na = label_offsets(ev->bw_wire, oa), best = 0;
+        for (unsigned k = 0; na > 0 && k < c->r->group[0].n && best < na; k++) {
+            int n = common_suffix(ev->bw_wire, oa, na, ev->chain_wire[k]);
+            best = n > best ? n : best;
         }
-        c->shared = best > 0 && query_of(&ev->bw_q[1], ev->bw_wire + best_off,
-                                         DNS_NAME_MAX - (size_t)best_off, ev->bw_text[1])
+        size_t off = best > 0 ? oa[na - best] : 0;
+        c->shared = best > 0 && query_of(&ev->bw_q[1], ev->bw_wire + off, DNS_NAME_MAX - off,
+                                         ev->bw_text[1])
                         ? best
                         : 0;
     }

@@ -657,13 +657,17 @@ static void sort_candidates(uint32_t *v, size_t n)
 
 /* ---- out_of_bailiwick --------------------------------------------------------------- */
 
-/* Whether a resolver would cache the record, the only way one outside the question's
- * bailiwick can do harm: not OPT nor a meta type (TKEY, TSIG, the rest of RFC 6895's
- * QTYPE-only range 128..255), of the question's class, with a TTL above 0 (RFC 1035: a
- * zero TTL is for the transaction in progress only). */
+/* Whether a resolver would cache the record as data it resolves names with, the only way
+ * one outside the question's bailiwick can do harm: not OPT nor a meta type (TKEY, TSIG,
+ * the rest of RFC 6895's QTYPE-only range 128..255), nor a DNSSEC proof (RRSIG, NSEC,
+ * NSEC3: a validator checks them against the zone's keys, anything else ignores them;
+ * and an NXDOMAIN proves the name's absence with the NSEC owned by the name before it,
+ * pypi.org's for a question for pypj.org), of the question's class, with a TTL above 0
+ * (RFC 1035: a zero TTL is for the transaction in progress only). */
 static bool cacheable(const dns_msg *m, const dns_rr *rr)
 {
     return rr->type != DNS_T_OPT && (rr->type < 128 || rr->type > 255) &&
+           rr->type != DNS_T_RRSIG && rr->type != DNS_T_NSEC && rr->type != DNS_T_NSEC3 &&
            rr->rclass == m->qclass && rr->ttl > 0;
 }
 

@@ -1234,6 +1234,33 @@ static void t_bailiwick_benign(void **state)
     ar_rr("pypi.org", DNS_T_A, "45.33.20.5");
     must_find(judge(ev), "pypi", DW_V_OUT_OF_BAILIWICK);
 
+    /* A DNSSEC denial: the NXDOMAIN for pypj.org proves it with the NSEC (and its RRSIG)
+     * owned by pypi.org, the name before it; proofs are not data a resolver resolves
+     * with. The SOA of org is nobody's. */
+    msg_begin(0x8183, "pypj.org", DNS_T_A);
+    ns_rr("org", DNS_T_SOA, "a0.org.afilias-nst.info");
+    dnsb_name(&B.m, "pypi.org");
+    size_t at = dnsb_rr_begin(&B.m, DNS_T_NSEC, 1, 3600);
+    dnsb_name(&B.m, "pypk.org");
+    dnsb_bytes(&B.m, "\x00\x06\x62\x01\x80\x08\x00\x03", 8); /* A NS SOA MX TXT AAAA RRSIG NSEC */
+    dnsb_rr_end(&B.m, at);
+    B.ns++;
+    dnsb_name(&B.m, "pypi.org");
+    at = dnsb_rr_begin(&B.m, DNS_T_RRSIG, 1, 3600);
+    dnsb_u16(&B.m, DNS_T_NSEC);
+    dnsb_u8(&B.m, 8);
+    dnsb_u8(&B.m, 2);
+    dnsb_u32(&B.m, 3600);
+    dnsb_u32(&B.m, 0xffffffff);
+    dnsb_u32(&B.m, 0);
+    dnsb_u16(&B.m, 1234);
+    dnsb_name(&B.m, "org");
+    for (int i = 0; i < 64; i++)
+        dnsb_u8(&B.m, 0);
+    dnsb_rr_end(&B.m, at);
+    B.ns++;
+    assert_int_equal(judge(ev)->n_findings, 0);
+
     /* Without a watching rule nothing is looked at. */
     ruleset *rs2 = rules("id: all\nmatch: {names: [\"*\"]}\n");
     assert_int_equal(evaluator_set_ruleset(ev, rs2), 0);

@@ -85,6 +85,7 @@ void ruleset_free(ruleset *rs)
     rs_vec_free(&rs->namesets);
     rs_vec_free(&rs->prefixsets);
     nameset_free(rs->names);
+    nameset_free(rs->watch);
     while (rs->arena) {
         struct chunk *c = rs->arena;
         rs->arena = c->next;
@@ -101,6 +102,25 @@ size_t ruleset_allow_count(const ruleset *rs) { return rs->n_allow; }
 const dw_allow *ruleset_allow(const ruleset *rs, size_t i)
 {
     return i < rs->n_allow ? &rs->allow[i] : NULL;
+}
+const nameset *ruleset_watch(const ruleset *rs) { return rs->watch; }
+
+/* Adds what one match.names pattern watches for poisoning (ruleset_watch): an exact name
+ * and every name below it; for "*.S", S and every name below it. "*" watches nothing.
+ * Returns 0 or -ENOMEM (a name too long to have a name below it adds only itself). */
+static int add_watch(nameset *w, const char *pat, uint32_t rule)
+{
+    char below[2 + 1024]; /* "*." and a pattern (nameset_add refuses one over 253 bytes) */
+    if (strcmp(pat, "*") == 0)
+        return 0;
+    const char *apex = strncmp(pat, "*.", 2) == 0 ? pat + 2 : pat;
+    int rc = nameset_add(w, apex, rule);
+    if (rc == -ENOMEM)
+        return rc;
+    if ((size_t)snprintf(below, sizeof below, "*.%s", apex) >= sizeof below)
+        return 0;
+    rc = nameset_add(w, below, rule);
+    return rc == -ENOMEM ? rc : 0;
 }
 
 /* ---- loader state -------------------------------------------------------------------- */
@@ -455,9 +475,10 @@ int ruleset_load(const char *const *paths, size_t n, time_t now, ruleset_diag_fn
     }
     ruleset *rs = L.rs;
     rs->names = nameset_new();
+    rs->watch = nameset_new();
     rs->n = L.rules.n;
     rs->rules = rs_lalloc(&L, (L.rules.n ? L.rules.n : 1) * sizeof(dw_rule));
-    if (!rs->names || !rs->rules) {
+    if (!rs->names || !rs->watch || !rs->rules) {
         rc = -ENOMEM;
         goto out;
     }
@@ -475,7 +496,8 @@ int ruleset_load(const char *const *paths, size_t n, time_t now, ruleset_diag_fn
     /* A disabled rule is linted, never a candidate. */
     for (size_t i = 0; i < rs->n; i++)
         for (size_t j = 0; rs->rules[i].status != DW_RULE_DISABLED && j < rs->rules[i].names.n; j++)
-            if (nameset_add(rs->names, rs->rules[i].names.v[j], (uint32_t)i) != 0)
+            if (nameset_add(rs->names, rs->rules[i].names.v[j], (uint32_t)i) != 0 ||
+                add_watch(rs->watch, rs->rules[i].names.v[j], (uint32_t)i) != 0)
                 L.y.oom = true;
     if (L.y.oom) {
         rc = -ENOMEM;

@@ -179,6 +179,15 @@ const char *ruleset_hash(const ruleset *rs);
  * name. */
 const nameset *ruleset_names(const ruleset *rs);
 
+/* What the rules watch for poisoning (DESIGN.md "Tracking": a rule watches its names and
+ * every name below them), valued by rule index: for each match.names pattern N, N and
+ * "*.N"; for "*.S", S (the apex whose NS and SOA records control every name below it)
+ * and "*.S". A catch-all "*" watches nothing: it judges addresses, and would otherwise
+ * make every glue record of every response a finding. A (pattern, rule) pair may be
+ * listed twice (pypi.org and *.pypi.org both add *.pypi.org). The rule's match.except
+ * still applies to a name found here. */
+const nameset *ruleset_watch(const ruleset *rs);
+
 /* "YYYY-MM-DD", as an exception's `expires` is written (a real day, 1970 or later), to the
  * first second of that day, UTC. Returns 0, or -EINVAL and leaves *start alone. */
 int ruleset_parse_day(const char *s, time_t *start) __attribute__((warn_unused_result));

@@ -47,6 +47,7 @@ struct ruleset {
     dw_rule *rules;
     size_t n;
     nameset *names;
+    nameset *watch;          /* ruleset_watch() */
     struct chunk *arena;     /* strings and arrays reachable from rules */
     struct vec namesets;     /* nameset *: every set the rules point to */
     struct vec prefixsets;   /* prefixset * */

@@ -911,7 +911,11 @@ static void print_rules(explain_state *st)
         const dw_rule *rule = st->lines[i].rule;
         const char *pattern;
         const char *name = matched_name(rule, r, &pattern);
-        printf("rule %s (%s:%u) matched %s", rule->id, rule->file, rule->line, name);
+        if (strcmp(name, "?") == 0) /* (out_of_bailiwick: it watches a record's owner) */
+            printf("rule %s (%s:%u) matched no name asked, watches a record's owner",
+                   rule->id, rule->file, rule->line);
+        else
+            printf("rule %s (%s:%u) matched %s", rule->id, rule->file, rule->line, name);
         if (strcmp(pattern, name) != 0)
             printf(" (pattern %s)", pattern);
         putchar('\n');

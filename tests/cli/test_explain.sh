@@ -176,6 +176,20 @@ if [ -x "$gen" ]; then
     ex 1 --rules "$tmp/strict.yaml" -r "$tmp/c.pcap"
     has "$tmp/out" "cname: FAIL dualstack.python.map.fastly.net is not an allowed target (none allowed)" \
         "1 responses, 1 would raise an alert"
+    # Records outside the question's bailiwick: the sections are listed, the rule of the
+    # records' owner says why it applies and fails; the catch-all watches nothing.
+    vio="$DW_SRC/tests/rules/violations.yaml"
+    "$gen" r_bailiwick_kaminsky "$tmp/k.pcap" >/dev/null
+    ex 1 --rules "$vio" --asn-db none -r "$tmp/k.pcap"
+    has "$tmp/out" "authority: pypi.org NS ns.attacker-chosen.example ttl 86400" \
+        "additional: pypi.org A 45.33.20.5 ttl 86400" \
+        "rule t-asn ($vio:12) matched no name asked, watches a record's owner" \
+        "bailiwick: FAIL 2 records for names the rule watches outside the question's bailiwick, the first pypi.org NS in the authority section" \
+        "verdict: alert [out_of_bailiwick]" \
+        "bailiwick: SKIP a catch-all rule watches no name for poisoning"
+    "$gen" r_bailiwick_kaminsky_ok "$tmp/k-ok.pcap" >/dev/null
+    ex 0 --rules "$vio" --asn-db none -r "$tmp/k-ok.pcap"
+    has "$tmp/out" "1 responses, 0 would raise an alert"
 fi
 
 # Usage and input errors: exit 2 and a message that names the problem.

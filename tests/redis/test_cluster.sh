@@ -6,13 +6,25 @@
 # run (ASK while the key migrates, MOVED after): nothing is lost.
 . "$(dirname "$0")/lib.sh"
 
-freeport() { echo $((20000 + RANDOM % 30000)); }
+# A port free for the node and for its cluster bus (port + 10000), checked by binding both.
+freeport() {
+    python3 -c '
+import random, socket
+for _ in range(200):
+    p = random.randint(20000, 30000)
+    try:
+        for q in (p, p + 10000):
+            s = socket.socket(); s.bind(("127.0.0.1", q)); s.close()
+        print(p); break
+    except OSError:
+        pass'
+}
 ports=()
 for i in 1 2 3; do
-    p=$(freeport)
-    ports+=("$p")
     mkdir -p "$tmp/n$i"
-    cat >"$tmp/n$i/redis.conf" <<CONF
+    for _ in 1 2 3 4 5; do
+        p=$(freeport)
+        cat >"$tmp/n$i/redis.conf" <<CONF
 port $p
 bind 127.0.0.1
 cluster-enabled yes
@@ -23,17 +35,31 @@ appendonly no
 dir $tmp/n$i
 daemonize no
 CONF
-    redis-server "$tmp/n$i/redis.conf" >"$tmp/n$i/log" 2>&1 3>&- &
-    extra_pids="$extra_pids $!"
-done
-for p in "${ports[@]}"; do
-    for _ in $(seq 50); do redis-cli -p "$p" PING 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+        redis-server "$tmp/n$i/redis.conf" >"$tmp/n$i/log" 2>&1 3>&- &
+        pid=$!
+        started=
+        for _ in $(seq 50); do
+            redis-cli -p "$p" PING 2>/dev/null | grep -q PONG && { started=1; break; }
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        [ -n "$started" ] && break
+        kill -9 "$pid" 2>/dev/null
+        rm -f "$tmp/n$i/nodes.conf"
+    done
+    [ -n "$started" ] || { echo "cannot start cluster node $i"; cat "$tmp/n$i/log"; exit 1; }
+    extra_pids="$extra_pids $pid"
+    ports+=("$p")
 done
 redis-cli --cluster create "127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}" "127.0.0.1:${ports[2]}" \
     --cluster-yes >"$tmp/create.log" 2>&1 || { echo "cluster create failed"; cat "$tmp/create.log"; exit 1; }
-for _ in $(seq 100); do
-    redis-cli -p "${ports[0]}" CLUSTER INFO | grep -q 'cluster_state:ok' && break
-    sleep 0.1
+# Every node must agree the cluster is up (slots covered, nodes known) before the sensors.
+for p in "${ports[@]}"; do
+    for _ in $(seq 200); do
+        redis-cli -p "$p" CLUSTER INFO | grep -q 'cluster_state:ok' && break
+        sleep 0.1
+    done
+    redis-cli -p "$p" CLUSTER INFO | grep -q 'cluster_state:ok' || { echo "cluster not ok at $p"; exit 1; }
 done
 cc() { redis-cli -c -p "${ports[0]}" "$@"; }
 seed="cluster://127.0.0.1:${ports[0]}"

@@ -9,7 +9,7 @@
 command -v redis-sentinel >/dev/null || command -v redis-server >/dev/null || dw_skip "no redis-sentinel"
 
 N=${DW_SENTINEL_EVENTS:-100000}
-freeport() { echo $((20000 + RANDOM % 40000)); }
+freeport() { free_port; }
 pids=()
 # server NAME PORT [EXTRA]: a redis-server of its own, in $tmp/NAME.
 server() {

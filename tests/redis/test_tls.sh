@@ -23,7 +23,7 @@ mkcert server /CN=localhost "subjectAltName=DNS:localhost,IP:127.0.0.1"
 mkcert client /CN=sensor
 [ -s "$tmp/server.pem" ] && [ -s "$tmp/client.pem" ] || { echo "cannot make certificates"; exit 1; }
 
-tport=$((20000 + RANDOM % 40000))
+tport=$(free_port)
 redis_start "tls-port $tport
 tls-cert-file $tmp/server.pem
 tls-key-file $tmp/server.key

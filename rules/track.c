@@ -469,6 +469,7 @@ track_match track_response(track *t, const pkt_info *pi, const dns_msg *m, bool 
     if (outstanding(p, now)) {
         r.near_miss = true;
         COUNT(t, TRACK_NEAR_MISSES);
+        r.prior_near = p->misses;
         if (++p->misses >= t->lim.near_miss)
             r.violations |= DW_V_TXID_MISMATCH_FLOOD;
     }
@@ -478,6 +479,7 @@ track_match track_response(track *t, const pkt_info *pi, const dns_msg *m, bool 
         p->blind_start_us = now;
         p->blind = 0;
     }
+    r.prior_blind = p->blind;
     if (++p->blind >= t->lim.blind_count)
         r.violations |= DW_V_TXID_MISMATCH_FLOOD;
     if (!r.near_miss) {
@@ -544,6 +546,10 @@ void track_note(track *t, const track_match *tm, uint32_t rule, const char *rule
         x->msg_len = m->len <= sizeof x->msg ? m->len : 0;
         memcpy(x->msg, m->buf, x->msg_len);
         t->n_inc++;
+        /* What the pair counted before the threshold was reached belongs to the flood. */
+        x->near_misses = tm->prior_near;
+        x->blind = tm->prior_blind > tm->prior_near ? tm->prior_blind - tm->prior_near : 0;
+        x->responses = x->near_misses + x->blind;
     }
     x->violations |= tm->violations;
     x->last_us = pi->ts_us;

@@ -89,6 +89,9 @@ typedef struct track_match {
     uint32_t pair;            /* 0: the client's queries to this server were not seen */
     uint32_t violations;
     bool near_miss;           /* a query of the pair was outstanding */
+    /* Unmatched responses of the pair counted before this one in the current query life
+     * (near misses) and rate window (blind): an incident opened now starts with them. */
+    uint32_t prior_near, prior_blind;
 } track_match;
 
 /* What an incident reports when it closes. */

@@ -2357,6 +2357,37 @@ static void sc_r_unsolicited_ok(gen *g)
     trk_answer(g, &l, 0x5252, TRK_NAME, trk_real, 1, 64);
 }
 
+/* The tracking memory test (tests/pcap/test_track_memory.sh): 250 000 queries nobody
+ * answers, from 65 536 clients (10.9.0.0/16, any port) to our resolver, and 250 000
+ * forged responses for names no rule watches (half to those clients with guessed ids,
+ * half to clients never seen), 20 us apart; in the middle of it, the near-miss flood of
+ * r_txid_flood against 10.1.2.41, which must still raise its one alert. */
+static void trackflood(gen *g)
+{
+    rng_state = 20261203;
+    for (unsigned i = 0; i < 500000; i++) {
+        if (i == 250000)
+            sc_r_txid_flood(g);
+        uint64_t r = rng();
+        char cli[32], name[64];
+        unsigned host = (unsigned)(r >> 16) & 0xffff;
+        bool seen = i % 2 == 0 || (r & 1);
+        snprintf(cli, sizeof cli, "10.%u.%u.%u", seen ? 9 : 8, host >> 8, host & 0xff);
+        conv c = mkconv(cli, (uint16_t)(1024 + (r >> 32) % 64000), "10.10.0.53", 53, L_ETH);
+        snprintf(name, sizeof name, "q%u.flood.example", i);
+        unsigned id = (unsigned)(r >> 48);
+        if (i % 2 == 0) {
+            dns_query(&g_q, id, name, T_A, 0, false);
+            udp_send(g, &c, true, &g_q);
+        } else {
+            dnsb_start(&g_r, id ^ 0x5555, F_RESP, name, T_A, 1, 0, 0);
+            dnsb_rr_addr(&g_r, 12, 60, "45.33.20.5");
+            udp_send(g, &c, false, &g_r);
+        }
+        g->now_us += 20;
+    }
+}
+
 static const rule_case RULE_SCENARIOS[] = {
     {"asn_mismatch", "r_asn_mismatch", DLT_EN10MB, sc_r_asn_mismatch, "tests/rules/violations.yaml", ""},
     {"asn_mismatch_ok", "r_asn_mismatch_ok", DLT_EN10MB, sc_r_asn_mismatch_ok, "tests/rules/violations.yaml", ""},
@@ -2436,6 +2467,7 @@ static void usage(void)
 {
     fputs("usage: gen_pcap SCENARIO OUT.pcap\n"
           "       gen_pcap bench NPACKETS OUT.pcap [SEED]\n"
+          "       gen_pcap trackflood OUT.pcap\n"
           "       gen_pcap --list | --list-rules\n",
           stderr);
     exit(2);
@@ -2496,6 +2528,13 @@ int main(int argc, char **argv)
         bench(&g, n, seed);
         if (close_out(&g) != 0)
             die("%s: write failed", argv[3]);
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "trackflood") == 0) {
+        open_out(&g, DLT_EN10MB, argv[2]);
+        trackflood(&g);
+        if (close_out(&g) != 0)
+            die("%s: write failed", argv[2]);
         return 0;
     }
     if (argc != 3)

@@ -1378,11 +1378,16 @@ static void track_exchange(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     memset(&ev->tm, 0, sizeof ev->tm);
     if (!m->has_question || r->n_groups == 0)
         return; /* no question: no exchange to key it by */
+    ev->tm = track_response(ev->tr, pi, m);
+    if (ev->tm.kind != TRACK_UNMATCHED && ev->tm.kind != TRACK_CONFLICT)
+        return; /* the usual case: an answer to its query, no rule to look up */
     if (ev->rs && ev->watch)
         nameset_match_query(ev->watch, &ev->q[0], on_watch, ev);
     sort_candidates(ev->watching, ev->n_watching);
-    ev->tm = track_response(ev->tr, pi, m, ev->n_watching > 0);
-    if (ev->tm.kind != TRACK_UNMATCHED || !ev->tm.pair)
+    if (ev->tm.kind != TRACK_UNMATCHED)
+        return;
+    track_unmatched(ev->tr, &ev->tm, pi, ev->n_watching > 0);
+    if (!ev->tm.pair)
         return;
     for (unsigned i = 0; i < ev->n_watching; i++)
         track_note(ev->tr, &ev->tm, ev->watching[i], ruleset_rule(ev->rs, ev->watching[i])->id,

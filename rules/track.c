@@ -166,13 +166,31 @@ static side side_of(const pkt_info *pi, bool response)
     return s;
 }
 
+/* Keys are hashed eight bytes at a time (every query and response is keyed twice: FNV's
+ * byte loop was most of tracking's cost). */
+static uint64_t mix_bytes(uint64_t h, const uint8_t *p, size_t n)
+{
+    uint64_t w;
+    for (; n >= 8; p += 8, n -= 8) {
+        memcpy(&w, p, 8);
+        h = hash_mix64(h ^ w);
+    }
+    if (n) {
+        w = 0;
+        memcpy(&w, p, n);
+        h = hash_mix64(h ^ w ^ (uint64_t)n << 59);
+    }
+    return h;
+}
+
 static uint64_t pair_key(const track *t, const pkt_info *pi, const side *s)
 {
+    uint8_t k[33];
     size_t alen = pi->ip_version == 6 ? 16 : 4;
-    uint64_t h = hash_fnv64(HASH_FNV64_OFFSET ^ t->seed, &pi->ip_version, 1);
-    h = hash_fnv64(h, s->client, alen);
-    h = hash_fnv64(h, s->server, alen);
-    h = hash_mix64(h);
+    k[0] = pi->ip_version;
+    memcpy(k + 1, s->client, alen);
+    memcpy(k + 1 + alen, s->server, alen);
+    uint64_t h = mix_bytes(t->seed, k, 1 + 2 * alen);
     return h ? h : 1;
 }
 
@@ -196,9 +214,8 @@ static uint64_t exchange_key(const dns_msg *m, uint64_t pk, const pkt_info *pi, 
                         (uint8_t)s->sport,       (uint8_t)(m->id >> 8), (uint8_t)m->id,
                         pi->proto,               (uint8_t)(m->qtype >> 8), (uint8_t)m->qtype,
                         (uint8_t)(m->qclass >> 8), (uint8_t)m->qclass};
-    uint64_t h = hash_fnv64(pk, misc, sizeof misc);
-    h = hash_fnv64(h, qn, (size_t)n);
-    h = hash_mix64(h);
+    uint64_t h = mix_bytes(pk, misc, sizeof misc);
+    h = mix_bytes(h, qn, (size_t)n);
     return h ? h : 1;
 }
 
@@ -344,7 +361,11 @@ static uint64_t answer_digest(const track *t, const dns_msg *m)
         uint8_t tc[4] = {(uint8_t)(rr->type >> 8), (uint8_t)rr->type, (uint8_t)(rr->rclass >> 8),
                          (uint8_t)rr->rclass};
         uint64_t h = hash_fnv64(HASH_FNV64_OFFSET ^ t->seed, tc, sizeof tc);
-        int n = dns_msg_name_unpack(m, rr->name_off, name, NULL);
+        /* An owner that points at the question is the question (the same in every
+         * response of the exchange, which is keyed by it): no need to unpack it. */
+        int n = dns_rr_owner_is_question(m, rr) ? 0 : dns_msg_name_unpack(m, rr->name_off, name, NULL);
+        if (n == 0)
+            h = hash_fnv64_byte(h, 0xff);
         for (int k = 0; k < n; k++)
             h = hash_fnv64_byte(h, fold(name[k]));
         if (name_rdata(rr->type) && (n = dns_msg_name_unpack(m, rr->rdata_off, name, NULL)) > 0) {
@@ -442,29 +463,39 @@ static track_match answered(track *t, exch *e, const pkt_info *pi, const dns_msg
     return r;
 }
 
-track_match track_response(track *t, const pkt_info *pi, const dns_msg *m, bool watched)
+track_match track_response(track *t, const pkt_info *pi, const dns_msg *m)
 {
     track_match r;
-    memset(&r, 0, sizeof r);
     side s = side_of(pi, true);
     uint64_t pk = pair_key(t, pi, &s);
     uint64_t key = exchange_key(m, pk, pi, &s);
-    uint64_t now = pi->ts_us;
-    if (!key)
+    if (!key) {
+        memset(&r, 0, sizeof r);
         return r;
-    note_loss(t, now);
+    }
+    note_loss(t, pi->ts_us);
     for (unsigned i = 0; i < PROBE; i++) {
         exch *e = &t->ex[(key + i) & t->ex_mask];
         if (e->key == key && e->id == m->id && e->cport == s.cport && e->sport == s.sport)
             return answered(t, e, pi, m);
     }
-
+    memset(&r, 0, sizeof r);
     r.kind = TRACK_UNMATCHED;
+    r.pair_key = pk;
+    return r;
+}
+
+void track_unmatched(track *t, track_match *tm, const pkt_info *pi, bool watched)
+{
+    track_match r = *tm;
+    uint64_t now = pi->ts_us;
+    if (tm->kind != TRACK_UNMATCHED || tm->pair)
+        return;
     COUNT(t, TRACK_UNMATCHED);
     uint32_t pidx;
-    pair *p = pair_find(t, pk, &pidx);
+    pair *p = pair_find(t, tm->pair_key, &pidx);
     if (!p || now < p->last_query_us || now - p->last_query_us > t->seen_us)
-        return r; /* the client's queries to this server are not seen (a one-way span) */
+        return; /* the client's queries to this server are not seen (a one-way span) */
     r.pair = pidx;
     if (outstanding(p, now)) {
         r.near_miss = true;
@@ -473,8 +504,10 @@ track_match track_response(track *t, const pkt_info *pi, const dns_msg *m, bool 
         if (++p->misses >= t->lim.near_miss)
             r.violations |= DW_V_TXID_MISMATCH_FLOOD;
     }
-    if (!watched)
-        return r;
+    if (!watched) {
+        *tm = r;
+        return;
+    }
     if (now < p->blind_start_us || now - p->blind_start_us >= t->blind_us) {
         p->blind_start_us = now;
         p->blind = 0;
@@ -489,7 +522,7 @@ track_match track_response(track *t, const pkt_info *pi, const dns_msg *m, bool 
         else
             r.violations |= DW_V_UNSOLICITED_RESPONSE;
     }
-    return r;
+    *tm = r;
 }
 
 /* ---- incidents -------------------------------------------------------------------- */

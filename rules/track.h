@@ -86,6 +86,7 @@ typedef struct track_match {
     /* UNMATCHED: the pair it belongs to (for track_note) and what it counts towards:
      * DW_V_TXID_MISMATCH_FLOOD once a threshold is reached, DW_V_UNSOLICITED_RESPONSE for
      * a watched response no query asked for. */
+    uint64_t pair_key;        /* the client/server pair's key */
     uint32_t pair;            /* 0: the client's queries to this server were not seen */
     uint32_t violations;
     bool near_miss;           /* a query of the pair was outstanding */
@@ -122,9 +123,15 @@ void track_set_counters(track *t, dw_counters *c);
 /* Remembers a query (a message dns_msg_is_answer() says is not an answer). */
 void track_query(track *t, const pkt_info *pi, const dns_msg *m);
 
-/* Matches a response. watched: a rule watches its question name (for the blind flood and
- * unsolicited forms, which need a zone to be about). */
-track_match track_response(track *t, const pkt_info *pi, const dns_msg *m, bool watched);
+/* Matches a response against the exchanges. An unmatched one (kind TRACK_UNMATCHED) is
+ * counted by track_unmatched() next, once the caller knows whether it is watched. */
+track_match track_response(track *t, const pkt_info *pi, const dns_msg *m);
+
+/* Counts an unmatched response towards its client/server pair (near misses, the blind
+ * rate, unsolicited) and fills tm->pair, tm->violations and the rest. watched: a rule
+ * watches its question name (the blind and unsolicited forms need a zone to be about).
+ * Once per response; nothing for a response that matched. */
+void track_unmatched(track *t, track_match *tm, const pkt_info *pi, bool watched);
 
 /* Counts an unmatched response (tm from track_response) for one rule that watches its
  * name: opens the rule's incident for the pair when tm->violations says so, or adds to

@@ -94,7 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         }
         bool watched = flags & 0x10;
-        track_match m = track_response(t, &pi, &g_msg, watched);
+        track_match m = track_response(t, &pi, &g_msg);
+        track_unmatched(t, &m, &pi, watched);
         if (watched)
             track_note(t, &m, 0, rule_ids[0], &pi, &g_msg);
         if (watched && (flags & 0x80))

@@ -80,7 +80,9 @@ static track_match respond(track *t, unsigned client, uint16_t port, uint64_t ts
                            const dns_msg *m, bool watched)
 {
     pkt_info pi = pkt(true, client, port, ts, ttl);
-    return track_response(t, &pi, m, watched);
+    track_match r = track_response(t, &pi, m);
+    track_unmatched(t, &r, &pi, watched);
+    return r;
 }
 
 static void ask(track *t, unsigned client, uint16_t port, uint64_t ts, unsigned id,
@@ -245,7 +247,8 @@ static void flood(bool lossy)
         snprintf(name, sizeof name, "x%u." NAME, i);
         pkt_info pi = pkt(true, 7, (uint16_t)(30000 + i % 50), T0 + 12000000 + i * 100, 250);
         const dns_msg *f = msg(0x8000 + i, RFLAGS, name, FORGED, 1, 60);
-        m = track_response(t, &pi, f, true);
+        m = track_response(t, &pi, f);
+        track_unmatched(t, &m, &pi, true);
         if (lossy && i == 50)
             loss += 3;
         track_note(t, &m, 4, "t-track", &pi, f);

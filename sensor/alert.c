@@ -239,8 +239,8 @@ static void evidence_flood(json_buf *j, const alert_ctx *c, const eval_evidence 
     json_kv_str(j, "form", e->violation == DW_V_UNSOLICITED_RESPONSE ? "unsolicited"
                            : t->near_misses                          ? "near_miss"
                                                                      : "blind");
-    write_time(j, "first", t->first_us);
-    write_time(j, "last", t->last_us);
+    write_time(j, "first_seen", t->first_us);
+    write_time(j, "last_seen", t->last_us);
     json_kv_u64(j, "window_s", t->window_us / 1000000u);
     json_kv_u64(j, "responses", t->responses);
     json_kv_u64(j, "near_misses", t->near_misses);
@@ -261,8 +261,8 @@ static void evidence_conflict(json_buf *j, const alert_ctx *c, const eval_eviden
     if (!x)
         return;
     write_time(j, "query_time", x->query_us);
-    write_response(j, c, "first", &x->first);
-    write_response(j, c, "second", &x->second);
+    write_response(j, c, "first_response", &x->first);
+    write_response(j, c, "second_response", &x->second);
     json_kv_u64(j, "gap_us", x->second.ts_us >= x->first.ts_us ? x->second.ts_us - x->first.ts_us : 0);
 }
 

@@ -194,9 +194,10 @@ static uint64_t pair_key(const track *t, const pkt_info *pi, const side *s)
     return h ? h : 1;
 }
 
-/* The exchange key: the pair's, the ports, transport, id and the question with the name
- * as sent (case-exact). 0 when the message has no usable question. */
-static uint64_t exchange_key(const dns_msg *m, uint64_t pk, const pkt_info *pi, const side *s)
+/* The exchange key: the addresses, the ports, transport, id and the question with the
+ * name as sent (case-exact), hashed in one pass. 0 when the message has no usable
+ * question. */
+static uint64_t exchange_key(const track *t, const dns_msg *m, const pkt_info *pi, const side *s)
 {
     uint8_t name[DNS_NAME_MAX];
     const uint8_t *qn = name;
@@ -210,12 +211,20 @@ static uint64_t exchange_key(const dns_msg *m, uint64_t pk, const pkt_info *pi, 
     } else if ((n = dns_msg_name_unpack(m, m->qname_off, name, NULL)) <= 0) {
         return 0;
     }
+    uint8_t k[48 + DNS_NAME_MAX];
+    size_t alen = pi->ip_version == 6 ? 16 : 4, at = 0;
+    k[at++] = pi->ip_version;
+    memcpy(k + at, s->client, alen);
+    memcpy(k + at + alen, s->server, alen);
+    at += 2 * alen;
     uint8_t misc[11] = {(uint8_t)(s->cport >> 8), (uint8_t)s->cport, (uint8_t)(s->sport >> 8),
                         (uint8_t)s->sport,       (uint8_t)(m->id >> 8), (uint8_t)m->id,
                         pi->proto,               (uint8_t)(m->qtype >> 8), (uint8_t)m->qtype,
                         (uint8_t)(m->qclass >> 8), (uint8_t)m->qclass};
-    uint64_t h = mix_bytes(pk, misc, sizeof misc);
-    h = mix_bytes(h, qn, (size_t)n);
+    memcpy(k + at, misc, sizeof misc);
+    at += sizeof misc;
+    memcpy(k + at, qn, (size_t)n);
+    uint64_t h = mix_bytes(t->seed ^ 0x5bd1e995u, k, at + (size_t)n);
     return h ? h : 1;
 }
 
@@ -281,10 +290,10 @@ static bool outstanding(const pair *p, uint64_t now)
 void track_query(track *t, const pkt_info *pi, const dns_msg *m)
 {
     side s = side_of(pi, false);
-    uint64_t pk = pair_key(t, pi, &s);
-    uint64_t key = exchange_key(m, pk, pi, &s);
+    uint64_t key = exchange_key(t, m, pi, &s);
     if (!key)
         return;
+    uint64_t pk = pair_key(t, pi, &s);
     uint64_t now = pi->ts_us;
 
     uint32_t pidx;
@@ -348,33 +357,49 @@ static bool name_rdata(uint16_t type)
     return type == DNS_T_CNAME || type == DNS_T_DNAME || type == DNS_T_NS || type == DNS_T_PTR;
 }
 
+/* A name's hash, ASCII case folded (the digest's view of an owner or a name in rdata). */
+static uint64_t name_hash(const track *t, uint8_t *name, int n)
+{
+    for (int k = 0; k < n; k++)
+        name[k] = fold(name[k]);
+    return mix_bytes(t->seed ^ 0x6e616d65u, name, (size_t)n);
+}
+
 /* The answer set and rcode, independent of record order and TTLs (a cache answers the
- * same set with lower TTLs) and of name case and compression. */
+ * same set with lower TTLs) and of name case and compression. An owner that is the
+ * question (most point at it) takes the hash of the question's bytes as sent: every
+ * response of one exchange has those same bytes (the key is case-exact), so no folding is
+ * needed for it. */
 static uint64_t answer_digest(const track *t, const dns_msg *m)
 {
-    uint64_t sum = 0;
-    uint8_t name[DNS_NAME_MAX];
+    uint64_t sum = 0, qhash = 0;
+    uint8_t name[DNS_NAME_MAX], q[DNS_NAME_MAX];
+    int qn = 0;
+    if (m->qname_wlen > 0 && m->qname_wlen <= DNS_NAME_MAX &&
+        (size_t)m->qname_off + m->qname_wlen <= m->len) {
+        memcpy(q, m->buf + m->qname_off, m->qname_wlen);
+        qn = m->qname_wlen;
+    } else if (m->has_question) {
+        qn = dns_msg_name_unpack(m, m->qname_off, q, NULL);
+    }
+    if (qn > 0)
+        qhash = mix_bytes(t->seed ^ 0x71756573u, q, (size_t)qn);
     for (unsigned i = 0; i < m->n_rr; i++) {
         const dns_rr *rr = &m->rr[i];
         if (rr->section != DNS_SEC_ANSWER)
             continue;
-        uint8_t tc[4] = {(uint8_t)(rr->type >> 8), (uint8_t)rr->type, (uint8_t)(rr->rclass >> 8),
-                         (uint8_t)rr->rclass};
-        uint64_t h = hash_fnv64(HASH_FNV64_OFFSET ^ t->seed, tc, sizeof tc);
-        /* An owner that points at the question is the question (the same in every
-         * response of the exchange, which is keyed by it): no need to unpack it. */
-        int n = dns_rr_owner_is_question(m, rr) ? 0 : dns_msg_name_unpack(m, rr->name_off, name, NULL);
-        if (n == 0)
-            h = hash_fnv64_byte(h, 0xff);
-        for (int k = 0; k < n; k++)
-            h = hash_fnv64_byte(h, fold(name[k]));
-        if (name_rdata(rr->type) && (n = dns_msg_name_unpack(m, rr->rdata_off, name, NULL)) > 0) {
-            for (int k = 0; k < n; k++)
-                h = hash_fnv64_byte(h, fold(name[k]));
-        } else if ((size_t)rr->rdata_off + rr->rdlen <= m->len) {
-            h = hash_fnv64(h, m->buf + rr->rdata_off, rr->rdlen);
-        }
-        sum += hash_mix64(h);
+        uint64_t h = hash_mix64(t->seed ^ ((uint64_t)rr->type << 16 | rr->rclass)), ho = 0;
+        int n;
+        if (qn > 0 && dns_rr_owner_is_question(m, rr))
+            ho = qhash;
+        else if ((n = dns_msg_name_unpack(m, rr->name_off, name, NULL)) > 0)
+            ho = qn > 0 && dns_wirename_eq(name, q) ? qhash : name_hash(t, name, n);
+        h = hash_mix64(h ^ ho);
+        if (name_rdata(rr->type) && (n = dns_msg_name_unpack(m, rr->rdata_off, name, NULL)) > 0)
+            h = hash_mix64(h ^ name_hash(t, name, n) ^ 1);
+        else if ((size_t)rr->rdata_off + rr->rdlen <= m->len)
+            h = mix_bytes(h ^ 2, m->buf + rr->rdata_off, rr->rdlen);
+        sum += h;
     }
     return hash_mix64(sum ^ ((uint64_t)m->rcode << 48 | m->n_an));
 }
@@ -467,8 +492,7 @@ track_match track_response(track *t, const pkt_info *pi, const dns_msg *m)
 {
     track_match r;
     side s = side_of(pi, true);
-    uint64_t pk = pair_key(t, pi, &s);
-    uint64_t key = exchange_key(m, pk, pi, &s);
+    uint64_t key = exchange_key(t, m, pi, &s);
     if (!key) {
         memset(&r, 0, sizeof r);
         return r;
@@ -481,7 +505,7 @@ track_match track_response(track *t, const pkt_info *pi, const dns_msg *m)
     }
     memset(&r, 0, sizeof r);
     r.kind = TRACK_UNMATCHED;
-    r.pair_key = pk;
+    r.pair_key = pair_key(t, pi, &s);
     return r;
 }
 

@@ -367,33 +367,27 @@ static uint64_t name_hash(const track *t, uint8_t *name, int n)
 
 /* The answer set and rcode, independent of record order and TTLs (a cache answers the
  * same set with lower TTLs) and of name case and compression. An owner that is the
- * question (most point at it) takes the hash of the question's bytes as sent: every
- * response of one exchange has those same bytes (the key is case-exact), so no folding is
- * needed for it. */
+ * question (most point at it) counts as one fixed value: every response of one exchange
+ * has the same question bytes (the key is case-exact), so nothing of it is hashed. */
+#define OWNER_IS_QUESTION 0x7175657374696f6eull
 static uint64_t answer_digest(const track *t, const dns_msg *m)
 {
-    uint64_t sum = 0, qhash = 0;
+    uint64_t sum = 0;
     uint8_t name[DNS_NAME_MAX], q[DNS_NAME_MAX];
-    int qn = 0;
-    if (m->qname_wlen > 0 && m->qname_wlen <= DNS_NAME_MAX &&
-        (size_t)m->qname_off + m->qname_wlen <= m->len) {
-        memcpy(q, m->buf + m->qname_off, m->qname_wlen);
-        qn = m->qname_wlen;
-    } else if (m->has_question) {
-        qn = dns_msg_name_unpack(m, m->qname_off, q, NULL);
-    }
-    if (qn > 0)
-        qhash = mix_bytes(t->seed ^ 0x71756573u, q, (size_t)qn);
+    int qn = -1; /* the question's wire form, fetched when an owner must be compared */
     for (unsigned i = 0; i < m->n_rr; i++) {
         const dns_rr *rr = &m->rr[i];
         if (rr->section != DNS_SEC_ANSWER)
             continue;
         uint64_t h = hash_mix64(t->seed ^ ((uint64_t)rr->type << 16 | rr->rclass)), ho = 0;
         int n;
-        if (qn > 0 && dns_rr_owner_is_question(m, rr))
-            ho = qhash;
-        else if ((n = dns_msg_name_unpack(m, rr->name_off, name, NULL)) > 0)
-            ho = qn > 0 && dns_wirename_eq(name, q) ? qhash : name_hash(t, name, n);
+        if (m->has_question && dns_rr_owner_is_question(m, rr)) {
+            ho = OWNER_IS_QUESTION;
+        } else if ((n = dns_msg_name_unpack(m, rr->name_off, name, NULL)) > 0) {
+            if (qn < 0)
+                qn = m->has_question ? dns_msg_name_unpack(m, m->qname_off, q, NULL) : 0;
+            ho = qn > 0 && dns_wirename_eq(name, q) ? OWNER_IS_QUESTION : name_hash(t, name, n);
+        }
         h = hash_mix64(h ^ ho);
         if (name_rdata(rr->type) && (n = dns_msg_name_unpack(m, rr->rdata_off, name, NULL)) > 0)
             h = hash_mix64(h ^ name_hash(t, name, n) ^ 1);

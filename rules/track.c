@@ -150,7 +150,6 @@ void track_free(track *t)
 
 void track_set_counters(track *t, dw_counters *c) { t->c = c; }
 
-const track_limits *track_get_limits(const track *t) { return &t->lim; }
 
 /* ---- keys ------------------------------------------------------------------------- */
 

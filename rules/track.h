@@ -144,7 +144,4 @@ void track_note(track *t, const track_match *tm, uint32_t rule, const char *rule
 void track_expire(track *t, uint64_t now_us, void (*fn)(void *ctx, const track_report *r),
                   void *ctx);
 
-/* The limits in force (defaults filled in). */
-const track_limits *track_get_limits(const track *t);
-
 #endif

@@ -91,7 +91,18 @@
     X(DNS_OPT_BAD, "DNS OPT malformed")                                          \
     X(DNS_RDATA_BAD, "DNS record data malformed for its type")                   \
     X(DNS_QDCOUNT_NOT_ONE, "DNS messages without exactly one question")          \
-    X(DNS_MUSL_VIEW_DIFFERS, "DNS answers musl would read differently")
+    X(DNS_MUSL_VIEW_DIFFERS, "DNS answers musl would read differently")         \
+    /* exchange tracking (rules/track.h) */                                      \
+    X(TRACK_QUERIES_EVICTED, "tracked queries evicted unanswered, table full")   \
+    X(TRACK_PAIRS_EVICTED, "client/server pairs evicted, tracking table full")   \
+    X(TRACK_LATE, "responses after their query's timeout")                       \
+    X(TRACK_RETRANSMITS, "responses repeating an exchange's first answer")       \
+    X(TRACK_CONFLICTS, "responses contradicting an exchange's first answer")     \
+    X(TRACK_UNMATCHED, "responses matching no tracked query")                    \
+    X(TRACK_NEAR_MISSES, "responses matching no query while one was outstanding") \
+    X(TRACK_STATE_LOST, "unmatched responses not judged: their pair lost state") \
+    X(TRACK_INCIDENTS_FULL, "tracking incidents not opened, table full")         \
+    X(TRACK_HELD_BACK, "tracking incidents held back, capture lost packets")
 
 enum dw_counter_id {
 #define DW_COUNTER_ENUM(name, text) DW_C_##name,

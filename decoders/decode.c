@@ -142,6 +142,7 @@ void dw_decoder_packet(dw_decoder *d, int dlt, uint64_t ts_us, const uint8_t *da
     memcpy(k.dst, pi.dst, sizeof k.dst);
     k.id = frag.id;
     k.proto = frag.next_proto;
+    k.ttl = pi.ip_ttl;
 
     const uint8_t *whole;
     size_t whole_len;
@@ -150,6 +151,7 @@ void dw_decoder_packet(dw_decoder *d, int dlt, uint64_t ts_us, const uint8_t *da
         return;
     /* The protocol is the one the fragment at offset 0 carried (IPv6 keys ignore it). */
     pi.reassembled = true;
+    pi.ip_ttl = defrag_ttl(d->frag);
     if (pkt_parse_l4(defrag_proto(d->frag), whole, whole_len, &pi, d->c) != PKT_OK)
         return;
     deliver_l4(d, &pi, fn, ctx);

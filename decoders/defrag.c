@@ -52,6 +52,7 @@ typedef struct dg {
     uint16_t nfrags, nruns;
     uint8_t claim;
     uint8_t proto;
+    uint8_t ttl;         /* of the fragment at offset 0 */
     bool first_in, last_in;
     dg_run run0; /* without a map: the one run */
 } dg;
@@ -86,6 +87,7 @@ struct defrag {
     const dnssrv *srv;
     uint8_t *out;
     uint8_t out_proto;
+    uint8_t out_ttl;
 };
 
 void defrag_limits_default(defrag_limits *l)
@@ -258,6 +260,7 @@ size_t defrag_mem_charged(const defrag *d) { return d->charged; }
 unsigned defrag_datagrams(const defrag *d) { return d->count; }
 
 uint8_t defrag_proto(const defrag *d) { return d->out_proto; }
+uint8_t defrag_ttl(const defrag *d) { return d->out_ttl; }
 
 /* ---- lists, release, eviction ---- */
 
@@ -668,6 +671,7 @@ int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const 
     g->meat += end - off;
     if (off == 0) {
         g->first_in = true;
+        g->ttl = k->ttl;
         if (!v4)
             g->proto = k->proto;
     }
@@ -679,6 +683,7 @@ int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const 
     *out = d->out;
     *outlen = g->len;
     d->out_proto = g->proto;
+    d->out_ttl = g->ttl;
     dg_release(d, i);
     DW_COUNT(c, FRAG_REASSEMBLED);
     return 1;

@@ -68,6 +68,7 @@ typedef struct defrag_key {
     uint8_t src[16], dst[16];
     uint32_t id;
     uint8_t proto;
+    uint8_t ttl;    /* not part of the key: the fragment's IPv4 TTL / IPv6 hop limit */
 } defrag_key;
 
 /* Fills defaults into zero fields. */
@@ -96,6 +97,10 @@ void defrag_expire(defrag *d, uint64_t now_us, dw_counters *c);
  * the fragment at offset 0 named, as the receiver uses (the completing fragment may say
  * otherwise). Callers pass it to pkt_parse_l4(). */
 uint8_t defrag_proto(const defrag *d);
+
+/* IP TTL (hop limit) of the fragment at offset 0 of the datagram the last defrag_add()
+ * returned 1 for: the header a receiver keeps for the reassembled datagram. */
+uint8_t defrag_ttl(const defrag *d);
 
 #define DEFRAG_BLOCK 256
 #define DEFRAG_ENTRY_BYTES 104

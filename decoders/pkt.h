@@ -29,6 +29,8 @@ typedef struct pkt_info {
     uint8_t ip_version;         /* 4 or 6 */
     uint8_t src[16], dst[16];   /* IPv4 in the first 4 bytes */
     uint8_t proto;              /* 17 UDP, 6 TCP */
+    uint8_t ip_ttl;             /* IPv4 TTL / IPv6 hop limit (of the fragment at offset 0
+                                 * for a reassembled datagram) */
     uint16_t sport, dport;
     uint32_t tcp_seq;
     uint8_t tcp_flags;          /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 */

@@ -84,8 +84,7 @@ struct evaluator {
     unsigned n_beyond;
     /* Each chain name prepared once for every name set it is looked up in. */
     nameset_query q[EVAL_MAX_NAMES + 1];
-    bool need_track;            /* some rule needs the query (dnssec: signed) */
-    bool watching;              /* a rule watches a name for poisoning (ruleset_watch) */
+    bool watch_any;             /* a rule watches a name for poisoning (ruleset_watch) */
     /* The first record that build_groups did not find owned by a name of the question's
      * chain (m->n_rr: none): check_bailiwick starts there. */
     unsigned bw_first;
@@ -96,6 +95,9 @@ struct evaluator {
     uint8_t bw_wire[DNS_NAME_MAX];
     char bw_text[2][DNS_NAME_TEXT_MAX];
     nameset_query bw_q[2];
+    uint32_t watching[EVAL_MAX_FINDINGS]; /* the rules watching the current question */
+    unsigned n_watching;
+    track_match tm;             /* the current response's (evidence points here) */
     /* The question's chain went on past EVAL_MAX_CHAIN (said in the trace). */
     bool chain_cut;
     /* Allow documents: per entry, the groups whose chain has a name the entry lists,
@@ -128,6 +130,7 @@ size_t dw_violation_names(uint32_t set, const char *out[DW_V_COUNT])
     return n;
 }
 
+
 static int size_for(evaluator *ev, const ruleset *rs)
 {
     size_t n = ruleset_count(rs);
@@ -159,12 +162,7 @@ static int size_for(evaluator *ev, const ruleset *rs)
     ev->n_rules = n;
     ev->gen = 0;
     ev->rs = rs;
-    ev->need_track = false;
-    ev->watching = rs && ruleset_watch(rs) && nameset_size(ruleset_watch(rs)) > 0;
-    for (size_t i = 0; i < n; i++)
-        if (ruleset_rule(rs, i)->dnssec == DW_DNSSEC_SIGNED &&
-            ruleset_rule(rs, i)->status != DW_RULE_DISABLED)
-            ev->need_track = true;
+    ev->watch_any = rs && ruleset_watch(rs) && nameset_size(ruleset_watch(rs)) > 0;
     return 0;
 }
 
@@ -225,11 +223,10 @@ __attribute__((format(printf, 5, 6))) static void trace(const evaluator *ev,
 
 void evaluator_query(evaluator *ev, const pkt_info *pi, const dns_msg *m)
 {
-    /* Only the DO bit of queries is used today: remembering queries costs a table
-     * probe per query, so it is skipped when no rule asks for DNSSEC. */
-    if (ev->need_track)
-        track_query(ev->tr, pi, m);
+    track_query(ev->tr, pi, m);
 }
+
+void evaluator_set_counters(evaluator *ev, dw_counters *c) { track_set_counters(ev->tr, c); }
 
 /* ---- the chain ---------------------------------------------------------------------- */
 
@@ -820,7 +817,7 @@ static void check_bailiwick(evaluator *ev, const dns_msg *m, const eval_result *
 {
     ev->n_poison = 0;
     unsigned rc = DNS_RCODE(m->flags);
-    if (ev->bw_first >= m->n_rr || !ev->watching || !m->has_question || r->n_groups == 0 ||
+    if (ev->bw_first >= m->n_rr || !ev->watch_any || !m->has_question || r->n_groups == 0 ||
         (rc != 0 && rc != 3))
         return;
     for (unsigned i = ev->bw_first; i < m->n_rr; i++) {
@@ -1349,6 +1346,55 @@ static bool reason_out_of_bailiwick(const reason_ctx *c)
     return true;
 }
 
+static bool reason_txid_mismatch_flood(const reason_ctx *c)
+{
+    const track_report *t = c->e ? c->e->report : NULL;
+    char ip[DNS_IPV6_TEXT_MAX];
+    if (!t)
+        return false;
+    fmt_ip(c->pi->ip_version, c->pi->dst, ip);
+    rb_str(c->b, ": ");
+    rb_u32(c->b, (uint32_t)(t->responses > UINT32_MAX ? UINT32_MAX : t->responses));
+    rb_str(c->b, " responses to ");
+    rb_str(c->b, ip);
+    rb_str(c->b, " matched none of its queries (");
+    rb_u32(c->b, t->distinct_ids);
+    rb_str(c->b, " ids, ");
+    rb_u32(c->b, t->distinct_ports);
+    rb_str(c->b, t->near_misses ? " ports) while a query was outstanding: a spoofing flood"
+                                : " ports): a blind spoofing flood");
+    return true;
+}
+
+static bool reason_conflicting_answers(const reason_ctx *c)
+{
+    const track_match *x = c->e ? c->e->exchange : NULL;
+    if (!x)
+        return false;
+    rb_str(c->b, " got a second, different answer to one query: IP TTL ");
+    rb_u32(c->b, x->first.ip_ttl);
+    rb_str(c->b, " first, then ");
+    rb_u32(c->b, x->second.ip_ttl);
+    rb_str(c->b, " (an injected answer raced the real one)");
+    return true;
+}
+
+static bool reason_unsolicited_response(const reason_ctx *c)
+{
+    const track_report *t = c->e ? c->e->report : NULL;
+    char ip[DNS_IPV6_TEXT_MAX];
+    if (!t)
+        return false;
+    fmt_ip(c->pi->ip_version, c->pi->dst, ip);
+    rb_str(c->b, " was answered to ");
+    rb_str(c->b, ip);
+    rb_str(c->b, " without a query (");
+    rb_u32(c->b, (uint32_t)(t->unsolicited > UINT32_MAX ? UINT32_MAX : t->unsolicited));
+    rb_str(c->b, t->unsolicited == 1 ? " response" : " responses");
+    rb_str(c->b, "), though its queries to that server are seen");
+    return true;
+}
+
 static const reason_fn reason_writers[DW_V_COUNT] = {
 #define REASON_OF(NAME, name, reason, evidence) [DW_VI_##NAME] = reason,
     DW_VIOLATION_LIST(REASON_OF)
@@ -1579,6 +1625,10 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, const cand_info *ci,
         write_reason(ev, ci, pi, m, r, f);
 }
 
+static void track_exchange(evaluator *ev, const pkt_info *pi, const dns_msg *m,
+                           const eval_result *r);
+static void add_conflicts(evaluator *ev, const pkt_info *pi, const dns_msg *m, eval_result *out);
+
 unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
                             eval_result *out)
 {
@@ -1587,13 +1637,12 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     out->watched = false;
     out->n_addrs = 0; /* counted only when a rule applies; never the previous response's */
     out->musl_compared = false;
-    track_match tm = {false, false};
-    if (ev->need_track)
-        tm = track_response(ev->tr, pi, m);
 
     build_groups(ev, m, out);
+    track_exchange(ev, pi, m, out);
+    const track_match *tm = &ev->tm;
     if ((out->n_groups == 0 && ev->n_beyond == 0) || !ev->rs)
-        return 0;
+        goto tracked;
 
     if (++ev->gen == 0) { /* stamps wrapped: clear them once every 2^32 responses */
         memset(ev->stamp, 0, ev->n_rules * sizeof *ev->stamp);
@@ -1604,7 +1653,7 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     find_candidates(ev, m, out);
     check_bailiwick(ev, m, out);
     if (ev->n_cand == 0)
-        return 0;
+        goto tracked;
     /* Rule order as in the files, whatever order the names matched in. */
     sort_candidates(ev->cand, ev->n_cand);
 
@@ -1619,13 +1668,152 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
             continue;
         }
         eval_finding *f = &out->findings[out->n_findings];
-        judge_rule(ev, rule, &ev->info[ev->cand[i]], pi, m, out, tm.found && tm.query_do, f);
+        judge_rule(ev, rule, &ev->info[ev->cand[i]], pi, m, out, tm->found && tm->query_do, f);
         if (f->violations)
             out->n_findings++;
     }
+tracked:
+    add_conflicts(ev, pi, m, out);
     return out->n_findings;
+}
+
+/* ---- tracking ----------------------------------------------------------------------- */
+
+static void on_watch(void *ctx, uint32_t idx)
+{
+    evaluator *ev = ctx;
+    if (idx >= ev->n_rules || ev->n_watching == EVAL_MAX_FINDINGS)
+        return;
+    for (unsigned i = 0; i < ev->n_watching; i++)
+        if (ev->watching[i] == idx)
+            return;
+    const dw_rule *rule = ruleset_rule(ev->rs, idx);
+    if (rule->except && nameset_contains_query(rule->except, &ev->q[0]))
+        return;
+    ev->watching[ev->n_watching++] = idx;
+}
+
+/* Matches the response against the exchanges, finds the rules watching its question
+ * (their names and below, DESIGN.md "Tracking") and counts an unmatched one for each. */
+static void track_exchange(evaluator *ev, const pkt_info *pi, const dns_msg *m,
+                           const eval_result *r)
+{
+    ev->n_watching = 0;
+    memset(&ev->tm, 0, sizeof ev->tm);
+    if (!m->has_question || r->n_groups == 0)
+        return; /* no question: no exchange to key it by */
+    ev->tm = track_response(ev->tr, pi, m);
+    if (ev->tm.kind != TRACK_UNMATCHED && ev->tm.kind != TRACK_CONFLICT)
+        return; /* the usual case: an answer to its query, no rule to look up */
+    if (ev->rs && ev->watch_any)
+        nameset_match_query(ruleset_watch(ev->rs), &ev->q[0], on_watch, ev);
+    sort_candidates(ev->watching, ev->n_watching);
+    if (ev->tm.kind != TRACK_UNMATCHED)
+        return;
+    track_unmatched(ev->tr, &ev->tm, pi, ev->n_watching > 0);
+    if (!ev->tm.pair)
+        return;
+    for (unsigned i = 0; i < ev->n_watching; i++)
+        track_note(ev->tr, &ev->tm, ev->watching[i], ruleset_rule(ev->rs, ev->watching[i])->id,
+                   pi, m);
+}
+
+/* A conflicting second answer: a finding of every rule watching the question, merged
+ * into the rule's finding of this response if it has one. */
+static void add_conflicts(evaluator *ev, const pkt_info *pi, const dns_msg *m, eval_result *out)
+{
+    if (ev->tm.kind != TRACK_CONFLICT || !ev->tm.conflict_new)
+        return;
+    for (unsigned i = 0; i < ev->n_watching; i++) {
+        const dw_rule *rule = ruleset_rule(ev->rs, ev->watching[i]);
+        eval_finding *f = NULL;
+        for (unsigned k = 0; k < out->n_findings && !f; k++)
+            if (out->findings[k].rule == rule)
+                f = &out->findings[k];
+        if (!f) {
+            if (out->n_findings == EVAL_MAX_FINDINGS) {
+                out->findings_dropped++;
+                continue;
+            }
+            f = &out->findings[out->n_findings++];
+            memset(f, 0, offsetof(eval_finding, evidence));
+            f->rule = rule;
+            f->group = 0;
+        }
+        eval_evidence *e = evidence(f, DW_V_CONFLICTING_ANSWERS, 0, NULL);
+        if (e)
+            e->exchange = &ev->tm;
+        cand_info ci = {.groups = 1u, .all_addrs = true, .first = 0, .group = f->group};
+        write_reason(ev, &ci, pi, m, out, f);
+        out->watched = true;
+    }
+}
+
+typedef struct expire_ctx {
+    evaluator *ev;
+    dns_msg *scratch;
+    eval_result *out;
+    const eval_incident_sink *sink;
+} expire_ctx;
+
+/* The rule an incident was opened for, if the ruleset (reloaded since, perhaps) still
+ * has it. */
+static const dw_rule *incident_rule(const evaluator *ev, const track_report *rep)
+{
+    if (!ev->rs)
+        return NULL;
+    if (rep->rule < ev->n_rules &&
+        strncmp(ruleset_rule(ev->rs, rep->rule)->id, rep->rule_id, RULE_ID_COPY_MAX - 1) == 0)
+        return ruleset_rule(ev->rs, rep->rule);
+    for (size_t i = 0; i < ev->n_rules; i++)
+        if (strncmp(ruleset_rule(ev->rs, i)->id, rep->rule_id, RULE_ID_COPY_MAX - 1) == 0)
+            return ruleset_rule(ev->rs, i);
+    return NULL;
+}
+
+static void on_report(void *ctx, const track_report *rep)
+{
+    expire_ctx *x = ctx;
+    evaluator *ev = x->ev;
+    const dw_rule *rule = incident_rule(ev, rep);
+    if (rep->held_back) {
+        if (x->sink->held_back)
+            x->sink->held_back(x->sink->ctx, rep, rule);
+        return;
+    }
+    if (!rule || !rep->msg_len || !x->sink->alert ||
+        dns_parse(x->scratch, rep->msg, rep->msg_len, NULL) != 0)
+        return; /* (a message the worker parsed once parses again) */
+    eval_result *out = x->out;
+    const dns_msg *m = x->scratch;
+    out->n_findings = 0;
+    out->findings_dropped = 0;
+    out->watched = true;
+    out->n_addrs = 0;
+    out->musl_compared = false;
+    build_groups(ev, m, out);
+    eval_finding *f = &out->findings[0];
+    memset(f, 0, offsetof(eval_finding, evidence));
+    f->rule = rule;
+    f->group = out->n_groups ? 0 : -1;
+    for (unsigned i = 0; i < DW_V_COUNT; i++) {
+        eval_evidence *e = (rep->violations & (1u << i)) ? evidence(f, 1u << i, 0, NULL) : NULL;
+        if (e)
+            e->report = rep;
+    }
+    cand_info ci = {.groups = 1u, .all_addrs = true, .first = 0, .group = f->group};
+    write_reason(ev, &ci, &rep->pi, m, out, f);
+    out->n_findings = 1;
+    x->sink->alert(x->sink->ctx, &rep->pi, m, out);
+}
+
+void evaluator_expire(evaluator *ev, uint64_t now_us, dns_msg *scratch, eval_result *out,
+                      const eval_incident_sink *sink)
+{
+    expire_ctx x = {ev, scratch, out, sink};
+    track_expire(ev->tr, now_us, on_report, &x);
 }
 
 void evaluator_set_asn_db(evaluator *ev, const asn_db *db) { ev->db = db; }
 
-bool evaluator_wants_queries(const evaluator *ev) { return ev->need_track; }
+

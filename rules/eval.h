@@ -34,6 +34,11 @@ typedef struct eval_evidence {
     uint16_t chain_index;     /* for cname_unexpected: the target's place in the chain */
     uint16_t rr;              /* for out_of_bailiwick: the record's index in dns_msg.rr;
                                * EVAL_NO_RR when only counted */
+    /* Tracking violations (rules/track.h): the incident for txid_mismatch_flood and
+     * unsolicited_response, the exchange's two responses for conflicting_answers. Valid
+     * while the eval_result is (until the next evaluator call). */
+    const track_report *report;
+    const track_match *exchange;
 } eval_evidence;
 #define EVAL_NO_RR 0xffffu
 
@@ -90,11 +95,26 @@ void evaluator_free(evaluator *ev); /* accepts NULL */
  * using it is running (the caller's worker is the only user). */
 int evaluator_set_ruleset(evaluator *ev, const ruleset *rs);
 
-/* Whether queries matter to the rules (query tracking, today only for dnssec: signed). */
-bool evaluator_wants_queries(const evaluator *ev);
-
-/* Feeds a query, for tracking. */
+/* Feeds a query, for tracking (every query: the exchange table, rules/track.h). */
 void evaluator_query(evaluator *ev, const pkt_info *pi, const dns_msg *m);
+
+/* The counters tracking adds to (the worker's). */
+void evaluator_set_counters(evaluator *ev, dw_counters *c);
+
+/* Where closed tracking incidents go (evaluator_expire). alert: the incident as one
+ * finding of its rule, judged on its first response (m, parsed into the caller's scratch
+ * message); held_back: an incident not reported because the capture lost packets
+ * meanwhile (rule NULL when it is no longer in the ruleset). */
+typedef struct eval_incident_sink {
+    void (*alert)(void *ctx, const pkt_info *pi, const dns_msg *m, const eval_result *r);
+    void (*held_back)(void *ctx, const track_report *rep, const dw_rule *rule);
+    void *ctx;
+} eval_incident_sink;
+
+/* Closes the tracking incidents whose window ended by now_us (UINT64_MAX: all). scratch
+ * and out are the caller's, overwritten. */
+void evaluator_expire(evaluator *ev, uint64_t now_us, dns_msg *scratch, eval_result *out,
+                      const eval_incident_sink *sink);
 
 /* Judges a response. now: wall time for exception expiry is fixed at load; this uses
  * only packet data. Returns the number of findings (also out->n_findings). */

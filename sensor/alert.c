@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "decoders/dns_present.h"
 #include "rules/prefixset.h"
@@ -217,6 +218,81 @@ static void evidence_record(json_buf *j, const alert_ctx *c, const eval_evidence
     else if (dns_rdata_text(c->m, rr, data, sizeof data) < 0 && !data[0])
         strcpy(data, "?"); /* (cut to fit, or the RFC 3597 form of malformed data) */
     json_kv_str(j, "data", data);
+}
+
+/* Packet time as ECS writes @timestamp (microseconds, UTC). */
+static void write_time(json_buf *j, const char *key, uint64_t us)
+{
+    char text[64];
+    struct tm tm;
+    time_t t = (time_t)(us / 1000000u);
+    if (!gmtime_r(&t, &tm))
+        return;
+    snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (unsigned)(us % 1000000u));
+    json_kv_str(j, key, text);
+}
+
+/* One response of an exchange or an incident: when, from which IP TTL, with which id and
+ * ports, and what it answered. */
+static void write_response(json_buf *j, const alert_ctx *c, const char *key,
+                           const track_response_info *r)
+{
+    char ip[DNS_IPV6_TEXT_MAX], rc[16];
+    if (key)
+        json_key(j, key);
+    json_obj_begin(j);
+    write_time(j, "time", r->ts_us);
+    json_kv_u64(j, "ip_ttl", r->ip_ttl);
+    json_kv_u64(j, "id", r->id);
+    json_kv_u64(j, "client_port", r->client_port);
+    json_kv_u64(j, "server_port", r->server_port);
+    json_kv_str(j, "response_code", dns_rcode_name(r->rcode, rc));
+    json_kv_u64(j, "answers", r->n_answers);
+    if (r->family) {
+        event_format_ip(r->family, r->addr, ip);
+        json_kv_str(j, "ip", ip);
+        write_as(j, c, r->family, r->addr);
+    }
+    json_obj_end(j);
+}
+
+/* A flood or unsolicited incident: one alert per rule, client and window, with its
+ * counts and the first forged responses. */
+static void evidence_flood(json_buf *j, const alert_ctx *c, const eval_evidence *e)
+{
+    const track_report *t = e->report;
+    if (!t)
+        return;
+    json_kv_str(j, "form", e->violation == DW_V_UNSOLICITED_RESPONSE ? "unsolicited"
+                           : t->near_misses                          ? "near_miss"
+                                                                     : "blind");
+    write_time(j, "first_seen", t->first_us);
+    write_time(j, "last_seen", t->last_us);
+    json_kv_u64(j, "window_s", t->window_us / 1000000u);
+    json_kv_u64(j, "responses", t->responses);
+    json_kv_u64(j, "near_misses", t->near_misses);
+    json_kv_u64(j, "unsolicited", t->unsolicited);
+    json_kv_u64(j, "distinct_ids", t->distinct_ids);
+    json_kv_u64(j, "distinct_ports", t->distinct_ports);
+    json_key(j, "sample");
+    json_arr_begin(j);
+    for (unsigned i = 0; i < t->n_samples; i++)
+        write_response(j, c, NULL, &t->sample[i]);
+    json_arr_end(j);
+}
+
+/* Two different answers to one exchange: both, the earlier first. */
+static void evidence_conflict(json_buf *j, const alert_ctx *c, const eval_evidence *e)
+{
+    const track_match *x = e->exchange;
+    if (!x)
+        return;
+    write_time(j, "query_time", x->query_us);
+    write_response(j, c, "first_response", &x->first);
+    write_response(j, c, "second_response", &x->second);
+    json_kv_u64(j, "gap_us", x->second.ts_us >= x->first.ts_us ? x->second.ts_us - x->first.ts_us : 0);
 }
 
 static const evidence_fn evidence_writers[DW_V_COUNT] = {

@@ -1306,7 +1306,7 @@ int explain_main(int argc, char **argv)
         goto out;
     }
 
-    track_limits tl = {0, 0};
+    track_limits tl = {0};
     st.db = db;
     st.ev = evaluator_new(rs, db, &tl);
     st.msg = malloc(sizeof *st.msg);

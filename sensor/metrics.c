@@ -49,6 +49,13 @@ static bool is_info_counter(enum dw_counter_id id)
     case DW_C_TUNNEL_OUTER_FRAG:
     case DW_C_TUNNEL_GRE_VERSION:
     case DW_C_TUNNEL_PROTO_OTHER:
+    case DW_C_TRACK_LATE:
+    case DW_C_TRACK_RETRANSMITS:
+    case DW_C_TRACK_CONFLICTS:
+    case DW_C_TRACK_UNMATCHED:
+    case DW_C_TRACK_NEAR_MISSES:
+    case DW_C_TRACK_STATE_LOST:
+    case DW_C_TRACK_HELD_BACK:
         return true;
     default:
         return false;

@@ -151,7 +151,8 @@ const dw_optdef dw_opts[] = {
      AT(decoder.tcp.max_total_bytes), 0, "`64M`", "TCP payload buffered in total (size), 256K–4G"},
     {NULL, 0, NULL, "limits.track_queries", DW_OPT_UINT, 1, 1u << 24, NULL, 0, AT(track_queries),
      0, "`65536`",
-     "queries remembered for query/response tracking, 1–16777216 (rounded up to a power of 2)"},
+     "exchanges (queries with their first answer) remembered per worker for tracking (72 "
+     "bytes each), 1–16777216 (rounded up to a power of 2)"},
     {NULL, 0, NULL, "metrics", DW_OPT_SECTION, 0, 0, NULL, 0, 0, 0, 0, NULL,
      "the Prometheus endpoint and textfile"},
     {NULL, 0, NULL, "metrics.listen", DW_OPT_TEXT, 0, 0, NULL, 0, AT(metrics.listen), CFG, "off",
@@ -165,6 +166,36 @@ const dw_optdef dw_opts[] = {
      0, "`15`",
      "how often the textfile is rewritten and a live capture writes a metric event "
      "(`event.kind: metric`) to its output, 1–3600"},
+    {NULL, 0, NULL, "track", DW_OPT_SECTION, 0, 0, NULL, 0, 0, 0, 0, NULL,
+     "exchange tracking thresholds (docs/rules.md \"Tracking thresholds\")"},
+    {NULL, 0, NULL, "track.timeout_ms", DW_OPT_UINT, 100, 600000, NULL, 0, AT(track.timeout_ms),
+     0, "`10000`",
+     "how long a query is outstanding, 100–600000: near misses count within it; an answer "
+     "after it is late, not unsolicited"},
+    {NULL, 0, NULL, "track.near_miss", DW_OPT_UINT, 1, 65535, NULL, 0, AT(track.near_miss), 0,
+     "`5`",
+     "responses to a client matching none of its outstanding queries to that server that make "
+     "a `txid_mismatch_flood`, 1–65535"},
+    {NULL, 0, NULL, "track.blind_count", DW_OPT_UINT, 1, 1000000, NULL, 0, AT(track.blind_count),
+     0, "`20`",
+     "unmatched responses for a watched zone per server and client within "
+     "`track.blind_window_ms` that make a blind `txid_mismatch_flood`, 1–1000000"},
+    {NULL, 0, NULL, "track.blind_window_ms", DW_OPT_UINT, 100, 600000, NULL, 0,
+     AT(track.blind_window_ms), 0, "`2000`", "the blind flood's rate window, 100–600000"},
+    {NULL, 0, NULL, "track.seen_s", DW_OPT_UINT, 1, 3600, NULL, 0, AT(track.seen_s), 0, "`60`",
+     "a client's queries to a server count as seen this long, 1–3600: without them no response "
+     "to it is a flood or unsolicited (a one-way span stays silent)"},
+    {NULL, 0, NULL, "track.window_s", DW_OPT_UINT, 1, 3600, NULL, 0, AT(track.window_s), 0,
+     "`10`",
+     "a flood or unsolicited incident is one alert per rule, client, server and window of this "
+     "length, 1–3600"},
+    {NULL, 0, NULL, "track.pairs", DW_OPT_UINT, 1, 1u << 22, NULL, 0, AT(track.max_pairs), 0,
+     "`16384`",
+     "client/server pairs remembered per worker (56 bytes each), 1–4194304 (rounded up to a "
+     "power of 2)"},
+    {NULL, 0, NULL, "track.incidents", DW_OPT_UINT, 1, 4096, NULL, 0, AT(track.max_incidents), 0,
+     "`64`",
+     "flood and unsolicited incidents open at once per worker (about 18 KiB each), 1–4096"},
 };
 const size_t dw_n_opts = sizeof dw_opts / sizeof *dw_opts;
 

@@ -25,6 +25,13 @@ typedef struct dw_capture_options {
     unsigned timeout_ms;          /* libpcap read timeout, default 100 */
 } dw_capture_options;
 
+/* Config "track:" (exchange tracking thresholds, rules/track.h); 0: the tracker's
+ * default. No flags. */
+typedef struct dw_track_options {
+    unsigned timeout_ms, near_miss, blind_count, blind_window_ms, seen_s, window_s;
+    unsigned max_pairs, max_incidents;
+} dw_track_options;
+
 /* Config "metrics:"; no flags. */
 typedef struct dw_metrics_options {
     const char *listen;           /* "127.0.0.1:9153"; NULL or "" = no HTTP endpoint */
@@ -55,6 +62,7 @@ typedef struct dw_options {
     unsigned track_queries;       /* limits.track_queries: 0 = the tracker's default */
     dw_capture_options capture;
     dw_metrics_options metrics;
+    dw_track_options track;
     struct config_mem *config_mem; /* strings copied from config files; options_free() */
 } dw_options;
 

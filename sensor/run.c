@@ -115,6 +115,9 @@ typedef struct pipeline {
     dw_counters scratch;       /* pkt_parse's counts in the capture thread (the workers count) */
     uint64_t received;
     uint64_t ring_drops[MAX_WORKERS]; /* written by the capture thread, relaxed atomics */
+    /* Every packet the capture lost (ring, kernel, interface drops), written by the
+     * capture thread; workers read it (relaxed) to hold back rate-based findings. */
+    uint64_t loss;
     dw_out *out;               /* where events go (output.h) */
     dw_sources *current;       /* read by workers atomically */
     dw_sources *retired;       /* replaced, freed once every worker has moved on */
@@ -143,6 +146,7 @@ typedef struct pipeline {
 static void count_drop(pipeline *pl, unsigned w)
 {
     __atomic_store_n(&pl->ring_drops[w], pl->ring_drops[w] + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&pl->loss, pl->loss + 1, __ATOMIC_RELAXED);
 }
 
 static void set_rules_info(pipeline *pl)
@@ -268,6 +272,10 @@ static void refresh_capture_stats(pipeline *pl)
     dw_input_stats st;
     if (dw_input_stats_get(pl->in, &st) != 0)
         return;
+    uint64_t grew = (st.dropped > pl->cap_drop ? st.dropped - pl->cap_drop : 0) +
+                    (st.if_dropped > pl->cap_ifdrop ? st.if_dropped - pl->cap_ifdrop : 0);
+    if (grew)
+        __atomic_store_n(&pl->loss, pl->loss + grew, __ATOMIC_RELAXED);
     __atomic_store_n(&pl->cap_recv, st.received, __ATOMIC_RELAXED);
     __atomic_store_n(&pl->cap_drop, st.dropped, __ATOMIC_RELAXED);
     __atomic_store_n(&pl->cap_ifdrop, st.if_dropped, __ATOMIC_RELAXED);
@@ -670,7 +678,13 @@ int run_main(const dw_options *o)
         pl->n_workers = MAX_WORKERS;
     worker_config wc = {
         .decoder = &o->decoder, .log = o->log, .fold_seconds = o->fold_seconds,
-        .track_queries = o->track_queries, .dlt = pl->dlt, .live = pl->live,
+        .track = {.max_queries = o->track_queries, .timeout_ms = o->track.timeout_ms,
+                  .max_pairs = o->track.max_pairs, .near_miss = o->track.near_miss,
+                  .blind_count = o->track.blind_count,
+                  .blind_window_ms = o->track.blind_window_ms, .seen_s = o->track.seen_s,
+                  .window_s = o->track.window_s, .max_incidents = o->track.max_incidents,
+                  .loss = &pl->loss},
+        .dlt = pl->dlt, .live = pl->live,
         .iface = o->iface, .observer_name = observer, .out = pl->out, .sources = &pl->current,
         .ring_bytes = pl->live ? RING_BYTES : FILE_RING_BYTES,
     };

@@ -2332,6 +2332,258 @@ static void r_status_x(gen *g, bool bad)
 static void sc_r_status(gen *g) { r_status_x(g, true); }
 static void sc_r_status_ok(gen *g) { r_status_x(g, false); }
 
+/* ---- exchange tracking (rules/track.h, tests/rules/track.yaml) ----
+ *
+ * The rule t-track watches registry.track.example and every name below it. Forged
+ * responses come from the real server's address and port with an IP TTL of 250 (the
+ * attacker is farther away, or closer, than the server: the TTL differs); the real ones
+ * keep the default 64. */
+
+#define TRK_FORGED_TTL 250
+#define TRK_NAME "registry.track.example"
+
+/* A UDP datagram like udp_send, with the IPv4 TTL / IPv6 hop limit set. */
+static void udp_send_ttl(gen *g, const conv *c, bool from_cli, const buf *dns, unsigned ttl)
+{
+    const ep *s = from_cli ? &c->cli : &c->srv;
+    const ep *d = from_cli ? &c->srv : &c->cli;
+    dnsb_udp(&g_l4, s, d, dns->b, dns->n);
+    buf *ip = &g_ip;
+    ip->n = 0;
+    if (s->af == 4) {
+        dnsb_ip4_hdr(ip, s, d, 17, g_l4.n, g->ipid++, 0, false);
+        ip->b[8] = (uint8_t)ttl;
+        dnsb_set16(ip, 10, 0);
+        dnsb_set16(ip, 10, dnsb_csum_fold(dnsb_csum_add(0, ip->b, 20)));
+    } else {
+        dnsb_ip6_hdr(ip, s, d, 17, g_l4.n);
+        ip->b[7] = (uint8_t)ttl;
+    }
+    dnsb_bytes(ip, g_l4.b, g_l4.n);
+    send_ip(g, &c->lk, !from_cli, s->af, ip);
+}
+
+static void trk_query(gen *g, const conv *c, unsigned id, const char *qname)
+{
+    dns_query(&g_q, id, qname, T_A, 0, false);
+    udp_send(g, c, true, &g_q);
+}
+
+/* A response to c's client: answers an[0..n) (none: NXDOMAIN), from IP TTL ttl. */
+static void trk_answer(gen *g, const conv *c, unsigned id, const char *qname, const r_rr *an,
+                       unsigned n, unsigned ttl)
+{
+    dnsb_start(&g_r, id, F_RESP | (n ? 0 : 3), qname, T_A, n, 0, 0);
+    for (unsigned i = 0; i < n; i++)
+        r_put_rr(&g_r, &an[i]);
+    udp_send_ttl(g, c, false, &g_r, ttl);
+}
+
+static const r_rr trk_real[] = {{NULL, T_A, 300, "151.101.0.10"}};
+static const r_rr trk_forged[] = {{NULL, T_A, 86400, "45.33.20.5"}};
+
+/* txid_mismatch_flood, near miss: while the client's query is outstanding, 40 responses
+ * for it with guessed ids (and some guessed ports) race the real answer. */
+static void sc_r_txid_flood(gen *g)
+{
+    conv c = r_conv(41, 40301);
+    trk_query(g, &c, 0x1111, TRK_NAME);
+    g->now_us += 200;
+    for (unsigned i = 0; i < 40; i++) {
+        conv f = r_conv(41, (uint16_t)(i % 4 ? 40301 : 40302 + i));
+        trk_answer(g, &f, 0x2000 + i * 7, TRK_NAME, trk_forged, 1, TRK_FORGED_TTL);
+        g->now_us += 20;
+    }
+    g->now_us += 1000;
+    trk_answer(g, &c, 0x1111, TRK_NAME, trk_real, 1, 64);
+}
+
+/* Its twin: a resolver's retries with new ids (and a new port), the first query's answer
+ * arriving after the retries, and a late answer long after its query's timeout: every
+ * response answers a query, none is a near miss. */
+static void sc_r_txid_flood_ok(gen *g)
+{
+    conv a = r_conv(41, 40301), b = r_conv(41, 40310);
+    trk_query(g, &a, 0x1111, TRK_NAME);
+    g->now_us += 2000000;
+    trk_query(g, &a, 0x1112, TRK_NAME);
+    g->now_us += 2000000;
+    trk_query(g, &b, 0x1113, TRK_NAME);
+    g->now_us += 300000;
+    trk_answer(g, &a, 0x1111, TRK_NAME, trk_real, 1, 64);
+    g->now_us += 100;
+    trk_answer(g, &a, 0x1112, TRK_NAME, trk_real, 1, 64);
+    g->now_us += 100;
+    trk_answer(g, &b, 0x1113, TRK_NAME, trk_real, 1, 64);
+    g->now_us += 1000000;
+    conv l = r_conv(41, 40320);
+    trk_query(g, &l, 0x1114, "cdn." TRK_NAME);
+    g->now_us += 14000000; /* past track.timeout_ms: late, not a near miss */
+    trk_answer(g, &l, 0x1114, "cdn." TRK_NAME, trk_real, 1, 64);
+}
+
+/* txid_mismatch_flood, blind (Kaminsky through random subdomains): our resolver
+ * (10.10.0.53) asked the zone's server earlier; now, with nothing outstanding, 120 forged
+ * responses for random names below the watched one arrive, each with a guessed id and
+ * port: one alert (blind flood and unsolicited responses), not 120. */
+static void sc_r_kaminsky(gen *g)
+{
+    conv c = mkconv("10.10.0.53", 33001, "198.51.100.53", 53, L_ETH);
+    trk_query(g, &c, 0x3001, "www." TRK_NAME);
+    g->now_us += 20000;
+    trk_answer(g, &c, 0x3001, "www." TRK_NAME, trk_real, 1, 64);
+    g->now_us += 12000000;
+    for (unsigned i = 0; i < 120; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "x%04u.%s", 1000 + i * 37 % 997, TRK_NAME);
+        conv f = mkconv("10.10.0.53", (uint16_t)(33000 + i * 131 % 2000), "198.51.100.53", 53,
+                        L_ETH);
+        trk_answer(g, &f, (0x4000 + i * 7919) & 0xffff, name, trk_forged, 1, TRK_FORGED_TTL);
+        g->now_us += 500;
+    }
+}
+
+/* Its twin: many clients behind one NAT (one address, 200 ports) asking random names below
+ * the watched one, 200 answers within 0.2 s, each to its own port and id. */
+static void sc_r_kaminsky_ok(gen *g)
+{
+    for (unsigned i = 0; i < 200; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "x%04u.%s", 1000 + i * 37 % 997, TRK_NAME);
+        conv c = mkconv("10.1.2.50", (uint16_t)(41000 + i), "10.10.0.53", 53, L_ETH);
+        trk_query(g, &c, (0x5000 + i * 7919) & 0xffff, name);
+        g->now_us += 500;
+    }
+    for (unsigned i = 0; i < 200; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "x%04u.%s", 1000 + i * 37 % 997, TRK_NAME);
+        conv c = mkconv("10.1.2.50", (uint16_t)(41000 + i), "10.10.0.53", 53, L_ETH);
+        trk_answer(g, &c, (0x5000 + i * 7919) & 0xffff, name, i % 2 ? trk_real : NULL,
+                   i % 2, 64);
+        g->now_us += 500;
+    }
+}
+
+/* conflicting_answers: an injected answer (IP TTL 250) wins the race; the real one
+ * (IP TTL 64) follows with the same id and ports and another address. */
+static void sc_r_conflict(gen *g)
+{
+    conv c = r_conv(42, 40401);
+    trk_query(g, &c, 0x4242, TRK_NAME);
+    g->now_us += 500;
+    trk_answer(g, &c, 0x4242, TRK_NAME, trk_forged, 1, TRK_FORGED_TTL);
+    g->now_us += 1000;
+    trk_answer(g, &c, 0x4242, TRK_NAME, trk_real, 1, 64);
+}
+
+/* Its twin: an answer retransmitted with its records in another order and lower TTLs (the
+ * same set), and a TCP retry after a truncated UDP answer (the UDP answer has no records,
+ * the TCP one has them: two exchanges, not a conflict). */
+static void sc_r_conflict_ok(gen *g)
+{
+    conv c = r_conv(42, 40401);
+    r_rr two[] = {{NULL, T_A, 300, "151.101.0.10"}, {NULL, T_A, 300, "151.101.64.10"}};
+    r_rr owt[] = {{NULL, T_A, 299, "151.101.64.10"}, {NULL, T_A, 299, "151.101.0.10"}};
+    trk_query(g, &c, 0x4242, TRK_NAME);
+    g->now_us += 1500;
+    trk_answer(g, &c, 0x4242, TRK_NAME, two, 2, 64);
+    g->now_us += 1000000;
+    trk_answer(g, &c, 0x4242, TRK_NAME, owt, 2, 64);
+    g->now_us += 10000;
+
+    conv u = r_conv(42, 40402);
+    trk_query(g, &u, 0x4343, TRK_NAME);
+    g->now_us += 1500;
+    dnsb_start(&g_r, 0x4343, F_RESP | 0x0200 /* TC */, TRK_NAME, T_A, 0, 0, 0);
+    udp_send(g, &u, false, &g_r);
+    g->now_us += 1000;
+    conv t = mkconv("10.1.2.42", 40403, "10.10.0.53", 53, L_ETH);
+    tcp_send(g, &t, true, TH_SYN, NULL, 0);
+    g->now_us += 200;
+    tcp_send(g, &t, false, TH_SYN | TH_ACK, NULL, 0);
+    g->now_us += 200;
+    tcp_send(g, &t, true, TH_ACK, NULL, 0);
+    g->now_us += 100;
+    g_tmp.n = 0;
+    dns_query(&g_q, 0x4343, TRK_NAME, T_A, 0, false);
+    tcp_frame(&g_tmp, &g_q);
+    tcp_send(g, &t, true, TH_PSH | TH_ACK, g_tmp.b, g_tmp.n);
+    g->now_us += 1500;
+    dnsb_start(&g_r, 0x4343, F_RESP, TRK_NAME, T_A, 2, 0, 0);
+    for (unsigned i = 0; i < 2; i++)
+        r_put_rr(&g_r, &two[i]);
+    g_tmp.n = 0;
+    tcp_frame(&g_tmp, &g_r);
+    tcp_send(g, &t, false, TH_PSH | TH_ACK, g_tmp.b, g_tmp.n);
+    g->now_us += 100;
+    tcp_send(g, &t, true, TH_FIN | TH_ACK, NULL, 0);
+}
+
+/* unsolicited_response: the client's queries to our resolver are seen (one answered),
+ * then an answer for the watched name arrives that no query asked for. */
+static void sc_r_unsolicited(gen *g)
+{
+    conv c = r_conv(43, 40501);
+    trk_query(g, &c, 0x5151, TRK_NAME);
+    g->now_us += 1500;
+    trk_answer(g, &c, 0x5151, TRK_NAME, trk_real, 1, 64);
+    g->now_us += 20000000;
+    conv f = r_conv(43, 40502);
+    trk_answer(g, &f, 0x5252, TRK_NAME, trk_forged, 1, TRK_FORGED_TTL);
+}
+
+/* Its twin: a one-way span (only responses to 10.1.2.44 are seen, never its queries), and
+ * the client whose queries are seen gets an answer 15 s after its query, past the
+ * timeout: late, but asked for. */
+static void sc_r_unsolicited_ok(gen *g)
+{
+    conv o = r_conv(44, 40601);
+    for (unsigned i = 0; i < 30; i++) {
+        trk_answer(g, &o, 0x6000 + i, TRK_NAME, trk_real, 1, 64);
+        g->now_us += 1000;
+    }
+    conv c = r_conv(43, 40501);
+    trk_query(g, &c, 0x5151, TRK_NAME);
+    g->now_us += 1500;
+    trk_answer(g, &c, 0x5151, TRK_NAME, trk_real, 1, 64);
+    g->now_us += 20000000;
+    conv l = r_conv(43, 40502);
+    trk_query(g, &l, 0x5252, TRK_NAME);
+    g->now_us += 15000000;
+    trk_answer(g, &l, 0x5252, TRK_NAME, trk_real, 1, 64);
+}
+
+/* The tracking memory test (tests/pcap/test_track_memory.sh): 250 000 queries nobody
+ * answers, from 65 536 clients (10.9.0.0/16, any port) to our resolver, and 250 000
+ * forged responses for names no rule watches (half to those clients with guessed ids,
+ * half to clients never seen), 20 us apart; in the middle of it, the near-miss flood of
+ * r_txid_flood against 10.1.2.41, which must still raise its one alert. */
+static void trackflood(gen *g)
+{
+    rng_state = 20261203;
+    for (unsigned i = 0; i < 500000; i++) {
+        if (i == 250000)
+            sc_r_txid_flood(g);
+        uint64_t r = rng();
+        char cli[32], name[64];
+        unsigned host = (unsigned)(r >> 16) & 0xffff;
+        bool seen = i % 2 == 0 || (r & 1);
+        snprintf(cli, sizeof cli, "10.%u.%u.%u", seen ? 9 : 8, host >> 8, host & 0xff);
+        conv c = mkconv(cli, (uint16_t)(1024 + (r >> 32) % 64000), "10.10.0.53", 53, L_ETH);
+        snprintf(name, sizeof name, "q%u.flood.example", i);
+        unsigned id = (unsigned)(r >> 48);
+        if (i % 2 == 0) {
+            dns_query(&g_q, id, name, T_A, 0, false);
+            udp_send(g, &c, true, &g_q);
+        } else {
+            dnsb_start(&g_r, id ^ 0x5555, F_RESP, name, T_A, 1, 0, 0);
+            dnsb_rr_addr(&g_r, 12, 60, "45.33.20.5");
+            udp_send(g, &c, false, &g_r);
+        }
+        g->now_us += 20;
+    }
+}
+
 static const rule_case RULE_SCENARIOS[] = {
     {"asn_mismatch", "r_asn_mismatch", DLT_EN10MB, sc_r_asn_mismatch, "tests/rules/violations.yaml", ""},
     {"asn_mismatch_ok", "r_asn_mismatch_ok", DLT_EN10MB, sc_r_asn_mismatch_ok, "tests/rules/violations.yaml", ""},
@@ -2409,6 +2661,14 @@ static const rule_case RULE_SCENARIOS[] = {
     {"bailiwick_soa_ok", "r_bailiwick_soa_ok", DLT_EN10MB, sc_r_bailiwick_soa_ok, "tests/rules/violations.yaml", ""},
     {"bailiwick_flood", "r_bailiwick_flood", DLT_EN10MB, sc_r_bailiwick_flood, "tests/rules/violations.yaml", "--workers 1"},
     {"bailiwick_flood_ok", "r_bailiwick_flood_ok", DLT_EN10MB, sc_r_bailiwick_flood_ok, "tests/rules/violations.yaml", "--workers 1"},
+    {"txid_flood", "r_txid_flood", DLT_EN10MB, sc_r_txid_flood, "tests/rules/track.yaml", ""},
+    {"txid_flood_ok", "r_txid_flood_ok", DLT_EN10MB, sc_r_txid_flood_ok, "tests/rules/track.yaml", ""},
+    {"kaminsky", "r_kaminsky", DLT_EN10MB, sc_r_kaminsky, "tests/rules/track.yaml", ""},
+    {"kaminsky_ok", "r_kaminsky_ok", DLT_EN10MB, sc_r_kaminsky_ok, "tests/rules/track.yaml", ""},
+    {"conflict", "r_conflict", DLT_EN10MB, sc_r_conflict, "tests/rules/track.yaml", ""},
+    {"conflict_ok", "r_conflict_ok", DLT_EN10MB, sc_r_conflict_ok, "tests/rules/track.yaml", ""},
+    {"unsolicited", "r_unsolicited", DLT_EN10MB, sc_r_unsolicited, "tests/rules/track.yaml", ""},
+    {"unsolicited_ok", "r_unsolicited_ok", DLT_EN10MB, sc_r_unsolicited_ok, "tests/rules/track.yaml", ""},
 };
 #define N_RULE_SCENARIOS (sizeof RULE_SCENARIOS / sizeof RULE_SCENARIOS[0])
 
@@ -2416,6 +2676,7 @@ static void usage(void)
 {
     fputs("usage: gen_pcap SCENARIO OUT.pcap\n"
           "       gen_pcap bench NPACKETS OUT.pcap [SEED]\n"
+          "       gen_pcap trackflood OUT.pcap\n"
           "       gen_pcap --list | --list-rules\n",
           stderr);
     exit(2);
@@ -2476,6 +2737,13 @@ int main(int argc, char **argv)
         bench(&g, n, seed);
         if (close_out(&g) != 0)
             die("%s: write failed", argv[3]);
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "trackflood") == 0) {
+        open_out(&g, DLT_EN10MB, argv[2]);
+        trackflood(&g);
+        if (close_out(&g) != 0)
+            die("%s: write failed", argv[2]);
         return 0;
     }
     if (argc != 3)

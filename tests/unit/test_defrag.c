@@ -692,6 +692,31 @@ static void test_servers_heavy_hitters(void **st)
     dnssrv_free(NULL);
 }
 
+/* The reassembled datagram carries the IP TTL of its fragment at offset 0 (the header a
+ * receiver keeps), whatever order the fragments come in: a forged last fragment planted
+ * first does not lend the datagram its TTL. */
+static void test_first_fragment_ttl(void **st)
+{
+    (void)st;
+    defrag *d = mk(0, 0, 0, 0);
+    dw_counters c = {0};
+    const uint8_t *out;
+    size_t len;
+    defrag_key tail = key4(9), head = key4(9);
+    tail.ttl = 250;
+    head.ttl = 57;
+    assert_int_equal(defrag_add(d, &tail, 256, 0, PAY + 256, 100, 0, &out, &len, &c), 0);
+    assert_int_equal(defrag_add(d, &head, 0, 1, PAY, 256, 1, &out, &len, &c), 1);
+    assert_int_equal(len, 356);
+    assert_int_equal(defrag_ttl(d), 57);
+    /* and when the tail completes the datagram */
+    head.id = tail.id = 10;
+    assert_int_equal(defrag_add(d, &head, 0, 1, PAY, 256, 2, &out, &len, &c), 0);
+    assert_int_equal(defrag_add(d, &tail, 256, 0, PAY + 256, 100, 3, &out, &len, &c), 1);
+    assert_int_equal(defrag_ttl(d), 57);
+    defrag_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -705,6 +730,7 @@ int main(void)
         cmocka_unit_test(test_claim_order_and_refusal),
         cmocka_unit_test(test_junk_is_cheap),
         cmocka_unit_test(test_servers_heavy_hitters),
+        cmocka_unit_test(test_first_fragment_ttl),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -284,7 +284,7 @@ static bool addr_is(const eval_evidence *e, const char *ip)
 
 static evaluator *ev_new(const ruleset *rs, const asn_db *d)
 {
-    track_limits tl = {0, 0};
+    track_limits tl = {0};
     evaluator *ev = evaluator_new(rs, d, &tl);
     assert_non_null(ev);
     return ev;

@@ -91,7 +91,12 @@
     X(DNS_OPT_BAD, "DNS OPT malformed")                                          \
     X(DNS_RDATA_BAD, "DNS record data malformed for its type")                   \
     X(DNS_QDCOUNT_NOT_ONE, "DNS messages without exactly one question")          \
-    X(DNS_MUSL_VIEW_DIFFERS, "DNS answers musl would read differently")
+    X(DNS_MUSL_VIEW_DIFFERS, "DNS answers musl would read differently")         \
+    /* fragment conflicts (defrag.h) */                                          \
+    X(FRAG_CONFLICT, "IP fragments contradicting bytes held for their datagram") \
+    X(FRAG_CONFLICT_LATE, "IP fragments contradicting a datagram already reassembled") \
+    X(FRAG_LATE_DUPLICATE, "IP fragments repeating a datagram already reassembled") \
+    X(FRAG_RECENT_EVICTED, "reassembled datagrams forgotten early, memory full")
 
 enum dw_counter_id {
 #define DW_COUNTER_ENUM(name, text) DW_C_##name,

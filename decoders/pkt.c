@@ -420,7 +420,7 @@ static enum pkt_result pkt_ipv4(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_co
     uint16_t totlen = wire_u16(w);
     uint16_t id = wire_u16(w);
     uint16_t ff = wire_u16(w);
-    wire_skip(w, 1); /* TTL */
+    uint8_t ttl = wire_u8(w);
     uint8_t proto = wire_u8(w);
     wire_skip(w, 2); /* checksum */
     wire_bytes(w, pi->src, 4);
@@ -475,6 +475,7 @@ static enum pkt_result pkt_ipv4(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_co
     frag->offset = offset;
     frag->more = more;
     frag->next_proto = proto;
+    frag->ttl = ttl;
     frag->data = pl.base;
     frag->len = pl.len;
     return PKT_FRAGMENT;
@@ -487,7 +488,7 @@ static enum pkt_result pkt_ipv6(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_co
     wire_skip(w, 3); /* traffic class, flow label */
     uint16_t plen = wire_u16(w);
     uint8_t nh = wire_u8(w);
-    wire_skip(w, 1); /* hop limit */
+    uint8_t hops = wire_u8(w);
     wire_bytes(w, pi->src, 16);
     wire_bytes(w, pi->dst, 16);
     if (!wire_ok(w)) {
@@ -556,6 +557,7 @@ static enum pkt_result pkt_ipv6(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_co
         frag->offset = offset;
         frag->more = more;
         frag->next_proto = next;
+        frag->ttl = hops;
         frag->data = wire_ptr(&pl);
         frag->len = wire_left(&pl);
         return PKT_FRAGMENT;

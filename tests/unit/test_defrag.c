@@ -73,7 +73,7 @@ static size_t split(uint32_t total, uint32_t step, fspec *f)
 
 static defrag *mk(unsigned dgs, unsigned frags, size_t bytes, unsigned timeout_ms)
 {
-    defrag_limits l = {dgs, frags, bytes, timeout_ms};
+    defrag_limits l = {dgs, frags, bytes, timeout_ms, 0, 0};
     defrag *d = defrag_new(&l);
     assert_non_null(d);
     return d;
@@ -633,7 +633,7 @@ static void test_junk_is_cheap(void **st)
      * default limits 20 000 tiny entries fit (capacity, not claims, protects), at a
      * charge of one entry and one block each. */
     dnssrv *srv = mk_servers();
-    defrag_limits l = {0, 0, 0, 0};
+    defrag_limits l = {0, 0, 0, 0, 0, 0};
     defrag_limits_default(&l);
     assert_int_equal(l.max_datagrams, 65536);
     assert_int_equal(l.max_bytes, 32u << 20);

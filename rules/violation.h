@@ -18,8 +18,7 @@
  * compiler then asks for the two writers the row names, and tests/unit/test_eval.c for
  * the violation's line in docs/rules.md.
  * DESIGN.md's tracking violations (txid_mismatch_flood, conflicting_answers,
- * out_of_bailiwick, unsolicited_response, fragment_conflict, resolver_port_predictable,
- * resolver_txid_predictable) have no check yet, hence no row. */
+ * out_of_bailiwick, unsolicited_response) have no check yet, hence no row. */
 #ifndef DW_VIOLATION_H
 #define DW_VIOLATION_H
 
@@ -36,7 +35,12 @@
     X(REBINDING, "rebinding", reason_rebinding, evidence_special)                         \
     X(SINKHOLE, "sinkhole", reason_sinkhole, evidence_special)                            \
     X(DNSSEC_MISSING, "dnssec_missing", reason_dnssec_missing, evidence_detail)           \
-    X(TTL_EXCEEDED, "ttl_exceeded", reason_ttl_exceeded, evidence_ttl)
+    X(TTL_EXCEEDED, "ttl_exceeded", reason_ttl_exceeded, evidence_ttl)                   \
+    X(FRAGMENT_CONFLICT, "fragment_conflict", reason_fragment_conflict, evidence_fragments) \
+    X(RESOLVER_PORT_PREDICTABLE, "resolver_port_predictable", reason_resolver_port,      \
+      evidence_resolver_sample)                                                           \
+    X(RESOLVER_TXID_PREDICTABLE, "resolver_txid_predictable", reason_resolver_txid,      \
+      evidence_resolver_sample)
 
 /* A violation's row number (DW_VI_NAME), and how many rows there are. */
 enum dw_violation_index {

@@ -72,6 +72,8 @@ struct evaluator {
     nameset_query q[EVAL_MAX_NAMES + 1];
     bool need_track;            /* some rule needs the query (dnssec: signed) */
     bool any_resolvers;         /* some rule lists expect.resolvers: sample their queries */
+    uint32_t *res_rules;        /* the indexes of those rules, in rule order */
+    size_t n_res_rules;
     rsample *sample;            /* the resolvers' upstream queries (rsample.h) */
     /* The question's chain went on past EVAL_MAX_CHAIN (said in the trace). */
     bool chain_cut;
@@ -107,18 +109,23 @@ static int size_for(evaluator *ev, const ruleset *rs)
     uint32_t *stamp = calloc(n ? n : 1, sizeof *stamp);
     uint32_t *cand = calloc(n ? n : 1, sizeof *cand);
     cand_info *info = calloc(n ? n : 1, sizeof *info);
-    if (!stamp || !cand || !info) {
+    uint32_t *res_rules = calloc(n ? n : 1, sizeof *res_rules);
+    if (!stamp || !cand || !info || !res_rules) {
         free(stamp);
         free(cand);
         free(info);
+        free(res_rules);
         return -ENOMEM;
     }
     free(ev->stamp);
     free(ev->cand);
     free(ev->info);
+    free(ev->res_rules);
     ev->stamp = stamp;
     ev->cand = cand;
     ev->info = info;
+    ev->res_rules = res_rules;
+    ev->n_res_rules = 0;
     ev->n_rules = n;
     ev->gen = 0;
     ev->rs = rs;
@@ -127,8 +134,10 @@ static int size_for(evaluator *ev, const ruleset *rs)
     for (size_t i = 0; i < n; i++) {
         if (ruleset_rule(rs, i)->dnssec == DW_DNSSEC_SIGNED)
             ev->need_track = true;
-        if (ruleset_rule(rs, i)->resolvers)
+        if (ruleset_rule(rs, i)->resolvers) {
             ev->any_resolvers = true;
+            ev->res_rules[ev->n_res_rules++] = (uint32_t)i;
+        }
     }
     return 0;
 }
@@ -159,6 +168,7 @@ void evaluator_free(evaluator *ev)
     free(ev->stamp);
     free(ev->cand);
     free(ev->info);
+    free(ev->res_rules);
     free(ev);
 }
 
@@ -1395,8 +1405,8 @@ unsigned evaluator_resolver_query(evaluator *ev, const pkt_info *pi, const dns_m
     if (!ev->any_resolvers || !ev->rs || pi->proto != 17)
         return 0;
     const dw_rule *rule = NULL;
-    for (size_t i = 0; i < ev->n_rules && !rule; i++) {
-        const dw_rule *x = ruleset_rule(ev->rs, i);
+    for (size_t i = 0; i < ev->n_res_rules && !rule; i++) {
+        const dw_rule *x = ruleset_rule(ev->rs, ev->res_rules[i]);
         if (x->resolvers && prefixset_lookup(x->resolvers, pi->ip_version, pi->src, NULL, NULL))
             rule = x;
     }

@@ -2178,7 +2178,7 @@ static buf g_real, g_forged;
 
 /* The forged last fragment planted first (before the query even: it waits in the
  * victim's reassembly queue); the real first and middle fragments complete the datagram
- * with the forged tail; the real last fragment comes after and is left over. The twin
+ * with the forged tail; the real last fragment comes after and is left over, twice. The twin
  * plants a copy of the real last fragment (a duplicate that came early): no conflict. */
 static void r_frag_forged_first_x(gen *g, conv c, size_t fragsz, bool bad)
 {
@@ -2197,6 +2197,8 @@ static void r_frag_forged_first_x(gen *g, conv c, size_t fragsz, bool bad)
     g->now_us += 1500;
     for (size_t off = 0; off < last; off += fragsz)
         cf_fragment(g, &c, &g_real, off, fragsz, id, 64);
+    cf_fragment(g, &c, &g_real, last, g_real.n - last, id, 64);
+    /* and once more (the server retransmits, or the span duplicates): still one alert */
     cf_fragment(g, &c, &g_real, last, g_real.n - last, id, 64);
 }
 static void sc_r_frag_forged_first(gen *g)

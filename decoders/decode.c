@@ -164,16 +164,15 @@ void dw_decoder_packet(dw_decoder *d, int dlt, uint64_t ts_us, const uint8_t *da
 
     const uint8_t *whole;
     size_t whole_len;
-    pkt_info at = pi; /* the fragment's addresses, for a late conflict */
     int rc = defrag_add_ttl(d->frag, &k, frag.offset, frag.more, frag.data, frag.len, frag.ttl,
                             ts_us, &whole, &whole_len, d->c);
-    uint8_t late_proto;
-    const pkt_frag_conflict *late = defrag_late_conflict(d->frag, &whole, &whole_len, &late_proto);
+    const uint8_t *old;
+    size_t old_len;
+    uint8_t old_proto;
+    const pkt_frag_conflict *late = defrag_late_conflict(d->frag, &old, &old_len, &old_proto);
     if (late)
-        deliver_late(d, &at, late, late_proto, whole, whole_len, fn, ctx);
+        deliver_late(d, &pi, late, old_proto, old, old_len, fn, ctx);
     if (rc != 1)
-        return;
-    if (late) /* (a late fragment never completes a datagram: it is one fragment of a new one) */
         return;
     /* The protocol is the one the fragment at offset 0 carried (IPv6 keys ignore it). */
     pi.reassembled = true;

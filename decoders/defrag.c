@@ -987,7 +987,9 @@ int defrag_add_ttl(defrag *d, const defrag_key *k, uint32_t offset, int more,
         d->conflict = MAP(d, g)->conflict;
         d->has_conflict = true;
     }
-    if (g->claim >= DNSSRV_CLAIM_DNS)
+    /* Remembered for late conflicts, unless this very fragment also revealed one: the
+     * payload handed back for that lives in the memory a new record could take. */
+    if (g->claim >= DNSSRV_CLAIM_DNS && !d->has_late)
         recent_add(d, g, now_us, c);
     dg_release(d, i);
     DW_COUNT(c, FRAG_REASSEMBLED);

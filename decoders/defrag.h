@@ -133,7 +133,8 @@ const pkt_frag_conflict *defrag_conflict(const defrag *d);
  * within recent_ms whose conflict was not reported yet (each datagram is reported once,
  * in flight or late). *out and *outlen are then that datagram's payload as it was
  * delivered, *proto its protocol; all valid until the next defrag_add() or
- * defrag_expire(). */
+ * defrag_expire(). The same call may also have completed a new datagram (returned 1);
+ * that one is then not remembered, so as to keep this payload intact. */
 const pkt_frag_conflict *defrag_late_conflict(const defrag *d, const uint8_t **out,
                                               size_t *outlen, uint8_t *proto);
 

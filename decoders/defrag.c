@@ -703,7 +703,7 @@ static bool dg_promote(defrag *d, dg *g)
     g->map = mi;
     if (g->nruns) {
         m->runs[0] = g->run0;
-        /* the one fragment held so far (dg_add keeps one fragment per entry without a map) */
+        /* the one fragment held so far (an entry without a map holds one) */
         dg_frecs(d, g)[0] = (dg_frec){g->created_us, (uint16_t)g->run0.off,
                                       (uint16_t)(g->run0.end - g->run0.off), g->ttl0};
     }

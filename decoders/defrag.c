@@ -241,7 +241,8 @@ static dg_map *MAP(const defrag *d, const dg *g) { return pool_at(&d->maps, g->m
 static uint8_t *BLK(const defrag *d, uint32_t b) { return pool_at(&d->blocks, b); }
 static dg_frec *dg_frecs(const defrag *d, const dg *g)
 {
-    return (dg_frec *)(MAP(d, g)->runs + d->lim.max_fragments);
+    /* aligned: dg_map's size and every item's are multiples of 8 (see dg_map) */
+    return (dg_frec *)(void *)(MAP(d, g)->runs + d->lim.max_fragments);
 }
 
 /* ---- construction ---- */

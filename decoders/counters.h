@@ -96,7 +96,7 @@
     X(FRAG_CONFLICT, "IP fragments contradicting bytes held for their datagram") \
     X(FRAG_CONFLICT_LATE, "IP fragments contradicting a datagram already reassembled") \
     X(FRAG_LATE_DUPLICATE, "IP fragments repeating a datagram already reassembled") \
-    X(FRAG_RECENT_EVICTED, "reassembled datagrams forgotten early, memory full")
+    X(FRAG_RECENT_EVICTED, "reassembled datagrams forgotten early or not kept, memory full")
 
 enum dw_counter_id {
 #define DW_COUNTER_ENUM(name, text) DW_C_##name,

@@ -95,6 +95,7 @@ typedef struct dg_recent {
     unsigned nconf;   /* conflicting fragments seen since reassembly or before */
     uint8_t proto;
     uint8_t nfrec;
+    uint8_t claim;    /* the datagram's (enum dnssrv_claim) */
     bool reported;    /* its conflict was delivered (in flight or late) */
     bool live;        /* in the hash: not replaced by a newer datagram of the same key */
     dg_frec frec[DEFRAG_RECENT_FRAGS];
@@ -417,7 +418,10 @@ static uint32_t recent_room(const defrag *d, uint32_t len)
     return old->aoff - wp >= len ? wp : UINT32_MAX;
 }
 
-/* Remembers a reassembled datagram (the payload in d->out) with its fragments. */
+/* Remembers a reassembled datagram (the payload in d->out) with its fragments. Room is
+ * made by forgetting the oldest, unless the oldest still alive has a higher claim than
+ * this one: then this one is not remembered (as in flight, a newcomer never pushes out a
+ * higher claim, so datagrams forged from spoofed sources cannot flush the resolver's). */
 static void recent_add(defrag *d, const dg *g, uint64_t now_us, dw_counters *c)
 {
     uint32_t old = recent_lookup(d, &g->key);
@@ -425,8 +429,12 @@ static void recent_add(defrag *d, const dg *g, uint64_t now_us, dw_counters *c)
         recent_unlink(d, old); /* the newer datagram of the key is the one a fragment meets */
     uint32_t at = 0;
     while (d->rcount == d->rcap || (at = recent_room(d, g->len)) == UINT32_MAX) {
-        if (!recent_expired(d, &d->rec[d->rhead], now_us))
+        const dg_recent *h = &d->rec[d->rhead];
+        if (h->live && !recent_expired(d, h, now_us)) {
             DW_COUNT(c, FRAG_RECENT_EVICTED);
+            if (h->claim > g->claim)
+                return;
+        }
         recent_pop(d);
     }
     uint32_t i = (d->rhead + d->rcount++) % d->rcap;
@@ -436,6 +444,7 @@ static void recent_add(defrag *d, const dg *g, uint64_t now_us, dw_counters *c)
     r->aoff = at;
     r->len = g->len;
     r->proto = g->proto;
+    r->claim = g->claim;
     r->reported = g->conflict;
     r->nconf = g->conflict ? MAP(d, g)->conflict.count : 0;
     r->nfrec = 0;

@@ -61,7 +61,10 @@
  *    datagram.
  * Identical bytes (a retransmission, a duplicated span) are no conflict. The memory of
  * reassembled datagrams is its own budget (recent_bytes: payloads and records); when it
- * is full the oldest is forgotten early (FRAG_RECENT_EVICTED). An IPv4 id that a sender
+ * is full the oldest is forgotten early, unless its claim is higher than the newcomer's,
+ * which is then not kept (either way FRAG_RECENT_EVICTED): so a flood of datagrams from
+ * spoofed sources cannot flush what the resolver sent (forging the resolver's address
+ * too, it can, at recent_bytes per recent_ms, and it is counted). An IPv4 id that a sender
  * reuses within recent_ms for another datagram to the same destination would look like a
  * late conflict: that takes 65 536 datagrams between the pair (or, with Linux's hashed id
  * counters, through one bucket) within recent_ms, which is why recent_ms is short. */

@@ -943,6 +943,39 @@ static void test_conflict_recent_bounded(void **st)
     fr_close(&r);
 }
 
+/* A flood of reassembled datagrams from spoofed sources (DNS by their port only) cannot
+ * push the resolver's out of the memory of reassembled datagrams: they are not kept
+ * instead (counted), and the late conflict is still seen. */
+static void test_conflict_recent_claims(void **st)
+{
+    (void)st;
+    frag_run r;
+    const uint8_t *o;
+    size_t ol;
+    uint8_t proto;
+    fr_open(&r, 128u << 10, 0);
+    assert_int_equal(fr_add(&r, 7, 2, FORGED, 50, 1 * SEC), 0);
+    assert_int_equal(fr_add(&r, 7, 0, PAY, 64, 1 * SEC), 0);
+    assert_int_equal(fr_add(&r, 7, 1, PAY, 64, 1 * SEC), 1);
+    static uint8_t junk[3000];
+    memcpy(junk, PAY, sizeof junk);
+    junk[0] = 0;
+    junk[1] = 53; /* source port 53: claim DNS */
+    for (uint32_t i = 0; i < 1000; i++) {
+        defrag_key k = key4(i);
+        k.src[2] = (uint8_t)(i >> 8);
+        k.src[3] = (uint8_t)i;
+        uint64_t t = 1 * SEC + 10 + i;
+        assert_int_equal(defrag_add(r.d, &k, 0, 1, junk, 1480, t, &o, &ol, &r.c), 0);
+        assert_int_equal(defrag_add(r.d, &k, 1480, 1, junk + 1480, 1480, t, &o, &ol, &r.c), 0);
+        assert_int_equal(defrag_add(r.d, &k, 2960, 0, junk + 2960, 40, t, &o, &ol, &r.c), 1);
+    }
+    assert_true(r.c.v[DW_C_FRAG_RECENT_EVICTED] >= 1000 - 64);
+    assert_int_equal(fr_add(&r, 7, 2, PAY, 64, 2 * SEC), 0);
+    assert_non_null(defrag_late_conflict(r.d, &o, &ol, &proto));
+    fr_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -962,6 +995,7 @@ int main(void)
         cmocka_unit_test(test_conflict_late_window),
         cmocka_unit_test(test_conflict_late_v6),
         cmocka_unit_test(test_conflict_recent_bounded),
+        cmocka_unit_test(test_conflict_recent_claims),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -102,7 +102,12 @@
     X(TRACK_NEAR_MISSES, "responses matching no query while one was outstanding") \
     X(TRACK_STATE_LOST, "unmatched responses not judged: their pair lost state") \
     X(TRACK_INCIDENTS_FULL, "tracking incidents not opened, table full")         \
-    X(TRACK_HELD_BACK, "tracking incidents held back, capture lost packets")
+    X(TRACK_HELD_BACK, "tracking incidents held back, capture lost packets") \
+    /* fragment conflicts (defrag.h) */                                          \
+    X(FRAG_CONFLICT, "IP fragments contradicting bytes held for their datagram") \
+    X(FRAG_CONFLICT_LATE, "IP fragments contradicting a datagram already reassembled") \
+    X(FRAG_LATE_DUPLICATE, "IP fragments repeating a datagram already reassembled") \
+    X(FRAG_RECENT_EVICTED, "reassembled datagrams forgotten early or not kept, memory full")
 
 enum dw_counter_id {
 #define DW_COUNTER_ENUM(name, text) DW_C_##name,

@@ -476,6 +476,7 @@ static enum pkt_result pkt_ipv4(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_co
     frag->offset = offset;
     frag->more = more;
     frag->next_proto = proto;
+    frag->ttl = ttl;
     frag->data = pl.base;
     frag->len = pl.len;
     return PKT_FRAGMENT;
@@ -558,6 +559,7 @@ static enum pkt_result pkt_ipv6(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_co
         frag->offset = offset;
         frag->more = more;
         frag->next_proto = next;
+        frag->ttl = hops;
         frag->data = wire_ptr(&pl);
         frag->len = wire_left(&pl);
         return PKT_FRAGMENT;

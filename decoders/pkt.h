@@ -35,6 +35,9 @@ typedef struct pkt_info {
     uint32_t tcp_seq;
     uint8_t tcp_flags;          /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 */
     bool reassembled;           /* came from IP fragments */
+    /* Set on a reassembled datagram whose fragments contradicted each other (defrag.h):
+     * NULL otherwise. Owned by the reassembler, valid as long as the payload. */
+    const struct pkt_frag_conflict *frag_conflict;
     uint8_t tunnels;            /* encapsulations removed (VXLAN, Geneve, GRE, ERSPAN);
                                  * the other fields are the innermost packet's */
     const uint8_t *payload;     /* UDP or TCP payload */
@@ -45,6 +48,27 @@ typedef struct pkt_info {
 #define PKT_TCP_SYN 0x02
 #define PKT_TCP_RST 0x04
 
+/* One fragment of a datagram, as evidence: where it lay in the reassembled IP payload
+ * (the UDP header included), when it arrived, and the IP TTL / hop limit it came with
+ * (0: not kept). */
+typedef struct pkt_frag_piece {
+    uint32_t off, len;
+    uint64_t ts_us;
+    uint8_t ttl;
+} pkt_frag_piece;
+
+/* Two fragments of one datagram that cover the same bytes with different contents
+ * (fragment_conflict). The receiver keeps the bytes that came first (defrag.h). */
+typedef struct pkt_frag_conflict {
+    pkt_frag_piece first;       /* the fragment whose bytes were kept (ts_us 0: unknown) */
+    pkt_frag_piece second;      /* the fragment that said otherwise */
+    uint32_t diff_off;          /* the first differing byte, offset in the IP payload */
+    unsigned count;             /* contradicting fragments seen for the datagram so far */
+    bool late;                  /* second came after the datagram had been reassembled and
+                                 * delivered: the message is delivered again to be judged
+                                 * for this alone */
+} pkt_frag_conflict;
+
 /* An IP fragment, as found by pkt_parse(). */
 typedef struct pkt_frag {
     bool is_fragment;
@@ -52,6 +76,7 @@ typedef struct pkt_frag {
     uint32_t offset;            /* bytes */
     bool more;                  /* MF / M flag */
     uint8_t next_proto;         /* the protocol the reassembled payload carries */
+    uint8_t ttl;                /* IPv4 TTL or IPv6 hop limit of the fragment */
     const uint8_t *data;        /* fragment payload */
     size_t len;
 } pkt_frag;

@@ -98,6 +98,10 @@ struct evaluator {
     uint32_t watching[EVAL_MAX_FINDINGS]; /* the rules watching the current question */
     unsigned n_watching;
     track_match tm;             /* the current response's (evidence points here) */
+    bool any_resolvers;         /* some rule lists expect.resolvers: sample their queries */
+    uint32_t *res_rules;        /* the indexes of those rules, in rule order */
+    size_t n_res_rules;
+    rsample *sample;            /* the resolvers' upstream queries (rsample.h) */
     /* The question's chain went on past EVAL_MAX_CHAIN (said in the trace). */
     bool chain_cut;
     /* Allow documents: per entry, the groups whose chain has a name the entry lists,
@@ -140,12 +144,14 @@ static int size_for(evaluator *ev, const ruleset *rs)
     cand_info *info = calloc(n ? n : 1, sizeof *info);
     uint32_t *astamp = calloc(na ? na : 1, sizeof *astamp);
     uint32_t *agroups = calloc(na ? na : 1, sizeof *agroups);
-    if (!stamp || !cand || !info || !astamp || !agroups) {
+    uint32_t *res_rules = calloc(n ? n : 1, sizeof *res_rules);
+    if (!stamp || !cand || !info || !astamp || !agroups || !res_rules) {
         free(stamp);
         free(cand);
         free(info);
         free(astamp);
         free(agroups);
+        free(res_rules);
         return -ENOMEM;
     }
     free(ev->stamp);
@@ -156,13 +162,22 @@ static int size_for(evaluator *ev, const ruleset *rs)
     ev->allow_stamp = astamp;
     ev->allow_groups = agroups;
     ev->n_allow = na;
+    free(ev->res_rules);
     ev->stamp = stamp;
     ev->cand = cand;
     ev->info = info;
+    ev->res_rules = res_rules;
+    ev->n_res_rules = 0;
     ev->n_rules = n;
     ev->gen = 0;
     ev->rs = rs;
     ev->watch_any = rs && ruleset_watch(rs) && nameset_size(ruleset_watch(rs)) > 0;
+    ev->any_resolvers = false;
+    for (size_t i = 0; i < n; i++)
+        if (ruleset_rule(rs, i)->resolvers && ruleset_rule(rs, i)->status != DW_RULE_DISABLED) {
+            ev->any_resolvers = true;
+            ev->res_rules[ev->n_res_rules++] = (uint32_t)i;
+        }
     return 0;
 }
 
@@ -173,9 +188,10 @@ evaluator *evaluator_new(const ruleset *rs, const asn_db *db, const track_limits
         return NULL;
     ev->db = db;
     ev->tr = track_new(tl);
+    ev->sample = rsample_new(0);
     ev->addrs = malloc(MAX_ADDRS * sizeof *ev->addrs);
     ev->poison = malloc(POISON_MAX * sizeof *ev->poison);
-    if (!ev->tr || !ev->addrs || !ev->poison || size_for(ev, rs) != 0) {
+    if (!ev->tr || !ev->sample || !ev->addrs || !ev->poison || size_for(ev, rs) != 0) {
         evaluator_free(ev);
         return NULL;
     }
@@ -187,6 +203,7 @@ void evaluator_free(evaluator *ev)
     if (!ev)
         return;
     track_free(ev->tr);
+    rsample_free(ev->sample);
     free(ev->addrs);
     free(ev->poison);
     free(ev->stamp);
@@ -194,6 +211,7 @@ void evaluator_free(evaluator *ev)
     free(ev->info);
     free(ev->allow_stamp);
     free(ev->allow_groups);
+    free(ev->res_rules);
     free(ev);
 }
 
@@ -1395,6 +1413,63 @@ static bool reason_unsolicited_response(const reason_ctx *c)
     return true;
 }
 
+static bool reason_fragment_conflict(const reason_ctx *c)
+{
+    const pkt_frag_conflict *fc = c->e ? c->e->frag : NULL;
+    if (!fc)
+        return false;
+    rb_str(c->b, " came in IP fragments that disagree: from byte ");
+    rb_u32(c->b, fc->diff_off);
+    rb_str(c->b, " of the datagram, one fragment");
+    if (fc->first.ttl) {
+        rb_str(c->b, " (TTL ");
+        rb_u32(c->b, fc->first.ttl);
+        rb_str(c->b, ")");
+    }
+    rb_str(c->b, " was kept and another");
+    if (fc->second.ttl) {
+        rb_str(c->b, " (TTL ");
+        rb_u32(c->b, fc->second.ttl);
+        rb_str(c->b, ")");
+    }
+    rb_str(c->b, " said otherwise");
+    if (fc->first.ts_us && fc->second.ts_us >= fc->first.ts_us) {
+        uint64_t dt = fc->second.ts_us - fc->first.ts_us;
+        rb_str(c->b, " ");
+        rb_u32(c->b, (uint32_t)(dt < 10000 ? dt : dt / 1000u));
+        rb_str(c->b, dt < 10000 ? " us later" : " ms later");
+    }
+    if (fc->late)
+        rb_str(c->b, ", after the datagram was reassembled with the first");
+    return true;
+}
+
+static bool reason_resolver(const reason_ctx *c, const char *what)
+{
+    if (!c->ip)
+        return false;
+    rb_str(c->b, " was asked upstream by resolver ");
+    rb_str(c->b, c->ip);
+    rb_str(c->b, what);
+    rb_u32(c->b, c->e->distinct);
+    rb_str(c->b, " distinct and ");
+    rb_u32(c->b, c->e->steps);
+    rb_str(c->b, " small increments in its last ");
+    rb_u32(c->b, RSAMPLE_WINDOW);
+    rb_str(c->b, " queries");
+    return true;
+}
+
+static bool reason_resolver_port(const reason_ctx *c)
+{
+    return reason_resolver(c, " with predictable source ports: ");
+}
+
+static bool reason_resolver_txid(const reason_ctx *c)
+{
+    return reason_resolver(c, " with predictable query ids: ");
+}
+
 static const reason_fn reason_writers[DW_V_COUNT] = {
 #define REASON_OF(NAME, name, reason, evidence) [DW_VI_##NAME] = reason,
     DW_VIOLATION_LIST(REASON_OF)
@@ -1479,9 +1554,22 @@ static void trace_config(const evaluator *ev, const dw_rule *rule, const cand_in
         trace(ev, rule, "expect.prefixes", -1, "no expect.prefixes");
 }
 
+/* The fragment_conflict of a reassembled message, as the rule's finding. */
+static void judge_fragments(const evaluator *ev, const dw_rule *rule, const pkt_info *pi,
+                            eval_finding *f)
+{
+    eval_evidence *e = evidence(f, DW_V_FRAGMENT_CONFLICT, 0, NULL);
+    if (e)
+        e->frag = pi->frag_conflict;
+    if (ev->trace_fn)
+        trace(ev, rule, "fragments", 0, "reassembled from IP fragments that disagree from byte %u%s",
+              pi->frag_conflict->diff_off,
+              pi->frag_conflict->late ? " (the second after reassembly)" : "");
+}
+
 static void judge_rule(evaluator *ev, const dw_rule *rule, const cand_info *ci,
                        const pkt_info *pi, const dns_msg *m, const eval_result *r,
-                       bool query_do, eval_finding *f)
+                       bool query_do, bool frag_conflict, eval_finding *f)
 {
     /* Addresses are judged whatever the response code: stub resolvers read only the
      * header's 4 bits (an OPT record's extended RCODE, BADVERS and the like, is ignored)
@@ -1621,6 +1709,8 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, const cand_info *ci,
     else if (ev->trace_fn && m->has_question)
         trace(ev, rule, "bailiwick", 1, "no record for a name the rule watches outside the "
                                         "question's bailiwick");
+    if (frag_conflict)
+        judge_fragments(ev, rule, pi, f);
     if (f->violations)
         write_reason(ev, ci, pi, m, r, f);
 }
@@ -1657,6 +1747,31 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     /* Rule order as in the files, whatever order the names matched in. */
     sort_candidates(ev->cand, ev->n_cand);
 
+    /* Fragments that disagreed: one rule's finding (eval.h), the watching rule first. */
+    size_t frag_rule = SIZE_MAX;
+    if (pi->frag_conflict) {
+        frag_rule = 0;
+        for (size_t i = 0; i < ev->n_cand; i++)
+            if (!catch_all(ruleset_rule(ev->rs, ev->cand[i]))) {
+                frag_rule = i;
+                break;
+            }
+    }
+    if (pi->frag_conflict && pi->frag_conflict->late) {
+        /* judged when it was delivered: the conflict alone now */
+        const dw_rule *rule = ruleset_rule(ev->rs, ev->cand[frag_rule]);
+        const cand_info *ci = &ev->info[ev->cand[frag_rule]];
+        eval_finding *f = &out->findings[0];
+        memset(f, 0, offsetof(eval_finding, evidence));
+        f->rule = rule;
+        f->group = ci->group;
+        judge_fragments(ev, rule, pi, f);
+        write_reason(ev, ci, pi, m, out, f);
+        out->watched = !catch_all(rule);
+        out->n_findings = 1;
+        return 1;
+    }
+
     mark_owners(ev, out, m);
     collect_addrs(ev, m, out);
     for (size_t i = 0; i < ev->n_cand; i++) {
@@ -1668,7 +1783,8 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
             continue;
         }
         eval_finding *f = &out->findings[out->n_findings];
-        judge_rule(ev, rule, &ev->info[ev->cand[i]], pi, m, out, tm->found && tm->query_do, f);
+        judge_rule(ev, rule, &ev->info[ev->cand[i]], pi, m, out, tm->found && tm->query_do,
+                   i == frag_rule, f);
         if (f->violations)
             out->n_findings++;
     }
@@ -1817,3 +1933,57 @@ void evaluator_expire(evaluator *ev, uint64_t now_us, dns_msg *scratch, eval_res
 void evaluator_set_asn_db(evaluator *ev, const asn_db *db) { ev->db = db; }
 
 
+
+/* The evidence of a predictable resolver. */
+static void resolver_evidence(eval_finding *f, uint32_t v, const pkt_info *pi,
+                              const rsample_stat *st, uint32_t bad_windows,
+                              const uint16_t last[RSAMPLE_SHOW])
+{
+    eval_evidence *e = evidence(f, v, pi->ip_version == 6 ? 6 : 4, pi->src);
+    if (!e)
+        return;
+    e->distinct = st->distinct;
+    e->steps = st->steps;
+    e->bad_windows = bad_windows;
+    memcpy(e->last, last, sizeof e->last);
+}
+
+unsigned evaluator_resolver_query(evaluator *ev, const pkt_info *pi, const dns_msg *m,
+                                  eval_result *out)
+{
+    out->n_findings = 0;
+    out->findings_dropped = 0;
+    out->watched = false;
+    out->n_addrs = 0;
+    out->musl_compared = false;
+    out->n_chain = out->n_groups = 0;
+    /* UDP only: a TCP connection's port is the kernel's choice, not the resolver's. */
+    if (!ev->any_resolvers || !ev->rs || pi->proto != 17)
+        return 0;
+    const dw_rule *rule = NULL;
+    for (size_t i = 0; i < ev->n_res_rules && !rule; i++) {
+        const dw_rule *x = ruleset_rule(ev->rs, ev->res_rules[i]);
+        if (x->resolvers && prefixset_lookup(x->resolvers, pi->ip_version, pi->src, NULL, NULL))
+            rule = x;
+    }
+    rsample_verdict v;
+    if (!rule || !rsample_query(ev->sample, pi->ip_version, pi->src, pi->sport, m->id,
+                                pi->ts_us, &v))
+        return 0;
+    build_groups(ev, m, out); /* the question, for the reason and the event */
+    cand_info ci = {.groups = out->n_groups ? 1u : 0u, .all_addrs = false, .first = 0, .group = out->n_groups ? 0 : -1};
+    eval_finding *f = &out->findings[0];
+    memset(f, 0, offsetof(eval_finding, evidence));
+    f->rule = rule;
+    f->group = ci.group;
+    if (v.report_port)
+        resolver_evidence(f, DW_V_RESOLVER_PORT_PREDICTABLE, pi, &v.port, v.bad_windows_port,
+                          v.last_ports);
+    if (v.report_id)
+        resolver_evidence(f, DW_V_RESOLVER_TXID_PREDICTABLE, pi, &v.id, v.bad_windows_id,
+                          v.last_ids);
+    write_reason(ev, &ci, pi, m, out, f);
+    out->watched = true;
+    out->n_findings = 1;
+    return 1;
+}

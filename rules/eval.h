@@ -12,6 +12,7 @@
 #include "decoders/dns.h"
 #include "decoders/pkt.h"
 #include "rules/asn.h"
+#include "rules/rsample.h"
 #include "rules/ruleset.h"
 #include "rules/track.h"
 #include "rules/violation.h"
@@ -39,6 +40,15 @@ typedef struct eval_evidence {
      * while the eval_result is (until the next evaluator call). */
     const track_report *report;
     const track_match *exchange;
+    /* fragment_conflict: the fragments that disagreed (the packet's: valid while the
+     * message judged is) */
+    const pkt_frag_conflict *frag;
+    /* resolver_*_predictable: the resolver is addr; its window of RSAMPLE_WINDOW
+     * queries had `distinct` distinct values and `steps` small increments; bad windows
+     * since the last report; the last values, oldest first */
+    uint16_t distinct, steps;
+    uint32_t bad_windows;
+    uint16_t last[RSAMPLE_SHOW];
 } eval_evidence;
 #define EVAL_NO_RR 0xffffu
 
@@ -116,8 +126,22 @@ typedef struct eval_incident_sink {
 void evaluator_expire(evaluator *ev, uint64_t now_us, dns_msg *scratch, eval_result *out,
                       const eval_incident_sink *sink);
 
+/* Judges a query as a resolver's upstream query (rsample.h), after evaluator_query():
+ * when its source is an address of a rule's expect.resolvers (the first such rule in
+ * rule order is the one the finding is attributed to), it joins that resolver's sample,
+ * and a window judged predictable is a finding (resolver_port_predictable,
+ * resolver_txid_predictable; client.ip is the resolver). Returns the number of findings
+ * (0 or 1; also out->n_findings). */
+unsigned evaluator_resolver_query(evaluator *ev, const pkt_info *pi, const dns_msg *m,
+                                  eval_result *out);
+
 /* Judges a response. now: wall time for exception expiry is fixed at load; this uses
- * only packet data. Returns the number of findings (also out->n_findings). */
+ * only packet data. Returns the number of findings (also out->n_findings).
+ * A message reassembled from fragments that disagreed (pi->frag_conflict) is also a
+ * fragment_conflict finding of one rule: the first candidate rule that watches a name of
+ * it (not the catch-all "*"), else the first candidate. When the conflict came after the
+ * message had been delivered (frag_conflict->late), the message was judged already:
+ * that rule's fragment_conflict is then the only finding. */
 unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
                             eval_result *out);
 

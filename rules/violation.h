@@ -18,7 +18,9 @@
  * compiler then asks for the two writers the row names, and tests/unit/test_eval.c for
  * the violation's line in docs/rules.md.
  * The tracking violations (txid_mismatch_flood, conflicting_answers, unsolicited_response)
- * are found by rules/track.c: their evidence is the eval_evidence.report/exchange. */
+ * are found by rules/track.c: their evidence is the eval_evidence.report/exchange;
+ * fragment_conflict comes with the message (pkt_info.frag_conflict) and the resolver
+ * violations from the sample of a resolver's upstream queries (rules/rsample.h). */
 #ifndef DW_VIOLATION_H
 #define DW_VIOLATION_H
 
@@ -42,7 +44,12 @@
     X(CONFLICTING_ANSWERS, "conflicting_answers", reason_conflicting_answers,             \
       evidence_conflict)                                                                  \
     X(UNSOLICITED_RESPONSE, "unsolicited_response", reason_unsolicited_response,          \
-      evidence_flood)
+      evidence_flood)                                                                     \
+    X(FRAGMENT_CONFLICT, "fragment_conflict", reason_fragment_conflict, evidence_fragments) \
+    X(RESOLVER_PORT_PREDICTABLE, "resolver_port_predictable", reason_resolver_port,      \
+      evidence_resolver_sample)                                                           \
+    X(RESOLVER_TXID_PREDICTABLE, "resolver_txid_predictable", reason_resolver_txid,      \
+      evidence_resolver_sample)
 
 /* A violation's row number (DW_VI_NAME), and how many rows there are. */
 enum dw_violation_index {

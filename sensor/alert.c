@@ -295,6 +295,59 @@ static void evidence_conflict(json_buf *j, const alert_ctx *c, const eval_eviden
     json_kv_u64(j, "gap_us", x->second.ts_us >= x->first.ts_us ? x->second.ts_us - x->first.ts_us : 0);
 }
 
+/* One fragment of a conflict: where it lay in the IP payload, when it came, its TTL. */
+static void write_piece(json_buf *j, const char *key, const pkt_frag_piece *p)
+{
+    json_key(j, key);
+    json_obj_begin(j);
+    json_kv_u64(j, "offset", p->off);
+    json_kv_u64(j, "length", p->len);
+    if (p->ts_us) {
+        char t[40];
+        event_format_time(p->ts_us, t);
+        json_kv_str(j, "time", t);
+    }
+    if (p->ttl)
+        json_kv_u64(j, "ttl", p->ttl);
+    json_obj_end(j);
+}
+
+/* Fragments that disagreed: the one whose bytes were kept (first) and the one that said
+ * otherwise (second), the first differing byte, and whether the second came after the
+ * datagram was reassembled. */
+static void evidence_fragments(json_buf *j, const alert_ctx *c, const eval_evidence *e)
+{
+    (void)c;
+    const pkt_frag_conflict *fc = e->frag;
+    if (!fc)
+        return;
+    json_kv_u64(j, "differs_at", fc->diff_off);
+    json_key(j, "after_reassembly");
+    json_bool(j, fc->late);
+    json_kv_u64(j, "conflicting_fragments", fc->count);
+    write_piece(j, "first", &fc->first);
+    write_piece(j, "second", &fc->second);
+}
+
+/* A resolver's window of upstream queries: how many distinct values, how many small
+ * increments, the last values, and the bad windows since the last alert. */
+static void evidence_resolver_sample(json_buf *j, const alert_ctx *c, const eval_evidence *e)
+{
+    char ip[DNS_IPV6_TEXT_MAX];
+    (void)c;
+    event_format_ip(e->family, e->addr, ip);
+    json_kv_str(j, "resolver", ip);
+    json_kv_u64(j, "sample", RSAMPLE_WINDOW);
+    json_kv_u64(j, "distinct", e->distinct);
+    json_kv_u64(j, "sequential_steps", e->steps);
+    json_kv_u64(j, "bad_windows", e->bad_windows);
+    json_key(j, e->violation == DW_V_RESOLVER_PORT_PREDICTABLE ? "last_ports" : "last_ids");
+    json_arr_begin(j);
+    for (unsigned i = 0; i < RSAMPLE_SHOW; i++)
+        json_u64(j, e->last[i]);
+    json_arr_end(j);
+}
+
 static const evidence_fn evidence_writers[DW_V_COUNT] = {
 #define EVIDENCE_OF(NAME, name, reason, evidence) [DW_VI_##NAME] = evidence,
     DW_VIOLATION_LIST(EVIDENCE_OF)

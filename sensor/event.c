@@ -140,8 +140,7 @@ void event_encoder_free(event_encoder *e)
     free(e);
 }
 
-/* "2026-11-27T10:00:00.123456Z" into out[40]. */
-static void event_format_time(uint64_t ts_us, char out[40])
+void event_format_time(uint64_t ts_us, char out[40])
 {
     /* gmtime and printf once per second of packet time per thread, not per event. */
     static __thread uint64_t cached_sec = UINT64_MAX;

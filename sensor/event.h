@@ -119,4 +119,7 @@ const char *event_encode_custom(event_encoder *e, uint64_t ts_us, const char *ki
 /* Address text (inet_ntop) of a 4- or 16-byte address into out[DNS_IPV6_TEXT_MAX]. */
 void event_format_ip(int ip_version, const uint8_t *addr, char out[DNS_IPV6_TEXT_MAX]);
 
+/* "2026-11-27T10:00:00.123456Z" (as @timestamp) into out[40]. */
+void event_format_time(uint64_t ts_us, char out[40]);
+
 #endif

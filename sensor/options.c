@@ -143,7 +143,14 @@ const dw_optdef dw_opts[] = {
     {NULL, 0, NULL, "limits.frag_bytes", DW_OPT_SIZE, 65536, (uint64_t)1 << 32, NULL, 0,
      AT(decoder.frag.max_bytes), 0, "`32M`",
      "fragment reassembly memory in total (size), 64K–4G: each datagram's entry (104 bytes), "
-     "its payload in 256-byte blocks and, past one block or run, its map (~1.5 KiB)"},
+     "its payload in 256-byte blocks and, past one block or fragment, its map (~2.6 KiB)"},
+    {NULL, 0, NULL, "limits.frag_recent_bytes", DW_OPT_SIZE, 128u << 10, (uint64_t)1 << 32,
+     NULL, 0, AT(decoder.frag.recent_bytes), 0, "`4M`",
+     "memory of reassembled DNS datagrams kept to reveal a fragment that contradicts one "
+     "after reassembly (fragment_conflict) (size), 128K–4G: payloads and a record per 2 KiB"},
+    {NULL, 0, NULL, "limits.frag_recent_ms", DW_OPT_UINT, 100, 60000, NULL, 0,
+     AT(decoder.frag.recent_ms), 0, "`5000`",
+     "how long a reassembled datagram is remembered for that, 100–60000 ms"},
     {NULL, 0, NULL, "limits.tcp_flows", DW_OPT_UINT, 1, 1u << 20, NULL, 0,
      AT(decoder.tcp.max_flows), 0, "`65536`",
      "TCP stream directions tracked at once (184 bytes each), 1–1048576"},

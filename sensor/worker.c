@@ -66,11 +66,36 @@ static void refresh_sources(worker *w)
     __atomic_store_n(&w->gen, s->gen, __ATOMIC_RELEASE);
 }
 
+static void emit_findings(worker *w, const pkt_info *pi, const dns_msg *m)
+{
+    unsigned n = alerter_emit(w->alerts, w->enc, ruleset_hash(w->src->rules), pi, m, w->result,
+                              emit, w);
+    __atomic_store_n(&w->n_alerts, w->n_alerts + n, __ATOMIC_RELAXED);
+}
+
+/* A message delivered again because a fragment contradicted it after reassembly
+ * (decoders/defrag.h): it was counted, logged and judged the first time; now only its
+ * fragment_conflict is (rules/eval.h), once. */
+static void on_late_conflict(worker *w, const pkt_info *pi, const uint8_t *data, size_t len)
+{
+    dw_counters scratch; /* its malformations were counted the first time */
+    memset(&scratch, 0, sizeof scratch);
+    if (!w->eval || dns_parse(w->msg, data, len, &scratch) != 0)
+        return;
+    if (evaluator_response(w->eval, pi, w->msg, w->result))
+        emit_findings(w, pi, w->msg);
+}
+
 static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t len)
 {
     worker *w = ctx;
     dns_msg *m = w->msg;
     enum dw_log log = w->cfg.log;
+
+    if (pi->frag_conflict && pi->frag_conflict->late) {
+        on_late_conflict(w, pi, data, len);
+        return;
+    }
 
     /* Every query is parsed: the exchange table keys it by its question (rules/track.h).
      * Without rules there is nothing to track, and the header is enough to count it. A
@@ -93,8 +118,11 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
     DW_COUNT(&w->counters, DNS_MESSAGES);
     if (!dns_msg_is_answer(m)) {
         DW_COUNT(&w->counters, DNS_QUERIES);
-        if (w->eval)
+        if (w->eval) {
             evaluator_query(w->eval, pi, m);
+            if (evaluator_resolver_query(w->eval, pi, m, w->result))
+                emit_findings(w, pi, m);
+        }
         return;
     }
     DW_COUNT(&w->counters, DNS_RESPONSES);

@@ -2281,6 +2281,157 @@ static void r_fold_victim_x(gen *g, bool bad)
 static void sc_r_fold_victim(gen *g) { r_fold_victim_x(g, true); }
 static void sc_r_fold_victim_ok(gen *g) { r_fold_victim_x(g, false); }
 
+/* ---- fragment_conflict (issue 11) ----
+ * The answer to pypi.org is 185 Fastly addresses and OPT, 3005 bytes of UDP: three IP
+ * fragments. A forged fragment is the same bytes with one address of its range replaced
+ * by 45.33.20.5 (Linode), and arrives with another IP TTL (the attacker's path) than the
+ * resolver's fragments (64). */
+
+/* The answer with address number `forged` (-1: none) replaced. */
+static void cf_answer(buf *r, unsigned id, int forged)
+{
+    dnsb_start(r, id, F_RESP, "pypi.org", T_A, 185, 0, 1);
+    char ip[32];
+    for (int i = 0; i < 185; i++) {
+        if (i == forged)
+            snprintf(ip, sizeof ip, "45.33.20.5");
+        else
+            snprintf(ip, sizeof ip, "151.101.%d.223", i);
+        dnsb_rr_addr(r, 12, 300, ip);
+    }
+    rr_opt(r, 4096, false, -1);
+}
+
+/* Bytes [off, off + n) of the UDP datagram l4, as one fragment from the server to the
+ * client with IP id (IPv4) or identification (IPv6) `id` and TTL / hop limit `ttl`. */
+static void cf_fragment(gen *g, const conv *c, const buf *l4, size_t off, size_t n, unsigned id,
+                        unsigned ttl)
+{
+    bool mf = off + n < l4->n;
+    buf *ip = &g_ip;
+    ip->n = 0;
+    if (c->srv.af == 4) {
+        dnsb_ip4_hdr(ip, &c->srv, &c->cli, 17, n, id, off, mf);
+        ip->b[8] = (uint8_t)ttl;
+        ip->b[10] = ip->b[11] = 0;
+        uint32_t sum = 0;
+        for (int i = 0; i < 20; i += 2)
+            sum += (uint32_t)ip->b[i] << 8 | ip->b[i + 1];
+        while (sum >> 16)
+            sum = (sum & 0xffff) + (sum >> 16);
+        ip->b[10] = (uint8_t)(~sum >> 8);
+        ip->b[11] = (uint8_t)~sum;
+    } else {
+        dnsb_ip6_hdr(ip, &c->srv, &c->cli, 44, 8 + n);
+        ip->b[7] = (uint8_t)ttl;
+        dnsb_u8(ip, 17);
+        dnsb_u8(ip, 0);
+        dnsb_u16(ip, (unsigned)off | (mf ? 1 : 0));
+        dnsb_u32(ip, id);
+    }
+    dnsb_bytes(ip, l4->b + off, n);
+    send_ip(g, &c->lk, true, c->srv.af, ip);
+    g->now_us += 200;
+}
+
+static buf g_real, g_forged;
+
+/* The forged last fragment planted first (before the query even: it waits in the
+ * victim's reassembly queue); the real first and middle fragments complete the datagram
+ * with the forged tail; the real last fragment comes after and is left over, twice. The twin
+ * plants a copy of the real last fragment (a duplicate that came early): no conflict. */
+static void r_frag_forged_first_x(gen *g, conv c, size_t fragsz, bool bad)
+{
+    unsigned id = c.srv.af == 4 ? 0x6a01u : 0x6a010001u;
+    cf_answer(&g_r, 0xa401, -1);
+    dnsb_udp(&g_real, &c.srv, &c.cli, g_r.b, g_r.n);
+    cf_answer(&g_r, 0xa401, bad ? 184 : -1); /* the last address lies in the last fragment */
+    dnsb_udp(&g_forged, &c.srv, &c.cli, g_r.b, g_r.n);
+    size_t last = (g_real.n - 1) / fragsz * fragsz;
+    if (bad && memcmp(g_real.b + last, g_forged.b + last, g_real.n - last) == 0)
+        die("the forged address is not in the last fragment");
+    cf_fragment(g, &c, &g_forged, last, g_forged.n - last, id, bad ? 50 : 64);
+    g->now_us += 300000;
+    dns_query(&g_q, 0xa401, "pypi.org", T_A, 4096, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    for (size_t off = 0; off < last; off += fragsz)
+        cf_fragment(g, &c, &g_real, off, fragsz, id, 64);
+    cf_fragment(g, &c, &g_real, last, g_real.n - last, id, 64);
+    /* and once more (the server retransmits, or the span duplicates): still one alert */
+    cf_fragment(g, &c, &g_real, last, g_real.n - last, id, 64);
+}
+static void sc_r_frag_forged_first(gen *g)
+{
+    r_frag_forged_first_x(g, r_conv(44, 40401), 1480, true);
+}
+static void sc_r_frag_forged_first_ok(gen *g)
+{
+    r_frag_forged_first_x(g, r_conv(44, 40401), 1480, false);
+}
+static void sc_r_frag_v6(gen *g) { r_frag_forged_first_x(g, r_conv6(40402), 1448, true); }
+static void sc_r_frag_v6_ok(gen *g) { r_frag_forged_first_x(g, r_conv6(40402), 1448, false); }
+
+/* In flight: the real first fragment, then a forged middle fragment, then the real
+ * middle one (a duplicate with other bytes: the forged one is kept, as the receiver
+ * does), then the last: the datagram is reassembled with the forgery and carries the
+ * conflict. The twin sends the real middle fragment twice (a retransmission). */
+static void r_frag_overlap_x(gen *g, bool bad)
+{
+    conv c = r_conv(45, 40403);
+    const size_t fragsz = 1480;
+    unsigned id = 0x6b01;
+    cf_answer(&g_r, 0xa403, -1);
+    dnsb_udp(&g_real, &c.srv, &c.cli, g_r.b, g_r.n);
+    cf_answer(&g_r, 0xa403, bad ? 100 : -1); /* address 100 lies in the middle fragment */
+    dnsb_udp(&g_forged, &c.srv, &c.cli, g_r.b, g_r.n);
+    if (bad && memcmp(g_real.b + fragsz, g_forged.b + fragsz, fragsz) == 0)
+        die("the forged address is not in the middle fragment");
+    dns_query(&g_q, 0xa403, "pypi.org", T_A, 4096, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    cf_fragment(g, &c, &g_real, 0, fragsz, id, 64);
+    cf_fragment(g, &c, &g_forged, fragsz, fragsz, id, bad ? 50 : 64);
+    cf_fragment(g, &c, &g_real, fragsz, fragsz, id, 64);
+    cf_fragment(g, &c, &g_real, 2 * fragsz, g_real.n - 2 * fragsz, id, 64);
+}
+static void sc_r_frag_overlap(gen *g) { r_frag_overlap_x(g, true); }
+static void sc_r_frag_overlap_ok(gen *g) { r_frag_overlap_x(g, false); }
+
+/* ---- resolver_port_predictable, resolver_txid_predictable (issue 11) ----
+ * The resolver 10.10.0.53 (in expect.resolvers of t-resolver) sends its own queries
+ * upstream to 192.0.2.1: 128 of them (two windows of 64; one alert per resolver and
+ * violation, not one per window). */
+enum rq_kind { RQ_RANDOM, RQ_FIXED_PORT, RQ_SEQ_PORT, RQ_SEQ_ID };
+
+static void r_resolver_queries(gen *g, enum rq_kind kind, unsigned n, uint64_t seed)
+{
+    rng_state = seed;
+    for (unsigned i = 0; i < n; i++) {
+        uint16_t port = (uint16_t)(1024 + rnd(64512));
+        uint16_t id = (uint16_t)rnd(65536);
+        if (kind == RQ_FIXED_PORT)
+            port = 40000;
+        else if (kind == RQ_SEQ_PORT)
+            port = (uint16_t)(30000 + i);
+        else if (kind == RQ_SEQ_ID)
+            id = (uint16_t)(1000 + i);
+        char name[64];
+        snprintf(name, sizeof name, "n%u.example.net", i);
+        conv c = mkconv("10.10.0.53", port, "192.0.2.1", 53, L_ETH);
+        dns_query(&g_q, id, name, T_A, 1232, false);
+        udp_send(g, &c, true, &g_q);
+        g->now_us += 2000;
+    }
+}
+static void sc_r_resolver_port_fixed(gen *g) { r_resolver_queries(g, RQ_FIXED_PORT, 128, 11); }
+/* 63 queries from one port: below a window, nothing is judged. */
+static void sc_r_resolver_port_fixed_ok(gen *g) { r_resolver_queries(g, RQ_FIXED_PORT, 63, 11); }
+static void sc_r_resolver_port_seq(gen *g) { r_resolver_queries(g, RQ_SEQ_PORT, 128, 12); }
+static void sc_r_resolver_port_seq_ok(gen *g) { r_resolver_queries(g, RQ_RANDOM, 128, 12); }
+static void sc_r_resolver_txid_seq(gen *g) { r_resolver_queries(g, RQ_SEQ_ID, 128, 13); }
+static void sc_r_resolver_txid_seq_ok(gen *g) { r_resolver_queries(g, RQ_RANDOM, 128, 13); }
+
 /* Rule cases, the one list of them: `gen_pcap --list-rules` prints a line per case,
  * "CASE SCENARIO RULES [ARGS...]", and tests/pcap/test_rules.sh runs `dnswatch run -r` over
  * the capture of SCENARIO with --rules for each of the comma-separated RULES (paths in the
@@ -2669,6 +2820,18 @@ static const rule_case RULE_SCENARIOS[] = {
     {"conflict_ok", "r_conflict_ok", DLT_EN10MB, sc_r_conflict_ok, "tests/rules/track.yaml", ""},
     {"unsolicited", "r_unsolicited", DLT_EN10MB, sc_r_unsolicited, "tests/rules/track.yaml", ""},
     {"unsolicited_ok", "r_unsolicited_ok", DLT_EN10MB, sc_r_unsolicited_ok, "tests/rules/track.yaml", ""},
+    {"frag_forged_first", "r_frag_forged_first", DLT_EN10MB, sc_r_frag_forged_first, "tests/rules/violations.yaml", ""},
+    {"frag_forged_first_ok", "r_frag_forged_first_ok", DLT_EN10MB, sc_r_frag_forged_first_ok, "tests/rules/violations.yaml", ""},
+    {"frag_overlap", "r_frag_overlap", DLT_EN10MB, sc_r_frag_overlap, "tests/rules/violations.yaml", ""},
+    {"frag_overlap_ok", "r_frag_overlap_ok", DLT_EN10MB, sc_r_frag_overlap_ok, "tests/rules/violations.yaml", ""},
+    {"frag_v6", "r_frag_v6", DLT_EN10MB, sc_r_frag_v6, "tests/rules/violations.yaml", ""},
+    {"frag_v6_ok", "r_frag_v6_ok", DLT_EN10MB, sc_r_frag_v6_ok, "tests/rules/violations.yaml", ""},
+    {"resolver_port_fixed", "r_resolver_port_fixed", DLT_EN10MB, sc_r_resolver_port_fixed, "tests/rules/violations.yaml", "--workers 1"},
+    {"resolver_port_fixed_ok", "r_resolver_port_fixed_ok", DLT_EN10MB, sc_r_resolver_port_fixed_ok, "tests/rules/violations.yaml", "--workers 1"},
+    {"resolver_port_seq", "r_resolver_port_seq", DLT_EN10MB, sc_r_resolver_port_seq, "tests/rules/violations.yaml", "--workers 1"},
+    {"resolver_port_seq_ok", "r_resolver_port_seq_ok", DLT_EN10MB, sc_r_resolver_port_seq_ok, "tests/rules/violations.yaml", "--workers 1"},
+    {"resolver_txid_seq", "r_resolver_txid_seq", DLT_EN10MB, sc_r_resolver_txid_seq, "tests/rules/violations.yaml", "--workers 1"},
+    {"resolver_txid_seq_ok", "r_resolver_txid_seq_ok", DLT_EN10MB, sc_r_resolver_txid_seq_ok, "tests/rules/violations.yaml", "--workers 1"},
 };
 #define N_RULE_SCENARIOS (sizeof RULE_SCENARIOS / sizeof RULE_SCENARIOS[0])
 

@@ -573,6 +573,112 @@ static void t_resolver(void **state)
     ruleset_free(rs);
 }
 
+/* ---- fragment_conflict, resolver randomness ----------------------------------------- */
+
+/* A reassembled message whose fragments disagreed: one rule gets fragment_conflict, the
+ * one watching the name rather than the catch-all listed before it; in flight it joins
+ * the rule's other findings, late it is the only finding. */
+static void t_fragment_conflict(void **state)
+{
+    (void)state;
+    ruleset *rs = rules("id: all\nmatch: {names: [\"*\"]}\n"
+                        "---\nid: art\nmatch: {names: [artifactory.corp.example]}\n"
+                        "expect: {prefixes: [10.40.0.0/16]}\nrebinding: {allow: [10.40.0.0/16]}\n");
+    evaluator *ev = ev_new(rs, NULL);
+    pkt_frag_conflict fc = {{1480, 1480, 1000, 50}, {1480, 1480, 2000, 64}, 1600, 1, false};
+    resp_begin("artifactory.corp.example");
+    rr_addr("artifactory.corp.example", "93.184.216.34"); /* outside: prefix_mismatch */
+    const dns_msg *m = msg_end();
+    pkt_info pi = pkt_from("10.0.0.53", false);
+    pi.frag_conflict = &fc;
+    assert_int_equal(evaluator_response(ev, &pi, m, &res), 1);
+    const eval_finding *f =
+        must_find(&res, "art", DW_V_PREFIX_MISMATCH | DW_V_FRAGMENT_CONFLICT);
+    const eval_evidence *e = evidence_of(f, DW_V_FRAGMENT_CONFLICT);
+    assert_true(e && e->frag == &fc);
+
+    /* late: the conflict alone, the prefix finding is not repeated */
+    fc.late = true;
+    assert_int_equal(evaluator_response(ev, &pi, m, &res), 1);
+    f = must_find(&res, "art", DW_V_FRAGMENT_CONFLICT);
+    assert_reason(f, "artifactory.corp.example came in IP fragments that disagree: from byte "
+                     "1600 of the datagram, one fragment (TTL 50) was kept and another (TTL "
+                     "64) said otherwise 1000 us later, after the datagram was reassembled "
+                     "with the first");
+
+    /* a name only the catch-all matches: it gets the conflict */
+    resp_begin("example.org");
+    rr_addr("example.org", "93.184.216.34");
+    m = msg_end();
+    assert_int_equal(evaluator_response(ev, &pi, m, &res), 1);
+    must_find(&res, "all", DW_V_FRAGMENT_CONFLICT);
+    /* and without a conflict, nothing */
+    pi.frag_conflict = NULL;
+    assert_int_equal(evaluator_response(ev, &pi, m, &res), 0);
+    evaluator_free(ev);
+    ruleset_free(rs);
+}
+
+/* Queries from a listed resolver are sampled (every query reaches the evaluator); a window
+ * of one source port is resolver_port_predictable for the first rule listing it. Queries
+ * from anyone else, or over TCP, are not sampled. */
+static void t_resolver_sample(void **state)
+{
+    (void)state;
+    ruleset *rs = rules("id: plain\nmatch: {names: [a.example]}\n"
+                        "---\nid: res\nmatch: {names: [b.example]}\n"
+                        "expect: {resolvers: [10.10.0.53]}\n"
+                        "---\nid: res2\nmatch: {names: [c.example]}\n"
+                        "expect: {resolvers: [10.10.0.0/24]}\n");
+    evaluator *ev = ev_new(rs, NULL);
+    unsigned found = 0;
+    for (unsigned i = 0; i < 3 * RSAMPLE_WINDOW; i++) {
+        msg_begin(0x0100, "upstream.example.net", DNS_T_A);
+        uint16_t id = (uint16_t)(i * 40503u); /* random enough: distinct, no small steps */
+        B.m.b[0] = (uint8_t)(id >> 8);
+        B.m.b[1] = (uint8_t)id;
+        const dns_msg *m = msg_end();
+        pkt_info pi = pkt_from("192.0.2.1", true);
+        inet_pton(AF_INET, "10.10.0.53", pi.src);
+        pi.sport = 5353;
+        pi.proto = i >= 2 * RSAMPLE_WINDOW ? 6 : 17; /* the last window over TCP */
+        pi.ts_us = 1000000 + i * 1000ull;
+        unsigned n = evaluator_resolver_query(ev, &pi, m, &res);
+        if (n) {
+            found++;
+            assert_int_equal(i, RSAMPLE_WINDOW - 1);
+            const eval_finding *f = must_find(&res, "res", DW_V_RESOLVER_PORT_PREDICTABLE);
+            assert_true(addr_is(&f->evidence[0], "10.10.0.53"));
+            assert_int_equal(f->evidence[0].distinct, 1);
+            assert_reason(f, "upstream.example.net was asked upstream by resolver 10.10.0.53 "
+                             "with predictable source ports: 1 distinct and 0 small "
+                             "increments in its last 64 queries");
+        }
+        /* a client's queries: never */
+        pi = pkt_from("10.10.0.53", true);
+        pi.sport = 5353;
+        assert_int_equal(evaluator_resolver_query(ev, &pi, m, &res), 0);
+    }
+    assert_int_equal(found, 1);
+    evaluator_free(ev);
+    ruleset_free(rs);
+
+    /* Without expect.resolvers nothing is sampled: the same fixed port never alerts. */
+    rs = rules("id: plain\nmatch: {names: [a.example]}\n");
+    ev = ev_new(rs, NULL);
+    for (unsigned i = 0; i < 2 * RSAMPLE_WINDOW; i++) {
+        msg_begin(0x0100, "upstream.example.net", DNS_T_A);
+        const dns_msg *m = msg_end();
+        pkt_info pi = pkt_from("192.0.2.1", true);
+        inet_pton(AF_INET, "10.10.0.53", pi.src);
+        pi.sport = 5353;
+        pi.proto = 17;
+        assert_int_equal(evaluator_resolver_query(ev, &pi, m, &res), 0);
+    }
+    evaluator_free(ev);
+    ruleset_free(rs);
+}
+
 /* ---- rebinding and sinkholes -------------------------------------------------------- */
 
 static void t_rebinding_ranges(void **state)
@@ -1470,6 +1576,7 @@ int main(void)
         cmocka_unit_test(t_no_rules),        cmocka_unit_test(t_many_names),
         cmocka_unit_test(t_owners),
         cmocka_unit_test(t_bailiwick_attacks), cmocka_unit_test(t_bailiwick_benign),
+        cmocka_unit_test(t_fragment_conflict), cmocka_unit_test(t_resolver_sample),
         cmocka_unit_test(t_trace),           cmocka_unit_test(t_violation_names),
         cmocka_unit_test(t_violation_table), cmocka_unit_test(t_violation_docs),
     };

@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,7 @@ typedef struct dnstap_input {
     int wake_fd;            /* eventfd: a listener pushed while the main thread waited */
     int sleeping;           /* the main thread is (about to be) waiting on wake_fd */
     volatile int brk;
+    bool listening;         /* the listener threads run */
     char desc[256];
 } dnstap_input;
 
@@ -416,15 +418,32 @@ static int source_open(dnstap_input *di, dt_source *s, const char *spec, char *e
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    int rc = s->kind == SRC_UNIX ? listen_unix(s, err, errlen) : listen_tcp(s, rest, err, errlen);
-    if (rc != 0)
-        return rc;
-    if (pthread_create(&s->thread, NULL, listener_main, s) != 0) {
-        snprintf(err, errlen, "dnstap %s: cannot start its thread", spec);
-        return -EAGAIN;
+    return s->kind == SRC_UNIX ? listen_unix(s, err, errlen) : listen_tcp(s, rest, err, errlen);
+}
+
+/* The listeners start at the first dispatch, after the pipeline dropped its privileges:
+ * they take the dropped credentials with them, and leave the signals to the main thread. */
+static int start_listeners(dnstap_input *di)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = 0;
+    for (size_t i = 0; i < di->n_src && rc == 0; i++) {
+        dt_source *s = &di->src[i];
+        if (s->kind == SRC_FILE || s->started)
+            continue;
+        if (pthread_create(&s->thread, NULL, listener_main, s) != 0) {
+            snprintf(di->in.err, sizeof di->in.err, "dnstap %s: cannot start its thread",
+                     s->spec);
+            rc = DW_INPUT_ERROR;
+        } else {
+            s->started = true;
+        }
     }
-    s->started = true;
-    return 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    di->listening = rc == 0;
+    return rc;
 }
 
 static void source_close(dt_source *s)
@@ -524,6 +543,8 @@ static int dt_dispatch(dw_input *in, unsigned max, dw_frame_fn fn, void *ctx)
 {
     dnstap_input *di = (dnstap_input *)in;
     int total = 0;
+    if (!di->listening && start_listeners(di) != 0)
+        return DW_INPUT_ERROR;
     if (di->brk) {
         di->brk = 0;
         return DW_INPUT_BREAK;

@@ -22,6 +22,7 @@
 #include <fstrm.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -271,7 +272,7 @@ static void *listener_main(void *arg)
 
 /* ---- opening the sources ------------------------------------------------------------------ */
 
-static int listen_unix(dt_source *s, char *err, size_t errlen)
+static int listen_unix(dt_source *s, const char *user, char *err, size_t errlen)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(s->path) >= sizeof sa.sun_path) {
@@ -296,6 +297,17 @@ static int listen_unix(dt_source *s, char *err, size_t errlen)
     umask(old);
     if (rc != 0 || listen(s->lfd, 16) != 0) {
         snprintf(err, errlen, "dnstap %s: cannot listen: %s", s->spec, strerror(errno));
+        return -errno;
+    }
+    /* Started as root with --user: the socket is that user's, as if it had made it. */
+    struct passwd *pw = user && geteuid() == 0 ? getpwnam(user) : NULL;
+    if (user && geteuid() == 0 && !pw) {
+        snprintf(err, errlen, "dnstap %s: no user '%s'", s->spec, user);
+        return -ENOENT;
+    }
+    if (pw && chown(s->path, pw->pw_uid, pw->pw_gid) != 0) {
+        snprintf(err, errlen, "dnstap %s: cannot give the socket to %s: %s", s->spec, user,
+                 strerror(errno));
         return -errno;
     }
     return 0;
@@ -376,8 +388,8 @@ static int open_file(dt_source *s, char *err, size_t errlen)
     return 0;
 }
 
-static int source_open(dnstap_input *di, dt_source *s, const char *spec, char *err,
-                       size_t errlen)
+static int source_open(dnstap_input *di, dt_source *s, const char *spec, const char *user,
+                       char *err, size_t errlen)
 {
     s->owner = di;
     s->spec = spec;
@@ -418,7 +430,8 @@ static int source_open(dnstap_input *di, dt_source *s, const char *spec, char *e
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    return s->kind == SRC_UNIX ? listen_unix(s, err, errlen) : listen_tcp(s, rest, err, errlen);
+    return s->kind == SRC_UNIX ? listen_unix(s, user, err, errlen)
+                              : listen_tcp(s, rest, err, errlen);
 }
 
 /* The listeners start at the first dispatch, after the pipeline dropped its privileges:
@@ -667,7 +680,7 @@ int input_dnstap_open(const dw_options *o, dw_input **out, char *err, size_t err
     w += (size_t)snprintf(di->desc, sizeof di->desc, "%s%s", di->frames ? di->frames->src : "",
                           di->frames ? " and " : "");
     for (size_t i = 0; i < n; i++) {
-        rc = source_open(di, &di->src[i], o->dnstap[i], err, errlen);
+        rc = source_open(di, &di->src[i], o->dnstap[i], o->user, err, errlen);
         di->n_src = i + 1;
         if (rc != 0)
             goto fail;

@@ -140,5 +140,18 @@ grep -q 'dnstap connections accepted: 6' "$tmp/live.err" && ok || bad "not 6 con
 grep -q 'closed without STOP' "$tmp/live.err" && bad "a writer's clean STOP was taken for a loss" || ok
 [ -e "$sock" ] && bad "socket file left behind" || ok
 
+# Started as root with --user: the socket is the user's (the resolver's group joins it).
+if [ "$(id -u)" -eq 0 ] && getent passwd nobody >/dev/null; then
+    chmod 755 "$tmp"
+    "$dw" run "${args[@]}" --user nobody --dnstap "unix:$tmp/u.sock" >/dev/null 2>"$tmp/u.err" &
+    dwpid=$!
+    for _ in $(seq 50); do [ -S "$tmp/u.sock" ] && break; sleep 0.1; done
+    [ "$(stat -c %U "$tmp/u.sock" 2>/dev/null)" = nobody ] && ok || bad "--user: socket not nobody's"
+    fstrm_replay -t "$t" -r "$tmp/types.fstrm" -u "$tmp/u.sock" || bad "--user: replay failed"
+    kill -TERM "$dwpid"
+    wait "$dwpid" && ok || bad "--user run did not exit 0: $(cat "$tmp/u.err")"
+    grep -q 'dnstap data frames received: 13' "$tmp/u.err" && ok || bad "--user: frames not read"
+fi
+
 echo "dnstap file/socket: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

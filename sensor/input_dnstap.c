@@ -209,6 +209,11 @@ out:
 
 static void conn_read(dt_source *s, conn *c)
 {
+    if (c->len == CONN_BUF) { /* cannot happen: a whole frame always fits and is taken */
+        DW_COUNT(&s->counters, DNSTAP_BAD_CONTROL);
+        conn_close(s, c, true);
+        return;
+    }
     ssize_t n = recv(c->fd, c->buf + c->len, CONN_BUF - c->len, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;

@@ -49,6 +49,9 @@ static bool is_info_counter(enum dw_counter_id id)
     case DW_C_TUNNEL_OUTER_FRAG:
     case DW_C_TUNNEL_GRE_VERSION:
     case DW_C_TUNNEL_PROTO_OTHER:
+    case DW_C_DNSTAP_FRAMES:
+    case DW_C_DNSTAP_CONNECTIONS:
+    case DW_C_DNSTAP_CONN_LOST:
         return true;
     default:
         return false;

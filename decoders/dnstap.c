@@ -155,16 +155,15 @@ static bool wirename_ok(const uint8_t *p, size_t len)
 {
     if (len == 0 || len > 255)
         return false;
-    size_t i = 0;
-    while (i < len) {
-        uint8_t l = p[i];
-        if (l == 0)
-            return i + 1 == len;
-        if (l > 63 || l >= len - i)
+    wire_ctx w = wire_init(p, len);
+    for (;;) {
+        uint8_t l = wire_u8(&w);
+        if (!wire_ok(&w) || l > 63)
             return false;
-        i += 1u + l;
+        if (l == 0)
+            return wire_left(&w) == 0;
+        wire_skip(&w, l);
     }
-    return false;
 }
 
 /* Seconds and nanoseconds to microseconds; false when absent or beyond the year 30000. */

@@ -107,7 +107,24 @@
     X(FRAG_CONFLICT, "IP fragments contradicting bytes held for their datagram") \
     X(FRAG_CONFLICT_LATE, "IP fragments contradicting a datagram already reassembled") \
     X(FRAG_LATE_DUPLICATE, "IP fragments repeating a datagram already reassembled") \
-    X(FRAG_RECENT_EVICTED, "reassembled datagrams forgotten early or not kept, memory full")
+    X(FRAG_RECENT_EVICTED, "reassembled datagrams forgotten early or not kept, memory full") \
+    /* dnstap input (decoders/dnstap.c, sensor/input_dnstap.c) */                \
+    X(DNSTAP_FRAMES, "dnstap data frames received")                              \
+    X(DNSTAP_BAD_PROTOBUF, "dnstap frames not a valid Dnstap protobuf")          \
+    X(DNSTAP_NOT_MESSAGE, "dnstap frames without a Message")                     \
+    X(DNSTAP_BAD_TYPE, "dnstap messages of an unknown type")                     \
+    X(DNSTAP_NO_DNS, "dnstap messages without the DNS message of their type")    \
+    X(DNSTAP_BAD_ADDRESS, "dnstap messages with a malformed address or port")    \
+    X(DNSTAP_BAD_ZONE, "dnstap query_zone malformed, left out")                  \
+    X(DNSTAP_TEXT_CUT, "dnstap identity or version over 255 bytes, cut")         \
+    X(DNSTAP_TOO_LARGE, "dnstap frames over the size bound, skipped")            \
+    X(DNSTAP_RECORD_BAD, "dnstap records malformed (internal)")                  \
+    X(DNSTAP_BAD_CONTROL, "Frame Streams control frames malformed or out of order") \
+    X(DNSTAP_WRONG_CONTENT_TYPE, "Frame Streams streams of another content type") \
+    X(DNSTAP_QUEUE_FULL, "dnstap messages dropped, queue to the workers full")   \
+    X(DNSTAP_CONNECTIONS, "dnstap connections accepted")                         \
+    X(DNSTAP_CONN_REFUSED, "dnstap connections refused (too many at once)")      \
+    X(DNSTAP_CONN_LOST, "dnstap connections closed without STOP")
 
 enum dw_counter_id {
 #define DW_COUNTER_ENUM(name, text) DW_C_##name,

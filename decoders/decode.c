@@ -147,6 +147,12 @@ void dw_decoder_packet(dw_decoder *d, int dlt, uint64_t ts_us, const uint8_t *da
 
     enum pkt_result r = pkt_parse(dlt, data, caplen, &pi, &frag, d->c);
     pi.ts_us = ts_us;
+    if (r == PKT_OK && pi.dnstap.type) {
+        /* A resolver's own account: one whole DNS message, on whatever port and transport
+         * it travelled (no port check, no stream to reassemble). */
+        fn(ctx, &pi, pi.payload, pi.payload_len);
+        return;
+    }
     if (r == PKT_OK) {
         deliver_l4(d, &pi, fn, ctx);
         return;

@@ -2,6 +2,8 @@
  * frame can fail to reach a UDP/TCP payload is counted in exactly one counter. */
 #include "decoders/pkt.h"
 
+#include "decoders/dnstap.h"
+
 #include <string.h>
 
 #include "decoders/wire.h"
@@ -599,6 +601,8 @@ enum pkt_result pkt_parse(int dlt, const uint8_t *data, size_t caplen, pkt_info 
         data = none;
         caplen = 0;
     }
+    if (dlt == PKT_DLT_DNSWATCH)
+        return dnstap_record_parse(data, caplen, pi, frag, c);
 
     wire_ctx w = wire_init(data, caplen);
     int ver = 0; /* 4, 6, or 0: decided by the version nibble */

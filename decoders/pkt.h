@@ -20,6 +20,23 @@ enum pkt_dlt {
     PKT_DLT_LINUX_SLL2 = 276
 };
 
+/* dnswatch's own record type (decoders/dnstap.h): a dnstap message, or a captured frame
+ * with its link type. Outside the 16-bit range of pcap link types, so no capture file can
+ * claim it, and pkt_dlt_supported() says no to it: only the dnstap input makes these. */
+#define PKT_DLT_DNSWATCH 0x44570000
+
+/* What a dnstap message said beyond addresses and ports (pkt_info.dnstap). The texts are
+ * borrowed from the record, not NUL-terminated. */
+typedef struct pkt_dnstap {
+    uint8_t type;               /* dnstap Message.Type 1..14; 0: not from dnstap */
+    uint8_t socket_protocol;    /* dnstap SocketProtocol 1..7; 0: not stated */
+    uint8_t http_protocol;      /* dnstap HttpProtocol 1..3; 0: not stated */
+    uint8_t identity_len, version_len, query_zone_len;
+    const uint8_t *identity;    /* the resolver's name */
+    const uint8_t *version;     /* its software and version */
+    const uint8_t *query_zone;  /* wire-format name: the zone asked (bailiwick); len 0: none */
+} pkt_dnstap;
+
 /* What one frame (or one reassembled datagram) says. Pointers borrow the frame's bytes
  * or the reassembler's buffer, valid until the next packet is fed. */
 typedef struct pkt_info {
@@ -42,6 +59,8 @@ typedef struct pkt_info {
                                  * the other fields are the innermost packet's */
     const uint8_t *payload;     /* UDP or TCP payload */
     size_t payload_len;
+    pkt_dnstap dnstap;          /* from a dnstap message (type != 0): the payload is one
+                                 * whole DNS message, whatever the transport */
 } pkt_info;
 
 #define PKT_TCP_FIN 0x01

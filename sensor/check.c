@@ -147,7 +147,7 @@ int check_config_main(int argc, char **argv)
     int rc = config_load(path, &o, check_print, &c);
     if (rc == 0) {
         config_diag d = {.file = path};
-        if (!o.iface) {
+        if (!o.iface && !o.dnstap[0]) {
             snprintf(d.msg, sizeof d.msg, "no \"interface\": `dnswatch run -c %s` will need -i "
                                           "IFACE", path);
             check_print(&c, &d);

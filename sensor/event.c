@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "decoders/dns_present.h"
+#include "decoders/dnstap.h"
 
 
 /* Room for the presentation text of the largest record data: a 65535-byte TXT record
@@ -417,14 +418,33 @@ static void begin_event(event_encoder *e, uint64_t ts_us, const char *kind, cons
 
 const char *event_encoder_last_id(const event_encoder *e) { return e->last_id; }
 
-static void write_observer(event_encoder *e)
+/* JSON text of a dnstap field: bytes that are not printable ASCII become '?', so a
+ * resolver's free text cannot break the line. */
+static void json_kv_dnstap_text(json_buf *j, const char *key, const uint8_t *p, size_t n)
 {
+    char buf[256];
+    for (size_t i = 0; i < n && i < sizeof buf - 1; i++)
+        buf[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+    buf[n < sizeof buf ? n : sizeof buf - 1] = '\0';
+    json_kv_str(j, key, buf);
+}
+
+/* observer: the sensor; for a message from dnstap also the resolver that reported it
+ * (observer.hostname: its identity, observer.version: its version), and no ingress
+ * interface (the message did not come through it). */
+static void write_observer_at(event_encoder *e, const pkt_info *pi)
+{
+    const pkt_dnstap *dt = pi && pi->dnstap.type ? &pi->dnstap : NULL;
     json_buf *j = &e->j;
     json_key(j, "observer");
     json_obj_begin(j);
     json_kv_str(j, "name", e->meta.observer_name);
     json_kv_str(j, "type", "sensor");
-    if (e->meta.iface) {
+    if (dt && dt->identity_len)
+        json_kv_dnstap_text(j, "hostname", dt->identity, dt->identity_len);
+    if (dt && dt->version_len)
+        json_kv_dnstap_text(j, "version", dt->version, dt->version_len);
+    if (e->meta.iface && !dt) {
         json_key(j, "ingress");
         json_obj_begin(j);
         json_key(j, "interface");
@@ -434,6 +454,11 @@ static void write_observer(event_encoder *e)
         json_obj_end(j);
     }
     json_obj_end(j);
+}
+
+static void write_observer(event_encoder *e)
+{
+    write_observer_at(e, NULL);
 }
 
 /* Closes the event and returns its line (NULL if memory ran out). */
@@ -497,6 +522,30 @@ const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
     return line;
 }
 
+/* dnstap: what the resolver's message said about itself (docs/events.md "dnstap"). */
+static void write_dnstap(event_encoder *e, const pkt_info *pi)
+{
+    const pkt_dnstap *dt = &pi->dnstap;
+    if (!dt->type)
+        return;
+    json_buf *j = &e->j;
+    json_key(j, "dnstap");
+    json_obj_begin(j);
+    const char *name = dnstap_type_name(dt->type);
+    json_kv_str(j, "type", name ? name : "unknown");
+    const char *sp = dnstap_protocol_name(dt->socket_protocol);
+    if (sp)
+        json_kv_str(j, "socket_protocol", sp);
+    if (dt->http_protocol)
+        json_kv_str(j, "http_protocol", dt->http_protocol == 1 ? "HTTP1"
+                                        : dt->http_protocol == 2 ? "HTTP2" : "HTTP3");
+    char zone[DNS_NAME_TEXT_MAX];
+    if (dt->query_zone_len &&
+        dns_wirename_text(dt->query_zone, dt->query_zone_len, zone, true) >= 0)
+        json_kv_str(j, "query_zone", zone);
+    json_obj_end(j);
+}
+
 static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_msg *m,
                                const event_alert *alert, size_t *len)
 {
@@ -527,11 +576,14 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
         json_obj_end(j);
     }
     write_dnswatch(e, m, alert);
-    write_observer(e);
+    write_observer_at(e, pi);
+    write_dnstap(e, pi);
 
     json_key(j, "network");
     json_obj_begin(j);
     json_kv_str(j, "transport", pi->proto == 6 ? "tcp" : "udp");
+    if (pi->dnstap.type)
+        json_kv_str(j, "protocol", dnstap_network_protocol(pi->dnstap.socket_protocol));
     json_kv_str(j, "type", pi->ip_version == 6 ? "ipv6" : "ipv4");
     if (pi->n_vlan > 0) {
         json_key(j, "vlan");

@@ -56,6 +56,9 @@ static bool is_info_counter(enum dw_counter_id id)
     case DW_C_TRACK_NEAR_MISSES:
     case DW_C_TRACK_STATE_LOST:
     case DW_C_TRACK_HELD_BACK:
+    case DW_C_DNSTAP_FRAMES:
+    case DW_C_DNSTAP_CONNECTIONS:
+    case DW_C_DNSTAP_CONN_LOST:
         return true;
     default:
         return false;

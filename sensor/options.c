@@ -203,6 +203,11 @@ const dw_optdef dw_opts[] = {
     {NULL, 0, NULL, "track.incidents", DW_OPT_UINT, 1, 4096, NULL, 0, AT(track.max_incidents), 0,
      "`64`",
      "flood and unsolicited incidents open at once per worker (about 18 KiB each), 1–4096"},
+    {"dnstap", 0, "unix:PATH|tcp:ADDR:PORT|file:PATH", "dnstap", DW_OPT_TEXT, 1, 0, NULL, 0,
+     offsetof(dw_options, dnstap), sizeof(const char *), 0, "—",
+     "dnstap input, beside -i/-r or instead: a Frame Streams socket to listen on for "
+     "resolvers (`unix:PATH`, `tcp:ADDR:PORT`) or a capture file (`file:PATH`); the flag is "
+     "repeatable, up to 8 sources, and replaces the file's source (docs/deploy.md)"},
 };
 const size_t dw_n_opts = sizeof dw_opts / sizeof *dw_opts;
 
@@ -210,6 +215,14 @@ const size_t dw_n_opts = sizeof dw_opts / sizeof *dw_opts;
 #undef NAMES
 #undef CLI
 #undef CFG
+
+size_t options_dnstap_count(const dw_options *o)
+{
+    size_t n = 0;
+    while (n < DW_MAX_DNSTAP && o->dnstap[n])
+        n++;
+    return n;
+}
 
 const dw_optdef *options_by_key(const char *key)
 {
@@ -291,9 +304,11 @@ static void wrap(FILE *f, const char *text, int indent, int width)
 
 void options_help_run(FILE *f)
 {
-    fputs("Usage: dnswatch run [-c CONFIG] (-i IFACE | -r FILE.pcap) [OPTION]...\n"
+    fputs("Usage: dnswatch run [-c CONFIG] (-i IFACE | -r FILE.pcap | --dnstap SOURCE...) "
+          "[OPTION]...\n"
           "\n"
-          "Reads DNS responses from a live interface (-i) or a capture file (-r) and writes one\n"
+          "Reads DNS responses from a live interface (-i) or a capture file (-r), and/or the\n"
+          "dnstap of resolvers (--dnstap), and writes one\n"
           "JSON event per line. Every flag overrides the config key it mirrors\n"
           "(docs/config.md lists every key, with the ones that have no flag).\n"
           "\n"
@@ -518,6 +533,7 @@ int options_parse_run(dw_options *o, int argc, char **argv)
     struct getopt_tables T;
     int c;
     bool flag_rules = false; /* --rules replaces the config's list, not adds to it */
+    size_t flag_dnstap = 0;  /* --dnstap likewise */
     const char *flag_iface = NULL;
 
     build_getopt(&T);
@@ -544,6 +560,14 @@ int options_parse_run(dw_options *o, int argc, char **argv)
             if (o->n_rule_paths == DW_MAX_RULE_PATHS)
                 return usage_error("too many --rules (at most 64); pass a directory instead");
             o->rule_paths[o->n_rule_paths++] = optarg;
+        } else if (!strcmp(d->flag, "dnstap")) {
+            if (!*optarg)
+                return usage_error("--dnstap must not be empty");
+            if (flag_dnstap == DW_MAX_DNSTAP)
+                return usage_error("too many --dnstap (at most %d)", DW_MAX_DNSTAP);
+            if (!flag_dnstap)
+                memset(o->dnstap, 0, sizeof o->dnstap);
+            o->dnstap[flag_dnstap++] = optarg;
         } else if (!strcmp(d->flag, "ports")) {
             if (parse_ports(o, d, optarg) != 0)
                 return usage_error("--ports takes up to 16 comma-separated ports 1-65535, not '%s'",
@@ -570,7 +594,8 @@ int options_parse_run(dw_options *o, int argc, char **argv)
         return usage_error("unexpected argument '%s'", argv[optind]);
     if (o->pcap_file && !flag_iface)
         o->iface = NULL; /* reading a file: the config's interface does not apply */
-    if (!o->iface == !o->pcap_file)
-        return usage_error("give exactly one of -i IFACE or -r FILE.pcap");
+    if ((o->iface && o->pcap_file) || (!o->iface && !o->pcap_file && !o->dnstap[0]))
+        return usage_error("give exactly one of -i IFACE or -r FILE.pcap, or --dnstap SOURCE "
+                           "(alone or beside either)");
     return 0;
 }

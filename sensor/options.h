@@ -39,6 +39,8 @@ typedef struct dw_metrics_options {
     unsigned interval_s;          /* textfile rewrite period, default 15 */
 } dw_metrics_options;
 
+#define DW_MAX_DNSTAP 8 /* --dnstap sources */
+
 typedef struct dw_options {
     const char *config;           /* -c */
     const char *iface;            /* -i */
@@ -64,7 +66,13 @@ typedef struct dw_options {
     dw_metrics_options metrics;
     dw_track_options track;
     struct config_mem *config_mem; /* strings copied from config files; options_free() */
+    /* --dnstap SOURCE (repeatable) or config "dnstap": unix:PATH, tcp:ADDR:PORT, file:PATH;
+     * the first NULL ends the list. */
+    const char *dnstap[DW_MAX_DNSTAP];
 } dw_options;
+
+/* The dnstap sources given (the leading non-NULL entries of o->dnstap). */
+size_t options_dnstap_count(const dw_options *o);
 
 /* ---- the option table ----------------------------------------------------------------
  *

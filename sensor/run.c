@@ -172,6 +172,7 @@ static void fill_metrics(void *ctx, metrics_snapshot *s)
         s->response_events += worker_events(pl->w[i]);
         s->ring_dropped[i] = __atomic_load_n(&pl->ring_drops[i], __ATOMIC_RELAXED);
     }
+    dw_input_add_counters(pl->in, &s->counters); /* dnstap: its listeners' counts */
     s->have_capture = dw_input_has_stats(pl->in);
     s->capture_received = __atomic_load_n(&pl->cap_recv, __ATOMIC_RELAXED);
     s->capture_kernel_dropped = __atomic_load_n(&pl->cap_drop, __ATOMIC_RELAXED);
@@ -604,6 +605,7 @@ static uint64_t report(pipeline *pl)
         dw_counters_add(&total, &one);
         alerts += worker_alerts(pl->w[i]);
     }
+    dw_input_add_counters(pl->in, &total);
     dw_counters_print(&total, stderr);
     uint64_t drops = 0;
     for (unsigned i = 0; i < pl->n_workers; i++)

@@ -61,6 +61,10 @@ expect 2 "takes one config file" -- check-config a b
 # Warnings only: exit 0.
 printf 'rules: [rules]\n' >"$tmp/noiface.yaml"
 expect 0 "warning: no \"interface\"" -- check-config "$tmp/noiface.yaml"
+# A dnstap source is an input too: no warning about the interface then.
+printf 'rules: [rules]\ndnstap: unix:/run/dnswatch/dnstap.sock\n' >"$tmp/dnstap.yaml"
+"$dw" check-config "$tmp/dnstap.yaml" >"$tmp/out" 2>&1
+grep -q 'no "interface"' "$tmp/out" && { echo "FAIL: check-config warns of no interface beside dnstap"; fail=$((fail + 1)); } || pass=$((pass + 1))
 
 # check-config refuses the Redis URLs that run refuses (one parser), without echoing a
 # password written into one.

@@ -118,7 +118,7 @@ pkgs() { # STAGE_NUMBER (1 build, 2 runtime)
 }
 runtime=$(pkgs 2)
 build=$(pkgs 1)
-for want in libpcap0.8 libldns3 libyaml-0-2 libmaxminddb0 libhiredis0.14; do
+for want in libpcap0.8 libldns3 libyaml-0-2 libmaxminddb0 libhiredis0.14 libfstrm0 libprotobuf-c1; do
     echo "$runtime" | grep -qx "$want" && ok || bad "runtime stage lacks $want"
 done
 echo "$runtime" | grep -q -- '-dev$' && bad "runtime stage installs -dev packages" || ok

@@ -71,6 +71,17 @@ run health "$tmp/r_frag_flood.pcap" -c "$tmp/small.yaml" \
 grep -q '"dataset":"dnswatch.health"' "$tmp/out/health.jsonl" ||
     { echo "FAIL: the flood run wrote no health event"; fail=1; }
 
+# dnstap: every message type and socket protocol (tests/tools/gen_dnstap types).
+if "$DW_BIN/tests/gen_dnstap" types "$tmp/types.fstrm"; then
+    timeout 60 "$dw" run -c none --dnstap "file:$tmp/types.fstrm" --asn-db "$db" --log all \
+        --rules "$DW_SRC/tests/data/rules/design-example.yaml" >"$tmp/out/dnstap.jsonl" \
+        2>"$tmp/dnstap.err" || { echo "FAIL: the dnstap run exited non-zero"; fail=1; }
+    grep -q '"dnstap":' "$tmp/out/dnstap.jsonl" || { echo "FAIL: no dnstap event"; fail=1; }
+else
+    echo "FAIL: gen_dnstap types"
+    fail=1
+fi
+
 # Metrics: a live capture on lo in a new network namespace (user namespace when not
 # root), one DNS query sent to it, metric events every second.
 live=0

@@ -13,6 +13,7 @@
 
 #include "rules/yamlschema.h"
 #include "sensor/config.h"
+#include "sensor/slog.h"
 
 /* ---- the option table ---------------------------------------------------------------- */
 
@@ -20,6 +21,7 @@ static const char *const outputs[] = {"stdout", "redis"};
 static const char *const logs[] = {"alerts", "watched", "all"};
 static const char *const modes[] = {"stream", "list", "channel"};
 static const char *const pushes[] = {"lpush", "rpush"};
+static const char *const levels[] = {"error", "warning", "notice", "info", "debug"};
 
 #define AT(field) offsetof(dw_options, field), sizeof(((dw_options *)0)->field)
 #define NAMES(v) v, sizeof v / sizeof *v
@@ -138,6 +140,14 @@ const dw_optdef dw_opts[] = {
      0, "`15`",
      "how often the textfile is rewritten and a live capture writes a metric event "
      "(`event.kind: metric`) to its output, 1–3600"},
+    {"log-level", 0, "LEVEL", "log_level", DW_OPT_ENUM, 0, 0, NAMES(levels), AT(log_level), 0,
+     "`info`",
+     "the least severe of the sensor's own stderr lines written: `error`, `warning`, `notice`, "
+     "`info` or `debug` (events are not affected)"},
+    {"quiet", 'q', NULL, NULL, DW_OPT_BOOL, 0, 0, NULL, 0, AT(quiet), 0, "`false`",
+     "only warnings and errors on stderr (as `--log-level warning`)"},
+    {"verbose", 'v', NULL, NULL, DW_OPT_BOOL, 0, 0, NULL, 0, AT(verbose), 0, "`false`",
+     "every message on stderr, debug ones too (as `--log-level debug`)"},
 };
 const size_t dw_n_opts = sizeof dw_opts / sizeof *dw_opts;
 
@@ -300,6 +310,16 @@ void options_default(dw_options *o)
     o->capture.promisc = true;
     o->capture.timeout_ms = 100;
     o->metrics.interval_s = 15;
+    o->log_level = DW_LOGLEVEL_INFO;
+}
+
+int options_stderr_level(const dw_options *o)
+{
+    if (o->verbose)
+        return 7;
+    if (o->quiet)
+        return 4;
+    return 3 + (int)o->log_level;
 }
 
 void options_free(dw_options *o)
@@ -313,7 +333,7 @@ static void print_config_diag(void *ctx, const config_diag *d)
     char line[1024];
     (void)ctx;
     ruleset_diag_format(d, line, sizeof line);
-    fprintf(stderr, "%s\n", line);
+    slog_msg(SLOG_WARNING, line);
 }
 
 /* getopt's tables from dw_opts: a row's long option returns 256 + its index, or its
@@ -374,8 +394,7 @@ static int load_config(dw_options *o, int argc, char **argv, const struct getopt
     int rc = config_load(path, o, print_config_diag, NULL);
     if (rc == 0)
         return 0;
-    fprintf(stderr, "dnswatch: %s: %s ('dnswatch check-config %s' lists the errors without "
-                    "running)\n", path, rc == -ENOMEM ? "out of memory" : "config not loaded",
+    slog(SLOG_ERR, "%s: %s ('dnswatch check-config %s' lists the errors without running)", path, rc == -ENOMEM ? "out of memory" : "config not loaded",
             path);
     return 1;
 }

@@ -385,7 +385,7 @@ static void *publisher_thread(void *arg)
         if (ok == n && n) {
             if (p->outage_logged) {
                 p->outage_logged = false;
-                say(p, "%s at %s is taking events again", p->name, p->t->where);
+                say(p, "<5>%s at %s is taking events again", p->name, p->t->where);
             }
             continue;
         }

@@ -23,6 +23,7 @@
 #include "sensor/metrics.h"
 #include "sensor/privdrop.h"
 #include "sensor/output.h"
+#include "sensor/slog.h"
 #include "sensor/sources.h"
 #include "sensor/worker.h"
 
@@ -194,8 +195,7 @@ static void write_textfile(pipeline *pl)
     fill_metrics(pl, &snap);
     int rc = metrics_write_textfile(pl->o->metrics.textfile, &snap);
     if (rc != 0)
-        fprintf(stderr, "dnswatch: metrics textfile %s: %s\n", pl->o->metrics.textfile,
-                strerror(-rc));
+        slog(SLOG_WARNING, "metrics textfile %s: %s", pl->o->metrics.textfile, strerror(-rc));
 }
 
 /* The periodic metric event (event.kind "metric"): the counters of the metrics endpoint,
@@ -323,7 +323,7 @@ static void on_frame(void *ctx, uint64_t ts, const uint8_t *bytes, uint32_t capl
 static void msg_stderr(void *ctx, const char *line)
 {
     (void)ctx;
-    fprintf(stderr, "dnswatch: %s\n", line);
+    slog_msg(SLOG_WARNING, line);
 }
 
 /* Reload: collects the diagnostics for the health event and prints them. */
@@ -335,9 +335,12 @@ typedef struct reload_log {
 static void msg_collect(void *ctx, const char *line)
 {
     reload_log *rl = ctx;
-    fprintf(stderr, "dnswatch: reload: %s\n", line);
+    const char *text = slog_text(line); /* the level mark stays out of the health event */
+    char marked[1100];
+    snprintf(marked, sizeof marked, "%.*sreload: %s", (int)(text - line), line, text);
+    slog_msg(SLOG_WARNING, marked);
     if (rl->n < 16)
-        snprintf(rl->lines[rl->n++], sizeof rl->lines[0], "%s", line);
+        snprintf(rl->lines[rl->n++], sizeof rl->lines[0], "%s", slog_text(line));
     rl->total++;
 }
 
@@ -396,7 +399,7 @@ static void evict_health(pipeline *pl, bool start, bool final, const dw_counters
                  "reassembly tables no longer full%s: %llu IP datagrams or TCP directions "
                  "lost (%llu from known DNS servers)", final ? " (end of input)" : "",
                  (unsigned long long)all, (unsigned long long)server);
-    fprintf(stderr, "dnswatch: %s\n", reason);
+    slog(start ? SLOG_WARNING : SLOG_NOTICE, "%s", reason);
     const char *line = event_encode_health(pl->health, clk_wall_us(), "reassembly-eviction",
                                            start ? "failure" : "success", reason, details, nd,
                                            &len);
@@ -444,7 +447,7 @@ static void asn_reload_failed(pipeline *pl, const char *err)
     snprintf(reason, sizeof reason,
              "ASN database reload failed: %s; still using the database loaded before "
              "(%s, built %llu)", err, asn_db_type(pl->current->asn), (unsigned long long)built);
-    fprintf(stderr, "dnswatch: %s\n", reason);
+    slog(SLOG_ERR, "%s", reason);
     __atomic_store_n(&pl->asn_reload_failures, pl->asn_reload_failures + 1, __ATOMIC_RELAXED);
     health(pl, "asn-reload", "failure", reason, NULL);
 }
@@ -473,7 +476,7 @@ static void reload(pipeline *pl)
         snprintf(reason, sizeof reason,
                  "rules reload failed (%zu messages); still running on ruleset %s", rl.total,
                  pl->current->rules ? ruleset_hash(pl->current->rules) : "(none)");
-        fprintf(stderr, "dnswatch: %s\n", reason);
+        slog(SLOG_ERR, "%s", reason);
         __atomic_store_n(&pl->reload_failures, pl->reload_failures + 1, __ATOMIC_RELAXED);
         health(pl, "rules-reload", "failure", reason, &rl);
         return;
@@ -493,7 +496,7 @@ static void reload(pipeline *pl)
     snprintf(reason, sizeof reason, "rules reloaded: %zu rules, ruleset %s",
              next->rules ? ruleset_count(next->rules) : 0,
              next->rules ? ruleset_hash(next->rules) : "(none)");
-    fprintf(stderr, "dnswatch: %s\n", reason);
+    slog(SLOG_NOTICE, "%s", reason);
     health(pl, "rules-reload", "success", reason, NULL);
     swap_sources(pl, next);
     __atomic_store_n(&pl->reloads, pl->reloads + 1, __ATOMIC_RELAXED);
@@ -554,7 +557,7 @@ static void asn_watch(pipeline *pl)
     char reason[768];
     snprintf(reason, sizeof reason, "ASN database %s changed and was reloaded (%s, built %llu)",
              path, asn_db_type(db), (unsigned long long)asn_db_build_epoch(db));
-    fprintf(stderr, "dnswatch: %s\n", reason);
+    slog(SLOG_NOTICE, "%s", reason);
     health(pl, "asn-reload", "success", reason, NULL);
     swap_sources(pl, next);
     __atomic_store_n(&pl->asn_reloads, pl->asn_reloads + 1, __ATOMIC_RELAXED);
@@ -596,20 +599,24 @@ static uint64_t report(pipeline *pl)
         dw_counters_add(&total, &one);
         alerts += worker_alerts(pl->w[i]);
     }
-    dw_counters_print(&total, stderr);
+    for (unsigned i = 0; i < DW_C__COUNT; i++)
+        if (total.v[i])
+            slog(SLOG_INFO, "%s: %llu", dw_counter_text((enum dw_counter_id)i),
+                 (unsigned long long)total.v[i]);
     uint64_t drops = 0;
     for (unsigned i = 0; i < pl->n_workers; i++)
         drops += pl->ring_drops[i];
     if (drops)
-        fprintf(stderr, "dnswatch: frames dropped, worker ring full: %llu\n",
+        slog(SLOG_WARNING, "frames dropped, worker ring full: %llu",
                 (unsigned long long)drops);
     dw_input_stats st;
     if (dw_input_stats_get(pl->in, &st) == 0)
-        fprintf(stderr, "dnswatch: kernel: received %llu, dropped %llu, interface dropped %llu\n",
+        slog(st.dropped || st.if_dropped ? SLOG_WARNING : SLOG_INFO,
+             "kernel: received %llu, dropped %llu, interface dropped %llu",
                 (unsigned long long)st.received, (unsigned long long)st.dropped,
                 (unsigned long long)st.if_dropped);
     if (pl->current && pl->current->rules)
-        fprintf(stderr, "dnswatch: alerts written: %llu\n", (unsigned long long)alerts);
+        slog(SLOG_INFO, "alerts written: %llu", (unsigned long long)alerts);
     return drops;
 }
 
@@ -631,7 +638,7 @@ int run_main(const dw_options *o)
     set_rules_info(pl);
 
     if (dw_input_open(o, &pl->in, err, sizeof err) != 0) {
-        fprintf(stderr, "dnswatch: %s\n", err);
+        slog(SLOG_ERR, "%s", err);
         goto out;
     }
     pl->src = pl->in->src;
@@ -640,7 +647,7 @@ int run_main(const dw_options *o)
 
     /* The input is open: nothing from here on needs privileges. */
     if (privdrop_after_open(o->user, o->allow_root, pl->live, pl->src, err, sizeof err) != 0) {
-        fprintf(stderr, "dnswatch: %s\n", err);
+        slog(SLOG_ERR, "%s", err);
         goto out;
     }
 
@@ -648,7 +655,7 @@ int run_main(const dw_options *o)
      * publisher spools and retries). */
     int orc = dw_out_open(o, msg_stderr, NULL, &pl->out, err, sizeof err);
     if (orc != 0)
-        fprintf(stderr, "dnswatch: %s\n", err);
+        slog(orc < 0 ? SLOG_ERR : SLOG_WARNING, "%s", err);
     if (orc < 0)
         goto out;
     if (dw_out_can_hurry(pl->out))
@@ -661,7 +668,7 @@ int run_main(const dw_options *o)
     event_meta meta = {observer, o->iface};
     pl->health = event_encoder_new(&meta);
     if (!pl->health) {
-        fprintf(stderr, "dnswatch: out of memory\n");
+        slog(SLOG_ERR, "out of memory");
         goto out;
     }
 
@@ -677,7 +684,7 @@ int run_main(const dw_options *o)
     for (unsigned i = 0; i < pl->n_workers; i++) {
         pl->w[i] = worker_start(&wc);
         if (!pl->w[i]) {
-            fprintf(stderr, "dnswatch: cannot start worker %u: out of memory\n", i);
+            slog(SLOG_ERR, "cannot start worker %u: out of memory", i);
             pl->n_workers = i;
             goto stop;
         }
@@ -686,15 +693,19 @@ int run_main(const dw_options *o)
     if (o->metrics.listen && *o->metrics.listen) {
         if (metrics_server_start(o->metrics.listen, fill_metrics, pl, &pl->metrics, err,
                                  sizeof err) != 0) {
-            fprintf(stderr, "dnswatch: metrics: %s\n", err);
+            slog(SLOG_ERR, "metrics: %s", err);
             goto stop;
         }
-        fprintf(stderr, "dnswatch: metrics on http://%s/metrics\n", o->metrics.listen);
+        slog(SLOG_INFO, "metrics on http://%s/metrics", metrics_server_address(pl->metrics));
+        if (metrics_server_any(pl->metrics))
+            slog(SLOG_WARNING, "metrics.listen %s binds every address: the metrics are open to "
+                 "any host that can reach this one; bind a specific address (127.0.0.1:PORT) "
+                 "or firewall the port", o->metrics.listen);
     }
 
     install_signals();
     active_input = pl->in;
-    fprintf(stderr, "dnswatch: %s on %s, %u worker%s\n", pl->live ? "capturing" : "reading",
+    slog(SLOG_INFO, "%s on %s, %u worker%s", pl->live ? "capturing" : "reading",
             pl->src, pl->n_workers, pl->n_workers == 1 ? "" : "s");
     int rc = 0;
     uint64_t next_flush = clk_mono_us() + FLUSH_EVERY_US;
@@ -741,7 +752,7 @@ int run_main(const dw_options *o)
     }
     active_input = NULL;
     if (rc == DW_INPUT_ERROR)
-        fprintf(stderr, "dnswatch: %s: %s\n", pl->src, dw_input_error(pl->in));
+        slog(SLOG_ERR, "%s: %s", pl->src, dw_input_error(pl->in));
     else
         status = 0;
 
@@ -754,7 +765,7 @@ stop:
     watch_evictions(pl, true);
     dw_out_flush(pl->out);
     if (dw_out_failed(pl->out)) {
-        fprintf(stderr, "dnswatch: writing events failed: %s\n",
+        slog(SLOG_ERR, "writing events failed: %s",
                 strerror(dw_out_failed(pl->out)));
         status = 1;
     }
@@ -768,7 +779,7 @@ stop:
     pl->out = NULL;
     if (lost) {
         /* A run that lost events did not do its job, whatever else went well. */
-        fprintf(stderr, "dnswatch: %llu frames or events lost (counted above): exit status 1\n",
+        slog(SLOG_ERR, "%llu frames or events lost (counted above): exit status 1",
                 (unsigned long long)lost);
         status = 1;
     }

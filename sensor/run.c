@@ -21,6 +21,7 @@
 #include "sensor/event.h"
 #include "sensor/input.h"
 #include "sensor/metrics.h"
+#include "sensor/notify.h"
 #include "sensor/privdrop.h"
 #include "sensor/output.h"
 #include "sensor/slog.h"
@@ -139,6 +140,11 @@ typedef struct pipeline {
     metrics_server *metrics;
     uint64_t next_stats_us, next_textfile_us, next_metric_event_us;
     evict_watch evict;
+    /* The watchdog (sensor/notify.h): the capture loop's turns, written by the capture
+     * thread; what the watchdog thread saw at its previous look. */
+    uint64_t loops;
+    uint64_t wd_loops, wd_beats[MAX_WORKERS];
+    notify_watchdog *watchdog;
 } pipeline;
 
 static void count_drop(pipeline *pl, unsigned w)
@@ -460,9 +466,55 @@ static void swap_sources(pipeline *pl, dw_sources *next)
     __atomic_store_n(&pl->current, next, __ATOMIC_RELEASE);
 }
 
+static void ready_status(pipeline *pl)
+{
+    char status[512];
+    snprintf(status, sizeof status, "%s on %s, %u worker%s, ruleset %s",
+             pl->live ? "capturing" : "reading", pl->src, pl->n_workers,
+             pl->n_workers == 1 ? "" : "s",
+             pl->current && pl->current->rules ? ruleset_hash(pl->current->rules) : "(none)");
+    notify_ready(status);
+}
+
+/* The watchdog thread's question: has the capture loop turned (a live capture's loop
+ * turns at least every capture.timeout_ms, packets or not; a file may wait on a pipe) and
+ * has every worker's loop turned, since the previous look? */
+static bool pipeline_progress(void *ctx, char *why, size_t whylen)
+{
+    pipeline *pl = ctx;
+    bool ok = true;
+    uint64_t loops = __atomic_load_n(&pl->loops, __ATOMIC_RELAXED);
+    if (pl->live && loops == pl->wd_loops) {
+        snprintf(why, whylen, "the capture thread on %s made no progress", pl->src);
+        ok = false;
+    }
+    pl->wd_loops = loops;
+    for (unsigned i = 0; i < pl->n_workers; i++) {
+        uint64_t b = worker_beat(pl->w[i]);
+        if (b == pl->wd_beats[i] && ok) {
+            snprintf(why, whylen, "worker %u made no progress", i);
+            ok = false;
+        }
+        pl->wd_beats[i] = b;
+    }
+    return ok;
+}
+
+static void reload_sources(pipeline *pl);
+
+/* SIGHUP, as the service manager sees it: RELOADING, then READY again. */
+static void reload(pipeline *pl)
+{
+    if (pl->retired)
+        return; /* the previous swap is still being taken up: retry on the next turn */
+    notify_reloading();
+    reload_sources(pl);
+    ready_status(pl);
+}
+
 /* SIGHUP: build the new sources aside; swap them in whole, or keep the old ones. An ASN
  * database that does not load leaves the old one under the new rules, reported apart. */
-static void reload(pipeline *pl)
+static void reload_sources(pipeline *pl)
 {
     if (pl->retired)
         return; /* the previous swap is still being taken up: retry on the next turn */
@@ -707,11 +759,15 @@ int run_main(const dw_options *o)
     active_input = pl->in;
     slog(SLOG_INFO, "%s on %s, %u worker%s", pl->live ? "capturing" : "reading",
             pl->src, pl->n_workers, pl->n_workers == 1 ? "" : "s");
+    if (notify_watchdog_start(pipeline_progress, pl, &pl->watchdog) != 0)
+        slog(SLOG_WARNING, "watchdog: cannot start its thread: out of resources");
+    ready_status(pl);
     int rc = 0;
     uint64_t next_flush = clk_mono_us() + FLUSH_EVERY_US;
     /* A broken output (stdout closed, disk full) ends the run: capturing on with nowhere
      * to put the events would lose them without a word. */
     while (!stop_requested && !dw_out_failed(pl->out)) {
+        __atomic_store_n(&pl->loops, pl->loops + 1, __ATOMIC_RELAXED);
         rc = dw_input_dispatch(pl->in, 256, on_frame, pl);
         if (rc == DW_INPUT_ERROR)
             break;
@@ -757,6 +813,9 @@ int run_main(const dw_options *o)
         status = 0;
 
 stop:
+    notify_stopping();
+    notify_watchdog_stop(pl->watchdog);
+    pl->watchdog = NULL;
     metrics_server_stop(pl->metrics);
     pl->metrics = NULL;
     /* Stop capturing, drain the rings, flush. */

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "sensor/privdrop.h"
 #include "sensor/output.h"
 #include "sensor/slog.h"
+#include "sensor/spool.h"
 #include "sensor/sources.h"
 #include "sensor/worker.h"
 
@@ -672,6 +674,20 @@ static uint64_t report(pipeline *pl)
     return drops;
 }
 
+static int prepare_spool(const dw_options *o)
+{
+    struct passwd pw, *res = NULL;
+    char buf[4096], err[512];
+    const char *dir = o->redis.spool_dir ? o->redis.spool_dir : "/var/lib/dnswatch/spool";
+    if (getpwnam_r(o->user, &pw, buf, sizeof buf, &res) != 0 || !res)
+        return 0; /* privdrop_to says so, in its words */
+    if (spool_prepare_dir(dir, pw.pw_uid, pw.pw_gid, err, sizeof err) != 0) {
+        slog(SLOG_ERR, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 int run_main(const dw_options *o)
 {
     static pipeline pipe_state;
@@ -696,6 +712,11 @@ int run_main(const dw_options *o)
     pl->src = pl->in->src;
     pl->live = pl->in->live;
     pl->dlt = dw_input_link_type(pl->in);
+
+    /* The spool belongs to the user the run drops to: made (with its parents) and handed
+     * over while root still can. */
+    if (o->output == DW_OUT_REDIS && o->user && geteuid() == 0 && prepare_spool(o) != 0)
+        goto out;
 
     /* The input is open: nothing from here on needs privileges. */
     if (privdrop_after_open(o->user, o->allow_root, pl->live, pl->src, err, sizeof err) != 0) {

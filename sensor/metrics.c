@@ -169,6 +169,12 @@ int metrics_render(FILE *out, const metrics_snapshot *s)
         u64_metric(out, "dnswatch_redis_spool_damaged_total", "counter",
                    "Damaged stretches skipped in the spool (this run and found at start)",
                    p->spool_damaged);
+        u64_metric(out, "dnswatch_redis_spool_events", "gauge",
+                   "Events waiting in the disk spool for Redis", p->spool_events);
+        u64_metric(out, "dnswatch_redis_spool_bytes", "gauge",
+                   "Size of the disk spool's files, bytes", p->spool_bytes);
+        u64_metric(out, "dnswatch_redis_spool_max_bytes", "gauge",
+                   "The disk spool's bound (redis.spool_max_bytes), bytes", p->spool_max_bytes);
         u64_metric(out, "dnswatch_redis_connected", "gauge",
                    "1 when connected to Redis, else 0", p->connected ? 1 : 0);
         family(out, "dnswatch_redis_last_batch_seconds", "gauge",

@@ -402,11 +402,12 @@ static int load_config(dw_options *o, int argc, char **argv, const struct getopt
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "dnswatch run: ");
+    char text[1024];
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n\n");
+    slog(SLOG_ERR, "run: %s", text);
+    fputc('\n', stderr); /* then the usage text */
     return 2;
 }
 

@@ -82,6 +82,8 @@ if [ -n "$st" ] && tail -n +"$st" "$log" | grep -q 'WATCHDOG=1'; then
 else
     ok "no ping after STOPPING=1"
 fi
+grep -q "^dnswatch: notice: rules reloaded: 0 rules, ruleset (none)$" "$tmp/run.err" &&
+    ok "reload logged as a notice" || bad "reload line: $(cat "$tmp/run.err")"
 grep -q "info: watchdog: pinging the service manager every 200 ms" "$tmp/run.err" &&
     ok "watchdog start logged" || bad "watchdog start not logged: $(cat "$tmp/run.err")"
 

@@ -654,6 +654,7 @@ static int check_access(const char *dir, int dirfd, char *err, size_t errlen)
         return -e;
     }
     int rc = 0;
+    rewinddir(d); /* the offset is dirfd's too: leave it at the start for list_segments */
     for (struct dirent *de; rc == 0 && (de = readdir(d));) {
         if (!is_spool_file(de->d_name) ||
             faccessat(dirfd, de->d_name, R_OK | W_OK, AT_EACCESS) == 0 || errno == ENOENT)
@@ -666,6 +667,7 @@ static int check_access(const char *dir, int dirfd, char *err, size_t errlen)
                  de->d_name, user_name(st.st_uid, owner, sizeof owner),
                  user_name(geteuid(), me, sizeof me), me, dir);
     }
+    rewinddir(d);
     closedir(d);
     return rc;
 }

@@ -32,8 +32,12 @@ owner=$(stat -c %U "$tmp/var/lib/dnswatch/spool" 2>/dev/null)
 grep -q "events left in the spool $tmp/var/lib/dnswatch/spool" "$tmp/1.err" && ok "events spooled" ||
     bad "no events spooled: $(cat "$tmp/1.err")"
 
-# 2. A second run replays behind the first: still works as nobody.
+# 2. A second run finds the first one's events and adds its own: still works as nobody.
 run "$tmp/var/lib/dnswatch/spool" "$tmp/2.err" && ok "second run" || bad "second run: $(cat "$tmp/2.err")"
+n1=$(sed -n 's/.* \([0-9][0-9]*\) events left in the spool.*/\1/p' "$tmp/1.err")
+n2=$(sed -n 's/.* \([0-9][0-9]*\) events left in the spool.*/\1/p' "$tmp/2.err")
+[ -n "$n1" ] && [ "${n2:-0}" -eq $((n1 * 2)) ] && ok "the second run kept the first one's $n1 events" ||
+    bad "spool after two runs: $n2 events, want twice $n1"
 
 # 3. A segment an earlier run as root left behind: a clear message naming it and the fix.
 seg=$(ls "$tmp/var/lib/dnswatch/spool" | grep '^seg-' | head -1)

@@ -700,6 +700,10 @@ int run_main(const dw_options *o)
     pl->o = o;
     pthread_mutex_init(&pl->info_mu, NULL);
     pl->start_time = (double)clk_wall_us() / 1e6;
+    /* First: a SIGHUP while the rules and the input are still being opened (a reload racing
+     * the start, a loaded machine) is a reload done at the first turn of the loop, not the
+     * default action's death; a stop signal ends the run before the first packet. */
+    install_signals();
 
     if (sources_load(o, 1, msg_stderr, NULL, &pl->current) != 0)
         goto out;
@@ -776,7 +780,6 @@ int run_main(const dw_options *o)
                  "or firewall the port", o->metrics.listen);
     }
 
-    install_signals();
     active_input = pl->in;
     slog(SLOG_INFO, "%s on %s, %u worker%s", pl->live ? "capturing" : "reading",
             pl->src, pl->n_workers, pl->n_workers == 1 ? "" : "s");

@@ -93,5 +93,18 @@ unset NOTIFY_SOCKET WATCHDOG_USEC
     ! grep -q watchdog "$tmp/plain.err" && ok "no notify socket: plain run" ||
     bad "plain run: $(cat "$tmp/plain.err")"
 
+# A SIGHUP that arrives while the run is still starting (here: opening a FIFO nobody
+# writes yet) is a reload at the first turn, not the default action's death.
+mkfifo "$tmp/fifo"
+"$dw" run -c none -r "$tmp/fifo" >/dev/null 2>"$tmp/early.err" &
+p=$!
+sleep 0.5
+kill -HUP "$p"
+timeout 10 cat "$DW_SRC/deploy/demo/demo.pcap" >"$tmp/fifo"
+wait "$p"
+rc=$?
+[ "$rc" -eq 0 ] && grep -q "notice: rules reloaded" "$tmp/early.err" && ok "SIGHUP during start-up: reloaded, exit 0" ||
+    bad "SIGHUP during start-up: exit $rc: $(cat "$tmp/early.err")"
+
 [ "$fails" -eq 0 ] || exit 1
 echo "notify: all passed"

@@ -13,8 +13,11 @@ bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 v=$("$dw" --version)
 echo "$v" | grep -Eq '^dnswatch [0-9]+\.[0-9]+\.[0-9]+ \(git [^ )]+\)$' && ok "$v" || bad "--version: '$v'"
 if command -v git >/dev/null 2>&1 && git -C "$DW_SRC" rev-parse HEAD >/dev/null 2>&1; then
-    head=$(git -C "$DW_SRC" rev-parse --short=12 HEAD)
-    echo "$v" | grep -q "$head" && ok "names HEAD $head" || bad "'$v' does not name HEAD $head"
+    # A commit of this repository (HEAD when the build is fresh; an older one when the
+    # tree was committed to since the last build).
+    rev=$(echo "$v" | sed -n 's/.*(git \([^)]*\)).*/\1/p' | sed 's/-dirty$//; s/.*-g//')
+    git -C "$DW_SRC" cat-file -e "$rev^{commit}" 2>/dev/null && ok "$rev is a commit of the tree" ||
+        bad "'$v' names no commit of $DW_SRC"
 fi
 # The tarball case: no .git, the revision is "unknown".
 mkdir "$tmp/src"

@@ -89,13 +89,14 @@ static void test_messages(void **state)
     assert_int_equal(pings, 0);
 }
 
-static volatile bool moving = true;
+static bool moving = true; /* read by the watchdog thread: atomics */
 static bool progress(void *ctx, char *why, size_t whylen)
 {
     (void)ctx;
-    if (!moving)
+    bool m = __atomic_load_n(&moving, __ATOMIC_RELAXED);
+    if (!m)
         snprintf(why, whylen, "worker 0 made no progress");
-    return moving;
+    return m;
 }
 
 static void test_watchdog(void **state)
@@ -111,18 +112,18 @@ static void test_watchdog(void **state)
 
     setenv("WATCHDOG_USEC", "100000", 1); /* 100 ms: a ping every 50 ms */
     unsetenv("WATCHDOG_PID");
-    moving = true;
+    __atomic_store_n(&moving, true, __ATOMIC_RELAXED);
     assert_int_equal(notify_watchdog_start(progress, NULL, &w), 0);
     assert_non_null(w);
     drain(buf, sizeof buf, 500, &pings);
     assert_in_range(pings, 3, 12);
 
-    moving = false; /* stalled: no ping at all */
+    __atomic_store_n(&moving, false, __ATOMIC_RELAXED); /* stalled: no ping at all */
     drain(buf, sizeof buf, 120, &pings); /* one in flight may still come */
     drain(buf, sizeof buf, 500, &pings);
     assert_int_equal(pings, 0);
 
-    moving = true; /* moving again: pings again */
+    __atomic_store_n(&moving, true, __ATOMIC_RELAXED); /* moving again: pings again */
     drain(buf, sizeof buf, 500, &pings);
     assert_in_range(pings, 3, 12);
 

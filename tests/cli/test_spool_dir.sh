@@ -40,7 +40,8 @@ n2=$(sed -n 's/.* \([0-9][0-9]*\) events left in the spool.*/\1/p' "$tmp/2.err")
     bad "spool after two runs: $n2 events, want twice $n1"
 
 # 3. A segment an earlier run as root left behind: a clear message naming it and the fix.
-seg=$(ls "$tmp/var/lib/dnswatch/spool" | grep '^seg-' | head -1)
+seg=
+for f in "$tmp"/var/lib/dnswatch/spool/seg-*; do [ -f "$f" ] && seg=${f##*/} && break; done
 if [ -z "$seg" ]; then
     bad "no segment file to take over"
 else

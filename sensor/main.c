@@ -12,6 +12,8 @@
 #include "sensor/consume.h"
 #include "sensor/options.h"
 #include "sensor/run.h"
+#include "sensor/slog.h"
+#include "sensor/version.h"
 
 /* The run synopsis comes from the option table (sensor/options.h). */
 static void usage_run_synopsis(FILE *f)
@@ -108,13 +110,14 @@ static bool wants_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    slog_init("dnswatch");
     if (argc < 2)
         return usage(stderr, 2);
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
         return usage(stdout, 0);
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
-        printf("dnswatch %s\n", DNSWATCH_VERSION);
+        printf("dnswatch %s (git %s)\n", DNSWATCH_VERSION, dw_git_revision);
         return 0;
     }
     if (strcmp(cmd, "run") == 0 && wants_help(argc, argv)) {
@@ -131,8 +134,10 @@ int main(int argc, char **argv)
         dw_options o;
         options_default(&o);
         int rc = options_parse_run(&o, argc - 1, argv + 1);
-        if (rc == 0)
+        if (rc == 0) {
+            slog_set_level((enum slog_level)options_stderr_level(&o));
             rc = run_main(&o);
+        }
         else if (rc == 2)
             usage(stderr, 2);
         options_free(&o);

@@ -13,6 +13,7 @@
 
 #include "rules/yamlschema.h"
 #include "sensor/config.h"
+#include "sensor/slog.h"
 
 /* ---- the option table ---------------------------------------------------------------- */
 
@@ -20,6 +21,7 @@ static const char *const outputs[] = {"stdout", "redis"};
 static const char *const logs[] = {"alerts", "watched", "all"};
 static const char *const modes[] = {"stream", "list", "channel"};
 static const char *const pushes[] = {"lpush", "rpush"};
+static const char *const levels[] = {"error", "warning", "notice", "info", "debug"};
 
 #define AT(field) offsetof(dw_options, field), sizeof(((dw_options *)0)->field)
 #define NAMES(v) v, sizeof v / sizeof *v
@@ -208,6 +210,14 @@ const dw_optdef dw_opts[] = {
      "dnstap input, beside -i/-r or instead: a Frame Streams socket to listen on for "
      "resolvers (`unix:PATH`, `tcp:ADDR:PORT`) or a capture file (`file:PATH`); the flag is "
      "repeatable, up to 8 sources, and replaces the file's source (docs/deploy.md)"},
+    {"log-level", 0, "LEVEL", "log_level", DW_OPT_ENUM, 0, 0, NAMES(levels), AT(log_level), 0,
+     "`info`",
+     "the least severe of the sensor's own stderr lines written: `error`, `warning`, `notice`, "
+     "`info` or `debug` (events are not affected)"},
+    {"quiet", 'q', NULL, NULL, DW_OPT_BOOL, 0, 0, NULL, 0, AT(quiet), 0, "`false`",
+     "only warnings and errors on stderr (as `--log-level warning`)"},
+    {"verbose", 'v', NULL, NULL, DW_OPT_BOOL, 0, 0, NULL, 0, AT(verbose), 0, "`false`",
+     "every message on stderr, debug ones too (as `--log-level debug`)"},
 };
 const size_t dw_n_opts = sizeof dw_opts / sizeof *dw_opts;
 
@@ -380,6 +390,16 @@ void options_default(dw_options *o)
     o->capture.promisc = true;
     o->capture.timeout_ms = 100;
     o->metrics.interval_s = 15;
+    o->log_level = DW_LOGLEVEL_INFO;
+}
+
+int options_stderr_level(const dw_options *o)
+{
+    if (o->verbose)
+        return 7;
+    if (o->quiet)
+        return 4;
+    return 3 + (int)o->log_level;
 }
 
 void options_free(dw_options *o)
@@ -393,7 +413,7 @@ static void print_config_diag(void *ctx, const config_diag *d)
     char line[1024];
     (void)ctx;
     ruleset_diag_format(d, line, sizeof line);
-    fprintf(stderr, "%s\n", line);
+    slog_msg(SLOG_WARNING, line);
 }
 
 /* getopt's tables from dw_opts: a row's long option returns 256 + its index, or its
@@ -454,8 +474,7 @@ static int load_config(dw_options *o, int argc, char **argv, const struct getopt
     int rc = config_load(path, o, print_config_diag, NULL);
     if (rc == 0)
         return 0;
-    fprintf(stderr, "dnswatch: %s: %s ('dnswatch check-config %s' lists the errors without "
-                    "running)\n", path, rc == -ENOMEM ? "out of memory" : "config not loaded",
+    slog(SLOG_ERR, "%s: %s ('dnswatch check-config %s' lists the errors without running)", path, rc == -ENOMEM ? "out of memory" : "config not loaded",
             path);
     return 1;
 }
@@ -463,11 +482,12 @@ static int load_config(dw_options *o, int argc, char **argv, const struct getopt
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "dnswatch run: ");
+    char text[1024];
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n\n");
+    slog(SLOG_ERR, "run: %s", text);
+    fputc('\n', stderr); /* then the usage text */
     return 2;
 }
 

@@ -16,6 +16,11 @@
 
 enum dw_log { DW_LOG_ALERTS = 0, DW_LOG_WATCHED = 1, DW_LOG_ALL = 2 };
 enum dw_output { DW_OUT_STDOUT = 0, DW_OUT_REDIS = 1 };
+/* log_level: the index in its names; syslog's level is 3 + the index (sensor/slog.h). */
+enum dw_loglevel {
+    DW_LOGLEVEL_ERROR = 0, DW_LOGLEVEL_WARNING, DW_LOGLEVEL_NOTICE, DW_LOGLEVEL_INFO,
+    DW_LOGLEVEL_DEBUG
+};
 
 /* Live capture settings (config "capture:"; no flags). */
 typedef struct dw_capture_options {
@@ -69,10 +74,16 @@ typedef struct dw_options {
     /* --dnstap SOURCE (repeatable) or config "dnstap": unix:PATH, tcp:ADDR:PORT, file:PATH;
      * the first NULL ends the list. */
     const char *dnstap[DW_MAX_DNSTAP];
+    enum dw_loglevel log_level;   /* log_level / --log-level: stderr lines written */
+    bool quiet, verbose;          /* -q: as log_level warning; -v: as debug (wins over -q) */
 } dw_options;
 
 /* The dnstap sources given (the leading non-NULL entries of o->dnstap). */
 size_t options_dnstap_count(const dw_options *o);
+
+
+/* The syslog level (3 err .. 7 debug) of the least severe stderr line to write. */
+int options_stderr_level(const dw_options *o);
 
 /* ---- the option table ----------------------------------------------------------------
  *

@@ -378,13 +378,13 @@ static uint64_t ro_close(dw_out *out, bool report)
     if (!report)
         return publish_stats_lost(&ps);
     if (hurried)
-        say(d, dc, "second stop signal: stopped waiting for Redis");
+        say(d, dc, "<5>second stop signal: stopped waiting for Redis");
     if (left)
         say(d, dc, "%llu events left in the spool %s, replayed at next start",
             (unsigned long long)left, spool_dir);
     else
-        say(d, dc, "all %llu events in Redis", (unsigned long long)ps.published);
-    say(d, dc, "redis: published %llu, spooled %llu, replayed %llu, dropped %llu%s",
+        say(d, dc, "<6>all %llu events in Redis", (unsigned long long)ps.published);
+    say(d, dc, "<6>redis: published %llu, spooled %llu, replayed %llu, dropped %llu%s",
         (unsigned long long)ps.published, (unsigned long long)ps.spooled,
         (unsigned long long)ps.replayed, (unsigned long long)ps.dropped,
         !ps.dropped ? "" : ps.dropped_disk == ps.dropped ? " (the disk refused them)"

@@ -208,6 +208,9 @@ static void spool_stats(publisher *p)
     p->st.spool_lost = spool_lost(p->sp);
     p->st.spool_damaged = spool_corrupt(p->sp);
     p->st.spool_damaged_at_start = p->damaged_at_open;
+    p->st.spool_events = spool_count(p->sp);
+    p->st.spool_bytes = spool_bytes(p->sp);
+    p->st.spool_max_bytes = p->cfg.spool_max_bytes;
 }
 
 void publisher_stats(publisher *p, publish_stats *out)
@@ -406,7 +409,7 @@ static void *publisher_thread(void *arg)
         if (ok == n && n) {
             if (p->outage_logged) {
                 p->outage_logged = false;
-                say(p, "%s at %s is taking events again", p->name, p->t->where);
+                say(p, "<5>%s at %s is taking events again", p->name, p->t->where);
             }
             continue;
         }

@@ -70,6 +70,8 @@ typedef struct publish_stats {
     bool connected;
     double last_batch_ms;       /* latency of the last batch */
     uint64_t unheard;           /* of published: taken by a channel nobody subscribed to */
+    uint64_t spool_events;      /* waiting in the spool now */
+    uint64_t spool_bytes, spool_max_bytes; /* the spool's size on disk now, and its bound */
 } publish_stats;
 
 /* Takes t over (freed with the publisher, or at once on failure). Opens the spool and

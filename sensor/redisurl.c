@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/time.h>
 
 #include "common/num.h"
@@ -322,6 +323,14 @@ int redisurl_secret(const char *password_file, const char *env_name, char *buf, 
     if (len == 0)
         return -EINVAL;
     buf[0] = '\0';
+    /* systemd's LoadCredential=redis-password:FILE (deploy/dnswatch.service): the file
+     * appears in $CREDENTIALS_DIRECTORY, readable by the service alone. */
+    char cred[4096];
+    const char *cdir = getenv("CREDENTIALS_DIRECTORY");
+    if (!password_file && cdir && *cdir &&
+        (size_t)snprintf(cred, sizeof cred, "%s/%s", cdir, REDISURL_CREDENTIAL) < sizeof cred &&
+        access(cred, F_OK) == 0)
+        password_file = cred;
     if (!password_file) {
         const char *env = getenv(env_name);
         if (env) {

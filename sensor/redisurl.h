@@ -57,8 +57,12 @@ typedef struct redis_url {
 DW_MUST_USE
 int redisurl_parse(const char *url, redis_url *out, char *err, size_t errlen);
 
+/* The systemd credential holding the password: $CREDENTIALS_DIRECTORY/redis-password. */
+#define REDISURL_CREDENTIAL "redis-password"
+
 /* The password: the first line of password_file (trailing CR/LF stripped) when it is not
- * NULL, else $DNSWATCH_REDIS_PASSWORD, else "" (none). Returns 0, or a negative code with
+ * NULL, else of $CREDENTIALS_DIRECTORY/redis-password when that exists (systemd's
+ * LoadCredential), else $DNSWATCH_REDIS_PASSWORD, else "" (none). Returns 0, or a negative code with
  * err naming the file (never the password). */
 DW_MUST_USE
 int redisurl_password(const char *password_file, char *buf, size_t len, char *err,

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,8 +22,11 @@
 #include "sensor/event.h"
 #include "sensor/input.h"
 #include "sensor/metrics.h"
+#include "sensor/notify.h"
 #include "sensor/privdrop.h"
 #include "sensor/output.h"
+#include "sensor/slog.h"
+#include "sensor/spool.h"
 #include "sensor/sources.h"
 #include "sensor/worker.h"
 
@@ -141,6 +145,11 @@ typedef struct pipeline {
     metrics_server *metrics;
     uint64_t next_stats_us, next_textfile_us, next_metric_event_us;
     evict_watch evict;
+    /* The watchdog (sensor/notify.h): the capture loop's turns, written by the capture
+     * thread; what the watchdog thread saw at its previous look. */
+    uint64_t loops;
+    uint64_t wd_loops, wd_beats[MAX_WORKERS];
+    notify_watchdog *watchdog;
 } pipeline;
 
 static void count_drop(pipeline *pl, unsigned w)
@@ -199,8 +208,7 @@ static void write_textfile(pipeline *pl)
     fill_metrics(pl, &snap);
     int rc = metrics_write_textfile(pl->o->metrics.textfile, &snap);
     if (rc != 0)
-        fprintf(stderr, "dnswatch: metrics textfile %s: %s\n", pl->o->metrics.textfile,
-                strerror(-rc));
+        slog(SLOG_WARNING, "metrics textfile %s: %s", pl->o->metrics.textfile, strerror(-rc));
 }
 
 /* The periodic metric event (event.kind "metric"): the counters of the metrics endpoint,
@@ -332,7 +340,7 @@ static void on_frame(void *ctx, uint64_t ts, const uint8_t *bytes, uint32_t capl
 static void msg_stderr(void *ctx, const char *line)
 {
     (void)ctx;
-    fprintf(stderr, "dnswatch: %s\n", line);
+    slog_msg(SLOG_WARNING, line);
 }
 
 /* Reload: collects the diagnostics for the health event and prints them. */
@@ -344,9 +352,12 @@ typedef struct reload_log {
 static void msg_collect(void *ctx, const char *line)
 {
     reload_log *rl = ctx;
-    fprintf(stderr, "dnswatch: reload: %s\n", line);
+    const char *text = slog_text(line); /* the level mark stays out of the health event */
+    char marked[1100];
+    snprintf(marked, sizeof marked, "%.*sreload: %s", (int)(text - line), line, text);
+    slog_msg(SLOG_WARNING, marked);
     if (rl->n < 16)
-        snprintf(rl->lines[rl->n++], sizeof rl->lines[0], "%s", line);
+        snprintf(rl->lines[rl->n++], sizeof rl->lines[0], "%s", slog_text(line));
     rl->total++;
 }
 
@@ -405,7 +416,7 @@ static void evict_health(pipeline *pl, bool start, bool final, const dw_counters
                  "reassembly tables no longer full%s: %llu IP datagrams or TCP directions "
                  "lost (%llu from known DNS servers)", final ? " (end of input)" : "",
                  (unsigned long long)all, (unsigned long long)server);
-    fprintf(stderr, "dnswatch: %s\n", reason);
+    slog(start ? SLOG_WARNING : SLOG_NOTICE, "%s", reason);
     const char *line = event_encode_health(pl->health, clk_wall_us(), "reassembly-eviction",
                                            start ? "failure" : "success", reason, details, nd,
                                            &len);
@@ -453,7 +464,7 @@ static void asn_reload_failed(pipeline *pl, const char *err)
     snprintf(reason, sizeof reason,
              "ASN database reload failed: %s; still using the database loaded before "
              "(%s, built %llu)", err, asn_db_type(pl->current->asn), (unsigned long long)built);
-    fprintf(stderr, "dnswatch: %s\n", reason);
+    slog(SLOG_ERR, "%s", reason);
     __atomic_store_n(&pl->asn_reload_failures, pl->asn_reload_failures + 1, __ATOMIC_RELAXED);
     health(pl, "asn-reload", "failure", reason, NULL);
 }
@@ -466,9 +477,55 @@ static void swap_sources(pipeline *pl, dw_sources *next)
     __atomic_store_n(&pl->current, next, __ATOMIC_RELEASE);
 }
 
+static void ready_status(pipeline *pl)
+{
+    char status[512];
+    snprintf(status, sizeof status, "%s on %s, %u worker%s, ruleset %s",
+             pl->live ? "capturing" : "reading", pl->src, pl->n_workers,
+             pl->n_workers == 1 ? "" : "s",
+             pl->current && pl->current->rules ? ruleset_hash(pl->current->rules) : "(none)");
+    notify_ready(status);
+}
+
+/* The watchdog thread's question: has the capture loop turned (a live capture's loop
+ * turns at least every capture.timeout_ms, packets or not; a file may wait on a pipe) and
+ * has every worker's loop turned, since the previous look? */
+static bool pipeline_progress(void *ctx, char *why, size_t whylen)
+{
+    pipeline *pl = ctx;
+    bool ok = true;
+    uint64_t loops = __atomic_load_n(&pl->loops, __ATOMIC_RELAXED);
+    if (pl->live && loops == pl->wd_loops) {
+        snprintf(why, whylen, "the capture thread on %s made no progress", pl->src);
+        ok = false;
+    }
+    pl->wd_loops = loops;
+    for (unsigned i = 0; i < pl->n_workers; i++) {
+        uint64_t b = worker_beat(pl->w[i]);
+        if (b == pl->wd_beats[i] && ok) {
+            snprintf(why, whylen, "worker %u made no progress", i);
+            ok = false;
+        }
+        pl->wd_beats[i] = b;
+    }
+    return ok;
+}
+
+static void reload_sources(pipeline *pl);
+
+/* SIGHUP, as the service manager sees it: RELOADING, then READY again. */
+static void reload(pipeline *pl)
+{
+    if (pl->retired)
+        return; /* the previous swap is still being taken up: retry on the next turn */
+    notify_reloading();
+    reload_sources(pl);
+    ready_status(pl);
+}
+
 /* SIGHUP: build the new sources aside; swap them in whole, or keep the old ones. An ASN
  * database that does not load leaves the old one under the new rules, reported apart. */
-static void reload(pipeline *pl)
+static void reload_sources(pipeline *pl)
 {
     if (pl->retired)
         return; /* the previous swap is still being taken up: retry on the next turn */
@@ -482,7 +539,7 @@ static void reload(pipeline *pl)
         snprintf(reason, sizeof reason,
                  "rules reload failed (%zu messages); still running on ruleset %s", rl.total,
                  pl->current->rules ? ruleset_hash(pl->current->rules) : "(none)");
-        fprintf(stderr, "dnswatch: %s\n", reason);
+        slog(SLOG_ERR, "%s", reason);
         __atomic_store_n(&pl->reload_failures, pl->reload_failures + 1, __ATOMIC_RELAXED);
         health(pl, "rules-reload", "failure", reason, &rl);
         return;
@@ -502,7 +559,7 @@ static void reload(pipeline *pl)
     snprintf(reason, sizeof reason, "rules reloaded: %zu rules, ruleset %s",
              next->rules ? ruleset_count(next->rules) : 0,
              next->rules ? ruleset_hash(next->rules) : "(none)");
-    fprintf(stderr, "dnswatch: %s\n", reason);
+    slog(SLOG_NOTICE, "%s", reason);
     health(pl, "rules-reload", "success", reason, NULL);
     swap_sources(pl, next);
     __atomic_store_n(&pl->reloads, pl->reloads + 1, __ATOMIC_RELAXED);
@@ -563,7 +620,7 @@ static void asn_watch(pipeline *pl)
     char reason[768];
     snprintf(reason, sizeof reason, "ASN database %s changed and was reloaded (%s, built %llu)",
              path, asn_db_type(db), (unsigned long long)asn_db_build_epoch(db));
-    fprintf(stderr, "dnswatch: %s\n", reason);
+    slog(SLOG_NOTICE, "%s", reason);
     health(pl, "asn-reload", "success", reason, NULL);
     swap_sources(pl, next);
     __atomic_store_n(&pl->asn_reloads, pl->asn_reloads + 1, __ATOMIC_RELAXED);
@@ -606,21 +663,39 @@ static uint64_t report(pipeline *pl)
         alerts += worker_alerts(pl->w[i]);
     }
     dw_input_add_counters(pl->in, &total);
-    dw_counters_print(&total, stderr);
+    for (unsigned i = 0; i < DW_C__COUNT; i++)
+        if (total.v[i])
+            slog(SLOG_INFO, "%s: %llu", dw_counter_text((enum dw_counter_id)i),
+                 (unsigned long long)total.v[i]);
     uint64_t drops = 0;
     for (unsigned i = 0; i < pl->n_workers; i++)
         drops += pl->ring_drops[i];
     if (drops)
-        fprintf(stderr, "dnswatch: frames dropped, worker ring full: %llu\n",
+        slog(SLOG_WARNING, "frames dropped, worker ring full: %llu",
                 (unsigned long long)drops);
     dw_input_stats st;
     if (dw_input_stats_get(pl->in, &st) == 0)
-        fprintf(stderr, "dnswatch: kernel: received %llu, dropped %llu, interface dropped %llu\n",
+        slog(st.dropped || st.if_dropped ? SLOG_WARNING : SLOG_INFO,
+             "kernel: received %llu, dropped %llu, interface dropped %llu",
                 (unsigned long long)st.received, (unsigned long long)st.dropped,
                 (unsigned long long)st.if_dropped);
     if (pl->current && pl->current->rules)
-        fprintf(stderr, "dnswatch: alerts written: %llu\n", (unsigned long long)alerts);
+        slog(SLOG_INFO, "alerts written: %llu", (unsigned long long)alerts);
     return drops;
+}
+
+static int prepare_spool(const dw_options *o)
+{
+    struct passwd pw, *res = NULL;
+    char buf[4096], err[512];
+    const char *dir = o->redis.spool_dir ? o->redis.spool_dir : "/var/lib/dnswatch/spool";
+    if (getpwnam_r(o->user, &pw, buf, sizeof buf, &res) != 0 || !res)
+        return 0; /* privdrop_to says so, in its words */
+    if (spool_prepare_dir(dir, pw.pw_uid, pw.pw_gid, err, sizeof err) != 0) {
+        slog(SLOG_ERR, "%s", err);
+        return -1;
+    }
+    return 0;
 }
 
 int run_main(const dw_options *o)
@@ -635,22 +710,31 @@ int run_main(const dw_options *o)
     pl->o = o;
     pthread_mutex_init(&pl->info_mu, NULL);
     pl->start_time = (double)clk_wall_us() / 1e6;
+    /* First: a SIGHUP while the rules and the input are still being opened (a reload racing
+     * the start, a loaded machine) is a reload done at the first turn of the loop, not the
+     * default action's death; a stop signal ends the run before the first packet. */
+    install_signals();
 
     if (sources_load(o, 1, msg_stderr, NULL, &pl->current) != 0)
         goto out;
     set_rules_info(pl);
 
     if (dw_input_open(o, &pl->in, err, sizeof err) != 0) {
-        fprintf(stderr, "dnswatch: %s\n", err);
+        slog(SLOG_ERR, "%s", err);
         goto out;
     }
     pl->src = pl->in->src;
     pl->live = pl->in->live;
     pl->dlt = dw_input_link_type(pl->in);
 
+    /* The spool belongs to the user the run drops to: made (with its parents) and handed
+     * over while root still can. */
+    if (o->output == DW_OUT_REDIS && o->user && geteuid() == 0 && prepare_spool(o) != 0)
+        goto out;
+
     /* The input is open: nothing from here on needs privileges. */
     if (privdrop_after_open(o->user, o->allow_root, pl->live, pl->src, err, sizeof err) != 0) {
-        fprintf(stderr, "dnswatch: %s\n", err);
+        slog(SLOG_ERR, "%s", err);
         goto out;
     }
 
@@ -658,7 +742,7 @@ int run_main(const dw_options *o)
      * publisher spools and retries). */
     int orc = dw_out_open(o, msg_stderr, NULL, &pl->out, err, sizeof err);
     if (orc != 0)
-        fprintf(stderr, "dnswatch: %s\n", err);
+        slog(orc < 0 ? SLOG_ERR : SLOG_WARNING, "%s", err);
     if (orc < 0)
         goto out;
     if (dw_out_can_hurry(pl->out))
@@ -671,7 +755,7 @@ int run_main(const dw_options *o)
     event_meta meta = {observer, o->iface};
     pl->health = event_encoder_new(&meta);
     if (!pl->health) {
-        fprintf(stderr, "dnswatch: out of memory\n");
+        slog(SLOG_ERR, "out of memory");
         goto out;
     }
 
@@ -693,7 +777,7 @@ int run_main(const dw_options *o)
     for (unsigned i = 0; i < pl->n_workers; i++) {
         pl->w[i] = worker_start(&wc);
         if (!pl->w[i]) {
-            fprintf(stderr, "dnswatch: cannot start worker %u: out of memory\n", i);
+            slog(SLOG_ERR, "cannot start worker %u: out of memory", i);
             pl->n_workers = i;
             goto stop;
         }
@@ -702,21 +786,28 @@ int run_main(const dw_options *o)
     if (o->metrics.listen && *o->metrics.listen) {
         if (metrics_server_start(o->metrics.listen, fill_metrics, pl, &pl->metrics, err,
                                  sizeof err) != 0) {
-            fprintf(stderr, "dnswatch: metrics: %s\n", err);
+            slog(SLOG_ERR, "metrics: %s", err);
             goto stop;
         }
-        fprintf(stderr, "dnswatch: metrics on http://%s/metrics\n", o->metrics.listen);
+        slog(SLOG_INFO, "metrics on http://%s/metrics", metrics_server_address(pl->metrics));
+        if (metrics_server_any(pl->metrics))
+            slog(SLOG_WARNING, "metrics.listen %s binds every address: the metrics are open to "
+                 "any host that can reach this one; bind a specific address (127.0.0.1:PORT) "
+                 "or firewall the port", o->metrics.listen);
     }
 
-    install_signals();
     active_input = pl->in;
-    fprintf(stderr, "dnswatch: %s on %s, %u worker%s\n", pl->live ? "capturing" : "reading",
+    slog(SLOG_INFO, "%s on %s, %u worker%s", pl->live ? "capturing" : "reading",
             pl->src, pl->n_workers, pl->n_workers == 1 ? "" : "s");
+    if (notify_watchdog_start(pipeline_progress, pl, &pl->watchdog) != 0)
+        slog(SLOG_WARNING, "watchdog: cannot start its thread: out of resources");
+    ready_status(pl);
     int rc = 0;
     uint64_t next_flush = clk_mono_us() + FLUSH_EVERY_US;
     /* A broken output (stdout closed, disk full) ends the run: capturing on with nowhere
      * to put the events would lose them without a word. */
     while (!stop_requested && !dw_out_failed(pl->out)) {
+        __atomic_store_n(&pl->loops, pl->loops + 1, __ATOMIC_RELAXED);
         rc = dw_input_dispatch(pl->in, 256, on_frame, pl);
         if (rc == DW_INPUT_ERROR)
             break;
@@ -757,11 +848,14 @@ int run_main(const dw_options *o)
     }
     active_input = NULL;
     if (rc == DW_INPUT_ERROR)
-        fprintf(stderr, "dnswatch: %s: %s\n", pl->src, dw_input_error(pl->in));
+        slog(SLOG_ERR, "%s: %s", pl->src, dw_input_error(pl->in));
     else
         status = 0;
 
 stop:
+    notify_stopping();
+    notify_watchdog_stop(pl->watchdog);
+    pl->watchdog = NULL;
     metrics_server_stop(pl->metrics);
     pl->metrics = NULL;
     /* Stop capturing, drain the rings, flush. */
@@ -770,7 +864,7 @@ stop:
     watch_evictions(pl, true);
     dw_out_flush(pl->out);
     if (dw_out_failed(pl->out)) {
-        fprintf(stderr, "dnswatch: writing events failed: %s\n",
+        slog(SLOG_ERR, "writing events failed: %s",
                 strerror(dw_out_failed(pl->out)));
         status = 1;
     }
@@ -784,7 +878,7 @@ stop:
     pl->out = NULL;
     if (lost) {
         /* A run that lost events did not do its job, whatever else went well. */
-        fprintf(stderr, "dnswatch: %llu frames or events lost (counted above): exit status 1\n",
+        slog(SLOG_ERR, "%llu frames or events lost (counted above): exit status 1",
                 (unsigned long long)lost);
         status = 1;
     }

@@ -24,6 +24,7 @@ struct worker {
     dw_counters counters;      /* written by this thread only, relaxed atomics */
     uint64_t n_alerts;
     uint64_t n_events;         /* response events written (--log watched|all) */
+    uint64_t beat;             /* worker_beat() */
     unsigned gen;              /* generation of the sources in use */
 
     const dw_sources *src;
@@ -208,6 +209,8 @@ static void *worker_main(void *arg)
     ring_frame f;
 
     for (;;) {
+        /* The watchdog's sign of life: moves while the worker runs, busy or idle. */
+        __atomic_store_n(&w->beat, w->beat + 1, __ATOMIC_RELAXED);
         if (ring_peek(w->ring, &f)) {
             idle = 0;
             refresh_sources(w);
@@ -302,4 +305,5 @@ void worker_free(worker *w)
 unsigned worker_sources_gen(const worker *w) { return __atomic_load_n(&w->gen, __ATOMIC_ACQUIRE); }
 const dw_counters *worker_counters(const worker *w) { return &w->counters; }
 uint64_t worker_alerts(const worker *w) { return __atomic_load_n(&w->n_alerts, __ATOMIC_RELAXED); }
+uint64_t worker_beat(const worker *w) { return __atomic_load_n(&w->beat, __ATOMIC_RELAXED); }
 uint64_t worker_events(const worker *w) { return __atomic_load_n(&w->n_events, __ATOMIC_RELAXED); }

@@ -52,5 +52,7 @@ unsigned worker_sources_gen(const worker *w);
 const dw_counters *worker_counters(const worker *w);
 uint64_t worker_alerts(const worker *w);
 uint64_t worker_events(const worker *w);
+/* Moves on at every turn of the worker's loop, busy or idle (the watchdog reads it). */
+uint64_t worker_beat(const worker *w);
 
 #endif

@@ -170,10 +170,10 @@ if [ $# -eq 0 ]; then
         "musl_view_ok:DNS answers musl would read differently: 1" \
         "musl_question:DNS answers musl would read differently: 1"; do
         c=${cc%%:*}
-        if grep -qF "dnswatch: ${cc#*:}" "$tmp/$c.stderr"; then
+        if grep -qF "dnswatch: info: ${cc#*:}" "$tmp/$c.stderr"; then
             echo "ok: $c counted"
         else
-            fail "$c: no line 'dnswatch: ${cc#*:}' in the run's report"
+            fail "$c: no line 'dnswatch: info: ${cc#*:}' in the run's report"
         fi
     done
     # Without --rules nothing is judged: in --log alerts mode nothing is printed.

@@ -257,6 +257,39 @@ static void test_password(void **state)
     assert_null(strstr(err, "s3cret"));
 }
 
+/* systemd's LoadCredential: $CREDENTIALS_DIRECTORY/redis-password, below an explicit file
+ * and above the environment. */
+static void test_password_credential(void **state)
+{
+    (void)state;
+    char buf[64], err[256], dir[] = "/tmp/dw-cred-XXXXXX", cred[128], file[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(cred, sizeof cred, "%s/redis-password", dir);
+    snprintf(file, sizeof file, "%s/other", dir);
+    FILE *f = fopen(cred, "w");
+    assert_non_null(f);
+    fputs("fromcred\n", f);
+    fclose(f);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("fromfile\n", f);
+    fclose(f);
+
+    setenv("CREDENTIALS_DIRECTORY", dir, 1);
+    setenv(REDISURL_PASSWORD_ENV, "fromenv", 1);
+    assert_int_equal(redisurl_password(NULL, buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "fromcred");
+    assert_int_equal(redisurl_password(file, buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "fromfile");
+    unlink(cred); /* a directory without that credential: the environment */
+    assert_int_equal(redisurl_password(NULL, buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "fromenv");
+    unsetenv(REDISURL_PASSWORD_ENV);
+    unsetenv("CREDENTIALS_DIRECTORY");
+    unlink(file);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_redirect),
         cmocka_unit_test(test_redacted),
         cmocka_unit_test(test_password),
+        cmocka_unit_test(test_password_credential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

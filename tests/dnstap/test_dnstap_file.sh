@@ -75,7 +75,7 @@ event - UPDATE_RESPONSE UDP udp dns 192.0.2.32:50004 192.0.2.1:853 151.101.0.223
 W
 if diff -u "$tmp/types.want" "$tmp/types.got"; then ok; else bad "file: events differ"; fi
 grep -q 'observer.*"version":"unbound 1.17.1"' "$tmp/types.json" && ok || bad "no observer.version"
-grep -q 'dnswatch: DNS queries seen: 3' "$tmp/types.err" && ok || bad "queries not counted"
+grep -q 'dnswatch: info: DNS queries seen: 3' "$tmp/types.err" && ok || bad "queries not counted"
 grep -q 'dnstap data frames received: 13' "$tmp/types.err" && ok || bad "frames not counted"
 grep -q '"ingress"' "$tmp/types.json" && bad "ingress interface on a dnstap event" || ok
 

@@ -44,7 +44,7 @@ for workers in ("1", "2"):
     if rss >= LIMIT_KIB:
         fails.append(f"{tag}: peak RSS {rss} KiB, over 128 MiB")
     def counter(text):
-        m = re.search(r"^dnswatch: " + re.escape(text) + r": (\d+)$", p.stderr, re.M)
+        m = re.search(r"^dnswatch: info: " + re.escape(text) + r": (\d+)$", p.stderr, re.M)
         return int(m.group(1)) if m else 0
     for text in ("tracked queries evicted unanswered, table full",
                  "client/server pairs evicted, tracking table full"):

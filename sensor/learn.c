@@ -501,7 +501,6 @@ static void lr_merge(lr_name *into, const lr_name *from)
         }
         into->unit[into->n_unit++] = from->unit[i];
     }
-    into->n_unit = learn_prefixes_aggregate(into->unit, into->n_unit) ? into->n_unit : 0;
     for (size_t i = 0; i < from->n_res; i++) {
         const lr_res *r = &from->res[i];
         bool found = false;
@@ -1397,7 +1396,7 @@ static void put_rule(writer *w, lr_view *const *members, size_t n, const char *i
         char at[32];
         fmt_time(g.ttl_at_us, at);
         fputs("ttl:\n", f);
-        fprintf(f, "  # highest TTL seen: %s, %s\n", g.ttl_owner, at);
+        fprintf(f, "  # highest TTL seen: %u (%s, %s)\n", g.ttl_max, g.ttl_owner, at);
         fprintf(f, "  max: %u\n", g.ttl_max ? g.ttl_max : 1);
     }
     if (rebind) {
@@ -1530,6 +1529,9 @@ static int write_pack(learner *L, FILE *f, const char *db_path)
             size_t names = 0;
             for (size_t j = 0; j < n_seen; j++) {
                 const lr_name *nm = order[j]->n;
+                if (order[j]->n_asn != v->n_asn ||
+                    memcmp(order[j]->asn, v->asn, v->n_asn * sizeof v->asn[0]))
+                    continue;
                 for (size_t e = 0; e < nm->n_asn; e++)
                     if (nm->asn[e].asn == v->asn[k]) {
                         obs_add(&o, nm->asn[e].o.count, nm->asn[e].o.first_us,

@@ -77,7 +77,8 @@ size_t learn_prefixes_aggregate(learn_prefix *v, size_t n)
         if (top > 0 && cmp_prefix(&v[top - 1], &v[i]) == 0) { /* a duplicate: add it up */
             learn_prefix *a = &v[top - 1];
             a->count += v[i].count;
-            a->n_units += v[i].n_units;
+            if (v[i].n_units > a->n_units) /* the same units, seen again */
+                a->n_units = v[i].n_units;
             if (v[i].first_us < a->first_us)
                 a->first_us = v[i].first_us;
             if (v[i].last_us > a->last_us)

@@ -50,7 +50,8 @@ bool learn_prefix_contains(const learn_prefix *p, int family, const uint8_t *a);
 
 /* Merges v[0..n) in place by the prefix rule above and sorts the result (IPv4 first, then
  * by address). The entries must be distinct, non-overlapping prefixes (units are).
- * Counts and times are summed and widened, the example is the lowest. Returns the number
+ * Counts and times are summed and widened, the example is the lowest; equal prefixes (the
+ * same evidence from two names) become one. Returns the number
  * of prefixes left. */
 size_t learn_prefixes_aggregate(learn_prefix *v, size_t n);
 

@@ -1175,15 +1175,23 @@ static void put_below(FILE *f, const char *indent, const char *what, const lr_ob
 static void put_prefix_comment(FILE *f, const char *indent, const learn_prefix *p,
                                const asn_db *db)
 {
-    char ev[160], ip[DNS_IPV6_TEXT_MAX];
+    char ev[160], ip[DNS_IPV6_TEXT_MAX], as[160] = "";
     lr_obs o = {p->count, p->first_us, p->last_us};
     fmt_obs(&o, "answer", ev, sizeof ev);
     dns_format_ip(p->family, p->example, ip);
     unsigned unit = p->family == 4 ? LEARN_V4_UNIT : LEARN_V6_UNIT;
     special_result sr = special_classify(p->family, p->example);
+    asn_info ai;
+    if (db && asn_lookup(db, p->family, p->example, &ai) == 1) {
+        char org[128] = "?";
+        if (ai.org)
+            comment_text(ai.org, ai.org_len, org, sizeof org);
+        snprintf(as, sizeof as, ", %s in AS%u %s", ip, ai.number, org);
+    } else if (db) {
+        snprintf(as, sizeof as, ", in no AS of the database");
+    }
     fprintf(f, "%s# %s, e.g. %s; %u /%u%s seen%s%s%s\n", indent, ev, ip, p->n_units, unit,
-            p->n_units == 1 ? "" : "s", db ? ", in no AS of the database" : "",
-            sr.kind != SPECIAL_NONE ? ", special-purpose " : "",
+            p->n_units == 1 ? "" : "s", as, sr.kind != SPECIAL_NONE ? ", special-purpose " : "",
             sr.kind != SPECIAL_NONE && sr.range ? sr.range : "");
 }
 
@@ -1687,8 +1695,21 @@ static void write_comparison(learner *L, FILE *f)
                             first = false;
                     if (!first)
                         continue;
-                    fmt_obs(&p->tgt[k].o, "time", ev, sizeof ev);
-                    fprintf(f, "+      # %s seen %s\n+      - ", names[k], ev);
+                    lr_obs sum = {0, 0, 0};
+                    size_t cover = 0;
+                    for (size_t j = 0; j < p->n_tgt; j++)
+                        if (j == k || (off[k] && off[j] &&
+                                       !strcmp(names[j] + off[j], names[k] + off[k]))) {
+                            obs_add(&sum, p->tgt[j].o.count, p->tgt[j].o.first_us,
+                                    p->tgt[j].o.last_us);
+                            cover++;
+                        }
+                    fmt_obs(&sum, "time", ev, sizeof ev);
+                    if (off[k])
+                        fprintf(f, "+      # %zu targets below %s (%s, ...) seen %s\n+      - ",
+                                cover, names[k] + off[k], names[k], ev);
+                    else
+                        fprintf(f, "+      # seen %s\n+      - ", ev);
                     if (off[k]) {
                         char wild[DNS_NAME_TEXT_MAX + 2];
                         snprintf(wild, sizeof wild, "*.%s", names[k] + off[k]);

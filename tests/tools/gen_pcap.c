@@ -2188,6 +2188,33 @@ static void sc_l_hijack_prefix(gen *g)
     l_ask(g, "10.10.0.53", 1, "artifactory.corp.example", T_A, a, R_N(a));
 }
 
+/* A flood against the learner's memory: pypi.org answered from addresses all over the
+ * space, files.pythonhosted.org through random CNAME targets, from random servers. The
+ * learner must keep at most --max-entries of each and count the rest. */
+static void l_flood_x(gen *g, unsigned n)
+{
+    rng_state = 1313;
+    for (unsigned i = 0; i < n; i++) {
+        char a[8][32], srv[32], tgt[64];
+        r_rr an[8];
+        g->now_us = (uint64_t)i * 1000000u;
+        for (unsigned k = 0; k < 8; k++) {
+            uint32_t r = (uint32_t)rng();
+            snprintf(a[k], sizeof a[k], "%u.%u.%u.1", 1 + r % 223, (r >> 8) & 0xff,
+                     (r >> 16) & 0xff);
+            an[k] = (r_rr){NULL, T_A, 300, a[k]};
+        }
+        uint32_t r = (uint32_t)rng();
+        snprintf(srv, sizeof srv, "10.200.%u.%u", (r >> 8) & 0xff, 1 + r % 250);
+        l_ask(g, srv, i, "pypi.org", T_A, an, 8);
+        snprintf(tgt, sizeof tgt, "r%u.flood-example.net", (unsigned)(rng() % 1000000u));
+        r_rr cn[] = {{NULL, T_CNAME, 300, tgt}, {tgt, T_A, 300, a[0]}};
+        l_ask(g, srv, i, "files.pythonhosted.org", T_A, cn, R_N(cn));
+    }
+}
+static void sc_l_flood_small(gen *g) { l_flood_x(g, 2000); }
+static void sc_l_flood(gen *g) { l_flood_x(g, 20000); }
+
 /* Learn scenarios: `gen_pcap --list-learn` names them; tests/cli/test_learn.sh uses them. */
 static const struct {
     const char *name;
@@ -2199,6 +2226,8 @@ static const struct {
     {"l_hijack_cname", sc_l_hijack_cname},
     {"l_hijack_resolver", sc_l_hijack_resolver},
     {"l_hijack_prefix", sc_l_hijack_prefix},
+    {"l_flood_small", sc_l_flood_small},
+    {"l_flood", sc_l_flood},
 };
 #define N_LEARN_SCENARIOS (sizeof LEARN_SCENARIOS / sizeof LEARN_SCENARIOS[0])
 

@@ -470,7 +470,12 @@ static void note_tgt(lr_name *n, size_t cap, const char *name, const lr_obs *o)
 
 static void note_ttl(lr_name *n, uint32_t ttl, const char *owner, uint64_t ts)
 {
-    if (n->has_ttl && (ttl < n->ttl_max || (ttl == n->ttl_max && ts >= n->ttl_at_us)))
+    /* The highest TTL, first seen; at the same time, the lowest owner name: the evidence
+     * does not depend on the order the captures were read in. */
+    if (n->has_ttl &&
+        (ttl < n->ttl_max ||
+         (ttl == n->ttl_max && (ts > n->ttl_at_us ||
+                                (ts == n->ttl_at_us && strcmp(owner, n->ttl_owner) >= 0)))))
         return;
     n->has_ttl = true;
     n->ttl_max = ttl;
@@ -743,7 +748,7 @@ static void learn_from(learner *L, lr_name *n, unsigned c, const pkt_info *pi,
         uint8_t owner[DNS_NAME_MAX];
         if (rr->section != DNS_SEC_ANSWER || rr->type == DNS_T_OPT)
             continue;
-        if (n->has_ttl && rr->ttl <= n->ttl_max)
+        if (n->has_ttl && (rr->ttl < n->ttl_max || (rr->ttl == n->ttl_max && ts > n->ttl_at_us)))
             continue;
         if (dns_msg_name_unpack(m, rr->name_off, owner, NULL) < 0)
             continue;

@@ -764,13 +764,14 @@ static void learn_response(learner *L, const pkt_info *pi, const dns_msg *m)
 {
     L->resp_no++;
     build_chain(L, m);
-    collect_addrs(L, m);
     bool any = false;
     for (unsigned c = 0; c < L->n_chain; c++) {
         L->n_matched = 0;
         nameset_match(L->names_set, L->chain_text[c], strlen(L->chain_text[c]), on_match, L);
         for (unsigned k = 0; k < L->n_matched; k++) {
             lr_name *n = &L->lr[L->matched[k]];
+            if (!any) /* the addresses, once, and only for a name asked */
+                collect_addrs(L, m);
             any = true;
             if (n->seen_resp == L->resp_no) /* learned from the first chain name it matched */
                 continue;
@@ -1200,6 +1201,14 @@ static void put_prefix_comment(FILE *f, const char *indent, const learn_prefix *
             sr.kind != SPECIAL_NONE && sr.range ? sr.range : "");
 }
 
+static bool asn_kept(const lr_view *v, uint32_t asn)
+{
+    for (size_t i = 0; i < v->n_asn; i++)
+        if (v->asn[i] == asn)
+            return true;
+    return false;
+}
+
 /* One rule for the names of a group (members[0..n) share their view's key). */
 static void put_rule(writer *w, lr_view *const *members, size_t n, const char *id)
 {
@@ -1209,14 +1218,31 @@ static void put_rule(writer *w, lr_view *const *members, size_t n, const char *i
     memset(&g, 0, sizeof g);
     for (size_t i = 0; i < n; i++)
         lr_merge(&g, members[i]->n);
-    lr_view gv;
-    if (view_make(&gv, &g, w->min) != 0) {
-        /* out of memory: the caller notices the write error of ferror() below */
-        fprintf(f, "# (out of memory writing rule %s)\n", id);
-        lr_name_free(&g);
-        return;
-    }
+    /* What the rule expects is what every member's view holds (the group shares it): its
+     * ASNs and prefixes, with the evidence of all members summed. */
     const lr_view *v0 = members[0];
+    learn_prefix *gp = v0->n_pfx ? calloc(v0->n_pfx, sizeof *gp) : NULL;
+    size_t n_gp = gp ? v0->n_pfx : 0;
+    for (size_t i = 0; i < n_gp; i++) {
+        gp[i] = v0->pfx[i];
+        gp[i].count = 0;
+        gp[i].n_units = 0;
+        for (size_t k = 0; k < g.n_unit; k++) {
+            const learn_prefix *u = &g.unit[k];
+            if (u->count < w->min || !learn_prefix_contains(&gp[i], u->family, u->example))
+                continue;
+            if (!gp[i].count || u->first_us < gp[i].first_us)
+                gp[i].first_us = u->first_us;
+            if (!gp[i].count || u->last_us > gp[i].last_us)
+                gp[i].last_us = u->last_us;
+            if (!gp[i].n_units || memcmp(u->example, gp[i].example, 16) < 0)
+                memcpy(gp[i].example, u->example, 16);
+            gp[i].count += u->count;
+            gp[i].n_units++;
+        }
+    }
+    if (v0->n_pfx && !gp)
+        fprintf(f, "# (out of memory writing the prefixes of rule %s)\n", id);
     char ev[200], ip[DNS_IPV6_TEXT_MAX], exs[160];
 
     fputs("---\n", f);
@@ -1330,7 +1356,7 @@ static void put_rule(writer *w, lr_view *const *members, size_t n, const char *i
         fputs("  asn:\n", f);
         for (size_t i = 0; i < g.n_asn; i++) {
             const lr_asn *e = &g.asn[i];
-            if (e->o.count < w->min)
+            if (!asn_kept(v0, e->asn))
                 continue;
             char org[128];
             org_of(L->db, e, org, sizeof org);
@@ -1344,7 +1370,7 @@ static void put_rule(writer *w, lr_view *const *members, size_t n, const char *i
     }
     for (size_t i = 0; i < g.n_asn; i++) {
         const lr_asn *e = &g.asn[i];
-        if (e->o.count >= w->min)
+        if (asn_kept(v0, e->asn))
             continue;
         char org[128], what[160];
         org_of(L->db, e, org, sizeof org);
@@ -1355,18 +1381,22 @@ static void put_rule(writer *w, lr_view *const *members, size_t n, const char *i
     bool rebind = false, sinkhole = false;
     if (v0->n_pfx) {
         fputs("  prefixes:\n", f);
-        for (size_t i = 0; i < gv.n_pfx; i++) {
+        for (size_t i = 0; i < n_gp; i++) {
             char p[64];
-            special_result sr = special_classify(gv.pfx[i].family, gv.pfx[i].example);
+            special_result sr = special_classify(gp[i].family, gp[i].example);
             rebind |= sr.kind != SPECIAL_NONE;
             sinkhole |= sr.kind == SPECIAL_SINKHOLE;
-            put_prefix_comment(f, "    ", &gv.pfx[i], L->db);
-            prefix_format(gv.pfx[i].family, gv.pfx[i].addr, gv.pfx[i].plen, p);
+            put_prefix_comment(f, "    ", &gp[i], L->db);
+            prefix_format(gp[i].family, gp[i].addr, gp[i].plen, p);
             fprintf(f, "    - \"%s\"\n", p);
         }
     }
     for (size_t i = 0; i < g.n_unit; i++) {
-        if (g.unit[i].count >= w->min)
+        bool in_rule = false;
+        for (size_t k = 0; k < n_gp && !in_rule; k++)
+            in_rule = g.unit[i].count >= w->min &&
+                   learn_prefix_contains(&gp[k], g.unit[i].family, g.unit[i].example);
+        if (in_rule)
             continue;
         char p[64], what[96];
         prefix_format(g.unit[i].family, g.unit[i].addr, g.unit[i].plen, p);
@@ -1417,18 +1447,18 @@ static void put_rule(writer *w, lr_view *const *members, size_t n, const char *i
         fputs("  # special-purpose addresses were answered (an internal name): allowed in "
               "the prefixes seen\n", f);
         fputs("  allow:\n", f);
-        for (size_t i = 0; i < gv.n_pfx; i++) {
-            special_result sr = special_classify(gv.pfx[i].family, gv.pfx[i].example);
+        for (size_t i = 0; i < n_gp; i++) {
+            special_result sr = special_classify(gp[i].family, gp[i].example);
             if (sr.kind == SPECIAL_NONE)
                 continue;
             char p[64];
-            prefix_format(gv.pfx[i].family, gv.pfx[i].addr, gv.pfx[i].plen, p);
+            prefix_format(gp[i].family, gp[i].addr, gp[i].plen, p);
             fprintf(f, "    - \"%s\"\n", p);
         }
         if (sinkhole)
             fputs("  sinkhole: allow\n", f);
     }
-    view_free(&gv);
+    free(gp);
     lr_name_free(&g);
 }
 
@@ -1959,6 +1989,12 @@ int learn_main(int argc, char **argv)
         fprintf(stderr, "dnswatch learn: warning: %llu observations not kept, tables full "
                         "(--max-entries %llu); the pack says where\n",
                 (unsigned long long)dropped, (unsigned long long)o.max_entries);
+    size_t unseen = 0;
+    for (size_t i = 0; !L.ev && i < L.n_names; i++)
+        unseen += L.lr[i].resp.count == 0;
+    if (unseen)
+        fprintf(stderr, "dnswatch learn: warning: %zu of the %zu names asked had no response: "
+                        "no rule for them (listed at the end of the pack)\n", unseen, L.n_names);
     if (L.aliases_beyond)
         fprintf(stderr, "dnswatch learn: warning: %llu responses with more than %d CNAME/DNAME "
                         "records: the chain was followed through the first %d\n",

@@ -1025,6 +1025,27 @@ static void org_of(const asn_db *db, const lr_asn *e, char *out, size_t len)
         }
 }
 
+/* The characters of s inside a YAML double-quoted scalar. */
+static void put_quoted_body(FILE *f, const char *s)
+{
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            fprintf(f, "\\%c", *c);
+        else if (*c < 0x20 || *c >= 0x7f)
+            fprintf(f, "\\x%02x", *c);
+        else
+            fputc(*c, f);
+    }
+}
+
+/* A name in a comment: printable ASCII only. */
+static void put_comment_name(FILE *f, const char *s)
+{
+    char t[DNS_NAME_TEXT_MAX];
+    comment_text(s, strlen(s), t, sizeof t);
+    fputs(t, f);
+}
+
 /* A name pattern as a YAML scalar: plain when it is letters, digits, '.', '-', '_' only,
  * double-quoted otherwise ("*.example.org"). */
 static void put_name(FILE *f, const char *s)
@@ -1038,11 +1059,7 @@ static void put_name(FILE *f, const char *s)
         return;
     }
     fputc('"', f);
-    for (const char *c = s; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            fputc('\\', f);
-        fputc(*c, f);
-    }
+    put_quoted_body(f, s);
     fputc('"', f);
 }
 
@@ -1248,14 +1265,17 @@ static void put_rule(writer *w, lr_view *const *members, size_t n, const char *i
     fputs("---\n", f);
     fmt_obs(&g.resp, "response", ev, sizeof ev);
     fprintf(f, "# ");
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "%s%s", i ? ", " : "", members[i]->n->pattern);
+    for (size_t i = 0; i < n; i++) {
+        fputs(i ? ", " : "", f);
+        put_comment_name(f, members[i]->n->pattern);
+    }
     fprintf(f, ": %s\n", ev);
     if (g.no_addr)
         fprintf(f, "# %llu of them without an address (NXDOMAIN, NODATA, CNAME only)\n",
                 (unsigned long long)g.no_addr);
     fprintf(f, "id: %s\n", id);
-    fprintf(f, "title: \"Learned: %s", members[0]->n->pattern);
+    fputs("title: \"Learned: ", f);
+    put_quoted_body(f, members[0]->n->pattern);
     if (n > 1)
         fprintf(f, " and %zu more name%s", n - 1, n > 2 ? "s" : "");
     fprintf(f, " resolve%s as seen\"\n", n > 1 ? "" : "s");
@@ -1660,7 +1680,9 @@ static int write_pack(learner *L, FILE *f, const char *db_path)
             if (!unseen)
                 fputs("\n# Names asked but not seen in any response (no rule written):\n", f);
             unseen = true;
-            fprintf(f, "#   %s\n", L->lr[i].pattern);
+            fputs("#   ", f);
+            put_comment_name(f, L->lr[i].pattern);
+            fputc('\n', f);
         }
     rc = 0;
 out:

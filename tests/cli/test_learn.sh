@@ -164,6 +164,14 @@ has "$tmp/min.yaml" \
 lacks "$tmp/min.yaml" '- "10.10.0.55"'
 expect_alerts "$tmp/min.yaml" "$db" "$tmp/l_week.pcap" "files.pythonhosted.org unexpected_resolver"
 
+# prefixes too: a /48 seen 28 times stays out under --min-count 30, and is said
+learn 0 "$tmp/min30.yaml" -r "$tmp/l_week.pcap" --names pypi.org --asn-db none --min-count 30
+lint "$tmp/min30.yaml"
+has "$tmp/min30.yaml" \
+    "# left out: prefix 2a04:4e42::/48 seen 28 times, below --min-count 30 (first 2026-11-27T10:00:00Z, e.g. 2a04:4e42::223)" \
+    "- \"151.101.0.0/24\""
+lacks "$tmp/min30.yaml" '- "2a04:4e42::/48"'
+
 # ---- memory: tables capped, the rest counted and said; RSS flat over 10x the flood ----------
 learn 0 "$tmp/flood.yaml" -r "$tmp/l_flood.pcap" --names pypi.org,files.pythonhosted.org \
     --max-entries 64
@@ -242,6 +250,14 @@ expect: {asn: [16509]}
 EOF
 learn 0 "$tmp/cmp2.txt" -r "$tmp/l_week.pcap" --rules "$tmp/stale" --asn-db "$db"
 has "$tmp/cmp2.txt" "no rule would have alerted: nothing to change"
+# --names limits what is judged
+cp "$tmp/stale/stale.yaml" "$tmp/fixed.yaml"
+printf 'id: pypi\nmatch: {names: [pypi.org, files.pythonhosted.org]}\nexpect: {resolvers: [10.10.0.53]}\n' \
+    >"$tmp/stale/stale.yaml"
+learn 0 "$tmp/cmp3.txt" -r "$tmp/l_week.pcap" --rules "$tmp/stale" --asn-db none --names github.com
+has "$tmp/cmp3.txt" "no rule would have alerted: nothing to change"
+learn 0 "$tmp/cmp4.txt" -r "$tmp/l_week.pcap" --rules "$tmp/stale" --asn-db none --names pypi.org
+has "$tmp/cmp4.txt" "unexpected_resolver: 113 times, 2026-11-27T11:01:00Z .. 2026-12-04T09:06:00Z, e.g. 10.10.0.54, 10.10.0.55"
 
 # ---- usage and input errors ------------------------------------------------------------
 usage() {
@@ -264,6 +280,7 @@ usage 2 'name "a\.\.b": ' -r "$tmp/l_week.pcap" --names a..b
 usage 2 '--min-count .0.' -r "$tmp/l_week.pcap" --names pypi.org --min-count 0
 usage 2 "unknown option '--bogus'" -r "$tmp/l_week.pcap" --names pypi.org --bogus
 usage 1 'cannot read' -r "$tmp/missing.pcap" --names pypi.org --asn-db none
+usage 2 'the rules expect ASNs' -r "$tmp/l_week.pcap" --rules "$tmp/fixed.yaml"
 usage 1 'not-there' -r "$tmp/l_week.pcap" --names pypi.org --asn-db "$tmp/not-there.mmdb"
 usage 1 'cannot write' -r "$tmp/l_week.pcap" --names pypi.org --asn-db none -o "$tmp/no/dir/x.yaml"
 "$dw" learn --help | grep -q -- '--max-entries N' && ok || bad "learn --help lacks --max-entries"

@@ -12,6 +12,7 @@
 
 #include "common/arr.h"
 #include "common/clock.h"
+#include "common/hash.h"
 #include "common/num.h"
 #include "decoders/decode.h"
 #include "decoders/dns.h"
@@ -500,11 +501,27 @@ static void lr_merge(lr_name *into, const lr_name *from)
                 obs_add(&into->asn[j].o, e->o.count, e->o.first_us, e->o.last_us);
     }
     for (size_t i = 0; i < from->n_unit; i++) {
-        if (ARR_RESERVE(into->unit, into->cap_unit, into->n_unit + 1, 4) != 0) {
-            into->drop_unit += from->unit[i].count;
+        const learn_prefix *u = &from->unit[i];
+        learn_prefix *same = NULL;
+        for (size_t j = 0; j < into->n_unit && !same; j++)
+            if (into->unit[j].family == u->family && into->unit[j].plen == u->plen &&
+                !memcmp(into->unit[j].addr, u->addr, 16))
+                same = &into->unit[j];
+        if (same) {
+            if (u->first_us < same->first_us)
+                same->first_us = u->first_us;
+            if (u->last_us > same->last_us)
+                same->last_us = u->last_us;
+            if (memcmp(u->example, same->example, 16) < 0)
+                memcpy(same->example, u->example, 16);
+            same->count += u->count;
             continue;
         }
-        into->unit[into->n_unit++] = from->unit[i];
+        if (ARR_RESERVE(into->unit, into->cap_unit, into->n_unit + 1, 4) != 0) {
+            into->drop_unit += u->count;
+            continue;
+        }
+        into->unit[into->n_unit++] = *u;
     }
     for (size_t i = 0; i < from->n_res; i++) {
         const lr_res *r = &from->res[i];
@@ -636,7 +653,7 @@ static void build_chain(learner *L, const dns_msg *m)
         L->al_type[L->n_al++] = rr->type;
     }
     L->n_chain = 0;
-    if (dns_msg_name_unpack(m, m->qname_off, L->chain[0], NULL) < 0)
+    if (!m->has_question || dns_msg_name_unpack(m, m->qname_off, L->chain[0], NULL) < 0)
         return;
     L->n_chain = 1;
     while (L->n_chain < EVAL_MAX_CHAIN + 1) {
@@ -1050,10 +1067,19 @@ static void put_comment_name(FILE *f, const char *s)
  * double-quoted otherwise ("*.example.org"). */
 static void put_name(FILE *f, const char *s)
 {
-    bool plain = *s != '\0';
-    for (const char *c = s; *c && plain; c++)
+    /* Plain only when YAML cannot read it as anything but text: letters, digits, '.',
+     * '-', '_', at least one letter, and not one of YAML 1.1's null and boolean words. */
+    static const char *const words[] = {"null", "true", "false", "yes", "no", "on", "off",
+                                        "y", "n"};
+    bool plain = *s != '\0' && *s != '-' && *s != '.', letter = false;
+    for (const char *c = s; *c && plain; c++) {
         plain = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '.' ||
                 *c == '-' || *c == '_';
+        letter |= *c >= 'a' && *c <= 'z';
+    }
+    plain &= letter;
+    for (size_t i = 0; plain && i < sizeof words / sizeof *words; i++)
+        plain = strcmp(s, words[i]) != 0;
     if (plain) {
         fputs(s, f);
         return;
@@ -1156,8 +1182,9 @@ static void set_name(const uint32_t *asn, size_t n, char *out, size_t len)
     size_t k = (size_t)snprintf(out, len, "as");
     for (size_t i = 0; i < n && k < len; i++)
         k += (size_t)snprintf(out + k, len - k, "%s%u", i ? "-" : "", asn[i]);
-    if (k >= len) /* too many to spell: the first and a count */
-        snprintf(out, len, "as%u-and-%zu-more", asn[0], n - 1);
+    if (k >= len) /* too many to spell: the first, a count and a hash of them all */
+        snprintf(out, len, "as%u-and-%zu-more-%08x", asn[0], n - 1,
+                 hash_fnv32(HASH_FNV32_OFFSET, asn, n * sizeof *asn));
 }
 
 /* A rule id from a name: identifier characters only, at most 64. */
@@ -1273,7 +1300,9 @@ static void put_rule(writer *w, lr_view *const *members, size_t n, const char *i
     if (g.no_addr)
         fprintf(f, "# %llu of them without an address (NXDOMAIN, NODATA, CNAME only)\n",
                 (unsigned long long)g.no_addr);
-    fprintf(f, "id: %s\n", id);
+    fputs("id: ", f);
+    put_name(f, id);
+    fputc('\n', f);
     fputs("title: \"Learned: ", f);
     put_quoted_body(f, members[0]->n->pattern);
     if (n > 1)
@@ -1458,9 +1487,15 @@ static void put_rule(writer *w, lr_view *const *members, size_t n, const char *i
     if (g.has_ttl) {
         char at[32];
         fmt_time(g.ttl_at_us, at);
-        fputs("ttl:\n", f);
-        fprintf(f, "  # highest TTL seen: %u (%s, %s)\n", g.ttl_max, g.ttl_owner, at);
-        fprintf(f, "  max: %u\n", g.ttl_max ? g.ttl_max : 1);
+        /* ttl.max takes 1 to 2^31 - 1 (a larger TTL is one RFC 2181 reads as 0) */
+        if (g.ttl_max > INT32_MAX) {
+            fprintf(f, "# highest TTL seen: %u (%s, %s), beyond what ttl.max can hold: no "
+                       "TTL check\n", g.ttl_max, g.ttl_owner, at);
+        } else {
+            fputs("ttl:\n", f);
+            fprintf(f, "  # highest TTL seen: %u (%s, %s)\n", g.ttl_max, g.ttl_owner, at);
+            fprintf(f, "  max: %u\n", g.ttl_max ? g.ttl_max : 1);
+        }
     }
     if (rebind) {
         fputs("rebinding:\n", f);

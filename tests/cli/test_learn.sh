@@ -259,6 +259,15 @@ has "$tmp/cmp3.txt" "no rule would have alerted: nothing to change"
 learn 0 "$tmp/cmp4.txt" -r "$tmp/l_week.pcap" --rules "$tmp/stale" --asn-db none --names pypi.org
 has "$tmp/cmp4.txt" "unexpected_resolver: 113 times, 2026-11-27T11:01:00Z .. 2026-12-04T09:06:00Z, e.g. 10.10.0.54, 10.10.0.55"
 
+# ---- names YAML would misread, a TTL ttl.max cannot hold --------------------------------
+learn 0 "$tmp/odd.yaml" -r "$tmp/l_odd.pcap" --names null,10.20 --asn-db none
+lint "$tmp/odd.yaml"
+has "$tmp/odd.yaml" 'id: "10.20"' '- "10.20"' '- "null"' \
+    "# 2 answers, 2026-11-27T10:00:00Z .. 2026-11-27T10:00:00Z, e.g. 151.101.0.1; 1 /24 seen"
+grep -q 'beyond what ttl.max can hold: no TTL check' "$tmp/odd.yaml" && ok ||
+    bad "a TTL beyond ttl.max's range is not said"
+expect_alerts "$tmp/odd.yaml" none "$tmp/l_odd.pcap"
+
 # ---- usage and input errors ------------------------------------------------------------
 usage() {
     local want=$1 re=$2

@@ -2215,6 +2215,16 @@ static void l_flood_x(gen *g, unsigned n)
 static void sc_l_flood_small(gen *g) { l_flood_x(g, 2000); }
 static void sc_l_flood(gen *g) { l_flood_x(g, 20000); }
 
+/* Names YAML would read as something else than text ("null", "10.20") and a TTL beyond
+ * what ttl.max holds: the learned pack must quote the names and leave the TTL out. */
+static void sc_l_odd(gen *g)
+{
+    r_rr a[] = {{NULL, T_A, 3000000000u, "151.101.0.1"}};
+    l_ask(g, "10.10.0.53", 1, "null", T_A, a, R_N(a));
+    r_rr b[] = {{NULL, T_A, 300, "151.101.0.2"}};
+    l_ask(g, "10.10.0.53", 2, "10.20", T_A, b, R_N(b));
+}
+
 /* Learn scenarios: `gen_pcap --list-learn` names them; tests/cli/test_learn.sh uses them. */
 static const struct {
     const char *name;
@@ -2228,6 +2238,7 @@ static const struct {
     {"l_hijack_prefix", sc_l_hijack_prefix},
     {"l_flood_small", sc_l_flood_small},
     {"l_flood", sc_l_flood},
+    {"l_odd", sc_l_odd},
 };
 #define N_LEARN_SCENARIOS (sizeof LEARN_SCENARIOS / sizeof LEARN_SCENARIOS[0])
 

@@ -16,6 +16,7 @@
 #include "common/num.h"
 #include "decoders/decode.h"
 #include "decoders/dns.h"
+#include "decoders/dns_musl.h"
 #include "decoders/dns_present.h"
 #include "rules/asn.h"
 #include "rules/eval.h"
@@ -32,7 +33,9 @@
 #define LEARN_MAX_ENTRIES 1000000
 #define LEARN_EXAMPLES 3
 #define LEARN_MAX_ALIASES 64   /* CNAME/DNAME records of one response looked at */
-#define LEARN_MAX_ADDRS 512    /* addresses of one response learned; more are counted */
+/* Addresses of one response learned; more are counted. A 64 KiB message holds at most
+ * about 16 000 (IPv4 hints of SVCB records), so this is every one of a real message. */
+#define LEARN_MAX_ADDRS 16384
 
 static const char usage_text[] =
     "Usage: dnswatch learn (-r FILE... | -i IFACE --duration SECONDS | --dnstap SPEC)\n"
@@ -328,6 +331,7 @@ typedef struct lr_name {
     lr_obs resp;
     uint64_t no_addr;            /* responses without an address */
     uint64_t addrs_beyond;       /* addresses past LEARN_MAX_ADDRS in one response */
+    uint64_t musl_hidden;        /* responses with addresses only musl reads: not learned */
     lr_asn *asn;
     size_t n_asn, cap_asn;
     learn_prefix *unit;
@@ -491,6 +495,7 @@ static void lr_merge(lr_name *into, const lr_name *from)
     obs_add(&into->resp, from->resp.count, from->resp.first_us, from->resp.last_us);
     into->no_addr += from->no_addr;
     into->addrs_beyond += from->addrs_beyond;
+    into->musl_hidden += from->musl_hidden;
     for (size_t i = 0; i < from->n_asn; i++) {
         const lr_asn *e = &from->asn[i];
         for (unsigned k = 0; k < e->n_ex; k++)
@@ -596,6 +601,7 @@ typedef struct learner {
     uint32_t addr_asn[LEARN_MAX_ADDRS];
     unsigned n_addrs;
     uint64_t n_addrs_beyond;
+    bool musl_hidden;            /* this response hides addresses only musl would read */
     uint32_t matched[LEARN_MAX_NAMES > 64 ? 64 : LEARN_MAX_NAMES];
     unsigned n_matched;
     bool matched_full;
@@ -714,6 +720,10 @@ static void collect_addrs(learner *L, const dns_msg *m)
             (void)dns_svcb_hints(m, rr, on_hint, L);
         }
     }
+    /* Addresses only musl's reading of the bytes holds are a forger's trick (decoders/
+     * dns_musl.h), never what a name normally resolves to: not learned, counted and said
+     * in the pack (the rules judge them, so a replay of such traffic alerts). */
+    L->musl_hidden = dns_musl_compare(m, NULL, NULL).n_extra > 0;
     for (unsigned i = 0; i < L->n_addrs; i++) {
         asn_info ai;
         L->addr_asn[i] = 0;
@@ -753,6 +763,7 @@ static void learn_from(learner *L, lr_name *n, unsigned c, const pkt_info *pi,
     if (L->n_addrs == 0)
         n->no_addr++;
     n->addrs_beyond += L->n_addrs_beyond;
+    n->musl_hidden += L->musl_hidden;
     for (unsigned i = 0; i < L->n_addrs; i++) {
         if (L->addr_asn[i])
             note_asn(n, cap, L->addr_asn[i], &L->addrs[i], ts, 1);
@@ -1458,6 +1469,10 @@ static void put_rule(writer *w, lr_view *const *members, size_t n, const char *i
         fprintf(f, "  # %llu answers not kept: the table was full (--max-entries); the "
                    "networks above may be incomplete\n",
                 (unsigned long long)(g.drop_asn + g.drop_unit));
+    if (g.musl_hidden)
+        fprintf(f, "  # %llu responses carried addresses only musl's reading of the bytes "
+                   "holds (a forger's trick):\n  # not learned; the rules judge them\n",
+                (unsigned long long)g.musl_hidden);
     if (g.addrs_beyond)
         fprintf(f, "  # %llu addresses past %d in one response not learned\n",
                 (unsigned long long)g.addrs_beyond, LEARN_MAX_ADDRS);
@@ -1909,8 +1924,13 @@ int learn_main(int argc, char **argv)
         return status;
     status = 1;
 
-    learner L;
-    memset(&L, 0, sizeof L);
+    /* (the learner holds one response's addresses and chain: too large for the stack) */
+    learner *Lp = calloc(1, sizeof *Lp);
+    if (!Lp) {
+        fprintf(stderr, "dnswatch learn: out of memory\n");
+        return 1;
+    }
+#define L (*Lp)
     L.o = &o;
     asn_db *db = NULL;
     ruleset *rs = NULL;
@@ -2052,6 +2072,19 @@ int learn_main(int argc, char **argv)
     if (unseen)
         fprintf(stderr, "dnswatch learn: warning: %zu of the %zu names asked had no response: "
                         "no rule for them (listed at the end of the pack)\n", unseen, L.n_names);
+    uint64_t musl = 0, badt = 0;
+    for (size_t i = 0; i < L.n_names; i++) {
+        musl += L.lr[i].musl_hidden;
+        badt += L.lr[i].bad_tgt;
+    }
+    if (musl)
+        fprintf(stderr, "dnswatch learn: warning: %llu responses for the names asked hide "
+                        "addresses only musl would read: not learned (the pack says where)\n",
+                (unsigned long long)musl);
+    if (badt)
+        fprintf(stderr, "dnswatch learn: warning: %llu CNAME targets cannot be written as a "
+                        "name pattern: left out (the pack says where)\n",
+                (unsigned long long)badt);
     if (L.aliases_beyond)
         fprintf(stderr, "dnswatch learn: warning: %llu responses with more than %d CNAME/DNAME "
                         "records: the chain was followed through the first %d\n",
@@ -2084,5 +2117,7 @@ out:
     free(L.msg);
     ruleset_free(rs);
     asn_db_close(db);
+    free(Lp);
+#undef L
     return status;
 }

@@ -32,7 +32,10 @@ typedef struct eval_evidence {
     const char *range;        /* special range, or why DNSSEC is missing (static); or NULL */
     uint32_t ttl;             /* for ttl_exceeded */
     uint16_t chain_index;     /* for cname_unexpected: the target's place in the chain */
+    uint16_t rr;              /* for out_of_bailiwick: the record's index in dns_msg.rr;
+                               * EVAL_NO_RR when only counted */
 } eval_evidence;
+#define EVAL_NO_RR 0xffffu
 
 typedef struct eval_finding {
     const dw_rule *rule;
@@ -69,7 +72,9 @@ typedef struct eval_result {
     /* musl's view compared (dns_musl.h; only when a rule applies), and whether it differs:
      * the worker counts the difference without walking the message again. */
     bool musl_compared, musl_differs;
-    bool watched;             /* at least one rule other than catch-all "*" matched */
+    bool watched;             /* at least one rule other than catch-all "*" matched (a
+                               * name asked, or the owner of a record outside the
+                               * question's bailiwick) */
     unsigned n_findings;
     unsigned findings_dropped;/* beyond EVAL_MAX_FINDINGS */
     eval_finding findings[EVAL_MAX_FINDINGS];
@@ -108,7 +113,9 @@ void evaluator_set_clock(evaluator *ev, time_t (*now)(void));
 
 /* Optional trace of every check, for `dnswatch explain` (sensor/explain.h). fn is called
  * from evaluator_response() for each candidate rule, in rule order, once per check
- * ("resolver", "cname", "ttl", "addresses", "dnssec") and once per address for the
+ * ("resolver", "cname", "ttl", "addresses", "dnssec", "bailiwick"; a rule that applies
+ * only through the owner of a record outside the question's bailiwick traces "bailiwick"
+ * alone) and once per address for the
  * address checks ("exception", "rebinding", "expect.asn", "expect.prefixes").
  * verdict: 1 pass, 0 fail, -1 skip (not configured or not applicable). detail is one
  * line, valid during the call. fn NULL (the default) turns tracing off: the hot path then

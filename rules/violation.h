@@ -18,7 +18,7 @@
  * compiler then asks for the two writers the row names, and tests/unit/test_eval.c for
  * the violation's line in docs/rules.md.
  * DESIGN.md's tracking violations (txid_mismatch_flood, conflicting_answers,
- * out_of_bailiwick, unsolicited_response, fragment_conflict, resolver_port_predictable,
+ * unsolicited_response, fragment_conflict, resolver_port_predictable,
  * resolver_txid_predictable) have no check yet, hence no row. */
 #ifndef DW_VIOLATION_H
 #define DW_VIOLATION_H
@@ -36,7 +36,8 @@
     X(REBINDING, "rebinding", reason_rebinding, evidence_special)                         \
     X(SINKHOLE, "sinkhole", reason_sinkhole, evidence_special)                            \
     X(DNSSEC_MISSING, "dnssec_missing", reason_dnssec_missing, evidence_detail)           \
-    X(TTL_EXCEEDED, "ttl_exceeded", reason_ttl_exceeded, evidence_ttl)
+    X(TTL_EXCEEDED, "ttl_exceeded", reason_ttl_exceeded, evidence_ttl)                    \
+    X(OUT_OF_BAILIWICK, "out_of_bailiwick", reason_out_of_bailiwick, evidence_record)
 
 /* A violation's row number (DW_VI_NAME), and how many rows there are. */
 enum dw_violation_index {

@@ -77,6 +77,7 @@ typedef struct alert_ctx {
     const eval_finding *f;
     as_memo *memo;
     const char *ruleset_hash;
+    const dns_msg *m;         /* the response (out_of_bailiwick evidence names its records) */
 } alert_ctx;
 
 static int memo_lookup(as_memo *mo, const asn_db *db, int family, const uint8_t *addr,
@@ -190,6 +191,34 @@ static void evidence_ttl(json_buf *j, const alert_ctx *c, const eval_evidence *e
     json_kv_u64(j, "ttl", e->ttl);
 }
 
+/* Record data in a finding: at most this many characters (the record itself is in
+ * dns.answers/authorities/additionals, whole while the event's limits allow). */
+#define EVIDENCE_DATA_MAX 256
+
+/* A record outside the question's bailiwick: its section, owner, type and data. */
+static void evidence_record(json_buf *j, const alert_ctx *c, const eval_evidence *e)
+{
+    char owner[DNS_NAME_TEXT_MAX], data[EVIDENCE_DATA_MAX + 1], tb[16];
+    if (e->rr >= c->m->n_rr)
+        return; /* only counted */
+    const dns_rr *rr = &c->m->rr[e->rr];
+    json_kv_str(j, "section", dns_section_name(rr->section));
+    int n = dns_msg_name_text(c->m, rr->name_off, owner, false);
+    json_key(j, "name");
+    if (n < 0)
+        json_null(j);
+    else
+        json_strn(j, owner, (size_t)n);
+    json_kv_str(j, "type", dns_type_name(rr->type, tb));
+    uint8_t a[16];
+    int alen = dns_rr_addr(c->m, rr, a);
+    if (alen)
+        event_format_ip(alen == 16 ? 6 : 4, a, data);
+    else if (dns_rdata_text(c->m, rr, data, sizeof data) < 0 && !data[0])
+        strcpy(data, "?"); /* (cut to fit, or the RFC 3597 form of malformed data) */
+    json_kv_str(j, "data", data);
+}
+
 static const evidence_fn evidence_writers[DW_V_COUNT] = {
 #define EVIDENCE_OF(NAME, name, reason, evidence) [DW_VI_##NAME] = evidence,
     DW_VIOLATION_LIST(EVIDENCE_OF)
@@ -298,11 +327,21 @@ static void write_dnswatch(void *ctx, json_buf *j)
     json_arr_end(j);
 }
 
-/* Answers that are evidence: every record that is not an address (the CNAME/DNAME chain,
- * odd types) and the addresses among the finding's offending items. */
+/* Records that are evidence: those outside the question's bailiwick; in the answer
+ * section also every record that is not an address (the CNAME/DNAME chain, odd types)
+ * and the addresses among the finding's offending items. */
 static bool answer_matters(void *ctx, const dns_msg *m, const dns_rr *rr)
 {
     const alert_ctx *c = ctx;
+    if (c->f->violations & DW_V_OUT_OF_BAILIWICK) {
+        size_t i = (size_t)(rr - m->rr);
+        for (unsigned k = 0; k < c->f->n_evidence; k++)
+            if (c->f->evidence[k].violation == DW_V_OUT_OF_BAILIWICK &&
+                c->f->evidence[k].rr == i)
+                return true;
+    }
+    if (rr->section != DNS_SEC_ANSWER)
+        return false;
     uint8_t a[16];
     int n = dns_rr_addr(m, rr, a);
     if (n == 0)
@@ -330,6 +369,25 @@ static void write_answer(void *ctx, json_buf *j, const dns_msg *m, const dns_rr 
 static uint64_t fold_key(const eval_finding *f, const eval_result *r, const dns_msg *m)
 {
     uint64_t h = suppress_hash(0, f->rule->id, strlen(f->rule->id) + 1);
+    if (f->violations == DW_V_OUT_OF_BAILIWICK) {
+        /* An injection flood asks a fresh name each time (the Kaminsky attack) and
+         * carries the same forged records: they are its identity, not the question. */
+        uint64_t recs = 0;
+        for (unsigned k = 0; k < f->n_evidence; k++) {
+            uint8_t w[DNS_NAME_MAX];
+            const eval_evidence *e = &f->evidence[k];
+            const dns_rr *rr = e->rr < m->n_rr ? &m->rr[e->rr] : NULL;
+            int n = rr ? dns_msg_name_unpack(m, rr->name_off, w, NULL) : -1;
+            if (n < 0 || rr->rdata_off + rr->rdlen > m->len)
+                continue;
+            for (int i = 0; i < n; i++) /* case folded (length bytes are <= 63) */
+                w[i] = (uint8_t)((unsigned)w[i] - 'A' < 26u ? w[i] + 32 : w[i]);
+            uint64_t x = suppress_hash(suppress_hash(0, w, (size_t)n), &rr->type, sizeof rr->type);
+            recs += suppress_hash(x, m->buf + rr->rdata_off, rr->rdlen);
+        }
+        h = suppress_hash(h, &f->violations, sizeof f->violations);
+        return suppress_hash(h, &recs, sizeof recs);
+    }
     if (r->n_chain)
         h = suppress_hash(h, r->chain[0], strlen(r->chain[0]) + 1);
     h = suppress_hash(h, &f->violations, sizeof f->violations);
@@ -460,7 +518,7 @@ unsigned alerter_emit(alerter *a, event_encoder *enc, const char *ruleset_hash,
             continue;
         }
         suppress_note *no = suppress_last(a->fold);
-        alert_ctx c = {a, enc, r, f, &memo, ruleset_hash};
+        alert_ctx c = {a, enc, r, f, &memo, ruleset_hash, m};
         event_alert ea = {
             .severity = rule->score,
             .reason = f->reason,

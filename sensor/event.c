@@ -27,10 +27,10 @@ struct event_encoder {
      * it (nearly all of them); qtext_len < 0 when it cannot stand in (see write_owner). */
     int qtext_len;
     char qtext[DNS_NAME_TEXT_MAX];
-    /* The size bound (event.h) of the event being encoded: its limits, and which answer
-     * records it shows (plan_answers). */
+    /* The size bound (event.h) of the event being encoded: its limits, and which records
+     * of each section it shows (plan_records), by enum dns_section. */
     event_limits lim;
-    unsigned ans_total, ans_shown;
+    unsigned sec_total[4], sec_shown[4];
     uint8_t ans_show[(DNS_MAX_RRS + 7) / 8];
 };
 
@@ -50,38 +50,50 @@ static const event_limits WHOLE = {UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MA
 
 const event_limits *event_encoder_limits(const event_encoder *e) { return &e->lim; }
 
-/* Chooses the answer records shown under e->lim: all when they fit; else those that
- * matter to the alert first (its offending addresses, the chain's records), then the
- * others, each in message order. */
-static void plan_answers(event_encoder *e, const dns_msg *m, const event_alert *alert)
+/* Whether a record is listed in its section's array: every record but the OPT
+ * pseudo-record of the additional section (EDNS is reported in dnswatch.edns). */
+static bool listed(const dns_rr *rr)
 {
-    unsigned total = 0;
-    for (unsigned i = 0; i < m->n_rr; i++)
-        if (m->rr[i].section == DNS_SEC_ANSWER)
-            total++;
-    e->ans_total = total;
+    return rr->section != DNS_SEC_ADDITIONAL || rr->type != DNS_T_OPT;
+}
+
+/* Chooses the records shown under e->lim, at most lim.answers of each section: all when
+ * they fit; else those that matter to the alert first (its offending addresses and
+ * records, the chain's records), then the others, each in message order. */
+static void plan_records(event_encoder *e, const dns_msg *m, const event_alert *alert)
+{
     unsigned cap = e->lim.answers;
-    if (total <= cap) {
-        e->ans_shown = total;
+    memset(e->sec_total, 0, sizeof e->sec_total);
+    memset(e->sec_shown, 0, sizeof e->sec_shown);
+    for (unsigned i = 0; i < m->n_rr; i++)
+        if (listed(&m->rr[i]))
+            e->sec_total[m->rr[i].section & 3]++;
+    bool all = true;
+    for (unsigned s = DNS_SEC_ANSWER; s <= DNS_SEC_ADDITIONAL; s++) {
+        all &= e->sec_total[s] <= cap;
+        e->sec_shown[s] = e->sec_total[s] <= cap ? e->sec_total[s] : 0;
+    }
+    if (all) {
         memset(e->ans_show, 0xff, (m->n_rr + 7) / 8);
         return;
     }
     memset(e->ans_show, 0, (m->n_rr + 7) / 8);
-    unsigned shown = 0;
-    if (alert && alert->answer_matters)
-        for (unsigned i = 0; i < m->n_rr && shown < cap; i++) {
+    for (int pass = 0; pass < 2; pass++)
+        for (unsigned i = 0; i < m->n_rr; i++) {
             const dns_rr *rr = &m->rr[i];
-            if (rr->section == DNS_SEC_ANSWER && alert->answer_matters(alert->ctx, m, rr)) {
+            unsigned s = rr->section & 3;
+            if (!listed(rr) || (e->ans_show[i / 8] & (1u << (i % 8))))
+                continue;
+            bool fits = e->sec_total[s] <= cap;
+            if (fits || (pass == 0 ? alert && alert->answer_matters &&
+                                         e->sec_shown[s] < cap &&
+                                         alert->answer_matters(alert->ctx, m, rr)
+                                   : e->sec_shown[s] < cap)) {
                 e->ans_show[i / 8] |= (uint8_t)(1u << (i % 8));
-                shown++;
+                if (!fits)
+                    e->sec_shown[s]++;
             }
         }
-    for (unsigned i = 0; i < m->n_rr && shown < cap; i++)
-        if (m->rr[i].section == DNS_SEC_ANSWER && !(e->ans_show[i / 8] & (1u << (i % 8)))) {
-            e->ans_show[i / 8] |= (uint8_t)(1u << (i % 8));
-            shown++;
-        }
-    e->ans_shown = shown;
 }
 
 static bool answer_shown(const event_encoder *e, unsigned i)
@@ -214,16 +226,19 @@ static void write_header_flags(json_buf *j, const dns_msg *m)
     json_arr_end(j);
 }
 
-static void write_answers(event_encoder *e, const dns_msg *m, const event_alert *alert)
+/* The records of one section shown (plan_records) as the array key: dns.answers,
+ * dns.authorities, dns.additionals, each item {name, type, class, ttl, data}. */
+static void write_section(event_encoder *e, const dns_msg *m, const event_alert *alert,
+                          unsigned section, const char *key)
 {
     json_buf *j = &e->j;
     char tbuf[16];
 
-    json_key(j, "answers");
+    json_key(j, key);
     json_arr_begin(j);
     for (unsigned i = 0; i < m->n_rr; i++) {
         const dns_rr *rr = &m->rr[i];
-        if (rr->section != DNS_SEC_ANSWER || !answer_shown(e, i))
+        if (rr->section != section || !listed(rr) || !answer_shown(e, i))
             continue;
         if (j->len > EVENT_MAX_BYTES)
             break; /* too long already: event_encode tries tighter limits, stop the work */
@@ -255,7 +270,13 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
         json_obj_end(j);
     }
     json_arr_end(j);
+}
 
+static void write_answers(event_encoder *e, const dns_msg *m, const event_alert *alert)
+{
+    json_buf *j = &e->j;
+
+    write_section(e, m, alert, DNS_SEC_ANSWER, "answers");
     json_key(j, "resolved_ip");
     json_arr_begin(j);
     for (unsigned i = 0; i < m->n_rr; i++) {
@@ -273,6 +294,12 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
         json_str(j, ip);
     }
     json_arr_end(j);
+    /* The other sections, when they hold records: what a resolver may cache beside the
+     * answer (delegations, glue, the SOA of a negative answer). */
+    if (e->sec_total[DNS_SEC_AUTHORITY])
+        write_section(e, m, alert, DNS_SEC_AUTHORITY, "authorities");
+    if (e->sec_total[DNS_SEC_ADDITIONAL])
+        write_section(e, m, alert, DNS_SEC_ADDITIONAL, "additionals");
 }
 
 static void write_problems(json_buf *j, uint32_t problems)
@@ -293,11 +320,26 @@ static void write_problems(json_buf *j, uint32_t problems)
     json_arr_end(j);
 }
 
+/* dns.<key> and dnswatch.truncated.<key> of each section; what event.reason calls its
+ * records when some are left out. */
+static const char *const SECTION_KEYS[4] = {NULL, "answers", "authorities", "additionals"};
+static const char *const SECTION_WORDS[4] = {NULL, "answers", "authority records",
+                                              "additional records"};
+
+/* Whether a section shows fewer records than it has. */
+static bool records_cut(const event_encoder *e)
+{
+    for (unsigned s = DNS_SEC_ANSWER; s <= DNS_SEC_ADDITIONAL; s++)
+        if (e->sec_shown[s] < e->sec_total[s])
+            return true;
+    return false;
+}
+
 static void write_dnswatch(event_encoder *e, const dns_msg *m, const event_alert *alert)
 {
     json_buf *j = &e->j;
     bool cut_findings = alert && findings_shown(e, alert) < alert->findings_total;
-    bool cut = e->ans_shown < e->ans_total || cut_findings;
+    bool cut = records_cut(e) || cut_findings;
     bool any = alert || m->has_opt || m->problems || cut;
     if (!any)
         return;
@@ -308,11 +350,13 @@ static void write_dnswatch(event_encoder *e, const dns_msg *m, const event_alert
     if (cut) {
         json_key(j, "truncated");
         json_obj_begin(j);
-        if (e->ans_shown < e->ans_total) {
-            json_key(j, "answers");
+        for (unsigned s = DNS_SEC_ANSWER; s <= DNS_SEC_ADDITIONAL; s++) {
+            if (e->sec_shown[s] == e->sec_total[s])
+                continue;
+            json_key(j, SECTION_KEYS[s]);
             json_obj_begin(j);
-            json_kv_u64(j, "total", e->ans_total);
-            json_kv_u64(j, "shown", e->ans_shown);
+            json_kv_u64(j, "total", e->sec_total[s]);
+            json_kv_u64(j, "shown", e->sec_shown[s]);
             json_obj_end(j);
         }
         if (cut_findings) {
@@ -411,19 +455,24 @@ static const char *end_event(event_encoder *e, size_t *len)
 static void write_reason(event_encoder *e, const event_alert *alert)
 {
     unsigned fs = findings_shown(e, alert);
-    if (e->ans_shown == e->ans_total && fs >= alert->findings_total) {
+    if (!records_cut(e) && fs >= alert->findings_total) {
         json_kv_str(&e->j, "reason", alert->reason);
         return;
     }
     char buf[768];
+    const char *sep = "";
     size_t n = (size_t)snprintf(buf, sizeof buf, "%s (truncated:", alert->reason);
-    if (n < sizeof buf && fs < alert->findings_total)
-        n += (size_t)snprintf(buf + n, sizeof buf - n, " %u offending items, %u shown%s",
-                              alert->findings_total, fs,
-                              e->ans_shown < e->ans_total ? ";" : "");
-    if (n < sizeof buf && e->ans_shown < e->ans_total)
-        n += (size_t)snprintf(buf + n, sizeof buf - n, " %u answers, %u shown", e->ans_total,
-                              e->ans_shown);
+    if (n < sizeof buf && fs < alert->findings_total) {
+        n += (size_t)snprintf(buf + n, sizeof buf - n, " %u offending items, %u shown",
+                              alert->findings_total, fs);
+        sep = ";";
+    }
+    for (unsigned s = DNS_SEC_ANSWER; s <= DNS_SEC_ADDITIONAL && n < sizeof buf; s++)
+        if (e->sec_shown[s] < e->sec_total[s]) {
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s %u %s, %u shown", sep,
+                                  e->sec_total[s], SECTION_WORDS[s], e->sec_shown[s]);
+            sep = ";";
+        }
     if (n < sizeof buf)
         snprintf(buf + n, sizeof buf - n, ")");
     json_kv_str(&e->j, "reason", buf);
@@ -462,7 +511,7 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
     uint16_t cport = response ? pi->dport : pi->sport;
 
     e->qtext_len = -1;
-    plan_answers(e, m, alert);
+    plan_records(e, m, alert);
     begin_event(e, pi->ts_us, alert ? "alert" : "event", alert ? "dnswatch.alert" : "dnswatch.dns");
     if (alert) {
         json_kv_u64(j, "severity", alert->severity);

@@ -161,6 +161,9 @@ int metrics_render(FILE *out, const metrics_snapshot *s)
         u64_metric(out, "dnswatch_redis_spool_damaged_total", "counter",
                    "Damaged stretches skipped in the spool (this run and found at start)",
                    p->spool_damaged);
+        u64_metric(out, "dnswatch_redis_unheard_total", "counter",
+                   "Events published to a channel while nobody was subscribed (PUBLISH "
+                   "answered 0): acknowledged, received by no one", p->unheard);
         u64_metric(out, "dnswatch_redis_connected", "gauge",
                    "1 when connected to Redis, else 0", p->connected ? 1 : 0);
         family(out, "dnswatch_redis_last_batch_seconds", "gauge",

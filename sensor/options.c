@@ -65,11 +65,13 @@ const dw_optdef dw_opts[] = {
     {"fold", 0, "SECONDS", "fold_seconds", DW_OPT_UINT, 0, 86400, NULL, 0, AT(fold_seconds), 0,
      "`60`", "identical alerts within that many seconds become one (0 = off), 0–86400"},
     {"redis", 0, "URL", "redis.url", DW_OPT_TEXT, 1, 0, NULL, 0, AT(redis.url), CFG,
-     "`redis://127.0.0.1:6379`", "`redis://[user@]host[:port][/db]` or `unix:///path[?db=N]`"},
+     "`redis://127.0.0.1:6379`", "`redis://[user@]host[:port][/db]`, `rediss://...` (TLS), "
+     "`unix:///path[?db=N]`, `sentinel://h1:p1,h2:p2/MASTER[/db]` or "
+     "`cluster://seed1:p1[,seed2:p2]`"},
     {"redis-mode", 0, "stream|list|rpush|channel", "redis.mode", DW_OPT_ENUM, 0, 0,
-     NAMES(modes), AT(redis.mode), CLI, "`stream`",
-     "`stream` (XADD), `list` (LPUSH/RPUSH), `channel` (PUBLISH); the flag's `rpush` is a list "
-     "filled with RPUSH"},
+     NAMES(modes), AT(redis.mode), CLI | CFG, "`stream`",
+     "`stream` (XADD), `list` (LPUSH/RPUSH), `rpush` (a list filled with RPUSH, the order "
+     "Logstash and Vector pop), `channel` (PUBLISH)"},
     {"redis-key", 0, "KEY", "redis.key", DW_OPT_TEXT, 1, 0, NULL, 0, AT(redis.key), 0,
      "`dnswatch:events`", "stream/list key or channel"},
     {"redis-maxlen", 0, "N", "redis.maxlen", DW_OPT_UINT, 0, UINT32_MAX, NULL, 0,
@@ -92,6 +94,31 @@ const dw_optdef dw_opts[] = {
      AT(redis.queue_max_bytes), 0, "`64M`",
      "memory the in-memory queue may hold, its event buffers included, 1M–1T; beyond it (or "
      "`redis.queue`) events go to the spool"},
+    {"redis-tls", 0, NULL, "redis.tls", DW_OPT_BOOL, 0, 0, NULL, 0, AT(redis.tls), 0, "`false`",
+     "TLS to every Redis server, Sentinel and Cluster node (`rediss://` turns it on for one "
+     "server)"},
+    {"redis-tls-ca", 0, "FILE", "redis.tls_ca_file", DW_OPT_PATH, 0, 0, NULL, 0,
+     AT(redis.tls_ca_file), 0, "the system's CA store", "CA bundle the server certificate must "
+     "chain to"},
+    {"redis-tls-cert", 0, "FILE", "redis.tls_cert_file", DW_OPT_PATH, 0, 0, NULL, 0,
+     AT(redis.tls_cert_file), 0, "—", "client certificate (PEM), for servers that ask for one"},
+    {"redis-tls-key", 0, "FILE", "redis.tls_key_file", DW_OPT_PATH, 0, 0, NULL, 0,
+     AT(redis.tls_key_file), 0, "the certificate file", "the client certificate's key (PEM)"},
+    {"redis-tls-server-name", 0, "NAME", "redis.tls_server_name", DW_OPT_TEXT, 1, 0, NULL, 0,
+     AT(redis.tls_server_name), 0, "the URL's host",
+     "name sent as SNI and required in the server certificate"},
+    {"redis-sentinel-user", 0, "USER", "redis.sentinel_user", DW_OPT_TEXT, 1, 0, NULL, 0,
+     AT(redis.sentinel_user), 0, "—", "ACL user for the Sentinels (the URL's user is the "
+     "master's)"},
+    {"redis-sentinel-password-file", 0, "FILE", "redis.sentinel_password_file", DW_OPT_PATH, 0,
+     0, NULL, 0, AT(redis.sentinel_password_file), 0, "—",
+     "file holding the Sentinels' password (else `$DNSWATCH_SENTINEL_PASSWORD`)"},
+    {"redis-wait-replicas", 0, "N", "redis.wait_replicas", DW_OPT_UINT, 0, 64, NULL, 0,
+     AT(redis.wait_replicas), 0, "`0`",
+     "an event leaves the queue or spool only once `WAIT` says N replicas have it (0 = no "
+     "wait), 0–64"},
+    {NULL, 0, NULL, "redis.wait_timeout_ms", DW_OPT_UINT, 1, 60000, NULL, 0,
+     AT(redis.wait_timeout_ms), 0, "`1000`", "how long `WAIT` waits for the replicas, 1–60000"},
     {"redis-wait", 0, "MS", NULL, DW_OPT_UINT, 0, 3600000, NULL, 0, AT(redis_wait_ms), 0,
      "`10000`", "at the end of a run, how long to wait for Redis to take what is queued before "
      "leaving it in the spool"},

@@ -94,6 +94,9 @@ static int load(const dw_options *o, unsigned gen, const dw_sources *prev, sourc
     for (size_t i = 0; i < ruleset_count(s->rules); i++)
         if (ruleset_rule(s->rules, i)->n_asn)
             wants_asn = true;
+    for (size_t i = 0; i < ruleset_allow_count(s->rules); i++)
+        if (ruleset_allow(s->rules, i)->n_asn)
+            wants_asn = true;
     if (asn_none) {
         if (wants_asn)
             say(fn, ctx, "--asn-db none: ASN checks are off; prefix, CNAME, resolver and "

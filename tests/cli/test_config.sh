@@ -64,7 +64,7 @@ expect 0 "warning: no \"interface\"" -- check-config "$tmp/noiface.yaml"
 
 # check-config refuses the Redis URLs that run refuses (one parser), without echoing a
 # password written into one.
-for url in 'rediss://r.example:6380' 'redis://r.example:70000' 'redis://u:hunter2@r.example' \
+for url in 'rediss://r.example:70000' 'sentinel://r.example:26379' 'redis://r.example:70000' 'redis://u:hunter2@r.example' \
            'unix://relative.sock'; do
     printf 'interface: eth1\nredis: {url: "%s"}\n' "$url" >"$tmp/url.yaml"
     expect 1 "url.yaml:2:[0-9]+: error: \"redis.url\": redis URL" -- check-config "$tmp/url.yaml"

@@ -233,7 +233,7 @@ if [ $# -eq 0 ]; then
 
     # 6. The rule files lint clean (warnings allowed).
     for p in deploy/rules tests/rules/violations.yaml tests/rules/exception_live.yaml \
-        tests/rules/exception_expired.yaml; do
+        tests/rules/exception_expired.yaml tests/rules/status.yaml; do
         "$dw" check-rules "$DW_SRC/$p" >"$tmp/check.out" 2>&1
         rc=$?
         if [ "$rc" != 0 ] || grep -q ': error:' "$tmp/check.out"; then

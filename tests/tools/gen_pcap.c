@@ -884,6 +884,35 @@ static void sc_servfail(gen *g)
     udp_send(g, &c, false, &g_r);
 }
 
+/* A referral: no answer, the delegation's NS records in the authority section, their
+ * glue (A and AAAA) and an OPT record in the additional section. */
+static void sc_sections(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53228, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x6203, "www.example.net", T_A, 1232, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    dnsb_start(&g_r, 0x6203, F_RESP, "www.example.net", T_A, 0, 2, 3);
+    dnsb_ptr(&g_r, 12 + 4); /* "example.net" inside the question */
+    size_t at = dnsb_rr_begin(&g_r, T_NS, 1, 172800);
+    dnsb_name(&g_r, "ns1.example.net");
+    dnsb_rr_end(&g_r, at);
+    dnsb_ptr(&g_r, 12 + 4);
+    at = dnsb_rr_begin(&g_r, T_NS, 1, 172800);
+    dnsb_name(&g_r, "ns2.example.net");
+    dnsb_rr_end(&g_r, at);
+    dnsb_name(&g_r, "ns1.example.net");
+    at = dnsb_rr_begin(&g_r, T_A, 1, 172800);
+    dnsb_ip4(&g_r, "192.0.2.1");
+    dnsb_rr_end(&g_r, at);
+    rr_opt(&g_r, 1232, false, -1); /* between the glue records: still not listed */
+    dnsb_name(&g_r, "ns2.example.net");
+    at = dnsb_rr_begin(&g_r, T_AAAA, 1, 172800);
+    dnsb_ip6(&g_r, "2001:db8::2");
+    dnsb_rr_end(&g_r, at);
+    udp_send(g, &c, false, &g_r);
+}
+
 /* An exchange with a server on port 5353 (not DNS by default), then one on 53. */
 static void sc_port5353(gen *g)
 {
@@ -1283,8 +1312,9 @@ static void bench(gen *g, uint64_t npkts, uint64_t seed)
 #define R_F_AD 0x0020
 
 /* One answer record. owner NULL: the question name (compressed). data: an address for A
- * and AAAA, a name for CNAME, DNAME and PTR, the ipv4hint/ipv6hint address for HTTPS, the
- * signer name for RRSIG (a fake signature over type A). */
+ * and AAAA, a name for CNAME, DNAME, PTR and NS, the ipv4hint/ipv6hint address for HTTPS,
+ * the signer name for RRSIG (a fake signature over type A), the primary server for SOA
+ * (the rest fixed). */
 typedef struct r_rr {
     const char *owner;
     unsigned type;
@@ -1308,8 +1338,18 @@ static void r_put_rr(buf *m, const r_rr *x)
         break;
     case T_CNAME:
     case T_PTR:
+    case T_NS:
     case R_T_DNAME:
         dnsb_name(m, x->data);
+        break;
+    case T_SOA:
+        dnsb_name(m, x->data);
+        dnsb_name(m, "hostmaster.example");
+        dnsb_u32(m, 2026112701);
+        dnsb_u32(m, 3600);
+        dnsb_u32(m, 600);
+        dnsb_u32(m, 604800);
+        dnsb_u32(m, 300);
         break;
     case T_HTTPS: {
         bool v6 = strchr(x->data, ':') != NULL;
@@ -1839,6 +1879,125 @@ static void sc_r_musl_question(gen *g)
 static void sc_r_musl_view(gen *g) { r_musl_view_x(g, true); }
 static void sc_r_musl_view_ok(gen *g) { r_musl_view_x(g, false); }
 
+/* ---- out_of_bailiwick ----
+ * Records for names t-asn watches (pypi.org, files.pythonhosted.org and the names below
+ * them) in a response to a question about another name: what a resolver without
+ * bailiwick checks caches. Each _ok twin carries the same kind of records where they
+ * belong. */
+
+/* A query for qname (EDNS 1232) and a response with rcode, the records an[], ns[] and
+ * ar[] in the answer, authority and additional sections, and an OPT record. */
+static void r_sections_exchange(gen *g, const conv *c, unsigned id, const char *qname,
+                                unsigned rcode, const r_rr *an, unsigned nan, const r_rr *ns,
+                                unsigned nns, const r_rr *ar, unsigned nar)
+{
+    dns_query(&g_q, id, qname, T_A, 1232, false);
+    udp_send(g, c, true, &g_q);
+    g->now_us += 1500;
+    dnsb_start(&g_r, id, F_RESP | rcode, qname, T_A, nan, nns, nar + 1);
+    for (unsigned i = 0; i < nan; i++)
+        r_put_rr(&g_r, &an[i]);
+    for (unsigned i = 0; i < nns; i++)
+        r_put_rr(&g_r, &ns[i]);
+    for (unsigned i = 0; i < nar; i++)
+        r_put_rr(&g_r, &ar[i]);
+    rr_opt(&g_r, 1232, false, -1);
+    udp_send(g, c, false, &g_r);
+    g->now_us += 10000;
+}
+
+/* The Kaminsky injection of 2008, in its out-of-bailiwick form: a question for a random
+ * name of the attacker's zone, answered with an NS record for pypi.org in the authority
+ * section and pypi.org's address (Linode) in the additional section. The twin is a real
+ * delegation: a question below the zone cut (r4nd0m-7f3a.pypi.org), pypi.org's NS and the
+ * glue of its server. */
+static void r_bailiwick_kaminsky_x(gen *g, bool bad)
+{
+    conv c = r_conv(30, 40230);
+    if (bad) {
+        r_rr an[] = {{NULL, T_A, 60, "93.184.216.34"}};
+        r_rr ns[] = {{"pypi.org", T_NS, 86400, "ns.attacker-chosen.example"}};
+        r_rr ar[] = {{"pypi.org", T_A, 86400, "45.33.20.5"},
+                     {"ns.attacker-chosen.example", T_A, 86400, "45.33.20.6"}};
+        r_sections_exchange(g, &c, 0xa230, "r4nd0m-7f3a.attacker-chosen.example", 0, an,
+                            R_N(an), ns, R_N(ns), ar, R_N(ar));
+    } else {
+        r_rr ns[] = {{"pypi.org", T_NS, 86400, "ns1.pypi.org"}};
+        r_rr ar[] = {{"ns1.pypi.org", T_A, 86400, "151.101.0.1"}};
+        r_sections_exchange(g, &c, 0xa230, "r4nd0m-7f3a.pypi.org", 0, NULL, 0, ns, R_N(ns),
+                            ar, R_N(ar));
+    }
+}
+static void sc_r_bailiwick_kaminsky(gen *g) { r_bailiwick_kaminsky_x(g, true); }
+static void sc_r_bailiwick_kaminsky_ok(gen *g) { r_bailiwick_kaminsky_x(g, false); }
+
+/* An address for files.pythonhosted.org in the additional section of an answer about an
+ * unrelated name. The twin reaches files.pythonhosted.org through the answer's CNAME
+ * chain (its address may then come in the additional section too), then a delegation of
+ * a name no rule but the catch-all matches, with its glue: silent, the catch-all watches
+ * nothing for poisoning. */
+static void r_bailiwick_glue_x(gen *g, bool bad)
+{
+    conv c = r_conv(31, 40231);
+    if (bad) {
+        r_rr an[] = {{NULL, T_A, 300, "93.184.216.34"}};
+        r_rr ar[] = {{"files.pythonhosted.org", T_A, 3600, "45.33.20.5"}};
+        r_sections_exchange(g, &c, 0xa231, "cdn.example-mirror.net", 0, an, R_N(an), NULL, 0,
+                            ar, R_N(ar));
+        return;
+    }
+    r_rr an[] = {{NULL, T_CNAME, 300, "files.pythonhosted.org"},
+                 {"files.pythonhosted.org", T_A, 300, "151.101.0.223"}};
+    r_rr ar[] = {{"files.pythonhosted.org", T_A, 300, "151.101.64.223"}};
+    r_sections_exchange(g, &c, 0xa231, "cdn.example-mirror.net", 0, an, R_N(an), NULL, 0, ar,
+                        R_N(ar));
+    conv d = r_conv(32, 40232);
+    r_rr an2[] = {{NULL, T_A, 300, "93.184.216.34"}};
+    r_rr ns2[] = {{"example.net", T_NS, 172800, "ns1.example.net"}};
+    r_rr ar2[] = {{"ns1.example.net", T_A, 172800, "93.184.216.10"}};
+    r_sections_exchange(g, &d, 0xa232, "www.example.net", 0, an2, R_N(an2), ns2, R_N(ns2),
+                        ar2, R_N(ar2));
+}
+static void sc_r_bailiwick_glue(gen *g) { r_bailiwick_glue_x(g, true); }
+static void sc_r_bailiwick_glue_ok(gen *g) { r_bailiwick_glue_x(g, false); }
+
+/* An NXDOMAIN for a random name of the attacker's zone carrying an SOA record owned by
+ * pypi.org (negative caching planted for the registry's zone). The twin is the ordinary
+ * NXDOMAIN for a name below pypi.org with pypi.org's SOA. */
+static void r_bailiwick_soa_x(gen *g, bool bad)
+{
+    conv c = r_conv(33, 40233);
+    r_rr ns[] = {{"pypi.org", T_SOA, 300, bad ? "ns.attacker-chosen.example" : "ns1.pypi.org"}};
+    r_sections_exchange(g, &c, 0xa233,
+                        bad ? "r4nd0m-9c1e.attacker-chosen.example" : "nosuch.pypi.org", 3,
+                        NULL, 0, ns, R_N(ns), NULL, 0);
+}
+static void sc_r_bailiwick_soa(gen *g) { r_bailiwick_soa_x(g, true); }
+static void sc_r_bailiwick_soa_ok(gen *g) { r_bailiwick_soa_x(g, false); }
+
+/* An injection flood: 50 forged responses to one victim, each for a fresh random name of
+ * the attacker's zone, all carrying the same pypi.org NS and address: one alert and one
+ * folded summary, not 50 alerts. The twin: 50 fresh names that reach pypi.org through a
+ * CNAME, with pypi.org's NS in the authority section. */
+static void r_bailiwick_flood_x(gen *g, bool bad)
+{
+    conv c = r_conv(34, 40234);
+    char q[64];
+    for (unsigned i = 0; i < 50; i++) {
+        snprintf(q, sizeof q, bad ? "r%04x.attacker-chosen.example" : "w%04x.mirror.example",
+                 0x9100 + i * 7919 % 4096);
+        r_rr an_bad[] = {{NULL, T_A, 60, "93.184.216.34"}};
+        r_rr an_ok[] = {{NULL, T_CNAME, 300, "pypi.org"}, {"pypi.org", T_A, 300, "151.101.0.223"}};
+        r_rr ns[] = {{"pypi.org", T_NS, 86400, bad ? "ns.attacker-chosen.example" : "ns1.pypi.org"}};
+        r_rr ar[] = {{"pypi.org", T_A, 86400, "45.33.20.5"}};
+        r_sections_exchange(g, &c, 0xb000 + i, q, 0, bad ? an_bad : an_ok, bad ? 1 : 2, ns,
+                            R_N(ns), ar, bad ? 1 : 0);
+        g->now_us += 20000;
+    }
+}
+static void sc_r_bailiwick_flood(gen *g) { r_bailiwick_flood_x(g, true); }
+static void sc_r_bailiwick_flood_ok(gen *g) { r_bailiwick_flood_x(g, false); }
+
 /* deploy/demo/demo.pcap: ordinary traffic with four attacks among it (see its README). */
 static void sc_demo(gen *g)
 {
@@ -2283,6 +2442,7 @@ static const scenario SCENARIOS[] = {
     {"tunnel_too_deep", DLT_EN10MB, sc_tunnel_too_deep},
     {"gre_outer_frag", DLT_EN10MB, sc_gre_outer_frag},
     {"ip6_exthdr", DLT_EN10MB, sc_ip6_exthdr},
+    {"sections", DLT_EN10MB, sc_sections},
 };
 #define N_SCENARIOS (sizeof SCENARIOS / sizeof SCENARIOS[0])
 
@@ -2360,6 +2520,42 @@ typedef struct rule_case {
     const char *args;
 } rule_case;
 
+/* Allow documents (tests/rules/allow_pe.yaml) against the shipped catch-all rebinding
+ * rule: an Azure private endpoint reached through its privatelink CNAME, in the allowed
+ * prefix (no alert); the same chain into another private range, and a private answer for
+ * a name with no privatelink in its chain, while a privatelink CNAME sits elsewhere in
+ * the same response (alerts). */
+static void r_allow_pe_x(gen *g, bool bad)
+{
+    conv c = r_conv(60, 40601);
+    r_rr a[] = {{NULL, T_CNAME, 300, "x.privatelink.blob.core.windows.net"},
+                {"x.privatelink.blob.core.windows.net", T_A, 60, "10.30.1.5"}};
+    r_exchange(g, &c, 0xa601, "x.blob.core.windows.net", T_A, 0, 0, false, a, R_N(a));
+    if (!bad)
+        return;
+    r_rr b[] = {{NULL, T_CNAME, 300, "y.privatelink.blob.core.windows.net"},
+                {"y.privatelink.blob.core.windows.net", T_A, 60, "10.31.9.9"}};
+    r_exchange(g, &c, 0xa602, "y.blob.core.windows.net", T_A, 0, 0, false, b, R_N(b));
+    r_rr d[] = {{NULL, T_A, 60, "10.30.1.6"},
+                {"z.blob.core.windows.net", T_CNAME, 300, "z.privatelink.blob.core.windows.net"}};
+    r_exchange(g, &c, 0xa603, "intranet.attacker.example", T_A, 0, 0, false, d, R_N(d));
+}
+static void sc_r_allow_pe(gen *g) { r_allow_pe_x(g, true); }
+static void sc_r_allow_pe_ok(gen *g) { r_allow_pe_x(g, false); }
+
+/* Rule status (tests/rules/status.yaml): a rule on test alerts at low severity tagged
+ * test; a disabled rule never alerts. The benign twin answers within the expectation. */
+static void r_status_x(gen *g, bool bad)
+{
+    conv c = r_conv(61, 40611);
+    r_rr a[] = {{NULL, T_A, 300, bad ? "45.33.20.5" : "151.101.0.223"}};
+    r_exchange(g, &c, 0xa611, "status-test.example", T_A, 0, 0, false, a, R_N(a));
+    r_rr b[] = {{NULL, T_A, 300, "45.33.20.6"}};
+    r_exchange(g, &c, 0xa612, "status-off.example", T_A, 0, 0, false, b, R_N(b));
+}
+static void sc_r_status(gen *g) { r_status_x(g, true); }
+static void sc_r_status_ok(gen *g) { r_status_x(g, false); }
+
 static const rule_case RULE_SCENARIOS[] = {
     {"asn_mismatch", "r_asn_mismatch", DLT_EN10MB, sc_r_asn_mismatch, "tests/rules/violations.yaml", ""},
     {"asn_mismatch_ok", "r_asn_mismatch_ok", DLT_EN10MB, sc_r_asn_mismatch_ok, "tests/rules/violations.yaml", ""},
@@ -2424,6 +2620,19 @@ static const rule_case RULE_SCENARIOS[] = {
     {"musl_view", "r_musl_view", DLT_EN10MB, sc_r_musl_view, "tests/rules/violations.yaml", ""},
     {"musl_view_ok", "r_musl_view_ok", DLT_EN10MB, sc_r_musl_view_ok, "tests/rules/violations.yaml", ""},
     {"musl_question", "r_musl_question", DLT_EN10MB, sc_r_musl_question, "tests/rules/violations.yaml", ""},
+    {"allow_pe", "r_allow_pe", DLT_EN10MB, sc_r_allow_pe, "deploy/rules,tests/rules/allow_pe.yaml", ""},
+    {"allow_pe_ok", "r_allow_pe_ok", DLT_EN10MB, sc_r_allow_pe_ok, "deploy/rules,tests/rules/allow_pe.yaml", ""},
+    {"allow_expired", "r_allow_pe_ok", DLT_EN10MB, sc_r_allow_pe_ok, "deploy/rules,tests/rules/allow_expired.yaml", ""},
+    {"status", "r_status", DLT_EN10MB, sc_r_status, "tests/rules/status.yaml", ""},
+    {"status_ok", "r_status_ok", DLT_EN10MB, sc_r_status_ok, "tests/rules/status.yaml", ""},
+    {"bailiwick_kaminsky", "r_bailiwick_kaminsky", DLT_EN10MB, sc_r_bailiwick_kaminsky, "tests/rules/violations.yaml", ""},
+    {"bailiwick_kaminsky_ok", "r_bailiwick_kaminsky_ok", DLT_EN10MB, sc_r_bailiwick_kaminsky_ok, "tests/rules/violations.yaml", ""},
+    {"bailiwick_glue", "r_bailiwick_glue", DLT_EN10MB, sc_r_bailiwick_glue, "tests/rules/violations.yaml", ""},
+    {"bailiwick_glue_ok", "r_bailiwick_glue_ok", DLT_EN10MB, sc_r_bailiwick_glue_ok, "tests/rules/violations.yaml", ""},
+    {"bailiwick_soa", "r_bailiwick_soa", DLT_EN10MB, sc_r_bailiwick_soa, "tests/rules/violations.yaml", ""},
+    {"bailiwick_soa_ok", "r_bailiwick_soa_ok", DLT_EN10MB, sc_r_bailiwick_soa_ok, "tests/rules/violations.yaml", ""},
+    {"bailiwick_flood", "r_bailiwick_flood", DLT_EN10MB, sc_r_bailiwick_flood, "tests/rules/violations.yaml", "--workers 1"},
+    {"bailiwick_flood_ok", "r_bailiwick_flood_ok", DLT_EN10MB, sc_r_bailiwick_flood_ok, "tests/rules/violations.yaml", "--workers 1"},
 };
 #define N_RULE_SCENARIOS (sizeof RULE_SCENARIOS / sizeof RULE_SCENARIOS[0])
 

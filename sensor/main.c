@@ -9,6 +9,7 @@
 #include "sensor/check.h"
 #include "sensor/config.h"
 #include "sensor/explain.h"
+#include "sensor/learn.h"
 #include "sensor/consume.h"
 #include "sensor/options.h"
 #include "sensor/run.h"
@@ -39,6 +40,9 @@ static const char usage_rest[] =
     "  dnswatch check-rules [--format text|json] PATH...\n"
     "  dnswatch explain --rules PATH... [--asn-db FILE.mmdb|none] [--resolver IP] [--do] [--ad]\n"
     "                   (\"NAME TYPE DATA [TTL]\"... | -r FILE.pcap)\n"
+    "  dnswatch learn (-r FILE... | -i IFACE --duration S | --dnstap SPEC) --names LIST|@FILE\n"
+    "                 [--asn-db FILE|none] [--min-count N] [--max-entries N] [--rules DIR]\n"
+    "                 [-o FILE]\n"
     "  dnswatch check-config [CONFIG]      # default /etc/dnswatch/dnswatch.yaml\n"
     "  dnswatch consume [--redis URL] [--key K] [--group G] [--consumer C] [--out FILE]\n"
     "                 [--from-start|--from-now] [--claim-idle MS] [--count N]\n"
@@ -171,6 +175,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "explain") == 0)
         return explain_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "learn") == 0)
+        return learn_main(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)
         return check_config_main(argc - 1, argv + 1);
     fprintf(stderr, "dnswatch: unknown command '%s'\n\n", cmd);

@@ -2,6 +2,7 @@
  *
  *   gen_pcap --list                  scenario names, one a line
  *   gen_pcap --list-rules            rule cases: CASE SCENARIO RULES [ARGS] (test_rules.sh)
+ *   gen_pcap --list-learn            learn scenarios (tests/cli/test_learn.sh)
  *   gen_pcap SCENARIO OUT.pcap       one small scenario (see the table at the end)
  *   gen_pcap bench N OUT.pcap [SEED] N packets of query/response pairs
  *
@@ -2177,6 +2178,229 @@ static void r_tcp_flood_x(gen *g, bool bad)
 static void sc_r_tcp_flood(gen *g) { r_tcp_flood_x(g, true); }
 static void sc_r_tcp_flood_ok(gen *g) { r_tcp_flood_x(g, false); }
 
+/* ---- learn: a week of a build farm's lookups, and what comes after it ----
+ *
+ * tests/cli/test_learn.sh learns a rule pack from l_week (7 days, two resolvers, several
+ * registries on CDNs with several ASNs and prefixes and CNAME chains, an internal name on
+ * private prefixes, names nobody watches), then replays it with that pack: l_week and
+ * l_drift (new addresses inside the same /24s and ASes, a new CDN target under the
+ * learned wildcard) must stay silent, each l_hijack_* must alert. */
+
+#define L_HOUR_US 3600000000ull
+#define L_DAY_US (24 * L_HOUR_US)
+
+static unsigned l_id = 0x3000;
+
+/* One exchange from a build agent through resolver srv ("10.10.0.53"). */
+static void l_ask(gen *g, const char *srv, unsigned host, const char *qname, unsigned qtype,
+                  const r_rr *an, unsigned n)
+{
+    char cli[32];
+    snprintf(cli, sizeof cli, "10.1.%u.%u", 2 + host / 200, 10 + host % 200);
+    conv c = mkconv(cli, (uint16_t)(20000 + (l_id % 40000)), srv, 53, L_ETH);
+    r_exchange(g, &c, (l_id++) & 0xffff, qname, qtype, 0, 0, false, an, n);
+}
+
+/* The lookups of one hour (slot counts the hours of the week). */
+static void l_hour(gen *g, unsigned slot)
+{
+    const char *srv = slot % 2 ? "10.10.0.54" : "10.10.0.53";
+    unsigned h = slot % 24;
+    char a1[32], a2[32], a3[32], cn1[64];
+    uint32_t ttl = 300 - (slot % 5) * 30; /* caches count down; 300 is the highest */
+
+    /* PyPI on Fastly: four /24s of 151.101.0.0/16, two at a time, and IPv6. */
+    snprintf(a1, sizeof a1, "151.101.%u.223", (slot % 2) * 128);
+    snprintf(a2, sizeof a2, "151.101.%u.223", (slot % 2) * 128 + 64);
+    r_rr pypi[] = {{NULL, T_A, ttl, a1}, {NULL, T_A, ttl, a2}};
+    l_ask(g, srv, slot, "pypi.org", T_A, pypi, R_N(pypi));
+    if (slot % 3 == 0) {
+        r_rr pypi6[] = {{NULL, T_AAAA, ttl, slot % 2 ? "2a04:4e42:200::223" : "2a04:4e42::223"}};
+        l_ask(g, srv, slot + 1, "pypi.org", T_AAAA, pypi6, R_N(pypi6));
+    }
+    /* files.pythonhosted.org: a CNAME into Fastly's map, two Fastly networks. */
+    r_rr files[] = {{NULL, T_CNAME, 3600, "dualstack.python.map.fastly.net"},
+                    {"dualstack.python.map.fastly.net", T_A, 30,
+                     slot % 2 ? "146.75.36.223" : "151.101.0.223"}};
+    l_ask(g, srv, slot + 2, "files.pythonhosted.org", T_A, files, R_N(files));
+    /* npm and Docker Hub's layer CDN on Cloudflare: one operator, one rule. */
+    snprintf(a1, sizeof a1, "104.16.%u.34", slot % 4);
+    r_rr npm[] = {{NULL, T_A, 300, a1}, {NULL, T_A, 300, "104.16.4.34"}};
+    l_ask(g, srv, slot + 3, "registry.npmjs.org", T_A, npm, R_N(npm));
+    r_rr blobs[] = {{NULL, T_A, 120, slot % 2 ? "104.18.120.5" : "104.18.121.5"}};
+    l_ask(g, srv, slot + 4, "production.cloudflare.docker.com", T_A, blobs, R_N(blobs));
+    /* Docker Hub's registry and auth service on AWS: two ASes, several prefixes. */
+    snprintf(a1, sizeof a1, "52.%u.10.20", 1 + slot % 3);
+    snprintf(a2, sizeof a2, "54.224.%u.6", slot % 2);
+    r_rr reg[] = {{NULL, T_A, 60, a1}, {NULL, T_A, 60, a2}};
+    l_ask(g, srv, slot + 5, "registry-1.docker.io", T_A, reg, R_N(reg));
+    snprintf(a3, sizeof a3, "3.208.%u.2", slot % 2);
+    r_rr auth[] = {{NULL, T_A, 60, a3}, {NULL, T_A, 60, "18.161.7.4"}};
+    l_ask(g, srv, slot + 6, "auth.docker.io", T_A, auth, R_N(auth));
+    /* GitHub's own network. */
+    snprintf(a1, sizeof a1, "140.82.%u.3", 112 + slot % 3);
+    r_rr gh[] = {{NULL, T_A, 60, a1}};
+    l_ask(g, srv, slot + 7, "github.com", T_A, gh, R_N(gh));
+    /* crates.io's static host: a two-step chain into a CDN that spreads it over four
+     * edge names (the learned pack generalises them) on CloudFront addresses. */
+    snprintf(cn1, sizeof cn1, "d%u.edge.cdn-example.net", 1 + h % 4);
+    snprintf(a1, sizeof a1, "18.160.%u.10", 1 + h % 4);
+    r_rr crates[] = {{NULL, T_CNAME, 300, "crates.cdn-example.net"},
+                     {"crates.cdn-example.net", T_CNAME, 300, cn1},
+                     {cn1, T_A, 60, a1}};
+    l_ask(g, srv, slot + 8, "static.crates.io", T_A, crates, R_N(crates));
+    /* The internal Artifactory: private prefixes no AS announces, and IPv6 ULA. */
+    snprintf(a1, sizeof a1, "10.40.%u.10", 1 + slot % 3);
+    r_rr art[] = {{NULL, T_A, 600, a1}};
+    l_ask(g, "10.10.0.53", slot + 9, "artifactory.corp.example", T_A, art, R_N(art));
+    if (slot % 6 == 0) {
+        r_rr art6[] = {{NULL, T_AAAA, 600, "fd12:3456:789a:1::10"}};
+        l_ask(g, "10.10.0.54", slot + 10, "artifactory.corp.example", T_AAAA, art6, R_N(art6));
+    }
+    /* Names nobody asked to learn: counted, never kept. */
+    for (unsigned k = 0; k < 8; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "n%u-%u.noise-example.net", slot, k);
+        snprintf(a2, sizeof a2, "198.51.100.%u", 1 + (slot * 8 + k) % 250);
+        r_rr x[] = {{NULL, T_A, 30, a2}};
+        l_ask(g, srv, slot + 11 + k, name, T_A, x, R_N(x));
+    }
+}
+
+static void sc_l_week(gen *g)
+{
+    l_id = 0x3000;
+    for (unsigned slot = 0; slot < 7 * 24; slot++) {
+        g->now_us = slot * L_HOUR_US + (slot % 7) * 60000000ull;
+        l_hour(g, slot);
+        /* once in the week, a third resolver answered (a failover test): rare evidence */
+        if (slot == 3 * 24 + 12) {
+            r_rr pypi[] = {{NULL, T_A, 300, "151.101.0.223"}};
+            l_ask(g, "10.10.0.55", 7, "pypi.org", T_A, pypi, R_N(pypi));
+        }
+    }
+}
+
+/* The day after: new addresses inside the networks seen, a new edge name under the
+ * learned wildcard. Silent under the learned pack, with or without the ASN database. */
+static void sc_l_drift(gen *g)
+{
+    l_id = 0x5000;
+    g->now_us = 8 * L_DAY_US;
+    const char *srv[2] = {"10.10.0.53", "10.10.0.54"};
+    for (unsigned i = 0; i < 2; i++) {
+        r_rr pypi[] = {{NULL, T_A, 200, "151.101.0.99"}, {NULL, T_A, 200, "151.101.192.7"}};
+        l_ask(g, srv[i], 1, "pypi.org", T_A, pypi, R_N(pypi));
+        r_rr files[] = {{NULL, T_CNAME, 3600, "dualstack.python.map.fastly.net"},
+                        {"dualstack.python.map.fastly.net", T_A, 30, "146.75.36.99"}};
+        l_ask(g, srv[i], 2, "files.pythonhosted.org", T_A, files, R_N(files));
+        r_rr npm[] = {{NULL, T_A, 300, "104.16.2.77"}};
+        l_ask(g, srv[i], 3, "registry.npmjs.org", T_A, npm, R_N(npm));
+        r_rr reg[] = {{NULL, T_A, 60, "52.2.10.99"}, {NULL, T_A, 60, "54.224.1.99"}};
+        l_ask(g, srv[i], 4, "registry-1.docker.io", T_A, reg, R_N(reg));
+        r_rr gh[] = {{NULL, T_A, 60, "140.82.113.99"}};
+        l_ask(g, srv[i], 5, "github.com", T_A, gh, R_N(gh));
+        r_rr crates[] = {{NULL, T_CNAME, 300, "crates.cdn-example.net"},
+                         {"crates.cdn-example.net", T_CNAME, 300, "d9.edge.cdn-example.net"},
+                         {"d9.edge.cdn-example.net", T_A, 60, "18.160.3.99"}};
+        l_ask(g, srv[i], 6, "static.crates.io", T_A, crates, R_N(crates));
+    }
+    r_rr art[] = {{NULL, T_A, 600, "10.40.3.99"}};
+    l_ask(g, "10.10.0.53", 7, "artifactory.corp.example", T_A, art, R_N(art));
+}
+
+/* pypi.org answered from Linode: a new ASN (and, without the database, a new prefix). */
+static void sc_l_hijack_asn(gen *g)
+{
+    g->now_us = 8 * L_DAY_US;
+    r_rr a[] = {{NULL, T_A, 300, "45.33.20.5"}};
+    l_ask(g, "10.10.0.53", 1, "pypi.org", T_A, a, R_N(a));
+}
+
+/* registry.npmjs.org, never a CNAME in the week, now one; static.crates.io through a
+ * CDN name outside the learned targets. The addresses are the usual ones. */
+static void sc_l_hijack_cname(gen *g)
+{
+    g->now_us = 8 * L_DAY_US;
+    r_rr npm[] = {{NULL, T_CNAME, 300, "npm.evil-cdn.example.net"},
+                  {"npm.evil-cdn.example.net", T_A, 300, "104.16.0.34"}};
+    l_ask(g, "10.10.0.53", 1, "registry.npmjs.org", T_A, npm, R_N(npm));
+    r_rr crates[] = {{NULL, T_CNAME, 300, "crates.cdn-example.net"},
+                     {"crates.cdn-example.net", T_CNAME, 300, "d1.edge.evil-cdn.example.net"},
+                     {"d1.edge.evil-cdn.example.net", T_A, 60, "18.160.1.10"}};
+    l_ask(g, "10.10.0.54", 2, "static.crates.io", T_A, crates, R_N(crates));
+}
+
+/* github.com, the usual address, from a server that never answered in the week. */
+static void sc_l_hijack_resolver(gen *g)
+{
+    g->now_us = 8 * L_DAY_US;
+    r_rr a[] = {{NULL, T_A, 60, "140.82.112.3"}};
+    l_ask(g, "10.99.0.53", 1, "github.com", T_A, a, R_N(a));
+}
+
+/* The internal name pointed at a private network it never used (rebinding too). */
+static void sc_l_hijack_prefix(gen *g)
+{
+    g->now_us = 8 * L_DAY_US;
+    r_rr a[] = {{NULL, T_A, 600, "10.41.0.5"}};
+    l_ask(g, "10.10.0.53", 1, "artifactory.corp.example", T_A, a, R_N(a));
+}
+
+/* A flood against the learner's memory: pypi.org answered from addresses all over the
+ * space, files.pythonhosted.org through random CNAME targets, from random servers. The
+ * learner must keep at most --max-entries of each and count the rest. */
+static void l_flood_x(gen *g, unsigned n)
+{
+    rng_state = 1313;
+    for (unsigned i = 0; i < n; i++) {
+        char a[8][32], srv[32], tgt[64];
+        r_rr an[8];
+        g->now_us = (uint64_t)i * 1000000u;
+        for (unsigned k = 0; k < 8; k++) {
+            uint32_t r = (uint32_t)rng();
+            snprintf(a[k], sizeof a[k], "%u.%u.%u.1", 1 + r % 223, (r >> 8) & 0xff,
+                     (r >> 16) & 0xff);
+            an[k] = (r_rr){NULL, T_A, 300, a[k]};
+        }
+        uint32_t r = (uint32_t)rng();
+        snprintf(srv, sizeof srv, "10.200.%u.%u", (r >> 8) & 0xff, 1 + r % 250);
+        l_ask(g, srv, i, "pypi.org", T_A, an, 8);
+        snprintf(tgt, sizeof tgt, "r%u.flood-example.net", (unsigned)(rng() % 1000000u));
+        r_rr cn[] = {{NULL, T_CNAME, 300, tgt}, {tgt, T_A, 300, a[0]}};
+        l_ask(g, srv, i, "files.pythonhosted.org", T_A, cn, R_N(cn));
+    }
+}
+static void sc_l_flood_small(gen *g) { l_flood_x(g, 2000); }
+static void sc_l_flood(gen *g) { l_flood_x(g, 20000); }
+
+/* Names YAML would read as something else than text ("null", "10.20") and a TTL beyond
+ * what ttl.max holds: the learned pack must quote the names and leave the TTL out. */
+static void sc_l_odd(gen *g)
+{
+    r_rr a[] = {{NULL, T_A, 3000000000u, "151.101.0.1"}};
+    l_ask(g, "10.10.0.53", 1, "null", T_A, a, R_N(a));
+    r_rr b[] = {{NULL, T_A, 300, "151.101.0.2"}};
+    l_ask(g, "10.10.0.53", 2, "10.20", T_A, b, R_N(b));
+}
+
+/* Learn scenarios: `gen_pcap --list-learn` names them; tests/cli/test_learn.sh uses them. */
+static const struct {
+    const char *name;
+    void (*fn)(gen *);
+} LEARN_SCENARIOS[] = {
+    {"l_week", sc_l_week},
+    {"l_drift", sc_l_drift},
+    {"l_hijack_asn", sc_l_hijack_asn},
+    {"l_hijack_cname", sc_l_hijack_cname},
+    {"l_hijack_resolver", sc_l_hijack_resolver},
+    {"l_hijack_prefix", sc_l_hijack_prefix},
+    {"l_flood_small", sc_l_flood_small},
+    {"l_flood", sc_l_flood},
+    {"l_odd", sc_l_odd},
+};
+#define N_LEARN_SCENARIOS (sizeof LEARN_SCENARIOS / sizeof LEARN_SCENARIOS[0])
+
 /* ---- driver ---- */
 
 typedef struct scenario {
@@ -2840,7 +3064,7 @@ static void usage(void)
     fputs("usage: gen_pcap SCENARIO OUT.pcap\n"
           "       gen_pcap bench NPACKETS OUT.pcap [SEED]\n"
           "       gen_pcap trackflood OUT.pcap\n"
-          "       gen_pcap --list | --list-rules\n",
+          "       gen_pcap --list | --list-rules | --list-learn\n",
           stderr);
     exit(2);
 }
@@ -2875,6 +3099,11 @@ int main(int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "--list") == 0) {
         for (size_t i = 0; i < N_SCENARIOS; i++)
             puts(SCENARIOS[i].name);
+        return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "--list-learn") == 0) {
+        for (size_t i = 0; i < N_LEARN_SCENARIOS; i++)
+            puts(LEARN_SCENARIOS[i].name);
         return 0;
     }
     if (argc == 2 && strcmp(argv[1], "--list-rules") == 0) {
@@ -2924,6 +3153,15 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], RULE_SCENARIOS[i].scenario) == 0) {
             open_out(&g, RULE_SCENARIOS[i].dlt, argv[2]);
             RULE_SCENARIOS[i].fn(&g);
+            if (close_out(&g) != 0)
+                die("%s: write failed", argv[2]);
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < N_LEARN_SCENARIOS; i++) {
+        if (strcmp(argv[1], LEARN_SCENARIOS[i].name) == 0) {
+            open_out(&g, DLT_EN10MB, argv[2]);
+            LEARN_SCENARIOS[i].fn(&g);
             if (close_out(&g) != 0)
                 die("%s: write failed", argv[2]);
             return 0;

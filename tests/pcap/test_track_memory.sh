@@ -22,11 +22,20 @@ dw=${DW_DNSWATCH:-$DW_BIN/sensor/dnswatch}
 "$gen" trackflood "$tmp/flood.pcap" || { echo "FAIL: gen_pcap trackflood"; exit 1; }
 printf 'metrics:\n  textfile: %s/dnswatch.prom\n' "$tmp" >"$tmp/config.yaml"
 
-python3 - "$dw" "$tmp" "$DW_SRC/tests/rules/track.yaml" <<'PY'
+# ThreadSanitizer's shadow memory and per-thread history multiply the peak (about 6x
+# here: 17 MB becomes 101 MB with one worker): its build is held to a bound scaled alike,
+# which an unbounded table (250 000 exchanges and more) still breaks. The 128 MiB bound
+# of the issue is checked by the normal and the AddressSanitizer builds.
+limit_kib=$((128 * 1024))
+if grep -q '^DNSWATCH_SANITIZE:[A-Z]*=.*thread' "$DW_BIN/CMakeCache.txt" 2>/dev/null; then
+    limit_kib=$((384 * 1024))
+fi
+
+python3 - "$dw" "$tmp" "$DW_SRC/tests/rules/track.yaml" "$limit_kib" <<'PY'
 import json, re, resource, subprocess, sys
 
 dw, tmp, rules = sys.argv[1:4]
-LIMIT_KIB = 128 * 1024
+LIMIT_KIB = int(sys.argv[4])
 fails = []
 for workers in ("1", "2"):
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -42,7 +51,7 @@ for workers in ("1", "2"):
     # (1 worker) is measured alone, the second cannot lower it.
     print(f"{tag}: peak RSS {rss} KiB (limit {LIMIT_KIB})")
     if rss >= LIMIT_KIB:
-        fails.append(f"{tag}: peak RSS {rss} KiB, over 128 MiB")
+        fails.append(f"{tag}: peak RSS {rss} KiB, over {LIMIT_KIB // 1024} MiB")
     def counter(text):
         m = re.search(r"^dnswatch: info: " + re.escape(text) + r": (\d+)$", p.stderr, re.M)
         return int(m.group(1)) if m else 0

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "common/hash.h"
 #include "decoders/dns_present.h"
 
 
@@ -15,9 +17,31 @@
  * whose every byte becomes "\DDD". */
 #define RDATA_TEXT_MAX (65535u * 4u + 64u)
 
+/* related.ip of one event: every address it names (client, server, answers), each once,
+ * in the order first named. A hash set over the addresses, emptied per event by a new
+ * generation number rather than cleared. */
+#define RELATED_SLOTS 16384u /* a power of two, over twice RELATED_MAX */
+#define RELATED_MAX (DNS_MAX_RRS + 2u)
+_Static_assert(RELATED_SLOTS >= 2 * RELATED_MAX, "related.ip table at most half full");
+typedef struct related_set {
+    uint32_t gen;
+    unsigned n;
+    uint32_t slot_gen[RELATED_SLOTS];
+    uint16_t slot_idx[RELATED_SLOTS];
+    struct {
+        uint8_t len;   /* 4 or 16 */
+        uint8_t text_len;
+        uint8_t addr[16];
+        char text[DNS_IPV6_TEXT_MAX];
+    } ip[RELATED_MAX];
+} related_set;
+
 struct event_encoder {
     event_meta meta;
     json_buf j;
+    json_buf observer;   /* the observer object's text, the same in every event */
+    related_set *rel;
+    char hostname[256];
     uint64_t id_hi;      /* random per encoder: ids are unique across workers and restarts */
     uint64_t id_seq;
     char id_hi_hex[16];  /* id_hi as the event id's first 16 hex digits */
@@ -26,6 +50,7 @@ struct event_encoder {
     /* The question name's text, for the answers that name their owner by a pointer to
      * it (nearly all of them); qtext_len < 0 when it cannot stand in (see write_owner). */
     int qtext_len;
+    int qname_len;       /* the question's text in qtext, whatever its form; -1: none */
     char qtext[DNS_NAME_TEXT_MAX];
     /* The size bound (event.h) of the event being encoded: its limits, and which answer
      * records it shows (plan_answers). */
@@ -95,6 +120,30 @@ static unsigned findings_shown(const event_encoder *e, const event_alert *alert)
     return kept < e->lim.findings ? kept : e->lim.findings;
 }
 
+/* The observer object's text (write_observer). Returns false when memory ran out. */
+static bool build_observer(event_encoder *e)
+{
+    json_buf *j = &e->observer;
+    json_obj_begin(j);
+    json_kv_str(j, "name", e->meta.observer_name);
+    json_kv_str(j, "hostname", e->meta.hostname);
+    json_kv_str(j, "type", "sensor");
+    json_kv_str(j, "vendor", EVENT_OBSERVER_VENDOR);
+    json_kv_str(j, "product", EVENT_OBSERVER_PRODUCT);
+    json_kv_str(j, "version", DNSWATCH_VERSION);
+    if (e->meta.iface) {
+        json_key(j, "ingress");
+        json_obj_begin(j);
+        json_key(j, "interface");
+        json_obj_begin(j);
+        json_kv_str(j, "name", e->meta.iface);
+        json_obj_end(j);
+        json_obj_end(j);
+    }
+    json_obj_end(j);
+    return !j->oom;
+}
+
 event_encoder *event_encoder_new(const event_meta *meta)
 {
     event_encoder *e = calloc(1, sizeof *e);
@@ -102,9 +151,17 @@ event_encoder *event_encoder_new(const event_meta *meta)
         return NULL;
     e->meta = *meta;
     json_init(&e->j);
+    json_init(&e->observer);
     e->rdtext = malloc(RDATA_TEXT_MAX);
-    if (!e->rdtext) {
-        free(e);
+    e->rel = calloc(1, sizeof *e->rel);
+    if (!e->meta.hostname) {
+        if (gethostname(e->hostname, sizeof e->hostname) != 0 || !e->hostname[0])
+            snprintf(e->hostname, sizeof e->hostname, "localhost");
+        e->hostname[sizeof e->hostname - 1] = '\0';
+        e->meta.hostname = e->hostname;
+    }
+    if (!e->rdtext || !e->rel || !build_observer(e)) {
+        event_encoder_free(e);
         return NULL;
     }
     if (getrandom(&e->id_hi, sizeof e->id_hi, 0) != sizeof e->id_hi) {
@@ -124,7 +181,9 @@ void event_encoder_free(event_encoder *e)
     if (!e)
         return;
     json_free(&e->j);
+    json_free(&e->observer);
     free(e->rdtext);
+    free(e->rel);
     free(e);
 }
 
@@ -183,6 +242,7 @@ static void write_question_name(event_encoder *e, const dns_msg *m)
         json_null(&e->j);
         return;
     }
+    e->qname_len = n;
     json_strn(&e->j, e->qtext, (size_t)n);
     if (end - m->qname_off == (size_t)wlen && m->qname_off < 0x4000)
         e->qtext_len = n;
@@ -199,6 +259,8 @@ static void write_owner(event_encoder *e, const dns_msg *m, size_t off)
     write_name(e, m, off);
 }
 
+/* The header bits ECS names in dns.header_flags: AA TC RD RA AD CD, and DO. QR is not
+ * one of them (dns.type says query or answer; dnswatch.qr_clear an answer without it). */
 static void write_header_flags(json_buf *j, const dns_msg *m)
 {
     json_key(j, "header_flags");
@@ -206,12 +268,60 @@ static void write_header_flags(json_buf *j, const dns_msg *m)
     for (size_t i = 0; i < DNS_FLAG_COUNT; i++) {
         uint16_t bit;
         const char *name = dns_flag(i, &bit);
-        if (m->flags & bit)
+        if ((m->flags & bit) && bit != DNS_F_QR)
             json_str(j, name);
     }
     if (m->has_opt && m->edns_do)
         json_str(j, "DO");
     json_arr_end(j);
+}
+
+static void related_reset(related_set *r)
+{
+    r->n = 0;
+    if (++r->gen == 0) { /* once in 2^32 events: the stamps could repeat */
+        memset(r->slot_gen, 0, sizeof r->slot_gen);
+        r->gen = 1;
+    }
+}
+
+/* Adds an address (alen 4 or 16 bytes) and its text to related.ip unless it is there. */
+static void related_add(related_set *r, const uint8_t *addr, size_t alen, const char *text)
+{
+    uint32_t h = hash_fnv32(HASH_FNV32_OFFSET, addr, alen);
+    for (uint32_t i = h;; i++) {
+        uint32_t s = i & (RELATED_SLOTS - 1);
+        if (r->slot_gen[s] != r->gen) {
+            if (r->n >= RELATED_MAX)
+                return;
+            r->slot_gen[s] = r->gen;
+            r->slot_idx[s] = (uint16_t)r->n;
+            size_t tl = strnlen(text, DNS_IPV6_TEXT_MAX - 1);
+            r->ip[r->n].len = (uint8_t)alen;
+            r->ip[r->n].text_len = (uint8_t)tl;
+            memcpy(r->ip[r->n].addr, addr, alen);
+            memcpy(r->ip[r->n].text, text, tl);
+            r->n++;
+            return;
+        }
+        unsigned k = r->slot_idx[s];
+        if (r->ip[k].len == alen && memcmp(r->ip[k].addr, addr, alen) == 0)
+            return;
+    }
+}
+
+static void write_related(json_buf *j, const related_set *r)
+{
+    if (!r->n)
+        return;
+    json_key(j, "related");
+    json_obj_begin(j);
+    json_key(j, "ip");
+    json_arr_begin(j);
+    for (unsigned i = 0; i < r->n; i++)
+        json_strn(j, r->ip[i].text, r->ip[i].text_len);
+    json_arr_end(j);
+    json_obj_end(j);
 }
 
 static void write_answers(event_encoder *e, const dns_msg *m, const event_alert *alert)
@@ -271,6 +381,7 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
             continue;
         event_format_ip(n == 16 ? 6 : 4, a, ip);
         json_str(j, ip);
+        related_add(e->rel, a, (size_t)n, ip);
     }
     json_arr_end(j);
 }
@@ -298,13 +409,19 @@ static void write_dnswatch(event_encoder *e, const dns_msg *m, const event_alert
     json_buf *j = &e->j;
     bool cut_findings = alert && findings_shown(e, alert) < alert->findings_total;
     bool cut = e->ans_shown < e->ans_total || cut_findings;
-    bool any = alert || m->has_opt || m->problems || cut;
+    /* An answer in a message whose QR bit is clear (stub resolvers take it, dns.h). */
+    bool qr_clear = !(m->flags & DNS_F_QR) && dns_msg_is_answer(m);
+    bool any = alert || m->has_opt || m->problems || cut || qr_clear;
     if (!any)
         return;
     json_key(j, "dnswatch");
     json_obj_begin(j);
     if (alert && alert->write_dnswatch)
         alert->write_dnswatch(alert->ctx, j);
+    if (qr_clear) {
+        json_key(j, "qr_clear");
+        json_bool(j, true);
+    }
     if (cut) {
         json_key(j, "truncated");
         json_obj_begin(j);
@@ -374,23 +491,92 @@ static void begin_event(event_encoder *e, uint64_t ts_us, const char *kind, cons
 
 const char *event_encoder_last_id(const event_encoder *e) { return e->last_id; }
 
+/* ECS categorisation, in the open "event" object: category and type are arrays, written
+ * here as literal JSON text (e.g. "[\"network\"]"). */
+static void write_categories(json_buf *j, const char *category, const char *type)
+{
+    json_key(j, "category");
+    json_raw(j, category, strlen(category));
+    json_key(j, "type");
+    json_raw(j, type, strlen(type));
+}
+
+/* Closes the "event" object and writes "ecs" after it. */
+static void end_event_object(json_buf *j)
+{
+    static const char ecs[] = "{\"version\":\"" EVENT_ECS_VERSION "\"}";
+    json_obj_end(j);
+    json_key(j, "ecs");
+    json_raw(j, ecs, sizeof ecs - 1);
+}
+
 static void write_observer(event_encoder *e)
 {
-    json_buf *j = &e->j;
-    json_key(j, "observer");
-    json_obj_begin(j);
-    json_kv_str(j, "name", e->meta.observer_name);
-    json_kv_str(j, "type", "sensor");
-    if (e->meta.iface) {
-        json_key(j, "ingress");
-        json_obj_begin(j);
-        json_key(j, "interface");
-        json_obj_begin(j);
-        json_kv_str(j, "name", e->meta.iface);
-        json_obj_end(j);
-        json_obj_end(j);
+    json_key(&e->j, "observer");
+    json_raw(&e->j, e->observer.p, e->observer.len);
+}
+
+/* A small text builder for "message" (bounded: text past the end is cut). */
+typedef struct msgbuf {
+    char *p;
+    size_t n, cap;
+} msgbuf;
+
+static void msg_add(msgbuf *b, const char *s, size_t n)
+{
+    if (n > b->cap - b->n)
+        n = b->cap - b->n;
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+}
+
+static void msg_str(msgbuf *b, const char *s) { msg_add(b, s, strlen(s)); }
+
+static void msg_u64(msgbuf *b, uint64_t v)
+{
+    char d[20];
+    size_t n = 0;
+    do
+        d[sizeof d - 1 - n++] = (char)('0' + v % 10);
+    while ((v /= 10) && n < sizeof d);
+    msg_add(b, d + sizeof d - n, n);
+}
+
+/* message of a DNS event: "DNS answer NOERROR from 10.10.0.53 to 10.1.2.3 for pypi.org A,
+ * 2 answers" (the question as its text was written, before anything else). */
+static void write_dns_message(event_encoder *e, const dns_msg *m, bool response,
+                              const char *server, const char *client)
+{
+    char text[DNS_NAME_TEXT_MAX + 160], tbuf[16];
+    msgbuf b = {text, 0, sizeof text};
+    if (response) {
+        msg_str(&b, "DNS answer ");
+        msg_str(&b, dns_rcode_name(m->rcode, tbuf));
+        msg_str(&b, " from ");
+        msg_str(&b, server);
+        msg_str(&b, " to ");
+        msg_str(&b, client);
+    } else {
+        msg_str(&b, "DNS query from ");
+        msg_str(&b, client);
+        msg_str(&b, " to ");
+        msg_str(&b, server);
     }
-    json_obj_end(j);
+    if (m->has_question && e->qname_len >= 0) {
+        msg_str(&b, " for ");
+        msg_add(&b, e->qtext, (size_t)e->qname_len);
+        msg_str(&b, " ");
+        msg_str(&b, dns_type_name(m->qtype, tbuf));
+    } else {
+        msg_str(&b, " without a question");
+    }
+    if (response) {
+        msg_str(&b, ", ");
+        msg_u64(&b, e->ans_total);
+        msg_str(&b, e->ans_total == 1 ? " answer" : " answers");
+    }
+    json_key(&e->j, "message");
+    json_strn(&e->j, text, b.n);
 }
 
 /* Closes the event and returns its line (NULL if memory ran out). */
@@ -408,11 +594,11 @@ static const char *end_event(event_encoder *e, size_t *len)
 }
 
 /* event.reason: the alert's, and what the event leaves out ("3990 answers, 32 shown"). */
-static void write_reason(event_encoder *e, const event_alert *alert)
+static void write_reason_as(event_encoder *e, const event_alert *alert, const char *key)
 {
     unsigned fs = findings_shown(e, alert);
     if (e->ans_shown == e->ans_total && fs >= alert->findings_total) {
-        json_kv_str(&e->j, "reason", alert->reason);
+        json_kv_str(&e->j, key, alert->reason);
         return;
     }
     char buf[768];
@@ -426,7 +612,12 @@ static void write_reason(event_encoder *e, const event_alert *alert)
                               e->ans_shown);
     if (n < sizeof buf)
         snprintf(buf + n, sizeof buf - n, ")");
-    json_kv_str(&e->j, "reason", buf);
+    json_kv_str(&e->j, key, buf);
+}
+
+static void write_reason(event_encoder *e, const event_alert *alert)
+{
+    write_reason_as(e, alert, "reason");
 }
 
 static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_msg *m,
@@ -453,22 +644,28 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
                                const event_alert *alert, size_t *len)
 {
     json_buf *j = &e->j;
-    char buf[64], tbuf[16];
+    char sbuf[DNS_IPV6_TEXT_MAX], cbuf[DNS_IPV6_TEXT_MAX], tbuf[16];
     bool response = dns_msg_is_answer(m); /* answers with QR clear too (dns.h) */
     /* The server is the side that answers: the source of a response. */
     const uint8_t *server = response ? pi->src : pi->dst;
     const uint8_t *client = response ? pi->dst : pi->src;
     uint16_t sport = response ? pi->sport : pi->dport;
     uint16_t cport = response ? pi->dport : pi->sport;
+    size_t alen = pi->ip_version == 6 ? 16 : 4;
 
     e->qtext_len = -1;
+    e->qname_len = -1;
+    related_reset(e->rel);
     plan_answers(e, m, alert);
     begin_event(e, pi->ts_us, alert ? "alert" : "event", alert ? "dnswatch.alert" : "dnswatch.dns");
     if (alert) {
         json_kv_u64(j, "severity", alert->severity);
         write_reason(e, alert);
+        write_categories(j, "[\"network\",\"intrusion_detection\"]", "[\"info\"]");
+    } else {
+        write_categories(j, "[\"network\"]", "[\"protocol\"]");
     }
-    json_obj_end(j);
+    end_event_object(j);
 
     if (alert) {
         json_key(j, "rule");
@@ -476,7 +673,11 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
         json_kv_str(j, "id", alert->rule_id);
         json_kv_str(j, "name", alert->rule_name);
         json_kv_str(j, "ruleset", alert->ruleset);
+        if (alert->write_rule)
+            alert->write_rule(alert->ctx, j);
         json_obj_end(j);
+        if (alert->write_top)
+            alert->write_top(alert->ctx, j);
     }
     write_dnswatch(e, m, alert);
     write_observer(e);
@@ -485,6 +686,7 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
     json_obj_begin(j);
     json_kv_str(j, "transport", pi->proto == 6 ? "tcp" : "udp");
     json_kv_str(j, "type", pi->ip_version == 6 ? "ipv6" : "ipv4");
+    json_kv_str(j, "protocol", "dns");
     if (pi->n_vlan > 0) {
         json_key(j, "vlan");
         json_obj_begin(j);
@@ -502,18 +704,22 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
     }
     json_obj_end(j);
 
-    json_key(j, "client");
-    json_obj_begin(j);
-    event_format_ip(pi->ip_version, client, buf);
-    json_kv_str(j, "ip", buf);
-    json_kv_u64(j, "port", cport);
-    json_obj_end(j);
-    json_key(j, "server");
-    json_obj_begin(j);
-    event_format_ip(pi->ip_version, server, buf);
-    json_kv_str(j, "ip", buf);
-    json_kv_u64(j, "port", sport);
-    json_obj_end(j);
+    /* client/server by role; source/destination the same two as ECS and Packetbeat put
+     * them for a DNS exchange: the source is the side that asked (so destination.port is
+     * 53 in the events of every response). */
+    event_format_ip(pi->ip_version, client, cbuf);
+    event_format_ip(pi->ip_version, server, sbuf);
+    related_add(e->rel, client, alen, cbuf);
+    related_add(e->rel, server, alen, sbuf);
+    static const char *const side[2][2] = {{"client", "source"}, {"server", "destination"}};
+    for (int k = 0; k < 4; k++) {
+        bool is_server = k & 1;
+        json_key(j, side[is_server][k >> 1]);
+        json_obj_begin(j);
+        json_kv_str(j, "ip", is_server ? sbuf : cbuf);
+        json_kv_u64(j, "port", is_server ? sport : cport);
+        json_obj_end(j);
+    }
 
     json_key(j, "dns");
     json_obj_begin(j);
@@ -535,6 +741,12 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
     if (response)
         write_answers(e, m, alert);
     json_obj_end(j);
+    write_related(j, e->rel);
+
+    if (alert) /* the alert's reason, truncation note included, is its message */
+        write_reason_as(e, alert, "message");
+    else
+        write_dns_message(e, m, response, sbuf, cbuf);
 
     if (alert && alert->n_tags) {
         json_key(j, "tags");
@@ -567,16 +779,21 @@ const char *event_encode_summary(event_encoder *e, const event_summary *s, size_
     if (n < sizeof buf)
         snprintf(buf + n, sizeof buf - n, ": %s", s->reason);
     json_kv_str(j, "reason", buf);
-    event_format_time(s->first_us, buf);
-    json_kv_str(j, "start", buf);
-    event_format_time(s->last_us, buf);
-    json_kv_str(j, "end", buf);
-    json_obj_end(j);
+    char when[40];
+    event_format_time(s->first_us, when);
+    json_kv_str(j, "start", when);
+    event_format_time(s->last_us, when);
+    json_kv_str(j, "end", when);
+    write_categories(j, "[\"network\",\"intrusion_detection\"]", "[\"info\"]");
+    end_event_object(j);
+    json_kv_str(j, "message", buf);
     json_key(j, "rule");
     json_obj_begin(j);
     json_kv_str(j, "id", s->rule_id);
     if (s->rule_name)
         json_kv_str(j, "name", s->rule_name);
+    if (s->rule_category)
+        json_kv_str(j, "category", s->rule_category);
     json_obj_end(j);
     json_key(j, "dnswatch");
     json_obj_begin(j);
@@ -611,16 +828,20 @@ const char *event_encode_summary(event_encoder *e, const event_summary *s, size_
     }
     json_obj_end(j);
     write_observer(e);
-    if (s->n_clients) {
-        json_key(j, "related");
-        json_obj_begin(j);
-        json_key(j, "ip");
-        json_arr_begin(j);
-        for (size_t i = 0; i < s->n_clients; i++)
-            json_str(j, s->clients[i]);
-        json_arr_end(j);
-        json_obj_end(j);
+    json_key(j, "network");
+    json_obj_begin(j);
+    json_kv_str(j, "protocol", "dns");
+    json_obj_end(j);
+    /* related.ip: the folded clients, then the answers' addresses. */
+    related_reset(e->rel);
+    for (size_t i = 0; i < s->n_clients + s->n_answers; i++) {
+        const char *text = i < s->n_clients ? s->clients[i] : s->answer_data[i - s->n_clients];
+        uint8_t a[16];
+        int family = dns_parse_ip(text, a);
+        if (family > 0)
+            related_add(e->rel, a, family == 6 ? 16 : 4, text);
     }
+    write_related(j, e->rel);
     json_key(j, "dns");
     json_obj_begin(j);
     json_kv_str(j, "type", "answer");
@@ -654,7 +875,13 @@ const char *event_encode_health(event_encoder *e, uint64_t ts_us, const char *ac
     json_kv_str(j, "action", action);
     json_kv_str(j, "outcome", outcome);
     json_kv_str(j, "reason", reason);
-    json_obj_end(j);
+    /* A reload changes the sensor's configuration; anything else is about the traffic. */
+    if (strcmp(action, "rules-reload") == 0 || strcmp(action, "asn-reload") == 0)
+        write_categories(j, "[\"configuration\"]", "[\"change\"]");
+    else
+        write_categories(j, "[\"network\"]", "[\"info\"]");
+    end_event_object(j);
+    json_kv_str(j, "message", reason);
     if (n) {
         json_key(j, "dnswatch");
         json_obj_begin(j);
@@ -671,11 +898,14 @@ const char *event_encode_health(event_encoder *e, uint64_t ts_us, const char *ac
 
 const char *event_encode_custom(event_encoder *e, uint64_t ts_us, const char *kind,
                                 const char *dataset, void (*fn)(void *ctx, json_buf *j),
-                                void *ctx, size_t *len)
+                                void *ctx, const char *message, size_t *len)
 {
     begin_event(e, ts_us, kind, dataset);
-    json_obj_end(&e->j);
+    write_categories(&e->j, "[\"network\"]", "[\"info\"]");
+    end_event_object(&e->j);
     fn(ctx, &e->j);
     write_observer(e);
+    if (message)
+        json_kv_str(&e->j, "message", message);
     return end_event(e, len);
 }

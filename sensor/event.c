@@ -18,22 +18,26 @@
 #define RDATA_TEXT_MAX (65535u * 4u + 64u)
 
 /* related.ip of one event: every address it names (client, server, answers), each once,
- * in the order first named. A hash set over the addresses, emptied per event by a new
- * generation number rather than cleared. */
+ * in the order first named, and the JSON array of them built as they come. The first
+ * RELATED_LINEAR are compared one by one (nearly every event); past them a hash set
+ * over the addresses takes over, emptied per event by a new generation number rather
+ * than cleared. */
 #define RELATED_SLOTS 16384u /* a power of two, over twice RELATED_MAX */
 #define RELATED_MAX (DNS_MAX_RRS + 2u)
+#define RELATED_LINEAR 8u
 _Static_assert(RELATED_SLOTS >= 2 * RELATED_MAX, "related.ip table at most half full");
 typedef struct related_set {
     uint32_t gen;
     unsigned n;
+    bool hashed;         /* past RELATED_LINEAR: every entry is in the slots */
     uint32_t slot_gen[RELATED_SLOTS];
     uint16_t slot_idx[RELATED_SLOTS];
     struct {
-        uint8_t len;   /* 4 or 16 */
-        uint8_t text_len;
-        uint8_t addr[16];
-        char text[DNS_IPV6_TEXT_MAX];
+        uint64_t key[2]; /* the address, zero-padded to 16 bytes */
+        uint8_t len;     /* 4 or 16 */
     } ip[RELATED_MAX];
+    size_t arr_len;      /* arr: "[" then each address quoted, with a comma after it */
+    char arr[2 + RELATED_MAX * (DNS_IPV6_TEXT_MAX + 3)];
 } related_set;
 
 struct event_encoder {
@@ -51,6 +55,7 @@ struct event_encoder {
      * it (nearly all of them); qtext_len < 0 when it cannot stand in (see write_owner). */
     int qtext_len;
     int qname_len;       /* the question's text in qtext, whatever its form; -1: none */
+    size_t qjson_off, qjson_end; /* the question name's JSON string in j (quotes included) */
     char qtext[DNS_NAME_TEXT_MAX];
     /* The size bound (event.h) of the event being encoded: its limits, and which answer
      * records it shows (plan_answers). */
@@ -243,7 +248,9 @@ static void write_question_name(event_encoder *e, const dns_msg *m)
         return;
     }
     e->qname_len = n;
+    e->qjson_off = e->j.len;
     json_strn(&e->j, e->qtext, (size_t)n);
+    e->qjson_end = e->j.len;
     if (end - m->qname_off == (size_t)wlen && m->qname_off < 0x4000)
         e->qtext_len = n;
 }
@@ -279,48 +286,91 @@ static void write_header_flags(json_buf *j, const dns_msg *m)
 static void related_reset(related_set *r)
 {
     r->n = 0;
-    if (++r->gen == 0) { /* once in 2^32 events: the stamps could repeat */
-        memset(r->slot_gen, 0, sizeof r->slot_gen);
-        r->gen = 1;
+    r->arr_len = 1;
+    r->arr[0] = '[';
+    r->hashed = false; /* a new generation when the slots are next used */
+}
+
+static bool related_same(const related_set *r, unsigned k, const uint64_t key[2], size_t alen)
+{
+    return r->ip[k].key[0] == key[0] && r->ip[k].key[1] == key[1] && r->ip[k].len == alen;
+}
+
+/* The slot of an address: its own (*found) or the free one it would take. */
+static uint32_t related_slot(const related_set *r, const uint64_t key[2], size_t alen,
+                             bool *found)
+{
+    uint64_t h = hash_mix64(key[0] ^ hash_mix64(key[1] ^ alen));
+    for (uint32_t i = (uint32_t)h;; i++) {
+        uint32_t s = i & (RELATED_SLOTS - 1);
+        if (r->slot_gen[s] != r->gen) {
+            *found = false;
+            return s;
+        }
+        if (related_same(r, r->slot_idx[s], key, alen)) {
+            *found = true;
+            return s;
+        }
     }
+}
+
+static void related_stamp(related_set *r, uint32_t s, unsigned k)
+{
+    r->slot_gen[s] = r->gen;
+    r->slot_idx[s] = (uint16_t)k;
 }
 
 /* Adds an address (alen 4 or 16 bytes) and its text to related.ip unless it is there. */
 static void related_add(related_set *r, const uint8_t *addr, size_t alen, const char *text)
 {
-    uint32_t h = hash_fnv32(HASH_FNV32_OFFSET, addr, alen);
-    for (uint32_t i = h;; i++) {
-        uint32_t s = i & (RELATED_SLOTS - 1);
-        if (r->slot_gen[s] != r->gen) {
-            if (r->n >= RELATED_MAX)
+    if (r->n >= RELATED_MAX)
+        return;
+    uint64_t key[2] = {0, 0};
+    memcpy(key, addr, alen == 16 ? 16 : 4);
+    bool found = false;
+    if (r->n < RELATED_LINEAR) {
+        for (unsigned k = 0; k < r->n; k++)
+            if (related_same(r, k, key, alen))
                 return;
-            r->slot_gen[s] = r->gen;
-            r->slot_idx[s] = (uint16_t)r->n;
-            size_t tl = strnlen(text, DNS_IPV6_TEXT_MAX - 1);
-            r->ip[r->n].len = (uint8_t)alen;
-            r->ip[r->n].text_len = (uint8_t)tl;
-            memcpy(r->ip[r->n].addr, addr, alen);
-            memcpy(r->ip[r->n].text, text, tl);
-            r->n++;
-            return;
+    } else {
+        if (!r->hashed) {
+            if (++r->gen == 0) { /* once in 2^32 uses: the stamps could repeat */
+                memset(r->slot_gen, 0, sizeof r->slot_gen);
+                r->gen = 1;
+            }
+            for (unsigned k = 0; k < r->n; k++)
+                related_stamp(r, related_slot(r, r->ip[k].key, r->ip[k].len, &found), k);
+            r->hashed = true;
         }
-        unsigned k = r->slot_idx[s];
-        if (r->ip[k].len == alen && memcmp(r->ip[k].addr, addr, alen) == 0)
+        uint32_t s = related_slot(r, key, alen, &found);
+        if (found)
             return;
+        related_stamp(r, s, r->n);
     }
+    r->ip[r->n].key[0] = key[0];
+    r->ip[r->n].key[1] = key[1];
+    r->ip[r->n].len = (uint8_t)alen;
+    r->n++;
+    /* Address text needs no JSON escaping. */
+    size_t tl = strnlen(text, DNS_IPV6_TEXT_MAX - 1);
+    char *o = r->arr + r->arr_len;
+    *o++ = '"';
+    memcpy(o, text, tl);
+    o += tl;
+    *o++ = '"';
+    *o++ = ',';
+    r->arr_len = (size_t)(o - r->arr);
 }
 
-static void write_related(json_buf *j, const related_set *r)
+static void write_related(json_buf *j, related_set *r)
 {
     if (!r->n)
         return;
+    r->arr[r->arr_len - 1] = ']'; /* the last comma */
     json_key(j, "related");
     json_obj_begin(j);
     json_key(j, "ip");
-    json_arr_begin(j);
-    for (unsigned i = 0; i < r->n; i++)
-        json_strn(j, r->ip[i].text, r->ip[i].text_len);
-    json_arr_end(j);
+    json_raw(j, r->arr, r->arr_len);
     json_obj_end(j);
 }
 
@@ -491,15 +541,15 @@ static void begin_event(event_encoder *e, uint64_t ts_us, const char *kind, cons
 
 const char *event_encoder_last_id(const event_encoder *e) { return e->last_id; }
 
-/* ECS categorisation, in the open "event" object: category and type are arrays, written
- * here as literal JSON text (e.g. "[\"network\"]"). */
-static void write_categories(json_buf *j, const char *category, const char *type)
-{
-    json_key(j, "category");
-    json_raw(j, category, strlen(category));
-    json_key(j, "type");
-    json_raw(j, type, strlen(type));
-}
+/* ECS categorisation, in the open "event" object: category and type are arrays, given as
+ * literal JSON text (e.g. "[\"network\"]"). */
+#define write_categories(j, category, type)                                               \
+    do {                                                                                  \
+        json_keyn((j), "category", sizeof "category" - 1);                                \
+        json_raw((j), (category), sizeof(category) - 1);                                  \
+        json_keyn((j), "type", sizeof "type" - 1);                                        \
+        json_raw((j), (type), sizeof(type) - 1);                                          \
+    } while (0)
 
 /* Closes the "event" object and writes "ecs" after it. */
 static void end_event_object(json_buf *j)
@@ -516,21 +566,24 @@ static void write_observer(event_encoder *e)
     json_raw(&e->j, e->observer.p, e->observer.len);
 }
 
-/* A small text builder for "message" (bounded: text past the end is cut). */
+/* A small text builder for "message" (bounded: text past the end is left out). */
 typedef struct msgbuf {
     char *p;
     size_t n, cap;
 } msgbuf;
 
-static void msg_add(msgbuf *b, const char *s, size_t n)
+static inline void msg_add(msgbuf *b, const char *s, size_t n)
 {
-    if (n > b->cap - b->n)
-        n = b->cap - b->n;
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
+    if (n <= b->cap - b->n) { /* a piece that does not fit is left out whole */
+        memcpy(b->p + b->n, s, n);
+        b->n += n;
+    }
 }
 
 static void msg_str(msgbuf *b, const char *s) { msg_add(b, s, strlen(s)); }
+
+/* A literal: its length known to the compiler, so is the copy. */
+#define MSG_LIT(b, lit) msg_add((b), (lit), sizeof(lit) - 1)
 
 static void msg_u64(msgbuf *b, uint64_t v)
 {
@@ -543,40 +596,54 @@ static void msg_u64(msgbuf *b, uint64_t v)
 }
 
 /* message of a DNS event: "DNS answer NOERROR from 10.10.0.53 to 10.1.2.3 for pypi.org A,
- * 2 answers" (the question as its text was written, before anything else). */
+ * 2 answers". Written as raw JSON: every part but the question name is text of this
+ * program with nothing to escape, and the name is copied as the question's escaped JSON
+ * text, already in the buffer (escaping it again was half the cost of the message). */
 static void write_dns_message(event_encoder *e, const dns_msg *m, bool response,
                               const char *server, const char *client)
 {
-    char text[DNS_NAME_TEXT_MAX + 160], tbuf[16];
+    json_buf *j = &e->j;
+    /* The escaped name: at most 2 bytes per character of its text (a quote or backslash),
+     * as the name text is ASCII (dns_present.h). */
+    char text[2 * DNS_NAME_TEXT_MAX + 2 * DNS_IPV6_TEXT_MAX + 128], tbuf[16];
     msgbuf b = {text, 0, sizeof text};
+    if (response)
+        MSG_LIT(&b, "\"DNS answer ");
+    else
+        MSG_LIT(&b, "\"DNS query from ");
     if (response) {
-        msg_str(&b, "DNS answer ");
         msg_str(&b, dns_rcode_name(m->rcode, tbuf));
-        msg_str(&b, " from ");
+        MSG_LIT(&b, " from ");
         msg_str(&b, server);
-        msg_str(&b, " to ");
+        MSG_LIT(&b, " to ");
         msg_str(&b, client);
     } else {
-        msg_str(&b, "DNS query from ");
         msg_str(&b, client);
-        msg_str(&b, " to ");
+        MSG_LIT(&b, " to ");
         msg_str(&b, server);
     }
-    if (m->has_question && e->qname_len >= 0) {
-        msg_str(&b, " for ");
-        msg_add(&b, e->qtext, (size_t)e->qname_len);
-        msg_str(&b, " ");
+    size_t qn = e->qjson_end - e->qjson_off;
+    if (m->has_question && e->qname_len >= 0 && !j->oom && qn >= 2 &&
+        qn - 2 <= 2 * (size_t)DNS_NAME_TEXT_MAX) {
+        MSG_LIT(&b, " for ");
+        msg_add(&b, j->p + e->qjson_off + 1, qn - 2);
+        MSG_LIT(&b, " ");
         msg_str(&b, dns_type_name(m->qtype, tbuf));
     } else {
-        msg_str(&b, " without a question");
+        MSG_LIT(&b, " without a question");
     }
     if (response) {
-        msg_str(&b, ", ");
+        MSG_LIT(&b, ", ");
         msg_u64(&b, e->ans_total);
-        msg_str(&b, e->ans_total == 1 ? " answer" : " answers");
+        if (e->ans_total == 1)
+            MSG_LIT(&b, " answer\"");
+        else
+            MSG_LIT(&b, " answers\"");
+    } else {
+        MSG_LIT(&b, "\"");
     }
-    json_key(&e->j, "message");
-    json_strn(&e->j, text, b.n);
+    json_key(j, "message");
+    json_raw(j, text, b.n);
 }
 
 /* Closes the event and returns its line (NULL if memory ran out). */
@@ -711,14 +778,30 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
     event_format_ip(pi->ip_version, server, sbuf);
     related_add(e->rel, client, alen, cbuf);
     related_add(e->rel, server, alen, sbuf);
-    static const char *const side[2][2] = {{"client", "source"}, {"server", "destination"}};
-    for (int k = 0; k < 4; k++) {
-        bool is_server = k & 1;
-        json_key(j, side[is_server][k >> 1]);
-        json_obj_begin(j);
-        json_kv_str(j, "ip", is_server ? sbuf : cbuf);
-        json_kv_u64(j, "port", is_server ? sport : cport);
-        json_obj_end(j);
+    size_t at[3];
+    at[0] = j->len;
+    json_key(j, "client");
+    json_obj_begin(j);
+    json_kv_str(j, "ip", cbuf);
+    json_kv_u64(j, "port", cport);
+    json_obj_end(j);
+    at[1] = j->len;
+    json_key(j, "server");
+    json_obj_begin(j);
+    json_kv_str(j, "ip", sbuf);
+    json_kv_u64(j, "port", sport);
+    json_obj_end(j);
+    at[2] = j->len;
+    /* source and destination are copies of the two objects: their text from the '{'. */
+    static const char *const copy_as[2] = {"source", "destination"};
+    for (int k = 0; k < 2 && !j->oom; k++) {
+        const char *obj = memchr(j->p + at[k], '{', at[k + 1] - at[k]);
+        size_t n = obj ? (size_t)(j->p + at[k + 1] - obj) : 0;
+        if (!obj || !json_room(j, n + 32))
+            break;
+        obj = j->p + (at[k + 1] - n); /* the room may have moved the buffer */
+        json_key(j, copy_as[k]);
+        json_raw(j, obj, n);
     }
 
     json_key(j, "dns");

@@ -32,40 +32,59 @@ fail=$collect_fail
 live=$collect_live
 
 # Every key path emitted must be named in the page.
-python3 - "$doc" "$tmp"/out/*.jsonl <<'PY' || fail=1
+python3 - "$doc" "$DW_SRC/tests/tools" "$tmp"/out/*.jsonl <<'PY' || fail=1
 import json, re, sys
 doc = open(sys.argv[1], encoding="utf-8").read()
 named = set(re.findall(r"`([^`\s]+)`", doc))
 seen = {}
-def walk(v, path, where):
+def walk(v, path, where, seen=seen):
     if isinstance(v, dict):
         for k, x in v.items():
             p = path + [k]
             if path == ["dnswatch", "counters"]:
                 p = path + ["<counter>"]
-            walk(x, p, where)
+            walk(x, p, where, seen)
     elif isinstance(v, list):
         p = path[:-1] + [path[-1] + "[]"]
         seen.setdefault(".".join(p), where)
         for x in v:
-            walk(x, p, where)
+            walk(x, p, where, seen)
     else:
         seen.setdefault(".".join(path), where)
 datasets = set()
-for f in sys.argv[2:]:
+for f in sys.argv[3:]:
     for n, line in enumerate(open(f, encoding="utf-8"), 1):
         e = json.loads(line)
         datasets.add(e["event"]["dataset"])
         walk(e, [], "%s:%d" % (f.rsplit("/", 1)[-1], n))
 missing = sorted(p for p in seen if p not in named)
-# The page's examples are real events: each parses, and names a dataset.
+# The page's examples are real events: each parses, names a dataset and follows ECS
+# (tests/tools/ecs_check.py), its fields are on the page, and there is one of each kind.
+sys.path.insert(0, sys.argv[2])
+import ecs_check
 bad_examples = 0
+kinds = set()
 for n, block in enumerate(re.findall(r"```json\n(.*?)```", doc, re.S), 1):
     try:
-        json.loads(block)["event"]["dataset"]
+        ev = json.loads(block)
+        ds = ev["event"]["dataset"]
     except (ValueError, KeyError, TypeError) as err:
         print("FAIL: example %d of docs/events.md is not an event: %s" % (n, err))
         bad_examples += 1
+        continue
+    kinds.add("dnswatch.folded" if "folded" in ev.get("dnswatch", {}) else ds)
+    for err in ecs_check.check_event(ev):
+        print("FAIL: example %d of docs/events.md (%s): %s" % (n, ds, err))
+        bad_examples += 1
+    ex = {}
+    walk(ev, [], "example", ex)
+    for p in sorted(set(ex) - named):
+        print("FAIL: example %d of docs/events.md has %s, not on the page" % (n, p))
+        bad_examples += 1
+for k in sorted({"dnswatch.dns", "dnswatch.alert", "dnswatch.folded", "dnswatch.health",
+                 "dnswatch.metrics"} - kinds):
+    print("FAIL: docs/events.md has no example of %s" % k)
+    bad_examples += 1
 for p in missing:
     print("FAIL: %s (first in %s) is not in docs/events.md" % (p, seen[p]))
 print("%d key paths in %s, %d missing from the page" % (len(seen), ", ".join(sorted(datasets)),

@@ -23,6 +23,7 @@ static dw_counters C;
 static dnsb B;
 static event_encoder *E;
 static pkt_info PI;
+static char *Text; /* encode_text() */
 
 static int setup(void **state)
 {
@@ -45,8 +46,23 @@ static int teardown(void **state)
 {
     (void)state;
     free(M);
+    free(Text);
     event_encoder_free(E);
     return 0;
+}
+
+/* The log event of M, NUL-terminated (the encoder's lines are not): valid until the next
+ * call, freed by teardown. */
+
+static const char *encode_text(void)
+{
+    size_t len;
+    const char *line = event_encode(E, &PI, M, NULL, &len);
+    assert_non_null(line);
+    free(Text);
+    Text = strndup(line, len);
+    assert_non_null(Text);
+    return Text;
 }
 
 /* The text of member key (a JSON array or object) in line, as written. */
@@ -86,9 +102,7 @@ static void t_related_ip_each_once(void **state)
         dnsb_rr_addr(&B, 12, 60, ip);
     }
     assert_int_equal(dns_parse(M, B.b, B.n, &C), 0);
-    size_t len;
-    const char *line = event_encode(E, &PI, M, NULL, &len);
-    assert_non_null(line);
+    const char *line = encode_text();
     char got[2048], want[2048];
     member(line, "\"related\":{\"ip\":", got, sizeof got);
     size_t w = (size_t)snprintf(want, sizeof want,
@@ -101,7 +115,7 @@ static void t_related_ip_each_once(void **state)
     dnsb_start(&B, 0x1235, 0x8180, "pypi.org", DNS_T_A, 1, 0, 0);
     dnsb_rr_addr(&B, 12, 60, "192.0.2.1");
     assert_int_equal(dns_parse(M, B.b, B.n, &C), 0);
-    line = event_encode(E, &PI, M, NULL, &len);
+    line = encode_text();
     member(line, "\"related\":{\"ip\":", got, sizeof got);
     assert_string_equal(got, "[\"10.1.2.3\",\"10.10.0.53\",\"192.0.2.1\"]");
 }
@@ -114,8 +128,7 @@ static void t_header_flags_ecs_only(void **state)
     dnsb_start(&B, 0x1234, 0x8580 | 0x0030, "pypi.org", DNS_T_A, 1, 0, 0); /* QR AA RD RA AD CD */
     dnsb_rr_addr(&B, 12, 60, "151.101.0.223");
     assert_int_equal(dns_parse(M, B.b, B.n, &C), 0);
-    size_t len;
-    const char *line = event_encode(E, &PI, M, NULL, &len);
+    const char *line = encode_text();
     member(line, "\"header_flags\":", got, sizeof got);
     assert_string_equal(got, "[\"AA\",\"RD\",\"RA\",\"AD\",\"CD\"]");
     assert_null(strstr(line, "qr_clear"));
@@ -123,7 +136,7 @@ static void t_header_flags_ecs_only(void **state)
     dnsb_start(&B, 0x1234, 0x0100, "pypi.org", DNS_T_A, 1, 0, 0); /* RD only, QR clear */
     dnsb_rr_addr(&B, 12, 60, "151.101.0.223");
     assert_int_equal(dns_parse(M, B.b, B.n, &C), 0);
-    line = event_encode(E, &PI, M, NULL, &len);
+    line = encode_text();
     member(line, "\"header_flags\":", got, sizeof got);
     assert_string_equal(got, "[\"RD\"]");
     assert_non_null(strstr(line, "\"qr_clear\":true"));
@@ -152,13 +165,16 @@ static void t_every_event_identifies_itself(void **state)
     dnsb_rr_addr(&B, 12, 60, "151.101.0.223");
     assert_int_equal(dns_parse(M, B.b, B.n, &C), 0);
     lines[0] = event_encode(E, &PI, M, NULL, &len);
-    copy[0] = strdup(lines[0]);
+    assert_non_null(lines[0]);
+    copy[0] = strndup(lines[0], len);
     lines[1] = event_encode_health(E, PI.ts_us, "rules-reload", "failure", "rules: 1 error",
                                    NULL, 0, &len);
-    copy[1] = strdup(lines[1]);
+    assert_non_null(lines[1]);
+    copy[1] = strndup(lines[1], len);
     lines[2] = event_encode_custom(E, PI.ts_us, "metric", "dnswatch.metrics", write_nothing,
                                    NULL, "sensor counters", &len);
-    copy[2] = strdup(lines[2]);
+    assert_non_null(lines[2]);
+    copy[2] = strndup(lines[2], len);
     for (int i = 0; i < 3; i++) {
         assert_non_null(strstr(copy[i], observer));
         assert_non_null(strstr(copy[i], ecs));

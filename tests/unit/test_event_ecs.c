@@ -143,6 +143,32 @@ static void t_header_flags_ecs_only(void **state)
     assert_non_null(strstr(line, "\"type\":\"answer\""));
 }
 
+/* The message names the question as the event's dns.question.name has it, escaping
+ * included: a name with a quote, a backslash and a control byte cannot end the string. */
+static void t_message_hostile_name(void **state)
+{
+    (void)state;
+    dnsb_hdr(&B, 0x1234, 0x8180, 1, 1, 0, 0);
+    dnsb_label(&B, "a\"b\\c\x01\xff", 7);
+    dnsb_name(&B, "example");
+    dnsb_u16(&B, DNS_T_A);
+    dnsb_u16(&B, 1);
+    dnsb_rr_addr(&B, 12, 60, "192.0.2.1");
+    assert_int_equal(dns_parse(M, B.b, B.n, &C), 0);
+    const char *line = encode_text();
+    const char *q = strstr(line, "\"question\":{\"name\":\"");
+    assert_non_null(q);
+    q += strlen("\"question\":{\"name\":\"");
+    const char *qe = strstr(q, "\",\"type\"");
+    assert_non_null(qe);
+    char want[256];
+    snprintf(want, sizeof want, "\"message\":\"DNS answer NOERROR from 10.10.0.53 to 10.1.2.3 for %.*s A, 1 answer\"}",
+             (int)(qe - q), q);
+    assert_non_null(strstr(line, want));
+    /* the presentation text (a\034b\\c\001\255.example), its backslashes escaped */
+    assert_non_null(strstr(want, "for a\\\\034b\\\\\\\\c\\\\001\\\\255.example A"));
+}
+
 /* The fields every event carries, on each kind of event. */
 static void write_nothing(void *ctx, json_buf *j)
 {
@@ -257,6 +283,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_related_ip_each_once),
         cmocka_unit_test(t_header_flags_ecs_only),
+        cmocka_unit_test(t_message_hostile_name),
         cmocka_unit_test(t_every_event_identifies_itself),
         cmocka_unit_test(t_attack_tags_to_threat),
     };

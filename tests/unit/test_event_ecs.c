@@ -162,7 +162,8 @@ static void t_message_hostile_name(void **state)
     const char *qe = strstr(q, "\",\"type\"");
     assert_non_null(qe);
     char want[256];
-    snprintf(want, sizeof want, "\"message\":\"DNS answer NOERROR from 10.10.0.53 to 10.1.2.3 for %.*s A, 1 answer\"}",
+    snprintf(want, sizeof want,
+             "\"message\":\"DNS answer NOERROR from 10.10.0.53 to 10.1.2.3 for %.*s A, 1 answer\"}",
              (int)(qe - q), q);
     assert_non_null(strstr(line, want));
     /* the presentation text (a\034b\\c\001\255.example), its backslashes escaped */

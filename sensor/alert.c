@@ -82,7 +82,7 @@ typedef struct as_memo {
 
 typedef struct alert_ctx {
     alerter *a;
-    const event_encoder *enc; /* its limits bound what write_dnswatch shows */
+    event_encoder *enc; /* its limits bound what write_dnswatch shows; related.ip */
     const eval_result *r;
     const eval_finding *f;
     as_memo *memo;
@@ -169,6 +169,7 @@ static void evidence_address(json_buf *j, const alert_ctx *c, const eval_evidenc
     event_format_ip(e->family, e->addr, ip);
     json_kv_str(j, "ip", ip);
     write_as(j, c, e->family, e->addr);
+    event_encoder_add_related(c->enc, e->family, e->addr);
 }
 
 /* An address in a special-purpose range, with the range. */

@@ -27,6 +27,7 @@
 #define RELATED_LINEAR 8u
 _Static_assert(RELATED_SLOTS >= 2 * RELATED_MAX, "related.ip table at most half full");
 typedef struct related_set {
+    uint64_t seed;       /* random: packet contents cannot aim addresses at one slot */
     uint32_t gen;
     unsigned n;
     bool hashed;         /* past RELATED_LINEAR: every entry is in the slots */
@@ -177,6 +178,9 @@ event_encoder *event_encoder_new(const event_meta *meta)
     }
     for (int i = 0; i < 16; i++)
         e->id_hi_hex[15 - i] = "0123456789abcdef"[(e->id_hi >> (4 * i)) & 0xf];
+    /* Not derived from id_hi: that half of every event id is in every event. */
+    if (getrandom(&e->rel->seed, sizeof e->rel->seed, 0) != sizeof e->rel->seed)
+        e->rel->seed = hash_mix64(e->id_hi ^ (uintptr_t)e->rel);
     e->lim = LIMITS[0];
     return e;
 }
@@ -300,7 +304,7 @@ static bool related_same(const related_set *r, unsigned k, const uint64_t key[2]
 static uint32_t related_slot(const related_set *r, const uint64_t key[2], size_t alen,
                              bool *found)
 {
-    uint64_t h = hash_mix64(key[0] ^ hash_mix64(key[1] ^ alen));
+    uint64_t h = hash_mix64(key[0] ^ hash_mix64(key[1] ^ alen ^ r->seed));
     for (uint32_t i = (uint32_t)h;; i++) {
         uint32_t s = i & (RELATED_SLOTS - 1);
         if (r->slot_gen[s] != r->gen) {
@@ -360,6 +364,13 @@ static void related_add(related_set *r, const uint8_t *addr, size_t alen, const 
     *o++ = '"';
     *o++ = ',';
     r->arr_len = (size_t)(o - r->arr);
+}
+
+void event_encoder_add_related(event_encoder *e, int family, const uint8_t *addr)
+{
+    char text[DNS_IPV6_TEXT_MAX];
+    event_format_ip(family, addr, text);
+    related_add(e->rel, addr, family == 6 ? 16 : 4, text);
 }
 
 static void write_related(json_buf *j, related_set *r)
@@ -722,7 +733,11 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
 
     e->qtext_len = -1;
     e->qname_len = -1;
+    event_format_ip(pi->ip_version, client, cbuf);
+    event_format_ip(pi->ip_version, server, sbuf);
     related_reset(e->rel);
+    related_add(e->rel, client, alen, cbuf);
+    related_add(e->rel, server, alen, sbuf);
     plan_answers(e, m, alert);
     begin_event(e, pi->ts_us, alert ? "alert" : "event", alert ? "dnswatch.alert" : "dnswatch.dns");
     if (alert) {
@@ -774,10 +789,6 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
     /* client/server by role; source/destination the same two as ECS and Packetbeat put
      * them for a DNS exchange: the source is the side that asked (so destination.port is
      * 53 in the events of every response). */
-    event_format_ip(pi->ip_version, client, cbuf);
-    event_format_ip(pi->ip_version, server, sbuf);
-    related_add(e->rel, client, alen, cbuf);
-    related_add(e->rel, server, alen, sbuf);
     size_t at[3];
     at[0] = j->len;
     json_key(j, "client");

@@ -86,6 +86,11 @@ const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
 /* The limits of the event being encoded, for the alert's write_dnswatch callback. */
 const event_limits *event_encoder_limits(const event_encoder *e);
 
+/* Adds an address (family 4 or 6) to related.ip of the event being encoded, unless it is
+ * there: for the alert's callbacks, whose evidence may name an address no answer record
+ * holds (an SVCB/HTTPS address hint). */
+void event_encoder_add_related(event_encoder *e, int family, const uint8_t *addr);
+
 /* A folded-alerts summary (see suppress.h): one alert line saying how many identical
  * alerts were folded into the one written first, which it continues (first_id), with
  * what it needs to stand alone: rule, question, answers, the clients of the folded alerts

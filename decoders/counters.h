@@ -91,7 +91,40 @@
     X(DNS_OPT_BAD, "DNS OPT malformed")                                          \
     X(DNS_RDATA_BAD, "DNS record data malformed for its type")                   \
     X(DNS_QDCOUNT_NOT_ONE, "DNS messages without exactly one question")          \
-    X(DNS_MUSL_VIEW_DIFFERS, "DNS answers musl would read differently")
+    X(DNS_MUSL_VIEW_DIFFERS, "DNS answers musl would read differently")         \
+    /* exchange tracking (rules/track.h) */                                      \
+    X(TRACK_QUERIES_EVICTED, "tracked queries evicted unanswered, table full")   \
+    X(TRACK_PAIRS_EVICTED, "client/server pairs evicted, tracking table full")   \
+    X(TRACK_LATE, "responses after their query's timeout")                       \
+    X(TRACK_RETRANSMITS, "responses repeating an exchange's first answer")       \
+    X(TRACK_CONFLICTS, "responses contradicting an exchange's first answer")     \
+    X(TRACK_UNMATCHED, "responses matching no tracked query")                    \
+    X(TRACK_NEAR_MISSES, "responses matching no query while one was outstanding") \
+    X(TRACK_STATE_LOST, "unmatched responses not judged: their pair lost state") \
+    X(TRACK_INCIDENTS_FULL, "tracking incidents not opened, table full")         \
+    X(TRACK_HELD_BACK, "tracking incidents held back, capture lost packets") \
+    /* fragment conflicts (defrag.h) */                                          \
+    X(FRAG_CONFLICT, "IP fragments contradicting bytes held for their datagram") \
+    X(FRAG_CONFLICT_LATE, "IP fragments contradicting a datagram already reassembled") \
+    X(FRAG_LATE_DUPLICATE, "IP fragments repeating a datagram already reassembled") \
+    X(FRAG_RECENT_EVICTED, "reassembled datagrams forgotten early or not kept, memory full") \
+    /* dnstap input (decoders/dnstap.c, sensor/input_dnstap.c) */                \
+    X(DNSTAP_FRAMES, "dnstap data frames received")                              \
+    X(DNSTAP_BAD_PROTOBUF, "dnstap frames not a valid Dnstap protobuf")          \
+    X(DNSTAP_NOT_MESSAGE, "dnstap frames without a Message")                     \
+    X(DNSTAP_BAD_TYPE, "dnstap messages of an unknown type")                     \
+    X(DNSTAP_NO_DNS, "dnstap messages without the DNS message of their type")    \
+    X(DNSTAP_BAD_ADDRESS, "dnstap messages with a malformed address or port")    \
+    X(DNSTAP_BAD_ZONE, "dnstap query_zone malformed, left out")                  \
+    X(DNSTAP_TEXT_CUT, "dnstap identity or version over 255 bytes, cut")         \
+    X(DNSTAP_TOO_LARGE, "dnstap frames over the size bound, skipped")            \
+    X(DNSTAP_RECORD_BAD, "dnstap records malformed (internal)")                  \
+    X(DNSTAP_BAD_CONTROL, "Frame Streams control frames malformed or out of order") \
+    X(DNSTAP_WRONG_CONTENT_TYPE, "Frame Streams streams of another content type") \
+    X(DNSTAP_QUEUE_FULL, "dnstap messages dropped, queue to the workers full")   \
+    X(DNSTAP_CONNECTIONS, "dnstap connections accepted")                         \
+    X(DNSTAP_CONN_REFUSED, "dnstap connections refused (too many at once)")      \
+    X(DNSTAP_CONN_LOST, "dnstap connections closed without STOP")
 
 enum dw_counter_id {
 #define DW_COUNTER_ENUM(name, text) DW_C_##name,

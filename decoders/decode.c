@@ -113,6 +113,25 @@ static void deliver_l4(dw_decoder *d, const pkt_info *pi, dw_dns_fn fn, void *ct
     tcp_reasm_segment(d->tcp, pi, on_tcp_msg, &t, d->c);
 }
 
+/* A fragment contradicted a datagram already reassembled and delivered (defrag.h): the
+ * message it carried is delivered again, with pi->frag_conflict->late set, for the
+ * conflict alone. Only UDP: a TCP segment was handed to its stream already, and a
+ * stream cannot take it twice. */
+static void deliver_late(dw_decoder *d, const pkt_info *frag_pi, const pkt_frag_conflict *cf,
+                         uint8_t proto, const uint8_t *whole, size_t len, dw_dns_fn fn,
+                         void *ctx)
+{
+    pkt_info pi = *frag_pi;
+    pi.reassembled = true;
+    dw_counters scratch; /* the message was counted when it was first delivered */
+    memset(&scratch, 0, sizeof scratch);
+    if (pkt_parse_l4(proto, whole, len, &pi, &scratch) != PKT_OK || pi.proto != 17 ||
+        pi.payload_len == 0 || (!dns_port(d, pi.sport) && !dns_port(d, pi.dport)))
+        return;
+    pi.frag_conflict = cf;
+    fn(ctx, &pi, pi.payload, pi.payload_len);
+}
+
 void dw_decoder_packet(dw_decoder *d, int dlt, uint64_t ts_us, const uint8_t *data,
                        size_t caplen, dw_dns_fn fn, void *ctx)
 {
@@ -128,6 +147,12 @@ void dw_decoder_packet(dw_decoder *d, int dlt, uint64_t ts_us, const uint8_t *da
 
     enum pkt_result r = pkt_parse(dlt, data, caplen, &pi, &frag, d->c);
     pi.ts_us = ts_us;
+    if (r == PKT_OK && pi.dnstap.type) {
+        /* A resolver's own account: one whole DNS message, on whatever port and transport
+         * it travelled (no port check, no stream to reassemble). */
+        fn(ctx, &pi, pi.payload, pi.payload_len);
+        return;
+    }
     if (r == PKT_OK) {
         deliver_l4(d, &pi, fn, ctx);
         return;
@@ -142,16 +167,26 @@ void dw_decoder_packet(dw_decoder *d, int dlt, uint64_t ts_us, const uint8_t *da
     memcpy(k.dst, pi.dst, sizeof k.dst);
     k.id = frag.id;
     k.proto = frag.next_proto;
+    k.ttl = pi.ip_ttl;
 
     const uint8_t *whole;
     size_t whole_len;
-    if (defrag_add(d->frag, &k, frag.offset, frag.more, frag.data, frag.len, ts_us, &whole,
-                   &whole_len, d->c) != 1)
+    int rc = defrag_add_ttl(d->frag, &k, frag.offset, frag.more, frag.data, frag.len, frag.ttl,
+                            ts_us, &whole, &whole_len, d->c);
+    const uint8_t *old;
+    size_t old_len;
+    uint8_t old_proto;
+    const pkt_frag_conflict *late = defrag_late_conflict(d->frag, &old, &old_len, &old_proto);
+    if (late)
+        deliver_late(d, &pi, late, old_proto, old, old_len, fn, ctx);
+    if (rc != 1)
         return;
     /* The protocol is the one the fragment at offset 0 carried (IPv6 keys ignore it). */
     pi.reassembled = true;
+    pi.ip_ttl = defrag_ttl(d->frag);
     if (pkt_parse_l4(defrag_proto(d->frag), whole, whole_len, &pi, d->c) != PKT_OK)
         return;
+    pi.frag_conflict = defrag_conflict(d->frag);
     deliver_l4(d, &pi, fn, ctx);
 }
 

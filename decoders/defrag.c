@@ -34,10 +34,20 @@ typedef struct dg_run {
     uint32_t off, end;
 } dg_run;
 
+/* A fragment as it arrived: where, when, with which TTL. */
+typedef struct dg_frec {
+    uint64_t us;
+    uint16_t off, len; /* offsets end at 65535 */
+    uint8_t ttl;
+} dg_frec;
+
 typedef struct dg_map {
+    pkt_frag_conflict conflict; /* the first one, when dg.conflict */
     uint32_t blk[DG_NBLK]; /* block index per DEFRAG_BLOCK of payload, or NIL */
-    dg_run runs[];         /* sorted by offset, max_fragments of them */
+    dg_run runs[];         /* sorted by offset, max_fragments of them; then max_fragments
+                            * dg_frec in arrival order (dg_frecs()) */
 } dg_map;
+_Static_assert(sizeof(dg_map) % 8 == 0 && sizeof(dg_run) == 8, "dg_frec after the runs is aligned");
 
 typedef struct dg {
     defrag_key key;      /* normalised: unused address bytes and IPv6 proto zero */
@@ -52,7 +62,10 @@ typedef struct dg {
     uint16_t nfrags, nruns;
     uint8_t claim;
     uint8_t proto;
+    uint8_t ttl;         /* of the fragment at offset 0 */
     bool first_in, last_in;
+    bool conflict; /* a fragment contradicted held bytes (its record in the map) */
+    uint8_t ttl0;  /* without a map: the one fragment's TTL (it came at created_us) */
     dg_run run0; /* without a map: the one run */
 } dg;
 
@@ -72,6 +85,23 @@ typedef struct dg_pool {
     uint32_t nfree;
 } dg_pool;
 
+/* A datagram reassembled in the last recent_ms (see defrag.h): its payload is
+ * arena[aoff, aoff + len). Records live in a ring in completion order; their payloads
+ * in the arena in the same order, so the oldest goes first under pressure. */
+typedef struct dg_recent {
+    defrag_key key;
+    uint64_t done_us;
+    uint32_t hnext;   /* hash chain, while live */
+    uint32_t aoff, len;
+    unsigned nconf;   /* conflicting fragments seen since reassembly or before */
+    uint8_t proto;
+    uint8_t nfrec;
+    uint8_t claim;    /* the datagram's (enum dnssrv_claim) */
+    bool reported;    /* its conflict was delivered (in flight or late) */
+    bool live;        /* in the hash: not replaced by a newer datagram of the same key */
+    dg_frec frec[DEFRAG_RECENT_FRAGS];
+} dg_recent;
+
 struct defrag {
     defrag_limits lim;
     uint64_t timeout_us;
@@ -86,6 +116,21 @@ struct defrag {
     const dnssrv *srv;
     uint8_t *out;
     uint8_t out_proto;
+    uint8_t out_ttl;
+    /* what the last defrag_add() found */
+    bool has_conflict, has_late;
+    pkt_frag_conflict conflict, late;
+    const uint8_t *late_out;
+    uint32_t late_len;
+    uint8_t late_proto;
+    /* reassembled datagrams remembered (dg_recent) */
+    uint64_t recent_us;
+    dg_recent *rec;
+    uint32_t rcap, rhead, rcount; /* ring of rcap records, oldest at rhead */
+    uint32_t *rbucket;            /* hash of live records, rnbuckets (a power of two) */
+    uint32_t rnbuckets;
+    uint8_t *arena;
+    uint32_t arena_len;
 };
 
 void defrag_limits_default(defrag_limits *l)
@@ -98,13 +143,17 @@ void defrag_limits_default(defrag_limits *l)
         l->max_bytes = 32u << 20;
     if (!l->timeout_ms)
         l->timeout_ms = 30000;
+    if (!l->recent_bytes)
+        l->recent_bytes = 4u << 20;
+    if (!l->recent_ms)
+        l->recent_ms = 5000;
 }
 
 size_t defrag_map_bytes(unsigned max_fragments)
 {
     if (max_fragments > DG_MAXFRAGS)
         max_fragments = DG_MAXFRAGS;
-    return sizeof(dg_map) + (size_t)max_fragments * sizeof(dg_run);
+    return sizeof(dg_map) + (size_t)max_fragments * (sizeof(dg_run) + sizeof(dg_frec));
 }
 
 static uint64_t dg_mix(uint64_t h)
@@ -193,6 +242,11 @@ static void *pool_at(const dg_pool *p, uint32_t i)
 static dg *DG(const defrag *d, uint32_t i) { return pool_at(&d->ent, i); }
 static dg_map *MAP(const defrag *d, const dg *g) { return pool_at(&d->maps, g->map); }
 static uint8_t *BLK(const defrag *d, uint32_t b) { return pool_at(&d->blocks, b); }
+static dg_frec *dg_frecs(const defrag *d, const dg *g)
+{
+    /* aligned: dg_map's size and every item's are multiples of 8 (see dg_map) */
+    return (dg_frec *)(void *)(MAP(d, g)->runs + d->lim.max_fragments);
+}
 
 /* ---- construction ---- */
 
@@ -221,13 +275,33 @@ defrag *defrag_new(const defrag_limits *l)
     if (getrandom(&d->seed, sizeof d->seed, GRND_NONBLOCK) != (ssize_t)sizeof d->seed)
         d->seed = dg_mix((uint64_t)(uintptr_t)d ^ (uint64_t)time(NULL));
 
+    /* The memory of reassembled datagrams: a record per 2 KiB of the budget (the
+     * fragmented DNS answers it is for are larger), the rest for their payloads, never
+     * less than one datagram of the largest size. */
+    d->recent_us = (uint64_t)d->lim.recent_ms * 1000;
+    if (d->lim.recent_bytes < (128u << 10))
+        d->lim.recent_bytes = 128u << 10;
+    if (d->lim.recent_bytes > ((size_t)1 << 32))
+        d->lim.recent_bytes = (size_t)1 << 32;
+    d->rcap = (uint32_t)(d->lim.recent_bytes / 2048);
+    size_t arena = d->lim.recent_bytes - (size_t)d->rcap * sizeof(dg_recent);
+    d->arena_len = arena < DG_MAXLEN ? DG_MAXLEN : (uint32_t)(arena > UINT32_MAX ? UINT32_MAX : arena);
+    d->rnbuckets = 16;
+    while (d->rnbuckets < d->rcap)
+        d->rnbuckets <<= 1;
+    d->rec = malloc((size_t)d->rcap * sizeof *d->rec);
+    d->rbucket = malloc(d->rnbuckets * sizeof *d->rbucket);
+    d->arena = malloc(d->arena_len);
+
     d->bucket = malloc(d->nbuckets * sizeof *d->bucket);
     d->out = malloc(DG_MAXLEN);
-    if (!d->bucket || !d->out || pool_init(&d->ent, sizeof(dg), max_ent) != 0 ||
+    if (!d->bucket || !d->out || !d->rec || !d->rbucket || !d->arena ||
+        pool_init(&d->ent, sizeof(dg), max_ent) != 0 ||
         pool_init(&d->maps, d->map_bytes, max_maps) != 0 ||
         pool_init(&d->blocks, DEFRAG_BLOCK, max_blocks) != 0)
         goto out;
     memset(d->bucket, 0xff, d->nbuckets * sizeof *d->bucket);
+    memset(d->rbucket, 0xff, d->rnbuckets * sizeof *d->rbucket);
     ret = d;
     d = NULL;
 out:
@@ -244,6 +318,9 @@ void defrag_free(defrag *d)
     pool_fini(&d->blocks);
     free(d->bucket);
     free(d->out);
+    free(d->rec);
+    free(d->rbucket);
+    free(d->arena);
     free(d);
 }
 
@@ -258,6 +335,195 @@ size_t defrag_mem_charged(const defrag *d) { return d->charged; }
 unsigned defrag_datagrams(const defrag *d) { return d->count; }
 
 uint8_t defrag_proto(const defrag *d) { return d->out_proto; }
+uint8_t defrag_ttl(const defrag *d) { return d->out_ttl; }
+
+unsigned defrag_recent_count(const defrag *d) { return d->rcount; }
+size_t defrag_recent_budget(const defrag *d)
+{
+    return (size_t)d->rcap * sizeof(dg_recent) + d->arena_len;
+}
+
+const pkt_frag_conflict *defrag_conflict(const defrag *d)
+{
+    return d->has_conflict ? &d->conflict : NULL;
+}
+
+const pkt_frag_conflict *defrag_late_conflict(const defrag *d, const uint8_t **out,
+                                              size_t *outlen, uint8_t *proto)
+{
+    if (!d->has_late)
+        return NULL;
+    *out = d->late_out;
+    *outlen = d->late_len;
+    *proto = d->late_proto;
+    return &d->late;
+}
+
+/* ---- reassembled datagrams remembered ---- */
+
+static uint32_t recent_hash(const defrag *d, const defrag_key *k)
+{
+    return dg_hash(d, k) & (d->rnbuckets - 1);
+}
+
+static void recent_unlink(defrag *d, uint32_t i)
+{
+    dg_recent *r = &d->rec[i];
+    if (!r->live)
+        return;
+    uint32_t *pp = &d->rbucket[recent_hash(d, &r->key)];
+    while (*pp != i)
+        pp = &d->rec[*pp].hnext;
+    *pp = r->hnext;
+    r->live = false;
+}
+
+static void recent_pop(defrag *d)
+{
+    recent_unlink(d, d->rhead);
+    d->rhead = (d->rhead + 1) % d->rcap;
+    d->rcount--;
+}
+
+static bool recent_expired(const defrag *d, const dg_recent *r, uint64_t now_us)
+{
+    return now_us >= r->done_us && now_us - r->done_us >= d->recent_us;
+}
+
+static void recent_expire(defrag *d, uint64_t now_us)
+{
+    while (d->rcount && recent_expired(d, &d->rec[d->rhead], now_us))
+        recent_pop(d);
+}
+
+static uint32_t recent_lookup(const defrag *d, const defrag_key *k)
+{
+    for (uint32_t i = d->rbucket[recent_hash(d, k)]; i != NIL; i = d->rec[i].hnext)
+        if (dg_key_eq(&d->rec[i].key, k))
+            return i;
+    return NIL;
+}
+
+/* Where len payload bytes can go in the arena without touching a payload held, or
+ * UINT32_MAX: payloads are placed in ring order after the newest one. */
+static uint32_t recent_room(const defrag *d, uint32_t len)
+{
+    if (!d->rcount)
+        return 0;
+    const dg_recent *old = &d->rec[d->rhead];
+    const dg_recent *neu = &d->rec[(d->rhead + d->rcount - 1) % d->rcap];
+    uint32_t wp = neu->aoff + neu->len;
+    if (neu->aoff >= old->aoff) { /* not wrapped: free after the newest and before the oldest */
+        if (d->arena_len - wp >= len)
+            return wp;
+        return old->aoff >= len ? 0 : UINT32_MAX;
+    }
+    return old->aoff - wp >= len ? wp : UINT32_MAX;
+}
+
+/* Remembers a reassembled datagram (the payload in d->out) with its fragments. Room is
+ * made by forgetting the oldest, unless the oldest still alive has a higher claim than
+ * this one: then this one is not remembered (as in flight, a newcomer never pushes out a
+ * higher claim, so datagrams forged from spoofed sources cannot flush the resolver's). */
+static void recent_add(defrag *d, const dg *g, uint64_t now_us, dw_counters *c)
+{
+    uint32_t old = recent_lookup(d, &g->key);
+    if (old != NIL)
+        recent_unlink(d, old); /* the newer datagram of the key is the one a fragment meets */
+    uint32_t at = 0;
+    while (d->rcount == d->rcap || (at = recent_room(d, g->len)) == UINT32_MAX) {
+        const dg_recent *h = &d->rec[d->rhead];
+        if (h->live && !recent_expired(d, h, now_us)) {
+            DW_COUNT(c, FRAG_RECENT_EVICTED);
+            if (h->claim > g->claim)
+                return;
+        }
+        recent_pop(d);
+    }
+    uint32_t i = (d->rhead + d->rcount++) % d->rcap;
+    dg_recent *r = &d->rec[i];
+    r->key = g->key;
+    r->done_us = now_us;
+    r->aoff = at;
+    r->len = g->len;
+    r->proto = g->proto;
+    r->claim = g->claim;
+    r->reported = g->conflict;
+    r->nconf = g->conflict ? MAP(d, g)->conflict.count : 0;
+    r->nfrec = 0;
+    if (g->map != NIL) {
+        const dg_frec *f = dg_frecs(d, g);
+        for (unsigned k = 0; k < g->nfrags && r->nfrec < DEFRAG_RECENT_FRAGS; k++)
+            r->frec[r->nfrec++] = f[k];
+    } else if (g->nruns) {
+        r->frec[r->nfrec++] = (dg_frec){g->created_us, (uint16_t)g->run0.off,
+                                        (uint16_t)(g->run0.end - g->run0.off), g->ttl0};
+    }
+    memcpy(d->arena + at, d->out, g->len);
+    uint32_t h = recent_hash(d, &r->key);
+    r->hnext = d->rbucket[h];
+    d->rbucket[h] = i;
+    r->live = true;
+}
+
+/* The first byte at which n bytes differ, or UINT32_MAX. */
+static uint32_t first_diff(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+    if (memcmp(a, b, n) == 0)
+        return UINT32_MAX;
+    uint32_t i = 0;
+    while (a[i] == b[i])
+        i++;
+    return i;
+}
+
+/* The fragment record covering byte `at`, as evidence. */
+static pkt_frag_piece piece_of(const dg_frec *f, unsigned n, uint32_t at)
+{
+    for (unsigned k = 0; k < n; k++)
+        if (at >= f[k].off && at < (uint32_t)f[k].off + f[k].len)
+            return (pkt_frag_piece){f[k].off, f[k].len, f[k].us, f[k].ttl};
+    return (pkt_frag_piece){0, 0, 0, 0};
+}
+
+/* A fragment [off, end) against the datagram of its key reassembled in the last
+ * recent_ms, if any: counted, and reported once per datagram (d->late). */
+static void recent_check(defrag *d, const defrag_key *nk, uint32_t off, uint32_t end, int more,
+                         const uint8_t *data, uint8_t ttl, uint64_t now_us, dw_counters *c)
+{
+    uint32_t i = recent_lookup(d, nk);
+    if (i == NIL)
+        return;
+    dg_recent *r = &d->rec[i];
+    if (recent_expired(d, r, now_us) || off >= r->len)
+        return; /* (expired: dropped at the next sweep) */
+    uint32_t cmp_end = end < r->len ? end : r->len;
+    uint32_t diff = first_diff(d->arena + r->aoff + off, data, cmp_end - off);
+    if (diff != UINT32_MAX)
+        diff += off;
+    else if (end > r->len || (!more && end != r->len)) /* the datagram ended elsewhere */
+        diff = cmp_end;
+    if (diff == UINT32_MAX) {
+        DW_COUNT(c, FRAG_LATE_DUPLICATE);
+        return;
+    }
+    DW_COUNT(c, FRAG_CONFLICT_LATE);
+    r->nconf++;
+    if (r->reported)
+        return;
+    r->reported = true;
+    d->late = (pkt_frag_conflict){
+        .first = piece_of(r->frec, r->nfrec, diff < r->len ? diff : r->len - 1),
+        .second = {off, end - off, now_us, ttl},
+        .diff_off = diff,
+        .count = r->nconf,
+        .late = true,
+    };
+    d->late_out = d->arena + r->aoff;
+    d->late_len = r->len;
+    d->late_proto = r->proto;
+    d->has_late = true;
+}
 
 /* ---- lists, release, eviction ---- */
 
@@ -357,6 +623,7 @@ static bool dg_expired(const defrag *d, const dg *g, uint64_t now_us)
 
 void defrag_expire(defrag *d, uint64_t now_us, dw_counters *c)
 {
+    recent_expire(d, now_us);
     /* Arrival order per list: the first one still alive ends the walk (one whose claim
      * rose may wait behind younger ones, at most one timeout). Time going backwards in a
      * capture only delays expiry; the lookup checks again. */
@@ -424,6 +691,8 @@ static uint32_t dg_create(defrag *d, const defrag_key *k, uint32_t h, unsigned c
     g->map = g->blk0 = NIL;
     g->blk0_no = 0;
     g->first_in = g->last_in = false;
+    g->conflict = false;
+    g->ttl0 = 0;
     g->proto = k->proto;
     g->claim = (uint8_t)claim;
     g->hnext = d->bucket[h];
@@ -444,9 +713,13 @@ static bool dg_promote(defrag *d, dg *g)
     memset(m->blk, 0xff, sizeof m->blk);
     if (g->blk0 != NIL)
         m->blk[g->blk0_no] = g->blk0;
-    if (g->nruns)
-        m->runs[0] = g->run0;
     g->map = mi;
+    if (g->nruns) {
+        m->runs[0] = g->run0;
+        /* the one fragment held so far (an entry without a map holds one) */
+        dg_frecs(d, g)[0] = (dg_frec){g->created_us, (uint16_t)g->run0.off,
+                                      (uint16_t)(g->run0.end - g->run0.off), g->ttl0};
+    }
     return true;
 }
 
@@ -491,20 +764,48 @@ static void dg_load(const defrag *d, const dg *g, uint32_t off, uint8_t *dst, ui
     }
 }
 
-static bool dg_same(const defrag *d, const dg *g, uint32_t off, const uint8_t *data,
-                    uint32_t len)
+/* The offset of the first byte of [off, off + len) that differs from data, or
+ * UINT32_MAX when they are the same; every byte of the range must be held. */
+static uint32_t dg_diff(const defrag *d, const dg *g, uint32_t off, const uint8_t *data,
+                        uint32_t len)
 {
     uint8_t tmp[DEFRAG_BLOCK];
     while (len) {
         uint32_t n = len < sizeof tmp ? len : (uint32_t)sizeof tmp;
         dg_load(d, g, off, tmp, n);
-        if (memcmp(tmp, data, n) != 0)
-            return false;
+        uint32_t k = first_diff(tmp, data, n);
+        if (k != UINT32_MAX)
+            return off + k;
         off += n;
         data += n;
         len -= n;
     }
-    return true;
+    return UINT32_MAX;
+}
+
+/* A duplicate fragment with other bytes than those held, the first at diff: the first
+ * such one is recorded in the map (given one now if needed and affordable), the others
+ * counted. */
+static void dg_note_conflict(defrag *d, uint32_t i, uint32_t off, uint32_t end, uint32_t diff,
+                             uint8_t ttl, uint64_t now_us, dw_counters *c)
+{
+    dg *g = DG(d, i);
+    if (g->conflict) {
+        if (g->map != NIL)
+            MAP(d, g)->conflict.count++;
+        return;
+    }
+    if (g->map == NIL &&
+        (!dg_reserve(d, i, g->claim, d->map_bytes, c) || !dg_promote(d, g)))
+        return; /* counted (FRAG_CONFLICT); the evidence needs memory there is not */
+    g->conflict = true;
+    MAP(d, g)->conflict = (pkt_frag_conflict){
+        .first = piece_of(dg_frecs(d, g), g->nfrags, diff),
+        .second = {off, end - off, now_us, ttl},
+        .diff_off = diff,
+        .count = 1,
+        .late = false,
+    };
 }
 
 enum dg_place { DG_APPEND, DG_INSERT, DG_DUP, DG_OVERLAP };
@@ -553,7 +854,15 @@ static unsigned dg_claim_of(const defrag *d, const defrag_key *k, uint32_t off,
 int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const uint8_t *data,
                size_t len, uint64_t now_us, const uint8_t **out, size_t *outlen, dw_counters *c)
 {
+    return defrag_add_ttl(d, k, offset, more, data, len, 0, now_us, out, outlen, c);
+}
+
+int defrag_add_ttl(defrag *d, const defrag_key *k, uint32_t offset, int more,
+                   const uint8_t *data, size_t len, uint8_t ttl, uint64_t now_us,
+                   const uint8_t **out, size_t *outlen, dw_counters *c)
+{
     DW_COUNT(c, FRAG_SEEN);
+    d->has_conflict = d->has_late = false;
     defrag_expire(d, now_us, c);
     if (offset > DG_MAXLEN || len > DG_MAXLEN - offset) {
         DW_COUNT(c, FRAG_BAD);
@@ -573,6 +882,8 @@ int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const 
     unsigned claim = dg_claim_of(d, k, off, data, len);
     defrag_key nk;
     dg_key_norm(&nk, k);
+    if (end > off)
+        recent_check(d, &nk, off, end, more, data, ttl, now_us, c);
     uint32_t h = dg_hash(d, &nk);
     uint32_t i = dg_lookup(d, &nk, h);
     if (i != NIL && dg_expired(d, DG(d, i), now_us)) {
@@ -617,10 +928,13 @@ int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const 
     uint32_t at;
     enum dg_place place = dg_classify(g, dg_runs(d, g), off, end, &at);
     if (place == DG_DUP) {
-        if (dg_same(d, g, off, data, end - off)) {
+        uint32_t diff = dg_diff(d, g, off, data, end - off);
+        if (diff == UINT32_MAX) {
             DW_COUNT(c, FRAG_DUPLICATE);
         } else {
             DW_COUNT(c, FRAG_OVERLAP);
+            DW_COUNT(c, FRAG_CONFLICT);
+            dg_note_conflict(d, i, off, end, diff, ttl, now_us, c);
         }
         return -EEXIST;
     }
@@ -641,8 +955,7 @@ int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const 
     for (uint32_t b = blo; b <= bhi; b++)
         need += dg_blk(d, g, b) == NIL;
     bool promote = g->map == NIL &&
-                   ((g->nruns && place != DG_APPEND) || blo != bhi ||
-                    (g->blk0 != NIL && g->blk0_no != blo));
+                   (g->nfrags || blo != bhi || (g->blk0 != NIL && g->blk0_no != blo));
     size_t bytes = (size_t)need * DEFRAG_BLOCK + (promote ? d->map_bytes : 0);
     if (!dg_reserve(d, i, g->claim, bytes, c)) {
         DW_COUNT(c, FRAG_MEM_FULL);
@@ -664,10 +977,15 @@ int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const 
         runs[at].end = end;
         g->nruns++;
     }
+    if (g->map != NIL)
+        dg_frecs(d, g)[g->nfrags] = (dg_frec){now_us, (uint16_t)off, (uint16_t)(end - off), ttl};
+    else
+        g->ttl0 = ttl;
     g->nfrags++;
     g->meat += end - off;
     if (off == 0) {
         g->first_in = true;
+        g->ttl = k->ttl;
         if (!v4)
             g->proto = k->proto;
     }
@@ -679,6 +997,15 @@ int defrag_add(defrag *d, const defrag_key *k, uint32_t offset, int more, const 
     *out = d->out;
     *outlen = g->len;
     d->out_proto = g->proto;
+    d->out_ttl = g->ttl;
+    if (g->conflict) {
+        d->conflict = MAP(d, g)->conflict;
+        d->has_conflict = true;
+    }
+    /* Remembered for late conflicts, unless this very fragment also revealed one: the
+     * payload handed back for that lives in the memory a new record could take. */
+    if (g->claim >= DNSSRV_CLAIM_DNS && !d->has_late)
+        recent_add(d, g, now_us, c);
     dg_release(d, i);
     DW_COUNT(c, FRAG_REASSEMBLED);
     return 1;

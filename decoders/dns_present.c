@@ -548,6 +548,16 @@ const char *dns_type_name(uint16_t type, char buf[16])
     return buf;
 }
 
+const char *dns_section_name(unsigned section)
+{
+    switch (section) {
+    case DNS_SEC_ANSWER: return "answer";
+    case DNS_SEC_AUTHORITY: return "authority";
+    case DNS_SEC_ADDITIONAL: return "additional";
+    default: return "?";
+    }
+}
+
 const char *dns_class_name(uint16_t rclass, char buf[16])
 {
     switch (rclass) {

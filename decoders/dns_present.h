@@ -67,6 +67,8 @@ int dns_parse_ip(const char *text, uint8_t out[16]);
 /* Mnemonics: "A", "AAAA", ... or "TYPE1234" in buf (buf must hold 16 bytes). */
 const char *dns_type_name(uint16_t type, char buf[16]);
 const char *dns_class_name(uint16_t rclass, char buf[16]);
+/* "answer", "authority" or "additional" for an enum dns_section; "?" otherwise. */
+const char *dns_section_name(unsigned section);
 const char *dns_rcode_name(uint16_t rcode, char buf[16]);
 const char *dns_opcode_name(uint8_t opcode, char buf[16]);
 

@@ -2,6 +2,8 @@
  * frame can fail to reach a UDP/TCP payload is counted in exactly one counter. */
 #include "decoders/pkt.h"
 
+#include "decoders/dnstap.h"
+
 #include <string.h>
 
 #include "decoders/wire.h"
@@ -420,7 +422,7 @@ static enum pkt_result pkt_ipv4(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_co
     uint16_t totlen = wire_u16(w);
     uint16_t id = wire_u16(w);
     uint16_t ff = wire_u16(w);
-    wire_skip(w, 1); /* TTL */
+    uint8_t ttl = wire_u8(w);
     uint8_t proto = wire_u8(w);
     wire_skip(w, 2); /* checksum */
     wire_bytes(w, pi->src, 4);
@@ -449,6 +451,7 @@ static enum pkt_result pkt_ipv4(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_co
     }
     pi->ip_version = 4;
     pi->proto = proto;
+    pi->ip_ttl = ttl;
     /* The total length bounds the payload (Ethernet pads short frames); the capture
      * length bounds it too (snaplen). */
     bool cut = totlen > avail;
@@ -475,6 +478,7 @@ static enum pkt_result pkt_ipv4(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_co
     frag->offset = offset;
     frag->more = more;
     frag->next_proto = proto;
+    frag->ttl = ttl;
     frag->data = pl.base;
     frag->len = pl.len;
     return PKT_FRAGMENT;
@@ -487,7 +491,7 @@ static enum pkt_result pkt_ipv6(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_co
     wire_skip(w, 3); /* traffic class, flow label */
     uint16_t plen = wire_u16(w);
     uint8_t nh = wire_u8(w);
-    wire_skip(w, 1); /* hop limit */
+    uint8_t hops = wire_u8(w);
     wire_bytes(w, pi->src, 16);
     wire_bytes(w, pi->dst, 16);
     if (!wire_ok(w)) {
@@ -505,6 +509,7 @@ static enum pkt_result pkt_ipv6(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_co
         return PKT_SKIP;
     }
     pi->ip_version = 6;
+    pi->ip_ttl = hops;
     bool cut = (size_t)plen > avail - 40;
     wire_ctx pl = wire_sub(w, cut ? avail - 40 : plen);
 
@@ -556,6 +561,7 @@ static enum pkt_result pkt_ipv6(wire_ctx *w, pkt_info *pi, pkt_frag *frag, dw_co
         frag->offset = offset;
         frag->more = more;
         frag->next_proto = next;
+        frag->ttl = hops;
         frag->data = wire_ptr(&pl);
         frag->len = wire_left(&pl);
         return PKT_FRAGMENT;
@@ -595,6 +601,8 @@ enum pkt_result pkt_parse(int dlt, const uint8_t *data, size_t caplen, pkt_info 
         data = none;
         caplen = 0;
     }
+    if (dlt == PKT_DLT_DNSWATCH)
+        return dnstap_record_parse(data, caplen, pi, frag, c);
 
     wire_ctx w = wire_init(data, caplen);
     int ver = 0; /* 4, 6, or 0: decided by the version nibble */

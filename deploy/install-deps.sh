@@ -4,9 +4,11 @@
 set -euo pipefail
 
 pkgs=(cmake ninja-build pkg-config gcc clang libclang-rt-14-dev
-      libpcap-dev libldns-dev libyaml-dev libmaxminddb-dev libhiredis-dev libcmocka-dev
+      libpcap-dev libldns-dev libyaml-dev libmaxminddb-dev libhiredis-dev libssl-dev openssl libcmocka-dev libpsl-dev publicsuffix
       python3 python3-yaml perl libmaxmind-db-writer-perl redis-server redis-tools iproute2
-      tcpreplay util-linux systemd groff-base man-db)
+      tcpreplay util-linux systemd groff-base man-db
+      libfstrm-dev fstrm-bin libprotobuf-c-dev protobuf-c-compiler unbound dnsutils
+      libsystemd-dev prometheus bash-completion dpkg-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

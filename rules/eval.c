@@ -35,7 +35,21 @@ typedef struct cand_info {
     uint16_t first;    /* index in chain[] of the first name it matched; NO_NAME: beyond */
     int group;         /* that name's group; -1 beyond */
     uint16_t rr;       /* beyond: the answer record whose owner it matched */
+    /* out_of_bailiwick: records for names the rule watches found outside the question's
+     * bailiwick (check_bailiwick), the last one counted, and whether that is all the
+     * rule matched (it then judges nothing else: it owns no name of the response). */
+    unsigned poison_n;
+    uint16_t poison_last;
+    bool poison_only;
 } cand_info;
+
+/* The (rule, record) pairs of out_of_bailiwick kept per response, and per rule (the
+ * evidence keeps that many); the others are counted in cand_info.poison_n. */
+#define POISON_MAX 4096
+typedef struct poison_pair {
+    uint32_t rule;
+    uint16_t rr;
+} poison_pair;
 
 struct evaluator {
     const ruleset *rs;
@@ -70,9 +84,30 @@ struct evaluator {
     unsigned n_beyond;
     /* Each chain name prepared once for every name set it is looked up in. */
     nameset_query q[EVAL_MAX_NAMES + 1];
-    bool need_track;            /* some rule needs the query (dnssec: signed) */
+    bool watch_any;             /* a rule watches a name for poisoning (ruleset_watch) */
+    /* The first record that build_groups did not find owned by a name of the question's
+     * chain (m->n_rr: none): check_bailiwick starts there. */
+    unsigned bw_first;
+    poison_pair *poison;        /* POISON_MAX, out_of_bailiwick of the current response */
+    unsigned n_poison;
+    /* check_bailiwick's record owner [0] and the suffix it shares with the question's
+     * chain [1]: wire form, text, query. */
+    uint8_t bw_wire[DNS_NAME_MAX];
+    char bw_text[2][DNS_NAME_TEXT_MAX];
+    nameset_query bw_q[2];
+    uint32_t watching[EVAL_MAX_FINDINGS]; /* the rules watching the current question */
+    unsigned n_watching;
+    track_match tm;             /* the current response's (evidence points here) */
+    bool any_resolvers;         /* some rule lists expect.resolvers: sample their queries */
+    uint32_t *res_rules;        /* the indexes of those rules, in rule order */
+    size_t n_res_rules;
+    rsample *sample;            /* the resolvers' upstream queries (rsample.h) */
     /* The question's chain went on past EVAL_MAX_CHAIN (said in the trace). */
     bool chain_cut;
+    /* Allow documents: per entry, the groups whose chain has a name the entry lists,
+     * worked out once per response (allow_stamp[i] == gen) when an address needs it. */
+    uint32_t *allow_stamp, *allow_groups;
+    size_t n_allow;
     eval_trace_fn trace_fn; /* NULL: no tracing (the sensor) */
     void *trace_ctx;
     time_t (*clock)(void);  /* NULL: time() */
@@ -99,31 +134,50 @@ size_t dw_violation_names(uint32_t set, const char *out[DW_V_COUNT])
     return n;
 }
 
+
 static int size_for(evaluator *ev, const ruleset *rs)
 {
     size_t n = ruleset_count(rs);
+    size_t na = ruleset_allow_count(rs);
     uint32_t *stamp = calloc(n ? n : 1, sizeof *stamp);
     uint32_t *cand = calloc(n ? n : 1, sizeof *cand);
     cand_info *info = calloc(n ? n : 1, sizeof *info);
-    if (!stamp || !cand || !info) {
+    uint32_t *astamp = calloc(na ? na : 1, sizeof *astamp);
+    uint32_t *agroups = calloc(na ? na : 1, sizeof *agroups);
+    uint32_t *res_rules = calloc(n ? n : 1, sizeof *res_rules);
+    if (!stamp || !cand || !info || !astamp || !agroups || !res_rules) {
         free(stamp);
         free(cand);
         free(info);
+        free(astamp);
+        free(agroups);
+        free(res_rules);
         return -ENOMEM;
     }
     free(ev->stamp);
     free(ev->cand);
     free(ev->info);
+    free(ev->allow_stamp);
+    free(ev->allow_groups);
+    ev->allow_stamp = astamp;
+    ev->allow_groups = agroups;
+    ev->n_allow = na;
+    free(ev->res_rules);
     ev->stamp = stamp;
     ev->cand = cand;
     ev->info = info;
+    ev->res_rules = res_rules;
+    ev->n_res_rules = 0;
     ev->n_rules = n;
     ev->gen = 0;
     ev->rs = rs;
-    ev->need_track = false;
+    ev->watch_any = rs && ruleset_watch(rs) && nameset_size(ruleset_watch(rs)) > 0;
+    ev->any_resolvers = false;
     for (size_t i = 0; i < n; i++)
-        if (ruleset_rule(rs, i)->dnssec == DW_DNSSEC_SIGNED)
-            ev->need_track = true;
+        if (ruleset_rule(rs, i)->resolvers && ruleset_rule(rs, i)->status != DW_RULE_DISABLED) {
+            ev->any_resolvers = true;
+            ev->res_rules[ev->n_res_rules++] = (uint32_t)i;
+        }
     return 0;
 }
 
@@ -134,8 +188,10 @@ evaluator *evaluator_new(const ruleset *rs, const asn_db *db, const track_limits
         return NULL;
     ev->db = db;
     ev->tr = track_new(tl);
+    ev->sample = rsample_new(0);
     ev->addrs = malloc(MAX_ADDRS * sizeof *ev->addrs);
-    if (!ev->tr || !ev->addrs || size_for(ev, rs) != 0) {
+    ev->poison = malloc(POISON_MAX * sizeof *ev->poison);
+    if (!ev->tr || !ev->sample || !ev->addrs || !ev->poison || size_for(ev, rs) != 0) {
         evaluator_free(ev);
         return NULL;
     }
@@ -147,10 +203,15 @@ void evaluator_free(evaluator *ev)
     if (!ev)
         return;
     track_free(ev->tr);
+    rsample_free(ev->sample);
     free(ev->addrs);
+    free(ev->poison);
     free(ev->stamp);
     free(ev->cand);
     free(ev->info);
+    free(ev->allow_stamp);
+    free(ev->allow_groups);
+    free(ev->res_rules);
     free(ev);
 }
 
@@ -180,11 +241,10 @@ __attribute__((format(printf, 5, 6))) static void trace(const evaluator *ev,
 
 void evaluator_query(evaluator *ev, const pkt_info *pi, const dns_msg *m)
 {
-    /* Only the DO bit of queries is used today: remembering queries costs a table
-     * probe per query, so it is skipped when no rule asks for DNSSEC. */
-    if (ev->need_track)
-        track_query(ev->tr, pi, m);
+    track_query(ev->tr, pi, m);
 }
+
+void evaluator_set_counters(evaluator *ev, dw_counters *c) { track_set_counters(ev->tr, c); }
 
 /* ---- the chain ---------------------------------------------------------------------- */
 
@@ -388,6 +448,14 @@ static bool addr_type(uint16_t t)
     return t == DNS_T_A || t == DNS_T_AAAA || t == DNS_T_SVCB || t == DNS_T_HTTPS;
 }
 
+/* Notes record i as not known to be owned by a name of the question's chain (records come
+ * in order: the first such one is where check_bailiwick starts). */
+static inline void off_chain(evaluator *ev, unsigned i)
+{
+    if (ev->bw_first > i)
+        ev->bw_first = i;
+}
+
 /* The groups of a response (see eval_result): the question's chain, then a chain from
  * each owner of an address or CNAME answer that is on no chain before it. Owners
  * past the room for groups are listed in ev->beyond, to be matched one by one. */
@@ -400,6 +468,7 @@ static void build_groups(evaluator *ev, const dns_msg *m, eval_result *r)
     ev->chain_cut = false;
     ev->n_beyond = 0;
     ev->n_hashed = 0;
+    ev->bw_first = m->n_rr;
     prepare_aliases(ev, m);
     if (m->has_question) {
         if (m->qname_wlen > 0 && m->qname_wlen <= DNS_NAME_MAX &&
@@ -414,19 +483,24 @@ static void build_groups(evaluator *ev, const dns_msg *m, eval_result *r)
         uint32_t bits;
         ev->rec_ng[i] = 0;
         /* (a DNAME's owner is never asked for through it: it maps the names below) */
-        if (rr->section != DNS_SEC_ANSWER || !(addr_type(rr->type) || rr->type == DNS_T_CNAME))
+        if (rr->section != DNS_SEC_ANSWER || !(addr_type(rr->type) || rr->type == DNS_T_CNAME)) {
+            off_chain(ev, i);
             continue;
+        }
         if (dns_rr_owner_is_question(m, rr) && r->n_groups == 1) {
             ev->rec_groups[i] = 1u;
             ev->rec_ng[i] = 1;
             continue;
         }
+        off_chain(ev, i); /* (unless on the chain after all, just below) */
         if (dns_msg_name_unpack(m, rr->name_off, owner, NULL) < 0)
             continue;
         if ((bits = groups_of(ev, r, owner)) != 0) {
             /* mark_owners takes this unless a group is added after */
             ev->rec_groups[i] = bits;
             ev->rec_ng[i] = (uint8_t)r->n_groups;
+            if ((bits & 1u) && ev->bw_first == i)
+                ev->bw_first = m->n_rr;
             continue;
         }
         if (r->n_groups < EVAL_MAX_GROUPS && r->n_chain < EVAL_MAX_NAMES) {
@@ -549,6 +623,9 @@ static void on_candidate(void *ctx, uint32_t idx)
         ci->rr = c->rr;
         ci->groups = 0;
         ci->all_addrs = false;
+        ci->poison_n = 0;
+        ci->poison_last = NO_NAME;
+        ci->poison_only = false;
     }
     ci->groups |= c->group < 0 ? GROUP_BEYOND : 1u << c->group;
     ci->all_addrs |= c->all_addrs;
@@ -609,6 +686,182 @@ static void sort_candidates(uint32_t *v, size_t n)
         v[j] = x;
     }
 }
+
+/* ---- out_of_bailiwick --------------------------------------------------------------- */
+
+/* Whether a resolver would cache the record as data it resolves names with, the only way
+ * one outside the question's bailiwick can do harm: not OPT nor a meta type (TKEY, TSIG,
+ * the rest of RFC 6895's QTYPE-only range 128..255), nor a DNSSEC proof (RRSIG, NSEC,
+ * NSEC3: a validator checks them against the zone's keys, anything else ignores them;
+ * and an NXDOMAIN proves the name's absence with the NSEC owned by the name before it,
+ * pypi.org's for a question for pypj.org), of the question's class, with a TTL above 0
+ * (RFC 1035: a zero TTL is for the transaction in progress only). */
+static bool cacheable(const dns_msg *m, const dns_rr *rr)
+{
+    return rr->type != DNS_T_OPT && (rr->type < 128 || rr->type > 255) &&
+           rr->type != DNS_T_RRSIG && rr->type != DNS_T_NSEC && rr->type != DNS_T_NSEC3 &&
+           rr->rclass == m->qclass && rr->ttl > 0;
+}
+
+/* The label offsets of an uncompressed wire name into off[], and how many; -1 if
+ * malformed. */
+static int label_offsets(const uint8_t *w, uint8_t off[DNS_NAME_MAX / 2 + 1])
+{
+    int n = 0;
+    size_t i = 0;
+    while (i < DNS_NAME_MAX && w[i]) {
+        if (w[i] > DNS_LABEL_MAX || n == DNS_NAME_MAX / 2 + 1)
+            return -1;
+        off[n++] = (uint8_t)i;
+        i += (size_t)w[i] + 1;
+    }
+    return i < DNS_NAME_MAX ? n : -1;
+}
+
+static bool label_eq(const uint8_t *a, const uint8_t *b)
+{
+    if (a[0] != b[0])
+        return false;
+    for (unsigned j = 1; j <= a[0]; j++) {
+        unsigned x = a[j], y = b[j];
+        if ((x - 'A' < 26u ? x + 32 : x) != (y - 'A' < 26u ? y + 32 : y))
+            return false;
+    }
+    return true;
+}
+
+/* How many labels a (na labels at offsets oa) and b share at their end,
+ * case-insensitively; 0 when none, or b is malformed. */
+static int common_suffix(const uint8_t *a, const uint8_t *oa, int na, const uint8_t *b)
+{
+    uint8_t ob[DNS_NAME_MAX / 2 + 1];
+    int nb = label_offsets(b, ob), k = 0;
+    while (k < na && k < nb && label_eq(a + oa[na - 1 - k], b + ob[nb - 1 - k]))
+        k++;
+    return k;
+}
+
+/* The wire name's query (nameset_query_wire, or the reader's text for a name it escapes). */
+static bool query_of(nameset_query *q, const uint8_t *w, size_t avail, char text[DNS_NAME_TEXT_MAX])
+{
+    if (nameset_query_wire(q, w, avail, text, DNS_NAME_TEXT_MAX) == 0)
+        return true;
+    if (dns_wirename_text(w, avail, text, true) < 0)
+        return false;
+    nameset_query_init(q, text, strlen(text));
+    return true;
+}
+
+typedef struct bw_ctx {
+    evaluator *ev;
+    const eval_result *r;
+    uint16_t rr;
+    int shared; /* labels of the suffix in bw_q[1]; -1 not computed yet */
+} bw_ctx;
+
+typedef struct find_ctx {
+    uint32_t want;
+    bool found;
+} find_ctx;
+
+static void on_find(void *ctx, uint32_t v)
+{
+    find_ctx *f = ctx;
+    f->found |= v == f->want;
+}
+
+/* A rule watches the owner of record c->rr (ruleset_watch): the record is in the
+ * question's bailiwick for that rule when the rule also watches the longest suffix the
+ * owner shares with a name of the question's chain (the question, or a CNAME/DNAME target
+ * reached from it): both are then at or below one name the rule watches. Watched names
+ * are closed downwards, so the longest shared suffix is the only one to try. */
+static void on_watched(void *ctx, uint32_t idx)
+{
+    bw_ctx *c = ctx;
+    evaluator *ev = c->ev;
+    if (idx >= ev->n_rules)
+        return;
+    cand_info *ci = &ev->info[idx];
+    bool cand = ev->stamp[idx] == ev->gen;
+    if (cand && ci->poison_last == c->rr) /* (a rule may be listed twice for a name) */
+        return;
+    const dw_rule *rule = ruleset_rule(ev->rs, idx);
+    if (rule->except && nameset_contains_query(rule->except, &ev->bw_q[0]))
+        return;
+    if (c->shared < 0) { /* once per record, for the first rule that watches it */
+        uint8_t oa[DNS_NAME_MAX / 2 + 1];
+        int na = label_offsets(ev->bw_wire, oa), best = 0;
+        for (unsigned k = 0; na > 0 && k < c->r->group[0].n && best < na; k++) {
+            int n = common_suffix(ev->bw_wire, oa, na, ev->chain_wire[k]);
+            best = n > best ? n : best;
+        }
+        size_t off = best > 0 ? oa[na - best] : 0;
+        c->shared = best > 0 && query_of(&ev->bw_q[1], ev->bw_wire + off, DNS_NAME_MAX - off,
+                                         ev->bw_text[1])
+                        ? best
+                        : 0;
+    }
+    if (c->shared > 0) {
+        find_ctx f = {idx, false};
+        nameset_match_query(ruleset_watch(ev->rs), &ev->bw_q[1], on_find, &f);
+        if (f.found)
+            return;
+    }
+    if (!cand) {
+        ev->stamp[idx] = ev->gen;
+        ev->cand[ev->n_cand++] = idx;
+        ci->first = 0;
+        ci->group = 0; /* the question's chain: the reason and cname_chain name it */
+        ci->rr = c->rr;
+        ci->groups = 0;
+        ci->all_addrs = false;
+        ci->poison_n = 0;
+        ci->poison_only = true;
+    }
+    ci->poison_last = c->rr;
+    if (ci->poison_n++ < EVAL_MAX_EVIDENCE && ev->n_poison < POISON_MAX)
+        ev->poison[ev->n_poison++] = (poison_pair){idx, c->rr};
+}
+
+/* out_of_bailiwick (DESIGN.md "Tracking"): every record a resolver would cache, in any
+ * section, whose owner a rule watches (ruleset_watch) while the question is neither that
+ * name nor below it nor reaches it through the answer's CNAME/DNAME chain. Makes each
+ * such rule a candidate (poison_only when nothing else matched it) and keeps the records
+ * in ev->poison. Only responses a resolver takes records from are judged: with a question
+ * (a resolver refuses a reply without one) and a NOERROR or NXDOMAIN header (it drops
+ * the body of the others and asks elsewhere). Most records cost a test or two: an owner
+ * that is a pointer to the question, or a name of its chain, is in every bailiwick. */
+static void check_bailiwick(evaluator *ev, const dns_msg *m, const eval_result *r)
+{
+    ev->n_poison = 0;
+    unsigned rc = DNS_RCODE(m->flags);
+    if (ev->bw_first >= m->n_rr || !ev->watch_any || !m->has_question || r->n_groups == 0 ||
+        (rc != 0 && rc != 3))
+        return;
+    for (unsigned i = ev->bw_first; i < m->n_rr; i++) {
+        /* An address or CNAME answer owned by a name of the question's chain (found so
+         * by build_groups): most records of most responses, decided here. */
+        if (ev->rec_ng[i] && (ev->rec_groups[i] & 1u))
+            continue;
+        const dns_rr *rr = &m->rr[i];
+        /* A chain longer than the sensor follows may reach any answer's owner (their
+         * addresses are still judged, through the owners' chains). */
+        if (!cacheable(m, rr) || (ev->chain_cut && rr->section == DNS_SEC_ANSWER) ||
+            dns_rr_owner_is_question(m, rr))
+            continue;
+        if (dns_msg_name_unpack(m, rr->name_off, ev->bw_wire, NULL) < 0 ||
+            in_range(ev, 0, r->group[0].n, ev->bw_wire) ||
+            !query_of(&ev->bw_q[0], ev->bw_wire, DNS_NAME_MAX, ev->bw_text[0]))
+            continue;
+        bw_ctx c = {ev, r, (uint16_t)i, -1};
+        nameset_match_query(ruleset_watch(ev->rs), &ev->bw_q[0], on_watched, &c);
+    }
+}
+
+/* The out_of_bailiwick evidence of a rule: the records check_bailiwick kept for it, the
+ * others counted. */
+static void bailiwick_evidence(evaluator *ev, const dw_rule *rule, const cand_info *ci,
+                               const dns_msg *m, eval_finding *f);
 
 /* ---- the checks --------------------------------------------------------------------- */
 
@@ -676,6 +929,61 @@ static const dw_exception *excused(const evaluator *ev, const dw_rule *rule, con
         for (unsigned c = 0; c < r->n_chain; c++)
             if (nameset_contains_query(ex->names, &ev->q[c]))
                 return ex;
+    }
+    return NULL;
+}
+
+static bool u32_in(const uint32_t *v, size_t n, uint32_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] == x)
+            return true;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* The allow entry (ruleset_allow) that passes this address for rule idx, or NULL. An
+ * entry's names are looked for in the address's own chain: the groups of the record that
+ * holds it, or the question's chain for an address musl alone reads (it belongs to the
+ * name asked). So a private endpoint reached through x.blob.core.windows.net CNAME
+ * x.privatelink.blob.core.windows.net is allowed by either name, while an unrelated name
+ * elsewhere in the response allows nothing. Expiry is checked against now. */
+static const dw_allow *allowed(evaluator *ev, uint32_t idx, const eval_result *r,
+                               const eval_addr *x, time_t now)
+{
+    uint32_t groups = x->groups ? x->groups : 1u;
+    for (size_t i = 0; i < ev->n_allow; i++) {
+        const dw_allow *a = ruleset_allow(ev->rs, i);
+        if (now >= a->expires || (a->n_rules && !u32_in(a->rules, a->n_rules, idx)))
+            continue;
+        if (a->prefixes || a->n_asn) {
+            bool in = a->prefixes && prefixset_lookup(a->prefixes, x->family, x->a, NULL, NULL);
+            asn_info ai;
+            if (!in && a->n_asn && ev->db && asn_lookup(ev->db, x->family, x->a, &ai) == 1)
+                in = u32_in(a->asn, a->n_asn, ai.number);
+            if (!in)
+                continue;
+        }
+        if (a->names) {
+            if (ev->allow_stamp[i] != ev->gen) {
+                uint32_t bits = 0;
+                for (unsigned g = 0; g < r->n_groups; g++)
+                    for (unsigned c = r->group[g].first; c < (unsigned)r->group[g].first + r->group[g].n; c++)
+                        if (nameset_contains_query(a->names, &ev->q[c]))
+                            bits |= 1u << g;
+                ev->allow_stamp[i] = ev->gen;
+                ev->allow_groups[i] = bits;
+            }
+            if (!(ev->allow_groups[i] & groups))
+                continue;
+        }
+        return a;
     }
     return NULL;
 }
@@ -819,6 +1127,40 @@ static void check_addr(const evaluator *ev, const dw_rule *rule, const eval_addr
     }
 }
 
+static void bailiwick_evidence(evaluator *ev, const dw_rule *rule, const cand_info *ci,
+                               const dns_msg *m, eval_finding *f)
+{
+    uint32_t idx = (uint32_t)(ci - ev->info);
+    unsigned listed = 0, first = EVAL_NO_RR;
+    for (unsigned k = 0; k < ev->n_poison; k++) {
+        if (ev->poison[k].rule != idx)
+            continue;
+        eval_evidence *e = evidence(f, DW_V_OUT_OF_BAILIWICK, 0, NULL);
+        if (e)
+            e->rr = ev->poison[k].rr;
+        if (!listed++)
+            first = ev->poison[k].rr;
+    }
+    if (!listed) { /* none kept (POISON_MAX): still found, and counted */
+        eval_evidence *e = evidence(f, DW_V_OUT_OF_BAILIWICK, 0, NULL);
+        if (e)
+            e->rr = EVAL_NO_RR;
+        listed = 1;
+    }
+    f->n_evidence_total += ci->poison_n - listed;
+    if (ev->trace_fn) {
+        char owner[DNS_NAME_TEXT_MAX], tb[16];
+        const dns_rr *rr = first < m->n_rr ? &m->rr[first] : NULL;
+        if (!rr || dns_msg_name_text(m, rr->name_off, owner, true) < 0)
+            strcpy(owner, "?");
+        trace(ev, rule, "bailiwick", 0,
+              "%u record%s for names the rule watches outside the question's bailiwick, "
+              "the first %s %s in the %s section", ci->poison_n, ci->poison_n == 1 ? "" : "s",
+              owner, rr ? dns_type_name(rr->type, tb) : "?",
+              rr ? dns_section_name(rr->section) : "?");
+    }
+}
+
 static bool has_rrsig(const evaluator *ev, const cand_info *ci, const dns_msg *m)
 {
     for (unsigned i = 0; i < m->n_rr; i++)
@@ -892,6 +1234,7 @@ typedef struct reason_ctx {
     const eval_result *r;
     const eval_evidence *e;
     const char *ip;
+    const dns_msg *m;
 } reason_ctx;
 
 /* Writes the rest of the reason after the name the victim asked. Returns false, having
@@ -1003,6 +1346,130 @@ static bool reason_ttl_exceeded(const reason_ctx *c)
     return true;
 }
 
+static bool reason_out_of_bailiwick(const reason_ctx *c)
+{
+    char owner[DNS_NAME_TEXT_MAX], tb[16];
+    if (!c->e || c->e->rr >= c->m->n_rr)
+        return false;
+    const dns_rr *rr = &c->m->rr[c->e->rr];
+    if (dns_msg_name_text(c->m, rr->name_off, owner, true) < 0)
+        return false;
+    rb_str(c->b, " was answered with a ");
+    rb_mem(c->b, owner, strnlen(owner, REASON_PART_MAX - 1));
+    rb_str(c->b, " ");
+    rb_str(c->b, dns_type_name(rr->type, tb));
+    rb_str(c->b, " record in the ");
+    rb_str(c->b, dns_section_name(rr->section));
+    rb_str(c->b, " section, outside the question's bailiwick (cache poisoning)");
+    return true;
+}
+
+static bool reason_txid_mismatch_flood(const reason_ctx *c)
+{
+    const track_report *t = c->e ? c->e->report : NULL;
+    char ip[DNS_IPV6_TEXT_MAX];
+    if (!t)
+        return false;
+    fmt_ip(c->pi->ip_version, c->pi->dst, ip);
+    rb_str(c->b, ": ");
+    rb_u32(c->b, (uint32_t)(t->responses > UINT32_MAX ? UINT32_MAX : t->responses));
+    rb_str(c->b, " responses to ");
+    rb_str(c->b, ip);
+    rb_str(c->b, " matched none of its queries (");
+    rb_u32(c->b, t->distinct_ids);
+    rb_str(c->b, " ids, ");
+    rb_u32(c->b, t->distinct_ports);
+    rb_str(c->b, t->near_misses ? " ports) while a query was outstanding: a spoofing flood"
+                                : " ports): a blind spoofing flood");
+    return true;
+}
+
+static bool reason_conflicting_answers(const reason_ctx *c)
+{
+    const track_match *x = c->e ? c->e->exchange : NULL;
+    if (!x)
+        return false;
+    rb_str(c->b, " got a second, different answer to one query: IP TTL ");
+    rb_u32(c->b, x->first.ip_ttl);
+    rb_str(c->b, " first, then ");
+    rb_u32(c->b, x->second.ip_ttl);
+    rb_str(c->b, " (an injected answer raced the real one)");
+    return true;
+}
+
+static bool reason_unsolicited_response(const reason_ctx *c)
+{
+    const track_report *t = c->e ? c->e->report : NULL;
+    char ip[DNS_IPV6_TEXT_MAX];
+    if (!t)
+        return false;
+    fmt_ip(c->pi->ip_version, c->pi->dst, ip);
+    rb_str(c->b, " was answered to ");
+    rb_str(c->b, ip);
+    rb_str(c->b, " without a query (");
+    rb_u32(c->b, (uint32_t)(t->unsolicited > UINT32_MAX ? UINT32_MAX : t->unsolicited));
+    rb_str(c->b, t->unsolicited == 1 ? " response" : " responses");
+    rb_str(c->b, "), though its queries to that server are seen");
+    return true;
+}
+
+static bool reason_fragment_conflict(const reason_ctx *c)
+{
+    const pkt_frag_conflict *fc = c->e ? c->e->frag : NULL;
+    if (!fc)
+        return false;
+    rb_str(c->b, " came in IP fragments that disagree: from byte ");
+    rb_u32(c->b, fc->diff_off);
+    rb_str(c->b, " of the datagram, one fragment");
+    if (fc->first.ttl) {
+        rb_str(c->b, " (TTL ");
+        rb_u32(c->b, fc->first.ttl);
+        rb_str(c->b, ")");
+    }
+    rb_str(c->b, " was kept and another");
+    if (fc->second.ttl) {
+        rb_str(c->b, " (TTL ");
+        rb_u32(c->b, fc->second.ttl);
+        rb_str(c->b, ")");
+    }
+    rb_str(c->b, " said otherwise");
+    if (fc->first.ts_us && fc->second.ts_us >= fc->first.ts_us) {
+        uint64_t dt = fc->second.ts_us - fc->first.ts_us;
+        rb_str(c->b, " ");
+        rb_u32(c->b, (uint32_t)(dt < 10000 ? dt : dt / 1000u));
+        rb_str(c->b, dt < 10000 ? " us later" : " ms later");
+    }
+    if (fc->late)
+        rb_str(c->b, ", after the datagram was reassembled with the first");
+    return true;
+}
+
+static bool reason_resolver(const reason_ctx *c, const char *what)
+{
+    if (!c->ip)
+        return false;
+    rb_str(c->b, " was asked upstream by resolver ");
+    rb_str(c->b, c->ip);
+    rb_str(c->b, what);
+    rb_u32(c->b, c->e->distinct);
+    rb_str(c->b, " distinct and ");
+    rb_u32(c->b, c->e->steps);
+    rb_str(c->b, " small increments in its last ");
+    rb_u32(c->b, RSAMPLE_WINDOW);
+    rb_str(c->b, " queries");
+    return true;
+}
+
+static bool reason_resolver_port(const reason_ctx *c)
+{
+    return reason_resolver(c, " with predictable source ports: ");
+}
+
+static bool reason_resolver_txid(const reason_ctx *c)
+{
+    return reason_resolver(c, " with predictable query ids: ");
+}
+
 static const reason_fn reason_writers[DW_V_COUNT] = {
 #define REASON_OF(NAME, name, reason, evidence) [DW_VI_##NAME] = reason,
     DW_VIOLATION_LIST(REASON_OF)
@@ -1026,7 +1493,7 @@ static void write_reason(const evaluator *ev, const cand_info *ci, const pkt_inf
      * their expected networks first). */
     uint32_t first = f->violations & (~f->violations + 1);
     unsigned row = dw_violation_index(first);
-    reason_ctx c = {&b, ev, f->rule, pi, r, NULL, NULL};
+    reason_ctx c = {&b, ev, f->rule, pi, r, NULL, NULL, m};
     for (unsigned i = 0; i < f->n_evidence && !c.e; i++)
         if (f->evidence[i].violation == first)
             c.e = &f->evidence[i];
@@ -1087,9 +1554,22 @@ static void trace_config(const evaluator *ev, const dw_rule *rule, const cand_in
         trace(ev, rule, "expect.prefixes", -1, "no expect.prefixes");
 }
 
+/* The fragment_conflict of a reassembled message, as the rule's finding. */
+static void judge_fragments(const evaluator *ev, const dw_rule *rule, const pkt_info *pi,
+                            eval_finding *f)
+{
+    eval_evidence *e = evidence(f, DW_V_FRAGMENT_CONFLICT, 0, NULL);
+    if (e)
+        e->frag = pi->frag_conflict;
+    if (ev->trace_fn)
+        trace(ev, rule, "fragments", 0, "reassembled from IP fragments that disagree from byte %u%s",
+              pi->frag_conflict->diff_off,
+              pi->frag_conflict->late ? " (the second after reassembly)" : "");
+}
+
 static void judge_rule(evaluator *ev, const dw_rule *rule, const cand_info *ci,
                        const pkt_info *pi, const dns_msg *m, const eval_result *r,
-                       bool query_do, eval_finding *f)
+                       bool query_do, bool frag_conflict, eval_finding *f)
 {
     /* Addresses are judged whatever the response code: stub resolvers read only the
      * header's 4 bits (an OPT record's extended RCODE, BADVERS and the like, is ignored)
@@ -1101,6 +1581,11 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, const cand_info *ci,
     memset(f, 0, offsetof(eval_finding, evidence));
     f->rule = rule;
     f->group = ci->group;
+    if (ci->poison_only) { /* it watches a name the response carries, nothing it asked */
+        bailiwick_evidence(ev, rule, ci, m, f);
+        write_reason(ev, ci, pi, m, r, f);
+        return;
+    }
 
     if (rule->resolvers) {
         bool ok = prefixset_lookup(rule->resolvers, pi->ip_version, pi->src, NULL, NULL);
@@ -1168,13 +1653,21 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, const cand_info *ci,
     if (ev->trace_fn)
         trace_config(ev, rule, ci, m, r);
     time_t now = 0;
-    if (rule->n_exceptions)
+    if (rule->n_exceptions || ev->n_allow)
         now = ev->clock ? ev->clock() : time(NULL);
+    uint32_t idx = (uint32_t)(rule - ruleset_rule(ev->rs, 0));
     for (unsigned i = 0; i < ev->n_addrs; i++) {
         if (!ci->all_addrs && !rule_owns(ci, ev->addrs[i].groups))
             continue;
         const dw_exception *ex = excused(ev, rule, r, &ev->addrs[i], now);
-        if (!ex) {
+        const dw_allow *al = !ex && ev->n_allow ? allowed(ev, idx, r, &ev->addrs[i], now) : NULL;
+        if (al) {
+            if (ev->trace_fn) {
+                fmt_ip(ev->addrs[i].family, ev->addrs[i].a, ip);
+                trace(ev, rule, "allow", -1, "%s allowed (%s:%u): %s, until %s", ip, al->file,
+                      al->line, al->reason, al->expires_text);
+            }
+        } else if (!ex) {
             check_addr(ev, rule, &ev->addrs[i], f);
         } else if (ev->trace_fn) {
             fmt_ip(ev->addrs[i].family, ev->addrs[i].a, ip);
@@ -1209,9 +1702,22 @@ static void judge_rule(evaluator *ev, const dw_rule *rule, const cand_info *ci,
                                           ? "the response is an error without answers"
                                           : "dnssec.expect is not signed");
     }
+    if (ci->poison_n)
+        bailiwick_evidence(ev, rule, ci, m, f);
+    else if (ev->trace_fn && m->has_question && catch_all(rule))
+        trace(ev, rule, "bailiwick", -1, "a catch-all rule watches no name for poisoning");
+    else if (ev->trace_fn && m->has_question)
+        trace(ev, rule, "bailiwick", 1, "no record for a name the rule watches outside the "
+                                        "question's bailiwick");
+    if (frag_conflict)
+        judge_fragments(ev, rule, pi, f);
     if (f->violations)
         write_reason(ev, ci, pi, m, r, f);
 }
+
+static void track_exchange(evaluator *ev, const pkt_info *pi, const dns_msg *m,
+                           const eval_result *r);
+static void add_conflicts(evaluator *ev, const pkt_info *pi, const dns_msg *m, eval_result *out);
 
 unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
                             eval_result *out)
@@ -1221,24 +1727,50 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
     out->watched = false;
     out->n_addrs = 0; /* counted only when a rule applies; never the previous response's */
     out->musl_compared = false;
-    track_match tm = {false, false};
-    if (ev->need_track)
-        tm = track_response(ev->tr, pi, m);
 
     build_groups(ev, m, out);
+    track_exchange(ev, pi, m, out);
+    const track_match *tm = &ev->tm;
     if ((out->n_groups == 0 && ev->n_beyond == 0) || !ev->rs)
-        return 0;
+        goto tracked;
 
     if (++ev->gen == 0) { /* stamps wrapped: clear them once every 2^32 responses */
         memset(ev->stamp, 0, ev->n_rules * sizeof *ev->stamp);
+        memset(ev->allow_stamp, 0, ev->n_allow * sizeof *ev->allow_stamp);
         ev->gen = 1;
     }
     ev->n_cand = 0;
     find_candidates(ev, m, out);
+    check_bailiwick(ev, m, out);
     if (ev->n_cand == 0)
-        return 0;
+        goto tracked;
     /* Rule order as in the files, whatever order the names matched in. */
     sort_candidates(ev->cand, ev->n_cand);
+
+    /* Fragments that disagreed: one rule's finding (eval.h), the watching rule first. */
+    size_t frag_rule = SIZE_MAX;
+    if (pi->frag_conflict) {
+        frag_rule = 0;
+        for (size_t i = 0; i < ev->n_cand; i++)
+            if (!catch_all(ruleset_rule(ev->rs, ev->cand[i]))) {
+                frag_rule = i;
+                break;
+            }
+    }
+    if (pi->frag_conflict && pi->frag_conflict->late) {
+        /* judged when it was delivered: the conflict alone now */
+        const dw_rule *rule = ruleset_rule(ev->rs, ev->cand[frag_rule]);
+        const cand_info *ci = &ev->info[ev->cand[frag_rule]];
+        eval_finding *f = &out->findings[0];
+        memset(f, 0, offsetof(eval_finding, evidence));
+        f->rule = rule;
+        f->group = ci->group;
+        judge_fragments(ev, rule, pi, f);
+        write_reason(ev, ci, pi, m, out, f);
+        out->watched = !catch_all(rule);
+        out->n_findings = 1;
+        return 1;
+    }
 
     mark_owners(ev, out, m);
     collect_addrs(ev, m, out);
@@ -1251,13 +1783,207 @@ unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
             continue;
         }
         eval_finding *f = &out->findings[out->n_findings];
-        judge_rule(ev, rule, &ev->info[ev->cand[i]], pi, m, out, tm.found && tm.query_do, f);
+        judge_rule(ev, rule, &ev->info[ev->cand[i]], pi, m, out, tm->found && tm->query_do,
+                   i == frag_rule, f);
         if (f->violations)
             out->n_findings++;
     }
+tracked:
+    add_conflicts(ev, pi, m, out);
     return out->n_findings;
+}
+
+/* ---- tracking ----------------------------------------------------------------------- */
+
+static void on_watch(void *ctx, uint32_t idx)
+{
+    evaluator *ev = ctx;
+    if (idx >= ev->n_rules || ev->n_watching == EVAL_MAX_FINDINGS)
+        return;
+    for (unsigned i = 0; i < ev->n_watching; i++)
+        if (ev->watching[i] == idx)
+            return;
+    const dw_rule *rule = ruleset_rule(ev->rs, idx);
+    if (rule->except && nameset_contains_query(rule->except, &ev->q[0]))
+        return;
+    ev->watching[ev->n_watching++] = idx;
+}
+
+/* Matches the response against the exchanges, finds the rules watching its question
+ * (their names and below, DESIGN.md "Tracking") and counts an unmatched one for each. */
+static void track_exchange(evaluator *ev, const pkt_info *pi, const dns_msg *m,
+                           const eval_result *r)
+{
+    ev->n_watching = 0;
+    memset(&ev->tm, 0, sizeof ev->tm);
+    if (!m->has_question || r->n_groups == 0)
+        return; /* no question: no exchange to key it by */
+    ev->tm = track_response(ev->tr, pi, m);
+    if (ev->tm.kind != TRACK_UNMATCHED && ev->tm.kind != TRACK_CONFLICT)
+        return; /* the usual case: an answer to its query, no rule to look up */
+    if (ev->rs && ev->watch_any)
+        nameset_match_query(ruleset_watch(ev->rs), &ev->q[0], on_watch, ev);
+    sort_candidates(ev->watching, ev->n_watching);
+    if (ev->tm.kind != TRACK_UNMATCHED)
+        return;
+    track_unmatched(ev->tr, &ev->tm, pi, ev->n_watching > 0);
+    if (!ev->tm.pair)
+        return;
+    for (unsigned i = 0; i < ev->n_watching; i++)
+        track_note(ev->tr, &ev->tm, ev->watching[i], ruleset_rule(ev->rs, ev->watching[i])->id,
+                   pi, m);
+}
+
+/* A conflicting second answer: a finding of every rule watching the question, merged
+ * into the rule's finding of this response if it has one. */
+static void add_conflicts(evaluator *ev, const pkt_info *pi, const dns_msg *m, eval_result *out)
+{
+    if (ev->tm.kind != TRACK_CONFLICT || !ev->tm.conflict_new)
+        return;
+    for (unsigned i = 0; i < ev->n_watching; i++) {
+        const dw_rule *rule = ruleset_rule(ev->rs, ev->watching[i]);
+        eval_finding *f = NULL;
+        for (unsigned k = 0; k < out->n_findings && !f; k++)
+            if (out->findings[k].rule == rule)
+                f = &out->findings[k];
+        if (!f) {
+            if (out->n_findings == EVAL_MAX_FINDINGS) {
+                out->findings_dropped++;
+                continue;
+            }
+            f = &out->findings[out->n_findings++];
+            memset(f, 0, offsetof(eval_finding, evidence));
+            f->rule = rule;
+            f->group = 0;
+        }
+        eval_evidence *e = evidence(f, DW_V_CONFLICTING_ANSWERS, 0, NULL);
+        if (e)
+            e->exchange = &ev->tm;
+        cand_info ci = {.groups = 1u, .all_addrs = true, .first = 0, .group = f->group};
+        write_reason(ev, &ci, pi, m, out, f);
+        out->watched = true;
+    }
+}
+
+typedef struct expire_ctx {
+    evaluator *ev;
+    dns_msg *scratch;
+    eval_result *out;
+    const eval_incident_sink *sink;
+} expire_ctx;
+
+/* The rule an incident was opened for, if the ruleset (reloaded since, perhaps) still
+ * has it. */
+static const dw_rule *incident_rule(const evaluator *ev, const track_report *rep)
+{
+    if (!ev->rs)
+        return NULL;
+    if (rep->rule < ev->n_rules &&
+        strncmp(ruleset_rule(ev->rs, rep->rule)->id, rep->rule_id, RULE_ID_COPY_MAX - 1) == 0)
+        return ruleset_rule(ev->rs, rep->rule);
+    for (size_t i = 0; i < ev->n_rules; i++)
+        if (strncmp(ruleset_rule(ev->rs, i)->id, rep->rule_id, RULE_ID_COPY_MAX - 1) == 0)
+            return ruleset_rule(ev->rs, i);
+    return NULL;
+}
+
+static void on_report(void *ctx, const track_report *rep)
+{
+    expire_ctx *x = ctx;
+    evaluator *ev = x->ev;
+    const dw_rule *rule = incident_rule(ev, rep);
+    if (rep->held_back) {
+        if (x->sink->held_back)
+            x->sink->held_back(x->sink->ctx, rep, rule);
+        return;
+    }
+    if (!rule || !rep->msg_len || !x->sink->alert ||
+        dns_parse(x->scratch, rep->msg, rep->msg_len, NULL) != 0)
+        return; /* (a message the worker parsed once parses again) */
+    eval_result *out = x->out;
+    const dns_msg *m = x->scratch;
+    out->n_findings = 0;
+    out->findings_dropped = 0;
+    out->watched = true;
+    out->n_addrs = 0;
+    out->musl_compared = false;
+    build_groups(ev, m, out);
+    eval_finding *f = &out->findings[0];
+    memset(f, 0, offsetof(eval_finding, evidence));
+    f->rule = rule;
+    f->group = out->n_groups ? 0 : -1;
+    for (unsigned i = 0; i < DW_V_COUNT; i++) {
+        eval_evidence *e = (rep->violations & (1u << i)) ? evidence(f, 1u << i, 0, NULL) : NULL;
+        if (e)
+            e->report = rep;
+    }
+    cand_info ci = {.groups = 1u, .all_addrs = true, .first = 0, .group = f->group};
+    write_reason(ev, &ci, &rep->pi, m, out, f);
+    out->n_findings = 1;
+    x->sink->alert(x->sink->ctx, &rep->pi, m, out);
+}
+
+void evaluator_expire(evaluator *ev, uint64_t now_us, dns_msg *scratch, eval_result *out,
+                      const eval_incident_sink *sink)
+{
+    expire_ctx x = {ev, scratch, out, sink};
+    track_expire(ev->tr, now_us, on_report, &x);
 }
 
 void evaluator_set_asn_db(evaluator *ev, const asn_db *db) { ev->db = db; }
 
-bool evaluator_wants_queries(const evaluator *ev) { return ev->need_track; }
+
+
+/* The evidence of a predictable resolver. */
+static void resolver_evidence(eval_finding *f, uint32_t v, const pkt_info *pi,
+                              const rsample_stat *st, uint32_t bad_windows,
+                              const uint16_t last[RSAMPLE_SHOW])
+{
+    eval_evidence *e = evidence(f, v, pi->ip_version == 6 ? 6 : 4, pi->src);
+    if (!e)
+        return;
+    e->distinct = st->distinct;
+    e->steps = st->steps;
+    e->bad_windows = bad_windows;
+    memcpy(e->last, last, sizeof e->last);
+}
+
+unsigned evaluator_resolver_query(evaluator *ev, const pkt_info *pi, const dns_msg *m,
+                                  eval_result *out)
+{
+    out->n_findings = 0;
+    out->findings_dropped = 0;
+    out->watched = false;
+    out->n_addrs = 0;
+    out->musl_compared = false;
+    out->n_chain = out->n_groups = 0;
+    /* UDP only: a TCP connection's port is the kernel's choice, not the resolver's. */
+    if (!ev->any_resolvers || !ev->rs || pi->proto != 17)
+        return 0;
+    const dw_rule *rule = NULL;
+    for (size_t i = 0; i < ev->n_res_rules && !rule; i++) {
+        const dw_rule *x = ruleset_rule(ev->rs, ev->res_rules[i]);
+        if (x->resolvers && prefixset_lookup(x->resolvers, pi->ip_version, pi->src, NULL, NULL))
+            rule = x;
+    }
+    rsample_verdict v;
+    if (!rule || !rsample_query(ev->sample, pi->ip_version, pi->src, pi->sport, m->id,
+                                pi->ts_us, &v))
+        return 0;
+    build_groups(ev, m, out); /* the question, for the reason and the event */
+    cand_info ci = {.groups = out->n_groups ? 1u : 0u, .all_addrs = false, .first = 0, .group = out->n_groups ? 0 : -1};
+    eval_finding *f = &out->findings[0];
+    memset(f, 0, offsetof(eval_finding, evidence));
+    f->rule = rule;
+    f->group = ci.group;
+    if (v.report_port)
+        resolver_evidence(f, DW_V_RESOLVER_PORT_PREDICTABLE, pi, &v.port, v.bad_windows_port,
+                          v.last_ports);
+    if (v.report_id)
+        resolver_evidence(f, DW_V_RESOLVER_TXID_PREDICTABLE, pi, &v.id, v.bad_windows_id,
+                          v.last_ids);
+    write_reason(ev, &ci, pi, m, out, f);
+    out->watched = true;
+    out->n_findings = 1;
+    return 1;
+}

@@ -12,6 +12,7 @@
 #include "decoders/dns.h"
 #include "decoders/pkt.h"
 #include "rules/asn.h"
+#include "rules/rsample.h"
 #include "rules/ruleset.h"
 #include "rules/track.h"
 #include "rules/violation.h"
@@ -32,7 +33,24 @@ typedef struct eval_evidence {
     const char *range;        /* special range, or why DNSSEC is missing (static); or NULL */
     uint32_t ttl;             /* for ttl_exceeded */
     uint16_t chain_index;     /* for cname_unexpected: the target's place in the chain */
+    uint16_t rr;              /* for out_of_bailiwick: the record's index in dns_msg.rr;
+                               * EVAL_NO_RR when only counted */
+    /* Tracking violations (rules/track.h): the incident for txid_mismatch_flood and
+     * unsolicited_response, the exchange's two responses for conflicting_answers. Valid
+     * while the eval_result is (until the next evaluator call). */
+    const track_report *report;
+    const track_match *exchange;
+    /* fragment_conflict: the fragments that disagreed (the packet's: valid while the
+     * message judged is) */
+    const pkt_frag_conflict *frag;
+    /* resolver_*_predictable: the resolver is addr; its window of RSAMPLE_WINDOW
+     * queries had `distinct` distinct values and `steps` small increments; bad windows
+     * since the last report; the last values, oldest first */
+    uint16_t distinct, steps;
+    uint32_t bad_windows;
+    uint16_t last[RSAMPLE_SHOW];
 } eval_evidence;
+#define EVAL_NO_RR 0xffffu
 
 typedef struct eval_finding {
     const dw_rule *rule;
@@ -69,7 +87,9 @@ typedef struct eval_result {
     /* musl's view compared (dns_musl.h; only when a rule applies), and whether it differs:
      * the worker counts the difference without walking the message again. */
     bool musl_compared, musl_differs;
-    bool watched;             /* at least one rule other than catch-all "*" matched */
+    bool watched;             /* at least one rule other than catch-all "*" matched (a
+                               * name asked, or the owner of a record outside the
+                               * question's bailiwick) */
     unsigned n_findings;
     unsigned findings_dropped;/* beyond EVAL_MAX_FINDINGS */
     eval_finding findings[EVAL_MAX_FINDINGS];
@@ -85,14 +105,43 @@ void evaluator_free(evaluator *ev); /* accepts NULL */
  * using it is running (the caller's worker is the only user). */
 int evaluator_set_ruleset(evaluator *ev, const ruleset *rs);
 
-/* Whether queries matter to the rules (query tracking, today only for dnssec: signed). */
-bool evaluator_wants_queries(const evaluator *ev);
-
-/* Feeds a query, for tracking. */
+/* Feeds a query, for tracking (every query: the exchange table, rules/track.h). */
 void evaluator_query(evaluator *ev, const pkt_info *pi, const dns_msg *m);
 
+/* The counters tracking adds to (the worker's). */
+void evaluator_set_counters(evaluator *ev, dw_counters *c);
+
+/* Where closed tracking incidents go (evaluator_expire). alert: the incident as one
+ * finding of its rule, judged on its first response (m, parsed into the caller's scratch
+ * message); held_back: an incident not reported because the capture lost packets
+ * meanwhile (rule NULL when it is no longer in the ruleset). */
+typedef struct eval_incident_sink {
+    void (*alert)(void *ctx, const pkt_info *pi, const dns_msg *m, const eval_result *r);
+    void (*held_back)(void *ctx, const track_report *rep, const dw_rule *rule);
+    void *ctx;
+} eval_incident_sink;
+
+/* Closes the tracking incidents whose window ended by now_us (UINT64_MAX: all). scratch
+ * and out are the caller's, overwritten. */
+void evaluator_expire(evaluator *ev, uint64_t now_us, dns_msg *scratch, eval_result *out,
+                      const eval_incident_sink *sink);
+
+/* Judges a query as a resolver's upstream query (rsample.h), after evaluator_query():
+ * when its source is an address of a rule's expect.resolvers (the first such rule in
+ * rule order is the one the finding is attributed to), it joins that resolver's sample,
+ * and a window judged predictable is a finding (resolver_port_predictable,
+ * resolver_txid_predictable; client.ip is the resolver). Returns the number of findings
+ * (0 or 1; also out->n_findings). */
+unsigned evaluator_resolver_query(evaluator *ev, const pkt_info *pi, const dns_msg *m,
+                                  eval_result *out);
+
 /* Judges a response. now: wall time for exception expiry is fixed at load; this uses
- * only packet data. Returns the number of findings (also out->n_findings). */
+ * only packet data. Returns the number of findings (also out->n_findings).
+ * A message reassembled from fragments that disagreed (pi->frag_conflict) is also a
+ * fragment_conflict finding of one rule: the first candidate rule that watches a name of
+ * it (not the catch-all "*"), else the first candidate. When the conflict came after the
+ * message had been delivered (frag_conflict->late), the message was judged already:
+ * that rule's fragment_conflict is then the only finding. */
 unsigned evaluator_response(evaluator *ev, const pkt_info *pi, const dns_msg *m,
                             eval_result *out);
 
@@ -108,7 +157,9 @@ void evaluator_set_clock(evaluator *ev, time_t (*now)(void));
 
 /* Optional trace of every check, for `dnswatch explain` (sensor/explain.h). fn is called
  * from evaluator_response() for each candidate rule, in rule order, once per check
- * ("resolver", "cname", "ttl", "addresses", "dnssec") and once per address for the
+ * ("resolver", "cname", "ttl", "addresses", "dnssec", "bailiwick"; a rule that applies
+ * only through the owner of a record outside the question's bailiwick traces "bailiwick"
+ * alone) and once per address for the
  * address checks ("exception", "rebinding", "expect.asn", "expect.prefixes").
  * verdict: 1 pass, 0 fail, -1 skip (not configured or not applicable). detail is one
  * line, valid during the call. fn NULL (the default) turns tracing off: the hot path then

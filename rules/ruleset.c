@@ -85,6 +85,7 @@ void ruleset_free(ruleset *rs)
     rs_vec_free(&rs->namesets);
     rs_vec_free(&rs->prefixsets);
     nameset_free(rs->names);
+    nameset_free(rs->watch);
     while (rs->arena) {
         struct chunk *c = rs->arena;
         rs->arena = c->next;
@@ -97,6 +98,30 @@ size_t ruleset_count(const ruleset *rs) { return rs->n; }
 const dw_rule *ruleset_rule(const ruleset *rs, size_t i) { return i < rs->n ? &rs->rules[i] : NULL; }
 const char *ruleset_hash(const ruleset *rs) { return rs->hash; }
 const nameset *ruleset_names(const ruleset *rs) { return rs->names; }
+size_t ruleset_allow_count(const ruleset *rs) { return rs->n_allow; }
+const dw_allow *ruleset_allow(const ruleset *rs, size_t i)
+{
+    return i < rs->n_allow ? &rs->allow[i] : NULL;
+}
+const nameset *ruleset_watch(const ruleset *rs) { return rs->watch; }
+
+/* Adds what one match.names pattern watches for poisoning (ruleset_watch): an exact name
+ * and every name below it; for "*.S", S and every name below it. "*" watches nothing.
+ * Returns 0 or -ENOMEM (a name too long to have a name below it adds only itself). */
+static int add_watch(nameset *w, const char *pat, uint32_t rule)
+{
+    char below[2 + 1024]; /* "*." and a pattern (nameset_add refuses one over 253 bytes) */
+    if (strcmp(pat, "*") == 0)
+        return 0;
+    const char *apex = strncmp(pat, "*.", 2) == 0 ? pat + 2 : pat;
+    int rc = nameset_add(w, apex, rule);
+    if (rc == -ENOMEM)
+        return rc;
+    if ((size_t)snprintf(below, sizeof below, "*.%s", apex) >= sizeof below)
+        return 0;
+    rc = nameset_add(w, below, rule);
+    return rc == -ENOMEM ? rc : 0;
+}
 
 /* ---- loader state -------------------------------------------------------------------- */
 
@@ -252,6 +277,7 @@ static const char *const rebinding_keys[] = {"check", "allow", "sinkhole"};
 static const char *const exception_keys[] = {"prefixes", "names", "reason", "expires"};
 static const char *const dnssec_keys[] = {"expect"};
 static const char *const set_keys[] = {"asn", "prefixes"};
+static const char *const allow_keys[] = {"names", "prefixes", "asn", "rules", "reason", "expires"};
 #define KEYS(k) k, sizeof k / sizeof *k
 static const ys_section rule_sections[] = {
     {"rule", "in rule", "at the top level of the rule", rs_rule_keys, RS_RULE_NKEYS, NULL, 0},
@@ -264,6 +290,7 @@ static const ys_section rule_sections[] = {
      exception_keys + 2, 2},
     {"dnssec", "in dnssec", "under \"dnssec\"", KEYS(dnssec_keys), dnssec_keys, 0},
     {"set", "in set", "under \"set\"", KEYS(set_keys), set_keys, 0},
+    {"allow", "in an allow entry", "in an item of \"allow\"", KEYS(allow_keys), allow_keys, 0},
 };
 #undef KEYS
 
@@ -312,21 +339,29 @@ static void check_overlaps(struct loader *L)
     }
 }
 
-/* Sets documents have "sets" as a key of their top mapping. */
-static bool is_sets_doc(yaml_document_t *doc, const yaml_node_t *root)
+/* Sets documents have "sets" as a key of their top mapping, allow documents "allow"
+ * (and no "sets"); every other mapping is a rule. */
+enum doc_kind { DOC_RULE, DOC_SETS, DOC_ALLOW };
+
+static enum doc_kind doc_kind_of(yaml_document_t *doc, const yaml_node_t *root)
 {
+    enum doc_kind kind = DOC_RULE;
     if (root->type != YAML_MAPPING_NODE)
-        return false;
+        return kind;
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = yaml_document_get_node(doc, p->key);
         if (k && k->type == YAML_SCALAR_NODE && !strcmp(sval(k), "sets"))
-            return true;
+            return DOC_SETS;
+        if (k && k->type == YAML_SCALAR_NODE && !strcmp(sval(k), "allow"))
+            kind = DOC_ALLOW;
     }
-    return false;
+    return kind;
 }
 
-static void each_doc(struct loader *L, bool sets_pass)
+/* One pass over every document of every file: the sets first, then the rules, then the
+ * allow documents (which name rules). */
+static void each_doc(struct loader *L, enum doc_kind pass)
 {
     for (size_t fi = 0; fi < L->files.n && !L->y.oom; fi++) {
         struct lfile *f = VAT(L->files, struct lfile, fi);
@@ -339,16 +374,18 @@ static void each_doc(struct loader *L, bool sets_pass)
             yaml_node_t *root = yaml_document_get_root_node(L->y.doc);
             if (!root || is_null(root))
                 continue;
-            bool sets = is_sets_doc(L->y.doc, root);
-            if (sets && sets_pass)
+            enum doc_kind kind = doc_kind_of(L->y.doc, root);
+            if (kind != pass)
+                continue;
+            if (kind == DOC_SETS)
                 rs_parse_sets_doc(L, root);
-            else if (!sets && !sets_pass) {
-                if (root->type == YAML_MAPPING_NODE)
-                    rs_parse_rule(L, root);
-                else
-                    ys_diag(&L->y, true, root, "a document must be a mapping: a rule (id:, match:, ...) "
-                                        "or sets:, found %s", type_name(root));
-            }
+            else if (kind == DOC_ALLOW)
+                rs_parse_allow_doc(L, root);
+            else if (root->type == YAML_MAPPING_NODE)
+                rs_parse_rule(L, root);
+            else
+                ys_diag(&L->y, true, root, "a document must be a mapping: a rule (id:, match:, ...), "
+                                    "sets: or allow:, found %s", type_name(root));
         }
     }
 }
@@ -373,6 +410,7 @@ static void loader_done(struct loader *L)
     rs_vec_free(&L->ids);
     free(L->id_tab);
     rs_vec_free(&L->names);
+    rs_vec_free(&L->allow);
     ys_free(&L->y);
     rs_vec_free(&L->pcache);
     rs_sets_done(L);
@@ -391,6 +429,7 @@ int ruleset_load(const char *const *paths, size_t n, time_t now, ruleset_diag_fn
     L.rules = VEC(dw_rule);
     L.ids = VEC(struct id_ref);
     L.names = VEC(struct name_ref);
+    L.allow = VEC(dw_allow);
     L.y.max_diags = RS_MAX_DIAGS;
     L.y.budget_max = RS_DOC_BUDGET;
     rs_sets_init(&L);
@@ -420,8 +459,9 @@ int ruleset_load(const char *const *paths, size_t n, time_t now, ruleset_diag_fn
     }
     if (parallel && !L.y.oom)
         rs_precompile_sets(&L);
-    each_doc(&L, true);
-    each_doc(&L, false);
+    each_doc(&L, DOC_SETS);
+    each_doc(&L, DOC_RULE);
+    each_doc(&L, DOC_ALLOW);
     if (!L.y.oom)
         check_overlaps(&L);
 
@@ -435,17 +475,29 @@ int ruleset_load(const char *const *paths, size_t n, time_t now, ruleset_diag_fn
     }
     ruleset *rs = L.rs;
     rs->names = nameset_new();
+    rs->watch = nameset_new();
     rs->n = L.rules.n;
     rs->rules = rs_lalloc(&L, (L.rules.n ? L.rules.n : 1) * sizeof(dw_rule));
-    if (!rs->names || !rs->rules) {
+    if (!rs->names || !rs->watch || !rs->rules) {
         rc = -ENOMEM;
         goto out;
     }
     if (L.rules.n)
         memcpy(rs->rules, L.rules.v, L.rules.n * sizeof(dw_rule));
+    if (L.allow.n) {
+        rs->allow = rs_lalloc(&L, L.allow.n * sizeof(dw_allow));
+        if (!rs->allow) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        memcpy(rs->allow, L.allow.v, L.allow.n * sizeof(dw_allow));
+        rs->n_allow = L.allow.n;
+    }
+    /* A disabled rule is linted, never a candidate. */
     for (size_t i = 0; i < rs->n; i++)
-        for (size_t j = 0; j < rs->rules[i].names.n; j++)
-            if (nameset_add(rs->names, rs->rules[i].names.v[j], (uint32_t)i) != 0)
+        for (size_t j = 0; rs->rules[i].status != DW_RULE_DISABLED && j < rs->rules[i].names.n; j++)
+            if (nameset_add(rs->names, rs->rules[i].names.v[j], (uint32_t)i) != 0 ||
+                add_watch(rs->watch, rs->rules[i].names.v[j], (uint32_t)i) != 0)
                 L.y.oom = true;
     if (L.y.oom) {
         rc = -ENOMEM;

@@ -32,6 +32,10 @@ typedef struct ruleset ruleset;
 
 enum dw_severity { DW_SEV_LOW = 0, DW_SEV_MEDIUM, DW_SEV_HIGH, DW_SEV_CRITICAL };
 enum dw_dnssec_expect { DW_DNSSEC_UNKNOWN = 0, DW_DNSSEC_SIGNED, DW_DNSSEC_UNSIGNED };
+/* status: enabled (the default); disabled: loaded and linted, never evaluated (its names
+ * are left out of the ruleset's name set); test: evaluated, its alerts at low severity and
+ * tagged "test" (the loader sets severity, score and tags accordingly). */
+enum dw_rule_status { DW_RULE_ENABLED = 0, DW_RULE_DISABLED, DW_RULE_TEST };
 enum dw_sinkhole_mode {
     DW_SINKHOLE_REPORT = 0,      /* 0.0.0.0 / :: -> violation "sinkhole" */
     DW_SINKHOLE_AS_REBINDING,    /* -> violation "rebinding" */
@@ -91,7 +95,38 @@ typedef struct dw_rule {
 
     const char *file;           /* the file as given to ruleset_load (joined for dirs) */
     unsigned line;              /* first line of the rule's document */
+
+    /* Metadata, for alerts and reviewers (docs/rule-format.md); NULL / 0 when not written. */
+    const char *description;
+    const char **references;    /* http(s) URLs, checked at load */
+    unsigned n_references;
+    const char *author;
+    unsigned version;           /* 1 or more; 0: not written */
+    enum dw_rule_status status;
 } dw_rule;
+
+/* One entry of an allow document (DESIGN.md "Allow documents and rule metadata"): an
+ * address it covers is not a finding of the rules it applies to, like a rule's exception,
+ * but written once for every rule. An address is covered when it is in prefixes or in an
+ * AS of asn (either, when both are given; any address when neither is), and, when names is
+ * set, a name of the address's own chain (the question and the CNAME/DNAME chain leading
+ * to the record that holds it) matches one of them. */
+typedef struct dw_allow {
+    const nameset *names;       /* NULL: any name */
+    dw_strlist names_text;
+    const prefixset *prefixes;  /* NULL: none listed */
+    dw_strlist prefixes_text;
+    const uint32_t *asn;        /* sorted, no duplicates */
+    size_t n_asn;
+    const uint32_t *rules;      /* indexes of the rules it applies to, sorted; n_rules 0: every rule */
+    size_t n_rules;
+    dw_strlist rules_text;      /* the ids as written */
+    const char *reason;
+    char expires_text[11];
+    time_t expires;             /* as dw_exception.expires */
+    const char *file;
+    unsigned line;
+} dw_allow;
 
 /* One diagnostic. file and rule_id are valid only during the callback. line/col are
  * 1-based; 0 when the message is about the whole file (I/O). rule_id is NULL when the
@@ -124,6 +159,11 @@ extern size_t ruleset_parallel_bytes;
 size_t ruleset_count(const ruleset *rs);
 const dw_rule *ruleset_rule(const ruleset *rs, size_t i);
 
+/* The live entries of the allow documents, in file order (expired ones are dropped at
+ * load with a warning; one that expires later is checked at each judgement). */
+size_t ruleset_allow_count(const ruleset *rs);
+const dw_allow *ruleset_allow(const ruleset *rs, size_t i);
+
 /* "sha256:<64 hex>" over, for each loaded file in load order, its length in decimal,
  * '\n', then its bytes. Independent of the paths, so moving the files keeps the hash. */
 const char *ruleset_hash(const ruleset *rs);
@@ -138,6 +178,15 @@ const char *ruleset_hash(const ruleset *rs);
  * candidate rules; a candidate still applies only if rule->except does not contain the
  * name. */
 const nameset *ruleset_names(const ruleset *rs);
+
+/* What the rules watch for poisoning (DESIGN.md "Tracking": a rule watches its names and
+ * every name below them), valued by rule index: for each match.names pattern N, N and
+ * "*.N"; for "*.S", S (the apex whose NS and SOA records control every name below it)
+ * and "*.S". A catch-all "*" watches nothing: it judges addresses, and would otherwise
+ * make every glue record of every response a finding. A (pattern, rule) pair may be
+ * listed twice (pypi.org and *.pypi.org both add *.pypi.org). The rule's match.except
+ * still applies to a name found here. */
+const nameset *ruleset_watch(const ruleset *rs);
 
 /* "YYYY-MM-DD", as an exception's `expires` is written (a real day, 1970 or later), to the
  * first second of that day, UTC. Returns 0, or -EINVAL and leaves *start alone. */

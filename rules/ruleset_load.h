@@ -47,10 +47,13 @@ struct ruleset {
     dw_rule *rules;
     size_t n;
     nameset *names;
+    nameset *watch;          /* ruleset_watch() */
     struct chunk *arena;     /* strings and arrays reachable from rules */
     struct vec namesets;     /* nameset *: every set the rules point to */
     struct vec prefixsets;   /* prefixset * */
     char hash[RULESET_HASH_TEXT_MAX];
+    dw_allow *allow;         /* the live allow entries, in file order */
+    size_t n_allow;
 };
 
 
@@ -110,13 +113,15 @@ struct loader {
     struct vec names; /* struct name_ref, every match name of every good rule */
     struct vec pcache; /* struct pcache_ent: compiled prefix lists, shared when identical */
     struct vec pre;    /* struct pre_set, in the order the sets pass meets them */
+    struct vec allow;  /* dw_allow: live entries of the allow documents */
     size_t pre_next;
     int io_err;
     ys_ctx y; /* messages, out of memory, and the document being read */
 };
 
 /* The mappings of a rule file (ruleset.c holds their keys). */
-enum { S_RULE, S_MATCH, S_CNAME, S_EXPECT, S_TTL, S_REBINDING, S_EXCEPTION, S_DNSSEC, S_SET };
+enum { S_RULE, S_MATCH, S_CNAME, S_EXPECT, S_TTL, S_REBINDING, S_EXCEPTION, S_DNSSEC, S_SET,
+       S_ALLOW };
 
 /* ---- shared functions (defined in the file named) ------------------------------------ */
 
@@ -160,8 +165,15 @@ void rs_sets_init(struct loader *L); /* the sets' containers in L, empty */
 void rs_sets_done(struct loader *L); /* frees what the sets compiled ahead left */
 
 /* ruleset_rule.c */
-#define RS_RULE_NKEYS 11
+#define RS_RULE_NKEYS 16
 extern const char *const rs_rule_keys[RS_RULE_NKEYS]; /* the keys of a rule document */
 void rs_parse_rule(struct loader *L, const yaml_node_t *root);
+/* The first rule seen with this id (NULL: none), and every id seen, for suggestions. */
+const struct id_ref *rs_id_first(struct loader *L, const char *id);
+
+/* ruleset_allow.c */
+/* An allow document (top-level key "allow"); runs after every rule is parsed, so that
+ * its `rules` lists can be checked against the ids. */
+void rs_parse_allow_doc(struct loader *L, const yaml_node_t *root);
 
 #endif

@@ -24,6 +24,7 @@ static const uint8_t sev_score[] = {21, 47, 73, 99};
 static const char *const sev_names[] = {"low", "medium", "high", "critical"};
 static const char *const dnssec_names[] = {"unknown", "signed", "unsigned"};
 static const char *const sinkhole_names[] = {"sinkhole", "rebinding", "allow"};
+static const char *const status_names[] = {"enabled", "disabled", "test"};
 
 static int u32_cmp(const void *a, const void *b)
 {
@@ -104,7 +105,7 @@ static uint32_t id_hash(const char *id)
     return hash_fnv32_str(id);
 }
 
-static const struct id_ref *id_first(struct loader *L, const char *id)
+const struct id_ref *rs_id_first(struct loader *L, const char *id)
 {
     if (!L->id_cap)
         return NULL;
@@ -161,6 +162,7 @@ struct rule_build {
     struct vec pfx, resolvers, allow; /* struct pfx, or a whole set below */
     struct set_def *pfx_set, *resolvers_set, *allow_set;
     struct vec exceptions;            /* dw_exception */
+    struct vec refs;                  /* char *: references */
 };
 
 static void key_id(struct rule_build *B, const yaml_node_t *v)
@@ -177,7 +179,7 @@ static void key_id(struct rule_build *B, const yaml_node_t *v)
     }
     if (!B->r.id)
         return;
-    const struct id_ref *first = id_first(L, B->r.id);
+    const struct id_ref *first = rs_id_first(L, B->r.id);
     if (first)
         ys_diag(&L->y, true, v, "duplicate rule id \"%s\"; first defined at %s:%u:%u", B->r.id,
                 VAT(L->files, struct lfile, first->file)->path, first->line, first->col);
@@ -327,15 +329,109 @@ static void key_exceptions(struct rule_build *B, const yaml_node_t *v)
         parse_exceptions(B->L, v, &B->exceptions);
 }
 
+static void key_description(struct rule_build *B, const yaml_node_t *v)
+{
+    if (v)
+        B->r.description = ys_text_nonempty(&B->L->y, v, "description");
+}
+
+static void key_author(struct rule_build *B, const yaml_node_t *v)
+{
+    if (v)
+        B->r.author = ys_text_nonempty(&B->L->y, v, "author");
+}
+
+static void key_version(struct rule_build *B, const yaml_node_t *v)
+{
+    uint64_t n;
+    if (v && ys_uint(&B->L->y, v, "version", 1, INT32_MAX, &n))
+        B->r.version = (unsigned)n;
+}
+
+static void key_status(struct rule_build *B, const yaml_node_t *v)
+{
+    int s = v ? ys_enum(&B->L->y, v, "status", status_names, 3, true) : -1;
+    if (s >= 0)
+        B->r.status = (enum dw_rule_status)s;
+}
+
+/* An absolute http or https URL: scheme, "://", a host of letters, digits, '.', '-' (or
+ * an IPv6 literal in brackets), an optional port, then printable ASCII without spaces.
+ * NULL, or why not. */
+static const char *url_problem(const char *u)
+{
+    size_t n = strlen(u);
+    const char *p;
+    if (n > 2048)
+        return "longer than 2048 characters";
+    if (!strncasecmp(u, "https://", 8))
+        p = u + 8;
+    else if (!strncasecmp(u, "http://", 7))
+        p = u + 7;
+    else
+        return "not an http:// or https:// URL";
+    const char *host = p;
+    if (*p == '[') {
+        p = strchr(p, ']');
+        if (!p)
+            return "unclosed '[' in the host";
+        p++;
+    } else {
+        while (isalnum((unsigned char)*p) || *p == '.' || *p == '-')
+            p++;
+    }
+    if (p == host || host[0] == '.' || host[0] == '-')
+        return "no host after the scheme";
+    if (*p == ':') {
+        const char *port = ++p;
+        while (isdigit((unsigned char)*p))
+            p++;
+        if (p == port || p - port > 5)
+            return "bad port";
+    }
+    if (*p && *p != '/' && *p != '?' && *p != '#')
+        return "bad character in the host";
+    for (; *p; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+            return "a space or a non-ASCII character (percent-encode it)";
+    return NULL;
+}
+
+static void key_references(struct rule_build *B, const yaml_node_t *l)
+{
+    struct loader *L = B->L;
+    if (!l || !ys_list(&L->y, l, "references"))
+        return;
+    for (yaml_node_item_t *it = l->data.sequence.items.start; it < l->data.sequence.items.top;
+         it++) {
+        yaml_node_t *n = rs_node(L, *it);
+        if (!n || !ys_spend(&L->y, l, 1))
+            break;
+        const char *t = ys_text(&L->y, n, "references");
+        if (!t)
+            continue;
+        const char *why = url_problem(t);
+        if (why) {
+            ys_diag(&L->y, true, n, "bad URL \"%.80s\" in references: %s; write "
+                                    "https://host/path", t, why);
+            continue;
+        }
+        char **slot = rs_lpush(L, &B->refs);
+        if (slot)
+            *slot = (char *)t;
+    }
+}
+
 /* The keys of a rule, in the order they are judged (whatever order the file has them in),
  * and the parser of each: it gets the key's value, NULL when the key is absent. */
 const char *const rs_rule_keys[RS_RULE_NKEYS] = {
     "id", "title", "severity", "tags", "match", "cname", "expect", "dnssec", "ttl",
-    "rebinding", "exceptions",
+    "rebinding", "exceptions", "description", "references", "author", "version", "status",
 };
 static void (*const rule_key_parse[RS_RULE_NKEYS])(struct rule_build *B, const yaml_node_t *v) = {
     key_id, key_title, key_severity, key_tags, key_match, key_cname,
-    key_expect, key_dnssec, key_ttl, key_rebinding, key_exceptions,
+    key_expect, key_dnssec, key_ttl, key_rebinding, key_exceptions, key_description,
+    key_references, key_author, key_version, key_status,
 };
 
 /* Compiles a rule whose keys drew no error into the ruleset under construction. */
@@ -350,10 +446,33 @@ static void rule_commit(struct rule_build *B)
                                        "ttl, or drop rebinding.check: false");
     r->id = rs_lstrdup(L, r->id);
     r->title = rs_lstrdup(L, r->title ? r->title : r->id);
+    if (r->status == DW_RULE_TEST) {
+        /* A rule on trial alerts, but at the bottom of the scale and marked. */
+        r->severity = DW_SEV_LOW;
+        bool tagged = false;
+        for (size_t i = 0; i < B->tags.n && !tagged; i++)
+            tagged = !strcmp(*VAT(B->tags, char *, i), "test");
+        char **slot = tagged ? NULL : rs_lpush(L, &B->tags);
+        if (slot)
+            *slot = (char *)"test";
+    }
     r->score = sev_score[r->severity];
     for (size_t i = 0; i < B->tags.n; i++)
         *VAT(B->tags, char *, i) = rs_lstrdup(L, *VAT(B->tags, char *, i));
     r->tags = rs_strlist_from(L, &B->tags);
+    if (r->description)
+        r->description = rs_lstrdup(L, r->description);
+    if (r->author)
+        r->author = rs_lstrdup(L, r->author);
+    if (B->refs.n) {
+        const char **refs = rs_lalloc(L, B->refs.n * sizeof *refs);
+        for (size_t i = 0; refs && i < B->refs.n; i++)
+            refs[i] = rs_lstrdup(L, *VAT(B->refs, char *, i));
+        if (refs) {
+            r->references = refs;
+            r->n_references = (unsigned)B->refs.n;
+        }
+    }
     r->names = rs_strlist_from(L, &B->names);
     if (B->except.n) {
         r->except = rs_own_nameset(L, &B->except);
@@ -412,7 +531,7 @@ void rs_parse_rule(struct loader *L, const yaml_node_t *root)
         .cname = VEC(char *), .cname_nodes = VEC(yaml_node_t *),
         .tags = VEC(char *), .asn = VEC(uint32_t),
         .pfx = VEC(struct pfx), .resolvers = VEC(struct pfx), .allow = VEC(struct pfx),
-        .exceptions = VEC(dw_exception),
+        .exceptions = VEC(dw_exception), .refs = VEC(char *),
     };
     unsigned errs = L->y.errors;
 
@@ -444,7 +563,7 @@ void rs_parse_rule(struct loader *L, const yaml_node_t *root)
 
     struct vec *own[] = {&B.names, &B.name_nodes, &B.except, &B.except_nodes, &B.cname,
                          &B.cname_nodes, &B.tags, &B.asn, &B.pfx, &B.resolvers, &B.allow,
-                         &B.exceptions};
+                         &B.exceptions, &B.refs};
     for (size_t i = 0; i < sizeof own / sizeof *own; i++)
         rs_vec_free(own[i]);
 }

@@ -17,9 +17,10 @@
  * evidence() with DW_V_NAME and fills the eval_evidence fields its writers read). The
  * compiler then asks for the two writers the row names, and tests/unit/test_eval.c for
  * the violation's line in docs/rules.md.
- * DESIGN.md's tracking violations (txid_mismatch_flood, conflicting_answers,
- * out_of_bailiwick, unsolicited_response, fragment_conflict, resolver_port_predictable,
- * resolver_txid_predictable) have no check yet, hence no row. */
+ * The tracking violations (txid_mismatch_flood, conflicting_answers, unsolicited_response)
+ * are found by rules/track.c: their evidence is the eval_evidence.report/exchange;
+ * fragment_conflict comes with the message (pkt_info.frag_conflict) and the resolver
+ * violations from the sample of a resolver's upstream queries (rules/rsample.h). */
 #ifndef DW_VIOLATION_H
 #define DW_VIOLATION_H
 
@@ -36,7 +37,19 @@
     X(REBINDING, "rebinding", reason_rebinding, evidence_special)                         \
     X(SINKHOLE, "sinkhole", reason_sinkhole, evidence_special)                            \
     X(DNSSEC_MISSING, "dnssec_missing", reason_dnssec_missing, evidence_detail)           \
-    X(TTL_EXCEEDED, "ttl_exceeded", reason_ttl_exceeded, evidence_ttl)
+    X(TTL_EXCEEDED, "ttl_exceeded", reason_ttl_exceeded, evidence_ttl)                    \
+    X(OUT_OF_BAILIWICK, "out_of_bailiwick", reason_out_of_bailiwick, evidence_record)     \
+    X(TXID_MISMATCH_FLOOD, "txid_mismatch_flood", reason_txid_mismatch_flood,             \
+      evidence_flood)                                                                     \
+    X(CONFLICTING_ANSWERS, "conflicting_answers", reason_conflicting_answers,             \
+      evidence_conflict)                                                                  \
+    X(UNSOLICITED_RESPONSE, "unsolicited_response", reason_unsolicited_response,          \
+      evidence_flood)                                                                     \
+    X(FRAGMENT_CONFLICT, "fragment_conflict", reason_fragment_conflict, evidence_fragments) \
+    X(RESOLVER_PORT_PREDICTABLE, "resolver_port_predictable", reason_resolver_port,      \
+      evidence_resolver_sample)                                                           \
+    X(RESOLVER_TXID_PREDICTABLE, "resolver_txid_predictable", reason_resolver_txid,      \
+      evidence_resolver_sample)
 
 /* A violation's row number (DW_VI_NAME), and how many rows there are. */
 enum dw_violation_index {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "decoders/dns_present.h"
 #include "rules/prefixset.h"
@@ -87,6 +88,7 @@ typedef struct alert_ctx {
     const eval_finding *f;
     as_memo *memo;
     const char *ruleset_hash;
+    const dns_msg *m;         /* the response (out_of_bailiwick evidence names its records) */
 } alert_ctx;
 
 static int memo_lookup(as_memo *mo, const asn_db *db, int family, const uint8_t *addr,
@@ -201,6 +203,164 @@ static void evidence_ttl(json_buf *j, const alert_ctx *c, const eval_evidence *e
     json_kv_u64(j, "ttl", e->ttl);
 }
 
+/* Record data in a finding: at most this many characters (the record itself is in
+ * dns.answers/authorities/additionals, whole while the event's limits allow). */
+#define EVIDENCE_DATA_MAX 256
+
+/* A record outside the question's bailiwick: its section, owner, type and data. */
+static void evidence_record(json_buf *j, const alert_ctx *c, const eval_evidence *e)
+{
+    char owner[DNS_NAME_TEXT_MAX], data[EVIDENCE_DATA_MAX + 1], tb[16];
+    if (e->rr >= c->m->n_rr)
+        return; /* only counted */
+    const dns_rr *rr = &c->m->rr[e->rr];
+    json_kv_str(j, "section", dns_section_name(rr->section));
+    int n = dns_msg_name_text(c->m, rr->name_off, owner, false);
+    json_key(j, "name");
+    if (n < 0)
+        json_null(j);
+    else
+        json_strn(j, owner, (size_t)n);
+    json_kv_str(j, "type", dns_type_name(rr->type, tb));
+    uint8_t a[16];
+    int alen = dns_rr_addr(c->m, rr, a);
+    if (alen) { /* glue or an answer pointing elsewhere: an offending address */
+        event_format_ip(alen == 16 ? 6 : 4, a, data);
+        event_encoder_add_related(c->enc, alen == 16 ? 6 : 4, a);
+    } else if (dns_rdata_text(c->m, rr, data, sizeof data) < 0 && !data[0])
+        strcpy(data, "?"); /* (cut to fit, or the RFC 3597 form of malformed data) */
+    json_kv_str(j, "data", data);
+}
+
+/* Packet time as ECS writes @timestamp (microseconds, UTC). */
+static void write_time(json_buf *j, const char *key, uint64_t us)
+{
+    char text[64];
+    struct tm tm;
+    time_t t = (time_t)(us / 1000000u);
+    if (!gmtime_r(&t, &tm))
+        return;
+    snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (unsigned)(us % 1000000u));
+    json_kv_str(j, key, text);
+}
+
+/* One response of an exchange or an incident: when, from which IP TTL, with which id and
+ * ports, and what it answered. */
+static void write_response(json_buf *j, const alert_ctx *c, const char *key,
+                           const track_response_info *r)
+{
+    char ip[DNS_IPV6_TEXT_MAX], rc[16];
+    if (key)
+        json_key(j, key);
+    json_obj_begin(j);
+    write_time(j, "time", r->ts_us);
+    json_kv_u64(j, "ip_ttl", r->ip_ttl);
+    json_kv_u64(j, "id", r->id);
+    json_kv_u64(j, "client_port", r->client_port);
+    json_kv_u64(j, "server_port", r->server_port);
+    json_kv_str(j, "response_code", dns_rcode_name(r->rcode, rc));
+    json_kv_u64(j, "answers", r->n_answers);
+    if (r->family) {
+        event_format_ip(r->family, r->addr, ip);
+        json_kv_str(j, "ip", ip);
+        write_as(j, c, r->family, r->addr);
+        event_encoder_add_related(c->enc, r->family, r->addr);
+    }
+    json_obj_end(j);
+}
+
+/* A flood or unsolicited incident: one alert per rule, client and window, with its
+ * counts and the first forged responses. */
+static void evidence_flood(json_buf *j, const alert_ctx *c, const eval_evidence *e)
+{
+    const track_report *t = e->report;
+    if (!t)
+        return;
+    json_kv_str(j, "form", e->violation == DW_V_UNSOLICITED_RESPONSE ? "unsolicited"
+                           : t->near_misses                          ? "near_miss"
+                                                                     : "blind");
+    write_time(j, "first_seen", t->first_us);
+    write_time(j, "last_seen", t->last_us);
+    json_kv_u64(j, "window_s", t->window_us / 1000000u);
+    json_kv_u64(j, "responses", t->responses);
+    json_kv_u64(j, "near_misses", t->near_misses);
+    json_kv_u64(j, "unsolicited", t->unsolicited);
+    json_kv_u64(j, "distinct_ids", t->distinct_ids);
+    json_kv_u64(j, "distinct_ports", t->distinct_ports);
+    json_key(j, "sample");
+    json_arr_begin(j);
+    for (unsigned i = 0; i < t->n_samples; i++)
+        write_response(j, c, NULL, &t->sample[i]);
+    json_arr_end(j);
+}
+
+/* Two different answers to one exchange: both, the earlier first. */
+static void evidence_conflict(json_buf *j, const alert_ctx *c, const eval_evidence *e)
+{
+    const track_match *x = e->exchange;
+    if (!x)
+        return;
+    write_time(j, "query_time", x->query_us);
+    write_response(j, c, "first_response", &x->first);
+    write_response(j, c, "second_response", &x->second);
+    json_kv_u64(j, "gap_us", x->second.ts_us >= x->first.ts_us ? x->second.ts_us - x->first.ts_us : 0);
+}
+
+/* One fragment of a conflict: where it lay in the IP payload, when it came, its TTL. */
+static void write_piece(json_buf *j, const char *key, const pkt_frag_piece *p)
+{
+    json_key(j, key);
+    json_obj_begin(j);
+    json_kv_u64(j, "offset", p->off);
+    json_kv_u64(j, "length", p->len);
+    if (p->ts_us) {
+        char t[40];
+        event_format_time(p->ts_us, t);
+        json_kv_str(j, "time", t);
+    }
+    if (p->ttl)
+        json_kv_u64(j, "ttl", p->ttl);
+    json_obj_end(j);
+}
+
+/* Fragments that disagreed: the one whose bytes were kept (first) and the one that said
+ * otherwise (second), the first differing byte, and whether the second came after the
+ * datagram was reassembled. */
+static void evidence_fragments(json_buf *j, const alert_ctx *c, const eval_evidence *e)
+{
+    (void)c;
+    const pkt_frag_conflict *fc = e->frag;
+    if (!fc)
+        return;
+    json_kv_u64(j, "differs_at", fc->diff_off);
+    json_key(j, "after_reassembly");
+    json_bool(j, fc->late);
+    json_kv_u64(j, "conflicting_fragments", fc->count);
+    write_piece(j, "first", &fc->first);
+    write_piece(j, "second", &fc->second);
+}
+
+/* A resolver's window of upstream queries: how many distinct values, how many small
+ * increments, the last values, and the bad windows since the last alert. */
+static void evidence_resolver_sample(json_buf *j, const alert_ctx *c, const eval_evidence *e)
+{
+    char ip[DNS_IPV6_TEXT_MAX];
+    (void)c;
+    event_format_ip(e->family, e->addr, ip);
+    json_kv_str(j, "resolver", ip);
+    json_kv_u64(j, "sample_size", RSAMPLE_WINDOW); /* not "sample": the flood's sample[] */
+    json_kv_u64(j, "distinct", e->distinct);
+    json_kv_u64(j, "sequential_steps", e->steps);
+    json_kv_u64(j, "bad_windows", e->bad_windows);
+    json_key(j, e->violation == DW_V_RESOLVER_PORT_PREDICTABLE ? "last_ports" : "last_ids");
+    json_arr_begin(j);
+    for (unsigned i = 0; i < RSAMPLE_SHOW; i++)
+        json_u64(j, e->last[i]);
+    json_arr_end(j);
+}
+
 static const evidence_fn evidence_writers[DW_V_COUNT] = {
 #define EVIDENCE_OF(NAME, name, reason, evidence) [DW_VI_##NAME] = evidence,
     DW_VIOLATION_LIST(EVIDENCE_OF)
@@ -241,11 +401,9 @@ static void write_rule_members(json_buf *j, const dw_rule *rule)
  * an event: rule.description, rule.reference[] (the rule's `references`), rule.author[]
  * and rule.version come from the dw_rule fields description, references/n_references,
  * author and version (unsigned, 0: not written) that the loader fills from the rule's
- * keys of those names (DESIGN.md "Allow documents and rule metadata"); built with
- * DW_RULE_HAS_METADATA defined once rules/ruleset.h has them. */
+ * keys of those names (DESIGN.md "Allow documents and rule metadata"). */
 static void write_rule_metadata(json_buf *j, const dw_rule *rule)
 {
-#ifdef DW_RULE_HAS_METADATA
     if (rule->description)
         json_kv_str(j, "description", rule->description);
     if (rule->n_references) {
@@ -266,10 +424,6 @@ static void write_rule_metadata(json_buf *j, const dw_rule *rule)
         snprintf(v, sizeof v, "%u", rule->version);
         json_kv_str(j, "version", v);
     }
-#else
-    (void)j;
-    (void)rule;
-#endif
 }
 
 /* The rule's top-level members: threat.* from its ATT&CK tags. */
@@ -417,11 +571,21 @@ static void write_top(void *ctx, json_buf *j)
         write_rule_top(j, c->f->rule);
 }
 
-/* Answers that are evidence: every record that is not an address (the CNAME/DNAME chain,
- * odd types) and the addresses among the finding's offending items. */
+/* Records that are evidence: those outside the question's bailiwick; in the answer
+ * section also every record that is not an address (the CNAME/DNAME chain, odd types)
+ * and the addresses among the finding's offending items. */
 static bool answer_matters(void *ctx, const dns_msg *m, const dns_rr *rr)
 {
     const alert_ctx *c = ctx;
+    if (c->f->violations & DW_V_OUT_OF_BAILIWICK) {
+        size_t i = (size_t)(rr - m->rr);
+        for (unsigned k = 0; k < c->f->n_evidence; k++)
+            if (c->f->evidence[k].violation == DW_V_OUT_OF_BAILIWICK &&
+                c->f->evidence[k].rr == i)
+                return true;
+    }
+    if (rr->section != DNS_SEC_ANSWER)
+        return false;
     uint8_t a[16];
     int n = dns_rr_addr(m, rr, a);
     if (n == 0)
@@ -449,6 +613,25 @@ static void write_answer(void *ctx, json_buf *j, const dns_msg *m, const dns_rr 
 static uint64_t fold_key(const eval_finding *f, const eval_result *r, const dns_msg *m)
 {
     uint64_t h = suppress_hash(0, f->rule->id, strlen(f->rule->id) + 1);
+    if (f->violations == DW_V_OUT_OF_BAILIWICK) {
+        /* An injection flood asks a fresh name each time (the Kaminsky attack) and
+         * carries the same forged records: they are its identity, not the question. */
+        uint64_t recs = 0;
+        for (unsigned k = 0; k < f->n_evidence; k++) {
+            uint8_t w[DNS_NAME_MAX];
+            const eval_evidence *e = &f->evidence[k];
+            const dns_rr *rr = e->rr < m->n_rr ? &m->rr[e->rr] : NULL;
+            int n = rr ? dns_msg_name_unpack(m, rr->name_off, w, NULL) : -1;
+            if (n < 0 || rr->rdata_off + rr->rdlen > m->len)
+                continue;
+            for (int i = 0; i < n; i++) /* case folded (length bytes are <= 63) */
+                w[i] = (uint8_t)((unsigned)w[i] - 'A' < 26u ? w[i] + 32 : w[i]);
+            uint64_t x = suppress_hash(suppress_hash(0, w, (size_t)n), &rr->type, sizeof rr->type);
+            recs += suppress_hash(x, m->buf + rr->rdata_off, rr->rdlen);
+        }
+        h = suppress_hash(h, &f->violations, sizeof f->violations);
+        return suppress_hash(h, &recs, sizeof recs);
+    }
     if (r->n_chain)
         h = suppress_hash(h, r->chain[0], strlen(r->chain[0]) + 1);
     h = suppress_hash(h, &f->violations, sizeof f->violations);
@@ -580,7 +763,7 @@ unsigned alerter_emit(alerter *a, event_encoder *enc, const char *ruleset_hash,
             continue;
         }
         suppress_note *no = suppress_last(a->fold);
-        alert_ctx c = {a, enc, r, f, &memo, ruleset_hash};
+        alert_ctx c = {a, enc, r, f, &memo, ruleset_hash, m};
         event_alert ea = {
             .severity = rule->score,
             .reason = f->reason,

@@ -374,6 +374,16 @@ static void parse_coded(struct cfg *C, const dw_optdef *d, const yaml_node_t *n)
             if (redisurl_parse(o->redis.url, &parsed, err, sizeof err) != 0)
                 ys_diag(&C->y, true, n, "\"redis.url\": %s", err);
         }
+    } else if (!strcmp(d->key, "redis.mode")) {
+        /* As --redis-mode: rpush is a list filled with RPUSH (redis.list_push: rpush). */
+        static const char *const modes[] = {"stream", "list", "channel", "rpush"};
+        int e = ys_enum(&C->y, n, "redis.mode", modes, 4, false);
+        if (e == 3) {
+            o->redis.mode = PUB_LIST;
+            o->redis.list_rpush = true;
+        } else if (e >= 0) {
+            options_store(o, d, (uint64_t)e, NULL);
+        }
     } else if (!strcmp(d->key, "redis.password_file")) {
         const char *p = get_path(C, n, "redis.password_file");
         struct stat st;
@@ -417,6 +427,11 @@ static void parse_coded(struct cfg *C, const dw_optdef *d, const yaml_node_t *n)
     }
 }
 
+static bool is_scalar_text(const yaml_node_t *n, const char *s)
+{
+    return n->type == YAML_SCALAR_NODE && !strcmp(sval(n), s);
+}
+
 /* Every key of section s in the table's order, then the checks across keys. */
 static void parse_section(struct cfg *C, size_t s, const yaml_node_t *map)
 {
@@ -435,7 +450,10 @@ static void parse_section(struct cfg *C, size_t s, const yaml_node_t *map)
     if (s == S_REDIS) {
         const yaml_node_t *mode = value_of(C, s, v, "mode"), *push = value_of(C, s, v, "list_push"),
                           *maxlen = value_of(C, s, v, "maxlen");
-        if (push && mode && o->redis.mode != PUB_LIST)
+        if (push && mode && is_scalar_text(mode, "rpush") && !o->redis.list_rpush)
+            ys_diag(&C->y, true, push, "\"redis.list_push: lpush\" contradicts \"redis.mode: "
+                                       "rpush\"; drop list_push (rpush fills the list with RPUSH)");
+        else if (push && mode && o->redis.mode != PUB_LIST)
             ys_diag(&C->y, false, push, "\"redis.list_push\" has no effect unless redis.mode is "
                                         "list");
         if (maxlen && mode && o->redis.mode != PUB_STREAM)

@@ -11,6 +11,7 @@
 
 #include "common/hash.h"
 #include "decoders/dns_present.h"
+#include "decoders/dnstap.h"
 
 
 /* Room for the presentation text of the largest record data: a 65535-byte TXT record
@@ -45,6 +46,7 @@ struct event_encoder {
     event_meta meta;
     json_buf j;
     json_buf observer;   /* the observer object's text, the same in every event */
+    json_buf observer_bare; /* the same without the ingress interface (dnstap messages) */
     related_set *rel;
     char hostname[256];
     uint64_t id_hi;      /* random per encoder: ids are unique across workers and restarts */
@@ -58,10 +60,10 @@ struct event_encoder {
     int qname_len;       /* the question's text in qtext, whatever its form; -1: none */
     size_t qjson_off, qjson_end; /* the question name's JSON string in j (quotes included) */
     char qtext[DNS_NAME_TEXT_MAX];
-    /* The size bound (event.h) of the event being encoded: its limits, and which answer
-     * records it shows (plan_answers). */
+    /* The size bound (event.h) of the event being encoded: its limits, and which records
+     * of each section it shows (plan_records), by enum dns_section. */
     event_limits lim;
-    unsigned ans_total, ans_shown;
+    unsigned sec_total[4], sec_shown[4];
     uint8_t ans_show[(DNS_MAX_RRS + 7) / 8];
 };
 
@@ -81,38 +83,50 @@ static const event_limits WHOLE = {UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MA
 
 const event_limits *event_encoder_limits(const event_encoder *e) { return &e->lim; }
 
-/* Chooses the answer records shown under e->lim: all when they fit; else those that
- * matter to the alert first (its offending addresses, the chain's records), then the
- * others, each in message order. */
-static void plan_answers(event_encoder *e, const dns_msg *m, const event_alert *alert)
+/* Whether a record is listed in its section's array: every record but the OPT
+ * pseudo-record of the additional section (EDNS is reported in dnswatch.edns). */
+static bool listed(const dns_rr *rr)
 {
-    unsigned total = 0;
-    for (unsigned i = 0; i < m->n_rr; i++)
-        if (m->rr[i].section == DNS_SEC_ANSWER)
-            total++;
-    e->ans_total = total;
+    return rr->section != DNS_SEC_ADDITIONAL || rr->type != DNS_T_OPT;
+}
+
+/* Chooses the records shown under e->lim, at most lim.answers of each section: all when
+ * they fit; else those that matter to the alert first (its offending addresses and
+ * records, the chain's records), then the others, each in message order. */
+static void plan_records(event_encoder *e, const dns_msg *m, const event_alert *alert)
+{
     unsigned cap = e->lim.answers;
-    if (total <= cap) {
-        e->ans_shown = total;
+    memset(e->sec_total, 0, sizeof e->sec_total);
+    memset(e->sec_shown, 0, sizeof e->sec_shown);
+    for (unsigned i = 0; i < m->n_rr; i++)
+        if (listed(&m->rr[i]))
+            e->sec_total[m->rr[i].section & 3]++;
+    bool all = true;
+    for (unsigned s = DNS_SEC_ANSWER; s <= DNS_SEC_ADDITIONAL; s++) {
+        all &= e->sec_total[s] <= cap;
+        e->sec_shown[s] = e->sec_total[s] <= cap ? e->sec_total[s] : 0;
+    }
+    if (all) {
         memset(e->ans_show, 0xff, (m->n_rr + 7) / 8);
         return;
     }
     memset(e->ans_show, 0, (m->n_rr + 7) / 8);
-    unsigned shown = 0;
-    if (alert && alert->answer_matters)
-        for (unsigned i = 0; i < m->n_rr && shown < cap; i++) {
+    for (int pass = 0; pass < 2; pass++)
+        for (unsigned i = 0; i < m->n_rr; i++) {
             const dns_rr *rr = &m->rr[i];
-            if (rr->section == DNS_SEC_ANSWER && alert->answer_matters(alert->ctx, m, rr)) {
+            unsigned s = rr->section & 3;
+            if (!listed(rr) || (e->ans_show[i / 8] & (1u << (i % 8))))
+                continue;
+            bool fits = e->sec_total[s] <= cap;
+            if (fits || (pass == 0 ? alert && alert->answer_matters &&
+                                         e->sec_shown[s] < cap &&
+                                         alert->answer_matters(alert->ctx, m, rr)
+                                   : e->sec_shown[s] < cap)) {
                 e->ans_show[i / 8] |= (uint8_t)(1u << (i % 8));
-                shown++;
+                if (!fits)
+                    e->sec_shown[s]++;
             }
         }
-    for (unsigned i = 0; i < m->n_rr && shown < cap; i++)
-        if (m->rr[i].section == DNS_SEC_ANSWER && !(e->ans_show[i / 8] & (1u << (i % 8)))) {
-            e->ans_show[i / 8] |= (uint8_t)(1u << (i % 8));
-            shown++;
-        }
-    e->ans_shown = shown;
 }
 
 static bool answer_shown(const event_encoder *e, unsigned i)
@@ -126,10 +140,10 @@ static unsigned findings_shown(const event_encoder *e, const event_alert *alert)
     return kept < e->lim.findings ? kept : e->lim.findings;
 }
 
-/* The observer object's text (write_observer). Returns false when memory ran out. */
-static bool build_observer(event_encoder *e)
+/* The observer object's text (write_observer_at), with the capture interface as its
+ * ingress or without it. Returns false when memory ran out. */
+static bool build_observer(event_encoder *e, json_buf *j, bool ingress)
 {
-    json_buf *j = &e->observer;
     json_obj_begin(j);
     json_kv_str(j, "name", e->meta.observer_name);
     json_kv_str(j, "hostname", e->meta.hostname);
@@ -137,7 +151,7 @@ static bool build_observer(event_encoder *e)
     json_kv_str(j, "vendor", EVENT_OBSERVER_VENDOR);
     json_kv_str(j, "product", EVENT_OBSERVER_PRODUCT);
     json_kv_str(j, "version", DNSWATCH_VERSION);
-    if (e->meta.iface) {
+    if (ingress && e->meta.iface) {
         json_key(j, "ingress");
         json_obj_begin(j);
         json_key(j, "interface");
@@ -158,6 +172,7 @@ event_encoder *event_encoder_new(const event_meta *meta)
     e->meta = *meta;
     json_init(&e->j);
     json_init(&e->observer);
+    json_init(&e->observer_bare);
     e->rdtext = malloc(RDATA_TEXT_MAX);
     e->rel = calloc(1, sizeof *e->rel);
     if (!e->meta.hostname) {
@@ -166,7 +181,8 @@ event_encoder *event_encoder_new(const event_meta *meta)
         e->hostname[sizeof e->hostname - 1] = '\0';
         e->meta.hostname = e->hostname;
     }
-    if (!e->rdtext || !e->rel || !build_observer(e)) {
+    if (!e->rdtext || !e->rel || !build_observer(e, &e->observer, true) ||
+        !build_observer(e, &e->observer_bare, false)) {
         event_encoder_free(e);
         return NULL;
     }
@@ -191,13 +207,13 @@ void event_encoder_free(event_encoder *e)
         return;
     json_free(&e->j);
     json_free(&e->observer);
+    json_free(&e->observer_bare);
     free(e->rdtext);
     free(e->rel);
     free(e);
 }
 
-/* "2026-11-27T10:00:00.123456Z" into out[40]. */
-static void event_format_time(uint64_t ts_us, char out[40])
+void event_format_time(uint64_t ts_us, char out[40])
 {
     /* gmtime and printf once per second of packet time per thread, not per event. */
     static __thread uint64_t cached_sec = UINT64_MAX;
@@ -385,16 +401,19 @@ static void write_related(json_buf *j, related_set *r)
     json_obj_end(j);
 }
 
-static void write_answers(event_encoder *e, const dns_msg *m, const event_alert *alert)
+/* The records of one section shown (plan_records) as the array key: dns.answers,
+ * dns.authorities, dns.additionals, each item {name, type, class, ttl, data}. */
+static void write_section(event_encoder *e, const dns_msg *m, const event_alert *alert,
+                          unsigned section, const char *key)
 {
     json_buf *j = &e->j;
     char tbuf[16];
 
-    json_key(j, "answers");
+    json_key(j, key);
     json_arr_begin(j);
     for (unsigned i = 0; i < m->n_rr; i++) {
         const dns_rr *rr = &m->rr[i];
-        if (rr->section != DNS_SEC_ANSWER || !answer_shown(e, i))
+        if (rr->section != section || !listed(rr) || !answer_shown(e, i))
             continue;
         if (j->len > EVENT_MAX_BYTES)
             break; /* too long already: event_encode tries tighter limits, stop the work */
@@ -426,7 +445,13 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
         json_obj_end(j);
     }
     json_arr_end(j);
+}
 
+static void write_answers(event_encoder *e, const dns_msg *m, const event_alert *alert)
+{
+    json_buf *j = &e->j;
+
+    write_section(e, m, alert, DNS_SEC_ANSWER, "answers");
     json_key(j, "resolved_ip");
     json_arr_begin(j);
     for (unsigned i = 0; i < m->n_rr; i++) {
@@ -445,6 +470,12 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
         related_add(e->rel, a, (size_t)n, ip);
     }
     json_arr_end(j);
+    /* The other sections, when they hold records: what a resolver may cache beside the
+     * answer (delegations, glue, the SOA of a negative answer). */
+    if (e->sec_total[DNS_SEC_AUTHORITY])
+        write_section(e, m, alert, DNS_SEC_AUTHORITY, "authorities");
+    if (e->sec_total[DNS_SEC_ADDITIONAL])
+        write_section(e, m, alert, DNS_SEC_ADDITIONAL, "additionals");
 }
 
 static void write_problems(json_buf *j, uint32_t problems)
@@ -465,11 +496,26 @@ static void write_problems(json_buf *j, uint32_t problems)
     json_arr_end(j);
 }
 
+/* dns.<key> and dnswatch.truncated.<key> of each section; what event.reason calls its
+ * records when some are left out. */
+static const char *const SECTION_KEYS[4] = {NULL, "answers", "authorities", "additionals"};
+static const char *const SECTION_WORDS[4] = {NULL, "answers", "authority records",
+                                              "additional records"};
+
+/* Whether a section shows fewer records than it has. */
+static bool records_cut(const event_encoder *e)
+{
+    for (unsigned s = DNS_SEC_ANSWER; s <= DNS_SEC_ADDITIONAL; s++)
+        if (e->sec_shown[s] < e->sec_total[s])
+            return true;
+    return false;
+}
+
 static void write_dnswatch(event_encoder *e, const dns_msg *m, const event_alert *alert)
 {
     json_buf *j = &e->j;
     bool cut_findings = alert && findings_shown(e, alert) < alert->findings_total;
-    bool cut = e->ans_shown < e->ans_total || cut_findings;
+    bool cut = records_cut(e) || cut_findings;
     /* An answer in a message whose QR bit is clear (stub resolvers take it, dns.h). */
     bool qr_clear = !(m->flags & DNS_F_QR) && dns_msg_is_answer(m);
     bool any = alert || m->has_opt || m->problems || cut || qr_clear;
@@ -486,11 +532,13 @@ static void write_dnswatch(event_encoder *e, const dns_msg *m, const event_alert
     if (cut) {
         json_key(j, "truncated");
         json_obj_begin(j);
-        if (e->ans_shown < e->ans_total) {
-            json_key(j, "answers");
+        for (unsigned s = DNS_SEC_ANSWER; s <= DNS_SEC_ADDITIONAL; s++) {
+            if (e->sec_shown[s] == e->sec_total[s])
+                continue;
+            json_key(j, SECTION_KEYS[s]);
             json_obj_begin(j);
-            json_kv_u64(j, "total", e->ans_total);
-            json_kv_u64(j, "shown", e->ans_shown);
+            json_kv_u64(j, "total", e->sec_total[s]);
+            json_kv_u64(j, "shown", e->sec_shown[s]);
             json_obj_end(j);
         }
         if (cut_findings) {
@@ -571,10 +619,30 @@ static void end_event_object(json_buf *j)
     json_raw(j, ecs, sizeof ecs - 1);
 }
 
+/* JSON text of a dnstap field: bytes that are not printable ASCII become '?', so a
+ * resolver's free text cannot break the line. */
+static void json_kv_dnstap_text(json_buf *j, const char *key, const uint8_t *p, size_t n)
+{
+    char buf[256];
+    for (size_t i = 0; i < n && i < sizeof buf - 1; i++)
+        buf[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+    buf[n < sizeof buf ? n : sizeof buf - 1] = '\0';
+    json_kv_str(j, key, buf);
+}
+
+/* observer: always the sensor (ECS: the host and product that saw the data). A message
+ * from dnstap has no ingress interface (it did not come through one); the resolver that
+ * reported it is named in dnstap.identity and dnstap.version (write_dnstap). */
+static void write_observer_at(event_encoder *e, const pkt_info *pi)
+{
+    const json_buf *o = pi && pi->dnstap.type ? &e->observer_bare : &e->observer;
+    json_key(&e->j, "observer");
+    json_raw(&e->j, o->p, o->len);
+}
+
 static void write_observer(event_encoder *e)
 {
-    json_key(&e->j, "observer");
-    json_raw(&e->j, e->observer.p, e->observer.len);
+    write_observer_at(e, NULL);
 }
 
 /* A small text builder for "message" (bounded: text past the end is left out). */
@@ -645,8 +713,8 @@ static void write_dns_message(event_encoder *e, const dns_msg *m, bool response,
     }
     if (response) {
         MSG_LIT(&b, ", ");
-        msg_u64(&b, e->ans_total);
-        if (e->ans_total == 1)
+        msg_u64(&b, e->sec_total[DNS_SEC_ANSWER]);
+        if (e->sec_total[DNS_SEC_ANSWER] == 1)
             MSG_LIT(&b, " answer\"");
         else
             MSG_LIT(&b, " answers\"");
@@ -656,6 +724,7 @@ static void write_dns_message(event_encoder *e, const dns_msg *m, bool response,
     json_key(j, "message");
     json_raw(j, text, b.n);
 }
+
 
 /* Closes the event and returns its line (NULL if memory ran out). */
 static const char *end_event(event_encoder *e, size_t *len)
@@ -675,19 +744,24 @@ static const char *end_event(event_encoder *e, size_t *len)
 static void write_reason_as(event_encoder *e, const event_alert *alert, const char *key)
 {
     unsigned fs = findings_shown(e, alert);
-    if (e->ans_shown == e->ans_total && fs >= alert->findings_total) {
+    if (!records_cut(e) && fs >= alert->findings_total) {
         json_kv_str(&e->j, key, alert->reason);
         return;
     }
     char buf[768];
+    const char *sep = "";
     size_t n = (size_t)snprintf(buf, sizeof buf, "%s (truncated:", alert->reason);
-    if (n < sizeof buf && fs < alert->findings_total)
-        n += (size_t)snprintf(buf + n, sizeof buf - n, " %u offending items, %u shown%s",
-                              alert->findings_total, fs,
-                              e->ans_shown < e->ans_total ? ";" : "");
-    if (n < sizeof buf && e->ans_shown < e->ans_total)
-        n += (size_t)snprintf(buf + n, sizeof buf - n, " %u answers, %u shown", e->ans_total,
-                              e->ans_shown);
+    if (n < sizeof buf && fs < alert->findings_total) {
+        n += (size_t)snprintf(buf + n, sizeof buf - n, " %u offending items, %u shown",
+                              alert->findings_total, fs);
+        sep = ";";
+    }
+    for (unsigned s = DNS_SEC_ANSWER; s <= DNS_SEC_ADDITIONAL && n < sizeof buf; s++)
+        if (e->sec_shown[s] < e->sec_total[s]) {
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s %u %s, %u shown", sep,
+                                  e->sec_total[s], SECTION_WORDS[s], e->sec_shown[s]);
+            sep = ";";
+        }
     if (n < sizeof buf)
         snprintf(buf + n, sizeof buf - n, ")");
     json_kv_str(&e->j, key, buf);
@@ -718,6 +792,35 @@ const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
     return line;
 }
 
+/* dnstap: what the resolver's message said about itself (docs/events.md "dnstap"). */
+static void write_dnstap(event_encoder *e, const pkt_info *pi)
+{
+    const pkt_dnstap *dt = &pi->dnstap;
+    if (!dt->type)
+        return;
+    json_buf *j = &e->j;
+    json_key(j, "dnstap");
+    json_obj_begin(j);
+    const char *name = dnstap_type_name(dt->type);
+    json_kv_str(j, "type", name ? name : "unknown");
+    /* The resolver that reported the message (observer.* stays the sensor). */
+    if (dt->identity_len)
+        json_kv_dnstap_text(j, "identity", dt->identity, dt->identity_len);
+    if (dt->version_len)
+        json_kv_dnstap_text(j, "version", dt->version, dt->version_len);
+    const char *sp = dnstap_protocol_name(dt->socket_protocol);
+    if (sp)
+        json_kv_str(j, "socket_protocol", sp);
+    if (dt->http_protocol)
+        json_kv_str(j, "http_protocol", dt->http_protocol == 1 ? "HTTP1"
+                                        : dt->http_protocol == 2 ? "HTTP2" : "HTTP3");
+    char zone[DNS_NAME_TEXT_MAX];
+    if (dt->query_zone_len &&
+        dns_wirename_text(dt->query_zone, dt->query_zone_len, zone, true) >= 0)
+        json_kv_str(j, "query_zone", zone);
+    json_obj_end(j);
+}
+
 static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_msg *m,
                                const event_alert *alert, size_t *len)
 {
@@ -738,7 +841,7 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
     related_reset(e->rel);
     related_add(e->rel, client, alen, cbuf);
     related_add(e->rel, server, alen, sbuf);
-    plan_answers(e, m, alert);
+    plan_records(e, m, alert);
     begin_event(e, pi->ts_us, alert ? "alert" : "event", alert ? "dnswatch.alert" : "dnswatch.dns");
     if (alert) {
         json_kv_u64(j, "severity", alert->severity);
@@ -762,13 +865,17 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
             alert->write_top(alert->ctx, j);
     }
     write_dnswatch(e, m, alert);
-    write_observer(e);
+    write_observer_at(e, pi);
+    write_dnstap(e, pi);
 
     json_key(j, "network");
     json_obj_begin(j);
     json_kv_str(j, "transport", pi->proto == 6 ? "tcp" : "udp");
     json_kv_str(j, "type", pi->ip_version == 6 ? "ipv6" : "ipv4");
-    json_kv_str(j, "protocol", "dns");
+    /* dns, or how a dnstap message says it travelled (dot, doh, doq, dnscrypt) */
+    json_kv_str(j, "protocol", pi->dnstap.type
+                                   ? dnstap_network_protocol(pi->dnstap.socket_protocol)
+                                   : "dns");
     if (pi->n_vlan > 0) {
         json_key(j, "vlan");
         json_obj_begin(j);

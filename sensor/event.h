@@ -31,8 +31,9 @@ typedef struct event_meta {
 } event_meta;
 
 /* The size bound of an event line: at most EVENT_MAX_BYTES, newline included. The
- * encoder first shows at most EVENT_ANSWERS_SHOWN answers (those that matter first, see
- * event_alert.answer_matters), EVENT_FINDINGS_SHOWN offending items and record data of
+ * encoder first shows at most EVENT_ANSWERS_SHOWN records of each section (answers,
+ * authorities, additionals; those that matter first, see event_alert.answer_matters),
+ * EVENT_FINDINGS_SHOWN offending items and record data of
  * at most EVENT_DATA_TEXT_MAX characters; a line still too long is encoded again with
  * tighter limits (event_limits), down to counts alone. What is left out is counted in
  * dnswatch.truncated and, for an alert, said in event.reason. */
@@ -43,7 +44,7 @@ typedef struct event_meta {
 
 /* The limits of the encoding in progress (event_encoder_limits). */
 typedef struct event_limits {
-    unsigned answers;   /* answer records (and resolved_ip items) shown */
+    unsigned answers;   /* records of each section (and resolved_ip items) shown */
     unsigned data_text; /* characters of one record's data text */
     unsigned findings;  /* offending items shown in dnswatch.findings */
     unsigned chain;     /* names of the CNAME chain shown */
@@ -62,10 +63,12 @@ typedef struct event_alert {
     void (*write_top)(void *ctx, json_buf *j);
     /* Writes the members of the "dnswatch" object (violations, expected, cname_chain...). */
     void (*write_dnswatch)(void *ctx, json_buf *j);
-    /* Writes extra members of answer i's object (its "as" for an address); may be NULL. */
+    /* Writes extra members of a record's object, in any section (its "as" for an
+     * address); may be NULL. */
     void (*write_answer)(void *ctx, json_buf *j, const dns_msg *m, const dns_rr *rr);
-    /* Whether answer rr is evidence (an offending address, a CNAME): such answers are
-     * shown before the others when not all fit. May be NULL (message order). */
+    /* Whether record rr, of any section, is evidence (an offending address or record, a
+     * CNAME): such records are shown before the others of their section when not all
+     * fit. May be NULL (message order). */
     bool (*answer_matters)(void *ctx, const dns_msg *m, const dns_rr *rr);
     void *ctx;
     /* Offending items found, and how many of them write_dnswatch can show (it shows at
@@ -134,5 +137,8 @@ const char *event_encode_custom(event_encoder *e, uint64_t ts_us, const char *ki
 
 /* Address text (inet_ntop) of a 4- or 16-byte address into out[DNS_IPV6_TEXT_MAX]. */
 void event_format_ip(int ip_version, const uint8_t *addr, char out[DNS_IPV6_TEXT_MAX]);
+
+/* "2026-11-27T10:00:00.123456Z" (as @timestamp) into out[40]. */
+void event_format_time(uint64_t ts_us, char out[40]);
 
 #endif

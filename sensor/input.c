@@ -7,6 +7,7 @@ static const struct {
     bool (*wanted)(const dw_options *o);
     int (*open)(const dw_options *o, dw_input **out, char *err, size_t errlen);
 } inputs[] = {
+    {input_dnstap_wanted, input_dnstap_open},       /* --dnstap, with -i or -r beside it */
     {input_pcap_file_wanted, input_pcap_file_open}, /* -r FILE */
     {input_pcap_live_wanted, input_pcap_live_open}, /* -i IFACE */
 };

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "decoders/counters.h"
 #include "sensor/options.h"
 
 /* dispatch's results besides a count of frames (>= 0). */
@@ -46,6 +47,9 @@ typedef struct dw_input_ops {
     /* The source's counters; NULL when it keeps none (a file). 0, or a negative errno. */
     int (*stats)(dw_input *in, dw_input_stats *out);
     void (*close)(dw_input *in);
+    /* Adds the input's own decoder counters (counters.h) to sum; NULL when it keeps none.
+     * Any thread: the counters are read with relaxed atomics. */
+    void (*counters)(dw_input *in, dw_counters *sum);
 } dw_input_ops;
 
 /* The part every input shares; an implementation embeds it first and fills it at open. */
@@ -74,6 +78,11 @@ static inline int dw_input_stats_get(dw_input *in, dw_input_stats *out)
 {
     return in->ops->stats ? in->ops->stats(in, out) : -EOPNOTSUPP;
 }
+static inline void dw_input_add_counters(dw_input *in, dw_counters *sum)
+{
+    if (in && in->ops->counters)
+        in->ops->counters(in, sum);
+}
 static inline int dw_input_link_type(const dw_input *in) { return in->link_type; }
 static inline const char *dw_input_error(const dw_input *in) { return in->err; }
 static inline void dw_input_close(dw_input *in)
@@ -89,5 +98,8 @@ int input_pcap_file_open(const dw_options *o, dw_input **out, char *err, size_t 
 bool input_pcap_live_wanted(const dw_options *o);
 DW_MUST_USE
 int input_pcap_live_open(const dw_options *o, dw_input **out, char *err, size_t errlen);
+bool input_dnstap_wanted(const dw_options *o);
+DW_MUST_USE
+int input_dnstap_open(const dw_options *o, dw_input **out, char *err, size_t errlen);
 
 #endif

@@ -75,9 +75,10 @@ static void pcap_in_close(dw_input *in)
 }
 
 static const dw_input_ops live_ops = {pcap_in_dispatch, pcap_in_break, pcap_in_stats,
-                                      pcap_in_close};
+                                      pcap_in_close, NULL};
 /* Statistics are not kept for savefiles. */
-static const dw_input_ops file_ops = {pcap_in_dispatch, pcap_in_break, NULL, pcap_in_close};
+static const dw_input_ops file_ops = {pcap_in_dispatch, pcap_in_break, NULL, pcap_in_close,
+                                      NULL};
 
 /* A capture file through a 1 MiB stdio buffer: libpcap reads it record by record, and
  * with the default 4 KiB buffer that is a read() every 30 frames (29 000 for a 1M-frame

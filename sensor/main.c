@@ -9,9 +9,12 @@
 #include "sensor/check.h"
 #include "sensor/config.h"
 #include "sensor/explain.h"
+#include "sensor/learn.h"
 #include "sensor/consume.h"
 #include "sensor/options.h"
 #include "sensor/run.h"
+#include "sensor/slog.h"
+#include "sensor/version.h"
 
 /* The run synopsis comes from the option table (sensor/options.h). */
 static void usage_run_synopsis(FILE *f)
@@ -34,9 +37,12 @@ static void usage_run_synopsis(FILE *f)
 }
 
 static const char usage_rest[] =
-    "  dnswatch check-rules PATH...\n"
+    "  dnswatch check-rules [--format text|json] PATH...\n"
     "  dnswatch explain --rules PATH... [--asn-db FILE.mmdb|none] [--resolver IP] [--do] [--ad]\n"
     "                   (\"NAME TYPE DATA [TTL]\"... | -r FILE.pcap)\n"
+    "  dnswatch learn (-r FILE... | -i IFACE --duration S | --dnstap SPEC) --names LIST|@FILE\n"
+    "                 [--asn-db FILE|none] [--min-count N] [--max-entries N] [--rules DIR]\n"
+    "                 [-o FILE]\n"
     "  dnswatch check-config [CONFIG]      # default /etc/dnswatch/dnswatch.yaml\n"
     "  dnswatch consume [--redis URL] [--key K] [--group G] [--consumer C] [--out FILE]\n"
     "                 [--from-start|--from-now] [--claim-idle MS] [--count N]\n"
@@ -70,11 +76,12 @@ static const struct {
     const char *cmd, *text;
 } command_help[] = {
     {"check-rules",
-     "Usage: dnswatch check-rules PATH...\n"
+     "Usage: dnswatch check-rules [--format text|json] PATH...\n"
      "\n"
      "Loads rule files and directories (their *.yaml and *.yml files) as run would and prints\n"
      "every problem as \"file:line:col: error|warning: [rule] text\" on stdout, then\n"
-     "\"N rules, E errors, W warnings, ruleset sha256:...\" on stderr.\n"
+     "\"N rules, E errors, W warnings, ruleset sha256:...\" on stderr. --format json prints\n"
+     "one JSON document instead (docs/rule-format.md has its schema), for CI pipelines.\n"
      "\n"
      "Exit status: 0 valid (warnings allowed), 1 any error, 2 usage error.\n"},
     {"check-config",
@@ -107,13 +114,14 @@ static bool wants_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    slog_init("dnswatch");
     if (argc < 2)
         return usage(stderr, 2);
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
         return usage(stdout, 0);
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
-        printf("dnswatch %s\n", DNSWATCH_VERSION);
+        printf("dnswatch %s (git %s)\n", DNSWATCH_VERSION, dw_git_revision);
         return 0;
     }
     if (strcmp(cmd, "run") == 0 && wants_help(argc, argv)) {
@@ -130,8 +138,10 @@ int main(int argc, char **argv)
         dw_options o;
         options_default(&o);
         int rc = options_parse_run(&o, argc - 1, argv + 1);
-        if (rc == 0)
+        if (rc == 0) {
+            slog_set_level((enum slog_level)options_stderr_level(&o));
             rc = run_main(&o);
+        }
         else if (rc == 2)
             usage(stderr, 2);
         options_free(&o);
@@ -140,15 +150,33 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "consume") == 0)
         return consume_main(argc - 1, argv + 1);
     if (strcmp(cmd, "check-rules") == 0) {
-        if (argc < 3) {
+        /* --format text|json (or --format=...) before the paths. */
+        enum check_format fmt = CHECK_TEXT;
+        int first = 2;
+        while (first < argc && !strncmp(argv[first], "--format", 8)) {
+            const char *v = argv[first][8] == '=' ? argv[first] + 9 : NULL;
+            if (!v && argv[first][8] == '\0' && first + 1 < argc)
+                v = argv[++first];
+            if (!v || (strcmp(v, "json") && strcmp(v, "text"))) {
+                fprintf(stderr, "dnswatch check-rules: --format takes text or json\n");
+                return 2;
+            }
+            fmt = !strcmp(v, "json") ? CHECK_JSON : CHECK_TEXT;
+            first++;
+        }
+        if (first < argc && !strcmp(argv[first], "--"))
+            first++;
+        if (argc <= first) {
             fprintf(stderr, "dnswatch check-rules: give at least one rule file or directory\n");
             return usage(stderr, 2);
         }
-        return check_rules((const char *const *)argv + 2, (size_t)argc - 2, time(NULL), stdout,
-                             stderr);
+        return check_rules_fmt((const char *const *)argv + first, (size_t)(argc - first),
+                               time(NULL), fmt, stdout, stderr);
     }
     if (strcmp(cmd, "explain") == 0)
         return explain_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "learn") == 0)
+        return learn_main(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)
         return check_config_main(argc - 1, argv + 1);
     fprintf(stderr, "dnswatch: unknown command '%s'\n\n", cmd);

@@ -1,6 +1,7 @@
 #include "sensor/metrics.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,14 +12,21 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "common/num.h"
+#include "sensor/version.h"
 
-#define MAX_CONNS 16
+/* Connection slots. When all are taken, a new connection takes the slot of the oldest one
+ * that has not finished sending its request (METRICS_READ_TIMEOUT_MS would free it only
+ * later): idle or slow connections, from anyone, can delay a scrape by one accept, never
+ * by seconds. A scraper's request follows its connect at once, so its connection is past
+ * reading before many others can arrive. */
+#define MAX_CONNS 64
 
 /* ---- rendering ----------------------------------------------------------------------- */
 
@@ -49,6 +57,16 @@ static bool is_info_counter(enum dw_counter_id id)
     case DW_C_TUNNEL_OUTER_FRAG:
     case DW_C_TUNNEL_GRE_VERSION:
     case DW_C_TUNNEL_PROTO_OTHER:
+    case DW_C_TRACK_LATE:
+    case DW_C_TRACK_RETRANSMITS:
+    case DW_C_TRACK_CONFLICTS:
+    case DW_C_TRACK_UNMATCHED:
+    case DW_C_TRACK_NEAR_MISSES:
+    case DW_C_TRACK_STATE_LOST:
+    case DW_C_TRACK_HELD_BACK:
+    case DW_C_DNSTAP_FRAMES:
+    case DW_C_DNSTAP_CONNECTIONS:
+    case DW_C_DNSTAP_CONN_LOST:
         return true;
     default:
         return false;
@@ -161,6 +179,15 @@ int metrics_render(FILE *out, const metrics_snapshot *s)
         u64_metric(out, "dnswatch_redis_spool_damaged_total", "counter",
                    "Damaged stretches skipped in the spool (this run and found at start)",
                    p->spool_damaged);
+        u64_metric(out, "dnswatch_redis_unheard_total", "counter",
+                   "Events published to a channel while nobody was subscribed (PUBLISH "
+                   "answered 0): acknowledged, received by no one", p->unheard);
+        u64_metric(out, "dnswatch_redis_spool_events", "gauge",
+                   "Events waiting in the disk spool for Redis", p->spool_events);
+        u64_metric(out, "dnswatch_redis_spool_bytes", "gauge",
+                   "Size of the disk spool's files, bytes", p->spool_bytes);
+        u64_metric(out, "dnswatch_redis_spool_max_bytes", "gauge",
+                   "The disk spool's bound (redis.spool_max_bytes), bytes", p->spool_max_bytes);
         u64_metric(out, "dnswatch_redis_connected", "gauge",
                    "1 when connected to Redis, else 0", p->connected ? 1 : 0);
         family(out, "dnswatch_redis_last_batch_seconds", "gauge",
@@ -187,11 +214,59 @@ int metrics_render(FILE *out, const metrics_snapshot *s)
                s->asn_reload_failures);
     family(out, "dnswatch_start_time_seconds", "gauge", "Start time of the process, Unix time");
     fprintf(out, "dnswatch_start_time_seconds %.3f\n", s->start_time);
-    family(out, "dnswatch_build_info", "gauge", "The build of dnswatch, by version");
+    if (s->have_process) {
+        family(out, "process_cpu_seconds_total", "counter",
+               "Total user and system CPU time spent in seconds");
+        fprintf(out, "process_cpu_seconds_total %.6f\n", s->process_cpu_seconds);
+        u64_metric(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes",
+                   s->process_resident_bytes);
+        u64_metric(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes",
+                   s->process_virtual_bytes);
+        u64_metric(out, "process_open_fds", "gauge", "Number of open file descriptors",
+                   s->process_open_fds);
+        u64_metric(out, "process_max_fds", "gauge", "Maximum number of open file descriptors",
+                   s->process_max_fds);
+        family(out, "process_start_time_seconds", "gauge",
+               "Start time of the process since unix epoch in seconds");
+        fprintf(out, "process_start_time_seconds %.3f\n", s->start_time);
+    }
+    family(out, "dnswatch_build_info", "gauge", "The build of dnswatch, by version and git revision");
     fputs("dnswatch_build_info{version=\"", out);
     put_escaped(out, DNSWATCH_VERSION, true);
+    fputs("\",revision=\"", out);
+    put_escaped(out, dw_git_revision, true);
     fputs("\"} 1\n", out);
     return ferror(out) ? -EIO : 0;
+}
+
+void metrics_process_fill(metrics_snapshot *s)
+{
+    struct rusage ru;
+    struct rlimit rl;
+    s->have_process = true;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        s->process_cpu_seconds = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    FILE *f = fopen("/proc/self/statm", "re");
+    if (f) {
+        unsigned long long size, resident;
+        long page = sysconf(_SC_PAGESIZE);
+        if (fscanf(f, "%llu %llu", &size, &resident) == 2 && page > 0) {
+            s->process_virtual_bytes = size * (uint64_t)page;
+            s->process_resident_bytes = resident * (uint64_t)page;
+        }
+        fclose(f);
+    }
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        uint64_t n = 0;
+        for (struct dirent *e; (e = readdir(d));)
+            n += e->d_name[0] != '.';
+        closedir(d);
+        s->process_open_fds = n ? n - 1 : 0; /* not the directory's own descriptor */
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        s->process_max_fds = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
 }
 
 int metrics_write_textfile(const char *path, const metrics_snapshot *s)
@@ -303,6 +378,8 @@ struct conn {
     size_t resp_len, resp_off;
     bool draining;            /* response sent: reading what the client still sends */
     uint64_t deadline_ms;     /* read or write must be done by then */
+    uint64_t accepted_ms;     /* when accepted: the oldest reader is the one evicted */
+    bool head;                /* a HEAD request: headers only */
     char req[METRICS_MAX_REQUEST];
 };
 
@@ -312,6 +389,8 @@ struct metrics_server {
     pthread_t thread;
     bool thread_started;
     unsigned port;
+    char addr[INET6_ADDRSTRLEN + 16]; /* "127.0.0.1:9153", "[::1]:9153": what was bound */
+    bool any;                 /* bound to every address (0.0.0.0 or [::]) */
     metrics_fill_fn fill;
     void *ctx;
     struct conn conns[MAX_CONNS];
@@ -327,6 +406,7 @@ static void conn_close(struct conn *c)
     c->fd = -1;
     c->resp = NULL;
     c->draining = false;
+    c->head = false;
     c->len = c->resp_len = c->resp_off = 0;
 }
 
@@ -342,6 +422,8 @@ static void respond(struct conn *c, int status, const char *reason, const char *
                       status == 200 ? "text/plain; version=0.0.4; charset=utf-8"
                                     : "text/plain; charset=utf-8",
                       body_len, extra_headers);
+    if (c->head)
+        body_len = 0; /* HEAD: the headers GET would send, Content-Length included */
     c->resp = malloc((size_t)hl + body_len);
     if (!c->resp) {
         conn_close(c);
@@ -368,6 +450,7 @@ static void serve_metrics(struct metrics_server *m, struct conn *c)
     FILE *f = NULL;
     if (s) {
         m->fill(m->ctx, s);
+        metrics_process_fill(s);
         f = open_memstream(&body, &body_len);
     }
     if (!f || metrics_render(f, s) != 0) {
@@ -411,14 +494,16 @@ static void handle_request(struct metrics_server *m, struct conn *c)
             return;
         }
     }
+    c->head = strcmp(line, "HEAD") == 0;
     char *target = sp1 + 1;
     char *q = strchr(target, '?');
     if (q)
         *q = '\0';
     if (strcmp(target, "/metrics") != 0)
         respond_text(c, 404, "Not Found", "", "not found: the metrics are at /metrics\n");
-    else if (strcmp(line, "GET") != 0)
-        respond_text(c, 405, "Method Not Allowed", "Allow: GET\r\n", "only GET is allowed\n");
+    else if (strcmp(line, "GET") != 0 && !c->head)
+        respond_text(c, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n",
+                     "only GET and HEAD are allowed\n");
     else
         serve_metrics(m, c);
 }
@@ -481,21 +566,39 @@ static void conn_drain(struct conn *c)
         conn_close(c);
 }
 
+/* A free slot, else the slot of the connection that has waited longest without sending a
+ * whole request (closed); NULL when every slot is answering or draining. */
+static struct conn *take_slot(struct metrics_server *m)
+{
+    struct conn *oldest = NULL;
+    for (size_t i = 0; i < MAX_CONNS; i++) {
+        struct conn *c = &m->conns[i];
+        if (c->fd < 0)
+            return c;
+        if (!c->resp && (!oldest || c->accepted_ms < oldest->accepted_ms))
+            oldest = c;
+    }
+    if (oldest)
+        conn_close(oldest);
+    return oldest;
+}
+
 static void do_accept(struct metrics_server *m)
 {
-    for (;;) {
-        struct conn *slot = NULL;
-        for (size_t i = 0; i < MAX_CONNS && !slot; i++)
-            if (m->conns[i].fd < 0)
-                slot = &m->conns[i];
-        if (!slot)
-            return; /* the rest wait in the backlog until a slot frees or times out */
+    /* At most one slot's worth of connections per turn, so the ones accepted get read. */
+    for (int k = 0; k < MAX_CONNS; k++) {
         int fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
+        struct conn *slot = take_slot(m);
+        if (!slot) { /* every slot is sending a response: this one is refused */
+            close(fd);
+            continue;
+        }
         slot->fd = fd;
         slot->len = 0;
-        slot->deadline_ms = clk_mono_ms() + METRICS_READ_TIMEOUT_MS;
+        slot->accepted_ms = clk_mono_ms();
+        slot->deadline_ms = slot->accepted_ms + METRICS_READ_TIMEOUT_MS;
     }
 }
 
@@ -506,18 +609,15 @@ static void *server_main(void *arg)
     int idx[MAX_CONNS + 2];
     for (;;) {
         size_t n = 0;
-        bool free_slot = false;
+        bool free_slot = true; /* the listener is always polled: see take_slot */
         uint64_t now = clk_mono_ms(), next = UINT64_MAX;
         pfd[n++] = (struct pollfd){.fd = m->wake[0], .events = POLLIN};
         for (int i = 0; i < MAX_CONNS; i++) {
             struct conn *c = &m->conns[i];
-            if (c->fd < 0) {
-                free_slot = true;
+            if (c->fd < 0)
                 continue;
-            }
             if (now >= c->deadline_ms) {
                 conn_close(c); /* a slow or silent client loses its slot */
-                free_slot = true;
                 continue;
             }
             if (c->deadline_ms < next)
@@ -582,7 +682,7 @@ int metrics_server_start(const char *listen_addr, metrics_fill_fn fill, void *ct
     if (bind(m->lfd, (struct sockaddr *)&ss, sl) != 0)
         goto fail;
     what = "listen";
-    if (listen(m->lfd, 64) != 0)
+    if (listen(m->lfd, 256) != 0)
         goto fail;
     sl = sizeof ss;
     what = "getsockname";
@@ -590,6 +690,17 @@ int metrics_server_start(const char *listen_addr, metrics_fill_fn fill, void *ct
         goto fail;
     m->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
                                             : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    char host[INET6_ADDRSTRLEN];
+    if (ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
+        snprintf(m->addr, sizeof m->addr, "%s:%u", host, m->port);
+    } else {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
+        snprintf(m->addr, sizeof m->addr, "[%s]:%u", host, m->port);
+    }
+    m->any = ss.ss_family == AF_INET
+                 ? ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_ANY)
+                 : IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr);
     what = "pipe";
     if (pipe2(m->wake, O_CLOEXEC | O_NONBLOCK) != 0)
         goto fail;
@@ -615,6 +726,8 @@ fail:
 }
 
 unsigned metrics_server_port(const metrics_server *m) { return m->port; }
+const char *metrics_server_address(const metrics_server *m) { return m->addr; }
+bool metrics_server_any(const metrics_server *m) { return m->any; }
 
 void metrics_server_stop(metrics_server *m)
 {

@@ -50,7 +50,17 @@ typedef struct metrics_snapshot {
     uint64_t asn_reloads, asn_reload_failures; /* the ASN database file changed */
 
     double start_time;            /* Unix time of the start, seconds */
+
+    /* process_* (the Prometheus client libraries' names), on the HTTP endpoint only: in a
+     * node_exporter textfile they would clash with the exporter's own. */
+    bool have_process;
+    double process_cpu_seconds;
+    uint64_t process_resident_bytes, process_virtual_bytes;
+    uint64_t process_open_fds, process_max_fds;
 } metrics_snapshot;
+
+/* Fills the process_* fields of s from the kernel (getrusage, /proc/self, RLIMIT_NOFILE). */
+void metrics_process_fill(metrics_snapshot *s);
 
 /* Writes the whole exposition (every family with its HELP and TYPE lines). Returns 0 or
  * -EIO if out reported an error. */
@@ -79,7 +89,10 @@ typedef struct metrics_server metrics_server;
 /* Binds listen (see metrics_parse_listen) and starts the server thread: GET /metrics
  * (a query string is ignored) answers 200 with the exposition, any other path 404, any
  * other method 405; a request over METRICS_MAX_REQUEST bytes 431; a client silent for
- * METRICS_READ_TIMEOUT_MS is dropped. One response per connection. Returns 0, or a
+ * METRICS_READ_TIMEOUT_MS is dropped; HEAD gets GET's headers alone. When every
+ * connection slot is taken, the oldest connection still sending its request gives up its
+ * slot, so a flood of idle connections cannot hold a scrape back. One response per
+ * connection. Returns 0, or a
  * negative errno code with one line in err. */
 int metrics_server_start(const char *listen, metrics_fill_fn fill, void *ctx,
                          metrics_server **out, char *err, size_t errlen)
@@ -87,6 +100,10 @@ int metrics_server_start(const char *listen, metrics_fill_fn fill, void *ctx,
 
 /* The port actually bound (useful after port 0). */
 unsigned metrics_server_port(const metrics_server *m);
+/* The address actually bound, "ADDR:PORT" or "[V6]:PORT" (port 0 resolved). */
+const char *metrics_server_address(const metrics_server *m);
+/* True when bound to every address (0.0.0.0 or [::]): reachable from other hosts. */
+bool metrics_server_any(const metrics_server *m);
 
 /* Stops the thread, closes every connection, frees. Accepts NULL. */
 void metrics_server_stop(metrics_server *m);

@@ -13,6 +13,7 @@
 
 #include "rules/yamlschema.h"
 #include "sensor/config.h"
+#include "sensor/slog.h"
 
 /* ---- the option table ---------------------------------------------------------------- */
 
@@ -20,6 +21,7 @@ static const char *const outputs[] = {"stdout", "redis"};
 static const char *const logs[] = {"alerts", "watched", "all"};
 static const char *const modes[] = {"stream", "list", "channel"};
 static const char *const pushes[] = {"lpush", "rpush"};
+static const char *const levels[] = {"error", "warning", "notice", "info", "debug"};
 
 #define AT(field) offsetof(dw_options, field), sizeof(((dw_options *)0)->field)
 #define NAMES(v) v, sizeof v / sizeof *v
@@ -65,11 +67,13 @@ const dw_optdef dw_opts[] = {
     {"fold", 0, "SECONDS", "fold_seconds", DW_OPT_UINT, 0, 86400, NULL, 0, AT(fold_seconds), 0,
      "`60`", "identical alerts within that many seconds become one (0 = off), 0–86400"},
     {"redis", 0, "URL", "redis.url", DW_OPT_TEXT, 1, 0, NULL, 0, AT(redis.url), CFG,
-     "`redis://127.0.0.1:6379`", "`redis://[user@]host[:port][/db]` or `unix:///path[?db=N]`"},
+     "`redis://127.0.0.1:6379`", "`redis://[user@]host[:port][/db]`, `rediss://...` (TLS), "
+     "`unix:///path[?db=N]`, `sentinel://h1:p1,h2:p2/MASTER[/db]` or "
+     "`cluster://seed1:p1[,seed2:p2]`"},
     {"redis-mode", 0, "stream|list|rpush|channel", "redis.mode", DW_OPT_ENUM, 0, 0,
-     NAMES(modes), AT(redis.mode), CLI, "`stream`",
-     "`stream` (XADD), `list` (LPUSH/RPUSH), `channel` (PUBLISH); the flag's `rpush` is a list "
-     "filled with RPUSH"},
+     NAMES(modes), AT(redis.mode), CLI | CFG, "`stream`",
+     "`stream` (XADD), `list` (LPUSH/RPUSH), `rpush` (a list filled with RPUSH, the order "
+     "Logstash and Vector pop), `channel` (PUBLISH)"},
     {"redis-key", 0, "KEY", "redis.key", DW_OPT_TEXT, 1, 0, NULL, 0, AT(redis.key), 0,
      "`dnswatch:events`", "stream/list key or channel"},
     {"redis-maxlen", 0, "N", "redis.maxlen", DW_OPT_UINT, 0, UINT32_MAX, NULL, 0,
@@ -92,6 +96,31 @@ const dw_optdef dw_opts[] = {
      AT(redis.queue_max_bytes), 0, "`64M`",
      "memory the in-memory queue may hold, its event buffers included, 1M–1T; beyond it (or "
      "`redis.queue`) events go to the spool"},
+    {"redis-tls", 0, NULL, "redis.tls", DW_OPT_BOOL, 0, 0, NULL, 0, AT(redis.tls), 0, "`false`",
+     "TLS to every Redis server, Sentinel and Cluster node (`rediss://` turns it on for one "
+     "server)"},
+    {"redis-tls-ca", 0, "FILE", "redis.tls_ca_file", DW_OPT_PATH, 0, 0, NULL, 0,
+     AT(redis.tls_ca_file), 0, "the system's CA store", "CA bundle the server certificate must "
+     "chain to"},
+    {"redis-tls-cert", 0, "FILE", "redis.tls_cert_file", DW_OPT_PATH, 0, 0, NULL, 0,
+     AT(redis.tls_cert_file), 0, "—", "client certificate (PEM), for servers that ask for one"},
+    {"redis-tls-key", 0, "FILE", "redis.tls_key_file", DW_OPT_PATH, 0, 0, NULL, 0,
+     AT(redis.tls_key_file), 0, "the certificate file", "the client certificate's key (PEM)"},
+    {"redis-tls-server-name", 0, "NAME", "redis.tls_server_name", DW_OPT_TEXT, 1, 0, NULL, 0,
+     AT(redis.tls_server_name), 0, "the URL's host",
+     "name sent as SNI and required in the server certificate"},
+    {"redis-sentinel-user", 0, "USER", "redis.sentinel_user", DW_OPT_TEXT, 1, 0, NULL, 0,
+     AT(redis.sentinel_user), 0, "—", "ACL user for the Sentinels (the URL's user is the "
+     "master's)"},
+    {"redis-sentinel-password-file", 0, "FILE", "redis.sentinel_password_file", DW_OPT_PATH, 0,
+     0, NULL, 0, AT(redis.sentinel_password_file), 0, "—",
+     "file holding the Sentinels' password (else `$DNSWATCH_SENTINEL_PASSWORD`)"},
+    {"redis-wait-replicas", 0, "N", "redis.wait_replicas", DW_OPT_UINT, 0, 64, NULL, 0,
+     AT(redis.wait_replicas), 0, "`0`",
+     "an event leaves the queue or spool only once `WAIT` says N replicas have it (0 = no "
+     "wait), 0–64"},
+    {NULL, 0, NULL, "redis.wait_timeout_ms", DW_OPT_UINT, 1, 60000, NULL, 0,
+     AT(redis.wait_timeout_ms), 0, "`1000`", "how long `WAIT` waits for the replicas, 1–60000"},
     {"redis-wait", 0, "MS", NULL, DW_OPT_UINT, 0, 3600000, NULL, 0, AT(redis_wait_ms), 0,
      "`10000`", "at the end of a run, how long to wait for Redis to take what is queued before "
      "leaving it in the spool"},
@@ -116,7 +145,14 @@ const dw_optdef dw_opts[] = {
     {NULL, 0, NULL, "limits.frag_bytes", DW_OPT_SIZE, 65536, (uint64_t)1 << 32, NULL, 0,
      AT(decoder.frag.max_bytes), 0, "`32M`",
      "fragment reassembly memory in total (size), 64K–4G: each datagram's entry (104 bytes), "
-     "its payload in 256-byte blocks and, past one block or run, its map (~1.5 KiB)"},
+     "its payload in 256-byte blocks and, past one block or fragment, its map (~2.6 KiB)"},
+    {NULL, 0, NULL, "limits.frag_recent_bytes", DW_OPT_SIZE, 128u << 10, (uint64_t)1 << 32,
+     NULL, 0, AT(decoder.frag.recent_bytes), 0, "`4M`",
+     "memory of reassembled DNS datagrams kept to reveal a fragment that contradicts one "
+     "after reassembly (fragment_conflict) (size), 128K–4G: payloads and a record per 2 KiB"},
+    {NULL, 0, NULL, "limits.frag_recent_ms", DW_OPT_UINT, 100, 60000, NULL, 0,
+     AT(decoder.frag.recent_ms), 0, "`5000`",
+     "how long a reassembled datagram is remembered for that, 100–60000 ms"},
     {NULL, 0, NULL, "limits.tcp_flows", DW_OPT_UINT, 1, 1u << 20, NULL, 0,
      AT(decoder.tcp.max_flows), 0, "`65536`",
      "TCP stream directions tracked at once (184 bytes each), 1–1048576"},
@@ -124,7 +160,8 @@ const dw_optdef dw_opts[] = {
      AT(decoder.tcp.max_total_bytes), 0, "`64M`", "TCP payload buffered in total (size), 256K–4G"},
     {NULL, 0, NULL, "limits.track_queries", DW_OPT_UINT, 1, 1u << 24, NULL, 0, AT(track_queries),
      0, "`65536`",
-     "queries remembered for query/response tracking, 1–16777216 (rounded up to a power of 2)"},
+     "exchanges (queries with their first answer) remembered per worker for tracking (72 "
+     "bytes each), 1–16777216 (rounded up to a power of 2)"},
     {NULL, 0, NULL, "metrics", DW_OPT_SECTION, 0, 0, NULL, 0, 0, 0, 0, NULL,
      "the Prometheus endpoint and textfile"},
     {NULL, 0, NULL, "metrics.listen", DW_OPT_TEXT, 0, 0, NULL, 0, AT(metrics.listen), CFG, "off",
@@ -138,6 +175,49 @@ const dw_optdef dw_opts[] = {
      0, "`15`",
      "how often the textfile is rewritten and a live capture writes a metric event "
      "(`event.kind: metric`) to its output, 1–3600"},
+    {NULL, 0, NULL, "track", DW_OPT_SECTION, 0, 0, NULL, 0, 0, 0, 0, NULL,
+     "exchange tracking thresholds (docs/rules.md \"Tracking thresholds\")"},
+    {NULL, 0, NULL, "track.timeout_ms", DW_OPT_UINT, 100, 600000, NULL, 0, AT(track.timeout_ms),
+     0, "`10000`",
+     "how long a query is outstanding, 100–600000: near misses count within it; an answer "
+     "after it is late, not unsolicited"},
+    {NULL, 0, NULL, "track.near_miss", DW_OPT_UINT, 1, 65535, NULL, 0, AT(track.near_miss), 0,
+     "`5`",
+     "responses to a client matching none of its outstanding queries to that server that make "
+     "a `txid_mismatch_flood`, 1–65535"},
+    {NULL, 0, NULL, "track.blind_count", DW_OPT_UINT, 1, 1000000, NULL, 0, AT(track.blind_count),
+     0, "`20`",
+     "unmatched responses for a watched zone per server and client within "
+     "`track.blind_window_ms` that make a blind `txid_mismatch_flood`, 1–1000000"},
+    {NULL, 0, NULL, "track.blind_window_ms", DW_OPT_UINT, 100, 600000, NULL, 0,
+     AT(track.blind_window_ms), 0, "`2000`", "the blind flood's rate window, 100–600000"},
+    {NULL, 0, NULL, "track.seen_s", DW_OPT_UINT, 1, 3600, NULL, 0, AT(track.seen_s), 0, "`60`",
+     "a client's queries to a server count as seen this long, 1–3600: without them no response "
+     "to it is a flood or unsolicited (a one-way span stays silent)"},
+    {NULL, 0, NULL, "track.window_s", DW_OPT_UINT, 1, 3600, NULL, 0, AT(track.window_s), 0,
+     "`10`",
+     "a flood or unsolicited incident is one alert per rule, client, server and window of this "
+     "length, 1–3600"},
+    {NULL, 0, NULL, "track.pairs", DW_OPT_UINT, 1, 1u << 22, NULL, 0, AT(track.max_pairs), 0,
+     "`16384`",
+     "client/server pairs remembered per worker (56 bytes each), 1–4194304 (rounded up to a "
+     "power of 2)"},
+    {NULL, 0, NULL, "track.incidents", DW_OPT_UINT, 1, 4096, NULL, 0, AT(track.max_incidents), 0,
+     "`64`",
+     "flood and unsolicited incidents open at once per worker (about 18 KiB each), 1–4096"},
+    {"dnstap", 0, "unix:PATH|tcp:ADDR:PORT|file:PATH", "dnstap", DW_OPT_TEXT, 1, 0, NULL, 0,
+     offsetof(dw_options, dnstap), sizeof(const char *), 0, "—",
+     "dnstap input, beside -i/-r or instead: a Frame Streams socket to listen on for "
+     "resolvers (`unix:PATH`, `tcp:ADDR:PORT`) or a capture file (`file:PATH`); the flag is "
+     "repeatable, up to 8 sources, and replaces the file's source (docs/deploy.md)"},
+    {"log-level", 0, "LEVEL", "log_level", DW_OPT_ENUM, 0, 0, NAMES(levels), AT(log_level), 0,
+     "`info`",
+     "the least severe of the sensor's own stderr lines written: `error`, `warning`, `notice`, "
+     "`info` or `debug` (events are not affected)"},
+    {"quiet", 'q', NULL, NULL, DW_OPT_BOOL, 0, 0, NULL, 0, AT(quiet), 0, "`false`",
+     "only warnings and errors on stderr (as `--log-level warning`)"},
+    {"verbose", 'v', NULL, NULL, DW_OPT_BOOL, 0, 0, NULL, 0, AT(verbose), 0, "`false`",
+     "every message on stderr, debug ones too (as `--log-level debug`)"},
 };
 const size_t dw_n_opts = sizeof dw_opts / sizeof *dw_opts;
 
@@ -145,6 +225,14 @@ const size_t dw_n_opts = sizeof dw_opts / sizeof *dw_opts;
 #undef NAMES
 #undef CLI
 #undef CFG
+
+size_t options_dnstap_count(const dw_options *o)
+{
+    size_t n = 0;
+    while (n < DW_MAX_DNSTAP && o->dnstap[n])
+        n++;
+    return n;
+}
 
 const dw_optdef *options_by_key(const char *key)
 {
@@ -226,9 +314,11 @@ static void wrap(FILE *f, const char *text, int indent, int width)
 
 void options_help_run(FILE *f)
 {
-    fputs("Usage: dnswatch run [-c CONFIG] (-i IFACE | -r FILE.pcap) [OPTION]...\n"
+    fputs("Usage: dnswatch run [-c CONFIG] (-i IFACE | -r FILE.pcap | --dnstap SOURCE...) "
+          "[OPTION]...\n"
           "\n"
-          "Reads DNS responses from a live interface (-i) or a capture file (-r) and writes one\n"
+          "Reads DNS responses from a live interface (-i) or a capture file (-r), and/or the\n"
+          "dnstap of resolvers (--dnstap), and writes one\n"
           "JSON event per line. Every flag overrides the config key it mirrors\n"
           "(docs/config.md lists every key, with the ones that have no flag).\n"
           "\n"
@@ -300,6 +390,16 @@ void options_default(dw_options *o)
     o->capture.promisc = true;
     o->capture.timeout_ms = 100;
     o->metrics.interval_s = 15;
+    o->log_level = DW_LOGLEVEL_INFO;
+}
+
+int options_stderr_level(const dw_options *o)
+{
+    if (o->verbose)
+        return 7;
+    if (o->quiet)
+        return 4;
+    return 3 + (int)o->log_level;
 }
 
 void options_free(dw_options *o)
@@ -313,7 +413,7 @@ static void print_config_diag(void *ctx, const config_diag *d)
     char line[1024];
     (void)ctx;
     ruleset_diag_format(d, line, sizeof line);
-    fprintf(stderr, "%s\n", line);
+    slog_msg(SLOG_WARNING, line);
 }
 
 /* getopt's tables from dw_opts: a row's long option returns 256 + its index, or its
@@ -374,8 +474,7 @@ static int load_config(dw_options *o, int argc, char **argv, const struct getopt
     int rc = config_load(path, o, print_config_diag, NULL);
     if (rc == 0)
         return 0;
-    fprintf(stderr, "dnswatch: %s: %s ('dnswatch check-config %s' lists the errors without "
-                    "running)\n", path, rc == -ENOMEM ? "out of memory" : "config not loaded",
+    slog(SLOG_ERR, "%s: %s ('dnswatch check-config %s' lists the errors without running)", path, rc == -ENOMEM ? "out of memory" : "config not loaded",
             path);
     return 1;
 }
@@ -383,11 +482,12 @@ static int load_config(dw_options *o, int argc, char **argv, const struct getopt
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "dnswatch run: ");
+    char text[1024];
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n\n");
+    slog(SLOG_ERR, "run: %s", text);
+    fputc('\n', stderr); /* then the usage text */
     return 2;
 }
 
@@ -453,6 +553,7 @@ int options_parse_run(dw_options *o, int argc, char **argv)
     struct getopt_tables T;
     int c;
     bool flag_rules = false; /* --rules replaces the config's list, not adds to it */
+    size_t flag_dnstap = 0;  /* --dnstap likewise */
     const char *flag_iface = NULL;
 
     build_getopt(&T);
@@ -479,6 +580,14 @@ int options_parse_run(dw_options *o, int argc, char **argv)
             if (o->n_rule_paths == DW_MAX_RULE_PATHS)
                 return usage_error("too many --rules (at most 64); pass a directory instead");
             o->rule_paths[o->n_rule_paths++] = optarg;
+        } else if (!strcmp(d->flag, "dnstap")) {
+            if (!*optarg)
+                return usage_error("--dnstap must not be empty");
+            if (flag_dnstap == DW_MAX_DNSTAP)
+                return usage_error("too many --dnstap (at most %d)", DW_MAX_DNSTAP);
+            if (!flag_dnstap)
+                memset(o->dnstap, 0, sizeof o->dnstap);
+            o->dnstap[flag_dnstap++] = optarg;
         } else if (!strcmp(d->flag, "ports")) {
             if (parse_ports(o, d, optarg) != 0)
                 return usage_error("--ports takes up to 16 comma-separated ports 1-65535, not '%s'",
@@ -505,7 +614,8 @@ int options_parse_run(dw_options *o, int argc, char **argv)
         return usage_error("unexpected argument '%s'", argv[optind]);
     if (o->pcap_file && !flag_iface)
         o->iface = NULL; /* reading a file: the config's interface does not apply */
-    if (!o->iface == !o->pcap_file)
-        return usage_error("give exactly one of -i IFACE or -r FILE.pcap");
+    if ((o->iface && o->pcap_file) || (!o->iface && !o->pcap_file && !o->dnstap[0]))
+        return usage_error("give exactly one of -i IFACE or -r FILE.pcap, or --dnstap SOURCE "
+                           "(alone or beside either)");
     return 0;
 }

@@ -16,6 +16,11 @@
 
 enum dw_log { DW_LOG_ALERTS = 0, DW_LOG_WATCHED = 1, DW_LOG_ALL = 2 };
 enum dw_output { DW_OUT_STDOUT = 0, DW_OUT_REDIS = 1 };
+/* log_level: the index in its names; syslog's level is 3 + the index (sensor/slog.h). */
+enum dw_loglevel {
+    DW_LOGLEVEL_ERROR = 0, DW_LOGLEVEL_WARNING, DW_LOGLEVEL_NOTICE, DW_LOGLEVEL_INFO,
+    DW_LOGLEVEL_DEBUG
+};
 
 /* Live capture settings (config "capture:"; no flags). */
 typedef struct dw_capture_options {
@@ -25,12 +30,21 @@ typedef struct dw_capture_options {
     unsigned timeout_ms;          /* libpcap read timeout, default 100 */
 } dw_capture_options;
 
+/* Config "track:" (exchange tracking thresholds, rules/track.h); 0: the tracker's
+ * default. No flags. */
+typedef struct dw_track_options {
+    unsigned timeout_ms, near_miss, blind_count, blind_window_ms, seen_s, window_s;
+    unsigned max_pairs, max_incidents;
+} dw_track_options;
+
 /* Config "metrics:"; no flags. */
 typedef struct dw_metrics_options {
     const char *listen;           /* "127.0.0.1:9153"; NULL or "" = no HTTP endpoint */
     const char *textfile;         /* node_exporter textfile path; NULL = none */
     unsigned interval_s;          /* textfile rewrite period, default 15 */
 } dw_metrics_options;
+
+#define DW_MAX_DNSTAP 8 /* --dnstap sources */
 
 typedef struct dw_options {
     const char *config;           /* -c */
@@ -55,8 +69,21 @@ typedef struct dw_options {
     unsigned track_queries;       /* limits.track_queries: 0 = the tracker's default */
     dw_capture_options capture;
     dw_metrics_options metrics;
+    dw_track_options track;
     struct config_mem *config_mem; /* strings copied from config files; options_free() */
+    /* --dnstap SOURCE (repeatable) or config "dnstap": unix:PATH, tcp:ADDR:PORT, file:PATH;
+     * the first NULL ends the list. */
+    const char *dnstap[DW_MAX_DNSTAP];
+    enum dw_loglevel log_level;   /* log_level / --log-level: stderr lines written */
+    bool quiet, verbose;          /* -q: as log_level warning; -v: as debug (wins over -q) */
 } dw_options;
+
+/* The dnstap sources given (the leading non-NULL entries of o->dnstap). */
+size_t options_dnstap_count(const dw_options *o);
+
+
+/* The syslog level (3 err .. 7 debug) of the least severe stderr line to write. */
+int options_stderr_level(const dw_options *o);
 
 /* ---- the option table ----------------------------------------------------------------
  *

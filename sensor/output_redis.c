@@ -1,6 +1,8 @@
 /* --output redis: the publisher (publish.c: queue, spool, replay, loss accounting) over a
- * Redis transport written here with hiredis. A second Redis transport (Sentinel, Cluster,
- * TLS) is another publish_transport_ops; the dw_out part stays as it is. */
+ * Redis transport written here: one connection (sensor/rconn.h: TCP, TLS or unix socket)
+ * to the server, to the master the Sentinels name, or to the Cluster node that holds the
+ * sensor's stream; optionally confirmed by WAIT on replicas before an event counts as
+ * delivered. */
 #include "sensor/output_redis.h"
 
 #include <errno.h>
@@ -8,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sensor/output.h"
 #include "sensor/redisurl.h"
@@ -40,28 +43,31 @@ void publish_config_queue(const publish_config *c, publish_queue_config *q)
     q->queue_max_bytes = c->queue_max_bytes;
 }
 
-/* ---- the transport: hiredis, one connection, pipelined batches ----------------------- */
+/* ---- the transport: one connection, pipelined batches -------------------------------- */
 
 typedef struct redis_transport {
     publish_transport t; /* first: the publisher's view */
     enum publish_mode mode;
     unsigned long maxlen;
     bool list_rpush;
+    unsigned wait_replicas, wait_timeout_ms;
     char *key;
     redis_url url;
+    redis_creds creds;
     char password[512];
-    redisContext *rc;
+    char sentinel_password[512];
+    rconn *rc;
 } redis_transport;
 
 static int rt_connect(publish_transport *t, bool *fatal, char *err, size_t errlen)
 {
     redis_transport *r = (redis_transport *)t;
-    bool auth_failed = false;
-    r->rc = redisurl_connect(&r->url, r->password, CMD_TIMEOUT_MS, &auth_failed, err, errlen);
-    *fatal = auth_failed;
-    if (r->rc)
-        return 0;
-    return auth_failed ? -EACCES : -ECONNREFUSED;
+    r->rc = redisurl_connect(&r->url, &r->creds, r->key, CMD_TIMEOUT_MS, fatal, err, errlen);
+    if (!r->rc)
+        return *fatal ? -EACCES : -ECONNREFUSED;
+    if (r->url.kind != REDISURL_SERVER && r->url.kind != REDISURL_UNIX)
+        snprintf(r->t.where, sizeof r->t.where, "%s", rconn_where(r->rc));
+    return 0;
 }
 
 static bool reply_ok(const redis_transport *r, const redisReply *rep)
@@ -71,17 +77,11 @@ static bool reply_ok(const redis_transport *r, const redisReply *rep)
     return rep->type == REDIS_REPLY_INTEGER; /* LPUSH/RPUSH length, PUBLISH receivers */
 }
 
-/* The batch pipelined: every command appended, then every reply read. */
-static size_t rt_send(publish_transport *t, const char *buf, const size_t *off,
-                      const size_t *len, size_t n, char *err, size_t errlen)
+/* The command for event i of a batch: argv[0..argc) then the event. */
+static int command_head(const redis_transport *r, const char **argv, char *maxlen, size_t n)
 {
-    redis_transport *r = (redis_transport *)t;
-    char maxlen[24];
-    const char *argv[8];
-    size_t lens[8];
     int argc = 0;
-
-    snprintf(maxlen, sizeof maxlen, "%lu", r->maxlen);
+    snprintf(maxlen, n, "%lu", r->maxlen);
     switch (r->mode) {
     case PUB_STREAM:
         argv[argc++] = "XADD";
@@ -103,45 +103,127 @@ static size_t rt_send(publish_transport *t, const char *buf, const size_t *off,
         argv[argc++] = r->key;
         break;
     }
+    return argc;
+}
+
+/* Sends events [from, n) on c, each after ASKING when ask (a slot being migrated), then
+ * WAIT when replicas are asked for; reads every reply. Returns how many leading events
+ * were taken (all of them only if WAIT confirmed them). *redirect_at is the index of the
+ * first event answered with MOVED/ASK (n if none), *to where it was sent. */
+static size_t send_on(redis_transport *r, rconn *c, bool ask, const char *buf,
+                      const size_t *off, const size_t *len, size_t from, size_t n,
+                      size_t *redirect_at, bool *redirect_ask, redis_node *to, char *err,
+                      size_t errlen)
+{
+    char maxlen[24], wait_n[12], wait_ms[12];
+    const char *argv[8];
+    size_t lens[8];
+    int argc = command_head(r, argv, maxlen, sizeof maxlen);
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
-    for (size_t i = 0; i < n; i++) {
+    *redirect_at = n;
+    for (size_t i = from; i < n; i++) {
         argv[argc] = buf + off[i];
         lens[argc] = len[i];
-        if (redisAppendCommandArgv(r->rc, argc + 1, argv, lens) != REDIS_OK) {
-            snprintf(err, errlen, "cannot queue a command: %s", r->rc->errstr);
+        if ((ask && rconn_append(c, 1, (const char *[]){"ASKING"}, NULL) != 0) ||
+            rconn_append(c, argc + 1, argv, lens) != 0) {
+            snprintf(err, errlen, "cannot queue a command: %s", rconn_error(c));
             return 0;
         }
     }
+    snprintf(wait_n, sizeof wait_n, "%u", r->wait_replicas);
+    snprintf(wait_ms, sizeof wait_ms, "%u", r->wait_timeout_ms);
+    if (r->wait_replicas &&
+        rconn_append(c, 3, (const char *[]){"WAIT", wait_n, wait_ms}, NULL) != 0) {
+        snprintf(err, errlen, "cannot queue a command: %s", rconn_error(c));
+        return 0;
+    }
     size_t ok = 0;
     bool failed = false;
-    for (size_t i = 0; i < n; i++) {
-        void *v = NULL;
-        if (redisGetReply(r->rc, &v) != REDIS_OK || !v) {
-            snprintf(err, errlen, "%s", r->rc->errstr[0] ? r->rc->errstr : "connection lost");
-            return ok;
+    for (size_t i = from; i < n; i++) {
+        redisReply *rep;
+        if (ask) {
+            if (rconn_reply(c, &rep) != 0) {
+                snprintf(err, errlen, "%s", rconn_error(c));
+                return r->wait_replicas ? 0 : ok;
+            }
+            freeReplyObject(rep); /* ASKING's +OK */
         }
-        redisReply *rep = v;
+        if (rconn_reply(c, &rep) != 0) {
+            snprintf(err, errlen, "%s", rconn_error(c));
+            return r->wait_replicas ? 0 : ok;
+        }
         if (!failed && reply_ok(r, rep)) {
             ok++;
+            if (r->mode == PUB_CHANNEL && rep->integer == 0)
+                r->t.unheard++;
         } else if (!failed) {
             /* The rest of the replies are read to keep the pipeline in step, but nothing
              * after a refused event counts: the batch is retried from there, in order. */
             failed = true;
+            if (redisurl_redirect(rep, redirect_ask, to))
+                *redirect_at = i;
             snprintf(err, errlen, "redis refused an event: %.200s",
                      rep->type == REDIS_REPLY_ERROR && rep->str ? rep->str
                                                                 : "unexpected reply type");
         }
         freeReplyObject(rep);
     }
+    if (r->wait_replicas) {
+        redisReply *rep;
+        if (rconn_reply(c, &rep) != 0) {
+            snprintf(err, errlen, "%s", rconn_error(c));
+            return 0;
+        }
+        long long got = rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+        if (got < (long long)r->wait_replicas) {
+            /* Written to the master, not yet safe from its loss: sent again after a
+             * reconnect (a duplicate, which event.id tells apart), never counted done. */
+            if (!failed)
+                snprintf(err, errlen,
+                         "WAIT: %lld of %u replicas confirmed the batch within %u ms; kept "
+                         "to send again",
+                         got < 0 ? 0 : got, r->wait_replicas, r->wait_timeout_ms);
+            ok = 0;
+        }
+        freeReplyObject(rep);
+    }
     return ok;
+}
+
+/* The batch pipelined: every command appended, then every reply read. In a cluster, an
+ * ASK for the slot (being migrated) sends the rest to the node named, once; MOVED ends
+ * the batch, and the reconnect reads the slot map again. */
+static size_t rt_send(publish_transport *t, const char *buf, const size_t *off,
+                      const size_t *len, size_t n, char *err, size_t errlen)
+{
+    redis_transport *r = (redis_transport *)t;
+    size_t at;
+    bool ask = false;
+    redis_node to;
+    size_t ok = send_on(r, r->rc, false, buf, off, len, 0, n, &at, &ask, &to, err, errlen);
+    if (ok == n || at != ok || !ask || r->url.kind != REDISURL_CLUSTER)
+        return ok;
+    bool fatal = false;
+    redis_url one = r->url;
+    one.kind = REDISURL_SERVER;
+    memcpy(one.host, to.host, sizeof one.host);
+    one.port = to.port;
+    char e2[512];
+    rconn *c = redisurl_connect(&one, &r->creds, NULL, CMD_TIMEOUT_MS, &fatal, e2, sizeof e2);
+    if (!c) {
+        snprintf(err, errlen, "ASK to %s:%u: %s", to.host, to.port, e2);
+        return ok;
+    }
+    size_t more = send_on(r, c, true, buf, off, len, ok, n, &at, &ask, &to, err, errlen);
+    rconn_close(c);
+    return ok + more;
 }
 
 static void rt_disconnect(publish_transport *t)
 {
     redis_transport *r = (redis_transport *)t;
-    if (r->rc)
-        redisFree(r->rc);
+    rconn_close(r->rc);
     r->rc = NULL;
 }
 
@@ -153,10 +235,27 @@ static void rt_free(publish_transport *t)
     rt_disconnect(t);
     free(r->key);
     memset(r->password, 0, sizeof r->password);
+    memset(r->sentinel_password, 0, sizeof r->sentinel_password);
     free(r);
 }
 
 static const publish_transport_ops redis_ops = {rt_connect, rt_send, rt_disconnect, rt_free};
+
+/* The key a sensor writes: in a cluster, KEY:{NAME}, so that each sensor's stream has a
+ * slot of its own and the sensors of a fleet spread over the masters (a key that already
+ * has a hash tag is kept). */
+static char *sensor_key(const publish_config *c, bool cluster)
+{
+    const char *key = c->key ? c->key : REDISURL_KEY_DEFAULT;
+    if (!cluster || strchr(key, '{'))
+        return strdup(key);
+    const char *name = c->sensor_name && *c->sensor_name ? c->sensor_name : "dnswatch";
+    size_t n = strlen(key) + strlen(name) + 4;
+    char *k = malloc(n);
+    if (k)
+        snprintf(k, n, "%s:{%s}", key, name);
+    return k;
+}
 
 int redis_transport_new(const publish_config *c, publish_transport **out, char *err,
                         size_t errlen)
@@ -171,12 +270,9 @@ int redis_transport_new(const publish_config *c, publish_transport **out, char *
     r->mode = c->mode;
     r->maxlen = c->maxlen;
     r->list_rpush = c->list_rpush;
-    r->key = strdup(c->key ? c->key : REDISURL_KEY_DEFAULT);
-    if (!r->key) {
-        snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
-    if (!r->key[0]) {
+    r->wait_replicas = c->wait_replicas;
+    r->wait_timeout_ms = c->wait_timeout_ms ? c->wait_timeout_ms : 1000;
+    if (c->key && !c->key[0]) {
         rc = -EINVAL;
         snprintf(err, errlen, "the redis key must not be empty");
         goto fail;
@@ -184,10 +280,38 @@ int redis_transport_new(const publish_config *c, publish_transport **out, char *
     rc = redisurl_parse(c->url ? c->url : REDISURL_DEFAULT, &r->url, err, errlen);
     if (rc)
         goto fail;
+    if (c->tls && r->url.kind != REDISURL_UNIX)
+        r->url.tls = true;
+    if (r->url.kind == REDISURL_CLUSTER && c->mode == PUB_CHANNEL) {
+        rc = -EINVAL;
+        snprintf(err, errlen, "channel mode with a cluster:// URL is not supported (PUBLISH "
+                              "in a cluster reaches only the subscribers of every node "
+                              "through the bus); use stream mode");
+        goto fail;
+    }
+    r->key = sensor_key(c, r->url.kind == REDISURL_CLUSTER);
+    if (!r->key) {
+        rc = -ENOMEM;
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     redisurl_describe(&r->url, r->t.where, sizeof r->t.where);
     rc = redisurl_password(c->password_file, r->password, sizeof r->password, err, errlen);
     if (rc)
         goto fail;
+    if (r->url.kind == REDISURL_SENTINEL) {
+        rc = redisurl_secret(c->sentinel_password_file, REDISURL_SENTINEL_PASSWORD_ENV,
+                             r->sentinel_password, sizeof r->sentinel_password, err, errlen);
+        if (rc)
+            goto fail;
+    }
+    r->creds.password = r->password;
+    r->creds.sentinel_user = c->sentinel_user;
+    r->creds.sentinel_password = r->sentinel_password;
+    r->creds.tls.ca_file = c->tls_ca_file;
+    r->creds.tls.cert_file = c->tls_cert_file;
+    r->creds.tls.key_file = c->tls_key_file;
+    r->creds.tls.server_name = c->tls_server_name;
     *out = &r->t;
     return 0;
 fail:
@@ -254,18 +378,21 @@ static uint64_t ro_close(dw_out *out, bool report)
     if (!report)
         return publish_stats_lost(&ps);
     if (hurried)
-        say(d, dc, "second stop signal: stopped waiting for Redis");
+        say(d, dc, "<5>second stop signal: stopped waiting for Redis");
     if (left)
         say(d, dc, "%llu events left in the spool %s, replayed at next start",
             (unsigned long long)left, spool_dir);
     else
-        say(d, dc, "all %llu events in Redis", (unsigned long long)ps.published);
-    say(d, dc, "redis: published %llu, spooled %llu, replayed %llu, dropped %llu%s",
+        say(d, dc, "<6>all %llu events in Redis", (unsigned long long)ps.published);
+    say(d, dc, "<6>redis: published %llu, spooled %llu, replayed %llu, dropped %llu%s",
         (unsigned long long)ps.published, (unsigned long long)ps.spooled,
         (unsigned long long)ps.replayed, (unsigned long long)ps.dropped,
         !ps.dropped ? "" : ps.dropped_disk == ps.dropped ? " (the disk refused them)"
                          : ps.shed_alerts + ps.shed_events == ps.dropped ? " (shed under pressure)"
                          : " (spool full, shed, or the disk refused them)");
+    if (ps.unheard)
+        say(d, dc, "redis: %llu of the events published reached no subscriber of the channel",
+            (unsigned long long)ps.unheard);
     if (ps.shed_alerts || ps.shed_events)
         say(d, dc, "redis spool under pressure: of the dropped, %llu alerts were shed (flood "
                    "quota), %llu other events",
@@ -287,7 +414,16 @@ int output_redis_open(const dw_options *o, dw_diag_fn diag, void *diag_ctx, dw_o
 {
     publish_transport *t = NULL;
     publish_queue_config qc;
-    int rc = redis_transport_new(&o->redis, &t, err, errlen);
+    publish_config pc = o->redis;
+    char host[256];
+    if (!pc.sensor_name) {
+        /* The same name events carry in observer.name (run.c). */
+        if (o->observer_name)
+            pc.sensor_name = o->observer_name;
+        else if (gethostname(host, sizeof host) == 0 && host[0])
+            pc.sensor_name = (host[sizeof host - 1] = '\0', host);
+    }
+    int rc = redis_transport_new(&pc, &t, err, errlen);
     if (rc < 0)
         return rc;
     redis_output *r = calloc(1, sizeof *r);

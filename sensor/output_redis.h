@@ -21,6 +21,17 @@ typedef struct publish_config {
     unsigned long maxlen;       /* stream: XADD MAXLEN ~ N (default 1000000; 0 = no trim) */
     bool list_rpush;            /* list: RPUSH instead of LPUSH */
     const char *password_file;  /* else $DNSWATCH_REDIS_PASSWORD; never argv */
+    /* TLS (rediss://, or redis.tls for sentinel:// and cluster://). */
+    bool tls;
+    const char *tls_ca_file, *tls_cert_file, *tls_key_file, *tls_server_name;
+    /* Sentinel credentials, apart from the master's. */
+    const char *sentinel_user;
+    const char *sentinel_password_file; /* else $DNSWATCH_SENTINEL_PASSWORD */
+    /* An event counts as delivered only once WAIT says this many replicas have it. */
+    unsigned wait_replicas;
+    unsigned wait_timeout_ms;   /* WAIT's timeout (default 1000) */
+    /* Cluster: the sensor's name, the hash tag of its stream key (KEY:{NAME}). */
+    const char *sensor_name;
     /* The publisher's bounds (publish_queue_config). */
     const char *spool_dir;      /* default /var/lib/dnswatch/spool */
     uint64_t spool_max_bytes;   /* default 256 MiB */

@@ -51,6 +51,7 @@ struct publisher {
 
     publish_stats st;
     uint64_t drop_warned, drop_warn_ns;
+    uint64_t unheard_said, unheard_warn_ns; /* unheard events warned about, and when */
     bool spool_error_logged;
     uint64_t damaged_at_open; /* stretches found by spool_open: records uncounted */
     int hurry; /* set by publisher_hurry from a signal handler, read by the thread: a
@@ -92,6 +93,24 @@ __attribute__((format(printf, 2, 3))) static void say(const publisher *p, const 
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     p->cfg.diag(p->cfg.diag_ctx, line);
+}
+
+/* Events a channel took with nobody subscribed are gone: PUBLISH keeps nothing. Said at
+ * the first, then at most once a minute with the count since (the metric counts them
+ * all). Caller holds mu. */
+#define UNHEARD_WARN_NS (60ull * 1000000000ull)
+static void unheard_warning(publisher *p, uint64_t now)
+{
+    p->st.unheard = p->t->unheard;
+    uint64_t n = p->st.unheard - p->unheard_said;
+    if (!n || (p->unheard_warn_ns && now - p->unheard_warn_ns < UNHEARD_WARN_NS))
+        return;
+    say(p, "%s at %s: %llu event%s published to a channel with no subscriber%s: nobody "
+           "received %s (channel mode delivers only to clients subscribed at that moment; "
+           "docs/redis.md)", p->name, p->t->where, (unsigned long long)n, n == 1 ? "" : "s",
+        p->unheard_warn_ns ? " in the last minute" : "", n == 1 ? "it" : "them");
+    p->unheard_said = p->st.unheard;
+    p->unheard_warn_ns = now;
 }
 
 static void spool_write_error(publisher *p, int rc)
@@ -189,6 +208,9 @@ static void spool_stats(publisher *p)
     p->st.spool_lost = spool_lost(p->sp);
     p->st.spool_damaged = spool_corrupt(p->sp);
     p->st.spool_damaged_at_start = p->damaged_at_open;
+    p->st.spool_events = spool_count(p->sp);
+    p->st.spool_bytes = spool_bytes(p->sp);
+    p->st.spool_max_bytes = p->cfg.spool_max_bytes;
 }
 
 void publisher_stats(publisher *p, publish_stats *out)
@@ -380,12 +402,14 @@ static void *publisher_thread(void *arg)
         if (from_spool)
             p->st.replayed += ok;
         p->st.last_batch_ms = (double)(t1 - t0) / 1e6;
+        if (p->t->unheard != p->st.unheard)
+            unheard_warning(p, t1);
         if (ok && p->stopping)
             p->deadline_ns = t1 + (uint64_t)p->close_timeout_ms * 1000000u;
         if (ok == n && n) {
             if (p->outage_logged) {
                 p->outage_logged = false;
-                say(p, "%s at %s is taking events again", p->name, p->t->where);
+                say(p, "<5>%s at %s is taking events again", p->name, p->t->where);
             }
             continue;
         }

@@ -49,6 +49,9 @@ typedef struct publish_transport_ops {
 struct publish_transport {
     const publish_transport_ops *ops;
     char where[300];            /* "host:port" or the like, for messages */
+    uint64_t unheard;           /* events the far end took and handed to nobody (PUBLISH
+                                 * answered 0 receivers); counted by send, read by the
+                                 * publisher's thread after it */
 };
 
 typedef struct publish_stats {
@@ -66,6 +69,9 @@ typedef struct publish_stats {
                                  * records were never counted */
     bool connected;
     double last_batch_ms;       /* latency of the last batch */
+    uint64_t unheard;           /* of published: taken by a channel nobody subscribed to */
+    uint64_t spool_events;      /* waiting in the spool now */
+    uint64_t spool_bytes, spool_max_bytes; /* the spool's size on disk now, and its bound */
 } publish_stats;
 
 /* Takes t over (freed with the publisher, or at once on failure). Opens the spool and

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,8 +22,11 @@
 #include "sensor/event.h"
 #include "sensor/input.h"
 #include "sensor/metrics.h"
+#include "sensor/notify.h"
 #include "sensor/privdrop.h"
 #include "sensor/output.h"
+#include "sensor/slog.h"
+#include "sensor/spool.h"
 #include "sensor/sources.h"
 #include "sensor/worker.h"
 
@@ -115,6 +119,9 @@ typedef struct pipeline {
     dw_counters scratch;       /* pkt_parse's counts in the capture thread (the workers count) */
     uint64_t received;
     uint64_t ring_drops[MAX_WORKERS]; /* written by the capture thread, relaxed atomics */
+    /* Every packet the capture lost (ring, kernel, interface drops), written by the
+     * capture thread; workers read it (relaxed) to hold back rate-based findings. */
+    uint64_t loss;
     dw_out *out;               /* where events go (output.h) */
     dw_sources *current;       /* read by workers atomically */
     dw_sources *retired;       /* replaced, freed once every worker has moved on */
@@ -138,11 +145,17 @@ typedef struct pipeline {
     metrics_server *metrics;
     uint64_t next_stats_us, next_textfile_us, next_metric_event_us;
     evict_watch evict;
+    /* The watchdog (sensor/notify.h): the capture loop's turns, written by the capture
+     * thread; what the watchdog thread saw at its previous look. */
+    uint64_t loops;
+    uint64_t wd_loops, wd_beats[MAX_WORKERS];
+    notify_watchdog *watchdog;
 } pipeline;
 
 static void count_drop(pipeline *pl, unsigned w)
 {
     __atomic_store_n(&pl->ring_drops[w], pl->ring_drops[w] + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&pl->loss, pl->loss + 1, __ATOMIC_RELAXED);
 }
 
 static void set_rules_info(pipeline *pl)
@@ -168,6 +181,7 @@ static void fill_metrics(void *ctx, metrics_snapshot *s)
         s->response_events += worker_events(pl->w[i]);
         s->ring_dropped[i] = __atomic_load_n(&pl->ring_drops[i], __ATOMIC_RELAXED);
     }
+    dw_input_add_counters(pl->in, &s->counters); /* dnstap: its listeners' counts */
     s->have_capture = dw_input_has_stats(pl->in);
     s->capture_received = __atomic_load_n(&pl->cap_recv, __ATOMIC_RELAXED);
     s->capture_kernel_dropped = __atomic_load_n(&pl->cap_drop, __ATOMIC_RELAXED);
@@ -194,8 +208,7 @@ static void write_textfile(pipeline *pl)
     fill_metrics(pl, &snap);
     int rc = metrics_write_textfile(pl->o->metrics.textfile, &snap);
     if (rc != 0)
-        fprintf(stderr, "dnswatch: metrics textfile %s: %s\n", pl->o->metrics.textfile,
-                strerror(-rc));
+        slog(SLOG_WARNING, "metrics textfile %s: %s", pl->o->metrics.textfile, strerror(-rc));
 }
 
 /* The periodic metric event (event.kind "metric"): the counters of the metrics endpoint,
@@ -276,6 +289,10 @@ static void refresh_capture_stats(pipeline *pl)
     dw_input_stats st;
     if (dw_input_stats_get(pl->in, &st) != 0)
         return;
+    uint64_t grew = (st.dropped > pl->cap_drop ? st.dropped - pl->cap_drop : 0) +
+                    (st.if_dropped > pl->cap_ifdrop ? st.if_dropped - pl->cap_ifdrop : 0);
+    if (grew)
+        __atomic_store_n(&pl->loss, pl->loss + grew, __ATOMIC_RELAXED);
     __atomic_store_n(&pl->cap_recv, st.received, __ATOMIC_RELAXED);
     __atomic_store_n(&pl->cap_drop, st.dropped, __ATOMIC_RELAXED);
     __atomic_store_n(&pl->cap_ifdrop, st.if_dropped, __ATOMIC_RELAXED);
@@ -331,7 +348,7 @@ static void on_frame(void *ctx, uint64_t ts, const uint8_t *bytes, uint32_t capl
 static void msg_stderr(void *ctx, const char *line)
 {
     (void)ctx;
-    fprintf(stderr, "dnswatch: %s\n", line);
+    slog_msg(SLOG_WARNING, line);
 }
 
 /* Reload: collects the diagnostics for the health event and prints them. */
@@ -343,9 +360,12 @@ typedef struct reload_log {
 static void msg_collect(void *ctx, const char *line)
 {
     reload_log *rl = ctx;
-    fprintf(stderr, "dnswatch: reload: %s\n", line);
+    const char *text = slog_text(line); /* the level mark stays out of the health event */
+    char marked[1100];
+    snprintf(marked, sizeof marked, "%.*sreload: %s", (int)(text - line), line, text);
+    slog_msg(SLOG_WARNING, marked);
     if (rl->n < 16)
-        snprintf(rl->lines[rl->n++], sizeof rl->lines[0], "%s", line);
+        snprintf(rl->lines[rl->n++], sizeof rl->lines[0], "%s", slog_text(line));
     rl->total++;
 }
 
@@ -404,7 +424,7 @@ static void evict_health(pipeline *pl, bool start, bool final, const dw_counters
                  "reassembly tables no longer full%s: %llu IP datagrams or TCP directions "
                  "lost (%llu from known DNS servers)", final ? " (end of input)" : "",
                  (unsigned long long)all, (unsigned long long)server);
-    fprintf(stderr, "dnswatch: %s\n", reason);
+    slog(start ? SLOG_WARNING : SLOG_NOTICE, "%s", reason);
     const char *line = event_encode_health(pl->health, clk_wall_us(), "reassembly-eviction",
                                            start ? "failure" : "success", reason, details, nd,
                                            &len);
@@ -452,7 +472,7 @@ static void asn_reload_failed(pipeline *pl, const char *err)
     snprintf(reason, sizeof reason,
              "ASN database reload failed: %s; still using the database loaded before "
              "(%s, built %llu)", err, asn_db_type(pl->current->asn), (unsigned long long)built);
-    fprintf(stderr, "dnswatch: %s\n", reason);
+    slog(SLOG_ERR, "%s", reason);
     __atomic_store_n(&pl->asn_reload_failures, pl->asn_reload_failures + 1, __ATOMIC_RELAXED);
     health(pl, "asn-reload", "failure", reason, NULL);
 }
@@ -465,9 +485,55 @@ static void swap_sources(pipeline *pl, dw_sources *next)
     __atomic_store_n(&pl->current, next, __ATOMIC_RELEASE);
 }
 
+static void ready_status(pipeline *pl)
+{
+    char status[512];
+    snprintf(status, sizeof status, "%s on %s, %u worker%s, ruleset %s",
+             pl->live ? "capturing" : "reading", pl->src, pl->n_workers,
+             pl->n_workers == 1 ? "" : "s",
+             pl->current && pl->current->rules ? ruleset_hash(pl->current->rules) : "(none)");
+    notify_ready(status);
+}
+
+/* The watchdog thread's question: has the capture loop turned (a live capture's loop
+ * turns at least every capture.timeout_ms, packets or not; a file may wait on a pipe) and
+ * has every worker's loop turned, since the previous look? */
+static bool pipeline_progress(void *ctx, char *why, size_t whylen)
+{
+    pipeline *pl = ctx;
+    bool ok = true;
+    uint64_t loops = __atomic_load_n(&pl->loops, __ATOMIC_RELAXED);
+    if (pl->live && loops == pl->wd_loops) {
+        snprintf(why, whylen, "the capture thread on %s made no progress", pl->src);
+        ok = false;
+    }
+    pl->wd_loops = loops;
+    for (unsigned i = 0; i < pl->n_workers; i++) {
+        uint64_t b = worker_beat(pl->w[i]);
+        if (b == pl->wd_beats[i] && ok) {
+            snprintf(why, whylen, "worker %u made no progress", i);
+            ok = false;
+        }
+        pl->wd_beats[i] = b;
+    }
+    return ok;
+}
+
+static void reload_sources(pipeline *pl);
+
+/* SIGHUP, as the service manager sees it: RELOADING, then READY again. */
+static void reload(pipeline *pl)
+{
+    if (pl->retired)
+        return; /* the previous swap is still being taken up: retry on the next turn */
+    notify_reloading();
+    reload_sources(pl);
+    ready_status(pl);
+}
+
 /* SIGHUP: build the new sources aside; swap them in whole, or keep the old ones. An ASN
  * database that does not load leaves the old one under the new rules, reported apart. */
-static void reload(pipeline *pl)
+static void reload_sources(pipeline *pl)
 {
     if (pl->retired)
         return; /* the previous swap is still being taken up: retry on the next turn */
@@ -481,7 +547,7 @@ static void reload(pipeline *pl)
         snprintf(reason, sizeof reason,
                  "rules reload failed (%zu messages); still running on ruleset %s", rl.total,
                  pl->current->rules ? ruleset_hash(pl->current->rules) : "(none)");
-        fprintf(stderr, "dnswatch: %s\n", reason);
+        slog(SLOG_ERR, "%s", reason);
         __atomic_store_n(&pl->reload_failures, pl->reload_failures + 1, __ATOMIC_RELAXED);
         health(pl, "rules-reload", "failure", reason, &rl);
         return;
@@ -501,7 +567,7 @@ static void reload(pipeline *pl)
     snprintf(reason, sizeof reason, "rules reloaded: %zu rules, ruleset %s",
              next->rules ? ruleset_count(next->rules) : 0,
              next->rules ? ruleset_hash(next->rules) : "(none)");
-    fprintf(stderr, "dnswatch: %s\n", reason);
+    slog(SLOG_NOTICE, "%s", reason);
     health(pl, "rules-reload", "success", reason, NULL);
     swap_sources(pl, next);
     __atomic_store_n(&pl->reloads, pl->reloads + 1, __ATOMIC_RELAXED);
@@ -562,7 +628,7 @@ static void asn_watch(pipeline *pl)
     char reason[768];
     snprintf(reason, sizeof reason, "ASN database %s changed and was reloaded (%s, built %llu)",
              path, asn_db_type(db), (unsigned long long)asn_db_build_epoch(db));
-    fprintf(stderr, "dnswatch: %s\n", reason);
+    slog(SLOG_NOTICE, "%s", reason);
     health(pl, "asn-reload", "success", reason, NULL);
     swap_sources(pl, next);
     __atomic_store_n(&pl->asn_reloads, pl->asn_reloads + 1, __ATOMIC_RELAXED);
@@ -604,21 +670,40 @@ static uint64_t report(pipeline *pl)
         dw_counters_add(&total, &one);
         alerts += worker_alerts(pl->w[i]);
     }
-    dw_counters_print(&total, stderr);
+    dw_input_add_counters(pl->in, &total);
+    for (unsigned i = 0; i < DW_C__COUNT; i++)
+        if (total.v[i])
+            slog(SLOG_INFO, "%s: %llu", dw_counter_text((enum dw_counter_id)i),
+                 (unsigned long long)total.v[i]);
     uint64_t drops = 0;
     for (unsigned i = 0; i < pl->n_workers; i++)
         drops += pl->ring_drops[i];
     if (drops)
-        fprintf(stderr, "dnswatch: frames dropped, worker ring full: %llu\n",
+        slog(SLOG_WARNING, "frames dropped, worker ring full: %llu",
                 (unsigned long long)drops);
     dw_input_stats st;
     if (dw_input_stats_get(pl->in, &st) == 0)
-        fprintf(stderr, "dnswatch: kernel: received %llu, dropped %llu, interface dropped %llu\n",
+        slog(st.dropped || st.if_dropped ? SLOG_WARNING : SLOG_INFO,
+             "kernel: received %llu, dropped %llu, interface dropped %llu",
                 (unsigned long long)st.received, (unsigned long long)st.dropped,
                 (unsigned long long)st.if_dropped);
     if (pl->current && pl->current->rules)
-        fprintf(stderr, "dnswatch: alerts written: %llu\n", (unsigned long long)alerts);
+        slog(SLOG_INFO, "alerts written: %llu", (unsigned long long)alerts);
     return drops;
+}
+
+static int prepare_spool(const dw_options *o)
+{
+    struct passwd pw, *res = NULL;
+    char buf[4096], err[512];
+    const char *dir = o->redis.spool_dir ? o->redis.spool_dir : "/var/lib/dnswatch/spool";
+    if (getpwnam_r(o->user, &pw, buf, sizeof buf, &res) != 0 || !res)
+        return 0; /* privdrop_to says so, in its words */
+    if (spool_prepare_dir(dir, pw.pw_uid, pw.pw_gid, err, sizeof err) != 0) {
+        slog(SLOG_ERR, "%s", err);
+        return -1;
+    }
+    return 0;
 }
 
 int run_main(const dw_options *o)
@@ -633,22 +718,31 @@ int run_main(const dw_options *o)
     pl->o = o;
     pthread_mutex_init(&pl->info_mu, NULL);
     pl->start_time = (double)clk_wall_us() / 1e6;
+    /* First: a SIGHUP while the rules and the input are still being opened (a reload racing
+     * the start, a loaded machine) is a reload done at the first turn of the loop, not the
+     * default action's death; a stop signal ends the run before the first packet. */
+    install_signals();
 
     if (sources_load(o, 1, msg_stderr, NULL, &pl->current) != 0)
         goto out;
     set_rules_info(pl);
 
     if (dw_input_open(o, &pl->in, err, sizeof err) != 0) {
-        fprintf(stderr, "dnswatch: %s\n", err);
+        slog(SLOG_ERR, "%s", err);
         goto out;
     }
     pl->src = pl->in->src;
     pl->live = pl->in->live;
     pl->dlt = dw_input_link_type(pl->in);
 
+    /* The spool belongs to the user the run drops to: made (with its parents) and handed
+     * over while root still can. */
+    if (o->output == DW_OUT_REDIS && o->user && geteuid() == 0 && prepare_spool(o) != 0)
+        goto out;
+
     /* The input is open: nothing from here on needs privileges. */
     if (privdrop_after_open(o->user, o->allow_root, pl->live, pl->src, err, sizeof err) != 0) {
-        fprintf(stderr, "dnswatch: %s\n", err);
+        slog(SLOG_ERR, "%s", err);
         goto out;
     }
 
@@ -656,7 +750,7 @@ int run_main(const dw_options *o)
      * publisher spools and retries). */
     int orc = dw_out_open(o, msg_stderr, NULL, &pl->out, err, sizeof err);
     if (orc != 0)
-        fprintf(stderr, "dnswatch: %s\n", err);
+        slog(orc < 0 ? SLOG_ERR : SLOG_WARNING, "%s", err);
     if (orc < 0)
         goto out;
     if (dw_out_can_hurry(pl->out))
@@ -669,7 +763,7 @@ int run_main(const dw_options *o)
     event_meta meta = {observer, o->iface, NULL};
     pl->health = event_encoder_new(&meta);
     if (!pl->health) {
-        fprintf(stderr, "dnswatch: out of memory\n");
+        slog(SLOG_ERR, "out of memory");
         goto out;
     }
 
@@ -678,14 +772,20 @@ int run_main(const dw_options *o)
         pl->n_workers = MAX_WORKERS;
     worker_config wc = {
         .decoder = &o->decoder, .log = o->log, .fold_seconds = o->fold_seconds,
-        .track_queries = o->track_queries, .dlt = pl->dlt, .live = pl->live,
+        .track = {.max_queries = o->track_queries, .timeout_ms = o->track.timeout_ms,
+                  .max_pairs = o->track.max_pairs, .near_miss = o->track.near_miss,
+                  .blind_count = o->track.blind_count,
+                  .blind_window_ms = o->track.blind_window_ms, .seen_s = o->track.seen_s,
+                  .window_s = o->track.window_s, .max_incidents = o->track.max_incidents,
+                  .loss = &pl->loss},
+        .dlt = pl->dlt, .live = pl->live,
         .iface = o->iface, .observer_name = observer, .out = pl->out, .sources = &pl->current,
         .ring_bytes = pl->live ? RING_BYTES : FILE_RING_BYTES,
     };
     for (unsigned i = 0; i < pl->n_workers; i++) {
         pl->w[i] = worker_start(&wc);
         if (!pl->w[i]) {
-            fprintf(stderr, "dnswatch: cannot start worker %u: out of memory\n", i);
+            slog(SLOG_ERR, "cannot start worker %u: out of memory", i);
             pl->n_workers = i;
             goto stop;
         }
@@ -694,21 +794,28 @@ int run_main(const dw_options *o)
     if (o->metrics.listen && *o->metrics.listen) {
         if (metrics_server_start(o->metrics.listen, fill_metrics, pl, &pl->metrics, err,
                                  sizeof err) != 0) {
-            fprintf(stderr, "dnswatch: metrics: %s\n", err);
+            slog(SLOG_ERR, "metrics: %s", err);
             goto stop;
         }
-        fprintf(stderr, "dnswatch: metrics on http://%s/metrics\n", o->metrics.listen);
+        slog(SLOG_INFO, "metrics on http://%s/metrics", metrics_server_address(pl->metrics));
+        if (metrics_server_any(pl->metrics))
+            slog(SLOG_WARNING, "metrics.listen %s binds every address: the metrics are open to "
+                 "any host that can reach this one; bind a specific address (127.0.0.1:PORT) "
+                 "or firewall the port", o->metrics.listen);
     }
 
-    install_signals();
     active_input = pl->in;
-    fprintf(stderr, "dnswatch: %s on %s, %u worker%s\n", pl->live ? "capturing" : "reading",
+    slog(SLOG_INFO, "%s on %s, %u worker%s", pl->live ? "capturing" : "reading",
             pl->src, pl->n_workers, pl->n_workers == 1 ? "" : "s");
+    if (notify_watchdog_start(pipeline_progress, pl, &pl->watchdog) != 0)
+        slog(SLOG_WARNING, "watchdog: cannot start its thread: out of resources");
+    ready_status(pl);
     int rc = 0;
     uint64_t next_flush = clk_mono_us() + FLUSH_EVERY_US;
     /* A broken output (stdout closed, disk full) ends the run: capturing on with nowhere
      * to put the events would lose them without a word. */
     while (!stop_requested && !dw_out_failed(pl->out)) {
+        __atomic_store_n(&pl->loops, pl->loops + 1, __ATOMIC_RELAXED);
         rc = dw_input_dispatch(pl->in, 256, on_frame, pl);
         if (rc == DW_INPUT_ERROR)
             break;
@@ -749,11 +856,14 @@ int run_main(const dw_options *o)
     }
     active_input = NULL;
     if (rc == DW_INPUT_ERROR)
-        fprintf(stderr, "dnswatch: %s: %s\n", pl->src, dw_input_error(pl->in));
+        slog(SLOG_ERR, "%s: %s", pl->src, dw_input_error(pl->in));
     else
         status = 0;
 
 stop:
+    notify_stopping();
+    notify_watchdog_stop(pl->watchdog);
+    pl->watchdog = NULL;
     metrics_server_stop(pl->metrics);
     pl->metrics = NULL;
     /* Stop capturing, drain the rings, flush. */
@@ -762,7 +872,7 @@ stop:
     watch_evictions(pl, true);
     dw_out_flush(pl->out);
     if (dw_out_failed(pl->out)) {
-        fprintf(stderr, "dnswatch: writing events failed: %s\n",
+        slog(SLOG_ERR, "writing events failed: %s",
                 strerror(dw_out_failed(pl->out)));
         status = 1;
     }
@@ -776,7 +886,7 @@ stop:
     pl->out = NULL;
     if (lost) {
         /* A run that lost events did not do its job, whatever else went well. */
-        fprintf(stderr, "dnswatch: %llu frames or events lost (counted above): exit status 1\n",
+        slog(SLOG_ERR, "%llu frames or events lost (counted above): exit status 1",
                 (unsigned long long)lost);
         status = 1;
     }

@@ -72,7 +72,7 @@ static int load(const dw_options *o, unsigned gen, const dw_sources *prev, sourc
     diag_ctx dc = {fn, ctx};
     int rc;
     if (!s) {
-        say(fn, ctx, "out of memory");
+        say(fn, ctx, "<3>out of memory");
         return -ENOMEM;
     }
     s->gen = gen;
@@ -86,7 +86,7 @@ static int load(const dw_options *o, unsigned gen, const dw_sources *prev, sourc
     }
     rc = ruleset_load(o->rule_paths, o->n_rule_paths, time(NULL), on_diag, &dc, &s->rules);
     if (rc != 0) {
-        say(fn, ctx, "rules not loaded (fix the errors above; 'dnswatch check-rules' lists "
+        say(fn, ctx, "<3>rules not loaded (fix the errors above; 'dnswatch check-rules' lists "
                      "them without running)");
         goto fail;
     }
@@ -94,16 +94,19 @@ static int load(const dw_options *o, unsigned gen, const dw_sources *prev, sourc
     for (size_t i = 0; i < ruleset_count(s->rules); i++)
         if (ruleset_rule(s->rules, i)->n_asn)
             wants_asn = true;
+    for (size_t i = 0; i < ruleset_allow_count(s->rules); i++)
+        if (ruleset_allow(s->rules, i)->n_asn)
+            wants_asn = true;
     if (asn_none) {
         if (wants_asn)
-            say(fn, ctx, "--asn-db none: ASN checks are off; prefix, CNAME, resolver and "
+            say(fn, ctx, "<5>--asn-db none: ASN checks are off; prefix, CNAME, resolver and "
                          "rebinding checks still run");
     } else if (o->asn_db) {
         char err[512];
         rc = asn_db_open(o->asn_db, &s->asn, err, sizeof err);
         if (rc != 0) {
             if (!prev || !prev->asn) {
-                say(fn, ctx, "%s (or pass --asn-db none to run without ASN checks)", err);
+                say(fn, ctx, "<3>%s (or pass --asn-db none to run without ASN checks)", err);
                 goto fail;
             }
             snprintf(asn_err, asn_errlen, "%s", err);
@@ -111,13 +114,13 @@ static int load(const dw_options *o, unsigned gen, const dw_sources *prev, sourc
             s->borrowed_asn = true;
         }
     } else if (wants_asn) {
-        say(fn, ctx, "the rules expect ASNs but no ASN database was given: pass --asn-db "
+        say(fn, ctx, "<3>the rules expect ASNs but no ASN database was given: pass --asn-db "
                      "FILE.mmdb (GeoLite2-ASN layout), or --asn-db none to run without ASN "
                      "checks");
         rc = -EINVAL;
         goto fail;
     }
-    say(fn, ctx, "%zu rules loaded, ruleset %s%s", ruleset_count(s->rules), ruleset_hash(s->rules),
+    say(fn, ctx, "<6>%zu rules loaded, ruleset %s%s", ruleset_count(s->rules), ruleset_hash(s->rules),
         s->asn ? "" : ", ASN checks off");
     *out = s;
     return 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include "common/arr.h"
@@ -584,6 +585,135 @@ static int recover(spool *s)
     return 0;
 }
 
+/* mkdir -p: the parents 0755, dir itself mode. *created: dir did not exist. */
+static int mkdir_parents(const char *dir, mode_t mode, bool *created)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    *created = false;
+    if (n == 0 || n >= sizeof path)
+        return -ENAMETOOLONG;
+    memcpy(path, dir, n + 1);
+    while (n > 1 && path[n - 1] == '/')
+        path[--n] = '\0';
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(path, mode) == 0) {
+        *created = true;
+        return 0;
+    }
+    return errno == EEXIST ? 0 : -errno;
+}
+
+static bool is_spool_file(const char *name)
+{
+    return !strcmp(name, "lock") || !strcmp(name, "cursor") ||
+           (!strncmp(name, "seg-", 4) && strlen(name) == 24 && !strcmp(name + 20, ".dws"));
+}
+
+static const char *user_name(uid_t uid, char *buf, size_t len)
+{
+    struct passwd pw, *res = NULL;
+    char pbuf[1024];
+    if (getpwuid_r(uid, &pw, pbuf, sizeof pbuf, &res) == 0 && res)
+        snprintf(buf, len, "%s", pw.pw_name);
+    else
+        snprintf(buf, len, "uid %u", (unsigned)uid);
+    return buf;
+}
+
+/* A spool left by a run as another user (root, before --user or the unit took over) has
+ * files this process cannot write: name the first one and the fix, instead of a bare
+ * "Permission denied" later. */
+static int check_access(const char *dir, int dirfd, char *err, size_t errlen)
+{
+    char me[64], owner[64];
+    struct stat st;
+    if (faccessat(dirfd, ".", R_OK | W_OK | X_OK, AT_EACCESS) != 0) {
+        int e = errno;
+        if (fstat(dirfd, &st) != 0)
+            st.st_uid = (uid_t)-1;
+        snprintf(err, errlen, "spool directory %s belongs to %s and user %s cannot write it "
+                 "(%s); fix: chown -R %s: %s", dir, user_name(st.st_uid, owner, sizeof owner),
+                 user_name(geteuid(), me, sizeof me), strerror(e), me, dir);
+        return -e;
+    }
+    int fd = dup(dirfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        snprintf(err, errlen, "cannot read the spool directory %s: %s", dir, strerror(e));
+        return -e;
+    }
+    int rc = 0;
+    rewinddir(d); /* the offset is dirfd's too: leave it at the start for list_segments */
+    for (struct dirent *de; rc == 0 && (de = readdir(d));) {
+        if (!is_spool_file(de->d_name) ||
+            faccessat(dirfd, de->d_name, R_OK | W_OK, AT_EACCESS) == 0 || errno == ENOENT)
+            continue;
+        rc = -errno;
+        if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            st.st_uid = (uid_t)-1;
+        snprintf(err, errlen, "spool file %s/%s belongs to %s and user %s cannot read and "
+                 "write it (left by a run as another user?); fix: chown -R %s: %s", dir,
+                 de->d_name, user_name(st.st_uid, owner, sizeof owner),
+                 user_name(geteuid(), me, sizeof me), me, dir);
+    }
+    rewinddir(d);
+    closedir(d);
+    return rc;
+}
+
+int spool_prepare_dir(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+    bool created;
+    int rc = mkdir_parents(dir, 0700, &created);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot create the spool directory %s: %s (set --spool-dir)", dir,
+                 strerror(-rc));
+        return rc;
+    }
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (dirfd < 0 || fstat(dirfd, &st) != 0) {
+        rc = -errno;
+        snprintf(err, errlen, "cannot open the spool directory %s: %s", dir, strerror(-rc));
+        if (dirfd >= 0)
+            close(dirfd);
+        return rc;
+    }
+    /* Taken over: a directory made here, or root's holding nothing but spool files. Any
+     * other directory (a mistaken --spool-dir /var/tmp) is left as it is. */
+    bool take = created || st.st_uid == uid;
+    if (!take && st.st_uid == 0) {
+        int fd = dup(dirfd);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        take = d != NULL;
+        for (struct dirent *de; d && (de = readdir(d));)
+            if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && !is_spool_file(de->d_name))
+                take = false;
+        if (d)
+            closedir(d);
+        else if (fd >= 0)
+            close(fd);
+    }
+    if (take && (st.st_uid != uid || st.st_gid != gid) && fchown(dirfd, uid, gid) != 0) {
+        rc = -errno;
+        snprintf(err, errlen, "cannot give the spool directory %s to uid %u: %s", dir,
+                 (unsigned)uid, strerror(-rc));
+    }
+    close(dirfd);
+    return rc;
+}
+
 int spool_open(const char *dir, uint64_t max_bytes, spool **out, char *err, size_t errlen)
 {
     static int crc_ready;
@@ -594,8 +724,9 @@ int spool_open(const char *dir, uint64_t max_bytes, spool **out, char *err, size
         crc_init();
         crc_ready = 1;
     }
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        rc = -errno;
+    bool created;
+    rc = mkdir_parents(dir, 0700, &created);
+    if (rc != 0) {
         snprintf(err, errlen, "cannot create the spool directory %s: %s (set --spool-dir)", dir,
                  strerror(-rc));
         goto fail;
@@ -619,6 +750,9 @@ int spool_open(const char *dir, uint64_t max_bytes, spool **out, char *err, size
         snprintf(err, errlen, "cannot open the spool directory %s: %s", dir, strerror(-rc));
         goto fail;
     }
+    rc = check_access(dir, s->dirfd, err, errlen);
+    if (rc != 0)
+        goto fail;
     s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (s->lockfd < 0 || flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
         rc = -errno;

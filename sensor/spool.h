@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/err.h"
 
@@ -28,9 +29,18 @@ typedef struct spool_rec {
 
 #define SPOOL_MAX_RECORD (16u << 20)
 
-/* Opens (creating it, mode 0700) dir and counts the records left by an earlier run, which
- * come out first. max_bytes bounds the files' total size. Returns 0 or a negative code with
- * one line in err. */
+/* For a process about to drop its privileges to uid:gid (--user): creates dir with its
+ * parents (mode 0700; parents 0755) and gives it to uid:gid when it was made here or is
+ * root's with nothing but spool files in it. Files inside are left alone: spool_open()
+ * names any the user cannot write, with the fix. Returns 0 or a negative code with one
+ * line in err. */
+DW_MUST_USE
+int spool_prepare_dir(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen);
+
+/* Opens (creating it and its parents, mode 0700) dir and counts the records left by an
+ * earlier run, which come out first. max_bytes bounds the files' total size. Returns 0 or
+ * a negative code with one line in err; a spool file this process cannot read and write
+ * (left by a run as root) is named there, with the chown that fixes it. */
 DW_MUST_USE
 int spool_open(const char *dir, uint64_t max_bytes, spool **out, char *err, size_t errlen);
 void spool_free(spool *s);

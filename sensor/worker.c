@@ -24,6 +24,7 @@ struct worker {
     dw_counters counters;      /* written by this thread only, relaxed atomics */
     uint64_t n_alerts;
     uint64_t n_events;         /* response events written (--log watched|all) */
+    uint64_t beat;             /* worker_beat() */
     unsigned gen;              /* generation of the sources in use */
 
     const dw_sources *src;
@@ -52,8 +53,9 @@ static void refresh_sources(worker *w)
         evaluator_free(w->eval);
         w->eval = NULL;
     } else if (!w->eval) {
-        track_limits tl = {w->cfg.track_queries, 0}; /* 0: the default */
-        w->eval = evaluator_new(s->rules, s->asn, &tl);
+        w->eval = evaluator_new(s->rules, s->asn, &w->cfg.track);
+        if (w->eval)
+            evaluator_set_counters(w->eval, &w->counters);
     } else if (evaluator_set_ruleset(w->eval, s->rules) != 0) {
         evaluator_free(w->eval); /* out of memory: run without rules rather than wrong ones */
         w->eval = NULL;
@@ -65,19 +67,43 @@ static void refresh_sources(worker *w)
     __atomic_store_n(&w->gen, s->gen, __ATOMIC_RELEASE);
 }
 
+static void emit_findings(worker *w, const pkt_info *pi, const dns_msg *m)
+{
+    unsigned n = alerter_emit(w->alerts, w->enc, ruleset_hash(w->src->rules), pi, m, w->result,
+                              emit, w);
+    __atomic_store_n(&w->n_alerts, w->n_alerts + n, __ATOMIC_RELAXED);
+}
+
+/* A message delivered again because a fragment contradicted it after reassembly
+ * (decoders/defrag.h): it was counted, logged and judged the first time; now only its
+ * fragment_conflict is (rules/eval.h), once. */
+static void on_late_conflict(worker *w, const pkt_info *pi, const uint8_t *data, size_t len)
+{
+    dw_counters scratch; /* its malformations were counted the first time */
+    memset(&scratch, 0, sizeof scratch);
+    if (!w->eval || dns_parse(w->msg, data, len, &scratch) != 0)
+        return;
+    if (evaluator_response(w->eval, pi, w->msg, w->result))
+        emit_findings(w, pi, w->msg);
+}
+
 static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t len)
 {
     worker *w = ctx;
     dns_msg *m = w->msg;
     enum dw_log log = w->cfg.log;
 
-    /* A query is parsed only when a rule needs it (query tracking): no event is ever
-     * written for one, and half the traffic is queries. Its header is enough to count it.
-     * A message with answer records is judged as a response whatever QR says (see
+    if (pi->frag_conflict && pi->frag_conflict->late) {
+        on_late_conflict(w, pi, data, len);
+        return;
+    }
+
+    /* Every query is parsed: the exchange table keys it by its question (rules/track.h).
+     * Without rules there is nothing to track, and the header is enough to count it. A
+     * message with answer records is judged as a response whatever QR says (see
      * dns_msg_is_answer): the header tells that too. */
     dns_header hdr;
-    if (dns_header_read(data, len, &hdr) == 0 && !dns_header_is_answer(&hdr) &&
-        !(w->eval && evaluator_wants_queries(w->eval))) {
+    if (!w->eval && dns_header_read(data, len, &hdr) == 0 && !dns_header_is_answer(&hdr)) {
         DW_COUNT(&w->counters, DNS_MESSAGES);
         DW_COUNT(&w->counters, DNS_QUERIES);
         return;
@@ -93,8 +119,11 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
     DW_COUNT(&w->counters, DNS_MESSAGES);
     if (!dns_msg_is_answer(m)) {
         DW_COUNT(&w->counters, DNS_QUERIES);
-        if (w->eval)
+        if (w->eval) {
             evaluator_query(w->eval, pi, m);
+            if (evaluator_resolver_query(w->eval, pi, m, w->result))
+                emit_findings(w, pi, m);
+        }
         return;
     }
     DW_COUNT(&w->counters, DNS_RESPONSES);
@@ -128,6 +157,51 @@ static void on_dns(void *ctx, const pkt_info *pi, const uint8_t *data, size_t le
     }
 }
 
+/* A closed tracking incident as an alert (rules/track.h). */
+static void on_incident(void *ctx, const pkt_info *pi, const dns_msg *m, const eval_result *r)
+{
+    worker *w = ctx;
+    unsigned n = alerter_emit(w->alerts, w->enc, ruleset_hash(w->src->rules), pi, m, r, emit, w);
+    __atomic_store_n(&w->n_alerts, w->n_alerts + n, __ATOMIC_RELAXED);
+}
+
+/* An incident not reported because the capture lost packets during it: a health event
+ * in the shape of reassembly-eviction's, with what would have been reported. */
+static void on_held_back(void *ctx, const track_report *rep, const dw_rule *rule)
+{
+    worker *w = ctx;
+    char client[DNS_IPV6_TEXT_MAX], server[DNS_IPV6_TEXT_MAX], reason[512], lines[3][200];
+    const char *names[DW_V_COUNT], *details[3];
+    size_t nv = dw_violation_names(rep->violations, names), len;
+    event_format_ip(rep->pi.ip_version, rep->pi.dst, client);
+    event_format_ip(rep->pi.ip_version, rep->pi.src, server);
+    snprintf(reason, sizeof reason,
+             "tracking finding held back: the capture lost %llu packets while rule %s counted "
+             "%llu unmatched responses from %s to %s; rate-based findings are not reported "
+             "while the capture drops", (unsigned long long)rep->loss,
+             rule ? rule->id : rep->rule_id, (unsigned long long)rep->responses, server, client);
+    snprintf(lines[0], sizeof lines[0], "violations: %s%s%s", nv ? names[0] : "",
+             nv > 1 ? ", " : "", nv > 1 ? names[1] : "");
+    snprintf(lines[1], sizeof lines[1], "responses: %llu, distinct ids: %u, distinct ports: %u",
+             (unsigned long long)rep->responses, rep->distinct_ids, rep->distinct_ports);
+    snprintf(lines[2], sizeof lines[2], "capture packets lost: %llu", (unsigned long long)rep->loss);
+    for (unsigned i = 0; i < 3; i++)
+        details[i] = lines[i];
+    const char *line = event_encode_health(w->enc, rep->last_us, "tracking-held-back", "failure",
+                                           reason, details, 3, &len);
+    if (line)
+        emit(w, line, len);
+}
+
+/* Closes the tracking incidents whose window ended by now_us (UINT64_MAX: all). */
+static void expire_tracking(worker *w, uint64_t now_us)
+{
+    if (!w->eval)
+        return;
+    eval_incident_sink sink = {on_incident, on_held_back, w};
+    evaluator_expire(w->eval, now_us, w->msg, w->result, &sink);
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -135,11 +209,14 @@ static void *worker_main(void *arg)
     ring_frame f;
 
     for (;;) {
+        /* The watchdog's sign of life: moves while the worker runs, busy or idle. */
+        __atomic_store_n(&w->beat, w->beat + 1, __ATOMIC_RELAXED);
         if (ring_peek(w->ring, &f)) {
             idle = 0;
             refresh_sources(w);
             dw_decoder_packet(w->dec, w->cfg.dlt, f.ts_us, f.data, f.len, on_dns, w);
             if (f.ts_us >= w->next_fold_check_us) {
+                expire_tracking(w, f.ts_us);
                 alerter_expire(w->alerts, w->enc, f.ts_us, emit, w);
                 w->next_fold_check_us = f.ts_us + 1000000u;
             }
@@ -157,6 +234,7 @@ static void *worker_main(void *arg)
         if (w->cfg.live && idle % 4096 == 0) {
             uint64_t now = clk_wall_us();
             if (now >= w->next_fold_check_us) {
+                expire_tracking(w, now);
                 alerter_expire(w->alerts, w->enc, now, emit, w);
                 w->next_fold_check_us = now + 1000000u;
             }
@@ -166,6 +244,7 @@ static void *worker_main(void *arg)
     }
     /* The end of the input: what TCP streams still hold, then the folded counts. */
     dw_decoder_flush(w->dec, on_dns, w);
+    expire_tracking(w, UINT64_MAX);
     alerter_expire(w->alerts, w->enc, UINT64_MAX, emit, w);
     return NULL;
 }
@@ -226,4 +305,5 @@ void worker_free(worker *w)
 unsigned worker_sources_gen(const worker *w) { return __atomic_load_n(&w->gen, __ATOMIC_ACQUIRE); }
 const dw_counters *worker_counters(const worker *w) { return &w->counters; }
 uint64_t worker_alerts(const worker *w) { return __atomic_load_n(&w->n_alerts, __ATOMIC_RELAXED); }
+uint64_t worker_beat(const worker *w) { return __atomic_load_n(&w->beat, __ATOMIC_RELAXED); }
 uint64_t worker_events(const worker *w) { return __atomic_load_n(&w->n_events, __ATOMIC_RELAXED); }

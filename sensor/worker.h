@@ -11,6 +11,7 @@
 
 #include "decoders/counters.h"
 #include "decoders/decode.h"
+#include "rules/track.h"
 #include "sensor/options.h"
 #include "sensor/output.h"
 #include "sensor/ring.h"
@@ -23,7 +24,8 @@ typedef struct worker_config {
     const dw_decoder_config *decoder;
     enum dw_log log;              /* which responses get an event besides alerts */
     unsigned fold_seconds;        /* identical alerts folded within */
-    unsigned track_queries;       /* query tracker bound, 0: its default */
+    track_limits track;           /* exchange tracking (rules/track.h); zeros: defaults.
+                                   * .loss: the capture's loss counter, read-only here */
     int dlt;                      /* link type of the frames */
     bool live;                    /* expire folds and flush by wall clock when idle */
     const char *iface;            /* observer.ingress.interface.name */
@@ -50,5 +52,7 @@ unsigned worker_sources_gen(const worker *w);
 const dw_counters *worker_counters(const worker *w);
 uint64_t worker_alerts(const worker *w);
 uint64_t worker_events(const worker *w);
+/* Moves on at every turn of the worker's loop, busy or idle (the watchdog reads it). */
+uint64_t worker_beat(const worker *w);
 
 #endif

@@ -75,6 +75,39 @@ fi
 expect 1 "unknown key" -- check-rules "$tmp/bad.yaml"
 expect 0 "1 rules, 0 errors" -- check-rules "$tmp/asn.yaml"
 expect 2 "Usage:" -- check-rules
+# check-rules --format json: one JSON document, the same diagnostics, the same exit codes.
+printf 'allow:\n  - {names: [x.example], rules: [pyip], reason: r, expires: 2099-01-01}\n  - {prefixes: [10.0.0.0/8], reason: old, expires: 2020-01-01}\n' >"$tmp/allow.yaml"
+"$dw" check-rules --format json "$tmp/bad.yaml" "$tmp/asn.yaml" "$tmp/allow.yaml" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "rules not loaded: 3 errors, 3 warnings" "$tmp/err" && python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema"] == 1 and d["valid"] is False and d["rules"] is None and d["ruleset"] is None, d
+assert d["errors"] == 3 and d["warnings"] == 3, d
+keys = {"file", "line", "column", "severity", "rule_id", "message", "fix"}
+assert all(set(x) == keys for x in d["diagnostics"]), d["diagnostics"]
+x = d["diagnostics"][0]
+assert x["file"].endswith("bad.yaml") and (x["line"], x["column"]) == (3, 1), x
+assert x["severity"] == "error" and x["rule_id"] == "pypi", x
+assert x["message"] == "unknown key \"expcet\" in rule; did you mean \"expect\"?", x
+assert x["fix"] == "did you mean \"expect\"?", x
+u = [x for x in d["diagnostics"] if "unknown rule" in x["message"]][0]
+assert u["rule_id"] is None and u["fix"] == "did you mean \"pypi\"?" and u["line"] == 2, u
+w = [x for x in d["diagnostics"] if x["severity"] == "warning"]
+assert any("expired on 2020-01-01" in x["message"] for x in w), w
+assert any("allows ANY address" in x["message"] for x in w), w
+' "$tmp/out"; then pass=$((pass + 1)); else
+    echo "FAIL: check-rules --format json (exit $rc):"; cat "$tmp/out" "$tmp/err"; fail=$((fail + 1))
+fi
+"$dw" check-rules --format=json "$tmp/asn.yaml" >"$tmp/out" 2>/dev/null
+rc=$?
+if [ "$rc" -eq 0 ] && python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["valid"] and d["rules"] == 1 and d["ruleset"].startswith("sha256:") and d["diagnostics"] == [], d
+' "$tmp/out"; then pass=$((pass + 1)); else echo "FAIL: check-rules --format=json valid"; cat "$tmp/out"; fail=$((fail + 1)); fi
+expect 2 "--format takes text or json" -- check-rules --format yaml "$tmp/asn.yaml"
+expect 2 "give at least one rule file" -- check-rules --format json
 # Every command answers --help on stdout with status 0; run's lists every flag of the
 # option table.
 for c in run check-rules check-config explain consume; do

@@ -61,10 +61,14 @@ expect 2 "takes one config file" -- check-config a b
 # Warnings only: exit 0.
 printf 'rules: [rules]\n' >"$tmp/noiface.yaml"
 expect 0 "warning: no \"interface\"" -- check-config "$tmp/noiface.yaml"
+# A dnstap source is an input too: no warning about the interface then.
+printf 'rules: [rules]\ndnstap: unix:/run/dnswatch/dnstap.sock\n' >"$tmp/dnstap.yaml"
+"$dw" check-config "$tmp/dnstap.yaml" >"$tmp/out" 2>&1
+grep -q 'no "interface"' "$tmp/out" && { echo "FAIL: check-config warns of no interface beside dnstap"; fail=$((fail + 1)); } || pass=$((pass + 1))
 
 # check-config refuses the Redis URLs that run refuses (one parser), without echoing a
 # password written into one.
-for url in 'rediss://r.example:6380' 'redis://r.example:70000' 'redis://u:hunter2@r.example' \
+for url in 'rediss://r.example:70000' 'sentinel://r.example:26379' 'redis://r.example:70000' 'redis://u:hunter2@r.example' \
            'unix://relative.sock'; do
     printf 'interface: eth1\nredis: {url: "%s"}\n' "$url" >"$tmp/url.yaml"
     expect 1 "url.yaml:2:[0-9]+: error: \"redis.url\": redis URL" -- check-config "$tmp/url.yaml"
@@ -77,7 +81,7 @@ done
 expect 1 "bad.yaml:3:6: error: bad log \"watchd\"; did you mean \"watched\"\?" -- run -c "$tmp/bad.yaml" -r "$tmp/a.pcap"
 "$dw" run -c "$tmp/bad.yaml" -r "$tmp/a.pcap" >/dev/null 2>"$tmp/err"
 grep -q Usage "$tmp/err" && bad "config errors print the usage" || ok
-[ "$(grep -c ': error: ' "$tmp/err")" -eq 3 ] && ok || bad "run -c: not every error listed"
+[ "$(grep -c 'yaml:[0-9]*:[0-9]*: error: ' "$tmp/err")" -eq 3 ] && ok || bad "run -c: not every error listed"
 
 # run -c: the file's settings apply, flags override them. log: all in the file gives one
 # event per response; --log alerts on the line gives none without an alert.

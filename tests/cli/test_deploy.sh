@@ -20,8 +20,12 @@ bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 unit="$src/dnswatch.service"
 
 # ---- the unit's content ------------------------------------------------------------------
-for want in '^User=dnswatch$' '^AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN$' \
-            '^CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN$' '^NoNewPrivileges=yes$' \
+for want in '^User=dnswatch$' '^AmbientCapabilities=CAP_NET_RAW$' \
+            '^CapabilityBoundingSet=CAP_NET_RAW$' '^NoNewPrivileges=yes$' \
+            '^Type=notify$' '^NotifyAccess=main$' '^WatchdogSec=[0-9]+s$' \
+            '^RestartPreventExitStatus=1 2$' '^ReadWritePaths=/var/lib/dnswatch$' \
+            '^ReadWritePaths=-/var/lib/prometheus/node-exporter$' \
+            '^#LoadCredential=redis-password:/etc/dnswatch/redis-password$' \
             '^ProtectSystem=strict$' '^ProtectHome=yes$' '^PrivateTmp=yes$' \
             '^StateDirectory=dnswatch$' '^ConfigurationDirectory=dnswatch$' \
             '^ExecStartPre=/usr/bin/dnswatch check-config /etc/dnswatch/dnswatch.yaml$' \
@@ -68,6 +72,20 @@ if command -v systemd-sysusers >/dev/null 2>&1; then
     mkdir -p "$tmp/root/etc"
     systemd-sysusers --root="$tmp/root" --dry-run "$src/dnswatch.sysusers" >"$tmp/su" 2>&1 &&
         grep -q "Creating user 'dnswatch'" "$tmp/su" && ok || { bad "sysusers:"; cat "$tmp/su"; }
+    # The tmpfiles snippet, in a root of its own with the user created there: the state
+    # directory and the spool, the user's.
+    if command -v systemd-tmpfiles >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+        systemd-sysusers --root="$tmp/root" "$src/dnswatch.sysusers" >"$tmp/su" 2>&1
+        systemd-tmpfiles --root="$tmp/root" --create "$src/dnswatch.tmpfiles" >"$tmp/tf" 2>&1 ||
+            { bad "tmpfiles:"; cat "$tmp/tf"; }
+        uid=$(awk -F: '$1 == "dnswatch" {print $3}' "$tmp/root/etc/passwd")
+        for d in var/lib/dnswatch:750 var/lib/dnswatch/spool:700; do
+            [ -n "$uid" ] && [ "$(stat -c %u:%a "$tmp/root/${d%:*}" 2>/dev/null)" = "$uid:${d#*:}" ] && ok ||
+                bad "tmpfiles: /${d%:*} is $(stat -c %U:%a "$tmp/root/${d%:*}" 2>&1), want dnswatch:${d#*:}"
+        done
+    else
+        skipped+=("systemd-tmpfiles missing or not root")
+    fi
 else
     skipped+=("systemd-sysusers not installed")
 fi
@@ -81,7 +99,7 @@ s = d["services"]
 assert set(s) == {"redis", "sensor", "consumer"}, sorted(s)
 sen = s["sensor"]
 assert sen["network_mode"] == "host"
-assert set(sen["cap_add"]) == {"NET_RAW", "NET_ADMIN"}, sen["cap_add"]
+assert set(sen["cap_add"]) == {"NET_RAW"}, sen["cap_add"]
 assert sen["build"]["dockerfile"] == "deploy/Containerfile"
 vols = " ".join(sen["volumes"])
 for want in ["/etc/dnswatch/dnswatch.yaml", "/etc/dnswatch/rules", "GeoLite2-ASN.mmdb", "/var/lib/dnswatch"]:
@@ -109,7 +127,32 @@ grep -Eq '^FROM debian:(12|bookworm)[^ ]* AS build' "$cf" && ok || bad "build st
 [ "$(grep -c '^FROM debian:\(12\|bookworm\)' "$cf")" -eq 2 ] && ok || bad "not two Debian 12 stages"
 grep -q '^USER dnswatch' "$cf" && ok || bad "image runs as root"
 grep -q '^ENTRYPOINT \["/usr/bin/dnswatch"\]' "$cf" && ok || bad "ENTRYPOINT is not dnswatch"
-grep -q 'setcap cap_net_raw,cap_net_admin+eip /usr/bin/dnswatch' "$cf" && ok || bad "no setcap"
+grep -q 'setcap cap_net_raw+eip /usr/bin/dnswatch' "$cf" && ok || bad "no setcap"
+grep -q '^HEALTHCHECK ' "$cf" && ok || bad "no HEALTHCHECK"
+for l in title description source licenses version revision; do
+    grep -q "org.opencontainers.image.$l=" "$cf" && ok || bad "no OCI label org.opencontainers.image.$l"
+done
+# The HEALTHCHECK command itself, from the file, against a sensor serving its metrics on
+# 127.0.0.1:9153 in a network namespace of its own (no container engine is needed for
+# that): healthy while it answers, unhealthy once it is gone.
+hc=$(sed -n '/^HEALTHCHECK/,/^  CMD/p' "$cf" | sed -n 's/^  CMD //p')
+if [ -n "$hc" ] && command -v unshare >/dev/null 2>&1 && unshare -n true 2>/dev/null; then
+    printf 'metrics:\n  listen: "127.0.0.1:9153"\n' >"$tmp/hc.yaml"
+    # shellcheck disable=SC2016  # expanded by the inner shell
+    timeout 20 unshare -n bash -c '
+        ip link set lo up
+        mapfile -t cmd < <(python3 -c "import json,sys; print(\"\n\".join(json.loads(sys.argv[1])))" "$3")
+        "$1" run -c "$2" -i lo --allow-root >/dev/null 2>"$4.err" &
+        p=$!
+        for _ in $(seq 50); do grep -q "metrics on" "$4.err" && break; sleep 0.1; done
+        "${cmd[@]}" && echo healthy >"$4" || echo unhealthy >"$4"
+        kill -TERM $p; wait $p
+        "${cmd[@]}" 2>/dev/null && echo healthy >>"$4" || echo unhealthy >>"$4"' _ "$dw" "$tmp/hc.yaml" "$hc" "$tmp/hc"
+    [ "$(tr '\n' ' ' <"$tmp/hc")" = "healthy unhealthy " ] && ok ||
+        bad "HEALTHCHECK: $(tr '\n' ' ' <"$tmp/hc" 2>&1) (want healthy, then unhealthy): $(cat "$tmp/hc.err")"
+else
+    skipped+=("HEALTHCHECK not run (no CMD found or no network namespace)")
+fi
 # Package names per stage, from the apt-get install lines (continuations joined).
 pkgs() { # STAGE_NUMBER (1 build, 2 runtime)
     awk -v want="$1" '/^FROM /{n++} n==want' "$cf" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' |
@@ -118,7 +161,7 @@ pkgs() { # STAGE_NUMBER (1 build, 2 runtime)
 }
 runtime=$(pkgs 2)
 build=$(pkgs 1)
-for want in libpcap0.8 libldns3 libyaml-0-2 libmaxminddb0 libhiredis0.14; do
+for want in libpcap0.8 libldns3 libyaml-0-2 libmaxminddb0 libhiredis0.14 libfstrm0 libprotobuf-c1 libsystemd0; do
     echo "$runtime" | grep -qx "$want" && ok || bad "runtime stage lacks $want"
 done
 echo "$runtime" | grep -q -- '-dev$' && bad "runtime stage installs -dev packages" || ok

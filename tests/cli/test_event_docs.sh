@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # docs/events.md lists every field the sensor emits. Runs the sensor with --log all over
-# every rule scenario capture, a run whose reassembly tables overflow (dnswatch.health)
-# and a short live capture (dnswatch.metrics) (tests/lib/events.sh), collects the
+# every rule scenario capture, a run whose reassembly tables overflow (dnswatch.health),
+# a dnstap file of every message type and socket protocol and a short live capture
+# (dnswatch.metrics) (tests/lib/events.sh), collects the
 # key path of every JSON value (arrays as `name[]`, metric counters as
 # `dnswatch.counters.<counter>`) and fails on each path that docs/events.md does not
 # name in backquotes.

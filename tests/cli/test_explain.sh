@@ -176,6 +176,20 @@ if [ -x "$gen" ]; then
     ex 1 --rules "$tmp/strict.yaml" -r "$tmp/c.pcap"
     has "$tmp/out" "cname: FAIL dualstack.python.map.fastly.net is not an allowed target (none allowed)" \
         "1 responses, 1 would raise an alert"
+    # Records outside the question's bailiwick: the sections are listed, the rule of the
+    # records' owner says why it applies and fails; the catch-all watches nothing.
+    vio="$DW_SRC/tests/rules/violations.yaml"
+    "$gen" r_bailiwick_kaminsky "$tmp/k.pcap" >/dev/null
+    ex 1 --rules "$vio" --asn-db none -r "$tmp/k.pcap"
+    has "$tmp/out" "authority: pypi.org NS ns.attacker-chosen.example ttl 86400" \
+        "additional: pypi.org A 45.33.20.5 ttl 86400" \
+        "rule t-asn ($vio:12) matched no name asked, watches a record's owner" \
+        "bailiwick: FAIL 2 records for names the rule watches outside the question's bailiwick, the first pypi.org NS in the authority section" \
+        "verdict: alert [out_of_bailiwick]" \
+        "bailiwick: SKIP a catch-all rule watches no name for poisoning"
+    "$gen" r_bailiwick_kaminsky_ok "$tmp/k-ok.pcap" >/dev/null
+    ex 0 --rules "$vio" --asn-db none -r "$tmp/k-ok.pcap"
+    has "$tmp/out" "1 responses, 0 would raise an alert"
 fi
 
 # Usage and input errors: exit 2 and a message that names the problem.
@@ -210,6 +224,89 @@ err 'do not apply' --rules "$design" -r "$tmp/c.pcap" "pypi.org A 1.2.3.4"
 err "cannot read $tmp/missing.pcap" --rules "$design" --asn-db none -r "$tmp/missing.pcap"
 printf 'id: broken\nmatch: {names: [x.example]}\nexpcet: {}\n' >"$tmp/broken.yaml"
 err 'did you mean "expect"' --rules "$tmp/broken.yaml" "x.example A 1.2.3.4"
+# Zone-file and dig lines: "NAME [TTL] [CLASS] TYPE DATA", several per argument or from
+# stdin ("-"), comments and other record types skipped; the Azure private endpoint chain
+# against the shipped catch-all rule, passed by an allow document (explain names it).
+cat >"$tmp/allow.yaml" <<'EOF2'
+allow:
+  - names: ["*.privatelink.blob.core.windows.net"]
+    prefixes: [10.30.0.0/16]
+    rules: [rebinding]
+    reason: "CHG-7 Azure private endpoints"
+    expires: 2099-06-30
+EOF2
+pack="$DW_SRC/deploy/rules"
+printf '%s\n' '; <<>> DiG 9.18.28 <<>> x.blob.core.windows.net' ';; ANSWER SECTION:' \
+    'x.blob.core.windows.net. 60 IN CNAME x.privatelink.blob.core.windows.net.' \
+    'x.privatelink.blob.core.windows.net. IN 10 A 10.30.1.5 ; the endpoint' '' \
+    ';; AUTHORITY SECTION:' 'windows.net. 3600 IN SOA ns1.windows.net. h. 1 2 3 4 5' >"$tmp/dig.txt"
+"$dw" explain --rules "$pack" --rules "$tmp/allow.yaml" --asn-db none - <"$tmp/dig.txt" >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 0 ] && pass=$((pass + 1)) || { echo "FAIL: explain of dig lines from stdin"; cat "$tmp/err"; fail=$((fail + 1)); }
+last="explain - <dig.txt"
+has "$tmp/out" \
+    "answer: x.blob.core.windows.net CNAME x.privatelink.blob.core.windows.net ttl 60" \
+    "answer: x.privatelink.blob.core.windows.net A 10.30.1.5 ttl 10" \
+    "chain: x.blob.core.windows.net -> x.privatelink.blob.core.windows.net" \
+    "allow: SKIP 10.30.1.5 allowed ($tmp/allow.yaml:2): CHG-7 Azure private endpoints, until 2099-06-30" \
+    "verdict: no alert"
+has "$tmp/err" "dnswatch explain: line 7 of stdin: SOA record skipped (the rules read A, AAAA, CNAME, DNAME, HTTPS, SVCB and RRSIG)"
+# Without the allow document the catch-all alerts; another private answer is not allowed.
+ex 1 --rules "$pack" --asn-db none "$(sed -n 3,4p "$tmp/dig.txt")"
+has "$tmp/out" "rebinding: FAIL 10.30.1.5 is in special-purpose range 10.0.0.0/8"
+ex 1 --rules "$pack" --rules "$tmp/allow.yaml" --asn-db none \
+    "x.blob.core.windows.net. 60 IN CNAME x.privatelink.blob.core.windows.net." \
+    "x.privatelink.blob.core.windows.net. 10 IN A 10.31.0.9"
+has "$tmp/out" "rebinding: FAIL 10.31.0.9 is in special-purpose range 10.0.0.0/8"
+# --now is the day of judgement too, not only of loading: an entry live on that day passes
+# the address even when it has expired since.
+sed 's/2099-06-30/2025-01-31/' "$tmp/allow.yaml" >"$tmp/allow-2025.yaml"
+ex 0 --rules "$pack" --rules "$tmp/allow-2025.yaml" --asn-db none --now 2025-01-31 "$(sed -n 3,4p "$tmp/dig.txt")"
+has "$tmp/out" "allow: SKIP 10.30.1.5 allowed ($tmp/allow-2025.yaml:2): CHG-7 Azure private endpoints, until 2025-01-31"
+ex 1 --rules "$pack" --rules "$tmp/allow-2025.yaml" --asn-db none --now 2025-02-01 "$(sed -n 3,4p "$tmp/dig.txt")"
+# A zone line with TTL and class, AAAA, HTTPS with hints among other parameters.
+ex 1 --rules "$design" --asn-db "$db" "pypi.org. 300 IN A 45.33.20.5" \
+    "pypi.org. 300 IN HTTPS 1 . alpn=h2 ipv4hint=151.101.0.223 ipv6hint=2a04:4e42::223"
+has "$tmp/out" "answer: pypi.org A 45.33.20.5 ttl 300" \
+    "expect.asn: FAIL 45.33.20.5 is AS63949 (Linode, LLC), expected AS54113"
+# Bad lines: every one named by its place, nothing explained.
+ex 2 --rules "$design" --asn-db none "pypi.org. 300 IN A 1.2.3.4
+pypi.org. 300 IN AAAA zz
+pypi.org 300 IN FOO x" "pypi.org. 300 CH A 1.2.3.4"
+has "$tmp/err" \
+    'dnswatch explain: argument 1, line 2: record "pypi.org. 300 IN AAAA zz": AAAA data must be an IPv6 address' \
+    'dnswatch explain: argument 1, line 3: record "pypi.org 300 IN FOO x": unknown record type in a zone line' \
+    'dnswatch explain: argument 2: record "pypi.org. 300 CH A 1.2.3.4": only class IN is judged'
+lacks "$tmp/out" "response:"
+printf 'pypi.org. 300 IN A 1.2.3.4\n\npypi.org. 300 IN A\n' >"$tmp/bad.txt"
+err 'line 3 of stdin: record "pypi.org. 300 IN A": no data after the type' \
+    --rules "$design" --asn-db none - <"$tmp/bad.txt"
+
+# --json: one object per response, valid JSON with the same facts.
+ex 1 --json --rules "$design" --asn-db "$db" "pypi.org A 45.33.20.5"
+if python3 -c '
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 1, lines
+e = json.loads(lines[0])
+assert e["alert"] is True
+assert e["response"]["question"] == {"name": "pypi.org", "type": "A"}
+assert e["addresses"][0]["ip"] == "45.33.20.5" and e["addresses"][0]["as"]["number"] == 63949
+r = [x for x in e["rules"] if x["id"] == "pypi"][0]
+assert r["alert"] and "asn_mismatch" in r["violations"], r
+assert {"check": "expect.asn", "verdict": "fail",
+        "detail": "45.33.20.5 is AS63949 (Linode, LLC), expected AS54113"} in r["checks"], r["checks"]
+' "$tmp/out"; then pass=$((pass + 1)); else echo "FAIL: explain --json"; cat "$tmp/out"; fail=$((fail + 1)); fi
+if [ -x "$gen" ]; then
+ex 0 --json --rules "$design" --asn-db none -r "$tmp/c.pcap"
+python3 -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+s = lines[-1]["summary"]
+assert s["responses"] == len(lines) - 1 and s["responses"] > 0, s
+assert all(isinstance(l.get("rules"), list) for l in lines[:-1])
+' "$tmp/out" && pass=$((pass + 1)) || { echo "FAIL: explain --json -r"; head -c 600 "$tmp/out"; fail=$((fail + 1)); }
+fi
+
 # The usage line is in the top-level help.
 "$dw" --help | grep -q 'dnswatch explain --rules' && pass=$((pass + 1)) ||
     { echo "FAIL: explain missing from --help"; fail=$((fail + 1)); }

@@ -38,7 +38,7 @@ done
 
 # Long options of the help texts; in the page source a dash is written \-.
 [ -x "$dw" ] || { bad "$dw not built"; exit 1; }
-for cmd in "" run explain consume check-rules check-config; do
+for cmd in "" run explain consume check-rules check-config learn; do
     # shellcheck disable=SC2086  # cmd is empty or one word
     "$dw" $cmd --help >"$tmp/help" 2>&1
     opts=$(grep -oE -- '--[a-z][a-z0-9-]*' "$tmp/help" | sort -u)

@@ -6,7 +6,8 @@
  * Input: byte 0 picks the link type, byte 1 the limits; then records of
  * [2-byte big-endian frame length][1 byte: time step in 50 ms units][frame bytes].
  * Every delivered payload byte is read so ASan sees any overrun; the memory bound is
- * checked after every fragment. As in decode.c, a UDP message from port 53 with the QR
+ * checked after every fragment; conflicts, in flight or late (a fragment contradicting
+ * a datagram reassembled before), hand back sound evidence and payloads. As in decode.c, a UDP message from port 53 with the QR
  * bit makes its sender a known DNS server, so eviction by claim is exercised too. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .max_datagrams = 1u + (lim_sel & 3),               /* 1..4 */
         .max_fragments = 2u + ((lim_sel >> 2) & 7),         /* 2..9 */
         .timeout_ms = 1000,
+        .recent_ms = 2000, /* (datagrams reassembled are remembered past the timeout) */
     };
     /* 1..22 blocks and, past the first step, room for that many entries and two maps. */
     unsigned steps = (lim_sel >> 5) & 7;
@@ -96,9 +98,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             k.proto = fr.next_proto;
             const uint8_t *out;
             size_t outlen;
-            if (defrag_add(d, &k, fr.offset, fr.more, fr.data, fr.len, now, &out, &outlen,
-                           &c) == 1) {
+            int rc = defrag_add_ttl(d, &k, fr.offset, fr.more, fr.data, fr.len, fr.ttl, now,
+                                    &out, &outlen, &c);
+            /* A late conflict hands back a datagram delivered before: whole, and the
+             * fragment that contradicted it overlapping it. */
+            const uint8_t *late;
+            size_t late_len;
+            uint8_t late_proto;
+            const pkt_frag_conflict *cf = defrag_late_conflict(d, &late, &late_len, &late_proto);
+            if (cf) {
+                if (!cf->late || late_len == 0 || late_len > 65535 || cf->second.off >= late_len ||
+                    cf->diff_off > late_len || cf->second.len == 0 || cf->count == 0)
+                    abort();
+                consume(late, late_len);
+            }
+            if (rc == 1) {
                 if (outlen == 0 || outlen > 65535)
+                    abort();
+                cf = defrag_conflict(d);
+                if (cf && (cf->late || cf->diff_off >= outlen || cf->count == 0))
                     abort();
                 consume(out, outlen);
                 pi.reassembled = true;
@@ -117,7 +135,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             defrag_expire(d, now, &c);
     }
     defrag_expire(d, UINT64_MAX / 2, &c);
-    if (defrag_bytes_held(d) != 0 || defrag_mem_charged(d) != 0 || defrag_datagrams(d) != 0)
+    if (defrag_bytes_held(d) != 0 || defrag_mem_charged(d) != 0 || defrag_datagrams(d) != 0 ||
+        defrag_recent_count(d) != 0)
         abort();
     defrag_free(d);
     dnssrv_free(srv);

@@ -3,13 +3,15 @@
 #
 #   dw_collect_events DB   with --log all, every rule scenario capture (`gen_pcap
 #                          --list-rules`: CASE SCENARIO RULES [ARGS]), a run whose
-#                          reassembly tables overflow (dnswatch.health) and a short live
-#                          capture on the loopback interface of a network namespace of its
-#                          own (dnswatch.metrics); the events in $tmp/out/*.jsonl.
+#                          reassembly tables overflow (dnswatch.health), a dnstap file of
+#                          every message type and socket protocol (`gen_dnstap types`)
+#                          and a short live capture on the loopback interface of a network
+#                          namespace of its own (dnswatch.metrics); the events in
+#                          $tmp/out/*.jsonl.
 #                          Sets collect_fail=1 on a failure (each printed as FAIL: ...)
 #                          and collect_live=1 when the live run took place (0: no
 #                          network namespace here, a skip for the caller to decide).
-# Needs $dw (the binary), $gen (gen_pcap), $tmp and DW_SRC.
+# Needs $dw (the binary), $gen (gen_pcap), $tmp, DW_SRC and DW_BIN (gen_dnstap).
 
 # dw_collect_run NAME PCAP ARGS...: the sensor's output in $tmp/out/NAME.jsonl.
 dw_collect_run() {
@@ -58,6 +60,19 @@ dw_collect_events() {
         --rules "$DW_SRC/tests/rules/violations.yaml"
     grep -q '"dataset":"dnswatch.health"' "$tmp/out/health.jsonl" ||
         { echo "FAIL: the flood run wrote no health event"; collect_fail=1; }
+
+    # dnstap: every message type and socket protocol (tests/tools/gen_dnstap types).
+    if "$DW_BIN/tests/gen_dnstap" types "$tmp/types.fstrm" >/dev/null; then
+        timeout 60 "$dw" run -c none --dnstap "file:$tmp/types.fstrm" --asn-db "$collect_db" \
+            --log all --rules "$DW_SRC/tests/data/rules/design-example.yaml" \
+            >"$tmp/out/dnstap.jsonl" 2>"$tmp/dnstap.err" ||
+            { echo "FAIL: the dnstap run exited non-zero"; collect_fail=1; }
+        grep -q '"dnstap":' "$tmp/out/dnstap.jsonl" ||
+            { echo "FAIL: no dnstap event"; collect_fail=1; }
+    else
+        echo "FAIL: gen_dnstap types"
+        collect_fail=1
+    fi
 
     # Metrics: a live capture on lo in a new network namespace (user namespace when not
     # root), one DNS query sent to it, metric events every second.

@@ -153,11 +153,13 @@ ip netns exec "$ns" "$dw" run -i vb >/dev/null 2>"$tmp/root.err"
 rc=$?
 [ "$rc" -eq 1 ] && grep -q "refusing" "$tmp/root.err" && ok || bad "root without --user: exit $rc"
 
-# 4. As systemd runs it: an unprivileged user given CAP_NET_RAW/CAP_NET_ADMIN as ambient
-#    capabilities opens the capture, then holds no capability at all.
+# 4. As systemd runs it: an unprivileged user given CAP_NET_RAW alone as an ambient
+#    capability (deploy/dnswatch.service: no CAP_NET_ADMIN) opens the capture in
+#    promiscuous mode (libpcap asks with PACKET_ADD_MEMBERSHIP on its packet socket, which
+#    needs no CAP_NET_ADMIN), then holds no capability at all.
 nog=$(id -gn nobody)
-asnobody=(setpriv --reuid=nobody --regid="$nog" --clear-groups --inh-caps=+net_raw,+net_admin
-          --ambient-caps=+net_raw,+net_admin)
+asnobody=(setpriv --reuid=nobody --regid="$nog" --clear-groups --inh-caps=+net_raw
+          --ambient-caps=+net_raw)
 # From a copy in the temp dir: the build tree may not be readable by nobody.
 cp "$dw" "$tmp/dnswatch" && chmod 755 "$tmp/dnswatch"
 if ! ip netns exec "$ns" "${asnobody[@]}" "$tmp/dnswatch" --version >"$tmp/amb-version.err" 2>&1; then
@@ -169,6 +171,8 @@ else
     for _ in $(seq 100); do grep -q "capturing on vb" "$tmp/amb.err" && break; sleep 0.1; done
     capeff=$(awk '/^CapEff:/ {print $2}' "/proc/$sensor/status" 2>/dev/null)
     capamb=$(awk '/^CapAmb:/ {print $2}' "/proc/$sensor/status" 2>/dev/null)
+    ip -n "$ns" -d link show vb | grep -q "promiscuity [1-9]" && ok ||
+        bad "CAP_NET_RAW alone: vb not in promiscuous mode: $(ip -n "$ns" -d link show vb | head -3)"
     [ "$capeff" = "0000000000000000" ] && [ "$capamb" = "0000000000000000" ] && ok ||
         bad "ambient-capability start keeps capabilities: eff $capeff amb $capamb: $(cat "$tmp/amb.err")"
     replay "$tmp/a.pcap"

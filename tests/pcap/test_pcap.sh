@@ -113,8 +113,8 @@ run_and_check() { # NAME PCAP EXPECT
     if [ -f "$cnt" ]; then
         while IFS= read -r line; do
             case $line in '#'* | '') continue ;; esac
-            grep -qxF "dnswatch: $line" "$tmp/$name.stderr" ||
-                fail "$name: stderr lacks the counter line 'dnswatch: $line'"
+            grep -qxF "dnswatch: info: $line" "$tmp/$name.stderr" ||
+                fail "$name: stderr lacks the counter line 'dnswatch: info: $line'"
         done <"$cnt"
     fi
 }

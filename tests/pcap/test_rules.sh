@@ -170,10 +170,10 @@ if [ $# -eq 0 ]; then
         "musl_view_ok:DNS answers musl would read differently: 1" \
         "musl_question:DNS answers musl would read differently: 1"; do
         c=${cc%%:*}
-        if grep -qF "dnswatch: ${cc#*:}" "$tmp/$c.stderr"; then
+        if grep -qF "dnswatch: info: ${cc#*:}" "$tmp/$c.stderr"; then
             echo "ok: $c counted"
         else
-            fail "$c: no line 'dnswatch: ${cc#*:}' in the run's report"
+            fail "$c: no line 'dnswatch: info: ${cc#*:}' in the run's report"
         fi
     done
     # Without --rules nothing is judged: in --log alerts mode nothing is printed.
@@ -233,7 +233,7 @@ if [ $# -eq 0 ]; then
 
     # 6. The rule files lint clean (warnings allowed).
     for p in deploy/rules tests/rules/violations.yaml tests/rules/exception_live.yaml \
-        tests/rules/exception_expired.yaml; do
+        tests/rules/exception_expired.yaml tests/rules/status.yaml; do
         "$dw" check-rules "$DW_SRC/$p" >"$tmp/check.out" 2>&1
         rc=$?
         if [ "$rc" != 0 ] || grep -q ': error:' "$tmp/check.out"; then

@@ -89,3 +89,16 @@ for line in sys.stdin:
     e["event"]["id"] = ""
     print(json.dumps(e, sort_keys=True, separators=(",", ":")))'
 }
+
+# A loopback TCP port nobody holds now (checked by binding it), for servers a test starts
+# beside redis_start's.
+free_port() {
+    python3 -c '
+import random, socket
+for _ in range(500):
+    p = random.randint(20000, 60000)
+    try:
+        s = socket.socket(); s.bind(("127.0.0.1", p)); s.close(); print(p); break
+    except OSError:
+        pass'
+}

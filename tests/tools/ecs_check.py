@@ -11,7 +11,8 @@ EVENT_ECS_VERSION): every ECS field dnswatch emits, by name and type, written do
 hand from the ECS documentation (not generated). What is checked, per event:
 
 - every leaf field is an ECS field of the table, a documented extension of the dns field
-  set (DNS_EXTENSIONS), or a custom field under `dnswatch.`; nothing else;
+  set and the dnstap fields (DNS_EXTENSIONS), or a custom field under `dnswatch.`;
+  nothing else;
 - its JSON value has the field's type: keyword a string, long an integer, ip an address
   the ipaddress module reads, date an RFC 3339 UTC time, boolean true/false, text a
   string (arrays of them are fine: any ECS field may hold an array); an object where the
@@ -107,14 +108,29 @@ ECS_FIELDS = {
 NUMERIC_KEYWORDS = {"dns.id", "network.vlan.id", "network.inner.vlan.id"}
 
 # Fields beside ECS's in the dns field set, documented in docs/events.md: the AS of an
-# answer's address (the `as` field set's shape) and the length of cut record data.
+# answer's address (the `as` field set's shape) and the length of cut record data; the
+# authority and additional sections, each record in the shape of dns.answers (ECS
+# has only the answers); and the dnstap message's own fields (a top-level `dnstap`
+# object, as other dnstap readers name it).
 DNS_EXTENSIONS = {
     "dns.answers.as.number": "long",
     "dns.answers.as.organization.name": "keyword",
     "dns.answers.data_length": "long",
 }
+for _section in ("authorities", "additionals"):
+    DNS_EXTENSIONS.update({
+        "dns.%s.%s" % (_section, k): t for k, t in (
+            ("name", "keyword"), ("type", "keyword"), ("class", "keyword"), ("ttl", "long"),
+            ("data", "keyword"), ("data_length", "long"), ("as.number", "long"),
+            ("as.organization.name", "keyword"))})
+DNS_EXTENSIONS.update({"dnstap." + k: "keyword" for k in (
+    "type", "identity", "version", "socket_protocol", "http_protocol", "query_zone")})
 
 CUSTOM_PREFIX = "dnswatch."
+
+# network.protocol of a message read from dnstap: DNS, or the encrypted transport it
+# states (lower case, as ECS wants the field).
+DNSTAP_PROTOCOLS = {"dns", "dot", "doh", "doq", "dnscrypt"}
 
 # Allowed values (ECS categorization fields).
 EVENT_KINDS = {"alert", "asset", "enrichment", "event", "metric", "state", "pipeline_error",
@@ -278,8 +294,10 @@ def check_event(e):
     rel = as_list(get(e, "related.ip") or [])
     if len(set(rel)) != len(rel):
         errs.append("related.ip: duplicates in %s" % json.dumps(rel))
-    if ds in ("dnswatch.dns", "dnswatch.alert") and get(e, "network.protocol") not in (None, "dns"):
-        errs.append("network.protocol: %s, not dns" % json.dumps(get(e, "network.protocol")))
+    proto = get(e, "network.protocol")
+    if ds in ("dnswatch.dns", "dnswatch.alert") and proto not in (None, "dns") and \
+            not (proto in DNSTAP_PROTOCOLS and get(e, "dnstap.type") is not None):
+        errs.append("network.protocol: %s, not dns" % json.dumps(proto))
     return errs
 
 

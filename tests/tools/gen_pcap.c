@@ -2,6 +2,7 @@
  *
  *   gen_pcap --list                  scenario names, one a line
  *   gen_pcap --list-rules            rule cases: CASE SCENARIO RULES [ARGS] (test_rules.sh)
+ *   gen_pcap --list-learn            learn scenarios (tests/cli/test_learn.sh)
  *   gen_pcap SCENARIO OUT.pcap       one small scenario (see the table at the end)
  *   gen_pcap bench N OUT.pcap [SEED] N packets of query/response pairs
  *
@@ -883,6 +884,35 @@ static void sc_servfail(gen *g)
     udp_send(g, &c, false, &g_r);
 }
 
+/* A referral: no answer, the delegation's NS records in the authority section, their
+ * glue (A and AAAA) and an OPT record in the additional section. */
+static void sc_sections(gen *g)
+{
+    conv c = mkconv("10.1.2.3", 53228, "10.10.0.53", 53, L_ETH);
+    dns_query(&g_q, 0x6203, "www.example.net", T_A, 1232, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    dnsb_start(&g_r, 0x6203, F_RESP, "www.example.net", T_A, 0, 2, 3);
+    dnsb_ptr(&g_r, 12 + 4); /* "example.net" inside the question */
+    size_t at = dnsb_rr_begin(&g_r, T_NS, 1, 172800);
+    dnsb_name(&g_r, "ns1.example.net");
+    dnsb_rr_end(&g_r, at);
+    dnsb_ptr(&g_r, 12 + 4);
+    at = dnsb_rr_begin(&g_r, T_NS, 1, 172800);
+    dnsb_name(&g_r, "ns2.example.net");
+    dnsb_rr_end(&g_r, at);
+    dnsb_name(&g_r, "ns1.example.net");
+    at = dnsb_rr_begin(&g_r, T_A, 1, 172800);
+    dnsb_ip4(&g_r, "192.0.2.1");
+    dnsb_rr_end(&g_r, at);
+    rr_opt(&g_r, 1232, false, -1); /* between the glue records: still not listed */
+    dnsb_name(&g_r, "ns2.example.net");
+    at = dnsb_rr_begin(&g_r, T_AAAA, 1, 172800);
+    dnsb_ip6(&g_r, "2001:db8::2");
+    dnsb_rr_end(&g_r, at);
+    udp_send(g, &c, false, &g_r);
+}
+
 /* An exchange with a server on port 5353 (not DNS by default), then one on 53. */
 static void sc_port5353(gen *g)
 {
@@ -1282,8 +1312,9 @@ static void bench(gen *g, uint64_t npkts, uint64_t seed)
 #define R_F_AD 0x0020
 
 /* One answer record. owner NULL: the question name (compressed). data: an address for A
- * and AAAA, a name for CNAME, DNAME and PTR, the ipv4hint/ipv6hint address for HTTPS, the
- * signer name for RRSIG (a fake signature over type A). */
+ * and AAAA, a name for CNAME, DNAME, PTR and NS, the ipv4hint/ipv6hint address for HTTPS,
+ * the signer name for RRSIG (a fake signature over type A), the primary server for SOA
+ * (the rest fixed). */
 typedef struct r_rr {
     const char *owner;
     unsigned type;
@@ -1307,8 +1338,18 @@ static void r_put_rr(buf *m, const r_rr *x)
         break;
     case T_CNAME:
     case T_PTR:
+    case T_NS:
     case R_T_DNAME:
         dnsb_name(m, x->data);
+        break;
+    case T_SOA:
+        dnsb_name(m, x->data);
+        dnsb_name(m, "hostmaster.example");
+        dnsb_u32(m, 2026112701);
+        dnsb_u32(m, 3600);
+        dnsb_u32(m, 600);
+        dnsb_u32(m, 604800);
+        dnsb_u32(m, 300);
         break;
     case T_HTTPS: {
         bool v6 = strchr(x->data, ':') != NULL;
@@ -1838,6 +1879,125 @@ static void sc_r_musl_question(gen *g)
 static void sc_r_musl_view(gen *g) { r_musl_view_x(g, true); }
 static void sc_r_musl_view_ok(gen *g) { r_musl_view_x(g, false); }
 
+/* ---- out_of_bailiwick ----
+ * Records for names t-asn watches (pypi.org, files.pythonhosted.org and the names below
+ * them) in a response to a question about another name: what a resolver without
+ * bailiwick checks caches. Each _ok twin carries the same kind of records where they
+ * belong. */
+
+/* A query for qname (EDNS 1232) and a response with rcode, the records an[], ns[] and
+ * ar[] in the answer, authority and additional sections, and an OPT record. */
+static void r_sections_exchange(gen *g, const conv *c, unsigned id, const char *qname,
+                                unsigned rcode, const r_rr *an, unsigned nan, const r_rr *ns,
+                                unsigned nns, const r_rr *ar, unsigned nar)
+{
+    dns_query(&g_q, id, qname, T_A, 1232, false);
+    udp_send(g, c, true, &g_q);
+    g->now_us += 1500;
+    dnsb_start(&g_r, id, F_RESP | rcode, qname, T_A, nan, nns, nar + 1);
+    for (unsigned i = 0; i < nan; i++)
+        r_put_rr(&g_r, &an[i]);
+    for (unsigned i = 0; i < nns; i++)
+        r_put_rr(&g_r, &ns[i]);
+    for (unsigned i = 0; i < nar; i++)
+        r_put_rr(&g_r, &ar[i]);
+    rr_opt(&g_r, 1232, false, -1);
+    udp_send(g, c, false, &g_r);
+    g->now_us += 10000;
+}
+
+/* The Kaminsky injection of 2008, in its out-of-bailiwick form: a question for a random
+ * name of the attacker's zone, answered with an NS record for pypi.org in the authority
+ * section and pypi.org's address (Linode) in the additional section. The twin is a real
+ * delegation: a question below the zone cut (r4nd0m-7f3a.pypi.org), pypi.org's NS and the
+ * glue of its server. */
+static void r_bailiwick_kaminsky_x(gen *g, bool bad)
+{
+    conv c = r_conv(30, 40230);
+    if (bad) {
+        r_rr an[] = {{NULL, T_A, 60, "93.184.216.34"}};
+        r_rr ns[] = {{"pypi.org", T_NS, 86400, "ns.attacker-chosen.example"}};
+        r_rr ar[] = {{"pypi.org", T_A, 86400, "45.33.20.5"},
+                     {"ns.attacker-chosen.example", T_A, 86400, "45.33.20.6"}};
+        r_sections_exchange(g, &c, 0xa230, "r4nd0m-7f3a.attacker-chosen.example", 0, an,
+                            R_N(an), ns, R_N(ns), ar, R_N(ar));
+    } else {
+        r_rr ns[] = {{"pypi.org", T_NS, 86400, "ns1.pypi.org"}};
+        r_rr ar[] = {{"ns1.pypi.org", T_A, 86400, "151.101.0.1"}};
+        r_sections_exchange(g, &c, 0xa230, "r4nd0m-7f3a.pypi.org", 0, NULL, 0, ns, R_N(ns),
+                            ar, R_N(ar));
+    }
+}
+static void sc_r_bailiwick_kaminsky(gen *g) { r_bailiwick_kaminsky_x(g, true); }
+static void sc_r_bailiwick_kaminsky_ok(gen *g) { r_bailiwick_kaminsky_x(g, false); }
+
+/* An address for files.pythonhosted.org in the additional section of an answer about an
+ * unrelated name. The twin reaches files.pythonhosted.org through the answer's CNAME
+ * chain (its address may then come in the additional section too), then a delegation of
+ * a name no rule but the catch-all matches, with its glue: silent, the catch-all watches
+ * nothing for poisoning. */
+static void r_bailiwick_glue_x(gen *g, bool bad)
+{
+    conv c = r_conv(31, 40231);
+    if (bad) {
+        r_rr an[] = {{NULL, T_A, 300, "93.184.216.34"}};
+        r_rr ar[] = {{"files.pythonhosted.org", T_A, 3600, "45.33.20.5"}};
+        r_sections_exchange(g, &c, 0xa231, "cdn.example-mirror.net", 0, an, R_N(an), NULL, 0,
+                            ar, R_N(ar));
+        return;
+    }
+    r_rr an[] = {{NULL, T_CNAME, 300, "files.pythonhosted.org"},
+                 {"files.pythonhosted.org", T_A, 300, "151.101.0.223"}};
+    r_rr ar[] = {{"files.pythonhosted.org", T_A, 300, "151.101.64.223"}};
+    r_sections_exchange(g, &c, 0xa231, "cdn.example-mirror.net", 0, an, R_N(an), NULL, 0, ar,
+                        R_N(ar));
+    conv d = r_conv(32, 40232);
+    r_rr an2[] = {{NULL, T_A, 300, "93.184.216.34"}};
+    r_rr ns2[] = {{"example.net", T_NS, 172800, "ns1.example.net"}};
+    r_rr ar2[] = {{"ns1.example.net", T_A, 172800, "93.184.216.10"}};
+    r_sections_exchange(g, &d, 0xa232, "www.example.net", 0, an2, R_N(an2), ns2, R_N(ns2),
+                        ar2, R_N(ar2));
+}
+static void sc_r_bailiwick_glue(gen *g) { r_bailiwick_glue_x(g, true); }
+static void sc_r_bailiwick_glue_ok(gen *g) { r_bailiwick_glue_x(g, false); }
+
+/* An NXDOMAIN for a random name of the attacker's zone carrying an SOA record owned by
+ * pypi.org (negative caching planted for the registry's zone). The twin is the ordinary
+ * NXDOMAIN for a name below pypi.org with pypi.org's SOA. */
+static void r_bailiwick_soa_x(gen *g, bool bad)
+{
+    conv c = r_conv(33, 40233);
+    r_rr ns[] = {{"pypi.org", T_SOA, 300, bad ? "ns.attacker-chosen.example" : "ns1.pypi.org"}};
+    r_sections_exchange(g, &c, 0xa233,
+                        bad ? "r4nd0m-9c1e.attacker-chosen.example" : "nosuch.pypi.org", 3,
+                        NULL, 0, ns, R_N(ns), NULL, 0);
+}
+static void sc_r_bailiwick_soa(gen *g) { r_bailiwick_soa_x(g, true); }
+static void sc_r_bailiwick_soa_ok(gen *g) { r_bailiwick_soa_x(g, false); }
+
+/* An injection flood: 50 forged responses to one victim, each for a fresh random name of
+ * the attacker's zone, all carrying the same pypi.org NS and address: one alert and one
+ * folded summary, not 50 alerts. The twin: 50 fresh names that reach pypi.org through a
+ * CNAME, with pypi.org's NS in the authority section. */
+static void r_bailiwick_flood_x(gen *g, bool bad)
+{
+    conv c = r_conv(34, 40234);
+    char q[64];
+    for (unsigned i = 0; i < 50; i++) {
+        snprintf(q, sizeof q, bad ? "r%04x.attacker-chosen.example" : "w%04x.mirror.example",
+                 0x9100 + i * 7919 % 4096);
+        r_rr an_bad[] = {{NULL, T_A, 60, "93.184.216.34"}};
+        r_rr an_ok[] = {{NULL, T_CNAME, 300, "pypi.org"}, {"pypi.org", T_A, 300, "151.101.0.223"}};
+        r_rr ns[] = {{"pypi.org", T_NS, 86400, bad ? "ns.attacker-chosen.example" : "ns1.pypi.org"}};
+        r_rr ar[] = {{"pypi.org", T_A, 86400, "45.33.20.5"}};
+        r_sections_exchange(g, &c, 0xb000 + i, q, 0, bad ? an_bad : an_ok, bad ? 1 : 2, ns,
+                            R_N(ns), ar, bad ? 1 : 0);
+        g->now_us += 20000;
+    }
+}
+static void sc_r_bailiwick_flood(gen *g) { r_bailiwick_flood_x(g, true); }
+static void sc_r_bailiwick_flood_ok(gen *g) { r_bailiwick_flood_x(g, false); }
+
 /* deploy/demo/demo.pcap: ordinary traffic with four attacks among it (see its README). */
 static void sc_demo(gen *g)
 {
@@ -2018,6 +2178,229 @@ static void r_tcp_flood_x(gen *g, bool bad)
 static void sc_r_tcp_flood(gen *g) { r_tcp_flood_x(g, true); }
 static void sc_r_tcp_flood_ok(gen *g) { r_tcp_flood_x(g, false); }
 
+/* ---- learn: a week of a build farm's lookups, and what comes after it ----
+ *
+ * tests/cli/test_learn.sh learns a rule pack from l_week (7 days, two resolvers, several
+ * registries on CDNs with several ASNs and prefixes and CNAME chains, an internal name on
+ * private prefixes, names nobody watches), then replays it with that pack: l_week and
+ * l_drift (new addresses inside the same /24s and ASes, a new CDN target under the
+ * learned wildcard) must stay silent, each l_hijack_* must alert. */
+
+#define L_HOUR_US 3600000000ull
+#define L_DAY_US (24 * L_HOUR_US)
+
+static unsigned l_id = 0x3000;
+
+/* One exchange from a build agent through resolver srv ("10.10.0.53"). */
+static void l_ask(gen *g, const char *srv, unsigned host, const char *qname, unsigned qtype,
+                  const r_rr *an, unsigned n)
+{
+    char cli[32];
+    snprintf(cli, sizeof cli, "10.1.%u.%u", 2 + host / 200, 10 + host % 200);
+    conv c = mkconv(cli, (uint16_t)(20000 + (l_id % 40000)), srv, 53, L_ETH);
+    r_exchange(g, &c, (l_id++) & 0xffff, qname, qtype, 0, 0, false, an, n);
+}
+
+/* The lookups of one hour (slot counts the hours of the week). */
+static void l_hour(gen *g, unsigned slot)
+{
+    const char *srv = slot % 2 ? "10.10.0.54" : "10.10.0.53";
+    unsigned h = slot % 24;
+    char a1[32], a2[32], a3[32], cn1[64];
+    uint32_t ttl = 300 - (slot % 5) * 30; /* caches count down; 300 is the highest */
+
+    /* PyPI on Fastly: four /24s of 151.101.0.0/16, two at a time, and IPv6. */
+    snprintf(a1, sizeof a1, "151.101.%u.223", (slot % 2) * 128);
+    snprintf(a2, sizeof a2, "151.101.%u.223", (slot % 2) * 128 + 64);
+    r_rr pypi[] = {{NULL, T_A, ttl, a1}, {NULL, T_A, ttl, a2}};
+    l_ask(g, srv, slot, "pypi.org", T_A, pypi, R_N(pypi));
+    if (slot % 3 == 0) {
+        r_rr pypi6[] = {{NULL, T_AAAA, ttl, slot % 2 ? "2a04:4e42:200::223" : "2a04:4e42::223"}};
+        l_ask(g, srv, slot + 1, "pypi.org", T_AAAA, pypi6, R_N(pypi6));
+    }
+    /* files.pythonhosted.org: a CNAME into Fastly's map, two Fastly networks. */
+    r_rr files[] = {{NULL, T_CNAME, 3600, "dualstack.python.map.fastly.net"},
+                    {"dualstack.python.map.fastly.net", T_A, 30,
+                     slot % 2 ? "146.75.36.223" : "151.101.0.223"}};
+    l_ask(g, srv, slot + 2, "files.pythonhosted.org", T_A, files, R_N(files));
+    /* npm and Docker Hub's layer CDN on Cloudflare: one operator, one rule. */
+    snprintf(a1, sizeof a1, "104.16.%u.34", slot % 4);
+    r_rr npm[] = {{NULL, T_A, 300, a1}, {NULL, T_A, 300, "104.16.4.34"}};
+    l_ask(g, srv, slot + 3, "registry.npmjs.org", T_A, npm, R_N(npm));
+    r_rr blobs[] = {{NULL, T_A, 120, slot % 2 ? "104.18.120.5" : "104.18.121.5"}};
+    l_ask(g, srv, slot + 4, "production.cloudflare.docker.com", T_A, blobs, R_N(blobs));
+    /* Docker Hub's registry and auth service on AWS: two ASes, several prefixes. */
+    snprintf(a1, sizeof a1, "52.%u.10.20", 1 + slot % 3);
+    snprintf(a2, sizeof a2, "54.224.%u.6", slot % 2);
+    r_rr reg[] = {{NULL, T_A, 60, a1}, {NULL, T_A, 60, a2}};
+    l_ask(g, srv, slot + 5, "registry-1.docker.io", T_A, reg, R_N(reg));
+    snprintf(a3, sizeof a3, "3.208.%u.2", slot % 2);
+    r_rr auth[] = {{NULL, T_A, 60, a3}, {NULL, T_A, 60, "18.161.7.4"}};
+    l_ask(g, srv, slot + 6, "auth.docker.io", T_A, auth, R_N(auth));
+    /* GitHub's own network. */
+    snprintf(a1, sizeof a1, "140.82.%u.3", 112 + slot % 3);
+    r_rr gh[] = {{NULL, T_A, 60, a1}};
+    l_ask(g, srv, slot + 7, "github.com", T_A, gh, R_N(gh));
+    /* crates.io's static host: a two-step chain into a CDN that spreads it over four
+     * edge names (the learned pack generalises them) on CloudFront addresses. */
+    snprintf(cn1, sizeof cn1, "d%u.edge.cdn-example.net", 1 + h % 4);
+    snprintf(a1, sizeof a1, "18.160.%u.10", 1 + h % 4);
+    r_rr crates[] = {{NULL, T_CNAME, 300, "crates.cdn-example.net"},
+                     {"crates.cdn-example.net", T_CNAME, 300, cn1},
+                     {cn1, T_A, 60, a1}};
+    l_ask(g, srv, slot + 8, "static.crates.io", T_A, crates, R_N(crates));
+    /* The internal Artifactory: private prefixes no AS announces, and IPv6 ULA. */
+    snprintf(a1, sizeof a1, "10.40.%u.10", 1 + slot % 3);
+    r_rr art[] = {{NULL, T_A, 600, a1}};
+    l_ask(g, "10.10.0.53", slot + 9, "artifactory.corp.example", T_A, art, R_N(art));
+    if (slot % 6 == 0) {
+        r_rr art6[] = {{NULL, T_AAAA, 600, "fd12:3456:789a:1::10"}};
+        l_ask(g, "10.10.0.54", slot + 10, "artifactory.corp.example", T_AAAA, art6, R_N(art6));
+    }
+    /* Names nobody asked to learn: counted, never kept. */
+    for (unsigned k = 0; k < 8; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "n%u-%u.noise-example.net", slot, k);
+        snprintf(a2, sizeof a2, "198.51.100.%u", 1 + (slot * 8 + k) % 250);
+        r_rr x[] = {{NULL, T_A, 30, a2}};
+        l_ask(g, srv, slot + 11 + k, name, T_A, x, R_N(x));
+    }
+}
+
+static void sc_l_week(gen *g)
+{
+    l_id = 0x3000;
+    for (unsigned slot = 0; slot < 7 * 24; slot++) {
+        g->now_us = slot * L_HOUR_US + (slot % 7) * 60000000ull;
+        l_hour(g, slot);
+        /* once in the week, a third resolver answered (a failover test): rare evidence */
+        if (slot == 3 * 24 + 12) {
+            r_rr pypi[] = {{NULL, T_A, 300, "151.101.0.223"}};
+            l_ask(g, "10.10.0.55", 7, "pypi.org", T_A, pypi, R_N(pypi));
+        }
+    }
+}
+
+/* The day after: new addresses inside the networks seen, a new edge name under the
+ * learned wildcard. Silent under the learned pack, with or without the ASN database. */
+static void sc_l_drift(gen *g)
+{
+    l_id = 0x5000;
+    g->now_us = 8 * L_DAY_US;
+    const char *srv[2] = {"10.10.0.53", "10.10.0.54"};
+    for (unsigned i = 0; i < 2; i++) {
+        r_rr pypi[] = {{NULL, T_A, 200, "151.101.0.99"}, {NULL, T_A, 200, "151.101.192.7"}};
+        l_ask(g, srv[i], 1, "pypi.org", T_A, pypi, R_N(pypi));
+        r_rr files[] = {{NULL, T_CNAME, 3600, "dualstack.python.map.fastly.net"},
+                        {"dualstack.python.map.fastly.net", T_A, 30, "146.75.36.99"}};
+        l_ask(g, srv[i], 2, "files.pythonhosted.org", T_A, files, R_N(files));
+        r_rr npm[] = {{NULL, T_A, 300, "104.16.2.77"}};
+        l_ask(g, srv[i], 3, "registry.npmjs.org", T_A, npm, R_N(npm));
+        r_rr reg[] = {{NULL, T_A, 60, "52.2.10.99"}, {NULL, T_A, 60, "54.224.1.99"}};
+        l_ask(g, srv[i], 4, "registry-1.docker.io", T_A, reg, R_N(reg));
+        r_rr gh[] = {{NULL, T_A, 60, "140.82.113.99"}};
+        l_ask(g, srv[i], 5, "github.com", T_A, gh, R_N(gh));
+        r_rr crates[] = {{NULL, T_CNAME, 300, "crates.cdn-example.net"},
+                         {"crates.cdn-example.net", T_CNAME, 300, "d9.edge.cdn-example.net"},
+                         {"d9.edge.cdn-example.net", T_A, 60, "18.160.3.99"}};
+        l_ask(g, srv[i], 6, "static.crates.io", T_A, crates, R_N(crates));
+    }
+    r_rr art[] = {{NULL, T_A, 600, "10.40.3.99"}};
+    l_ask(g, "10.10.0.53", 7, "artifactory.corp.example", T_A, art, R_N(art));
+}
+
+/* pypi.org answered from Linode: a new ASN (and, without the database, a new prefix). */
+static void sc_l_hijack_asn(gen *g)
+{
+    g->now_us = 8 * L_DAY_US;
+    r_rr a[] = {{NULL, T_A, 300, "45.33.20.5"}};
+    l_ask(g, "10.10.0.53", 1, "pypi.org", T_A, a, R_N(a));
+}
+
+/* registry.npmjs.org, never a CNAME in the week, now one; static.crates.io through a
+ * CDN name outside the learned targets. The addresses are the usual ones. */
+static void sc_l_hijack_cname(gen *g)
+{
+    g->now_us = 8 * L_DAY_US;
+    r_rr npm[] = {{NULL, T_CNAME, 300, "npm.evil-cdn.example.net"},
+                  {"npm.evil-cdn.example.net", T_A, 300, "104.16.0.34"}};
+    l_ask(g, "10.10.0.53", 1, "registry.npmjs.org", T_A, npm, R_N(npm));
+    r_rr crates[] = {{NULL, T_CNAME, 300, "crates.cdn-example.net"},
+                     {"crates.cdn-example.net", T_CNAME, 300, "d1.edge.evil-cdn.example.net"},
+                     {"d1.edge.evil-cdn.example.net", T_A, 60, "18.160.1.10"}};
+    l_ask(g, "10.10.0.54", 2, "static.crates.io", T_A, crates, R_N(crates));
+}
+
+/* github.com, the usual address, from a server that never answered in the week. */
+static void sc_l_hijack_resolver(gen *g)
+{
+    g->now_us = 8 * L_DAY_US;
+    r_rr a[] = {{NULL, T_A, 60, "140.82.112.3"}};
+    l_ask(g, "10.99.0.53", 1, "github.com", T_A, a, R_N(a));
+}
+
+/* The internal name pointed at a private network it never used (rebinding too). */
+static void sc_l_hijack_prefix(gen *g)
+{
+    g->now_us = 8 * L_DAY_US;
+    r_rr a[] = {{NULL, T_A, 600, "10.41.0.5"}};
+    l_ask(g, "10.10.0.53", 1, "artifactory.corp.example", T_A, a, R_N(a));
+}
+
+/* A flood against the learner's memory: pypi.org answered from addresses all over the
+ * space, files.pythonhosted.org through random CNAME targets, from random servers. The
+ * learner must keep at most --max-entries of each and count the rest. */
+static void l_flood_x(gen *g, unsigned n)
+{
+    rng_state = 1313;
+    for (unsigned i = 0; i < n; i++) {
+        char a[8][32], srv[32], tgt[64];
+        r_rr an[8];
+        g->now_us = (uint64_t)i * 1000000u;
+        for (unsigned k = 0; k < 8; k++) {
+            uint32_t r = (uint32_t)rng();
+            snprintf(a[k], sizeof a[k], "%u.%u.%u.1", 1 + r % 223, (r >> 8) & 0xff,
+                     (r >> 16) & 0xff);
+            an[k] = (r_rr){NULL, T_A, 300, a[k]};
+        }
+        uint32_t r = (uint32_t)rng();
+        snprintf(srv, sizeof srv, "10.200.%u.%u", (r >> 8) & 0xff, 1 + r % 250);
+        l_ask(g, srv, i, "pypi.org", T_A, an, 8);
+        snprintf(tgt, sizeof tgt, "r%u.flood-example.net", (unsigned)(rng() % 1000000u));
+        r_rr cn[] = {{NULL, T_CNAME, 300, tgt}, {tgt, T_A, 300, a[0]}};
+        l_ask(g, srv, i, "files.pythonhosted.org", T_A, cn, R_N(cn));
+    }
+}
+static void sc_l_flood_small(gen *g) { l_flood_x(g, 2000); }
+static void sc_l_flood(gen *g) { l_flood_x(g, 20000); }
+
+/* Names YAML would read as something else than text ("null", "10.20") and a TTL beyond
+ * what ttl.max holds: the learned pack must quote the names and leave the TTL out. */
+static void sc_l_odd(gen *g)
+{
+    r_rr a[] = {{NULL, T_A, 3000000000u, "151.101.0.1"}};
+    l_ask(g, "10.10.0.53", 1, "null", T_A, a, R_N(a));
+    r_rr b[] = {{NULL, T_A, 300, "151.101.0.2"}};
+    l_ask(g, "10.10.0.53", 2, "10.20", T_A, b, R_N(b));
+}
+
+/* Learn scenarios: `gen_pcap --list-learn` names them; tests/cli/test_learn.sh uses them. */
+static const struct {
+    const char *name;
+    void (*fn)(gen *);
+} LEARN_SCENARIOS[] = {
+    {"l_week", sc_l_week},
+    {"l_drift", sc_l_drift},
+    {"l_hijack_asn", sc_l_hijack_asn},
+    {"l_hijack_cname", sc_l_hijack_cname},
+    {"l_hijack_resolver", sc_l_hijack_resolver},
+    {"l_hijack_prefix", sc_l_hijack_prefix},
+    {"l_flood_small", sc_l_flood_small},
+    {"l_flood", sc_l_flood},
+    {"l_odd", sc_l_odd},
+};
+#define N_LEARN_SCENARIOS (sizeof LEARN_SCENARIOS / sizeof LEARN_SCENARIOS[0])
+
 /* ---- driver ---- */
 
 typedef struct scenario {
@@ -2059,6 +2442,7 @@ static const scenario SCENARIOS[] = {
     {"tunnel_too_deep", DLT_EN10MB, sc_tunnel_too_deep},
     {"gre_outer_frag", DLT_EN10MB, sc_gre_outer_frag},
     {"ip6_exthdr", DLT_EN10MB, sc_ip6_exthdr},
+    {"sections", DLT_EN10MB, sc_sections},
 };
 #define N_SCENARIOS (sizeof SCENARIOS / sizeof SCENARIOS[0])
 
@@ -2121,6 +2505,157 @@ static void r_fold_victim_x(gen *g, bool bad)
 static void sc_r_fold_victim(gen *g) { r_fold_victim_x(g, true); }
 static void sc_r_fold_victim_ok(gen *g) { r_fold_victim_x(g, false); }
 
+/* ---- fragment_conflict (issue 11) ----
+ * The answer to pypi.org is 185 Fastly addresses and OPT, 3005 bytes of UDP: three IP
+ * fragments. A forged fragment is the same bytes with one address of its range replaced
+ * by 45.33.20.5 (Linode), and arrives with another IP TTL (the attacker's path) than the
+ * resolver's fragments (64). */
+
+/* The answer with address number `forged` (-1: none) replaced. */
+static void cf_answer(buf *r, unsigned id, int forged)
+{
+    dnsb_start(r, id, F_RESP, "pypi.org", T_A, 185, 0, 1);
+    char ip[32];
+    for (int i = 0; i < 185; i++) {
+        if (i == forged)
+            snprintf(ip, sizeof ip, "45.33.20.5");
+        else
+            snprintf(ip, sizeof ip, "151.101.%d.223", i);
+        dnsb_rr_addr(r, 12, 300, ip);
+    }
+    rr_opt(r, 4096, false, -1);
+}
+
+/* Bytes [off, off + n) of the UDP datagram l4, as one fragment from the server to the
+ * client with IP id (IPv4) or identification (IPv6) `id` and TTL / hop limit `ttl`. */
+static void cf_fragment(gen *g, const conv *c, const buf *l4, size_t off, size_t n, unsigned id,
+                        unsigned ttl)
+{
+    bool mf = off + n < l4->n;
+    buf *ip = &g_ip;
+    ip->n = 0;
+    if (c->srv.af == 4) {
+        dnsb_ip4_hdr(ip, &c->srv, &c->cli, 17, n, id, off, mf);
+        ip->b[8] = (uint8_t)ttl;
+        ip->b[10] = ip->b[11] = 0;
+        uint32_t sum = 0;
+        for (int i = 0; i < 20; i += 2)
+            sum += (uint32_t)ip->b[i] << 8 | ip->b[i + 1];
+        while (sum >> 16)
+            sum = (sum & 0xffff) + (sum >> 16);
+        ip->b[10] = (uint8_t)(~sum >> 8);
+        ip->b[11] = (uint8_t)~sum;
+    } else {
+        dnsb_ip6_hdr(ip, &c->srv, &c->cli, 44, 8 + n);
+        ip->b[7] = (uint8_t)ttl;
+        dnsb_u8(ip, 17);
+        dnsb_u8(ip, 0);
+        dnsb_u16(ip, (unsigned)off | (mf ? 1 : 0));
+        dnsb_u32(ip, id);
+    }
+    dnsb_bytes(ip, l4->b + off, n);
+    send_ip(g, &c->lk, true, c->srv.af, ip);
+    g->now_us += 200;
+}
+
+static buf g_real, g_forged;
+
+/* The forged last fragment planted first (before the query even: it waits in the
+ * victim's reassembly queue); the real first and middle fragments complete the datagram
+ * with the forged tail; the real last fragment comes after and is left over, twice. The twin
+ * plants a copy of the real last fragment (a duplicate that came early): no conflict. */
+static void r_frag_forged_first_x(gen *g, conv c, size_t fragsz, bool bad)
+{
+    unsigned id = c.srv.af == 4 ? 0x6a01u : 0x6a010001u;
+    cf_answer(&g_r, 0xa401, -1);
+    dnsb_udp(&g_real, &c.srv, &c.cli, g_r.b, g_r.n);
+    cf_answer(&g_r, 0xa401, bad ? 184 : -1); /* the last address lies in the last fragment */
+    dnsb_udp(&g_forged, &c.srv, &c.cli, g_r.b, g_r.n);
+    size_t last = (g_real.n - 1) / fragsz * fragsz;
+    if (bad && memcmp(g_real.b + last, g_forged.b + last, g_real.n - last) == 0)
+        die("the forged address is not in the last fragment");
+    cf_fragment(g, &c, &g_forged, last, g_forged.n - last, id, bad ? 50 : 64);
+    g->now_us += 300000;
+    dns_query(&g_q, 0xa401, "pypi.org", T_A, 4096, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    for (size_t off = 0; off < last; off += fragsz)
+        cf_fragment(g, &c, &g_real, off, fragsz, id, 64);
+    cf_fragment(g, &c, &g_real, last, g_real.n - last, id, 64);
+    /* and once more (the server retransmits, or the span duplicates): still one alert */
+    cf_fragment(g, &c, &g_real, last, g_real.n - last, id, 64);
+}
+static void sc_r_frag_forged_first(gen *g)
+{
+    r_frag_forged_first_x(g, r_conv(44, 40401), 1480, true);
+}
+static void sc_r_frag_forged_first_ok(gen *g)
+{
+    r_frag_forged_first_x(g, r_conv(44, 40401), 1480, false);
+}
+static void sc_r_frag_v6(gen *g) { r_frag_forged_first_x(g, r_conv6(40402), 1448, true); }
+static void sc_r_frag_v6_ok(gen *g) { r_frag_forged_first_x(g, r_conv6(40402), 1448, false); }
+
+/* In flight: the real first fragment, then a forged middle fragment, then the real
+ * middle one (a duplicate with other bytes: the forged one is kept, as the receiver
+ * does), then the last: the datagram is reassembled with the forgery and carries the
+ * conflict. The twin sends the real middle fragment twice (a retransmission). */
+static void r_frag_overlap_x(gen *g, bool bad)
+{
+    conv c = r_conv(45, 40403);
+    const size_t fragsz = 1480;
+    unsigned id = 0x6b01;
+    cf_answer(&g_r, 0xa403, -1);
+    dnsb_udp(&g_real, &c.srv, &c.cli, g_r.b, g_r.n);
+    cf_answer(&g_r, 0xa403, bad ? 100 : -1); /* address 100 lies in the middle fragment */
+    dnsb_udp(&g_forged, &c.srv, &c.cli, g_r.b, g_r.n);
+    if (bad && memcmp(g_real.b + fragsz, g_forged.b + fragsz, fragsz) == 0)
+        die("the forged address is not in the middle fragment");
+    dns_query(&g_q, 0xa403, "pypi.org", T_A, 4096, false);
+    udp_send(g, &c, true, &g_q);
+    g->now_us += 1500;
+    cf_fragment(g, &c, &g_real, 0, fragsz, id, 64);
+    cf_fragment(g, &c, &g_forged, fragsz, fragsz, id, bad ? 50 : 64);
+    cf_fragment(g, &c, &g_real, fragsz, fragsz, id, 64);
+    cf_fragment(g, &c, &g_real, 2 * fragsz, g_real.n - 2 * fragsz, id, 64);
+}
+static void sc_r_frag_overlap(gen *g) { r_frag_overlap_x(g, true); }
+static void sc_r_frag_overlap_ok(gen *g) { r_frag_overlap_x(g, false); }
+
+/* ---- resolver_port_predictable, resolver_txid_predictable (issue 11) ----
+ * The resolver 10.10.0.53 (in expect.resolvers of t-resolver) sends its own queries
+ * upstream to 192.0.2.1: 128 of them (two windows of 64; one alert per resolver and
+ * violation, not one per window). */
+enum rq_kind { RQ_RANDOM, RQ_FIXED_PORT, RQ_SEQ_PORT, RQ_SEQ_ID };
+
+static void r_resolver_queries(gen *g, enum rq_kind kind, unsigned n, uint64_t seed)
+{
+    rng_state = seed;
+    for (unsigned i = 0; i < n; i++) {
+        uint16_t port = (uint16_t)(1024 + rnd(64512));
+        uint16_t id = (uint16_t)rnd(65536);
+        if (kind == RQ_FIXED_PORT)
+            port = 40000;
+        else if (kind == RQ_SEQ_PORT)
+            port = (uint16_t)(30000 + i);
+        else if (kind == RQ_SEQ_ID)
+            id = (uint16_t)(1000 + i);
+        char name[64];
+        snprintf(name, sizeof name, "n%u.example.net", i);
+        conv c = mkconv("10.10.0.53", port, "192.0.2.1", 53, L_ETH);
+        dns_query(&g_q, id, name, T_A, 1232, false);
+        udp_send(g, &c, true, &g_q);
+        g->now_us += 2000;
+    }
+}
+static void sc_r_resolver_port_fixed(gen *g) { r_resolver_queries(g, RQ_FIXED_PORT, 128, 11); }
+/* 63 queries from one port: below a window, nothing is judged. */
+static void sc_r_resolver_port_fixed_ok(gen *g) { r_resolver_queries(g, RQ_FIXED_PORT, 63, 11); }
+static void sc_r_resolver_port_seq(gen *g) { r_resolver_queries(g, RQ_SEQ_PORT, 128, 12); }
+static void sc_r_resolver_port_seq_ok(gen *g) { r_resolver_queries(g, RQ_RANDOM, 128, 12); }
+static void sc_r_resolver_txid_seq(gen *g) { r_resolver_queries(g, RQ_SEQ_ID, 128, 13); }
+static void sc_r_resolver_txid_seq_ok(gen *g) { r_resolver_queries(g, RQ_RANDOM, 128, 13); }
+
 /* Rule cases, the one list of them: `gen_pcap --list-rules` prints a line per case,
  * "CASE SCENARIO RULES [ARGS...]", and tests/pcap/test_rules.sh runs `dnswatch run -r` over
  * the capture of SCENARIO with --rules for each of the comma-separated RULES (paths in the
@@ -2135,6 +2670,294 @@ typedef struct rule_case {
     const char *rules;
     const char *args;
 } rule_case;
+
+/* Allow documents (tests/rules/allow_pe.yaml) against the shipped catch-all rebinding
+ * rule: an Azure private endpoint reached through its privatelink CNAME, in the allowed
+ * prefix (no alert); the same chain into another private range, and a private answer for
+ * a name with no privatelink in its chain, while a privatelink CNAME sits elsewhere in
+ * the same response (alerts). */
+static void r_allow_pe_x(gen *g, bool bad)
+{
+    conv c = r_conv(60, 40601);
+    r_rr a[] = {{NULL, T_CNAME, 300, "x.privatelink.blob.core.windows.net"},
+                {"x.privatelink.blob.core.windows.net", T_A, 60, "10.30.1.5"}};
+    r_exchange(g, &c, 0xa601, "x.blob.core.windows.net", T_A, 0, 0, false, a, R_N(a));
+    if (!bad)
+        return;
+    r_rr b[] = {{NULL, T_CNAME, 300, "y.privatelink.blob.core.windows.net"},
+                {"y.privatelink.blob.core.windows.net", T_A, 60, "10.31.9.9"}};
+    r_exchange(g, &c, 0xa602, "y.blob.core.windows.net", T_A, 0, 0, false, b, R_N(b));
+    r_rr d[] = {{NULL, T_A, 60, "10.30.1.6"},
+                {"z.blob.core.windows.net", T_CNAME, 300, "z.privatelink.blob.core.windows.net"}};
+    r_exchange(g, &c, 0xa603, "intranet.attacker.example", T_A, 0, 0, false, d, R_N(d));
+}
+static void sc_r_allow_pe(gen *g) { r_allow_pe_x(g, true); }
+static void sc_r_allow_pe_ok(gen *g) { r_allow_pe_x(g, false); }
+
+/* Rule status (tests/rules/status.yaml): a rule on test alerts at low severity tagged
+ * test; a disabled rule never alerts. The benign twin answers within the expectation. */
+static void r_status_x(gen *g, bool bad)
+{
+    conv c = r_conv(61, 40611);
+    r_rr a[] = {{NULL, T_A, 300, bad ? "45.33.20.5" : "151.101.0.223"}};
+    r_exchange(g, &c, 0xa611, "status-test.example", T_A, 0, 0, false, a, R_N(a));
+    r_rr b[] = {{NULL, T_A, 300, "45.33.20.6"}};
+    r_exchange(g, &c, 0xa612, "status-off.example", T_A, 0, 0, false, b, R_N(b));
+}
+static void sc_r_status(gen *g) { r_status_x(g, true); }
+static void sc_r_status_ok(gen *g) { r_status_x(g, false); }
+
+/* ---- exchange tracking (rules/track.h, tests/rules/track.yaml) ----
+ *
+ * The rule t-track watches registry.track.example and every name below it. Forged
+ * responses come from the real server's address and port with an IP TTL of 250 (the
+ * attacker is farther away, or closer, than the server: the TTL differs); the real ones
+ * keep the default 64. */
+
+#define TRK_FORGED_TTL 250
+#define TRK_NAME "registry.track.example"
+
+/* A UDP datagram like udp_send, with the IPv4 TTL / IPv6 hop limit set. */
+static void udp_send_ttl(gen *g, const conv *c, bool from_cli, const buf *dns, unsigned ttl)
+{
+    const ep *s = from_cli ? &c->cli : &c->srv;
+    const ep *d = from_cli ? &c->srv : &c->cli;
+    dnsb_udp(&g_l4, s, d, dns->b, dns->n);
+    buf *ip = &g_ip;
+    ip->n = 0;
+    if (s->af == 4) {
+        dnsb_ip4_hdr(ip, s, d, 17, g_l4.n, g->ipid++, 0, false);
+        ip->b[8] = (uint8_t)ttl;
+        dnsb_set16(ip, 10, 0);
+        dnsb_set16(ip, 10, dnsb_csum_fold(dnsb_csum_add(0, ip->b, 20)));
+    } else {
+        dnsb_ip6_hdr(ip, s, d, 17, g_l4.n);
+        ip->b[7] = (uint8_t)ttl;
+    }
+    dnsb_bytes(ip, g_l4.b, g_l4.n);
+    send_ip(g, &c->lk, !from_cli, s->af, ip);
+}
+
+static void trk_query(gen *g, const conv *c, unsigned id, const char *qname)
+{
+    dns_query(&g_q, id, qname, T_A, 0, false);
+    udp_send(g, c, true, &g_q);
+}
+
+/* A response to c's client: answers an[0..n) (none: NXDOMAIN), from IP TTL ttl. */
+static void trk_answer(gen *g, const conv *c, unsigned id, const char *qname, const r_rr *an,
+                       unsigned n, unsigned ttl)
+{
+    dnsb_start(&g_r, id, F_RESP | (n ? 0 : 3), qname, T_A, n, 0, 0);
+    for (unsigned i = 0; i < n; i++)
+        r_put_rr(&g_r, &an[i]);
+    udp_send_ttl(g, c, false, &g_r, ttl);
+}
+
+static const r_rr trk_real[] = {{NULL, T_A, 300, "151.101.0.10"}};
+static const r_rr trk_forged[] = {{NULL, T_A, 86400, "45.33.20.5"}};
+
+/* txid_mismatch_flood, near miss: while the client's query is outstanding, 40 responses
+ * for it with guessed ids (and some guessed ports) race the real answer. */
+static void sc_r_txid_flood(gen *g)
+{
+    conv c = r_conv(41, 40301);
+    trk_query(g, &c, 0x1111, TRK_NAME);
+    g->now_us += 200;
+    for (unsigned i = 0; i < 40; i++) {
+        conv f = r_conv(41, (uint16_t)(i % 4 ? 40301 : 40302 + i));
+        trk_answer(g, &f, 0x2000 + i * 7, TRK_NAME, trk_forged, 1, TRK_FORGED_TTL);
+        g->now_us += 20;
+    }
+    g->now_us += 1000;
+    trk_answer(g, &c, 0x1111, TRK_NAME, trk_real, 1, 64);
+}
+
+/* Its twin: a resolver's retries with new ids (and a new port), the first query's answer
+ * arriving after the retries, and a late answer long after its query's timeout: every
+ * response answers a query, none is a near miss. */
+static void sc_r_txid_flood_ok(gen *g)
+{
+    conv a = r_conv(41, 40301), b = r_conv(41, 40310);
+    trk_query(g, &a, 0x1111, TRK_NAME);
+    g->now_us += 2000000;
+    trk_query(g, &a, 0x1112, TRK_NAME);
+    g->now_us += 2000000;
+    trk_query(g, &b, 0x1113, TRK_NAME);
+    g->now_us += 300000;
+    trk_answer(g, &a, 0x1111, TRK_NAME, trk_real, 1, 64);
+    g->now_us += 100;
+    trk_answer(g, &a, 0x1112, TRK_NAME, trk_real, 1, 64);
+    g->now_us += 100;
+    trk_answer(g, &b, 0x1113, TRK_NAME, trk_real, 1, 64);
+    g->now_us += 1000000;
+    conv l = r_conv(41, 40320);
+    trk_query(g, &l, 0x1114, "cdn." TRK_NAME);
+    g->now_us += 14000000; /* past track.timeout_ms: late, not a near miss */
+    trk_answer(g, &l, 0x1114, "cdn." TRK_NAME, trk_real, 1, 64);
+}
+
+/* txid_mismatch_flood, blind (Kaminsky through random subdomains): our resolver
+ * (10.10.0.53) asked the zone's server earlier; now, with nothing outstanding, 120 forged
+ * responses for random names below the watched one arrive, each with a guessed id and
+ * port: one alert (blind flood and unsolicited responses), not 120. */
+static void sc_r_kaminsky(gen *g)
+{
+    conv c = mkconv("10.10.0.53", 33001, "198.51.100.53", 53, L_ETH);
+    trk_query(g, &c, 0x3001, "www." TRK_NAME);
+    g->now_us += 20000;
+    trk_answer(g, &c, 0x3001, "www." TRK_NAME, trk_real, 1, 64);
+    g->now_us += 12000000;
+    for (unsigned i = 0; i < 120; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "x%04u.%s", 1000 + i * 37 % 997, TRK_NAME);
+        conv f = mkconv("10.10.0.53", (uint16_t)(33000 + i * 131 % 2000), "198.51.100.53", 53,
+                        L_ETH);
+        trk_answer(g, &f, (0x4000 + i * 7919) & 0xffff, name, trk_forged, 1, TRK_FORGED_TTL);
+        g->now_us += 500;
+    }
+}
+
+/* Its twin: many clients behind one NAT (one address, 200 ports) asking random names below
+ * the watched one, 200 answers within 0.2 s, each to its own port and id. */
+static void sc_r_kaminsky_ok(gen *g)
+{
+    for (unsigned i = 0; i < 200; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "x%04u.%s", 1000 + i * 37 % 997, TRK_NAME);
+        conv c = mkconv("10.1.2.50", (uint16_t)(41000 + i), "10.10.0.53", 53, L_ETH);
+        trk_query(g, &c, (0x5000 + i * 7919) & 0xffff, name);
+        g->now_us += 500;
+    }
+    for (unsigned i = 0; i < 200; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "x%04u.%s", 1000 + i * 37 % 997, TRK_NAME);
+        conv c = mkconv("10.1.2.50", (uint16_t)(41000 + i), "10.10.0.53", 53, L_ETH);
+        trk_answer(g, &c, (0x5000 + i * 7919) & 0xffff, name, i % 2 ? trk_real : NULL,
+                   i % 2, 64);
+        g->now_us += 500;
+    }
+}
+
+/* conflicting_answers: an injected answer (IP TTL 250) wins the race; the real one
+ * (IP TTL 64) follows with the same id and ports and another address. */
+static void sc_r_conflict(gen *g)
+{
+    conv c = r_conv(42, 40401);
+    trk_query(g, &c, 0x4242, TRK_NAME);
+    g->now_us += 500;
+    trk_answer(g, &c, 0x4242, TRK_NAME, trk_forged, 1, TRK_FORGED_TTL);
+    g->now_us += 1000;
+    trk_answer(g, &c, 0x4242, TRK_NAME, trk_real, 1, 64);
+}
+
+/* Its twin: an answer retransmitted with its records in another order and lower TTLs (the
+ * same set), and a TCP retry after a truncated UDP answer (the UDP answer has no records,
+ * the TCP one has them: two exchanges, not a conflict). */
+static void sc_r_conflict_ok(gen *g)
+{
+    conv c = r_conv(42, 40401);
+    r_rr two[] = {{NULL, T_A, 300, "151.101.0.10"}, {NULL, T_A, 300, "151.101.64.10"}};
+    r_rr owt[] = {{NULL, T_A, 299, "151.101.64.10"}, {NULL, T_A, 299, "151.101.0.10"}};
+    trk_query(g, &c, 0x4242, TRK_NAME);
+    g->now_us += 1500;
+    trk_answer(g, &c, 0x4242, TRK_NAME, two, 2, 64);
+    g->now_us += 1000000;
+    trk_answer(g, &c, 0x4242, TRK_NAME, owt, 2, 64);
+    g->now_us += 10000;
+
+    conv u = r_conv(42, 40402);
+    trk_query(g, &u, 0x4343, TRK_NAME);
+    g->now_us += 1500;
+    dnsb_start(&g_r, 0x4343, F_RESP | 0x0200 /* TC */, TRK_NAME, T_A, 0, 0, 0);
+    udp_send(g, &u, false, &g_r);
+    g->now_us += 1000;
+    conv t = mkconv("10.1.2.42", 40403, "10.10.0.53", 53, L_ETH);
+    tcp_send(g, &t, true, TH_SYN, NULL, 0);
+    g->now_us += 200;
+    tcp_send(g, &t, false, TH_SYN | TH_ACK, NULL, 0);
+    g->now_us += 200;
+    tcp_send(g, &t, true, TH_ACK, NULL, 0);
+    g->now_us += 100;
+    g_tmp.n = 0;
+    dns_query(&g_q, 0x4343, TRK_NAME, T_A, 0, false);
+    tcp_frame(&g_tmp, &g_q);
+    tcp_send(g, &t, true, TH_PSH | TH_ACK, g_tmp.b, g_tmp.n);
+    g->now_us += 1500;
+    dnsb_start(&g_r, 0x4343, F_RESP, TRK_NAME, T_A, 2, 0, 0);
+    for (unsigned i = 0; i < 2; i++)
+        r_put_rr(&g_r, &two[i]);
+    g_tmp.n = 0;
+    tcp_frame(&g_tmp, &g_r);
+    tcp_send(g, &t, false, TH_PSH | TH_ACK, g_tmp.b, g_tmp.n);
+    g->now_us += 100;
+    tcp_send(g, &t, true, TH_FIN | TH_ACK, NULL, 0);
+}
+
+/* unsolicited_response: the client's queries to our resolver are seen (one answered),
+ * then an answer for the watched name arrives that no query asked for. */
+static void sc_r_unsolicited(gen *g)
+{
+    conv c = r_conv(43, 40501);
+    trk_query(g, &c, 0x5151, TRK_NAME);
+    g->now_us += 1500;
+    trk_answer(g, &c, 0x5151, TRK_NAME, trk_real, 1, 64);
+    g->now_us += 20000000;
+    conv f = r_conv(43, 40502);
+    trk_answer(g, &f, 0x5252, TRK_NAME, trk_forged, 1, TRK_FORGED_TTL);
+}
+
+/* Its twin: a one-way span (only responses to 10.1.2.44 are seen, never its queries), and
+ * the client whose queries are seen gets an answer 15 s after its query, past the
+ * timeout: late, but asked for. */
+static void sc_r_unsolicited_ok(gen *g)
+{
+    conv o = r_conv(44, 40601);
+    for (unsigned i = 0; i < 30; i++) {
+        trk_answer(g, &o, 0x6000 + i, TRK_NAME, trk_real, 1, 64);
+        g->now_us += 1000;
+    }
+    conv c = r_conv(43, 40501);
+    trk_query(g, &c, 0x5151, TRK_NAME);
+    g->now_us += 1500;
+    trk_answer(g, &c, 0x5151, TRK_NAME, trk_real, 1, 64);
+    g->now_us += 20000000;
+    conv l = r_conv(43, 40502);
+    trk_query(g, &l, 0x5252, TRK_NAME);
+    g->now_us += 15000000;
+    trk_answer(g, &l, 0x5252, TRK_NAME, trk_real, 1, 64);
+}
+
+/* The tracking memory test (tests/pcap/test_track_memory.sh): 250 000 queries nobody
+ * answers, from 65 536 clients (10.9.0.0/16, any port) to our resolver, and 250 000
+ * forged responses for names no rule watches (half to those clients with guessed ids,
+ * half to clients never seen), 20 us apart; in the middle of it, the near-miss flood of
+ * r_txid_flood against 10.1.2.41, which must still raise its one alert. */
+static void trackflood(gen *g)
+{
+    rng_state = 20261203;
+    for (unsigned i = 0; i < 500000; i++) {
+        if (i == 250000)
+            sc_r_txid_flood(g);
+        uint64_t r = rng();
+        char cli[32], name[64];
+        unsigned host = (unsigned)(r >> 16) & 0xffff;
+        bool seen = i % 2 == 0 || (r & 1);
+        snprintf(cli, sizeof cli, "10.%u.%u.%u", seen ? 9 : 8, host >> 8, host & 0xff);
+        conv c = mkconv(cli, (uint16_t)(1024 + (r >> 32) % 64000), "10.10.0.53", 53, L_ETH);
+        snprintf(name, sizeof name, "q%u.flood.example", i);
+        unsigned id = (unsigned)(r >> 48);
+        if (i % 2 == 0) {
+            dns_query(&g_q, id, name, T_A, 0, false);
+            udp_send(g, &c, true, &g_q);
+        } else {
+            dnsb_start(&g_r, id ^ 0x5555, F_RESP, name, T_A, 1, 0, 0);
+            dnsb_rr_addr(&g_r, 12, 60, "45.33.20.5");
+            udp_send(g, &c, false, &g_r);
+        }
+        g->now_us += 20;
+    }
+}
 
 static const rule_case RULE_SCENARIOS[] = {
     {"asn_mismatch", "r_asn_mismatch", DLT_EN10MB, sc_r_asn_mismatch, "tests/rules/violations.yaml", ""},
@@ -2200,6 +3023,39 @@ static const rule_case RULE_SCENARIOS[] = {
     {"musl_view", "r_musl_view", DLT_EN10MB, sc_r_musl_view, "tests/rules/violations.yaml", ""},
     {"musl_view_ok", "r_musl_view_ok", DLT_EN10MB, sc_r_musl_view_ok, "tests/rules/violations.yaml", ""},
     {"musl_question", "r_musl_question", DLT_EN10MB, sc_r_musl_question, "tests/rules/violations.yaml", ""},
+    {"allow_pe", "r_allow_pe", DLT_EN10MB, sc_r_allow_pe, "deploy/rules,tests/rules/allow_pe.yaml", ""},
+    {"allow_pe_ok", "r_allow_pe_ok", DLT_EN10MB, sc_r_allow_pe_ok, "deploy/rules,tests/rules/allow_pe.yaml", ""},
+    {"allow_expired", "r_allow_pe_ok", DLT_EN10MB, sc_r_allow_pe_ok, "deploy/rules,tests/rules/allow_expired.yaml", ""},
+    {"status", "r_status", DLT_EN10MB, sc_r_status, "tests/rules/status.yaml", ""},
+    {"status_ok", "r_status_ok", DLT_EN10MB, sc_r_status_ok, "tests/rules/status.yaml", ""},
+    {"bailiwick_kaminsky", "r_bailiwick_kaminsky", DLT_EN10MB, sc_r_bailiwick_kaminsky, "tests/rules/violations.yaml", ""},
+    {"bailiwick_kaminsky_ok", "r_bailiwick_kaminsky_ok", DLT_EN10MB, sc_r_bailiwick_kaminsky_ok, "tests/rules/violations.yaml", ""},
+    {"bailiwick_glue", "r_bailiwick_glue", DLT_EN10MB, sc_r_bailiwick_glue, "tests/rules/violations.yaml", ""},
+    {"bailiwick_glue_ok", "r_bailiwick_glue_ok", DLT_EN10MB, sc_r_bailiwick_glue_ok, "tests/rules/violations.yaml", ""},
+    {"bailiwick_soa", "r_bailiwick_soa", DLT_EN10MB, sc_r_bailiwick_soa, "tests/rules/violations.yaml", ""},
+    {"bailiwick_soa_ok", "r_bailiwick_soa_ok", DLT_EN10MB, sc_r_bailiwick_soa_ok, "tests/rules/violations.yaml", ""},
+    {"bailiwick_flood", "r_bailiwick_flood", DLT_EN10MB, sc_r_bailiwick_flood, "tests/rules/violations.yaml", "--workers 1"},
+    {"bailiwick_flood_ok", "r_bailiwick_flood_ok", DLT_EN10MB, sc_r_bailiwick_flood_ok, "tests/rules/violations.yaml", "--workers 1"},
+    {"txid_flood", "r_txid_flood", DLT_EN10MB, sc_r_txid_flood, "tests/rules/track.yaml", ""},
+    {"txid_flood_ok", "r_txid_flood_ok", DLT_EN10MB, sc_r_txid_flood_ok, "tests/rules/track.yaml", ""},
+    {"kaminsky", "r_kaminsky", DLT_EN10MB, sc_r_kaminsky, "tests/rules/track.yaml", ""},
+    {"kaminsky_ok", "r_kaminsky_ok", DLT_EN10MB, sc_r_kaminsky_ok, "tests/rules/track.yaml", ""},
+    {"conflict", "r_conflict", DLT_EN10MB, sc_r_conflict, "tests/rules/track.yaml", ""},
+    {"conflict_ok", "r_conflict_ok", DLT_EN10MB, sc_r_conflict_ok, "tests/rules/track.yaml", ""},
+    {"unsolicited", "r_unsolicited", DLT_EN10MB, sc_r_unsolicited, "tests/rules/track.yaml", ""},
+    {"unsolicited_ok", "r_unsolicited_ok", DLT_EN10MB, sc_r_unsolicited_ok, "tests/rules/track.yaml", ""},
+    {"frag_forged_first", "r_frag_forged_first", DLT_EN10MB, sc_r_frag_forged_first, "tests/rules/violations.yaml", ""},
+    {"frag_forged_first_ok", "r_frag_forged_first_ok", DLT_EN10MB, sc_r_frag_forged_first_ok, "tests/rules/violations.yaml", ""},
+    {"frag_overlap", "r_frag_overlap", DLT_EN10MB, sc_r_frag_overlap, "tests/rules/violations.yaml", ""},
+    {"frag_overlap_ok", "r_frag_overlap_ok", DLT_EN10MB, sc_r_frag_overlap_ok, "tests/rules/violations.yaml", ""},
+    {"frag_v6", "r_frag_v6", DLT_EN10MB, sc_r_frag_v6, "tests/rules/violations.yaml", ""},
+    {"frag_v6_ok", "r_frag_v6_ok", DLT_EN10MB, sc_r_frag_v6_ok, "tests/rules/violations.yaml", ""},
+    {"resolver_port_fixed", "r_resolver_port_fixed", DLT_EN10MB, sc_r_resolver_port_fixed, "tests/rules/violations.yaml", "--workers 1"},
+    {"resolver_port_fixed_ok", "r_resolver_port_fixed_ok", DLT_EN10MB, sc_r_resolver_port_fixed_ok, "tests/rules/violations.yaml", "--workers 1"},
+    {"resolver_port_seq", "r_resolver_port_seq", DLT_EN10MB, sc_r_resolver_port_seq, "tests/rules/violations.yaml", "--workers 1"},
+    {"resolver_port_seq_ok", "r_resolver_port_seq_ok", DLT_EN10MB, sc_r_resolver_port_seq_ok, "tests/rules/violations.yaml", "--workers 1"},
+    {"resolver_txid_seq", "r_resolver_txid_seq", DLT_EN10MB, sc_r_resolver_txid_seq, "tests/rules/violations.yaml", "--workers 1"},
+    {"resolver_txid_seq_ok", "r_resolver_txid_seq_ok", DLT_EN10MB, sc_r_resolver_txid_seq_ok, "tests/rules/violations.yaml", "--workers 1"},
 };
 #define N_RULE_SCENARIOS (sizeof RULE_SCENARIOS / sizeof RULE_SCENARIOS[0])
 
@@ -2207,7 +3063,8 @@ static void usage(void)
 {
     fputs("usage: gen_pcap SCENARIO OUT.pcap\n"
           "       gen_pcap bench NPACKETS OUT.pcap [SEED]\n"
-          "       gen_pcap --list | --list-rules\n",
+          "       gen_pcap trackflood OUT.pcap\n"
+          "       gen_pcap --list | --list-rules | --list-learn\n",
           stderr);
     exit(2);
 }
@@ -2244,6 +3101,11 @@ int main(int argc, char **argv)
             puts(SCENARIOS[i].name);
         return 0;
     }
+    if (argc == 2 && strcmp(argv[1], "--list-learn") == 0) {
+        for (size_t i = 0; i < N_LEARN_SCENARIOS; i++)
+            puts(LEARN_SCENARIOS[i].name);
+        return 0;
+    }
     if (argc == 2 && strcmp(argv[1], "--list-rules") == 0) {
         for (size_t i = 0; i < N_RULE_SCENARIOS; i++) {
             const rule_case *c = &RULE_SCENARIOS[i];
@@ -2269,6 +3131,13 @@ int main(int argc, char **argv)
             die("%s: write failed", argv[3]);
         return 0;
     }
+    if (argc == 3 && strcmp(argv[1], "trackflood") == 0) {
+        open_out(&g, DLT_EN10MB, argv[2]);
+        trackflood(&g);
+        if (close_out(&g) != 0)
+            die("%s: write failed", argv[2]);
+        return 0;
+    }
     if (argc != 3)
         usage();
     for (size_t i = 0; i < N_SCENARIOS; i++) {
@@ -2284,6 +3153,15 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], RULE_SCENARIOS[i].scenario) == 0) {
             open_out(&g, RULE_SCENARIOS[i].dlt, argv[2]);
             RULE_SCENARIOS[i].fn(&g);
+            if (close_out(&g) != 0)
+                die("%s: write failed", argv[2]);
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < N_LEARN_SCENARIOS; i++) {
+        if (strcmp(argv[1], LEARN_SCENARIOS[i].name) == 0) {
+            open_out(&g, DLT_EN10MB, argv[2]);
+            LEARN_SCENARIOS[i].fn(&g);
             if (close_out(&g) != 0)
                 die("%s: write failed", argv[2]);
             return 0;

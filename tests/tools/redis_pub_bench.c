@@ -1,6 +1,9 @@
 /* redis_pub_bench: submits N synthetic event lines (about 200 bytes, each unique) to the
  * Redis publisher and closes it, then prints "events N seconds S published P spooled Q".
- * Used by tests/bench/bench_redis.sh; the time includes the final drain. */
+ * Used by tests/bench/bench_redis.sh; the time includes the final drain. URL may be any
+ * form (rediss://, sentinel://, cluster://); $DW_BENCH_TLS_CA turns TLS on with that CA,
+ * $DW_BENCH_WAIT_REPLICAS asks WAIT for that many replicas, $DW_BENCH_NAME names the
+ * sensor (its stream in a cluster). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +37,16 @@ int main(int argc, char **argv)
     if (argc > 6)
         c.queue_max = (unsigned)strtoul(argv[6], NULL, 10);
     c.maxlen = 0;
+    /* The transport's options the benchmark compares (tests/bench/bench_redis.sh). */
+    const char *e;
+    if ((e = getenv("DW_BENCH_TLS_CA")) && *e) {
+        c.tls = true;
+        c.tls_ca_file = e;
+    }
+    if ((e = getenv("DW_BENCH_WAIT_REPLICAS")) && *e)
+        c.wait_replicas = (unsigned)strtoul(e, NULL, 10);
+    if ((e = getenv("DW_BENCH_NAME")) && *e)
+        c.sensor_name = e;
 
     publisher *p;
     publish_transport *tr;

@@ -320,6 +320,28 @@ static void test_warnings_only(void **state)
     options_free(&r->o);
 }
 
+/* redis.mode: rpush in the file, as --redis-mode rpush on the command line. */
+static void test_redis_rpush(void **state)
+{
+    (void)state;
+    struct run *r = load("redis: {mode: rpush}\n");
+    assert_int_equal(r->rc, 0);
+    assert_int_equal(r->n, 0);
+    assert_int_equal(r->o.redis.mode, PUB_LIST);
+    assert_true(r->o.redis.list_rpush);
+    options_free(&r->o);
+    r = load("redis: {mode: rpush, list_push: rpush}\n");
+    assert_int_equal(r->rc, 0);
+    assert_true(r->o.redis.list_rpush);
+    options_free(&r->o);
+    r = load("redis: {mode: rpush, list_push: lpush}\n");
+    assert_int_equal(r->rc, -EINVAL);
+    expect_diag(r, 1, 33, true, "contradicts \"redis.mode: rpush\"");
+    r = load("redis: {mode: rpsuh}\n");
+    assert_int_equal(r->rc, -EINVAL);
+    expect_diag(r, 1, 15, true, "bad redis.mode \"rpsuh\"; did you mean \"rpush\"?");
+}
+
 static void test_file_shape(void **state)
 {
     (void)state;
@@ -422,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_null_values),    cmocka_unit_test(test_every_key),      cmocka_unit_test(test_defaults_kept),
         cmocka_unit_test(test_unknown_keys),   cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_warnings_only),  cmocka_unit_test(test_file_shape),
+        cmocka_unit_test(test_redis_rpush),
         cmocka_unit_test(test_two_files),      cmocka_unit_test(test_flags_override),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

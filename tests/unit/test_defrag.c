@@ -73,7 +73,7 @@ static size_t split(uint32_t total, uint32_t step, fspec *f)
 
 static defrag *mk(unsigned dgs, unsigned frags, size_t bytes, unsigned timeout_ms)
 {
-    defrag_limits l = {dgs, frags, bytes, timeout_ms};
+    defrag_limits l = {dgs, frags, bytes, timeout_ms, 0, 0};
     defrag *d = defrag_new(&l);
     assert_non_null(d);
     return d;
@@ -633,7 +633,7 @@ static void test_junk_is_cheap(void **st)
      * default limits 20 000 tiny entries fit (capacity, not claims, protects), at a
      * charge of one entry and one block each. */
     dnssrv *srv = mk_servers();
-    defrag_limits l = {0, 0, 0, 0};
+    defrag_limits l = {0, 0, 0, 0, 0, 0};
     defrag_limits_default(&l);
     assert_int_equal(l.max_datagrams, 65536);
     assert_int_equal(l.max_bytes, 32u << 20);
@@ -692,6 +692,315 @@ static void test_servers_heavy_hitters(void **st)
     dnssrv_free(NULL);
 }
 
+/* The reassembled datagram carries the IP TTL of its fragment at offset 0 (the header a
+ * receiver keeps), whatever order the fragments come in: a forged last fragment planted
+ * first does not lend the datagram its TTL. */
+static void test_first_fragment_ttl(void **st)
+{
+    (void)st;
+    defrag *d = mk(0, 0, 0, 0);
+    dw_counters c = {0};
+    const uint8_t *out;
+    size_t len;
+    defrag_key tail = key4(9), head = key4(9);
+    tail.ttl = 250;
+    head.ttl = 57;
+    assert_int_equal(defrag_add(d, &tail, 256, 0, PAY + 256, 100, 0, &out, &len, &c), 0);
+    assert_int_equal(defrag_add(d, &head, 0, 1, PAY, 256, 1, &out, &len, &c), 1);
+    assert_int_equal(len, 356);
+    assert_int_equal(defrag_ttl(d), 57);
+    /* and when the tail completes the datagram */
+    head.id = tail.id = 10;
+    assert_int_equal(defrag_add(d, &head, 0, 1, PAY, 256, 2, &out, &len, &c), 0);
+    assert_int_equal(defrag_add(d, &tail, 256, 0, PAY + 256, 100, 3, &out, &len, &c), 1);
+    assert_int_equal(defrag_ttl(d), 57);
+    defrag_free(d);
+}
+
+/* ---- conflicts (fragment_conflict) ---- */
+
+static uint8_t FORGED[3000];
+
+/* The 3000-byte datagram of forged_key() in fragments [0,1480) [1480,2960) [2960,3000);
+ * FORGED is the same with bytes 2970.. and 1600.. changed (in the last and the middle
+ * fragment). */
+static void mk_forged(void)
+{
+    memcpy(FORGED, PAY, sizeof FORGED);
+    for (int i = 2970; i < 2980; i++)
+        FORGED[i] ^= 0x5a;
+    for (int i = 1600; i < 1604; i++)
+        FORGED[i] ^= 0xa5;
+}
+
+typedef struct frag_run {
+    defrag *d;
+    dnssrv *srv;
+    dw_counters c;
+    const uint8_t *out;
+    size_t outlen;
+} frag_run;
+
+static void fr_open(frag_run *r, size_t recent_bytes, unsigned recent_ms)
+{
+    memset(r, 0, sizeof *r);
+    r->srv = mk_servers();
+    defrag_limits l = {0, 0, 0, 0, recent_bytes, recent_ms};
+    r->d = defrag_new(&l);
+    assert_non_null(r->d);
+    defrag_set_servers(r->d, r->srv);
+    mk_forged();
+}
+
+static void fr_close(frag_run *r)
+{
+    defrag_free(r->d);
+    dnssrv_free(r->srv);
+}
+
+/* Fragment i (0, 1, 2) of forged_key() with id `id`, its bytes from src. */
+static int fr_add(frag_run *r, uint32_t id, int i, const uint8_t *src, uint8_t ttl, uint64_t t)
+{
+    static const uint32_t off[] = {0, 1480, 2960}, len[] = {1480, 1480, 40};
+    defrag_key k = forged_key();
+    k.id = id;
+    return defrag_add_ttl(r->d, &k, off[i], i < 2, src + off[i], len[i], ttl, t, &r->out,
+                          &r->outlen, &r->c);
+}
+
+/* In flight: the forged middle fragment first, then the real one: a duplicate with other
+ * bytes, dropped (the first kept, as Linux does) and recorded; the datagram carries it. */
+static void test_conflict_in_flight(void **st)
+{
+    (void)st;
+    frag_run r;
+    fr_open(&r, 0, 0);
+    assert_int_equal(fr_add(&r, 1, 0, PAY, 64, 1 * SEC), 0);
+    assert_int_equal(fr_add(&r, 1, 1, FORGED, 50, 1 * SEC + 100), 0);
+    assert_int_equal(fr_add(&r, 1, 1, PAY, 64, 1 * SEC + 300), -EEXIST);
+    assert_int_equal(fr_add(&r, 1, 1, PAY, 63, 1 * SEC + 400), -EEXIST); /* counted only */
+    assert_int_equal(fr_add(&r, 1, 2, PAY, 64, 1 * SEC + 500), 1);
+    assert_int_equal(r.outlen, 3000);
+    assert_memory_equal(r.out + 1480, FORGED + 1480, 1480); /* the forgery won */
+    const pkt_frag_conflict *cf = defrag_conflict(r.d);
+    assert_non_null(cf);
+    assert_false(cf->late);
+    assert_int_equal(cf->diff_off, 1600);
+    assert_int_equal(cf->count, 2);
+    assert_int_equal(cf->first.off, 1480);
+    assert_int_equal(cf->first.len, 1480);
+    assert_int_equal(cf->first.ttl, 50);
+    assert_int_equal(cf->first.ts_us, 1 * SEC + 100);
+    assert_int_equal(cf->second.ttl, 64);
+    assert_int_equal(cf->second.ts_us, 1 * SEC + 300);
+    assert_int_equal(r.c.v[DW_C_FRAG_CONFLICT], 2);
+    assert_int_equal(r.c.v[DW_C_FRAG_OVERLAP], 2);
+    /* Reported in flight: a later contradiction of the same datagram is counted, not
+     * reported again. */
+    assert_int_equal(fr_add(&r, 1, 1, PAY, 64, 1 * SEC + 600), 0);
+    const uint8_t *o;
+    size_t ol;
+    uint8_t proto;
+    assert_null(defrag_late_conflict(r.d, &o, &ol, &proto));
+    assert_int_equal(r.c.v[DW_C_FRAG_CONFLICT_LATE], 1);
+    fr_close(&r);
+}
+
+/* A retransmitted fragment (same bytes) is no conflict, in flight or after. */
+static void test_conflict_identical(void **st)
+{
+    (void)st;
+    frag_run r;
+    const uint8_t *o;
+    size_t ol;
+    uint8_t proto;
+    fr_open(&r, 0, 0);
+    assert_int_equal(fr_add(&r, 2, 0, PAY, 64, 1 * SEC), 0);
+    assert_int_equal(fr_add(&r, 2, 1, PAY, 64, 1 * SEC + 1), 0);
+    assert_int_equal(fr_add(&r, 2, 1, PAY, 64, 1 * SEC + 2), -EEXIST);
+    assert_int_equal(fr_add(&r, 2, 2, PAY, 64, 1 * SEC + 3), 1);
+    assert_null(defrag_conflict(r.d));
+    assert_int_equal(fr_add(&r, 2, 2, PAY, 64, 1 * SEC + 4), 0);
+    assert_null(defrag_late_conflict(r.d, &o, &ol, &proto));
+    assert_int_equal(fr_add(&r, 2, 0, PAY, 64, 1 * SEC + 5), 0);
+    assert_null(defrag_late_conflict(r.d, &o, &ol, &proto));
+    assert_int_equal(r.c.v[DW_C_FRAG_DUPLICATE], 1);
+    assert_int_equal(r.c.v[DW_C_FRAG_LATE_DUPLICATE], 2);
+    assert_int_equal(r.c.v[DW_C_FRAG_CONFLICT] + r.c.v[DW_C_FRAG_CONFLICT_LATE], 0);
+    fr_close(&r);
+}
+
+/* The forged last fragment planted first; the real first two complete the datagram with
+ * it; the real last comes after: reported once, with the delivered payload. */
+static void test_conflict_late(void **st)
+{
+    (void)st;
+    frag_run r;
+    const uint8_t *o;
+    size_t ol;
+    uint8_t proto;
+    fr_open(&r, 0, 0);
+    assert_int_equal(fr_add(&r, 3, 2, FORGED, 50, 1 * SEC), 0);
+    assert_int_equal(fr_add(&r, 3, 0, PAY, 64, 2 * SEC), 0);
+    assert_int_equal(fr_add(&r, 3, 1, PAY, 64, 2 * SEC + 10), 1);
+    assert_null(defrag_conflict(r.d));
+    assert_memory_equal(r.out + 2960, FORGED + 2960, 40);
+    assert_int_equal(defrag_recent_count(r.d), 1);
+
+    assert_int_equal(fr_add(&r, 3, 2, PAY, 64, 2 * SEC + 20), 0); /* a new datagram's start */
+    const pkt_frag_conflict *cf = defrag_late_conflict(r.d, &o, &ol, &proto);
+    assert_non_null(cf);
+    assert_true(cf->late);
+    assert_int_equal(ol, 3000);
+    assert_int_equal(proto, 17);
+    assert_memory_equal(o, PAY, 2960);
+    assert_memory_equal(o + 2960, FORGED + 2960, 40); /* what the victim got */
+    assert_int_equal(cf->diff_off, 2970);
+    assert_int_equal(cf->first.off, 2960);
+    assert_int_equal(cf->first.len, 40);
+    assert_int_equal(cf->first.ttl, 50);
+    assert_int_equal(cf->first.ts_us, 1 * SEC);
+    assert_int_equal(cf->second.off, 2960);
+    assert_int_equal(cf->second.ttl, 64);
+    assert_int_equal(cf->second.ts_us, 2 * SEC + 20);
+    assert_int_equal(cf->count, 1);
+
+    /* Once per datagram: the next contradiction is counted only. */
+    assert_int_equal(fr_add(&r, 3, 2, PAY, 64, 2 * SEC + 30), -EEXIST);
+    assert_null(defrag_late_conflict(r.d, &o, &ol, &proto));
+    assert_int_equal(r.c.v[DW_C_FRAG_CONFLICT_LATE], 2);
+    /* Nothing is reported from other keys. */
+    assert_int_equal(fr_add(&r, 4, 2, PAY, 64, 2 * SEC + 40), 0);
+    assert_null(defrag_late_conflict(r.d, &o, &ol, &proto));
+    fr_close(&r);
+}
+
+/* A datagram is remembered recent_ms, and only with a claim (DNS): after that, or for a
+ * datagram nothing says is DNS, a late fragment is just the start of a new datagram. */
+static void test_conflict_late_window(void **st)
+{
+    (void)st;
+    frag_run r;
+    const uint8_t *o;
+    size_t ol;
+    uint8_t proto;
+    fr_open(&r, 0, 1000);
+    assert_int_equal(fr_add(&r, 5, 2, FORGED, 50, 1 * SEC), 0);
+    assert_int_equal(fr_add(&r, 5, 0, PAY, 64, 1 * SEC), 0);
+    assert_int_equal(fr_add(&r, 5, 1, PAY, 64, 1 * SEC), 1);
+    assert_int_equal(fr_add(&r, 5, 2, PAY, 64, 2 * SEC), 0); /* 1 s later: forgotten */
+    assert_null(defrag_late_conflict(r.d, &o, &ol, &proto));
+    assert_int_equal(defrag_recent_count(r.d), 0);
+    fr_close(&r);
+
+    /* No claim: not remembered. */
+    defrag *d = mk(0, 0, 0, 0);
+    dw_counters c = {0};
+    defrag_key k = key4(6);
+    assert_int_equal(defrag_add(d, &k, 2960, 0, FORGED + 2960, 40, 1 * SEC, &o, &ol, &c), 0);
+    assert_int_equal(defrag_add(d, &k, 0, 1, PAY, 1480, 1 * SEC, &o, &ol, &c), 0);
+    assert_int_equal(defrag_add(d, &k, 1480, 1, PAY + 1480, 1480, 1 * SEC, &o, &ol, &c), 1);
+    assert_int_equal(defrag_recent_count(d), 0);
+    assert_int_equal(defrag_add(d, &k, 2960, 0, PAY + 2960, 40, 1 * SEC, &o, &ol, &c), 0);
+    assert_null(defrag_late_conflict(d, &o, &ol, &proto));
+    defrag_free(d);
+}
+
+/* IPv6: the same attack, keyed without the protocol. */
+static void test_conflict_late_v6(void **st)
+{
+    (void)st;
+    static const uint16_t ports[] = {53};
+    dnssrv *srv = dnssrv_new(0, ports, 1);
+    assert_non_null(srv);
+    defrag_key k = key6(0x77);
+    for (int i = 0; i < 10; i++)
+        dnssrv_note(srv, 6, k.src);
+    defrag *d = mk(0, 0, 0, 0);
+    defrag_set_servers(d, srv);
+    mk_forged();
+    dw_counters c = {0};
+    const uint8_t *o;
+    size_t ol;
+    uint8_t proto;
+    assert_int_equal(defrag_add_ttl(d, &k, 2896, 0, FORGED + 2896, 104, 40, 1 * SEC, &o, &ol, &c), 0);
+    assert_int_equal(defrag_add_ttl(d, &k, 0, 1, PAY, 1448, 60, 1 * SEC + 1, &o, &ol, &c), 0);
+    assert_int_equal(defrag_add_ttl(d, &k, 1448, 1, PAY + 1448, 1448, 60, 1 * SEC + 2, &o, &ol, &c), 1);
+    k.proto = 0; /* (a later fragment's next header does not matter for IPv6) */
+    assert_int_equal(defrag_add_ttl(d, &k, 2896, 0, PAY + 2896, 104, 60, 1 * SEC + 3, &o, &ol, &c), 0);
+    const pkt_frag_conflict *cf = defrag_late_conflict(d, &o, &ol, &proto);
+    assert_non_null(cf);
+    assert_int_equal(proto, 17);
+    assert_int_equal(cf->diff_off, 2970);
+    assert_int_equal(cf->first.ttl, 40);
+    assert_int_equal(cf->second.ttl, 60);
+    defrag_free(d);
+    dnssrv_free(srv);
+}
+
+/* The memory of reassembled datagrams stays in its budget under a stream of them: the
+ * oldest are forgotten early (counted), the newest still reveal a late conflict. */
+static void test_conflict_recent_bounded(void **st)
+{
+    (void)st;
+    frag_run r;
+    const uint8_t *o;
+    size_t ol;
+    uint8_t proto;
+    fr_open(&r, 128u << 10, 0);
+    size_t budget = defrag_recent_budget(r.d);
+    assert_true(budget <= (128u << 10) + 65535);
+    unsigned cap = 0;
+    for (uint32_t id = 100; id < 1100; id++) {
+        assert_int_equal(fr_add(&r, id, 0, PAY, 64, 1 * SEC + id), 0);
+        assert_int_equal(fr_add(&r, id, 1, PAY, 64, 1 * SEC + id), 0);
+        assert_int_equal(fr_add(&r, id, 2, PAY, 64, 1 * SEC + id), 1);
+        if (defrag_recent_count(r.d) > cap)
+            cap = defrag_recent_count(r.d);
+    }
+    /* 3000 bytes each in a ~115 KiB arena: 38 fit, 64 records at most */
+    assert_true(cap >= 30 && cap <= 64);
+    assert_int_equal(r.c.v[DW_C_FRAG_RECENT_EVICTED], 1000 - defrag_recent_count(r.d));
+    assert_int_equal(fr_add(&r, 1099, 2, FORGED, 64, 2 * SEC), 0);
+    assert_non_null(defrag_late_conflict(r.d, &o, &ol, &proto));
+    assert_int_equal(fr_add(&r, 100, 2, FORGED, 64, 2 * SEC), 0); /* long forgotten */
+    assert_null(defrag_late_conflict(r.d, &o, &ol, &proto));
+    fr_close(&r);
+}
+
+/* A flood of reassembled datagrams from spoofed sources (DNS by their port only) cannot
+ * push the resolver's out of the memory of reassembled datagrams: they are not kept
+ * instead (counted), and the late conflict is still seen. */
+static void test_conflict_recent_claims(void **st)
+{
+    (void)st;
+    frag_run r;
+    const uint8_t *o;
+    size_t ol;
+    uint8_t proto;
+    fr_open(&r, 128u << 10, 0);
+    assert_int_equal(fr_add(&r, 7, 2, FORGED, 50, 1 * SEC), 0);
+    assert_int_equal(fr_add(&r, 7, 0, PAY, 64, 1 * SEC), 0);
+    assert_int_equal(fr_add(&r, 7, 1, PAY, 64, 1 * SEC), 1);
+    static uint8_t junk[3000];
+    memcpy(junk, PAY, sizeof junk);
+    junk[0] = 0;
+    junk[1] = 53; /* source port 53: claim DNS */
+    for (uint32_t i = 0; i < 1000; i++) {
+        defrag_key k = key4(i);
+        k.src[2] = (uint8_t)(i >> 8);
+        k.src[3] = (uint8_t)i;
+        uint64_t t = 1 * SEC + 10 + i;
+        assert_int_equal(defrag_add(r.d, &k, 0, 1, junk, 1480, t, &o, &ol, &r.c), 0);
+        assert_int_equal(defrag_add(r.d, &k, 1480, 1, junk + 1480, 1480, t, &o, &ol, &r.c), 0);
+        assert_int_equal(defrag_add(r.d, &k, 2960, 0, junk + 2960, 40, t, &o, &ol, &r.c), 1);
+    }
+    assert_true(r.c.v[DW_C_FRAG_RECENT_EVICTED] >= 1000 - 64);
+    assert_int_equal(fr_add(&r, 7, 2, PAY, 64, 2 * SEC), 0);
+    assert_non_null(defrag_late_conflict(r.d, &o, &ol, &proto));
+    fr_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -705,6 +1014,14 @@ int main(void)
         cmocka_unit_test(test_claim_order_and_refusal),
         cmocka_unit_test(test_junk_is_cheap),
         cmocka_unit_test(test_servers_heavy_hitters),
+        cmocka_unit_test(test_first_fragment_ttl),
+        cmocka_unit_test(test_conflict_in_flight),
+        cmocka_unit_test(test_conflict_identical),
+        cmocka_unit_test(test_conflict_late),
+        cmocka_unit_test(test_conflict_late_window),
+        cmocka_unit_test(test_conflict_late_v6),
+        cmocka_unit_test(test_conflict_recent_bounded),
+        cmocka_unit_test(test_conflict_recent_claims),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

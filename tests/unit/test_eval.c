@@ -284,7 +284,7 @@ static bool addr_is(const eval_evidence *e, const char *ip)
 
 static evaluator *ev_new(const ruleset *rs, const asn_db *d)
 {
-    track_limits tl = {0, 0};
+    track_limits tl = {0};
     evaluator *ev = evaluator_new(rs, d, &tl);
     assert_non_null(ev);
     return ev;
@@ -569,6 +569,112 @@ static void t_resolver(void **state)
     resp_begin("artifactory.corp.example");
     rr_addr("artifactory.corp.example", "10.40.1.1");
     assert_int_equal(judge_from(ev, "10.10.0.54")->n_findings, 0);
+    evaluator_free(ev);
+    ruleset_free(rs);
+}
+
+/* ---- fragment_conflict, resolver randomness ----------------------------------------- */
+
+/* A reassembled message whose fragments disagreed: one rule gets fragment_conflict, the
+ * one watching the name rather than the catch-all listed before it; in flight it joins
+ * the rule's other findings, late it is the only finding. */
+static void t_fragment_conflict(void **state)
+{
+    (void)state;
+    ruleset *rs = rules("id: all\nmatch: {names: [\"*\"]}\n"
+                        "---\nid: art\nmatch: {names: [artifactory.corp.example]}\n"
+                        "expect: {prefixes: [10.40.0.0/16]}\nrebinding: {allow: [10.40.0.0/16]}\n");
+    evaluator *ev = ev_new(rs, NULL);
+    pkt_frag_conflict fc = {{1480, 1480, 1000, 50}, {1480, 1480, 2000, 64}, 1600, 1, false};
+    resp_begin("artifactory.corp.example");
+    rr_addr("artifactory.corp.example", "93.184.216.34"); /* outside: prefix_mismatch */
+    const dns_msg *m = msg_end();
+    pkt_info pi = pkt_from("10.0.0.53", false);
+    pi.frag_conflict = &fc;
+    assert_int_equal(evaluator_response(ev, &pi, m, &res), 1);
+    const eval_finding *f =
+        must_find(&res, "art", DW_V_PREFIX_MISMATCH | DW_V_FRAGMENT_CONFLICT);
+    const eval_evidence *e = evidence_of(f, DW_V_FRAGMENT_CONFLICT);
+    assert_true(e && e->frag == &fc);
+
+    /* late: the conflict alone, the prefix finding is not repeated */
+    fc.late = true;
+    assert_int_equal(evaluator_response(ev, &pi, m, &res), 1);
+    f = must_find(&res, "art", DW_V_FRAGMENT_CONFLICT);
+    assert_reason(f, "artifactory.corp.example came in IP fragments that disagree: from byte "
+                     "1600 of the datagram, one fragment (TTL 50) was kept and another (TTL "
+                     "64) said otherwise 1000 us later, after the datagram was reassembled "
+                     "with the first");
+
+    /* a name only the catch-all matches: it gets the conflict */
+    resp_begin("example.org");
+    rr_addr("example.org", "93.184.216.34");
+    m = msg_end();
+    assert_int_equal(evaluator_response(ev, &pi, m, &res), 1);
+    must_find(&res, "all", DW_V_FRAGMENT_CONFLICT);
+    /* and without a conflict, nothing */
+    pi.frag_conflict = NULL;
+    assert_int_equal(evaluator_response(ev, &pi, m, &res), 0);
+    evaluator_free(ev);
+    ruleset_free(rs);
+}
+
+/* Queries from a listed resolver are sampled (every query reaches the evaluator); a window
+ * of one source port is resolver_port_predictable for the first rule listing it. Queries
+ * from anyone else, or over TCP, are not sampled. */
+static void t_resolver_sample(void **state)
+{
+    (void)state;
+    ruleset *rs = rules("id: plain\nmatch: {names: [a.example]}\n"
+                        "---\nid: res\nmatch: {names: [b.example]}\n"
+                        "expect: {resolvers: [10.10.0.53]}\n"
+                        "---\nid: res2\nmatch: {names: [c.example]}\n"
+                        "expect: {resolvers: [10.10.0.0/24]}\n");
+    evaluator *ev = ev_new(rs, NULL);
+    unsigned found = 0;
+    for (unsigned i = 0; i < 3 * RSAMPLE_WINDOW; i++) {
+        msg_begin(0x0100, "upstream.example.net", DNS_T_A);
+        uint16_t id = (uint16_t)(i * 40503u); /* random enough: distinct, no small steps */
+        B.m.b[0] = (uint8_t)(id >> 8);
+        B.m.b[1] = (uint8_t)id;
+        const dns_msg *m = msg_end();
+        pkt_info pi = pkt_from("192.0.2.1", true);
+        inet_pton(AF_INET, "10.10.0.53", pi.src);
+        pi.sport = 5353;
+        pi.proto = i >= 2 * RSAMPLE_WINDOW ? 6 : 17; /* the last window over TCP */
+        pi.ts_us = 1000000 + i * 1000ull;
+        unsigned n = evaluator_resolver_query(ev, &pi, m, &res);
+        if (n) {
+            found++;
+            assert_int_equal(i, RSAMPLE_WINDOW - 1);
+            const eval_finding *f = must_find(&res, "res", DW_V_RESOLVER_PORT_PREDICTABLE);
+            assert_true(addr_is(&f->evidence[0], "10.10.0.53"));
+            assert_int_equal(f->evidence[0].distinct, 1);
+            assert_reason(f, "upstream.example.net was asked upstream by resolver 10.10.0.53 "
+                             "with predictable source ports: 1 distinct and 0 small "
+                             "increments in its last 64 queries");
+        }
+        /* a client's queries: never */
+        pi = pkt_from("10.10.0.53", true);
+        pi.sport = 5353;
+        assert_int_equal(evaluator_resolver_query(ev, &pi, m, &res), 0);
+    }
+    assert_int_equal(found, 1);
+    evaluator_free(ev);
+    ruleset_free(rs);
+
+    /* Without expect.resolvers nothing is sampled: the same fixed port never alerts. */
+    rs = rules("id: plain\nmatch: {names: [a.example]}\n");
+    ev = ev_new(rs, NULL);
+    for (unsigned i = 0; i < 2 * RSAMPLE_WINDOW; i++) {
+        msg_begin(0x0100, "upstream.example.net", DNS_T_A);
+        const dns_msg *m = msg_end();
+        pkt_info pi = pkt_from("192.0.2.1", true);
+        inet_pton(AF_INET, "10.10.0.53", pi.src);
+        pi.sport = 5353;
+        pi.proto = 17;
+        assert_int_equal(evaluator_resolver_query(ev, &pi, m, &res), 0);
+    }
     evaluator_free(ev);
     ruleset_free(rs);
 }
@@ -984,23 +1090,24 @@ static void t_owners(void **state)
     assert_int_equal(r->group[f->group].n, 2);
 
     /* A question: an address owned by a name outside its chain is judged by the rules of
-     * the question (musl uses it) and by those of its owner, each with its own chain. */
+     * the question (musl uses it) and by those of its owner, each with its own chain; for
+     * the owner's rule it is also a record outside the question's bailiwick. */
     resp_begin("other.example");
     rr_addr("pypi.org", "45.33.20.5");
     r = judge(ev);
     f = must_find(r, "other", DW_V_PREFIX_MISMATCH);
     assert_int_equal(f->group, 0);
-    f = must_find(r, "pypi", DW_V_PREFIX_MISMATCH);
+    f = must_find(r, "pypi", DW_V_PREFIX_MISMATCH | DW_V_OUT_OF_BAILIWICK);
     assert_int_equal(f->group, 1);
     assert_reason(f, "pypi.org answered 45.33.20.5");
 
-    /* An owner's rule judges only the records along its own chain (TTL here), while the
-     * question's rule judges every address. */
+    /* An owner's rule judges only the records along its own chain (TTL here: nothing but
+     * the record's place), while the question's rule judges every address. */
     resp_begin("other.example");
     rr_addr_ttl("other.example", "192.0.2.1", 3600);
     rr_addr("pypi.org", "151.101.0.223");
     r = judge(ev);
-    assert_null(finding(r, "pypi"));
+    must_find(r, "pypi", DW_V_OUT_OF_BAILIWICK);
     must_find(r, "other", DW_V_PREFIX_MISMATCH);
 
     /* More owners than the groups kept: pypi.org after 40 others is still matched, and
@@ -1020,6 +1127,254 @@ static void t_owners(void **state)
     assert_int_equal(f->group, -1);
     assert_reason(f, "pypi.org answered 45.33.20.5");
     evaluator_free(ev);
+    ruleset_free(rs);
+}
+
+/* ---- out_of_bailiwick --------------------------------------------------------------- */
+
+/* A record of the authority (DNS_SEC_AUTHORITY) or additional section, written after the
+ * answers (and, for the additional section, after the authority records): a name for NS
+ * and CNAME, an address for A/AAAA, the primary server for SOA. */
+static void sec_rr(unsigned sec, const char *owner, unsigned type, unsigned cls, uint32_t ttl,
+                   const char *data)
+{
+    dnsb_name(&B.m, owner);
+    size_t at = dnsb_rr_begin(&B.m, type, cls, ttl);
+    if (type == DNS_T_A || type == DNS_T_AAAA) {
+        dnsb_ip(&B.m, data);
+    } else {
+        dnsb_name(&B.m, data);
+        if (type == DNS_T_SOA) {
+            dnsb_name(&B.m, "hostmaster.example");
+            for (int i = 0; i < 5; i++)
+                dnsb_u32(&B.m, 3600);
+        }
+    }
+    dnsb_rr_end(&B.m, at);
+    if (sec == DNS_SEC_AUTHORITY)
+        B.ns++;
+    else
+        B.ar++;
+}
+
+static void ns_rr(const char *owner, unsigned type, const char *data)
+{
+    sec_rr(DNS_SEC_AUTHORITY, owner, type, 1, 86400, data);
+}
+
+static void ar_rr(const char *owner, unsigned type, const char *data)
+{
+    sec_rr(DNS_SEC_ADDITIONAL, owner, type, 1, 86400, data);
+}
+
+/* The record an out_of_bailiwick evidence item names: its section and type. */
+static void assert_record(const eval_evidence *e, unsigned section, unsigned type)
+{
+    assert_int_equal(e->violation, DW_V_OUT_OF_BAILIWICK);
+    assert_true(e->rr < msg.n_rr);
+    assert_int_equal(msg.rr[e->rr].section, section);
+    assert_int_equal(msg.rr[e->rr].type, type);
+}
+
+static const char bailiwick_yaml[] =
+    "id: pypi\nmatch: {names: [pypi.org, files.pythonhosted.org]}\n"
+    "expect: {prefixes: [151.101.0.0/16]}\n---\n"
+    "id: corp\nmatch: {names: [\"*.corp.example\"], except: [\"*.dev.corp.example\"]}\n---\n"
+    "id: other\nmatch: {names: [other.example]}\n---\n"
+    "id: all\nmatch: {names: [\"*\"]}\n";
+
+/* The attacks: records for watched names under a question about another name, in every
+ * section; attributed to the rule of the owner. */
+static void t_bailiwick_attacks(void **state)
+{
+    (void)state;
+    ruleset *rs = rules(bailiwick_yaml);
+    evaluator *ev = ev_new(rs, NULL);
+
+    /* Kaminsky's out-of-bailiwick form: NS for pypi.org (authority), its address
+     * (additional), under a random name of the attacker's zone. */
+    resp_begin("r4nd0m.attacker.example");
+    rr_addr("r4nd0m.attacker.example", "93.184.216.34");
+    ns_rr("pypi.org", DNS_T_NS, "ns.attacker.example");
+    ar_rr("pypi.org", DNS_T_A, "45.33.20.5");
+    ar_rr("ns.attacker.example", DNS_T_A, "45.33.20.6");
+    const eval_result *r = judge(ev);
+    assert_int_equal(r->n_findings, 1);
+    assert_true(r->watched);
+    const eval_finding *f = must_find(r, "pypi", DW_V_OUT_OF_BAILIWICK);
+    assert_int_equal(f->n_evidence, 2);
+    assert_int_equal(f->n_evidence_total, 2);
+    assert_record(&f->evidence[0], DNS_SEC_AUTHORITY, DNS_T_NS);
+    assert_record(&f->evidence[1], DNS_SEC_ADDITIONAL, DNS_T_A);
+    assert_int_equal(f->group, 0);
+    assert_string_equal(r->chain[0], "r4nd0m.attacker.example");
+    assert_reason(f, "r4nd0m.attacker.example was answered with a pypi.org NS record in the "
+                     "authority section, outside the question's bailiwick");
+    assert_null(finding(r, "all"));
+
+    /* An address for a watched name in the additional section only; and in the answer
+     * section (an address that meets the expectation: only the place is wrong). */
+    resp_begin("cdn.mirror.example");
+    rr_addr("cdn.mirror.example", "93.184.216.34");
+    ar_rr("files.pythonhosted.org", DNS_T_A, "151.101.0.223");
+    f = must_find(judge(ev), "pypi", DW_V_OUT_OF_BAILIWICK);
+    assert_record(&f->evidence[0], DNS_SEC_ADDITIONAL, DNS_T_A);
+    resp_begin("cdn.mirror.example");
+    rr_addr("pypi.org", "151.101.0.223");
+    f = must_find(judge(ev), "pypi", DW_V_OUT_OF_BAILIWICK);
+    assert_record(&f->evidence[0], DNS_SEC_ANSWER, DNS_T_A);
+
+    /* Below a watched name, and a name below one: www.pypi.org's records under an
+     * unrelated question; a sibling watched name is no bailiwick for another (the name
+     * they share, org, is not watched). */
+    resp_begin("r4nd0m.attacker.example");
+    ar_rr("WWW.PyPI.org", DNS_T_A, "45.33.20.5");
+    must_find(judge(ev), "pypi", DW_V_OUT_OF_BAILIWICK);
+    resp_begin("pypi.org");
+    rr_addr("pypi.org", "151.101.0.223");
+    ar_rr("files.pythonhosted.org", DNS_T_A, "151.101.64.223");
+    f = must_find(judge(ev), "pypi", DW_V_OUT_OF_BAILIWICK);
+    assert_record(&f->evidence[0], DNS_SEC_ADDITIONAL, DNS_T_A);
+
+    /* A wildcard rule watches its apex: corp.example's NS controls every name below. */
+    resp_begin("r4nd0m.attacker.example");
+    ns_rr("corp.example", DNS_T_NS, "ns.attacker.example");
+    must_find(judge(ev), "corp", DW_V_OUT_OF_BAILIWICK);
+
+    /* The question's rule keeps its own finding; the owner's rule gets the record. */
+    resp_begin("other.example");
+    rr_addr("other.example", "10.0.0.1");
+    ns_rr("pypi.org", DNS_T_NS, "ns.attacker.example");
+    r = judge(ev);
+    must_find(r, "other", DW_V_REBINDING);
+    must_find(r, "pypi", DW_V_OUT_OF_BAILIWICK);
+    must_find(r, "all", DW_V_REBINDING);
+
+    /* A flood of records: evidence capped, every one counted. */
+    resp_begin("r4nd0m.attacker.example");
+    char ip[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(ip, sizeof ip, "45.33.20.%d", i + 1);
+        ar_rr("pypi.org", DNS_T_A, ip);
+    }
+    f = must_find(judge(ev), "pypi", DW_V_OUT_OF_BAILIWICK);
+    assert_int_equal(f->n_evidence, EVAL_MAX_EVIDENCE);
+    assert_int_equal(f->n_evidence_total, 40);
+    evaluator_free(ev);
+    ruleset_free(rs);
+}
+
+/* The benign twins: records where they belong, and records no resolver caches. */
+static void t_bailiwick_benign(void **state)
+{
+    (void)state;
+    ruleset *rs = rules(bailiwick_yaml);
+    evaluator *ev = ev_new(rs, NULL);
+    const eval_result *r;
+
+    /* A delegation for pypi.org with its glue, answering a question below the cut. */
+    resp_begin("r4nd0m.pypi.org");
+    ns_rr("pypi.org", DNS_T_NS, "ns1.pypi.org");
+    ar_rr("ns1.pypi.org", DNS_T_A, "151.101.0.1");
+    assert_int_equal(judge(ev)->n_findings, 0);
+    /* The question in another case than the records (0x20). */
+    resp_begin("wWw.PyPi.OrG");
+    ns_rr("pypi.org", DNS_T_NS, "ns1.pypi.org");
+    ar_rr("NS1.PYPI.ORG", DNS_T_A, "151.101.0.1");
+    assert_int_equal(judge(ev)->n_findings, 0);
+
+    /* The SOA of pypi.org in an NXDOMAIN for a name below it. */
+    msg_begin(0x8183, "nosuch.pypi.org", DNS_T_A);
+    ns_rr("pypi.org", DNS_T_SOA, "ns1.pypi.org");
+    assert_int_equal(judge(ev)->n_findings, 0);
+
+    /* A CNAME chain that leads into the watched name, with pypi.org's NS and glue. */
+    resp_begin("pypi.mirror.example");
+    rr_name("pypi.mirror.example", DNS_T_CNAME, "pypi.org");
+    rr_addr("pypi.org", "151.101.0.223");
+    ns_rr("pypi.org", DNS_T_NS, "ns1.pypi.org");
+    ar_rr("ns1.pypi.org", DNS_T_A, "151.101.0.1");
+    r = judge(ev);
+    assert_int_equal(r->n_findings, 0);
+    assert_true(r->watched);
+    /* ...and through a DNAME. */
+    resp_begin("www.pkgs.example");
+    rr_name("pkgs.example", DNS_T_DNAME, "pypi.org");
+    rr_name("www.pkgs.example", DNS_T_CNAME, "www.pypi.org");
+    ar_rr("www.pypi.org", DNS_T_A, "151.101.0.223");
+    assert_int_equal(judge(ev)->n_findings, 0);
+
+    /* Below a wildcard's apex; an except name; the catch-all watches nothing. */
+    resp_begin("build.corp.example");
+    ns_rr("corp.example", DNS_T_NS, "ns1.corp.example");
+    ar_rr("ns1.corp.example", DNS_T_A, "10.40.0.53");
+    assert_int_equal(judge(ev)->n_findings, 0);
+    resp_begin("r4nd0m.attacker.example");
+    ar_rr("x.dev.corp.example", DNS_T_A, "10.40.0.54");
+    assert_int_equal(judge(ev)->n_findings, 0);
+    resp_begin("www.example.net");
+    rr_addr("www.example.net", "93.184.216.34");
+    ns_rr("example.net", DNS_T_NS, "ns1.example.net");
+    ar_rr("ns1.example.net", DNS_T_A, "93.184.216.10");
+    r = judge(ev);
+    assert_int_equal(r->n_findings, 0);
+    assert_false(r->watched);
+
+    /* What no resolver caches: TTL 0, another class, the body of a SERVFAIL or REFUSED,
+     * a reply without a question. The same record cached is found (the control). */
+    resp_begin("r4nd0m.attacker.example");
+    sec_rr(DNS_SEC_ADDITIONAL, "pypi.org", DNS_T_A, 1, 0, "45.33.20.5");
+    sec_rr(DNS_SEC_ADDITIONAL, "pypi.org", DNS_T_A, 3, 300, "45.33.20.5");
+    assert_int_equal(judge(ev)->n_findings, 0);
+    msg_begin(0x8182, "r4nd0m.attacker.example", DNS_T_A);
+    ar_rr("pypi.org", DNS_T_A, "45.33.20.5");
+    assert_int_equal(judge(ev)->n_findings, 0);
+    msg_begin(0x8185, "r4nd0m.attacker.example", DNS_T_A);
+    ar_rr("pypi.org", DNS_T_A, "45.33.20.5");
+    assert_int_equal(judge(ev)->n_findings, 0);
+    dnsb_hdr(&B.m, 1, 0x8180, 0, 0, 0, 0);
+    B.an = B.ns = B.ar = 0;
+    ns_rr("pypi.org", DNS_T_NS, "ns.attacker.example");
+    assert_int_equal(judge(ev)->n_findings, 0);
+    msg_begin(0x8183, "r4nd0m.attacker.example", DNS_T_A);
+    ar_rr("pypi.org", DNS_T_A, "45.33.20.5");
+    must_find(judge(ev), "pypi", DW_V_OUT_OF_BAILIWICK);
+
+    /* A DNSSEC denial: the NXDOMAIN for pypj.org proves it with the NSEC (and its RRSIG)
+     * owned by pypi.org, the name before it; proofs are not data a resolver resolves
+     * with. The SOA of org is nobody's. */
+    msg_begin(0x8183, "pypj.org", DNS_T_A);
+    ns_rr("org", DNS_T_SOA, "a0.org.afilias-nst.info");
+    dnsb_name(&B.m, "pypi.org");
+    size_t at = dnsb_rr_begin(&B.m, DNS_T_NSEC, 1, 3600);
+    dnsb_name(&B.m, "pypk.org");
+    dnsb_bytes(&B.m, "\x00\x06\x62\x01\x80\x08\x00\x03", 8); /* A NS SOA MX TXT AAAA RRSIG NSEC */
+    dnsb_rr_end(&B.m, at);
+    B.ns++;
+    dnsb_name(&B.m, "pypi.org");
+    at = dnsb_rr_begin(&B.m, DNS_T_RRSIG, 1, 3600);
+    dnsb_u16(&B.m, DNS_T_NSEC);
+    dnsb_u8(&B.m, 8);
+    dnsb_u8(&B.m, 2);
+    dnsb_u32(&B.m, 3600);
+    dnsb_u32(&B.m, 0xffffffff);
+    dnsb_u32(&B.m, 0);
+    dnsb_u16(&B.m, 1234);
+    dnsb_name(&B.m, "org");
+    for (int i = 0; i < 64; i++)
+        dnsb_u8(&B.m, 0);
+    dnsb_rr_end(&B.m, at);
+    B.ns++;
+    assert_int_equal(judge(ev)->n_findings, 0);
+
+    /* Without a watching rule nothing is looked at. */
+    ruleset *rs2 = rules("id: all\nmatch: {names: [\"*\"]}\n");
+    assert_int_equal(evaluator_set_ruleset(ev, rs2), 0);
+    resp_begin("r4nd0m.attacker.example");
+    ns_rr("pypi.org", DNS_T_NS, "ns.attacker.example");
+    assert_int_equal(judge(ev)->n_findings, 0);
+    evaluator_free(ev);
+    ruleset_free(rs2);
     ruleset_free(rs);
 }
 
@@ -1220,6 +1575,8 @@ int main(void)
         cmocka_unit_test(t_long_chain),      cmocka_unit_test(t_evidence_cap),
         cmocka_unit_test(t_no_rules),        cmocka_unit_test(t_many_names),
         cmocka_unit_test(t_owners),
+        cmocka_unit_test(t_bailiwick_attacks), cmocka_unit_test(t_bailiwick_benign),
+        cmocka_unit_test(t_fragment_conflict), cmocka_unit_test(t_resolver_sample),
         cmocka_unit_test(t_trace),           cmocka_unit_test(t_violation_names),
         cmocka_unit_test(t_violation_table), cmocka_unit_test(t_violation_docs),
     };

@@ -200,6 +200,89 @@ static void t_long_data_tightens(void **state)
     assert_string_equal(event_encoder_last_id(E), id2);
 }
 
+/* A referral with n_ns NS records (authority) and n_ar glue addresses 10.2.<k/256>.<k%256>
+ * (additional), then an OPT record; two answers. */
+static void build_sections(unsigned n_ns, unsigned n_ar)
+{
+    dnsb_start(&B, 0x4321, 0x8180, "www.example.net", DNS_T_A, 2, n_ns, n_ar + 1);
+    for (unsigned k = 0; k < 2; k++)
+        dnsb_rr_addr(&B, 12, 60, k ? "192.0.2.2" : "192.0.2.1");
+    char name[64];
+    for (unsigned k = 0; k < n_ns; k++) {
+        dnsb_ptr(&B, 12 + 4);
+        size_t at = dnsb_rr_begin(&B, DNS_T_NS, 1, 172800);
+        snprintf(name, sizeof name, "ns%u.example.net", k);
+        dnsb_name(&B, name);
+        dnsb_rr_end(&B, at);
+    }
+    for (unsigned k = 0; k < n_ar; k++) {
+        dnsb_ptr(&B, 12 + 4);
+        size_t at = dnsb_rr_begin(&B, DNS_T_A, 1, 172800);
+        dnsb_u8(&B, 10);
+        dnsb_u8(&B, 2);
+        dnsb_u8(&B, k >> 8);
+        dnsb_u8(&B, k & 0xff);
+        dnsb_rr_end(&B, at);
+    }
+    dnsb_rr_end(&B, dnsb_opt_begin(&B, 1232, false));
+    assert_int_equal(dns_parse(M, B.b, B.n, &C), 0);
+}
+
+/* Glue 10.2.5.x is the evidence. */
+static bool glue_matters(void *ctx, const dns_msg *m, const dns_rr *rr)
+{
+    (void)ctx;
+    uint8_t a[16];
+    return rr->section == DNS_SEC_ADDITIONAL && dns_rr_addr(m, rr, a) == 4 && a[2] == 5;
+}
+
+/* dns.authorities and dns.additionals: whole when small (no OPT among them); bounded and
+ * counted per section like the answers when not, the evidence shown first. */
+static void t_sections_bounded(void **state)
+{
+    (void)state;
+    size_t len;
+    build_sections(2, 1);
+    const char *line = event_encode(E, &PI, M, NULL, &len);
+    assert_non_null(line);
+    assert_non_null(has(line, len, "\"authorities\":[{\"name\":\"example.net\",\"type\":\"NS\","
+                                   "\"class\":\"IN\",\"ttl\":172800,\"data\":\"ns0.example.net\"}"));
+    assert_non_null(has(line, len, "\"additionals\":[{\"name\":\"example.net\",\"type\":\"A\","
+                                   "\"class\":\"IN\",\"ttl\":172800,\"data\":\"10.2.0.0\"}]"));
+    assert_null(has(line, len, "OPT"));
+    assert_null(has(line, len, "truncated"));
+    build_sections(0, 0); /* only the OPT record: no array at all */
+    line = event_encode(E, &PI, M, NULL, &len);
+    assert_null(has(line, len, "\"additionals\""));
+    assert_null(has(line, len, "\"authorities\""));
+
+    /* 1000 NS records and 2000 glue addresses (~150 KB whole): 32 of each section. */
+    build_sections(1000, 2000);
+    line = event_encode(E, &PI, M, NULL, &len);
+    assert_non_null(line);
+    assert_true(len <= EVENT_MAX_BYTES);
+    assert_non_null(has(line, len, "\"truncated\":{\"authorities\":{\"total\":1000,\"shown\":32},"
+                                   "\"additionals\":{\"total\":2000,\"shown\":32}}"));
+    assert_int_equal(count(line, len, "\"type\":\"NS\""), 32);
+    assert_int_equal(count(line, len, "\"data\":\"10.2."), 32);
+    assert_int_equal(count(line, len, "\"data\":\"192.0.2."), 2); /* answers whole */
+
+    /* An alert shows the glue that is evidence first, and says what it left out. */
+    actx c = {0};
+    event_alert ea = {
+        .severity = 73, .reason = "www.example.net was answered with ...", .rule_id = "t",
+        .rule_name = "t", .ruleset = "sha256:00", .write_dnswatch = write_dw,
+        .answer_matters = glue_matters, .ctx = &c, .findings_total = 1, .findings_kept = 1,
+    };
+    line = event_encode(E, &PI, M, &ea, &len);
+    assert_non_null(line);
+    assert_true(len <= EVENT_MAX_BYTES);
+    assert_int_equal(count(line, len, "\"data\":\"10.2.5."), 32);
+    assert_non_null(has(line, len, "\"data\":\"10.2.5.0\""));
+    assert_non_null(has(line, len, "(truncated: 1000 authority records, 32 shown; "
+                                   "2000 additional records, 32 shown)"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +290,7 @@ int main(void)
         cmocka_unit_test(t_alert_shows_what_matters),
         cmocka_unit_test(t_no_truncation_when_small),
         cmocka_unit_test(t_long_data_tightens),
+        cmocka_unit_test(t_sections_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -526,6 +526,154 @@ static void t_checks_nothing(void **state)
     expect_count(&r, 0, 0);
 }
 
+/* ---- metadata and allow documents ---- */
+
+static void t_metadata(void **state)
+{
+    (void)state;
+    struct run r;
+    load1(&r, "meta.yaml",
+          "id: pypi\n"
+          "match: {names: [pypi.org]}\n"
+          "severity: critical\n"
+          "tags: [attack.t1557]\n"
+          "description: PyPI must resolve to Fastly\n"
+          "references: [\"https://docs.pypi.org/x\", \"http://[2001:db8::1]:8080/a?b#c\"]\n"
+          "author: soc-team\n"
+          "version: 3\n"
+          "status: test\n");
+    if (r.rc != 0 || r.n != 0)
+        dump(&r);
+    assert_int_equal(r.rc, 0);
+    const dw_rule *ru = ruleset_rule(r.rs, 0);
+    assert_string_equal(ru->description, "PyPI must resolve to Fastly");
+    assert_int_equal(ru->n_references, 2);
+    assert_string_equal(ru->references[1], "http://[2001:db8::1]:8080/a?b#c");
+    assert_string_equal(ru->author, "soc-team");
+    assert_int_equal(ru->version, 3);
+    assert_int_equal(ru->status, DW_RULE_TEST);
+    /* test: low severity, tagged test */
+    assert_int_equal(ru->severity, DW_SEV_LOW);
+    assert_int_equal(ru->score, 21);
+    assert_int_equal(ru->tags.n, 2);
+    assert_string_equal(ru->tags.v[1], "test");
+    expect_count(&r, 0, 0);
+
+    /* Not written: NULL and 0; disabled is loaded but matches nothing. */
+    load1(&r, "plain.yaml", "id: a\nmatch: {names: [a.example]}\nstatus: Disabled\n");
+    assert_int_equal(r.rc, 0);
+    ru = ruleset_rule(r.rs, 0);
+    assert_null(ru->description);
+    assert_null(ru->references);
+    assert_null(ru->author);
+    assert_int_equal(ru->version, 0);
+    assert_int_equal(ru->status, DW_RULE_DISABLED);
+    assert_int_equal(ruleset_count(r.rs), 1);
+    assert_false(nameset_contains(ruleset_names(r.rs), "a.example", 9));
+    expect_count(&r, 0, 0);
+
+    load1(&r, "badmeta.yaml",
+          "id: m\n"
+          "match: {names: [a.example]}\n"
+          "references: [\"ftp://x.example/\", \"https:///path\", \"https://a.example/with space\"]\n"
+          "version: 0\n"
+          "status: enabeld\n"
+          "author: \"\"\n"
+          "descripton: x\n"
+          "references: y\n");
+    expect_diag(&r, 0, "badmeta.yaml", 3, 14, true, "m",
+                "bad URL \"ftp://x.example/\" in references: not an http:// or https:// URL");
+    expect_diag(&r, 1, "badmeta.yaml", 3, 34, true, "m", "no host after the scheme");
+    expect_diag(&r, 2, "badmeta.yaml", 3, 51, true, "m", "a space or a non-ASCII character");
+    expect_diag(&r, 3, "badmeta.yaml", 4, 10, true, "m",
+                "\"version\" must be a whole number from 1 to 2147483647");
+    expect_diag(&r, 4, "badmeta.yaml", 5, 9, true, "m",
+                "bad status \"enabeld\"; did you mean \"enabled\"?");
+    expect_diag(&r, 5, "badmeta.yaml", 6, 9, true, "m", "\"author\" must not be empty");
+    expect_diag(&r, 6, "badmeta.yaml", 7, 1, true, "m",
+                "unknown key \"descripton\" in rule; did you mean \"description\"?");
+    expect_diag(&r, 7, "badmeta.yaml", 8, 1, true, "m",
+                "duplicate key \"references\" in rule; the first is on line 3");
+    expect_count(&r, 8, -EINVAL);
+}
+
+static void t_allow_doc(void **state)
+{
+    (void)state;
+    struct run r;
+    char rules[512];
+    snprintf(rules, sizeof rules, "%s",
+             write_file("rules.yaml", "id: rebinding\nmatch: {names: [\"*\"]}\n---\n"
+                                      "id: pypi\nmatch: {names: [pypi.org]}\nexpect: {asn: [54113]}\n"));
+    const char *allow = write_file("allow.yaml",
+          "allow:\n"
+          "  - names: [\"*.privatelink.blob.core.windows.net\"]\n"
+          "    prefixes: [10.30.0.0/16]\n"
+          "    rules: [rebinding]\n"
+          "    reason: Azure private endpoints\n"
+          "    expires: 2099-06-30\n"
+          "  - {asn: [16509, 16509], reason: AWS trial, expires: 2099-01-01}\n"
+          "  - {prefixes: [192.0.2.0/24], reason: old, expires: 2020-01-01}\n");
+    const char *paths[] = {rules, allow};
+    load_paths(&r, paths, 2);
+    /* An entry with addresses but neither names nor rules allows them everywhere. */
+    expect_diag(&r, 0, "allow.yaml", 7, 5, false, NULL,
+                "allow entry has no names and no rules: it allows these addresses for every "
+                "name under every rule");
+    expect_diag(&r, 1, "allow.yaml", 8, 5, false, NULL, "allow entry has no names and no rules");
+    expect_diag(&r, 2, "allow.yaml", 8, 54, false, NULL,
+                "allow entry expired on 2020-01-01 and is ignored (reason: old)");
+    assert_int_equal(ruleset_allow_count(r.rs), 2);
+    const dw_allow *a = ruleset_allow(r.rs, 0);
+    assert_int_equal(a->n_rules, 1);
+    assert_int_equal(a->rules[0], 0);
+    assert_string_equal(a->rules_text.v[0], "rebinding");
+    assert_string_equal(a->reason, "Azure private endpoints");
+    assert_int_equal(a->line, 2);
+    assert_non_null(a->names);
+    assert_non_null(a->prefixes);
+    a = ruleset_allow(r.rs, 1);
+    assert_int_equal(a->n_rules, 0);
+    assert_int_equal(a->n_asn, 1);
+    assert_null(a->names);
+    assert_null(a->prefixes);
+    expect_count(&r, 3, 0);
+
+    allow = write_file("badallow.yaml",
+          "allow:\n"
+          "  - names: [x.example]\n"
+          "    prefixes: [10.0.0.0/33, \"set:nope\"]\n"
+          "    rules: [rebindng, nosuch]\n"
+          "    reasn: x\n"
+          "    expires: 2027-02-30\n"
+          "  - {names: [y.example], expires: 2099-01-01}\n"
+          "  - {reason: nothing, expires: 2099-01-01}\n"
+          "  - just text\n"
+          "id: stray\n");
+    paths[1] = allow;
+    load_paths(&r, paths, 2);
+    expect_diag(&r, 0, "badallow.yaml", 2, 5, true, NULL, "allow entry has no \"reason\"");
+    expect_diag(&r, 1, "badallow.yaml", 3, 16, true, NULL,
+                "bad prefix \"10.0.0.0/33\" in allow prefixes");
+    expect_diag(&r, 2, "badallow.yaml", 3, 29, true, NULL, "unknown set \"nope\" in allow prefixes");
+    expect_diag(&r, 3, "badallow.yaml", 4, 13, true, NULL,
+                "unknown rule \"rebindng\" in allow rules; did you mean \"rebinding\"?");
+    expect_diag(&r, 4, "badallow.yaml", 4, 23, true, NULL, "unknown rule \"nosuch\" in allow rules");
+    expect_diag(&r, 5, "badallow.yaml", 5, 5, true, NULL,
+                "unknown key \"reasn\" in an allow entry; did you mean \"reason\"?");
+    expect_diag(&r, 6, "badallow.yaml", 6, 14, true, NULL, "bad date \"2027-02-30\" in expires");
+    /* Names without addresses: any address of them passes, a hijack included. */
+    expect_diag(&r, 7, "badallow.yaml", 7, 5, false, NULL,
+                "allow entry has names but no prefixes or asn: it allows ANY address of those "
+                "names");
+    expect_diag(&r, 8, "badallow.yaml", 7, 5, true, NULL, "allow entry has no \"reason\"");
+    expect_diag(&r, 9, "badallow.yaml", 8, 5, true, NULL, "allow entry allows nothing");
+    expect_diag(&r, 10, "badallow.yaml", 9, 5, true, NULL, "an item of \"allow\" must be a mapping");
+    expect_diag(&r, 11, "badallow.yaml", 10, 1, true, NULL,
+                "unknown key \"id\" in an allow document");
+    expect_count(&r, 12, -EINVAL);
+}
+
 /* ---- output format ---- */
 
 static void t_format(void **state)
@@ -606,6 +754,7 @@ int main(void)
         cmocka_unit_test(t_public_suffix),    cmocka_unit_test(t_expired_exception),
         cmocka_unit_test(t_overlap),          cmocka_unit_test(t_checks_nothing),
         cmocka_unit_test(t_format),
+        cmocka_unit_test(t_metadata),         cmocka_unit_test(t_allow_doc),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

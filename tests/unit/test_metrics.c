@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -446,7 +447,7 @@ static void test_http(void **state)
     assert_int_equal(http(port, nf2, strlen(nf2), resp, sizeof resp), 404);
     const char post[] = "POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
     assert_int_equal(http(port, post, strlen(post), resp, sizeof resp), 405);
-    assert_non_null(strstr(resp, "Allow: GET\r\n"));
+    assert_non_null(strstr(resp, "Allow: GET, HEAD\r\n"));
     const char junk[] = "\x01\x02garbage\r\n\r\n";
     assert_int_equal(http(port, junk, strlen(junk), resp, sizeof resp), 400);
     assert_int_equal(fc.calls, 2);
@@ -498,12 +499,95 @@ static void test_http_bind_errors(void **state)
     metrics_server_stop(a);
 }
 
+/* HEAD gets GET's headers alone; the process_* series are on the endpoint; the server
+ * names the address it bound (port 0 resolved) and says when that is every address. */
+static void test_http_head_process_address(void **state)
+{
+    (void)state;
+    struct fill_ctx fc = {0};
+    metrics_server *m = NULL;
+    char err[256] = "", want[64];
+    static char resp[65536];
+    assert_int_equal(metrics_server_start("127.0.0.1:0", fill, &fc, &m, err, sizeof err), 0);
+    unsigned port = metrics_server_port(m);
+    snprintf(want, sizeof want, "127.0.0.1:%u", port);
+    assert_string_equal(metrics_server_address(m), want);
+    assert_false(metrics_server_any(m));
+
+    const char head[] = "HEAD /metrics HTTP/1.1\r\n\r\n";
+    assert_int_equal(http(port, head, strlen(head), resp, sizeof resp), 200);
+    size_t clen = 0;
+    assert_non_null(strstr(resp, "Content-Length: "));
+    assert_int_equal(sscanf(strstr(resp, "Content-Length: "), "Content-Length: %zu", &clen), 1);
+    assert_true(clen > 100);
+    char *body = strstr(resp, "\r\n\r\n");
+    assert_non_null(body);
+    assert_int_equal(body[4], '\0');
+
+    const char get[] = "GET /metrics HTTP/1.1\r\n\r\n";
+    assert_int_equal(http(port, get, strlen(get), resp, sizeof resp), 200);
+    struct expo *e = malloc(sizeof *e);
+    parse_expo(strstr(resp, "\r\n\r\n") + 4, e);
+    assert_true(value_of(e, "process_open_fds", NULL, NULL) >= 3);
+    assert_true(value_of(e, "process_max_fds", NULL, NULL) >= 64);
+    assert_true(value_of(e, "process_resident_memory_bytes", NULL, NULL) > 1e5);
+    assert_true(value_of(e, "process_virtual_memory_bytes", NULL, NULL) > 1e5);
+    assert_non_null(find(e, "process_cpu_seconds_total", NULL, NULL));
+    assert_non_null(find(e, "process_start_time_seconds", NULL, NULL));
+    free(e);
+    metrics_server_stop(m);
+
+    assert_int_equal(metrics_server_start("0.0.0.0:0", fill, &fc, &m, err, sizeof err), 0);
+    assert_true(metrics_server_any(m));
+    snprintf(want, sizeof want, "0.0.0.0:%u", metrics_server_port(m));
+    assert_string_equal(metrics_server_address(m), want);
+    metrics_server_stop(m);
+}
+
+/* Hundreds of idle connections (a local flood) must not hold a scrape back: it is
+ * answered within half a second, not after the idle ones time out. */
+static void test_http_flood(void **state)
+{
+    (void)state;
+    enum { FLOOD = 400 };
+    struct fill_ctx fc = {0};
+    metrics_server *m = NULL;
+    char err[256] = "";
+    static char resp[65536];
+    static int fds[FLOOD];
+    assert_int_equal(metrics_server_start("127.0.0.1:0", fill, &fc, &m, err, sizeof err), 0);
+    unsigned port = metrics_server_port(m);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < FLOOD; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assert_true(fds[i] >= 0);
+        int rc = connect(fds[i], (struct sockaddr *)&a, sizeof a);
+        assert_true(rc == 0 || errno == EINPROGRESS);
+    }
+    for (int round = 0; round < 3; round++) {
+        double t0 = mono();
+        const char get[] = "GET /metrics HTTP/1.1\r\n\r\n";
+        assert_int_equal(http(port, get, strlen(get), resp, sizeof resp), 200);
+        double took = mono() - t0;
+        if (took >= 0.5)
+            fprintf(stderr, "scrape %d under a flood of %d idle connections took %.3f s\n",
+                    round, FLOOD, took);
+        assert_true(took < 0.5);
+    }
+    for (int i = 0; i < FLOOD; i++)
+        close(fds[i]);
+    metrics_server_stop(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render_parses_back), cmocka_unit_test(test_textfile),
         cmocka_unit_test(test_parse_listen),       cmocka_unit_test(test_http),
         cmocka_unit_test(test_http_bind_errors),
+        cmocka_unit_test(test_http_head_process_address),
+        cmocka_unit_test(test_http_flood),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

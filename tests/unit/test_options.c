@@ -137,6 +137,31 @@ static void test_flag_and_key_agree(void **state)
         options_free(&b);
         checked++;
     }
+    /* redis.mode is parsed by config.c (rpush is not a plain enum value): every value,
+     * rpush included, leaves the same mode and push order either way. */
+    static const char *const modes[] = {"stream", "list", "channel", "rpush"};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        char path[128], val[16], flag[] = "--redis-mode";
+        snprintf(path, sizeof path, "%s/c.yaml", dir);
+        snprintf(val, sizeof val, "%s", modes[i]);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "redis: {mode: %s}\n", modes[i]);
+        fclose(f);
+        dw_options a, b;
+        options_default(&a);
+        assert_int_equal(config_load(path, &a, NULL, NULL), 0);
+        options_default(&b);
+        char a0[] = "run", a1[] = "-c", a2[] = "none", a3[] = "-r", a4[] = "x.pcap";
+        char *argv[] = {a0, a1, a2, a3, a4, flag, val, NULL};
+        assert_int_equal(options_parse_run(&b, 7, argv), 0);
+        assert_int_equal(a.redis.mode, b.redis.mode);
+        assert_int_equal(a.redis.list_rpush, b.redis.list_rpush);
+        assert_int_equal(a.redis.list_rpush, i == 3);
+        options_free(&a);
+        options_free(&b);
+        checked++;
+    }
     assert_true(checked >= 10);
     char path[128];
     snprintf(path, sizeof path, "%s/c.yaml", dir);

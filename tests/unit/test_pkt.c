@@ -54,7 +54,7 @@ static void ipv6(buf *f, unsigned nh, const buf *l)
     dnsb_u32(f, 0x60000000);
     dnsb_u16(f, (unsigned)l->n);
     dnsb_u8(f, nh);
-    dnsb_u8(f, 64);
+    dnsb_u8(f, 63); /* hop limit: not the IPv4 TTL, so each is seen read from its place */
     dnsb_bytes(f, SRC6, 16);
     dnsb_bytes(f, DST6, 16);
     dnsb_bytes(f, l->b, l->n);
@@ -96,6 +96,7 @@ static void assert_udp_msg(const pkt_info *pi, int ver)
     assert_int_equal(pi->dport, 40000);
     assert_int_equal(pi->payload_len, MSG_LEN);
     assert_memory_equal(pi->payload, MSG, MSG_LEN);
+    assert_int_equal(pi->ip_ttl, ver == 4 ? 64 : 63);
     if (ver == 4) {
         assert_memory_equal(pi->src, SRC4, 4);
         assert_memory_equal(pi->dst, DST4, 4);

@@ -64,13 +64,107 @@ static void test_good(void **state)
     good("redis://h:000000000006379/00000000003", false, "h", 6379, "", 3);
 }
 
+/* The TLS, Sentinel and Cluster forms. */
+static void test_fleet_forms(void **state)
+{
+    (void)state;
+    redis_url u;
+    char err[512], where[600];
+
+    assert_int_equal(redisurl_parse("rediss://alice@r.example:6380/2", &u, err, sizeof err), 0);
+    assert_int_equal(u.kind, REDISURL_SERVER);
+    assert_true(u.tls);
+    assert_string_equal(u.host, "r.example");
+    assert_int_equal(u.port, 6380);
+    assert_int_equal(u.db, 2);
+    assert_string_equal(u.user, "alice");
+    redisurl_describe(&u, where, sizeof where);
+    assert_string_equal(where, "r.example:6380 (TLS)");
+
+    assert_int_equal(redisurl_parse("sentinel://s1,[::1]:26380,s3:5/mymaster/4", &u, err,
+                                    sizeof err), 0);
+    assert_int_equal(u.kind, REDISURL_SENTINEL);
+    assert_false(u.tls);
+    assert_int_equal(u.n_nodes, 3);
+    assert_string_equal(u.nodes[0].host, "s1");
+    assert_int_equal(u.nodes[0].port, 26379);
+    assert_string_equal(u.nodes[1].host, "::1");
+    assert_int_equal(u.nodes[1].port, 26380);
+    assert_int_equal(u.nodes[2].port, 5);
+    assert_string_equal(u.master, "mymaster");
+    assert_int_equal(u.db, 4);
+    redisurl_describe(&u, where, sizeof where);
+    assert_string_equal(where, "sentinel s1:26379,[::1]:26380,s3:5 master mymaster");
+
+    assert_int_equal(redisurl_parse("cluster://bob@c1:7000,c2", &u, err, sizeof err), 0);
+    assert_int_equal(u.kind, REDISURL_CLUSTER);
+    assert_int_equal(u.n_nodes, 2);
+    assert_int_equal(u.nodes[1].port, 6379);
+    assert_string_equal(u.user, "bob");
+    redisurl_describe(&u, where, sizeof where);
+    assert_string_equal(where, "cluster c1:7000,c2:6379");
+}
+
+/* Key slots as Redis Cluster computes them (CLUSTER KEYSLOT on a real server gives these:
+ * the test for the cluster itself, tests/redis/test_cluster.sh, checks the others). */
+static void test_key_slot(void **state)
+{
+    (void)state;
+    assert_int_equal(redisurl_key_slot("123456789", 9), 12739); /* CRC16/XMODEM check value */
+    assert_int_equal(redisurl_key_slot("foo", 3), 12182);
+    assert_int_equal(redisurl_key_slot("{user1000}.following", 20), redisurl_key_slot("user1000", 8));
+    assert_int_equal(redisurl_key_slot("foo{}{bar}", 10), redisurl_key_slot("foo{}{bar}", 10));
+    assert_int_equal(redisurl_key_slot("foo{{bar}}zap", 13), redisurl_key_slot("{bar", 4));
+    assert_int_equal(redisurl_key_slot("dnswatch:events:{s1}", 20), redisurl_key_slot("s1", 2));
+}
+
+static void test_redirect(void **state)
+{
+    (void)state;
+    redisReply r = {0};
+    bool ask;
+    redis_node to;
+    r.type = REDIS_REPLY_ERROR;
+    r.str = (char[]){"MOVED 3999 127.0.0.1:6381"};
+    assert_int_equal(redisurl_redirect(&r, &ask, &to), 1);
+    assert_false(ask);
+    assert_string_equal(to.host, "127.0.0.1");
+    assert_int_equal(to.port, 6381);
+    r.str = (char[]){"ASK 3999 [::1]:7002"};
+    assert_int_equal(redisurl_redirect(&r, &ask, &to), 1);
+    assert_true(ask);
+    assert_string_equal(to.host, "::1");
+    assert_int_equal(to.port, 7002);
+    r.str = (char[]){"MOVED 3999 127.0.0.1:0"};
+    assert_int_equal(redisurl_redirect(&r, &ask, &to), 0);
+    r.str = (char[]){"MOVED x 127.0.0.1:1"};
+    assert_int_equal(redisurl_redirect(&r, &ask, &to), 0);
+    r.str = (char[]){"ASK 0 []:1"}; /* found by fuzz_redisurl: an empty bracketed host */
+    assert_int_equal(redisurl_redirect(&r, &ask, &to), 0);
+    r.str = (char[]){"MOVED 1 :1"};
+    assert_int_equal(redisurl_redirect(&r, &ask, &to), 0);
+    r.str = (char[]){"ERR other"};
+    assert_int_equal(redisurl_redirect(&r, &ask, &to), 0);
+    r.type = REDIS_REPLY_STATUS;
+    r.str = (char[]){"MOVED 1 h:1"};
+    assert_int_equal(redisurl_redirect(&r, &ask, &to), 0);
+}
+
 static void test_bad(void **state)
 {
     (void)state;
     bad("", "unknown scheme");
     bad("http://host", "unknown scheme");
     bad("REDIS://host", "unknown scheme");
-    bad("rediss://host", "TLS");
+    bad("rediss://host:0", "port must be");
+    bad("sentinel://h1:26379", "names the master");
+    bad("sentinel://h1:26379/", "names the master");
+    bad("sentinel://h1:26379,/m", "no host");
+    bad("sentinel://u:pw@h1/m", "password does not belong");
+    bad("cluster://h1:7000/3", "no databases");
+    bad("cluster://", "no host");
+    bad("cluster://h1:7000,h2:99999", "port must be");
+    bad("cluster://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", "more than 16");
     bad("redis://user:secret@host", "password does not belong in the URL");
     bad("redis://:secret@host", "password does not belong");
     bad("redis://@host", "empty user name");
@@ -163,13 +257,50 @@ static void test_password(void **state)
     assert_null(strstr(err, "s3cret"));
 }
 
+/* systemd's LoadCredential: $CREDENTIALS_DIRECTORY/redis-password, below an explicit file
+ * and above the environment. */
+static void test_password_credential(void **state)
+{
+    (void)state;
+    char buf[64], err[256], dir[] = "/tmp/dw-cred-XXXXXX", cred[128], file[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(cred, sizeof cred, "%s/redis-password", dir);
+    snprintf(file, sizeof file, "%s/other", dir);
+    FILE *f = fopen(cred, "w");
+    assert_non_null(f);
+    fputs("fromcred\n", f);
+    fclose(f);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("fromfile\n", f);
+    fclose(f);
+
+    setenv("CREDENTIALS_DIRECTORY", dir, 1);
+    setenv(REDISURL_PASSWORD_ENV, "fromenv", 1);
+    assert_int_equal(redisurl_password(NULL, buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "fromcred");
+    assert_int_equal(redisurl_password(file, buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "fromfile");
+    unlink(cred); /* a directory without that credential: the environment */
+    assert_int_equal(redisurl_password(NULL, buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "fromenv");
+    unsetenv(REDISURL_PASSWORD_ENV);
+    unsetenv("CREDENTIALS_DIRECTORY");
+    unlink(file);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_fleet_forms),
+        cmocka_unit_test(test_key_slot),
+        cmocka_unit_test(test_redirect),
         cmocka_unit_test(test_redacted),
         cmocka_unit_test(test_password),
+        cmocka_unit_test(test_password_credential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

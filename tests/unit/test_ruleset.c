@@ -201,6 +201,20 @@ static void t_design_example(void **state)
     assert_true(hits_has(&h, 2));
     assert_int_equal(nameset_size(ruleset_names(rs)), 5);
 
+    /* What the rules watch for poisoning: each name and every name below it (for
+     * "*.zone" the zone too); the catch-all nothing. */
+    const nameset *w = ruleset_watch(rs);
+    struct hits wh;
+    memset(&wh, 0, sizeof wh);
+    assert_true(nameset_match(w, "pypi.org", 8, hit, &wh) >= 1 && hits_has(&wh, 0));
+    assert_true(has_name(w, "ns1.pypi.org") && has_name(w, "a.b.files.pythonhosted.org"));
+    assert_false(has_name(w, "org") || has_name(w, "pythonhosted.org"));
+    memset(&wh, 0, sizeof wh);
+    assert_true(nameset_match(w, "artifactory.corp.example", 24, hit, &wh) >= 1);
+    assert_true(hits_has(&wh, 1) && !hits_has(&wh, 0) && !hits_has(&wh, 2));
+    assert_true(has_name(w, "x.y.artifactory.corp.example"));
+    assert_false(has_name(w, "corp.example") || has_name(w, "example.net"));
+
     assert_int_equal(strncmp(ruleset_hash(rs), "sha256:", 7), 0);
     assert_int_equal(strlen(ruleset_hash(rs)), 7 + 64);
     ruleset_free(rs);

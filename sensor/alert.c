@@ -8,10 +8,12 @@
 
 #include "decoders/dns_present.h"
 #include "rules/prefixset.h"
+#include "sensor/attack.h"
 #include "sensor/suppress.h"
 
 /* The members of an alert's "dnswatch" object that depend on the rule alone
- * ("severity", "expected"), encoded once and copied into every alert of the rule: they
+ * ("severity", "expected"), and those of its "rule" object (metadata) and top level
+ * ("threat") likewise, encoded once and copied into every alert of the rule: they
  * were a fifth of the work of an alert. A slot is found by the rule's address and taken
  * only if the ruleset hash and the rule id match too: the hash covers every byte of
  * every rule file, so a rule of another (reloaded) ruleset that happens to get the same
@@ -22,6 +24,8 @@ typedef struct rule_frag {
     char hash[RULESET_HASH_TEXT_MAX];
     char id[RULE_ID_COPY_MAX];
     json_buf text;       /* the members, comma-separated, no braces */
+    json_buf rule_text;  /* members of "rule" after id, name, ruleset ("{}" when none) */
+    json_buf top_text;   /* top-level members: "threat" ("{}" when none) */
 } rule_frag;
 
 struct alerter {
@@ -36,8 +40,11 @@ alerter *alerter_new(const asn_db *db, unsigned fold_window_ms, unsigned fold_en
     if (!a)
         return NULL;
     a->db = db;
-    for (size_t i = 0; i < FRAG_SLOTS; i++)
+    for (size_t i = 0; i < FRAG_SLOTS; i++) {
         json_init(&a->frag[i].text);
+        json_init(&a->frag[i].rule_text);
+        json_init(&a->frag[i].top_text);
+    }
     a->fold = suppress_new(fold_entries ? fold_entries : 4096, fold_window_ms);
     if (!a->fold) {
         free(a);
@@ -51,8 +58,11 @@ void alerter_free(alerter *a)
     if (!a)
         return;
     suppress_free(a->fold);
-    for (size_t i = 0; i < FRAG_SLOTS; i++)
+    for (size_t i = 0; i < FRAG_SLOTS; i++) {
         json_free(&a->frag[i].text);
+        json_free(&a->frag[i].rule_text);
+        json_free(&a->frag[i].top_text);
+    }
     free(a);
 }
 
@@ -73,7 +83,7 @@ typedef struct as_memo {
 
 typedef struct alert_ctx {
     alerter *a;
-    const event_encoder *enc; /* its limits bound what write_dnswatch shows */
+    event_encoder *enc; /* its limits bound what write_dnswatch shows; related.ip */
     const eval_result *r;
     const eval_finding *f;
     as_memo *memo;
@@ -161,6 +171,7 @@ static void evidence_address(json_buf *j, const alert_ctx *c, const eval_evidenc
     event_format_ip(e->family, e->addr, ip);
     json_kv_str(j, "ip", ip);
     write_as(j, c, e->family, e->addr);
+    event_encoder_add_related(c->enc, e->family, e->addr);
 }
 
 /* An address in a special-purpose range, with the range. */
@@ -213,9 +224,10 @@ static void evidence_record(json_buf *j, const alert_ctx *c, const eval_evidence
     json_kv_str(j, "type", dns_type_name(rr->type, tb));
     uint8_t a[16];
     int alen = dns_rr_addr(c->m, rr, a);
-    if (alen)
+    if (alen) { /* glue or an answer pointing elsewhere: an offending address */
         event_format_ip(alen == 16 ? 6 : 4, a, data);
-    else if (dns_rdata_text(c->m, rr, data, sizeof data) < 0 && !data[0])
+        event_encoder_add_related(c->enc, alen == 16 ? 6 : 4, a);
+    } else if (dns_rdata_text(c->m, rr, data, sizeof data) < 0 && !data[0])
         strcpy(data, "?"); /* (cut to fit, or the RFC 3597 form of malformed data) */
     json_kv_str(j, "data", data);
 }
@@ -254,6 +266,7 @@ static void write_response(json_buf *j, const alert_ctx *c, const char *key,
         event_format_ip(r->family, r->addr, ip);
         json_kv_str(j, "ip", ip);
         write_as(j, c, r->family, r->addr);
+        event_encoder_add_related(c->enc, r->family, r->addr);
     }
     json_obj_end(j);
 }
@@ -337,7 +350,7 @@ static void evidence_resolver_sample(json_buf *j, const alert_ctx *c, const eval
     (void)c;
     event_format_ip(e->family, e->addr, ip);
     json_kv_str(j, "resolver", ip);
-    json_kv_u64(j, "sample", RSAMPLE_WINDOW);
+    json_kv_u64(j, "sample_size", RSAMPLE_WINDOW); /* not "sample": the flood's sample[] */
     json_kv_u64(j, "distinct", e->distinct);
     json_kv_u64(j, "sequential_steps", e->steps);
     json_kv_u64(j, "bad_windows", e->bad_windows);
@@ -383,6 +396,59 @@ static void write_rule_members(json_buf *j, const dw_rule *rule)
     json_obj_end(j);
 }
 
+/* The rule's metadata as members of the alert's "rule" object (ECS rule.*), after the
+ * id, name (title) and ruleset the encoder writes. The one place rule metadata reaches
+ * an event: rule.description, rule.reference[] (the rule's `references`), rule.author[]
+ * and rule.version come from the dw_rule fields description, references/n_references,
+ * author and version (unsigned, 0: not written) that the loader fills from the rule's
+ * keys of those names (DESIGN.md "Allow documents and rule metadata"). */
+static void write_rule_metadata(json_buf *j, const dw_rule *rule)
+{
+    if (rule->description)
+        json_kv_str(j, "description", rule->description);
+    if (rule->n_references) {
+        json_key(j, "reference");
+        json_arr_begin(j);
+        for (size_t i = 0; i < rule->n_references; i++)
+            json_str(j, rule->references[i]);
+        json_arr_end(j);
+    }
+    if (rule->author) {
+        json_key(j, "author");
+        json_arr_begin(j);
+        json_str(j, rule->author);
+        json_arr_end(j);
+    }
+    if (rule->version) { /* ECS rule.version is a keyword */
+        char v[16];
+        snprintf(v, sizeof v, "%u", rule->version);
+        json_kv_str(j, "version", v);
+    }
+}
+
+/* The rule's top-level members: threat.* from its ATT&CK tags. */
+static void write_rule_top(json_buf *j, const dw_rule *rule)
+{
+    attack_write_threat(j, rule->tags.v, rule->tags.n);
+}
+
+/* text = {members fn writes}; false when memory ran out. */
+static bool frag_build(json_buf *t, void (*fn)(json_buf *, const dw_rule *), const dw_rule *rule)
+{
+    json_reset(t);
+    json_obj_begin(t);
+    fn(t, rule);
+    json_obj_end(t);
+    return !t->oom && t->len >= 2;
+}
+
+/* Members built by frag_build, written into the open object of j. */
+static void frag_put(json_buf *j, const json_buf *t)
+{
+    if (t->len > 2) /* "{}": none */
+        json_raw(j, t->p + 1, t->len - 2);
+}
+
 /* The rule's members as text (see rule_frag), or NULL when they cannot be kept (an id
  * or hash too long for a slot, or no memory): then they are written directly. */
 static const rule_frag *rule_members(alerter *a, const dw_rule *rule, const char *hash)
@@ -393,12 +459,9 @@ static const rule_frag *rule_members(alerter *a, const dw_rule *rule, const char
     fr->rule = NULL;
     if (strlen(hash) >= sizeof fr->hash || strlen(rule->id) >= sizeof fr->id)
         return NULL;
-    json_buf *t = &fr->text;
-    json_reset(t);
-    json_obj_begin(t);
-    write_rule_members(t, rule);
-    json_obj_end(t);
-    if (t->oom || t->len < 2)
+    if (!frag_build(&fr->text, write_rule_members, rule) ||
+        !frag_build(&fr->rule_text, write_rule_metadata, rule) ||
+        !frag_build(&fr->top_text, write_rule_top, rule))
         return NULL;
     strcpy(fr->hash, hash);
     strcpy(fr->id, rule->id);
@@ -454,6 +517,58 @@ static void write_dnswatch(void *ctx, json_buf *j)
         json_obj_end(j);
     }
     json_arr_end(j);
+}
+
+/* rule.category: the class of attack the gravest violation of an alert points to, by
+ * the violation's name (rules/violation.h); a violation not listed is a "DNS anomaly". */
+static const char *violation_category(uint32_t violations)
+{
+    static const struct {
+        const char *violation, *category;
+    } classes[] = {
+        {"asn_mismatch", "DNS hijacking"},
+        {"asn_unknown", "DNS hijacking"},
+        {"prefix_mismatch", "DNS hijacking"},
+        {"cname_unexpected", "DNS hijacking"},
+        {"unexpected_resolver", "DNS hijacking"},
+        {"rebinding", "DNS rebinding"},
+        {"sinkhole", "DNS sinkhole"},
+        {"dnssec_missing", "DNSSEC validation"},
+        {"ttl_exceeded", "DNS policy"},
+        {"txid_mismatch_flood", "DNS cache poisoning"},
+        {"conflicting_answers", "DNS cache poisoning"},
+        {"unsolicited_response", "DNS cache poisoning"},
+        {"out_of_bailiwick", "DNS cache poisoning"},
+        {"fragment_conflict", "DNS cache poisoning"},
+        {"resolver_port_predictable", "DNS cache poisoning"},
+        {"resolver_txid_predictable", "DNS cache poisoning"},
+    };
+    const char *name = violations ? dw_violation_name(violations & -violations) : NULL;
+    for (size_t i = 0; name && i < sizeof classes / sizeof classes[0]; i++)
+        if (strcmp(classes[i].violation, name) == 0)
+            return classes[i].category;
+    return "DNS anomaly";
+}
+
+static void write_rule(void *ctx, json_buf *j)
+{
+    const alert_ctx *c = ctx;
+    json_kv_str(j, "category", violation_category(c->f->violations));
+    const rule_frag *fr = rule_members(c->a, c->f->rule, c->ruleset_hash);
+    if (fr)
+        frag_put(j, &fr->rule_text);
+    else
+        write_rule_metadata(j, c->f->rule);
+}
+
+static void write_top(void *ctx, json_buf *j)
+{
+    const alert_ctx *c = ctx;
+    const rule_frag *fr = rule_members(c->a, c->f->rule, c->ruleset_hash);
+    if (fr)
+        frag_put(j, &fr->top_text);
+    else
+        write_rule_top(j, c->f->rule);
 }
 
 /* Records that are evidence: those outside the question's bailiwick; in the answer
@@ -558,6 +673,7 @@ static void on_summary(void *ctx, const suppress_summary *s)
         .last_us = s->last_us,
         .rule_id = s->rule_id,
         .rule_name = no->rule_name,
+        .rule_category = violation_category(s->violations),
         .reason = s->reason,
         .first_id = no->first_id,
         .severity = s->severity,
@@ -656,6 +772,8 @@ unsigned alerter_emit(alerter *a, event_encoder *enc, const char *ruleset_hash,
             .ruleset = ruleset_hash,
             .tags = rule->tags.v,
             .n_tags = rule->tags.n,
+            .write_rule = write_rule,
+            .write_top = write_top,
             .write_dnswatch = write_dnswatch,
             .write_answer = write_answer,
             .answer_matters = answer_matters,

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "common/hash.h"
 #include "decoders/dns_present.h"
 #include "decoders/dnstap.h"
 
@@ -16,9 +18,37 @@
  * whose every byte becomes "\DDD". */
 #define RDATA_TEXT_MAX (65535u * 4u + 64u)
 
+/* related.ip of one event: every address it names (client, server, answers), each once,
+ * in the order first named, and the JSON array of them built as they come. The first
+ * RELATED_LINEAR are compared one by one (nearly every event); past them a hash set
+ * over the addresses takes over, emptied per event by a new generation number rather
+ * than cleared. */
+#define RELATED_SLOTS 16384u /* a power of two, over twice RELATED_MAX */
+#define RELATED_MAX (DNS_MAX_RRS + 2u)
+#define RELATED_LINEAR 8u
+_Static_assert(RELATED_SLOTS >= 2 * RELATED_MAX, "related.ip table at most half full");
+typedef struct related_set {
+    uint64_t seed;       /* random: packet contents cannot aim addresses at one slot */
+    uint32_t gen;
+    unsigned n;
+    bool hashed;         /* past RELATED_LINEAR: every entry is in the slots */
+    uint32_t slot_gen[RELATED_SLOTS];
+    uint16_t slot_idx[RELATED_SLOTS];
+    struct {
+        uint64_t key[2]; /* the address, zero-padded to 16 bytes */
+        uint8_t len;     /* 4 or 16 */
+    } ip[RELATED_MAX];
+    size_t arr_len;      /* arr: "[" then each address quoted, with a comma after it */
+    char arr[2 + RELATED_MAX * (DNS_IPV6_TEXT_MAX + 3)];
+} related_set;
+
 struct event_encoder {
     event_meta meta;
     json_buf j;
+    json_buf observer;   /* the observer object's text, the same in every event */
+    json_buf observer_bare; /* the same without the ingress interface (dnstap messages) */
+    related_set *rel;
+    char hostname[256];
     uint64_t id_hi;      /* random per encoder: ids are unique across workers and restarts */
     uint64_t id_seq;
     char id_hi_hex[16];  /* id_hi as the event id's first 16 hex digits */
@@ -27,6 +57,8 @@ struct event_encoder {
     /* The question name's text, for the answers that name their owner by a pointer to
      * it (nearly all of them); qtext_len < 0 when it cannot stand in (see write_owner). */
     int qtext_len;
+    int qname_len;       /* the question's text in qtext, whatever its form; -1: none */
+    size_t qjson_off, qjson_end; /* the question name's JSON string in j (quotes included) */
     char qtext[DNS_NAME_TEXT_MAX];
     /* The size bound (event.h) of the event being encoded: its limits, and which records
      * of each section it shows (plan_records), by enum dns_section. */
@@ -108,6 +140,30 @@ static unsigned findings_shown(const event_encoder *e, const event_alert *alert)
     return kept < e->lim.findings ? kept : e->lim.findings;
 }
 
+/* The observer object's text (write_observer_at), with the capture interface as its
+ * ingress or without it. Returns false when memory ran out. */
+static bool build_observer(event_encoder *e, json_buf *j, bool ingress)
+{
+    json_obj_begin(j);
+    json_kv_str(j, "name", e->meta.observer_name);
+    json_kv_str(j, "hostname", e->meta.hostname);
+    json_kv_str(j, "type", "sensor");
+    json_kv_str(j, "vendor", EVENT_OBSERVER_VENDOR);
+    json_kv_str(j, "product", EVENT_OBSERVER_PRODUCT);
+    json_kv_str(j, "version", DNSWATCH_VERSION);
+    if (ingress && e->meta.iface) {
+        json_key(j, "ingress");
+        json_obj_begin(j);
+        json_key(j, "interface");
+        json_obj_begin(j);
+        json_kv_str(j, "name", e->meta.iface);
+        json_obj_end(j);
+        json_obj_end(j);
+    }
+    json_obj_end(j);
+    return !j->oom;
+}
+
 event_encoder *event_encoder_new(const event_meta *meta)
 {
     event_encoder *e = calloc(1, sizeof *e);
@@ -115,9 +171,19 @@ event_encoder *event_encoder_new(const event_meta *meta)
         return NULL;
     e->meta = *meta;
     json_init(&e->j);
+    json_init(&e->observer);
+    json_init(&e->observer_bare);
     e->rdtext = malloc(RDATA_TEXT_MAX);
-    if (!e->rdtext) {
-        free(e);
+    e->rel = calloc(1, sizeof *e->rel);
+    if (!e->meta.hostname) {
+        if (gethostname(e->hostname, sizeof e->hostname) != 0 || !e->hostname[0])
+            snprintf(e->hostname, sizeof e->hostname, "localhost");
+        e->hostname[sizeof e->hostname - 1] = '\0';
+        e->meta.hostname = e->hostname;
+    }
+    if (!e->rdtext || !e->rel || !build_observer(e, &e->observer, true) ||
+        !build_observer(e, &e->observer_bare, false)) {
+        event_encoder_free(e);
         return NULL;
     }
     if (getrandom(&e->id_hi, sizeof e->id_hi, 0) != sizeof e->id_hi) {
@@ -128,6 +194,9 @@ event_encoder *event_encoder_new(const event_meta *meta)
     }
     for (int i = 0; i < 16; i++)
         e->id_hi_hex[15 - i] = "0123456789abcdef"[(e->id_hi >> (4 * i)) & 0xf];
+    /* Not derived from id_hi: that half of every event id is in every event. */
+    if (getrandom(&e->rel->seed, sizeof e->rel->seed, 0) != sizeof e->rel->seed)
+        e->rel->seed = hash_mix64(e->id_hi ^ (uintptr_t)e->rel);
     e->lim = LIMITS[0];
     return e;
 }
@@ -137,7 +206,10 @@ void event_encoder_free(event_encoder *e)
     if (!e)
         return;
     json_free(&e->j);
+    json_free(&e->observer);
+    json_free(&e->observer_bare);
     free(e->rdtext);
+    free(e->rel);
     free(e);
 }
 
@@ -195,7 +267,10 @@ static void write_question_name(event_encoder *e, const dns_msg *m)
         json_null(&e->j);
         return;
     }
+    e->qname_len = n;
+    e->qjson_off = e->j.len;
     json_strn(&e->j, e->qtext, (size_t)n);
+    e->qjson_end = e->j.len;
     if (end - m->qname_off == (size_t)wlen && m->qname_off < 0x4000)
         e->qtext_len = n;
 }
@@ -211,6 +286,8 @@ static void write_owner(event_encoder *e, const dns_msg *m, size_t off)
     write_name(e, m, off);
 }
 
+/* The header bits ECS names in dns.header_flags: AA TC RD RA AD CD, and DO. QR is not
+ * one of them (dns.type says query or answer; dnswatch.qr_clear an answer without it). */
 static void write_header_flags(json_buf *j, const dns_msg *m)
 {
     json_key(j, "header_flags");
@@ -218,12 +295,110 @@ static void write_header_flags(json_buf *j, const dns_msg *m)
     for (size_t i = 0; i < DNS_FLAG_COUNT; i++) {
         uint16_t bit;
         const char *name = dns_flag(i, &bit);
-        if (m->flags & bit)
+        if ((m->flags & bit) && bit != DNS_F_QR)
             json_str(j, name);
     }
     if (m->has_opt && m->edns_do)
         json_str(j, "DO");
     json_arr_end(j);
+}
+
+static void related_reset(related_set *r)
+{
+    r->n = 0;
+    r->arr_len = 1;
+    r->arr[0] = '[';
+    r->hashed = false; /* a new generation when the slots are next used */
+}
+
+static bool related_same(const related_set *r, unsigned k, const uint64_t key[2], size_t alen)
+{
+    return r->ip[k].key[0] == key[0] && r->ip[k].key[1] == key[1] && r->ip[k].len == alen;
+}
+
+/* The slot of an address: its own (*found) or the free one it would take. */
+static uint32_t related_slot(const related_set *r, const uint64_t key[2], size_t alen,
+                             bool *found)
+{
+    uint64_t h = hash_mix64(key[0] ^ hash_mix64(key[1] ^ alen ^ r->seed));
+    for (uint32_t i = (uint32_t)h;; i++) {
+        uint32_t s = i & (RELATED_SLOTS - 1);
+        if (r->slot_gen[s] != r->gen) {
+            *found = false;
+            return s;
+        }
+        if (related_same(r, r->slot_idx[s], key, alen)) {
+            *found = true;
+            return s;
+        }
+    }
+}
+
+static void related_stamp(related_set *r, uint32_t s, unsigned k)
+{
+    r->slot_gen[s] = r->gen;
+    r->slot_idx[s] = (uint16_t)k;
+}
+
+/* Adds an address (alen 4 or 16 bytes) and its text to related.ip unless it is there. */
+static void related_add(related_set *r, const uint8_t *addr, size_t alen, const char *text)
+{
+    if (r->n >= RELATED_MAX)
+        return;
+    uint64_t key[2] = {0, 0};
+    memcpy(key, addr, alen == 16 ? 16 : 4);
+    bool found = false;
+    if (r->n < RELATED_LINEAR) {
+        for (unsigned k = 0; k < r->n; k++)
+            if (related_same(r, k, key, alen))
+                return;
+    } else {
+        if (!r->hashed) {
+            if (++r->gen == 0) { /* once in 2^32 uses: the stamps could repeat */
+                memset(r->slot_gen, 0, sizeof r->slot_gen);
+                r->gen = 1;
+            }
+            for (unsigned k = 0; k < r->n; k++)
+                related_stamp(r, related_slot(r, r->ip[k].key, r->ip[k].len, &found), k);
+            r->hashed = true;
+        }
+        uint32_t s = related_slot(r, key, alen, &found);
+        if (found)
+            return;
+        related_stamp(r, s, r->n);
+    }
+    r->ip[r->n].key[0] = key[0];
+    r->ip[r->n].key[1] = key[1];
+    r->ip[r->n].len = (uint8_t)alen;
+    r->n++;
+    /* Address text needs no JSON escaping. */
+    size_t tl = strnlen(text, DNS_IPV6_TEXT_MAX - 1);
+    char *o = r->arr + r->arr_len;
+    *o++ = '"';
+    memcpy(o, text, tl);
+    o += tl;
+    *o++ = '"';
+    *o++ = ',';
+    r->arr_len = (size_t)(o - r->arr);
+}
+
+void event_encoder_add_related(event_encoder *e, int family, const uint8_t *addr)
+{
+    char text[DNS_IPV6_TEXT_MAX];
+    event_format_ip(family, addr, text);
+    related_add(e->rel, addr, family == 6 ? 16 : 4, text);
+}
+
+static void write_related(json_buf *j, related_set *r)
+{
+    if (!r->n)
+        return;
+    r->arr[r->arr_len - 1] = ']'; /* the last comma */
+    json_key(j, "related");
+    json_obj_begin(j);
+    json_key(j, "ip");
+    json_raw(j, r->arr, r->arr_len);
+    json_obj_end(j);
 }
 
 /* The records of one section shown (plan_records) as the array key: dns.answers,
@@ -292,6 +467,7 @@ static void write_answers(event_encoder *e, const dns_msg *m, const event_alert 
             continue;
         event_format_ip(n == 16 ? 6 : 4, a, ip);
         json_str(j, ip);
+        related_add(e->rel, a, (size_t)n, ip);
     }
     json_arr_end(j);
     /* The other sections, when they hold records: what a resolver may cache beside the
@@ -340,13 +516,19 @@ static void write_dnswatch(event_encoder *e, const dns_msg *m, const event_alert
     json_buf *j = &e->j;
     bool cut_findings = alert && findings_shown(e, alert) < alert->findings_total;
     bool cut = records_cut(e) || cut_findings;
-    bool any = alert || m->has_opt || m->problems || cut;
+    /* An answer in a message whose QR bit is clear (stub resolvers take it, dns.h). */
+    bool qr_clear = !(m->flags & DNS_F_QR) && dns_msg_is_answer(m);
+    bool any = alert || m->has_opt || m->problems || cut || qr_clear;
     if (!any)
         return;
     json_key(j, "dnswatch");
     json_obj_begin(j);
     if (alert && alert->write_dnswatch)
         alert->write_dnswatch(alert->ctx, j);
+    if (qr_clear) {
+        json_key(j, "qr_clear");
+        json_bool(j, true);
+    }
     if (cut) {
         json_key(j, "truncated");
         json_obj_begin(j);
@@ -418,6 +600,25 @@ static void begin_event(event_encoder *e, uint64_t ts_us, const char *kind, cons
 
 const char *event_encoder_last_id(const event_encoder *e) { return e->last_id; }
 
+/* ECS categorisation, in the open "event" object: category and type are arrays, given as
+ * literal JSON text (e.g. "[\"network\"]"). */
+#define write_categories(j, category, type)                                               \
+    do {                                                                                  \
+        json_keyn((j), "category", sizeof "category" - 1);                                \
+        json_raw((j), (category), sizeof(category) - 1);                                  \
+        json_keyn((j), "type", sizeof "type" - 1);                                        \
+        json_raw((j), (type), sizeof(type) - 1);                                          \
+    } while (0)
+
+/* Closes the "event" object and writes "ecs" after it. */
+static void end_event_object(json_buf *j)
+{
+    static const char ecs[] = "{\"version\":\"" EVENT_ECS_VERSION "\"}";
+    json_obj_end(j);
+    json_key(j, "ecs");
+    json_raw(j, ecs, sizeof ecs - 1);
+}
+
 /* JSON text of a dnstap field: bytes that are not printable ASCII become '?', so a
  * resolver's free text cannot break the line. */
 static void json_kv_dnstap_text(json_buf *j, const char *key, const uint8_t *p, size_t n)
@@ -429,37 +630,101 @@ static void json_kv_dnstap_text(json_buf *j, const char *key, const uint8_t *p, 
     json_kv_str(j, key, buf);
 }
 
-/* observer: the sensor; for a message from dnstap also the resolver that reported it
- * (observer.hostname: its identity, observer.version: its version), and no ingress
- * interface (the message did not come through it). */
+/* observer: always the sensor (ECS: the host and product that saw the data). A message
+ * from dnstap has no ingress interface (it did not come through one); the resolver that
+ * reported it is named in dnstap.identity and dnstap.version (write_dnstap). */
 static void write_observer_at(event_encoder *e, const pkt_info *pi)
 {
-    const pkt_dnstap *dt = pi && pi->dnstap.type ? &pi->dnstap : NULL;
-    json_buf *j = &e->j;
-    json_key(j, "observer");
-    json_obj_begin(j);
-    json_kv_str(j, "name", e->meta.observer_name);
-    json_kv_str(j, "type", "sensor");
-    if (dt && dt->identity_len)
-        json_kv_dnstap_text(j, "hostname", dt->identity, dt->identity_len);
-    if (dt && dt->version_len)
-        json_kv_dnstap_text(j, "version", dt->version, dt->version_len);
-    if (e->meta.iface && !dt) {
-        json_key(j, "ingress");
-        json_obj_begin(j);
-        json_key(j, "interface");
-        json_obj_begin(j);
-        json_kv_str(j, "name", e->meta.iface);
-        json_obj_end(j);
-        json_obj_end(j);
-    }
-    json_obj_end(j);
+    const json_buf *o = pi && pi->dnstap.type ? &e->observer_bare : &e->observer;
+    json_key(&e->j, "observer");
+    json_raw(&e->j, o->p, o->len);
 }
 
 static void write_observer(event_encoder *e)
 {
     write_observer_at(e, NULL);
 }
+
+/* A small text builder for "message" (bounded: text past the end is left out). */
+typedef struct msgbuf {
+    char *p;
+    size_t n, cap;
+} msgbuf;
+
+static inline void msg_add(msgbuf *b, const char *s, size_t n)
+{
+    if (n <= b->cap - b->n) { /* a piece that does not fit is left out whole */
+        memcpy(b->p + b->n, s, n);
+        b->n += n;
+    }
+}
+
+static void msg_str(msgbuf *b, const char *s) { msg_add(b, s, strlen(s)); }
+
+/* A literal: its length known to the compiler, so is the copy. */
+#define MSG_LIT(b, lit) msg_add((b), (lit), sizeof(lit) - 1)
+
+static void msg_u64(msgbuf *b, uint64_t v)
+{
+    char d[20];
+    size_t n = 0;
+    do
+        d[sizeof d - 1 - n++] = (char)('0' + v % 10);
+    while ((v /= 10) && n < sizeof d);
+    msg_add(b, d + sizeof d - n, n);
+}
+
+/* message of a DNS event: "DNS answer NOERROR from 10.10.0.53 to 10.1.2.3 for pypi.org A,
+ * 2 answers". Written as raw JSON: every part but the question name is text of this
+ * program with nothing to escape, and the name is copied as the question's escaped JSON
+ * text, already in the buffer (escaping it again was half the cost of the message). */
+static void write_dns_message(event_encoder *e, const dns_msg *m, bool response,
+                              const char *server, const char *client)
+{
+    json_buf *j = &e->j;
+    /* The escaped name: at most 2 bytes per character of its text (a quote or backslash),
+     * as the name text is ASCII (dns_present.h). */
+    char text[2 * DNS_NAME_TEXT_MAX + 2 * DNS_IPV6_TEXT_MAX + 128], tbuf[16];
+    msgbuf b = {text, 0, sizeof text};
+    if (response)
+        MSG_LIT(&b, "\"DNS answer ");
+    else
+        MSG_LIT(&b, "\"DNS query from ");
+    if (response) {
+        msg_str(&b, dns_rcode_name(m->rcode, tbuf));
+        MSG_LIT(&b, " from ");
+        msg_str(&b, server);
+        MSG_LIT(&b, " to ");
+        msg_str(&b, client);
+    } else {
+        msg_str(&b, client);
+        MSG_LIT(&b, " to ");
+        msg_str(&b, server);
+    }
+    size_t qn = e->qjson_end - e->qjson_off;
+    if (m->has_question && e->qname_len >= 0 && !j->oom && qn >= 2 &&
+        qn - 2 <= 2 * (size_t)DNS_NAME_TEXT_MAX) {
+        MSG_LIT(&b, " for ");
+        msg_add(&b, j->p + e->qjson_off + 1, qn - 2);
+        MSG_LIT(&b, " ");
+        msg_str(&b, dns_type_name(m->qtype, tbuf));
+    } else {
+        MSG_LIT(&b, " without a question");
+    }
+    if (response) {
+        MSG_LIT(&b, ", ");
+        msg_u64(&b, e->sec_total[DNS_SEC_ANSWER]);
+        if (e->sec_total[DNS_SEC_ANSWER] == 1)
+            MSG_LIT(&b, " answer\"");
+        else
+            MSG_LIT(&b, " answers\"");
+    } else {
+        MSG_LIT(&b, "\"");
+    }
+    json_key(j, "message");
+    json_raw(j, text, b.n);
+}
+
 
 /* Closes the event and returns its line (NULL if memory ran out). */
 static const char *end_event(event_encoder *e, size_t *len)
@@ -476,11 +741,11 @@ static const char *end_event(event_encoder *e, size_t *len)
 }
 
 /* event.reason: the alert's, and what the event leaves out ("3990 answers, 32 shown"). */
-static void write_reason(event_encoder *e, const event_alert *alert)
+static void write_reason_as(event_encoder *e, const event_alert *alert, const char *key)
 {
     unsigned fs = findings_shown(e, alert);
     if (!records_cut(e) && fs >= alert->findings_total) {
-        json_kv_str(&e->j, "reason", alert->reason);
+        json_kv_str(&e->j, key, alert->reason);
         return;
     }
     char buf[768];
@@ -499,7 +764,12 @@ static void write_reason(event_encoder *e, const event_alert *alert)
         }
     if (n < sizeof buf)
         snprintf(buf + n, sizeof buf - n, ")");
-    json_kv_str(&e->j, "reason", buf);
+    json_kv_str(&e->j, key, buf);
+}
+
+static void write_reason(event_encoder *e, const event_alert *alert)
+{
+    write_reason_as(e, alert, "reason");
 }
 
 static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_msg *m,
@@ -533,6 +803,11 @@ static void write_dnstap(event_encoder *e, const pkt_info *pi)
     json_obj_begin(j);
     const char *name = dnstap_type_name(dt->type);
     json_kv_str(j, "type", name ? name : "unknown");
+    /* The resolver that reported the message (observer.* stays the sensor). */
+    if (dt->identity_len)
+        json_kv_dnstap_text(j, "identity", dt->identity, dt->identity_len);
+    if (dt->version_len)
+        json_kv_dnstap_text(j, "version", dt->version, dt->version_len);
     const char *sp = dnstap_protocol_name(dt->socket_protocol);
     if (sp)
         json_kv_str(j, "socket_protocol", sp);
@@ -550,22 +825,32 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
                                const event_alert *alert, size_t *len)
 {
     json_buf *j = &e->j;
-    char buf[64], tbuf[16];
+    char sbuf[DNS_IPV6_TEXT_MAX], cbuf[DNS_IPV6_TEXT_MAX], tbuf[16];
     bool response = dns_msg_is_answer(m); /* answers with QR clear too (dns.h) */
     /* The server is the side that answers: the source of a response. */
     const uint8_t *server = response ? pi->src : pi->dst;
     const uint8_t *client = response ? pi->dst : pi->src;
     uint16_t sport = response ? pi->sport : pi->dport;
     uint16_t cport = response ? pi->dport : pi->sport;
+    size_t alen = pi->ip_version == 6 ? 16 : 4;
 
     e->qtext_len = -1;
+    e->qname_len = -1;
+    event_format_ip(pi->ip_version, client, cbuf);
+    event_format_ip(pi->ip_version, server, sbuf);
+    related_reset(e->rel);
+    related_add(e->rel, client, alen, cbuf);
+    related_add(e->rel, server, alen, sbuf);
     plan_records(e, m, alert);
     begin_event(e, pi->ts_us, alert ? "alert" : "event", alert ? "dnswatch.alert" : "dnswatch.dns");
     if (alert) {
         json_kv_u64(j, "severity", alert->severity);
         write_reason(e, alert);
+        write_categories(j, "[\"network\",\"intrusion_detection\"]", "[\"info\"]");
+    } else {
+        write_categories(j, "[\"network\"]", "[\"protocol\"]");
     }
-    json_obj_end(j);
+    end_event_object(j);
 
     if (alert) {
         json_key(j, "rule");
@@ -573,7 +858,11 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
         json_kv_str(j, "id", alert->rule_id);
         json_kv_str(j, "name", alert->rule_name);
         json_kv_str(j, "ruleset", alert->ruleset);
+        if (alert->write_rule)
+            alert->write_rule(alert->ctx, j);
         json_obj_end(j);
+        if (alert->write_top)
+            alert->write_top(alert->ctx, j);
     }
     write_dnswatch(e, m, alert);
     write_observer_at(e, pi);
@@ -582,9 +871,11 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
     json_key(j, "network");
     json_obj_begin(j);
     json_kv_str(j, "transport", pi->proto == 6 ? "tcp" : "udp");
-    if (pi->dnstap.type)
-        json_kv_str(j, "protocol", dnstap_network_protocol(pi->dnstap.socket_protocol));
     json_kv_str(j, "type", pi->ip_version == 6 ? "ipv6" : "ipv4");
+    /* dns, or how a dnstap message says it travelled (dot, doh, doq, dnscrypt) */
+    json_kv_str(j, "protocol", pi->dnstap.type
+                                   ? dnstap_network_protocol(pi->dnstap.socket_protocol)
+                                   : "dns");
     if (pi->n_vlan > 0) {
         json_key(j, "vlan");
         json_obj_begin(j);
@@ -602,18 +893,34 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
     }
     json_obj_end(j);
 
+    /* client/server by role; source/destination the same two as ECS and Packetbeat put
+     * them for a DNS exchange: the source is the side that asked (so destination.port is
+     * 53 in the events of every response). */
+    size_t at[3];
+    at[0] = j->len;
     json_key(j, "client");
     json_obj_begin(j);
-    event_format_ip(pi->ip_version, client, buf);
-    json_kv_str(j, "ip", buf);
+    json_kv_str(j, "ip", cbuf);
     json_kv_u64(j, "port", cport);
     json_obj_end(j);
+    at[1] = j->len;
     json_key(j, "server");
     json_obj_begin(j);
-    event_format_ip(pi->ip_version, server, buf);
-    json_kv_str(j, "ip", buf);
+    json_kv_str(j, "ip", sbuf);
     json_kv_u64(j, "port", sport);
     json_obj_end(j);
+    at[2] = j->len;
+    /* source and destination are copies of the two objects: their text from the '{'. */
+    static const char *const copy_as[2] = {"source", "destination"};
+    for (int k = 0; k < 2 && !j->oom; k++) {
+        const char *obj = memchr(j->p + at[k], '{', at[k + 1] - at[k]);
+        size_t n = obj ? (size_t)(j->p + at[k + 1] - obj) : 0;
+        if (!obj || !json_room(j, n + 32))
+            break;
+        obj = j->p + (at[k + 1] - n); /* the room may have moved the buffer */
+        json_key(j, copy_as[k]);
+        json_raw(j, obj, n);
+    }
 
     json_key(j, "dns");
     json_obj_begin(j);
@@ -635,6 +942,12 @@ static const char *encode_once(event_encoder *e, const pkt_info *pi, const dns_m
     if (response)
         write_answers(e, m, alert);
     json_obj_end(j);
+    write_related(j, e->rel);
+
+    if (alert) /* the alert's reason, truncation note included, is its message */
+        write_reason_as(e, alert, "message");
+    else
+        write_dns_message(e, m, response, sbuf, cbuf);
 
     if (alert && alert->n_tags) {
         json_key(j, "tags");
@@ -667,16 +980,21 @@ const char *event_encode_summary(event_encoder *e, const event_summary *s, size_
     if (n < sizeof buf)
         snprintf(buf + n, sizeof buf - n, ": %s", s->reason);
     json_kv_str(j, "reason", buf);
-    event_format_time(s->first_us, buf);
-    json_kv_str(j, "start", buf);
-    event_format_time(s->last_us, buf);
-    json_kv_str(j, "end", buf);
-    json_obj_end(j);
+    char when[40];
+    event_format_time(s->first_us, when);
+    json_kv_str(j, "start", when);
+    event_format_time(s->last_us, when);
+    json_kv_str(j, "end", when);
+    write_categories(j, "[\"network\",\"intrusion_detection\"]", "[\"info\"]");
+    end_event_object(j);
+    json_kv_str(j, "message", buf);
     json_key(j, "rule");
     json_obj_begin(j);
     json_kv_str(j, "id", s->rule_id);
     if (s->rule_name)
         json_kv_str(j, "name", s->rule_name);
+    if (s->rule_category)
+        json_kv_str(j, "category", s->rule_category);
     json_obj_end(j);
     json_key(j, "dnswatch");
     json_obj_begin(j);
@@ -711,16 +1029,20 @@ const char *event_encode_summary(event_encoder *e, const event_summary *s, size_
     }
     json_obj_end(j);
     write_observer(e);
-    if (s->n_clients) {
-        json_key(j, "related");
-        json_obj_begin(j);
-        json_key(j, "ip");
-        json_arr_begin(j);
-        for (size_t i = 0; i < s->n_clients; i++)
-            json_str(j, s->clients[i]);
-        json_arr_end(j);
-        json_obj_end(j);
+    json_key(j, "network");
+    json_obj_begin(j);
+    json_kv_str(j, "protocol", "dns");
+    json_obj_end(j);
+    /* related.ip: the folded clients, then the answers' addresses. */
+    related_reset(e->rel);
+    for (size_t i = 0; i < s->n_clients + s->n_answers; i++) {
+        const char *text = i < s->n_clients ? s->clients[i] : s->answer_data[i - s->n_clients];
+        uint8_t a[16];
+        int family = dns_parse_ip(text, a);
+        if (family > 0)
+            related_add(e->rel, a, family == 6 ? 16 : 4, text);
     }
+    write_related(j, e->rel);
     json_key(j, "dns");
     json_obj_begin(j);
     json_kv_str(j, "type", "answer");
@@ -754,7 +1076,13 @@ const char *event_encode_health(event_encoder *e, uint64_t ts_us, const char *ac
     json_kv_str(j, "action", action);
     json_kv_str(j, "outcome", outcome);
     json_kv_str(j, "reason", reason);
-    json_obj_end(j);
+    /* A reload changes the sensor's configuration; anything else is about the traffic. */
+    if (strcmp(action, "rules-reload") == 0 || strcmp(action, "asn-reload") == 0)
+        write_categories(j, "[\"configuration\"]", "[\"change\"]");
+    else
+        write_categories(j, "[\"network\"]", "[\"info\"]");
+    end_event_object(j);
+    json_kv_str(j, "message", reason);
     if (n) {
         json_key(j, "dnswatch");
         json_obj_begin(j);
@@ -771,11 +1099,14 @@ const char *event_encode_health(event_encoder *e, uint64_t ts_us, const char *ac
 
 const char *event_encode_custom(event_encoder *e, uint64_t ts_us, const char *kind,
                                 const char *dataset, void (*fn)(void *ctx, json_buf *j),
-                                void *ctx, size_t *len)
+                                void *ctx, const char *message, size_t *len)
 {
     begin_event(e, ts_us, kind, dataset);
-    json_obj_end(&e->j);
+    write_categories(&e->j, "[\"network\"]", "[\"info\"]");
+    end_event_object(&e->j);
     fn(ctx, &e->j);
     write_observer(e);
+    if (message)
+        json_kv_str(&e->j, "message", message);
     return end_event(e, len);
 }

@@ -14,12 +14,20 @@
 
 typedef struct event_encoder event_encoder;
 
+/* The ECS version the events follow (ecs.version); docs/events.md lists every field and
+ * tests/tools/ecs_check.py holds the definitions of those taken from ECS. */
+#define EVENT_ECS_VERSION "8.11.0"
+/* observer.vendor and observer.product. */
+#define EVENT_OBSERVER_VENDOR "dnswatch"
+#define EVENT_OBSERVER_PRODUCT "dnswatch"
+
 /* event.id: this many hex digits (a random half per encoder, then a sequence). */
 #define EVENT_ID_LEN 32
 
 typedef struct event_meta {
     const char *observer_name; /* shown as observer.name; required */
     const char *iface;         /* observer.ingress.interface.name; NULL when reading a file */
+    const char *hostname;      /* observer.hostname; NULL: the encoder asks gethostname() */
 } event_meta;
 
 /* The size bound of an event line: at most EVENT_MAX_BYTES, newline included. The
@@ -49,6 +57,10 @@ typedef struct event_alert {
     const char *rule_id, *rule_name, *ruleset;
     const char *const *tags;
     size_t n_tags;
+    /* Writes further members of the "rule" object (category, description...); may be NULL. */
+    void (*write_rule)(void *ctx, json_buf *j);
+    /* Writes further top-level members (threat); may be NULL. */
+    void (*write_top)(void *ctx, json_buf *j);
     /* Writes the members of the "dnswatch" object (violations, expected, cname_chain...). */
     void (*write_dnswatch)(void *ctx, json_buf *j);
     /* Writes extra members of a record's object, in any section (its "as" for an
@@ -77,6 +89,11 @@ const char *event_encode(event_encoder *e, const pkt_info *pi, const dns_msg *m,
 /* The limits of the event being encoded, for the alert's write_dnswatch callback. */
 const event_limits *event_encoder_limits(const event_encoder *e);
 
+/* Adds an address (family 4 or 6) to related.ip of the event being encoded, unless it is
+ * there: for the alert's callbacks, whose evidence may name an address no answer record
+ * holds (an SVCB/HTTPS address hint). */
+void event_encoder_add_related(event_encoder *e, int family, const uint8_t *addr);
+
 /* A folded-alerts summary (see suppress.h): one alert line saying how many identical
  * alerts were folded into the one written first, which it continues (first_id), with
  * what it needs to stand alone: rule, question, answers, the clients of the folded alerts
@@ -86,6 +103,7 @@ const event_limits *event_encoder_limits(const event_encoder *e);
 typedef struct event_summary {
     uint64_t first_us, last_us;
     const char *rule_id, *rule_name, *reason, *first_id;
+    const char *rule_category; /* rule.category; NULL: none */
     uint8_t severity;
     const char *const *violations;
     size_t n_violations;
@@ -111,10 +129,11 @@ const char *event_encode_health(event_encoder *e, uint64_t ts_us, const char *ac
                                 const char *const *details, size_t n, size_t *len);
 
 /* An event of the sensor's own (event.kind e.g. "metric"): @timestamp, event {kind,
- * dataset, id}, then what fn writes as further top-level members, then observer. */
+ * dataset, id, category ["network"], type ["info"]}, ecs, then what fn writes as further
+ * top-level members, then observer and message (one line; NULL: none). */
 const char *event_encode_custom(event_encoder *e, uint64_t ts_us, const char *kind,
                                 const char *dataset, void (*fn)(void *ctx, json_buf *j),
-                                void *ctx, size_t *len);
+                                void *ctx, const char *message, size_t *len);
 
 /* Address text (inet_ntop) of a 4- or 16-byte address into out[DNS_IPV6_TEXT_MAX]. */
 void event_format_ip(int ip_version, const uint8_t *addr, char out[DNS_IPV6_TEXT_MAX]);

@@ -270,8 +270,16 @@ static void emit_metric_event(pipeline *pl)
     size_t len;
     memset(&snap, 0, sizeof snap);
     fill_metrics(pl, &snap);
+    uint64_t drops = 0;
+    for (unsigned i = 0; i < snap.n_workers; i++)
+        drops += snap.ring_dropped[i];
+    char message[160];
+    snprintf(message, sizeof message,
+             "sensor counters: %llu packets, %llu alerts, %llu packets dropped by full queues",
+             (unsigned long long)snap.counters.v[DW_C_PACKETS], (unsigned long long)snap.alerts,
+             (unsigned long long)drops);
     const char *line = event_encode_custom(pl->health, clk_wall_us(), "metric", "dnswatch.metrics",
-                                           write_metric_members, &snap, &len);
+                                           write_metric_members, &snap, message, &len);
     if (line)
         dw_out_write(pl->out, line, len);
 }
@@ -752,7 +760,7 @@ int run_main(const dw_options *o)
         snprintf(pl->observer, sizeof pl->observer, "dnswatch");
     pl->observer[sizeof pl->observer - 1] = '\0';
     const char *observer = o->observer_name ? o->observer_name : pl->observer;
-    event_meta meta = {observer, o->iface};
+    event_meta meta = {observer, o->iface, NULL};
     pl->health = event_encoder_new(&meta);
     if (!pl->health) {
         slog(SLOG_ERR, "out of memory");

@@ -255,7 +255,7 @@ worker *worker_start(const worker_config *cfg)
     if (!w)
         return NULL;
     w->cfg = *cfg;
-    event_meta meta = {cfg->observer_name, cfg->iface};
+    event_meta meta = {cfg->observer_name, cfg->iface, NULL};
     w->ring = ring_new(cfg->ring_bytes);
     w->dec = dw_decoder_new(cfg->decoder, &w->counters);
     w->enc = event_encoder_new(&meta);

@@ -30,7 +30,7 @@ args=(-c none --rules "$tmp/rules" --asn-db "$tmp/asn.mmdb" --fold 0)
 "$gen" bad "$tmp/bad.fstrm" || { echo "FAIL: gen_dnstap bad"; exit 1; }
 
 # One line per event: kind rule dnstap.type socket_protocol transport protocol client server
-# answer observer.hostname query_zone.
+# answer dnstap.identity query_zone.
 summary() {
     python3 -c '
 import json, sys
@@ -43,7 +43,7 @@ for line in sys.stdin:
           d.get("socket_protocol", "-"), e["network"]["transport"], e["network"].get("protocol", "-"),
           "%s:%s" % (e["client"]["ip"], e["client"]["port"]),
           "%s:%s" % (e["server"]["ip"], e["server"]["port"]),
-          ",".join(e["dns"].get("resolved_ip", [])), e["observer"].get("hostname", "-"),
+          ",".join(e["dns"].get("resolved_ip", [])), d.get("identity", "-"),
           d.get("query_zone", "-"))
 ' | sort
 }
@@ -74,7 +74,15 @@ event - TOOL_RESPONSE DNSCryptTCP tcp dnscrypt 192.0.2.31:50003 192.0.2.1:853 15
 event - UPDATE_RESPONSE UDP udp dns 192.0.2.32:50004 192.0.2.1:853 151.101.0.223 resolver-2.example -
 W
 if diff -u "$tmp/types.want" "$tmp/types.got"; then ok; else bad "file: events differ"; fi
-grep -q 'observer.*"version":"unbound 1.17.1"' "$tmp/types.json" && ok || bad "no observer.version"
+grep -q '"dnstap":{[^}]*"version":"unbound 1.17.1"' "$tmp/types.json" && ok || bad "no dnstap.version"
+# observer.* is the sensor in every event: its own host name and version, not the resolver's.
+python3 - "$tmp/types.json" "$("$dw" --version)" <<'PY' && ok || bad "observer is not the sensor"
+import json, socket, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)["observer"]
+    assert o["hostname"] == socket.gethostname(), o
+    assert o["product"] == "dnswatch" and sys.argv[2].startswith("dnswatch " + o["version"]), o
+PY
 grep -q 'dnswatch: info: DNS queries seen: 3' "$tmp/types.err" && ok || bad "queries not counted"
 grep -q 'dnstap data frames received: 13' "$tmp/types.err" && ok || bad "frames not counted"
 grep -q '"ingress"' "$tmp/types.json" && bad "ingress interface on a dnstap event" || ok

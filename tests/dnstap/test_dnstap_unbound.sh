@@ -136,8 +136,9 @@ for a in alerts:
     assert a["dnstap"]["type"] == "CLIENT_RESPONSE", a["dnstap"]
     assert a["dnstap"]["socket_protocol"] == "UDP", a["dnstap"]
     assert a["network"]["transport"] == "udp" and a["network"]["protocol"] == "dns"
-    assert a["observer"]["hostname"] == "unbound-under-test", a["observer"]
-    assert a["observer"]["version"].startswith("unbound"), a["observer"]
+    assert a["dnstap"]["identity"] == "unbound-under-test", a["dnstap"]
+    assert a["dnstap"]["version"].startswith("unbound"), a["dnstap"]
+    assert a["observer"]["product"] == "dnswatch", a["observer"]
     assert a["client"]["ip"] == "127.0.0.1", a["client"]
     assert a["server"]["ip"] == "127.0.0.1" and a["server"]["port"] == int(sys.argv[2]), a["server"]
     assert a["dns"]["resolved_ip"] == ["10.66.6.6"], a["dns"]

@@ -26,7 +26,7 @@ static int setup(void **state)
 {
     (void)state;
     M = malloc(sizeof *M);
-    event_meta meta = {"test-sensor", NULL};
+    event_meta meta = {"test-sensor", NULL, "test-host"};
     E = event_encoder_new(&meta);
     memset(&PI, 0, sizeof PI);
     PI.ts_us = 1795780800000000ull;

@@ -76,16 +76,29 @@ run --redis "rediss://localhost:$tport" --redis-tls-ca "$tmp/ca.pem" --redis-tls
     --redis-tls-key "$tmp/client.key" && [ "$(events)" -eq 800 ] && ok ||
     bad "client certificate required and given: $(cat "$tmp/err")"
 
+# An ACL user over TLS: the user in the URL, the password from the file, as without TLS.
+rcli ACL SETUSER sensor on '>Sens0r-pw' '~dnswatch:*' '&*' '+@all' >/dev/null
+printf 'Sens0r-pw\n' >"$tmp/sensor-pw"
+chmod 600 "$tmp/sensor-pw"
+run --redis "rediss://sensor@localhost:$tport" --redis-tls-ca "$tmp/ca.pem" --redis-tls-cert "$tmp/client.pem" \
+    --redis-tls-key "$tmp/client.key" --redis-password-file "$tmp/sensor-pw" && [ "$(events)" -eq 1000 ] && ok ||
+    bad "ACL user over TLS: $(cat "$tmp/err")"
+printf 'wrong-pw\n' >"$tmp/wrong-pw"
+chmod 600 "$tmp/wrong-pw"
+expect_refused "ACL user over TLS, wrong password" "authentication failed at redis localhost:$tport (TLS) as user sensor" \
+    --redis "rediss://sensor@localhost:$tport" --redis-tls-ca "$tmp/ca.pem" --redis-tls-cert "$tmp/client.pem" \
+    --redis-tls-key "$tmp/client.key" --redis-password-file "$tmp/wrong-pw"
+
 # The consumer reads the stream over TLS, with the same options.
 "$dw" consume --redis "rediss://localhost:$tport" --redis-tls-ca "$tmp/ca.pem" \
     --redis-tls-cert "$tmp/client.pem" --redis-tls-key "$tmp/client.key" \
     --out "$tmp/consumed" 2>"$tmp/cerr" &
 c=$!
 extra_pids="$extra_pids $c"
-for _ in $(seq 100); do [ "$(cat "$tmp/consumed" 2>/dev/null | wc -l)" -ge 800 ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ "$(cat "$tmp/consumed" 2>/dev/null | wc -l)" -ge 1000 ] && break; sleep 0.1; done
 kill -TERM $c
 wait $c && ok || bad "consumer over TLS: exit $?: $(cat "$tmp/cerr")"
-[ "$(wc -l <"$tmp/consumed")" -eq 800 ] && ok || bad "consumer over TLS wrote $(wc -l <"$tmp/consumed") lines"
+[ "$(wc -l <"$tmp/consumed")" -eq 1000 ] && ok || bad "consumer over TLS wrote $(wc -l <"$tmp/consumed") lines"
 "$dw" consume --redis "rediss://localhost:$tport" --redis-tls-ca "$tmp/other.pem" 2>"$tmp/cerr"
 [ $? -eq 1 ] && grep -q "certificate was refused" "$tmp/cerr" && ok ||
     bad "consumer with the wrong CA: $(cat "$tmp/cerr")"
